@@ -1,0 +1,192 @@
+"""ArchVizCallback: Lightning glue over :class:`ArchVizRecorder`.
+
+Works with Trainers from ``lightning.pytorch`` and from ``pytorch_lightning``. Writes into the
+run directory of the Trainer's ``TensorBoardLogger`` through the logger's own file writer (so
+everything lands in the run's one event file); with no TensorBoard logger it writes to
+``<default_root_dir>/archviz`` and says so once. Only global rank 0 writes.
+
+Logged (all documented in ``tb_archviz/FORMAT.md``):
+
+* ``archviz/architecture``: the architecture record, at fit start and when the structure changes;
+* ``archviz/layers``, ``archviz/stats/{weights,grads,updates,acts,run,run_val}``: health statistics
+  on logging steps;
+* ``archviz/anomalies``: anomaly records, as they open and grow;
+* ``archviz/grad_norm_total``, ``archviz/lr``…: scalars for the Scalars tab.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from typing import Any, Dict, Optional
+
+import torch
+
+from tb_archviz.callbacks._compat import callback_bases, tensorboard_logger_classes
+from tb_archviz.callbacks.recorder import ArchVizRecorder
+
+log = logging.getLogger(__name__)
+
+
+def _move_to_device(data: Any, device: torch.device) -> Any:
+    if isinstance(data, torch.Tensor):
+        return data.to(device)
+    if isinstance(data, (list, tuple)):
+        moved = [_move_to_device(d, device) for d in data]
+        return type(data)(moved) if not hasattr(data, "_fields") else type(data)(*moved)
+    if isinstance(data, dict):
+        return type(data)((k, _move_to_device(v, device)) for k, v in data.items())
+    return data
+
+
+def input_from_batch(batch: Any) -> Any:
+    """The model input inside a training batch: ``x`` of ``(x, y)``, a dict as kwargs, or a tensor."""
+    if isinstance(batch, torch.Tensor):
+        return batch
+    if isinstance(batch, (list, tuple)) and batch:
+        return batch[0]
+    if isinstance(batch, dict):
+        return dict(batch)
+    return batch
+
+
+class ArchVizCallback(*callback_bases()):
+    """Capture the architecture and the per-layer health of the model being trained.
+
+    Args:
+        log_every_n_steps: statistics interval in optimizer steps; ``None`` means the
+            Trainer's own ``log_every_n_steps``.
+        architecture: capture the architecture at fit start (and when it changes).
+        health: per-layer statistics and anomaly detection on logging steps.
+        sentinel: the every-step non-finite check (on device, no host sync between logging steps).
+        stop_on_nonfinite: stop training cleanly at the first non-finite loss.
+        thresholds: overrides of detector thresholds, by name (see ``tb_archviz.detectors``).
+    """
+
+    def __init__(self, log_every_n_steps: Optional[int] = None, *, architecture: bool = True,
+                 health: bool = True, sentinel: bool = True, stop_on_nonfinite: bool = False,
+                 thresholds: Optional[Dict[str, float]] = None):
+        if log_every_n_steps is not None and (not isinstance(log_every_n_steps, int)
+                                              or log_every_n_steps < 1):
+            raise ValueError("log_every_n_steps must be None (use the Trainer's) or a positive "
+                             f"int, got {log_every_n_steps!r}")
+        if thresholds is not None:
+            from tb_archviz.detectors import validate_thresholds
+
+            validate_thresholds(thresholds)
+        self.log_every_n_steps = log_every_n_steps
+        self.architecture = architecture
+        self.health = health
+        self.sentinel = sentinel
+        self.stop_on_nonfinite = stop_on_nonfinite
+        self.thresholds = dict(thresholds or {})
+        self.recorder: Optional[ArchVizRecorder] = None
+        self.logdir: Optional[str] = None
+        self._pending_state: Optional[dict] = None
+        self._captured = False
+        self._example: Any = None
+        self._step_of_batch = 0
+
+    # -- where to write --------------------------------------------------------------------
+    def _resolve_writer(self, trainer) -> tuple:
+        classes = tensorboard_logger_classes()
+        for lg in getattr(trainer, "loggers", []) or []:
+            if classes and isinstance(lg, classes):
+                self.logdir = lg.log_dir
+                if not trainer.is_global_zero:
+                    return None, None
+                return lg.experiment._get_file_writer(), None
+        self.logdir = os.path.join(trainer.default_root_dir, "archviz")
+        if trainer.is_global_zero:
+            warnings.warn(f"tb_archviz: the Trainer has no TensorBoardLogger; writing to "
+                          f"{self.logdir}", stacklevel=3)
+            return None, self.logdir
+        return None, None
+
+    def setup(self, trainer, pl_module, stage: Optional[str] = None) -> None:
+        if stage not in (None, "fit") or self.recorder is not None:
+            return
+        writer, logdir = self._resolve_writer(trainer)
+        every = self.log_every_n_steps or int(getattr(trainer, "log_every_n_steps", 50) or 50)
+        self.recorder = ArchVizRecorder(
+            pl_module, logdir=logdir, writer=writer, log_every_n_steps=every,
+            health=self.health, sentinel=self.sentinel,
+            stop_on_nonfinite=self.stop_on_nonfinite, thresholds=self.thresholds,
+            write=bool(writer is not None or logdir is not None))
+        if self._pending_state is not None:
+            self.recorder.load_state_dict(self._pending_state)
+            self._pending_state = None
+
+    # -- architecture ----------------------------------------------------------------------
+    def on_fit_start(self, trainer, pl_module) -> None:
+        example = getattr(pl_module, "example_input_array", None)
+        if self.architecture and example is not None and not self._captured:
+            self._example = example
+            self._capture(pl_module, trainer.global_step, "example_input_array")
+
+    def _capture(self, pl_module, step: int, source: str) -> None:
+        example = _move_to_device(self._example, pl_module.device)
+        self.recorder.capture_architecture(example, step=step, source=source)
+        self._captured = True
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if self.recorder is None:
+            return
+        if self.architecture and self._captured and self.recorder.structure_changed():
+            self._capture(pl_module, trainer.global_step, "example_input_array"
+                          if getattr(pl_module, "example_input_array", None) is not None
+                          else "batch")
+
+    # -- training steps --------------------------------------------------------------------
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.recorder is None:
+            return
+        # Lightning increments global_step before on_train_batch_end; fix the step here.
+        self._step_of_batch = trainer.global_step
+        if self.architecture and not self._captured:
+            self._example = input_from_batch(batch)
+            self._capture(pl_module, self._step_of_batch, "batch")
+        self.recorder.start_step(self._step_of_batch, input_from_batch(batch))
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        if self.recorder is not None:
+            self.recorder.before_optimizer_step()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.recorder is None:
+            return
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        lrs = [g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+        if self.recorder.end_step(loss, lrs=lrs):
+            trainer.should_stop = True
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx,
+                                  dataloader_idx: int = 0) -> None:
+        if self.recorder is not None and not trainer.sanity_checking:
+            self.recorder.validation_batch(trainer.global_step, input_from_batch(batch))
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self.recorder is not None:
+            self.recorder.end_epoch(trainer.global_step)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        if self.recorder is not None:
+            self.recorder.end_epoch(trainer.global_step)
+            self.recorder.close()
+
+    # -- checkpointing ---------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        state = {"captured": self._captured}
+        if self.recorder is not None:
+            state["recorder"] = self.recorder.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        self._captured = bool(state_dict.get("captured", False))
+        rec = state_dict.get("recorder")
+        if rec is None:
+            return
+        if self.recorder is not None:
+            self.recorder.load_state_dict(rec)
+        else:
+            self._pending_state = rec

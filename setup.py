@@ -1,0 +1,53 @@
+"""Packaging for tb_archviz.
+
+The reader side (``tb_archviz``: format, detectors, TensorBoard plugins, CLI) needs only
+tensorboard and numpy. The training side (``tb_archviz.callbacks``, source folder
+``callbacks/``) needs torch and Lightning, which users install themselves or through the
+``[torch]`` extra. Install torch first (``pip install torch==2.13.0``) so that pip never
+resolves a bare ``torch`` requirement to a multi-GB CUDA build.
+"""
+from setuptools import setup
+
+setup(
+    name="tb_archviz",
+    version="0.1.0",
+    description="See inside a network while it trains: architecture diagrams and an anomaly "
+    "timeline for TensorBoard, fed by a PyTorch Lightning callback.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=["tb_archviz", "tb_archviz.plugins", "tb_archviz.callbacks"],
+    package_dir={"tb_archviz.callbacks": "callbacks"},
+    package_data={"tb_archviz": ["static/*", "static/**/*", "http_api.md", "js/*"]},
+    include_package_data=True,
+    install_requires=[
+        "tensorboard>=2.14",
+        "numpy>=1.22",
+        "mini-racer>=0.12",
+    ],
+    extras_require={
+        "torch": ["torch>=2.1,<3", "lightning>=2.1"],
+        "export": ["cairosvg>=2.7"],
+        "test": [
+            "pytest>=7",
+            "pytest-timeout>=2",
+            "werkzeug>=2",
+            "lightning>=2.1",
+            "pytorch_lightning>=2.1",
+            "transformers>=4.40",
+            "cairosvg>=2.7",
+        ],
+    },
+    entry_points={
+        "console_scripts": ["tb-archviz = tb_archviz.cli:main"],
+        "tensorboard_plugins": [
+            "archviz_graph = tb_archviz.plugins.loader:ArchitectureLoader",
+            "archviz_health = tb_archviz.plugins.loader:TimelineLoader",
+        ],
+    },
+    classifiers=[
+        "Framework :: Lightning",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

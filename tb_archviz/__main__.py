@@ -1,0 +1,5 @@
+import sys
+
+from tb_archviz.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""TensorBoard plugins (backends) for the two tabs. No torch here, ever."""
