@@ -1,0 +1,103 @@
+"""What both tab backends share: safe static files, JSON responses, parameter parsing.
+
+Routes stay thin (parse in ``*_route``, compute in ``*_impl``) and raise TensorBoard's typed
+errors, which its WSGI app turns into 400 (``InvalidArgumentError``) and 404
+(``NotFoundError``) responses with the message as the body.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Any, Callable, Dict, Optional
+
+from tensorboard import errors
+from tensorboard import plugin_util
+from tensorboard.backend import http_util
+from werkzeug import wrappers
+
+from tb_archviz import reader
+
+STATIC_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
+
+# Explicit MIME types: nosniff is on and module scripts need a JavaScript type; Python's
+# mimetypes knows no ``.map`` and may read odd values from the platform registry.
+MIME_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".map": "application/json",
+    ".woff2": "font/woff2",
+    ".txt": "text/plain",
+}
+
+
+def static_app(subdir: str) -> Callable:
+    """A WSGI app serving ``static/<subdir>/<path>`` for ``/static/*``; no traversal possible."""
+    root = os.path.realpath(os.path.join(STATIC_ROOT, subdir))
+
+    @wrappers.Request.application
+    def serve(request: wrappers.Request) -> wrappers.Response:
+        # The route is ".../static/*"; keep only what follows "/static/".
+        _, sep, rel = request.path.partition("/static/")
+        if not sep or not rel:
+            raise errors.NotFoundError("no such static file")
+        rel = posixpath.normpath(rel)
+        if rel.startswith(("/", "..")) or "\\" in rel or "\x00" in rel:
+            raise errors.NotFoundError("no such static file")
+        path = os.path.realpath(os.path.join(root, *rel.split("/")))
+        if not path.startswith(root + os.sep) or not os.path.isfile(path):
+            raise errors.NotFoundError("no such static file")
+        mime = MIME_TYPES.get(os.path.splitext(path)[1].lower())
+        if mime is None:
+            raise errors.NotFoundError("no such static file")
+        with open(path, "rb") as f:
+            body = f.read()
+        return http_util.Respond(request, body, mime)
+
+    return serve
+
+
+def source(context_or_provider: Any, environ: Dict[str, Any]) -> reader.Source:
+    """The reader's view of this request: data provider, request context, experiment id."""
+    return reader.Source(context_or_provider, plugin_util.context(environ),
+                         plugin_util.experiment_id(environ))
+
+
+def respond_json(request: wrappers.Request, payload: Any) -> wrappers.Response:
+    return http_util.Respond(request, payload, "application/json")
+
+
+def require(request: wrappers.Request, name: str) -> str:
+    value = request.args.get(name)
+    if value is None or value == "":
+        raise errors.InvalidArgumentError(f"missing required query parameter {name!r}")
+    return value
+
+
+def int_arg(request: wrappers.Request, name: str, default: Optional[int] = None,
+            lo: Optional[int] = None, hi: Optional[int] = None) -> Optional[int]:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.InvalidArgumentError(f"query parameter {name!r} must be an integer, "
+                                          f"got {raw!r}") from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise errors.InvalidArgumentError(f"query parameter {name!r} must be in "
+                                          f"[{lo}, {hi}], got {value}")
+    return value
+
+
+def choice_arg(request: wrappers.Request, name: str, allowed, default: Optional[str] = None
+               ) -> Optional[str]:
+    value = request.args.get(name, default)
+    if value is not None and value not in allowed:
+        raise errors.InvalidArgumentError(f"query parameter {name!r} must be one of "
+                                          f"{sorted(allowed)}, got {value!r}")
+    return value
