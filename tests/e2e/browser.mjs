@@ -1,0 +1,34 @@
+// Shared by the end-to-end node scripts: playwright-core from frontend/node_modules and a
+// headless system Chromium. ES module resolution ignores NODE_PATH, hence createRequire.
+import { createRequire } from 'node:module';
+
+const require = createRequire(new URL('../../frontend/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.ARCHVIZ_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+           '--disable-component-update'],
+  });
+}
+
+// The plugin's iframe inside the TensorBoard page (data/plugin_entry.html?name=PLUGIN).
+export async function pluginFrame(page, plugin, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const frame = page.frames().find((f) => f.url().includes(`plugin_entry.html?name=${plugin}`));
+    if (frame) return frame;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`no iframe for plugin ${plugin} after ${timeoutMs} ms`);
+}
+
+// Console errors and CSP violations seen by the page, for the scripts to report.
+export function collectErrors(page) {
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  return errors;
+}
