@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command on a fresh machine: install everything, then run the whole suite
+# (unit, Trainer integration, plugin routes on both data providers, front-end unit tests,
+# headless-Chromium end-to-end tests). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+exec python3 -m pytest "$@"

@@ -1,0 +1,185 @@
+"""The ``tb-archviz`` command: inspect any logdir, export diagrams, run the demo.
+
+``inspect`` and ``export`` are reader-side and import no torch; ``demo`` trains, so it imports
+the training side lazily. Exit codes: 0 success, 1 ``--fail-on`` matched, 2 usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import List, Optional
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+class UsageError(Exception):
+    """Bad arguments or input that the user can fix; exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tb-archviz",
+        description="Architecture diagrams and training-health anomalies from TensorBoard logdirs.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    ins = sub.add_parser("inspect", help="report architectures and anomalies of every run")
+    ins.add_argument("logdir")
+    ins.add_argument("--json", action="store_true", help="print one JSON document")
+    ins.add_argument("--fail-on", choices=["warning", "error"], default=None,
+                     help="exit 1 if an anomaly of this severity or worse exists")
+
+    exp = sub.add_parser("export", help="write a run's block diagram to a file")
+    exp.add_argument("logdir")
+    exp.add_argument("--run", required=False, default=None,
+                     help="run (relative path); may be omitted when the logdir has one run "
+                          "with an architecture")
+    exp.add_argument("-o", "--output", required=True,
+                     help="output file: .svg, .png, .pdf, .dot or .json")
+    exp.add_argument("--depth", type=int, default=None,
+                     help="expand containers to this depth (default: chosen for readability)")
+    exp.add_argument("--version", type=int, default=None,
+                     help="architecture version (index, default: the latest)")
+
+    demo = sub.add_parser("demo", help="train small demo models with the callback (main job)")
+    demo.add_argument("logdir", nargs="?", default="archviz_demo")
+    demo.add_argument("--steps", type=int, default=None, help="training steps per run")
+    demo.add_argument("--quick", action="store_true", help="fewer steps, for smoke tests")
+    return p
+
+
+def _analyze(src, run: str) -> list:
+    from tb_archviz import detectors
+
+    return detectors.analyze_run(src, run)
+
+
+def inspect_logdir(logdir: str) -> dict:
+    """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3)."""
+    from tb_archviz import reader
+
+    src = reader.open_logdir(logdir)
+    archs = reader.read_architectures(src)
+    runs = []
+    for run in reader.list_runs(src):
+        versions = archs.get(run) or []
+        latest = versions[-1][1] if versions else None
+        entry = {"run": run, "architecture": reader.summarize_architecture(latest),
+                 "anomalies": _analyze(src, run)}
+        if len(versions) > 1:
+            entry["architecture_versions"] = [s for s, _ in versions]
+        runs.append(entry)
+    return {"runs": runs}
+
+
+def _print_text(doc: dict, out) -> None:
+    if not doc["runs"]:
+        print("no runs found", file=out)
+    for entry in doc["runs"]:
+        print(f"run {entry['run'] or '.'}", file=out)
+        arch = entry["architecture"]
+        if arch is None:
+            print("  architecture: none recorded", file=out)
+        else:
+            print(f"  architecture: {arch['modules']} modules, {arch['parameters']:,} parameters, "
+                  f"{arch['edges']} dataflow edges" +
+                  ("" if arch.get("status", "ok") == "ok" else f" ({arch['status']})"), file=out)
+        anomalies = entry["anomalies"]
+        if not anomalies:
+            print("  anomalies: none", file=out)
+        for a in anomalies:
+            where = a.get("layer") or a.get("tag") or "run"
+            print(f"  [{a['severity']}] {a['kind']} in {where}, steps {a['first_step']}-"
+                  f"{a['last_step']}: {a.get('message', '')}", file=out)
+
+
+def cmd_inspect(args) -> int:
+    doc = inspect_logdir(args.logdir)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=1, allow_nan=False, default=_json_default)
+        sys.stdout.write("\n")
+    else:
+        _print_text(doc, sys.stdout)
+    if args.fail_on:
+        worst = max((SEVERITY_RANK.get(a.get("severity"), 0)
+                     for r in doc["runs"] for a in r["anomalies"]), default=-1)
+        if worst >= SEVERITY_RANK[args.fail_on]:
+            return 1
+    return 0
+
+
+def _json_default(obj):
+    # Anomaly values can be NaN/Inf (a NaN loss); JSON has no such numbers.
+    if isinstance(obj, float):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def cmd_export(args) -> int:
+    from tb_archviz import export, reader
+
+    src = reader.open_logdir(args.logdir)
+    archs = reader.read_architectures(src)
+    if not archs:
+        raise UsageError(f"no run in {args.logdir!r} has an architecture recorded by tb_archviz")
+    run = args.run
+    if run is None:
+        if len(archs) > 1:
+            raise UsageError("several runs have architectures; choose one with --run: " +
+                             ", ".join(sorted(archs)))
+        run = next(iter(archs))
+    if run not in archs:
+        raise UsageError(f"run {run!r} has no architecture; runs with one: " +
+                         ", ".join(sorted(archs)))
+    versions = archs[run]
+    index = -1 if args.version is None else args.version
+    try:
+        record = versions[index][1]
+    except IndexError:
+        raise UsageError(f"run {run!r} has {len(versions)} architecture version(s); "
+                         f"--version must be in 0..{len(versions) - 1}") from None
+    try:
+        export.export_architecture(record, args.output, depth=args.depth)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    try:
+        from tb_archviz.callbacks.demo import run_demo
+    except ImportError as exc:
+        raise UsageError(f"the demo trains models and needs torch and lightning ({exc}); "
+                         "install them: pip install torch==2.13.0 lightning") from None
+    run_demo(args.logdir, steps=args.steps, quick=args.quick)
+    logdir = os.path.abspath(args.logdir)
+    print("\nOpen the dashboards with:\n")
+    print(f"    tensorboard --logdir {logdir}\n")
+    print("then the 'Architecture' and 'Anomaly Timeline' tabs (no flags needed).")
+    print(f"Or, in the terminal:  tb-archviz inspect {logdir}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    handlers = {"inspect": cmd_inspect, "export": cmd_export, "demo": cmd_demo}
+    try:
+        return handlers[args.command](args)
+    except (UsageError, FileNotFoundError) as exc:
+        print(f"tb-archviz: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
