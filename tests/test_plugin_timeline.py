@@ -1,0 +1,250 @@
+"""Anomaly Timeline routes, in-process over real event files, under both data providers.
+
+The Python ``MultiplexerDataProvider`` and the Rust data server (spawned here on 127.0.0.1 and
+killed by PID) read the same logdir built by ``tests/timeline_fixtures.py``; every route is
+exercised through TensorBoard's own WSGI app, so typed errors become real 400/404 responses.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+import pytest
+from tensorboard.backend import application
+from tensorboard.plugins import base_plugin
+from werkzeug import test as wtest
+from werkzeug import wrappers
+
+from tb_archviz import format as fmt
+from tb_archviz import reader
+from tb_archviz.plugins import timeline
+from tb_archviz.plugins.timeline import TimelinePlugin, bucket_starts, minmax_downsample
+from tests import timeline_fixtures as fx
+
+PREFIX = "/data/plugin/archviz_health"
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("timeline"))
+    fx.build_fault_logdir(root)
+    return root
+
+
+def _rust_provider(logdir: str):
+    """Spawn the Rust data server on 127.0.0.1 (all samples kept); (provider, process)."""
+    from tensorboard.data import grpc_provider, server_ingester
+    from tensorboard.util import grpc_util
+
+    binary = server_ingester.get_server_binary()
+    tmp = tempfile.mkdtemp(prefix="tl_data_server_")
+    port_file = os.path.join(tmp, "port")
+    proc = subprocess.Popen(
+        [binary.path, f"--logdir={logdir}", "--reload=once", "--host=127.0.0.1", "--port=0",
+         f"--port-file={port_file}", "--die-after-stdin",
+         "--samples-per-plugin=archviz_health=all,archviz_graph=all,scalars=all"],
+        stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    port = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        if os.path.exists(port_file):
+            text = open(port_file).read()
+            if text.endswith("\n"):
+                port = int(text)
+                break
+        time.sleep(0.05)
+    if port is None:
+        proc.kill()
+        raise RuntimeError("data server did not report a port")
+    stub = server_ingester._make_stub(f"127.0.0.1:{port}", grpc_util.ChannelCredsType.LOCAL)
+    return grpc_provider.GrpcDataProvider(f"127.0.0.1:{port}", stub), proc
+
+
+def _wait_loaded(provider, runs: int) -> None:
+    """Poll until every run's last step of every fixture series is visible."""
+    from tensorboard import context as tb_context
+
+    ctx = tb_context.RequestContext()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        tensors = provider.list_tensors(ctx, experiment_id="", plugin_name=fmt.PLUGIN_HEALTH,
+                                        run_tag_filter=None)
+        scalars = provider.list_scalars(ctx, experiment_id="", plugin_name="scalars",
+                                        run_tag_filter=None)
+        done = [r for r, tags in scalars.items()
+                if tags and all(s.max_step == 300 for s in tags.values())]
+        if len(done) == runs and all(all(s.max_step == 300 for s in tags.values())
+                                     for tags in tensors.values()) and len(tensors) == 2:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("data server did not finish loading the fixture logdir")
+
+
+@pytest.fixture(scope="module", params=["python", "rust"])
+def client(request, logdir):
+    proc = None
+    if request.param == "python":
+        provider = reader.open_logdir(logdir).provider
+    else:
+        provider, proc = _rust_provider(logdir)
+        _wait_loaded(provider, runs=3)
+    plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=logdir))
+    app = application.TensorBoardWSGI([plugin], data_provider=provider)
+    yield wtest.Client(app, wrappers.Response)
+    if proc is not None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def get_json(client, route: str, **params):
+    resp = client.get(PREFIX + route, query_string=params)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return json.loads(resp.get_data(as_text=True))
+
+
+def f32(b64: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), dtype="<f4")
+
+
+# ----------------------------------------------------------------------------- numerics
+
+
+def test_downsampling_keeps_a_single_step_spike_and_a_single_nan():
+    steps = np.arange(10_000, dtype=np.int64)
+    values = np.ones((10_000, 3), np.float32)
+    values[4321, 1] = 1e6
+    values[777, 2] = np.nan
+    starts = bucket_starts(steps, 50)
+    lo, hi = minmax_downsample(values, starts)
+    assert lo.shape == hi.shape == (50, 3)
+    assert hi[:, 1].max() == pytest.approx(1e6)
+    assert np.isnan(hi[:, 2]).sum() == 1
+    assert np.all(lo[:, 0] == 1.0) and np.all(hi[:, 0] == 1.0)
+
+
+def test_fewer_steps_than_columns_gives_one_column_per_step():
+    steps = np.array([0, 7, 9, 400])
+    starts = bucket_starts(steps, 100)
+    assert starts.tolist() == [0, 1, 2, 3]
+
+
+def test_first_nonfinite_record_is_pinned_above_earlier_warnings():
+    records = [{"kind": "loss_plateau", "first_step": 5, "severity": "warning"},
+               {"kind": "non_finite", "layer": "b", "first_step": 90, "severity": "error"},
+               {"kind": "non_finite", "layer": "a", "first_step": 40, "severity": "error"}]
+    ordered = timeline.order_anomalies(records)
+    assert [(r["kind"], r.get("layer"), r["pinned"]) for r in ordered] == [
+        ("non_finite", "a", True), ("loss_plateau", None, False), ("non_finite", "b", False)]
+
+
+# ----------------------------------------------------------------------------- routes
+
+
+def test_runs_say_which_runs_have_health_data_and_which_only_scalars(client):
+    runs = {r["run"]: r for r in get_json(client, "/runs")["runs"]}
+    assert set(runs) == {"healthy", "nan_fc2", "scalars_only"}
+    assert runs["nan_fc2"]["health"] and runs["healthy"]["health"]
+    assert not runs["scalars_only"]["health"]
+    assert runs["scalars_only"]["scalars"] == ["train_loss", "val_loss"]
+    assert runs["nan_fc2"]["kinds"]["grads"] == fx.STATS["grads"]
+    assert runs["nan_fc2"]["counts"]["error"] >= 1
+    assert runs["nan_fc2"]["first"]["kind"] == "non_finite"
+    assert runs["nan_fc2"]["first"]["first_step"] == fx.NAN_STEP
+    assert runs["nan_fc2"]["max_step"] == 300
+
+
+def test_heatmap_marks_nan_from_the_injected_step_in_the_faulty_layer(client):
+    data = get_json(client, "/heatmap", run="nan_fc2", kind="acts", stat="std", columns=1000)
+    rows = data["rows"]
+    assert rows == [m[0] for m in fx.MLP]
+    assert data["steps_total"] == 31 and not data["sampled"]
+    cols = len(data["first_step"])
+    assert cols == 31  # fewer steps than columns: one column per logged step
+    hi = f32(data["max"]).reshape(cols, len(rows))
+    fc2 = rows.index(fx.NAN_LAYER)
+    first_nan = [s for s, v in zip(data["first_step"], hi[:, fc2]) if np.isnan(v)][0]
+    assert first_nan == fx.NAN_STEP
+    assert not np.isnan(hi[:, rows.index("net.fc1")]).any()  # before the fault: finite
+    assert data["positive_min"] > 0 and data["finite_max"] >= data["positive_min"]
+
+
+def test_heatmap_downsampled_to_few_columns_keeps_the_nan(client):
+    data = get_json(client, "/heatmap", run="nan_fc2", kind="acts", stat="std", columns=4)
+    cols = len(data["first_step"])
+    assert cols <= 4
+    hi = f32(data["max"]).reshape(cols, len(data["rows"]))
+    assert np.isnan(hi[:, data["rows"].index(fx.NAN_LAYER)]).any()
+    assert data["first_step"][0] == 0 and data["last_step"][-1] == 300
+
+
+def test_anomalies_list_the_injected_nan_first_with_its_remedy(client):
+    anomalies = get_json(client, "/anomalies", run="nan_fc2")["anomalies"]
+    top = anomalies[0]
+    assert top["pinned"] and top["kind"] == "non_finite" and top["layer"] == fx.NAN_LAYER
+    assert top["first_step"] == fx.NAN_STEP and top["last_step"] == 300
+    assert top["remedy"]
+
+
+def test_curves_come_from_scalars_or_from_the_run_vector(client):
+    curves = {c["name"]: c for c in get_json(client, "/curves", run="nan_fc2",
+                                             columns=20)["curves"]}
+    assert set(curves) == {"loss", "val_loss", "grad_norm", "lr"}
+    assert curves["loss"]["source"] == "train_loss"
+    assert curves["grad_norm"]["source"] == "archviz/grad_norm_total"
+    assert len(curves["loss"]["step"]) <= 20
+    assert "NaN" in curves["loss"]["max"]  # the NaN loss survives downsampling
+    only = {c["name"]: c for c in get_json(client, "/curves", run="scalars_only",
+                                           columns=1000)["curves"]}
+    assert set(only) == {"loss", "val_loss"}
+    assert only["loss"]["step"] == list(range(301))
+
+
+def test_layer_series_has_every_kind_for_a_parametrised_layer(client):
+    data = get_json(client, "/layer", run="nan_fc2", layer="net.fc2", columns=100)
+    assert set(data["kinds"]) == {"weights", "grads", "updates", "acts"}
+    grads = data["kinds"]["grads"]
+    assert grads["rows"] == ["net.fc2.weight", "net.fc2.bias"]
+    assert len(grads["min"]) == 2 and len(grads["min"][0]) == len(fx.STATS["grads"])
+    norm = grads["max"][0][0]
+    assert len(norm) == len(grads["step"]) == 31
+    assert norm[grads["step"].index(fx.NAN_STEP)] == "NaN"
+    assert isinstance(norm[0], float)
+
+
+@pytest.mark.parametrize("route,params,status", [
+    ("/heatmap", {"run": "nope"}, 404),
+    ("/heatmap", {}, 400),
+    ("/heatmap", {"run": "nan_fc2", "kind": "bogus"}, 400),
+    ("/heatmap", {"run": "nan_fc2", "stat": "bogus"}, 400),
+    ("/heatmap", {"run": "nan_fc2", "columns": "0"}, 400),
+    ("/heatmap", {"run": "nan_fc2", "columns": "many"}, 400),
+    ("/heatmap", {"run": "scalars_only"}, 404),
+    ("/anomalies", {"run": "nope"}, 404),
+    ("/curves", {"run": "nan_fc2", "columns": "99999"}, 400),
+    ("/layer", {"run": "nan_fc2"}, 400),
+    ("/layer", {"run": "nan_fc2", "layer": "net.nothing"}, 404),
+    ("/static/../timeline.py", {}, 404),
+])
+def test_bad_parameters_are_4xx_and_unknown_things_404(client, route, params, status):
+    resp = client.get(PREFIX + route, query_string=params)
+    assert resp.status_code == status, resp.get_data(as_text=True)
+
+
+def test_static_index_module_is_served_as_javascript(client):
+    resp = client.get(PREFIX + "/static/index.js")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("text/javascript")
+    assert b"export async function render" in resp.get_data()
+
+
+def test_tab_is_listed_as_anomaly_timeline_with_its_module(client):
+    listing = json.loads(client.get("/data/plugins_listing").get_data(as_text=True))
+    entry = listing[fmt.PLUGIN_HEALTH]
+    assert entry["enabled"] and entry["tab_name"] == "Anomaly Timeline"
+    assert entry["loading_mechanism"]["module_path"].endswith("/static/index.js")

@@ -1,0 +1,284 @@
+"""Logdir builders for the Anomaly Timeline tests: real event files written as FORMAT.md says.
+
+Statistics are written through :class:`tb_archviz.sink.SummarySink` over
+:class:`tb_archviz.sink.EventWriter`, exactly as the callback writes them (metadata on the first
+value of each tag, strictly increasing steps, float32). The stat names come from
+:data:`STATS`; the readers under test never assume them, they read names from plugin content.
+
+``build_fault_logdir`` gives three runs: a healthy one, one whose ``net.fc2`` starts emitting
+NaN at a known step, and one written by a plain training script with ordinary scalars only.
+``build_scale_logdir`` writes a large synthetic run for measuring (parameters for its size).
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+from tb_archviz import format as fmt
+from tb_archviz.sink import EventWriter, SummarySink
+
+# Stat names per kind, as written into each tag's plugin content.
+STATS: Dict[str, List[str]] = {
+    "weights": ["norm", "mean", "std", "max_abs", "nonfinite_fraction"],
+    "grads": ["norm", "mean", "std", "max_abs", "nonfinite_fraction"],
+    "updates": ["norm", "update_ratio"],
+    "acts": ["mean", "std", "max_abs", "dead_unit_fraction", "saturated_fraction",
+             "nonfinite_fraction"],
+}
+RUN_STATS = ["loss", "grad_norm_total", "lr", "input_mean", "input_std", "input_nonfinite"]
+RUN_VAL_STATS = ["loss", "input_mean", "input_std"]
+
+# The small MLP every fault run uses: (module, class, has parameters, activation family).
+MLP = [("net.fc1", "Linear", True, None), ("net.act1", "ReLU", False, "relu"),
+       ("net.fc2", "Linear", True, None), ("net.act2", "ReLU", False, "relu"),
+       ("net.head", "Linear", True, None)]
+
+NAN_LAYER = "net.fc2"
+NAN_STEP = 140
+
+
+def architecture_record(modules: Sequence[tuple], model_class: str = "LitMLP") -> dict:
+    """A minimal architecture record (FORMAT.md) for a module list in forward order."""
+    parents = {}
+    for name, *_ in modules:
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            parents[".".join(parts[:i])] = ".".join(parts[: i - 1])
+    entries = [{"name": "", "class": model_class, "type": f"tests.{model_class}", "parent": None,
+                "leaf": False, "aliases": [], "hparams": {}, "extra_repr": "",
+                "params": {"own": 0, "total": 0, "trainable": 0, "frozen": 0}, "calls": 1,
+                "io": [], "devices": ["cpu"], "flops": None, "macs": None, "order": 0,
+                "struct_hash": "root", "repeat": None}]
+    for container in sorted(parents, key=lambda n: (n.count("."), n)):
+        entries.append({"name": container, "class": "Sequential", "type": "torch.nn.Sequential",
+                        "parent": parents[container], "leaf": False, "aliases": [],
+                        "hparams": {}, "extra_repr": "", "params": {}, "calls": 1, "io": [],
+                        "devices": ["cpu"], "flops": None, "macs": None, "order": None,
+                        "struct_hash": container, "repeat": None})
+    for order, (name, cls, _has_params, _family) in enumerate(modules, start=1):
+        entries.append({"name": name, "class": cls, "type": f"torch.nn.{cls}",
+                        "parent": name.rpartition(".")[0], "leaf": True, "aliases": [],
+                        "hparams": {}, "extra_repr": "", "params": {}, "calls": 1, "io": [],
+                        "devices": ["cpu"], "flops": None, "macs": None, "order": order,
+                        "struct_hash": cls, "repeat": None})
+    edges = [{"src": a[0], "dst": b[0], "shape": [8, 16], "dtype": "float32", "kind": "data"}
+             for a, b in zip(modules, modules[1:])]
+    return {"schema": 1, "model_class": model_class, "status": "ok", "error": None,
+            "example_input": "example_input_array", "capture_seconds": 0.01, "devices": ["cpu"],
+            "totals": {"modules": len(entries), "parameters": 0, "trainable": 0, "frozen": 0,
+                       "buffers": 0},
+            "modules": entries, "ops": [], "edges": edges, "ties": [], "inputs": [],
+            "outputs": []}
+
+
+def layer_table(modules: Sequence[tuple]) -> dict:
+    params = [f"{name}.{p}" for name, _cls, has, _f in modules if has for p in ("weight", "bias")]
+    return {"schema": 1,
+            "rows": {"weights": params, "grads": params, "updates": params,
+                     "acts": [m[0] for m in modules]},
+            "layer_of": {p: p.rpartition(".")[0] for p in params},
+            "act_family": {m[0]: m[3] for m in modules if m[3]}}
+
+
+def _row_stats(kind: str, rows: List[str], step: int, rng: np.random.Generator,
+               nan_rows: Sequence[int] = ()) -> np.ndarray:
+    """Plausible healthy statistics for one logging step, NaN in ``nan_rows``."""
+    n = len(rows)
+    decay = 1.0 / (1.0 + step / 200.0)
+    out = np.zeros((n, len(STATS[kind])), np.float32)
+    noise = rng.lognormal(0.0, 0.15, size=n)
+    depth = np.linspace(1.0, 0.3, n) if n else np.zeros(0)
+    if kind in ("weights", "grads"):
+        scale = (1.0 + 0.001 * step) if kind == "weights" else decay * depth
+        out[:, 0] = scale * noise * (3.0 if kind == "weights" else 0.5)
+        out[:, 1] = rng.normal(0, 0.01, size=n)
+        out[:, 2] = out[:, 0] / 10.0
+        out[:, 3] = out[:, 0] / 3.0
+    elif kind == "updates":
+        out[:, 1] = 1e-3 * noise * (0.5 + decay)
+        out[:, 0] = out[:, 1] * 3.0
+    else:
+        out[:, 0] = 0.2 * noise
+        out[:, 1] = 0.8 * noise
+        out[:, 2] = 3.0 * noise
+        out[:, 3] = 0.05 * noise
+        out[:, 4] = 0.01 * noise
+    if len(nan_rows):
+        out[list(nan_rows)] = np.nan
+        out[list(nan_rows), -1 if kind != "updates" else 0] = 1.0 if kind != "updates" else np.nan
+    return out
+
+
+def nan_record(layer: str, first: int, last: int) -> dict:
+    return {"kind": "non_finite", "layer": layer, "tag": None, "first_step": first,
+            "last_step": last, "severity": "error", "value": float("nan"), "threshold": 0.0,
+            "stat": "acts/nonfinite_fraction",
+            "message": f"NaN first appeared at step {first} in the output of {layer}; every "
+                       "layer after it and the loss are NaN from then on.",
+            "remedy": "Lower the learning rate, add gradient clipping, and check the inputs "
+                      f"of {layer} for division by zero or log of a non-positive number."}
+
+
+def write_health_run(run_dir: str, *, steps: int = 300, every: int = 10,
+                     modules: Sequence[tuple] = MLP, nan_layer: Optional[str] = None,
+                     nan_step: int = NAN_STEP, seed: int = 0, lightning_scalars: bool = True,
+                     flush_each: bool = False) -> None:
+    """One run as the callback writes it: architecture, layer table, stats, anomalies, scalars."""
+    rng = np.random.default_rng(seed)
+    writer = EventWriter(run_dir)
+    sink = SummarySink(writer)
+    table = layer_table(modules)
+    sink.json_blob(fmt.TAG_ARCHITECTURE, 0, architecture_record(modules), fmt.PLUGIN_GRAPH,
+                   content={"encoding": "json+gzip"})
+    sink.json_blob(fmt.TAG_LAYERS, 0, table, fmt.PLUGIN_HEALTH)
+    acts = table["rows"]["acts"]
+    params = table["rows"]["grads"]
+    broken_from = None if nan_layer is None else acts.index(nan_layer)
+    for step in range(0, steps + 1, every):
+        broken = nan_layer is not None and step >= nan_step
+        for kind in fmt.STAT_KINDS:
+            rows = table["rows"][kind]
+            nan_rows: List[int] = []
+            if broken:
+                if kind == "acts":
+                    nan_rows = list(range(broken_from, len(rows)))
+                else:  # backward makes every gradient NaN; weights follow after the update
+                    nan_rows = list(range(len(rows)))
+            sink.tensor(fmt.stats_tag(kind), step, _row_stats(kind, rows, step, rng, nan_rows),
+                        fmt.PLUGIN_HEALTH, content={"kind": kind, "stats": STATS[kind]})
+        loss = float(2.3 * np.exp(-step / 150.0) + 0.1 + rng.normal(0, 0.02))
+        gnorm = float(np.sqrt(len(params)) * 0.5 / (1.0 + step / 200.0))
+        if broken:
+            loss, gnorm = float("nan"), float("nan")
+        lr = 1e-3 * min(1.0, (step + 1) / 50.0)
+        run_vec = np.array([loss, gnorm, lr, 0.0, 1.0, 0.0], np.float32)
+        sink.tensor(fmt.TAG_RUN, step, run_vec, fmt.PLUGIN_HEALTH,
+                    content={"kind": "run", "stats": RUN_STATS})
+        sink.scalar("archviz/grad_norm_total", step, gnorm)
+        sink.scalar("archviz/lr", step, lr)
+        if lightning_scalars:
+            sink.scalar("train_loss", step, loss)
+        if step % 50 == 0:
+            val = np.array([loss * 1.1 if np.isfinite(loss) else np.nan, 0.0, 1.0], np.float32)
+            sink.tensor(fmt.TAG_RUN_VAL, step, val, fmt.PLUGIN_HEALTH,
+                        content={"kind": "run_val", "stats": RUN_VAL_STATS})
+            if lightning_scalars:
+                sink.scalar("val_loss", step, float(val[0]))
+        if broken:
+            sink.json_blob(fmt.TAG_ANOMALIES, step, [nan_record(nan_layer, nan_step, step)],
+                           fmt.PLUGIN_HEALTH)
+        if flush_each:
+            writer.flush()
+    writer.flush()
+    writer.close()
+
+
+def write_scalars_only_run(run_dir: str, *, steps: int = 300, diverge_at: int = 150) -> None:
+    """A run from a plain training script: ordinary scalars only, loss climbing away late."""
+    writer = EventWriter(run_dir)
+    sink = SummarySink(writer)
+    rng = np.random.default_rng(1)
+    for step in range(steps + 1):
+        loss = 2.0 * np.exp(-step / 60.0) + 0.2 + rng.normal(0, 0.01)
+        if step >= diverge_at:
+            loss += 0.05 * (step - diverge_at) ** 1.5
+        sink.scalar("train_loss", step, float(loss))
+        if step % 25 == 0:
+            sink.scalar("val_loss", step, float(loss * 1.05))
+    writer.flush()
+    writer.close()
+
+
+def build_fault_logdir(root: str, *, steps: int = 300, every: int = 10) -> Dict[str, str]:
+    """Runs ``healthy``, ``nan_fc2`` (NaN in net.fc2 from NAN_STEP) and ``scalars_only``."""
+    runs = {"healthy": os.path.join(root, "healthy"), "nan_fc2": os.path.join(root, "nan_fc2"),
+            "scalars_only": os.path.join(root, "scalars_only")}
+    write_health_run(runs["healthy"], steps=steps, every=every, seed=0)
+    write_health_run(runs["nan_fc2"], steps=steps, every=every, nan_layer=NAN_LAYER, seed=2)
+    write_scalars_only_run(runs["scalars_only"], steps=steps)
+    return runs
+
+
+# ----------------------------------------------------------------------------- scale
+
+
+def scale_modules(layers: int) -> List[tuple]:
+    """``layers`` modules grouped as transformer-ish blocks of four (fc1, act, fc2, norm)."""
+    names = []
+    parts = [("fc1", "Linear", True, None), ("act", "GELU", False, "gelu"),
+             ("fc2", "Linear", True, None), ("norm", "LayerNorm", True, None)]
+    i = 0
+    while len(names) < layers:
+        for part, cls, has, fam in parts:
+            if len(names) < layers:
+                names.append((f"model.blocks.{i}.{part}", cls, has, fam))
+        i += 1
+    return names
+
+
+def _raw_tensor_summary(tag: str, arr: np.ndarray, meta) -> summary_pb2.Summary:
+    # Same proto fmt.tensor_summary builds, without make_tensor_proto's per-call overhead.
+    proto = tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_FLOAT, tensor_content=arr.tobytes(),
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in arr.shape]))
+    value = summary_pb2.Summary.Value(tag=tag, tensor=proto)
+    if meta is not None:
+        value.metadata.CopyFrom(meta)
+    return summary_pb2.Summary(value=[value])
+
+
+def build_scale_logdir(root: str, *, layers: int = 500, steps: int = 100_000,
+                       kinds: Sequence[str] = ("grads", "acts"), spike_every: int = 9_973,
+                       seed: int = 0) -> str:
+    """A run with ``layers`` modules and ``steps`` logging steps (synthetic, for measuring).
+
+    Each logging step writes the chosen stats kinds (one float32 [rows x stats] tensor each)
+    plus the run vector and loss scalars. Every ``spike_every`` steps one layer's gradient
+    norm spikes by 1e4, so tests can check that downsampling keeps it.
+    """
+    run_dir = os.path.join(root, "scale")
+    os.makedirs(run_dir, exist_ok=True)
+    modules = scale_modules(layers)
+    table = layer_table(modules)
+    rng = np.random.default_rng(seed)
+    writer = EventFileWriter(run_dir, max_queue_size=1024, flush_secs=60)
+    now = time.time()
+
+    def emit(summary, step):
+        writer.add_event(event_pb2.Event(summary=summary, step=step, wall_time=now))
+
+    emit(fmt.blob_summary(fmt.TAG_ARCHITECTURE, [fmt.encode_json_blob(
+        architecture_record(modules, "ScaleModel"))],
+        fmt.create_metadata(fmt.PLUGIN_GRAPH, fmt.DATA_CLASS_BLOB_SEQUENCE)), 0)
+    emit(fmt.blob_summary(fmt.TAG_LAYERS, [fmt.encode_json_blob(table)],
+                          fmt.create_metadata(fmt.PLUGIN_HEALTH, fmt.DATA_CLASS_BLOB_SEQUENCE)), 0)
+    base = {k: np.abs(_row_stats(k, table["rows"][k], 0, rng)) + 1e-6 for k in kinds}
+    jitter = rng.lognormal(0.0, 0.1, size=(257, 1, 1)).astype(np.float32)
+    metas = {k: fmt.create_metadata(fmt.PLUGIN_HEALTH, fmt.DATA_CLASS_TENSOR,
+                                    {"kind": k, "stats": STATS[k]}) for k in kinds}
+    run_meta = fmt.create_metadata(fmt.PLUGIN_HEALTH, fmt.DATA_CLASS_TENSOR,
+                                   {"kind": "run", "stats": RUN_STATS})
+    loss_meta = fmt.scalar_metadata()
+    for step in range(steps):
+        decay = np.float32(1.0 / (1.0 + step / 20000.0))
+        for k in kinds:
+            arr = base[k] * jitter[step % 257] * decay
+            if k == "grads" and step and step % spike_every == 0:
+                arr = arr.copy()
+                arr[(step // spike_every) % arr.shape[0], 0] *= 1e4
+            emit(_raw_tensor_summary(fmt.stats_tag(k), arr, metas.pop(k, None)), step)
+        loss = 2.0 * float(decay) + 0.1
+        emit(_raw_tensor_summary(fmt.TAG_RUN, np.array(
+            [loss, float(decay), 1e-3, 0.0, 1.0, 0.0], np.float32), run_meta), step)
+        run_meta = None
+        emit(fmt.scalar_summary("train_loss", loss, loss_meta), step)
+        loss_meta = None
+    writer.flush()
+    writer.close()
+    return run_dir
