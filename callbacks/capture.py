@@ -1,0 +1,297 @@
+"""Architecture capture: one forward pass on an example input turned into the architecture
+record of ``tb_archviz/FORMAT.md`` (module tree, hyperparameters, parameters, shapes, dataflow,
+FLOPs, repeats), leaving the model exactly as it was.
+
+Public: :func:`capture_architecture` and :func:`structure_signature`.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import warnings
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from tb_archviz.callbacks.capture_dataflow import Tracer, flatten, flatten_call, spec
+from tb_archviz.callbacks.capture_hparams import extra_repr, hparams, repeats, struct_hashes
+
+SCHEMA = 1
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The user's model inside ``torch.compile`` (``_orig_mod``) and DDP/DataParallel
+    (``.module``) wrappers."""
+    for _ in range(8):
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module
+        elif type(model).__name__ == "OptimizedModule" and \
+                isinstance(getattr(model, "_orig_mod", None), nn.Module):
+            model = model._orig_mod
+        else:
+            break
+    return model
+
+
+def structure_signature(model: nn.Module) -> str:
+    """Cheap hash of the module tree (names, classes, parameter shapes) to detect changes."""
+    model = unwrap_model(model)
+    h = hashlib.sha1()
+    for name, m in model.named_modules():
+        h.update(f"{name}:{type(m).__module__}.{type(m).__qualname__};".encode())
+    for name, p in model.named_parameters():
+        h.update(f"{name}:{tuple(p.shape)}:{p.requires_grad};".encode())
+    return h.hexdigest()[:16]
+
+
+# -- example input -----------------------------------------------------------------------------
+def split_example_input(example: Any) -> Tuple[tuple, dict]:
+    """Lightning's ``example_input_array`` convention: tensor → one positional argument,
+    tuple/list → positional arguments, dict → keyword arguments."""
+    if isinstance(example, dict):
+        return (), dict(example)
+    if isinstance(example, (tuple, list)):
+        return tuple(example), {}
+    return (example,), {}
+
+
+# -- leaving the model as it was ---------------------------------------------------------------
+@contextmanager
+def preserved_state(model: nn.Module) -> Iterator[None]:
+    """Restore every module's train/eval flag, buffers (object and values), ``.grad``
+    references and the RNG states (Python, CPU, CUDA) after whatever runs inside."""
+    modes = [(m, m.training) for m in model.modules()]
+    buffers = []
+    for m in model.modules():
+        for name, b in m._buffers.items():
+            if b is not None:
+                buffers.append((m, name, b, b.detach().clone()))
+    grads = [(p, p.grad) for p in model.parameters()]
+    py_state = random.getstate()
+    cpu_state = torch.get_rng_state()
+    cuda_states = None
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        cuda_states = torch.cuda.get_rng_state_all()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+        with torch.no_grad():
+            for m, name, original, saved in buffers:
+                m._buffers[name] = original
+                if original.shape == saved.shape:
+                    original.copy_(saved)
+        for p, g in grads:
+            if p.grad is not g:
+                p.grad = g
+        random.setstate(py_state)
+        torch.set_rng_state(cpu_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
+
+
+# -- the static part: tree, hyperparameters, parameters ----------------------------------------
+def _type_name(m: nn.Module) -> str:
+    return f"{type(m).__module__}.{type(m).__qualname__}"
+
+
+def _tree(model: nn.Module) -> Tuple[List[dict], Dict[str, nn.Module], Dict[str, List[str]]]:
+    named = list(model.named_modules())
+    module_of = {n: m for n, m in named}
+    primary = {id(m): n for n, m in named}
+    aliases: Dict[str, List[str]] = {}
+    for n, m in model.named_modules(remove_duplicate=False):
+        p = primary[id(m)]
+        if n != p and n not in aliases.setdefault(p, []):
+            aliases[p].append(n)
+    children: Dict[str, List[str]] = {}
+    entries = []
+    for n, m in named:
+        leaf = next(iter(m.children()), None) is None
+        parent = None if n == "" else (n.rsplit(".", 1)[0] if "." in n else "")
+        if parent is not None:
+            children.setdefault(parent, []).append(n)
+        entries.append({"name": n, "class": type(m).__name__, "type": _type_name(m),
+                        "parent": parent, "leaf": leaf, "aliases": aliases.get(n, []),
+                        "hparams": hparams(m, leaf), "extra_repr": extra_repr(m, leaf)})
+    return entries, module_of, children
+
+
+def _param_counts(model: nn.Module, entries: List[dict], module_of: Dict[str, nn.Module],
+                  children: Dict[str, List[str]]) -> dict:
+    """Per-module parameter counts (each distinct tensor once per subtree) and model totals."""
+    subtree: Dict[str, Dict[int, nn.Parameter]] = {}
+    for e in reversed(entries):
+        n = e["name"]
+        m = module_of[n]
+        own = {id(p): p for p in m.parameters(recurse=False)}
+        total = dict(own)
+        for c in children.get(n, []):
+            total.update(subtree[c])
+        subtree[n] = total
+        trainable = sum(p.numel() for p in total.values() if p.requires_grad)
+        all_ = sum(p.numel() for p in total.values())
+        e["params"] = {"own": sum(p.numel() for p in own.values()), "total": all_,
+                       "trainable": trainable, "frozen": all_ - trainable}
+    root = subtree.get("", {})
+    trainable = sum(p.numel() for p in root.values() if p.requires_grad)
+    total = sum(p.numel() for p in root.values())
+    buffers = {id(b): b for b in model.buffers()}
+    return {"modules": len(entries), "parameters": total, "trainable": trainable,
+            "frozen": total - trainable, "buffers": sum(b.numel() for b in buffers.values())}
+
+
+def _ties(model: nn.Module) -> List[List[str]]:
+    names: Dict[int, List[str]] = {}
+    for n, p in model.named_parameters(remove_duplicate=False):
+        names.setdefault(id(p), [])
+        if n not in names[id(p)]:
+            names[id(p)].append(n)
+    return [sorted(v) for v in names.values() if len(v) > 1]
+
+
+def _static_devices(m: nn.Module) -> set:
+    devs = {str(p.device) for p in m.parameters(recurse=False)}
+    devs.update(str(b.device) for b in m.buffers(recurse=False))
+    return devs
+
+
+# -- the record -------------------------------------------------------------------------------
+def _base_record(model: nn.Module, source: Optional[str], example: Any) -> Tuple[dict, Any]:
+    entries, module_of, children = _tree(model)
+    totals = _param_counts(model, entries, module_of, children)
+    hashes = struct_hashes(entries, module_of, children)
+    reps = repeats(entries, children, hashes)
+    devices = set()
+    for e in entries:
+        devs = _static_devices(module_of[e["name"]])
+        devices |= devs
+        e.update(calls=0, io=[], devices=sorted(devs), flops=None, macs=None, order=None,
+                 struct_hash=hashes[e["name"]], repeat=reps.get(e["name"]))
+    record = {
+        "schema": SCHEMA, "model_class": type(model).__name__, "status": "ok", "error": None,
+        "example_input": (source or "argument") if example is not None else None,
+        "capture_seconds": None, "devices": sorted(devices), "totals": totals,
+        "modules": entries, "ops": [], "ops_truncated": False, "edges": [],
+        "ties": _ties(model), "inputs": [], "outputs": [],
+    }
+    return record, (module_of, children)
+
+
+def _node_modules(entries: List[dict], module_of: Dict[str, nn.Module]) -> set:
+    nodes = set()
+    for e in entries:
+        m = module_of[e["name"]]
+        if e["leaf"] or isinstance(m, nn.MultiheadAttention):
+            nodes.add(e["name"])
+    return nodes
+
+
+def _failure_message(tracer: Tracer, exc: BaseException,
+                     module_of: Dict[str, nn.Module]) -> str:
+    where = tracer.stack[-1].name if tracer.stack else ""
+    cls = type(module_of[where]).__name__ if where in module_of else "?"
+    label = where if where else "<root>"
+    return f"failed in layer {label} ({cls}): {type(exc).__name__}: {exc}"
+
+
+def _sum_uncalled_containers(entries: List[dict]) -> None:
+    """Containers never called themselves (``nn.ModuleList``, ``nn.ModuleDict``) get the sum
+    of their children's FLOPs when every child ran and is known."""
+    kids: Dict[str, List[dict]] = {}
+    for e in entries:
+        if e["parent"] is not None:
+            kids.setdefault(e["parent"], []).append(e)
+    for e in reversed(entries):
+        ch = kids.get(e["name"])
+        if e["calls"] or not ch:
+            continue
+        if all(c["calls"] and c["flops"] is not None for c in ch):
+            e["flops"] = sum(c["flops"] for c in ch)
+            e["macs"] = sum(c["macs"] or 0 for c in ch)
+
+
+def _run_forward(model: nn.Module, record: dict, module_of: Dict[str, nn.Module],
+                 example: Any) -> Optional[str]:
+    """Run one traced forward pass and fill the dynamic fields; returns an error or None."""
+    entries = record["modules"]
+    tracer = Tracer(list(module_of.items()), _node_modules(entries, module_of))
+    args, kwargs = split_example_input(example)
+    inputs = flatten_call(args, kwargs)
+    record["inputs"] = [spec(p, t) for p, t in inputs]
+    tracer.mark_inputs(inputs)
+    output = None
+    try:
+        tracer.attach()
+        with torch.no_grad(), tracer:
+            output = model(*args, **kwargs)
+    except Exception as exc:  # the model's own failure: report where it happened
+        return _failure_message(tracer, exc, module_of)
+    finally:
+        tracer.detach()
+    if tracer.internal_error is not None:
+        return f"capture error: {tracer.internal_error}"
+    outs = flatten(output)
+    record["outputs"] = [spec(p, t) for p, t in outs]
+    tracer.mark_outputs(outs)
+    for e in entries:
+        n = e["name"]
+        e["calls"] = tracer.calls.get(n, 0)
+        e["io"] = tracer.io.get(n, [])
+        e["order"] = tracer.order.get(n)
+        e["devices"] = sorted(set(e["devices"]) | tracer.devices.get(n, set()))
+        e["flops"] = tracer.flops.get(n)
+        e["macs"] = tracer.macs.get(n)
+    _sum_uncalled_containers(entries)
+    record["ops"] = tracer.ops
+    record["ops_truncated"] = tracer.ops_truncated
+    record["edges"] = list(tracer.edges.values())
+    devices = set(record["devices"])
+    for s in record["inputs"] + record["outputs"]:
+        devices.add(s["device"])
+    record["devices"] = sorted(devices)
+    return None
+
+
+def capture_architecture(model: nn.Module, example_input: Any = None,
+                         source: Optional[str] = None) -> dict:
+    """The architecture record of ``model`` (see FORMAT.md), from one forward pass on
+    ``example_input`` under ``torch.no_grad()`` in the model's current train/eval mode.
+
+    Never raises for a model problem: without an input, or when the forward raises, the record
+    has the module tree with ``status: "partial"`` and ``error`` saying why (one warning).
+    ``source`` names where the input came from (``"example_input_array"``, ``"batch"``).
+    """
+    t0 = time.perf_counter()
+    model = unwrap_model(model)
+    try:
+        record, (module_of, _children) = _base_record(model, source, example_input)
+    except Exception as exc:  # an unexpected internal error must not stop training
+        warnings.warn(f"tb_archviz: architecture capture failed: {exc!r}", stacklevel=2)
+        return {"schema": SCHEMA, "model_class": type(model).__name__, "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}", "example_input": None,
+                "capture_seconds": time.perf_counter() - t0, "devices": [],
+                "totals": None, "modules": [], "ops": [], "ops_truncated": False,
+                "edges": [], "ties": [], "inputs": [], "outputs": []}
+    error: Optional[str]
+    if example_input is None:
+        error = "no example input was available (set example_input_array or pass an input), " \
+                "so only the module tree was recorded"
+    else:
+        try:
+            with preserved_state(model):
+                error = _run_forward(model, record, module_of, example_input)
+        except Exception as exc:  # internal error after or around the forward pass
+            error = f"capture error: {type(exc).__name__}: {exc}"
+    if error is not None:
+        record["status"] = "partial"
+        record["error"] = error
+        record["ops"], record["edges"] = [], []
+        if example_input is not None:
+            warnings.warn(f"tb_archviz: architecture capture is partial: {error}", stacklevel=2)
+    record["capture_seconds"] = round(time.perf_counter() - t0, 6)
+    return record

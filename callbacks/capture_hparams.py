@@ -1,0 +1,143 @@
+"""Hyperparameters of modules as JSON-able dicts, structural hashes and repeated-sibling runs.
+
+Built-in ``torch.nn`` layers declare their hyperparameters in ``__constants__`` (conv kernel,
+stride, channels; linear features; norm eps; dropout p; RNN sizes...); a few classes need extra
+attributes (bias presence, MultiheadAttention heads). Other leaf modules (a user's or
+transformers' layers, e.g. GPT-2 ``Conv1D``) contribute their plain scalar attributes; every
+module also gets its ``extra_repr()`` as a fallback label.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Dict, List, Optional
+
+import torch
+from torch import nn
+
+_MAX_ATTRS = 16
+_SKIP_ATTRS = frozenset({"training", "inplace_", "dump_patches", "call_super_init"})
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A JSON value for a hyperparameter, or ``None`` when it has no faithful JSON form."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) \
+            else str(value)
+    if isinstance(value, (tuple, list, torch.Size)) and depth < 3:
+        return [jsonable(v, depth + 1) for v in value]
+    if isinstance(value, torch.dtype):
+        return str(value).replace("torch.", "")
+    if isinstance(value, torch.device):
+        return str(value)
+    if callable(value) and hasattr(value, "__name__"):  # e.g. activation=F.relu
+        return value.__name__
+    return None
+
+
+def _extras(module: nn.Module) -> Dict[str, Any]:
+    d: Dict[str, Any] = {}
+    if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear, nn.Bilinear)):
+        d["bias"] = module.bias is not None
+    if isinstance(module, nn.MultiheadAttention):
+        d.update(embed_dim=module.embed_dim, num_heads=module.num_heads,
+                 head_dim=module.head_dim, dropout=module.dropout, kdim=module.kdim,
+                 vdim=module.vdim, bias=module.in_proj_bias is not None,
+                 add_bias_kv=module.bias_k is not None, add_zero_attn=module.add_zero_attn)
+    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+        d.update(d_model=module.self_attn.embed_dim, nhead=module.self_attn.num_heads,
+                 dim_feedforward=module.linear1.out_features, dropout=module.dropout.p,
+                 norm_first=module.norm_first,
+                 activation=getattr(module.activation, "__name__",
+                                    type(module.activation).__name__))
+    if isinstance(module, (nn.TransformerEncoder, nn.TransformerDecoder)):
+        d["num_layers"] = module.num_layers
+    if isinstance(module, nn.Transformer):
+        d.update(d_model=module.d_model, nhead=module.nhead, batch_first=module.batch_first)
+    if isinstance(module, nn.PReLU):
+        d["num_parameters"] = module.num_parameters
+    if isinstance(module, nn.EmbeddingBag):
+        d["mode"] = module.mode
+    if isinstance(module, (nn.RNNCellBase,)):
+        d["bias"] = bool(module.bias)
+    return d
+
+
+def _is_builtin(module: nn.Module) -> bool:
+    return type(module).__module__.startswith("torch.nn.")
+
+
+def hparams(module: nn.Module, leaf: bool) -> Dict[str, Any]:
+    """JSON-able hyperparameters: ``__constants__`` and extras for ``torch.nn`` layers, plain
+    scalar attributes for other leaf modules."""
+    d: Dict[str, Any] = {}
+    if _is_builtin(module):
+        for name in getattr(type(module), "__constants__", ()) or ():
+            if hasattr(module, name):
+                v = jsonable(getattr(module, name))
+                if v is not None or getattr(module, name) is None:
+                    d[name] = v
+        d.update({k: jsonable(v) for k, v in _extras(module).items()})
+    elif leaf:
+        for name, value in vars(module).items():
+            if name.startswith("_") or name in _SKIP_ATTRS:
+                continue
+            if isinstance(value, (bool, int, float, str)) or (
+                    isinstance(value, (tuple, list)) and len(value) <= 8
+                    and all(isinstance(v, (bool, int, float, str)) for v in value)):
+                d[name] = jsonable(value)
+                if len(d) >= _MAX_ATTRS:
+                    break
+    return d
+
+
+def extra_repr(module: nn.Module, leaf: bool) -> str:
+    try:
+        text = module.extra_repr()
+    except Exception:  # a user's extra_repr may fail; it is only a label
+        text = ""
+    if not text and leaf and type(module).__repr__ is not nn.Module.__repr__:
+        try:  # e.g. transformers' Conv1D overrides __repr__ rather than extra_repr
+            text = repr(module)
+        except Exception:
+            text = ""
+    return text[:400]
+
+
+def _digest(payload: Any) -> str:
+    return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def struct_hashes(entries: List[dict], module_of: Dict[str, nn.Module],
+                  children: Dict[str, List[str]]) -> Dict[str, str]:
+    """Hash of class + built-in hyperparameters + own tensor shapes + children's hashes (no
+    names), bottom-up, so that equal blocks get equal hashes wherever they sit."""
+    out: Dict[str, str] = {}
+    for e in reversed(entries):  # named_modules() is pre-order: children come after parents
+        name = e["name"]
+        m = module_of[name]
+        own = [[list(p.shape), str(p.dtype)] for _, p in m.named_parameters(recurse=False)]
+        own += [[list(b.shape), str(b.dtype)] for _, b in m.named_buffers(recurse=False)]
+        payload = [e["type"], e["hparams"] if _is_builtin(m) else {}, own,
+                   [out[c] for c in children.get(name, [])]]
+        out[name] = _digest(payload)
+    return out
+
+
+def repeats(entries: List[dict], children: Dict[str, List[str]],
+            hashes: Dict[str, str]) -> Dict[str, Optional[dict]]:
+    """Runs of >= 2 consecutive siblings with equal ``struct_hash``: group = first member."""
+    out: Dict[str, Optional[dict]] = {}
+    for parent, kids in children.items():
+        i = 0
+        while i < len(kids):
+            j = i
+            while j + 1 < len(kids) and hashes[kids[j + 1]] == hashes[kids[i]]:
+                j += 1
+            if j > i:
+                for idx, k in enumerate(kids[i:j + 1]):
+                    out[k] = {"group": kids[i], "index": idx, "count": j - i + 1}
+            i = j + 1
+    return out
