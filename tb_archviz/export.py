@@ -1,0 +1,206 @@
+"""``tb-archviz export``: an architecture record to SVG, PNG, PDF, DOT or JSON.
+
+The layout is the Architecture tab's own: the same JavaScript diagram library (folding,
+labels, ELK layered layout, SVG drawing; sources in ``frontend/src/diagram``) runs here in V8
+through ``mini-racer``, so a figure exported from the command line matches the tab. PNG and
+PDF are converted from that SVG with ``cairosvg`` (imported only when asked for). DOT is
+written directly from the folded graph, JSON is the folded graph plus its layout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, Dict, Optional
+
+JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+FORMATS = ("svg", "png", "pdf", "dot", "json")
+
+_engine_lock = threading.Lock()
+_engine: Any = None
+
+# elk.bundled.js posts its fake worker's messages with setTimeout, which mini-racer's own
+# timer (Atomics.waitAsync) rejects; queue them and drain from Python instead. The bundle
+# also expects a browser-ish global and a CommonJS module object.
+_PRELUDE = """
+var self = globalThis, window = globalThis;
+var module = {exports: {}}, exports = module.exports;
+var __archvizTimers = [];
+globalThis.setTimeout = function (fn, ms) {
+  var args = Array.prototype.slice.call(arguments, 2);
+  __archvizTimers.push(function () { fn.apply(null, args); });
+  return __archvizTimers.length;
+};
+globalThis.clearTimeout = function () {};
+globalThis.__archvizDrain = function () {
+  var n = 0;
+  while (__archvizTimers.length) { __archvizTimers.shift()(); n++; }
+  return n;
+};
+"""
+
+
+def _load_engine():
+    global _engine
+    if _engine is not None:
+        return _engine
+    from py_mini_racer import MiniRacer
+
+    ctx = MiniRacer()
+    ctx.eval(_PRELUDE)
+    for name in ("elk.bundled.js", "archviz_diagram.js"):
+        path = os.path.join(JS_DIR, name)
+        if not os.path.isfile(path):
+            raise RuntimeError(f"{path} is missing: the package was built without its "
+                               "diagram bundle (run `npm ci && npm run build` in frontend/)")
+        with open(path, encoding="utf-8") as f:
+            ctx.eval(f.read())
+    ctx.eval("globalThis.__archvizELK = module.exports; globalThis.__archvizElk = "
+             "new __archvizELK();")
+    _engine = ctx
+    return ctx
+
+
+def layout(record: dict, depth: Optional[int] = None, **opts) -> Dict[str, Any]:
+    """Fold and lay out ``record`` as the tab would; the diagram library's export result.
+
+    Keys: ``svg`` (string), ``state`` (depth and toggles used), ``maxDepth``, ``nodes`` (visible
+    blocks with position, size and label lines), ``edges`` (lifted dataflow edges),
+    ``routes`` (edge polylines), ``width``, ``height``.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("modules"), list):
+        raise ValueError("not an architecture record (expected a dict with a 'modules' list)")
+    options = dict(opts)
+    if depth is not None:
+        if not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"depth must be a positive integer, got {depth!r}")
+        options["depth"] = depth
+    with _engine_lock:
+        ctx = _load_engine()
+        ctx.eval("globalThis.__archvizOut = undefined; globalThis.__archvizErr = undefined;")
+        call = ("ArchvizDiagram.exportDiagram(__archvizElk, {rec}, {opts}).then("
+                "function (r) {{ globalThis.__archvizOut = JSON.stringify(r); }}, "
+                "function (e) {{ globalThis.__archvizErr = String(e && e.stack || e); }});"
+                ).format(rec=json.dumps(record, allow_nan=False, default=str),
+                         opts=json.dumps(options))
+        ctx.eval(call)
+        for _ in range(100000):
+            done = ctx.eval("__archvizOut !== undefined || __archvizErr !== undefined")
+            if done:
+                break
+            if not ctx.eval("__archvizDrain()"):
+                # Promise reactions run between evals; one more round lets them settle.
+                ctx.eval("0")
+        err = ctx.eval("__archvizErr === undefined ? '' : __archvizErr")
+        if err:
+            raise RuntimeError(f"diagram layout failed: {err}")
+        out = ctx.eval("__archvizOut === undefined ? '' : __archvizOut")
+        ctx.eval("globalThis.__archvizOut = undefined;")
+    if not out:
+        raise RuntimeError("diagram layout did not finish")
+    return json.loads(out)
+
+
+def _cairosvg():
+    try:
+        import cairosvg
+    except ImportError as exc:  # optional dependency (extra "export")
+        raise RuntimeError("PNG and PDF export need cairosvg: pip install 'tb_archviz[export]' "
+                           f"(or pip install cairosvg); import failed: {exc}") from None
+    return cairosvg
+
+
+def to_dot(result: Dict[str, Any], record: dict) -> str:
+    """Graphviz DOT of the folded graph: open containers as clusters, closed blocks as boxes."""
+    nodes = result["nodes"]
+    children: Dict[Optional[str], list] = {}
+    for n in nodes:
+        children.setdefault(n.get("parent"), []).append(n)
+
+    def q(s: str) -> str:
+        return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["digraph architecture {", "  rankdir=TB;",
+             '  node [shape=box, style="rounded,filled", fillcolor="#f8fafc", '
+             'fontname="Helvetica", fontsize=10];',
+             '  edge [fontname="Helvetica", fontsize=8, color="#475569"];',
+             f"  label={q(record.get('model_class') or 'model')}; labelloc=t;"]
+    cluster = [0]
+
+    def emit(parent: Optional[str], indent: str) -> None:
+        for n in children.get(parent, []):
+            label = "\\n".join(t.replace("\\", "\\\\").replace('"', '\\"') for t in n["lines"])
+            if n.get("open"):
+                cluster[0] += 1
+                lines.append(f"{indent}subgraph cluster_{cluster[0]} {{")
+                lines.append(f'{indent}  label="{label}"; style="rounded,dashed"; '
+                             'color="#94a3b8";')
+                emit(n["id"], indent + "  ")
+                lines.append(f"{indent}}}")
+            elif n["kind"] == "op":
+                lines.append(f'{indent}{q(n["id"])} [label="{label}", shape=circle, '
+                             'fillcolor=white, width=0.3, fixedsize=true];')
+            elif n["kind"] in ("input", "output"):
+                lines.append(f'{indent}{q(n["id"])} [label="{label}", shape=oval, '
+                             'fillcolor=white];')
+            else:
+                extra = ', peripheries=2' if n["kind"] == "repeat" else ""
+                lines.append(f'{indent}{q(n["id"])} [label="{label}"{extra}];')
+
+    emit(None, "  ")
+    for e in result["edges"]:
+        attrs = []
+        shape = e.get("shape")
+        if isinstance(shape, list) and shape:
+            dims = shape[1:] if len(shape) >= 2 else shape
+            attrs.append(f'label={q("×".join(str(d) for d in dims))}')
+        if e.get("kind") == "residual":
+            attrs.append('style=dashed, color="#c2410c"')
+        elif e.get("kind") == "concat":
+            attrs.append('color="#7c3aed"')
+        lines.append(f"  {q(e['src'])} -> {q(e['dst'])}" +
+                     (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def export_architecture(record: dict, out_path: str, fmt: Optional[str] = None,
+                        depth: Optional[int] = None, **opts) -> None:
+    """Write the block diagram of ``record`` to ``out_path``.
+
+    ``fmt`` is one of svg, png, pdf, dot, json (default: the file extension). ``depth`` sets
+    how many levels of containers are open (default: the tab's automatic readable depth).
+    Other options go to the diagram library (``colorMode``: type, params, device; ``state``:
+    an explicit view state as the tab's JSON export writes it).
+    """
+    if fmt is None:
+        ext = os.path.splitext(out_path)[1].lower().lstrip(".")
+        if not ext:
+            raise ValueError(f"cannot tell the format of {out_path!r}: give it one of the "
+                             f"extensions {', '.join('.' + f for f in FORMATS)}")
+        fmt = ext
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported export format {fmt!r}; supported: {', '.join(FORMATS)}")
+    if opts.get("colorMode") not in (None, "type", "params", "device"):
+        raise ValueError("colorMode must be one of type, params, device; "
+                         f"got {opts['colorMode']!r}")
+    result = layout(record, depth=depth, **opts)
+    if fmt == "svg":
+        data: bytes = result["svg"].encode("utf-8")
+    elif fmt == "png":
+        data = _cairosvg().svg2png(bytestring=result["svg"].encode("utf-8"), scale=2.0)
+    elif fmt == "pdf":
+        data = _cairosvg().svg2pdf(bytestring=result["svg"].encode("utf-8"))
+    elif fmt == "dot":
+        data = to_dot(result, record).encode("utf-8")
+    else:
+        doc = {"schema": 1, "model_class": record.get("model_class"),
+               "state": result["state"], "max_depth": result["maxDepth"],
+               "width": result["width"], "height": result["height"],
+               "nodes": result["nodes"], "edges": result["edges"], "routes": result["routes"]}
+        data = json.dumps(doc, indent=1).encode("utf-8")
+    parent = os.path.dirname(os.path.abspath(out_path))
+    os.makedirs(parent, exist_ok=True)
+    with open(out_path, "wb") as f:
+        f.write(data)

@@ -1,0 +1,6 @@
+// src/tab/index.js
+async function render() {
+}
+export {
+  render
+};
