@@ -1,0 +1,167 @@
+"""Architecture tab routes, in-process over real event files, under both data providers."""
+import copy
+import json
+import os
+import signal
+import time
+
+import pytest
+from werkzeug import test as wtest
+from werkzeug import wrappers
+
+from tensorboard import context as tb_context
+from tensorboard.backend import application
+from tensorboard.backend.event_processing import data_provider as dp
+from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
+from tensorboard.plugins import base_plugin
+
+from tb_archviz import format as fmt
+from tb_archviz.plugins.architecture import ArchitecturePlugin
+from tb_archviz.sink import EventWriter, SummarySink
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "frontend", "test", "fixtures",
+                       "tiny_resnet.json")
+
+
+def _record():
+    with open(FIXTURE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("arch_logs")
+    first = _record()
+    second = copy.deepcopy(first)
+    second["model_class"] = "LitResNetWider"
+    w = EventWriter(str(root / "resnet"))
+    sink = SummarySink(w)
+    sink.json_blob(fmt.TAG_ARCHITECTURE, 0, first, fmt.PLUGIN_GRAPH, {"schema": 1})
+    sink.json_blob(fmt.TAG_ARCHITECTURE, 7, second, fmt.PLUGIN_GRAPH, {"schema": 1})
+    w.close()
+    # A run with only an ordinary scalar: no architecture.
+    w = EventWriter(str(root / "plain"))
+    SummarySink(w).scalar("loss", 1, 0.5)
+    w.close()
+    return str(root)
+
+
+def _python_provider(logdir):
+    mux = pem.EventMultiplexer(size_guidance={"tensors": 0}, tensor_size_guidance={},
+                               purge_orphaned_data=False)
+    mux.AddRunsFromDirectory(logdir)
+    mux.Reload()
+    return dp.MultiplexerDataProvider(mux, logdir), None
+
+
+def _rust_provider(logdir):
+    from tensorboard.data import server_ingester
+    from tensorboard.util import grpc_util
+
+    binary = server_ingester.get_server_binary()
+    ingester = server_ingester.SubprocessServerDataIngester(
+        server_binary=binary, logdir=logdir, reload_interval=0,
+        channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
+        samples_per_plugin={fmt.PLUGIN_GRAPH: 0}, extra_flags=["--host=127.0.0.1"])
+    ingester.start()
+    provider = ingester.data_provider
+    assert _data_server_pids(logdir), "the Rust data server did not start"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the server loads the logdir in the background
+        listing = provider.list_blob_sequences(tb_context.RequestContext(), experiment_id="",
+                                               plugin_name=fmt.PLUGIN_GRAPH)
+        if listing.get("resnet"):
+            break
+        time.sleep(0.2)
+    return provider, ingester
+
+
+@pytest.fixture(scope="module", params=["python", "rust"])
+def client(request, logdir):
+    provider, ingester = (_python_provider if request.param == "python" else _rust_provider)(logdir)
+    plugin = ArchitecturePlugin(base_plugin.TBContext(data_provider=provider, logdir=logdir))
+    app = application.TensorBoardWSGI([plugin])
+    yield wtest.Client(app, wrappers.Response)
+    if ingester is not None:
+        for pid in _data_server_pids(logdir):  # killed by PID, not left to stdin EOF
+            os.kill(pid, signal.SIGKILL)
+        ingester._stdin_handle.close()
+
+
+def _data_server_pids(logdir):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and f"--logdir={logdir}" in cmd:
+            pids.append(int(entry))
+    return pids
+
+
+def _get(client, path):
+    return client.get("/data/plugin/archviz_graph" + path)
+
+
+def test_runs_lists_only_runs_with_architectures_and_their_versions(client):
+    resp = _get(client, "/runs")
+    assert resp.status_code == 200
+    body = json.loads(resp.get_data())
+    assert [r["run"] for r in body["runs"]] == ["resnet"]
+    versions = body["runs"][0]["versions"]
+    assert [(v["index"], v["step"], v["model_class"]) for v in versions] == [
+        (0, 0, "LitResNet"), (1, 7, "LitResNetWider")]
+    assert versions[0]["modules"] == len(_record()["modules"])
+
+
+def test_architecture_returns_the_latest_version_by_default(client):
+    body = json.loads(_get(client, "/architecture?run=resnet").get_data())
+    assert body["version"]["index"] == 1 and body["versions"] == 2
+    assert body["record"]["model_class"] == "LitResNetWider"
+    assert body["record"]["edges"] == _record()["edges"]
+
+
+def test_architecture_returns_a_chosen_version(client):
+    body = json.loads(_get(client, "/architecture?run=resnet&version=0").get_data())
+    assert body["record"] == _record()
+
+
+@pytest.mark.parametrize("query", ["", "?version=0", "?run=resnet&version=x",
+                                   "?run=resnet&version=-1"])
+def test_bad_or_missing_parameters_are_400(client, query):
+    assert _get(client, "/architecture" + query).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["?run=plain", "?run=nope", "?run=resnet&version=2"])
+def test_unknown_runs_and_versions_are_404(client, query):
+    resp = _get(client, "/architecture" + query)
+    assert resp.status_code == 404
+    assert b"architecture" in resp.get_data() or b"version" in resp.get_data()
+
+
+def test_static_serves_the_tab_module_with_a_javascript_type(client):
+    resp = _get(client, "/static/index.js")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("text/javascript")
+    assert b"render" in resp.get_data()
+
+
+@pytest.mark.parametrize("path", ["/static/../architecture.py", "/static/..%2f..%2fexport.py",
+                                  "/static/%2e%2e/%2e%2e/format.py", "/static//etc/passwd",
+                                  "/static/ELK-LICENSE.md", "/static/missing.js"])
+def test_static_refuses_traversal_unknown_types_and_missing_files(client, path):
+    assert _get(client, path).status_code == 404
+
+
+def test_frontend_metadata_names_the_module_and_tab():
+    plugin = ArchitecturePlugin(base_plugin.TBContext(data_provider=None))
+    meta = plugin.frontend_metadata()
+    assert (meta.es_module_path, meta.tab_name) == ("/static/index.js", "Architecture")
+    assert plugin.plugin_name == "archviz_graph"
+    assert "/static/index.js".startswith(tuple(k.rstrip("*") for k in plugin.get_plugin_apps()))
