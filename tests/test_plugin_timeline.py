@@ -248,3 +248,14 @@ def test_tab_is_listed_as_anomaly_timeline_with_its_module(client):
     entry = listing[fmt.PLUGIN_HEALTH]
     assert entry["enabled"] and entry["tab_name"] == "Anomaly Timeline"
     assert entry["loading_mechanism"]["module_path"].endswith("/static/index.js")
+
+
+def test_a_run_with_only_scalars_still_shows_loss_anomalies(client):
+    anomalies = get_json(client, "/anomalies", run="scalars_only")["anomalies"]
+    assert anomalies, "the diverging loss of the scalars-only run was not reported"
+    assert all(a["layer"] is None for a in anomalies)
+    assert any(a["kind"] == "loss_divergence" and a["tag"] in ("train_loss", "val_loss")
+               for a in anomalies)
+    runs = {r["run"]: r for r in get_json(client, "/runs")["runs"]}
+    assert sum(runs["scalars_only"]["counts"].values()) == len(anomalies)
+    assert runs["healthy"]["counts"] == {"error": 0, "warning": 0, "info": 0}

@@ -302,24 +302,17 @@ class TimelinePlugin(base_plugin.TBPlugin):
                    tuple(sorted((t, self._version(s)) for t, s in listing.items())))
 
         def compute():
-            records: Dict[tuple, dict] = {}
             try:
-                from tb_archviz import detectors
+                from tb_archviz.detectors import analyze_run
             except ImportError:
-                detectors = None
-            found: List[dict] = []
-            if detectors is not None and hasattr(detectors, "analyze_run"):
+                analyze_run = None
+            if analyze_run is not None:
                 try:
-                    found = list(detectors.analyze_run(src, run) or [])
+                    # Stored (online) records plus loss rules over plain scalars.
+                    return order_anomalies(analyze_run(src, run) or [])
                 except Exception as exc:  # a detector bug must not hide the stored records
                     log.warning("tb_archviz: offline detectors failed on %s: %r", run, exc)
-            stored = reader.read_anomalies(src, run).get(run, [])
-            for rec in list(found) + list(stored):  # stored (online) records win
-                if isinstance(rec, dict):
-                    key = (rec.get("kind"), rec.get("layer"), rec.get("tag"),
-                           rec.get("first_step"))
-                    records[key] = dict(rec)
-            return order_anomalies(list(records.values()))
+            return order_anomalies(reader.read_anomalies(src, run).get(run, []))
         return self._cached(("anomalies", run), version, compute)
 
     def _scalar_version(self, src, run) -> tuple:

@@ -1,0 +1,38 @@
+// Talking to the plugin's routes: relative URLs only (the iframe's <base> is the plugin root).
+
+/** GET a JSON route; throws an Error carrying the server's plain-text message on 4xx/5xx. */
+export async function getJSON(route, params = {}) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') query.set(k, String(v));
+  }
+  const resp = await fetch(`./${route}?${query}`, {credentials: 'same-origin'});
+  const text = await resp.text();
+  if (!resp.ok) {
+    const err = new Error(text || `${route}: HTTP ${resp.status}`);
+    err.status = resp.status;
+    throw err;
+  }
+  return JSON.parse(text);
+}
+
+/** TensorBoard's JSON writes NaN and infinities as strings; turn them back into numbers. */
+export function num(v) {
+  if (typeof v === 'number') return v;
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  return v === null || v === undefined ? NaN : Number(v);
+}
+
+export function nums(list) {
+  return Float64Array.from(list || [], num);
+}
+
+/** Base64 little-endian float32 (the heatmap's encoding) into a Float32Array. */
+export function decodeF32(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}

@@ -1,0 +1,388 @@
+// The layers × steps heatmap: rows grouped by module path (collapsible), log colour scale,
+// anomaly glyphs, hover tooltip, click to open a layer.
+
+import {decodeF32} from './api.js';
+import {fmtStep, fmtValue, glyph, kindWords, statLabel} from './format.js';
+import {EMPTY_RGB, makeScale, NONFINITE_RGB} from './scale.js';
+
+const MAX_LINES = 60;
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** Group tree of row names ("a.b.c" sits in group "a.b"), in order of first appearance. */
+function buildTree(rows) {
+  const root = {path: '', label: '', children: [], rows: [], depth: -1};
+  const nodes = new Map([['', root]]);
+  rows.forEach((name, i) => {
+    const parts = name.split('.');
+    let parent = root;
+    for (let d = 0; d < parts.length - 1; d++) {
+      const path = parts.slice(0, d + 1).join('.');
+      let node = nodes.get(path);
+      if (!node) {
+        node = {path, label: parts[d], children: [], rows: [], depth: d};
+        nodes.set(path, node);
+        parent.children.push(node);
+      }
+      parent = node;
+    }
+    parent.children.push({row: i, label: parts[parts.length - 1], depth: parts.length - 1});
+  });
+  const collect = (node) => {
+    for (const c of node.children) {
+      if (c.row !== undefined) node.rows.push(c.row);
+      else node.rows.push(...collect(c));
+    }
+    return node.rows;
+  };
+  collect(root);
+  // A chain of single-child groups reads better as one line ("net.blocks" not "net" › "blocks").
+  const squash = (node) => {
+    node.children = node.children.map((c) => {
+      if (c.row !== undefined) return c;
+      while (c.children.length === 1 && c.children[0].row === undefined) {
+        const only = c.children[0];
+        c = {...only, label: `${c.label}.${only.label}`, depth: c.depth};
+      }
+      squash(c);
+      return c;
+    });
+  };
+  squash(root);
+  return root;
+}
+
+function groupsByDepth(root) {
+  const out = [];
+  const walk = (node, depth) => {
+    for (const c of node.children) {
+      if (c.row === undefined) {
+        (out[depth] = out[depth] || []).push(c);
+        walk(c, depth + 1);
+      }
+    }
+  };
+  walk(root, 0);
+  return out;
+}
+
+export class Heatmap {
+  constructor(container, {onSelect, onScrub}) {
+    this.onSelect = onSelect;
+    this.onScrub = onScrub;
+    this.wrap = document.createElement('div');
+    this.wrap.className = 'hm-wrap';
+    this.canvas = document.createElement('canvas');
+    this.canvas.className = 'hm-canvas';
+    this.tooltip = document.createElement('div');
+    this.tooltip.className = 'tooltip';
+    this.tooltip.hidden = true;
+    this.legend = document.createElementNS(SVG, 'svg');
+    this.legend.setAttribute('class', 'legend');
+    this.wrap.append(this.canvas, this.tooltip);
+    container.append(this.legend, this.wrap);
+    this.collapsed = new Set();
+    this.treeKey = null;
+    this.anomalies = [];
+    this.step = null;
+    this.selectedLayer = null;
+    this.canvas.addEventListener('mousemove', (e) => this._hover(e));
+    this.canvas.addEventListener('mouseleave', () => { this.tooltip.hidden = true; });
+    this.canvas.addEventListener('click', (e) => this._click(e));
+  }
+
+  setData(data) {
+    this.data = data;
+    const cols = data.first_step.length;
+    const rows = data.rows.length;
+    this.cols = cols;
+    this.nrows = rows;
+    this.max = decodeF32(data.max);
+    this.min = decodeF32(data.min);
+    const key = data.rows.join('\n');
+    if (key !== this.treeKey) {  // keep the user's folding across reloads of the same rows
+      this.treeKey = key;
+      this.tree = buildTree(data.rows);
+      this.collapsed = new Set();
+      this._autoCollapse();
+    }
+    this._scale();
+    this._layout();
+  }
+
+  setAnomalies(anomalies) { this.anomalies = anomalies || []; }
+  setAxis(axis) { this.axis = axis; }
+  setStep(step) { this.step = step; }
+  setSelectedLayer(layer) { this.selectedLayer = layer; }
+
+  _autoCollapse() {
+    const levels = groupsByDepth(this.tree);
+    for (let d = levels.length - 1; d >= 0 && this._lines().length > MAX_LINES; d--) {
+      for (const g of levels[d]) this.collapsed.add(g.path);
+    }
+  }
+
+  /** Visible lines: {label, depth, rows (indices), group (node) | null}. */
+  _lines() {
+    const out = [];
+    const walk = (node) => {
+      for (const c of node.children) {
+        if (c.row !== undefined) {
+          out.push({label: c.label, depth: c.depth, rows: [c.row], group: null});
+        } else {
+          const folded = this.collapsed.has(c.path);
+          out.push({label: c.label, depth: c.depth, rows: c.rows, group: c, folded});
+          if (!folded) walk(c);
+        }
+      }
+    };
+    walk(this.tree);
+    return out;
+  }
+
+  _scale() {
+    let lo = Infinity, hi = -Infinity, pos = Infinity;
+    for (const v of this.max) {
+      if (Number.isFinite(v)) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+        if (v > 0 && v < pos) pos = v;
+      }
+    }
+    for (const v of this.min) {
+      if (Number.isFinite(v) && v < lo) lo = v;
+    }
+    this.scale = makeScale(lo, hi, pos);
+    this._drawLegend();
+  }
+
+  _layout() {
+    this.lines = this._lines();
+    const R = this.nrows, C = this.cols;
+    // Each line's per-column max and min: a folded group shows the worst of its rows, and
+    // NaN wins, so a problem inside a folded group stays visible.
+    for (const line of this.lines) {
+      const mx = new Float32Array(C).fill(-Infinity);
+      const mn = new Float32Array(C).fill(Infinity);
+      const nan = new Uint8Array(C);
+      for (const r of line.rows) {
+        for (let c = 0; c < C; c++) {
+          const a = this.max[c * R + r], b = this.min[c * R + r];
+          if (Number.isNaN(a)) nan[c] = 1;
+          else if (a > mx[c]) mx[c] = a;
+          if (b < mn[c]) mn[c] = b;
+        }
+      }
+      for (let c = 0; c < C; c++) {
+        if (nan[c]) mx[c] = NaN;
+        if (mn[c] === Infinity) mn[c] = NaN;
+      }
+      line.max = mx;
+      line.min = mn;
+      line.layers = new Set(line.rows.map((r) => this.data.layers[r]));
+      line.names = line.rows.map((r) => this.data.rows[r]);
+    }
+    this.rowH = this.lines.length > 40 ? 12 : 16;
+  }
+
+  _markers() {
+    // Each anomaly on the most specific visible line holding its layer.
+    const out = [];
+    for (const a of this.anomalies) {
+      if (!a.layer) continue;
+      let best = -1, bestScore = -1;
+      this.lines.forEach((line, i) => {
+        let score = -1;
+        if (line.group === null && line.layers.has(a.layer)) score = 3;
+        else if (line.group && line.folded && line.layers.has(a.layer)) score = 2;
+        else if (line.group && line.folded && (a.layer.startsWith(line.group.path + '.'))) score = 1;
+        else if (line.group && line.group.path && a.layer.startsWith(line.group.path + '.') &&
+                 !line.layers.has(a.layer)) score = 0.5 + line.group.path.length / 1e4;
+        if (score > bestScore) { best = i; bestScore = score; }
+      });
+      if (best >= 0) out.push({line: best, a});
+    }
+    return out;
+  }
+
+  draw() {
+    if (!this.data || !this.axis) return;
+    const ax = this.axis;
+    const dpr = window.devicePixelRatio || 1;
+    const W = ax.width, H = Math.max(this.lines.length * this.rowH, 20);
+    this.canvas.width = Math.round(W * dpr);
+    this.canvas.height = Math.round(H * dpr);
+    this.canvas.style.width = `${W}px`;
+    this.canvas.style.height = `${H}px`;
+    const g = this.canvas.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, W, H);
+    const first = this.data.first_step, last = this.data.last_step;
+    const xs = new Float64Array(this.cols + 1);
+    for (let c = 0; c < this.cols; c++) xs[c] = ax.x(first[c]);
+    xs[this.cols] = this.cols ? ax.x(last[this.cols - 1]) + Math.max(2, ax.pxPerStep || 0) : 0;
+    const rh = this.rowH;
+    this.lines.forEach((line, i) => {
+      const y = i * rh;
+      if (line.group && !line.folded) {
+        g.fillStyle = '#f1f3f5';
+        g.fillRect(ax.left, y, W - ax.left, rh);
+      }
+      for (let c = 0; c < this.cols; c++) {
+        const v = line.max[c];
+        const rgb = v === -Infinity ? EMPTY_RGB : this.scale.rgb(v);
+        g.fillStyle = `rgb(${rgb[0] | 0},${rgb[1] | 0},${rgb[2] | 0})`;
+        const x0 = xs[c], x1 = Math.max(xs[c + 1], x0 + 1);
+        const inset = line.group && !line.folded ? 3 : 0.5;
+        g.fillRect(x0, y + inset, x1 - x0 + 0.5, rh - 2 * inset);
+      }
+      // Label column.
+      const selected = this.selectedLayer && line.layers.has(this.selectedLayer) && !line.group;
+      g.fillStyle = selected ? '#e7f5ff' : '#ffffff';
+      g.fillRect(0, y, ax.left - 4, rh);
+      g.fillStyle = line.group ? '#212529' : '#343a40';
+      g.font = `${line.group ? '600 ' : ''}${rh > 13 ? 12 : 10}px system-ui, sans-serif`;
+      g.textBaseline = 'middle';
+      const indent = 4 + Math.min(line.depth, 8) * 10;
+      const text = line.group ? `${line.folded ? '▸' : '▾'} ${line.label} (${line.rows.length})`
+                              : line.label;
+      g.fillText(text, indent, y + rh / 2, ax.left - indent - 8);
+    });
+    // Anomaly glyphs: a bar from first to last step under the row, the glyph at the start.
+    for (const {line, a} of this._markers()) {
+      const [ch, colour] = glyph(a.kind);
+      const y = line * rh;
+      const x0 = ax.x(a.first_step), x1 = ax.x(a.last_step ?? a.first_step);
+      g.fillStyle = colour;
+      g.fillRect(x0, y + rh - 3, Math.max(2, x1 - x0), 2);
+      g.font = `bold ${rh - 2}px system-ui, sans-serif`;
+      g.textAlign = 'center';
+      g.lineWidth = 3;
+      g.strokeStyle = '#ffffff';
+      g.strokeText(ch, x0, y + rh / 2);
+      g.fillText(ch, x0, y + rh / 2);
+      g.textAlign = 'start';
+    }
+    if (this.step !== null && this.step !== undefined) {
+      const x = ax.x(this.step);
+      g.strokeStyle = '#000000';
+      g.lineWidth = 1;
+      g.setLineDash([4, 3]);
+      g.beginPath();
+      g.moveTo(x + 0.5, 0);
+      g.lineTo(x + 0.5, H);
+      g.stroke();
+      g.setLineDash([]);
+    }
+  }
+
+  _drawLegend() {
+    const svg = this.legend;
+    svg.replaceChildren();
+    const W = 420, H = 38;
+    svg.setAttribute('width', W);
+    svg.setAttribute('height', H);
+    const s = this.scale;
+    const el = (name, attrs, text) => {
+      const e = document.createElementNS(SVG, name);
+      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+      if (text !== undefined) e.textContent = text;
+      svg.append(e);
+      return e;
+    };
+    const title = `${statLabel(this.data.stat)} (${s.kind === 'log' ? 'log scale' :
+                   s.kind === 'diverging' ? 'signed' : 'linear'}, bucket maximum)`;
+    el('text', {x: 0, y: 11, class: 'legend-title'}, title);
+    const x0 = 0, w = 240, y = 16;
+    for (let i = 0; i < 60; i++) {
+      const rgb = s.ramp ? s.ramp(i / 59) : EMPTY_RGB;
+      el('rect', {x: x0 + (w * i) / 60, y, width: w / 60 + 0.5, height: 10,
+                  fill: `rgb(${rgb.map((v) => v | 0).join(',')})`});
+    }
+    for (const t of s.ticks) {
+      const tx = x0 + w * Math.min(1, Math.max(0, s.toT(t)));
+      el('line', {x1: tx, x2: tx, y1: y + 10, y2: y + 13, stroke: '#495057'});
+      el('text', {x: tx, y: y + 21, class: 'legend-tick', 'text-anchor': 'middle'}, fmtValue(t));
+    }
+    el('rect', {x: 262, y, width: 12, height: 10,
+                fill: `rgb(${NONFINITE_RGB.join(',')})`});
+    el('text', {x: 278, y: y + 9, class: 'legend-tick'}, 'NaN / Inf');
+    el('rect', {x: 340, y, width: 12, height: 10, fill: `rgb(${EMPTY_RGB.join(',')})`,
+                stroke: '#ced4da'});
+    el('text', {x: 356, y: y + 9, class: 'legend-tick'}, 'no data');
+  }
+
+  _pick(e) {
+    const rect = this.canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left, y = e.clientY - rect.top;
+    const line = Math.floor(y / this.rowH);
+    if (!this.lines || line < 0 || line >= this.lines.length) return null;
+    let col = -1;
+    if (x >= this.axis.left) {
+      const step = this.axis.stepAt(x);
+      const first = this.data.first_step;
+      let lo = 0, hi = this.cols - 1;
+      while (lo < hi) {  // last column starting at or before the step
+        const mid = (lo + hi + 1) >> 1;
+        if (first[mid] <= step) lo = mid; else hi = mid - 1;
+      }
+      col = lo;
+    }
+    return {x, y, line, col};
+  }
+
+  _hover(e) {
+    const p = this._pick(e);
+    if (!p) { this.tooltip.hidden = true; return; }
+    const line = this.lines[p.line];
+    const tip = this.tooltip;
+    tip.replaceChildren();
+    const add = (cls, text) => {
+      const d = document.createElement('div');
+      d.className = cls;
+      d.textContent = text;
+      tip.append(d);
+      return d;
+    };
+    add('tt-title', line.group ? `${line.group.path} (${line.rows.length} rows)` : line.names[0]);
+    if (!line.group && line.layers.size) add('tt-sub', `module ${[...line.layers][0]}`);
+    if (p.col >= 0) {
+      const c = p.col;
+      const a = this.data.first_step[c], b = this.data.last_step[c];
+      add('tt-sub', a === b ? `step ${fmtStep(a)}` : `steps ${fmtStep(a)}–${fmtStep(b)}`);
+      const mx = line.max[c];
+      add('tt-val', `${statLabel(this.data.stat)}: max ${mx === -Infinity ? '—' : fmtValue(mx)}` +
+                    `, min ${fmtValue(line.min[c])}`);
+      for (const {line: li, a: an} of this._markers()) {
+        if (li === p.line && Math.abs(this.axis.x(an.first_step) - p.x) < 8) {
+          add('tt-anomaly', `${glyph(an.kind)[0]} ${kindWords(an.kind)} from step ` +
+                            `${fmtStep(an.first_step)}: ${an.message || ''}`);
+        }
+      }
+      add('tt-hint', line.group ? 'click to unfold' : 'click to open this layer');
+    } else if (line.group) {
+      add('tt-hint', line.folded ? 'click to unfold' : 'click to fold');
+    }
+    tip.hidden = false;
+    const wrapW = this.wrap.clientWidth;
+    const left = p.x + 16 + 280 > wrapW ? Math.max(0, p.x - 296) : p.x + 16;
+    tip.style.left = `${left}px`;
+    tip.style.top = `${p.y + 12}px`;
+  }
+
+  _click(e) {
+    const p = this._pick(e);
+    if (!p) return;
+    const line = this.lines[p.line];
+    if (line.group && (p.col < 0 || line.folded)) {
+      if (this.collapsed.has(line.group.path)) this.collapsed.delete(line.group.path);
+      else this.collapsed.add(line.group.path);
+      this._layout();
+      this.draw();
+      return;
+    }
+    if (p.col < 0) return;
+    const step = this.data.last_step[p.col];
+    const layer = this.data.layers[line.rows[0]];
+    this.onSelect({layer, row: line.names[0], step});
+  }
+}

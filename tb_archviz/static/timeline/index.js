@@ -1,0 +1,359 @@
+// The Anomaly Timeline tab: which run is broken, which layer, since when, and what to try.
+// Entry point: TensorBoard imports this module in the tab's iframe and calls render().
+
+import {getJSON} from './api.js';
+import {renderAnomalyList, renderSummary, keyOf} from './anomalies.js';
+import {drawCurves, drawStepAxis, makeAxis} from './curves.js';
+import {kindLabel, statLabel} from './format.js';
+import {Heatmap} from './heatmap.js';
+import {listenForReload, onSharedStep, openInArchitecture, setSharedStep, sharedStep}
+  from './host.js';
+import {renderLayer} from './layer.js';
+
+const POLL_MS = 15000;
+const LABEL_W = 190;
+// Statistics a newcomer should see first, per kind (first present wins).
+const DEFAULT_STAT = {grads: ['norm'], weights: ['norm'], updates: ['update_ratio', 'norm'],
+                      acts: ['std', 'dead_unit_fraction']};
+const SVG = 'http://www.w3.org/2000/svg';
+
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function option(value, text, selected) {
+  const o = h('option', {value});
+  o.textContent = text;
+  o.selected = Boolean(selected);
+  return o;
+}
+
+class TimelineApp {
+  constructor(root) {
+    this.root = root;
+    this.state = {run: null, compare: '', kind: 'grads', stat: null, layer: null,
+                  step: null, anomalyKey: null};
+    this.runs = [];
+    this.seq = 0;
+    this._build();
+  }
+
+  _build() {
+    const css = h('link', {rel: 'stylesheet', href: new URL('./style.css', import.meta.url).href});
+    document.head.append(css);
+    this.status = h('span', {class: 'status'});
+    this.runSel = h('select', {id: 'run-select', 'aria-label': 'run'});
+    this.cmpSel = h('select', {id: 'compare-select', 'aria-label': 'compare with'});
+    this.kindSel = h('select', {id: 'kind-select', 'aria-label': 'statistics kind'});
+    this.statSel = h('select', {id: 'stat-select', 'aria-label': 'statistic'});
+    const title = h('h1');
+    title.textContent = 'Anomaly Timeline';
+    const lbl = (text, el) => { const l = h('label'); l.append(text, el); return l; };
+    const bar = h('div', {class: 'bar'}, title, lbl('Run ', this.runSel),
+                  lbl('Compare with ', this.cmpSel), this.status);
+    this.summary = h('div', {class: 'summary', id: 'summary'});
+    this.curvesSvg = document.createElementNS(SVG, 'svg');
+    this.curvesSvg.setAttribute('class', 'curves');
+    this.curvesSvg.id = 'curves';
+    this.axisSvg = document.createElementNS(SVG, 'svg');
+    this.axisSvg.setAttribute('class', 'step-axis');
+    this.scrub = h('input', {type: 'range', id: 'step-scrubber', min: '0', max: '1', step: '1',
+                             'aria-label': 'step'});
+    this.scrubLabel = h('span', {class: 'scrub-label'});
+    const hmControls = h('div', {class: 'hm-controls'}, lbl('Show ', this.kindSel),
+                         lbl(' statistic ', this.statSel));
+    this.hmHost = h('div', {class: 'heatmap', id: 'heatmap'});
+    this.hmNote = h('div', {class: 'note'});
+    this.heatmap = new Heatmap(this.hmHost, {
+      onSelect: (sel) => this.selectLayer(sel.layer, sel.step),
+    });
+    hmControls.append(this.heatmap.legend);
+    this.left = h('div', {class: 'timeline'}, this.curvesSvg, hmControls, this.hmHost,
+                  this.axisSvg, h('div', {class: 'scrubber'}, this.scrub, this.scrubLabel),
+                  this.hmNote);
+    this.list = h('div', {class: 'anomaly-list', id: 'anomaly-list'});
+    const listBox = h('div', {class: 'side'}, h('h2'), this.list);
+    listBox.firstChild.textContent = 'Anomalies (first occurrence first)';
+    this.layerBox = h('div', {class: 'layer-view', id: 'layer-view'});
+    this.layerBox.hidden = true;
+    this.main = h('div', {class: 'main'}, this.left, listBox);
+    this.root.append(bar, this.summary, this.main, this.layerBox);
+
+    this.runSel.addEventListener('change', () => this.selectRun(this.runSel.value));
+    this.cmpSel.addEventListener('change', () => {
+      this.state.compare = this.cmpSel.value;
+      this.refreshRun();
+    });
+    this.kindSel.addEventListener('change', () => {
+      this.state.kind = this.kindSel.value;
+      this.state.stat = null;
+      this.refreshHeatmap();
+    });
+    this.statSel.addEventListener('change', () => {
+      this.state.stat = this.statSel.value;
+      this.refreshHeatmap();
+    });
+    this.scrub.addEventListener('input', () => {
+      this.setStep(Number(this.scrub.value), true);
+    });
+    onSharedStep((v) => { if (v) this.setStep(v.step, false); });
+    let resizeTimer = null;
+    window.addEventListener('resize', () => {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(() => this.redraw(), 150);
+    });
+  }
+
+  width() {
+    return Math.max(480, this.left.clientWidth || 800);
+  }
+
+  async start() {
+    const shared = sharedStep();
+    if (shared) this.state.step = shared.step;
+    await this.refreshRuns();
+    listenForReload(() => this.reload());
+    this.timer = setInterval(() => { if (!document.hidden) this.reload(); }, POLL_MS);
+  }
+
+  setStatus(text, bad = false) {
+    this.status.textContent = text;
+    this.status.classList.toggle('bad', bad);
+  }
+
+  async reload() {
+    // New data while training runs: refetch everything, keeping every selection.
+    try {
+      await this.refreshRuns();
+    } catch (err) {
+      this.setStatus(`reload failed: ${err.message}`, true);
+    }
+  }
+
+  async refreshRuns() {
+    const data = await getJSON('runs');
+    this.runs = data.runs;
+    const names = this.runs.map((r) => r.run);
+    if (!names.includes(this.state.run)) {
+      const worst = [...this.runs].sort((a, b) => (b.counts.error - a.counts.error) ||
+                                                  (b.counts.warning - a.counts.warning))[0];
+      this.state.run = worst ? worst.run : null;
+    }
+    if (this.state.compare && !names.includes(this.state.compare)) this.state.compare = '';
+    this.runSel.replaceChildren(...this.runs.map((r) => option(r.run, r.run,
+                                                              r.run === this.state.run)));
+    this.cmpSel.replaceChildren(option('', '(none)', !this.state.compare),
+                                ...this.runs.filter((r) => r.run !== this.state.run)
+                                  .map((r) => option(r.run, r.run, r.run === this.state.compare)));
+    renderSummary(this.summary, this.runs, this.state.run, (run) => this.selectRun(run));
+    this.setStatus(`updated ${new Date().toLocaleTimeString()}`);
+    await this.refreshRun();
+  }
+
+  selectRun(run) {
+    if (run === this.state.run) return;
+    this.state.run = run;
+    this.state.layer = null;
+    this.state.anomalyKey = null;
+    if (this.state.compare === run) this.state.compare = '';
+    this.layerBox.hidden = true;
+    this.runSel.value = run;
+    this.refreshRuns();
+  }
+
+  runInfo(run) {
+    return this.runs.find((r) => r.run === run);
+  }
+
+  async refreshRun() {
+    const run = this.state.run;
+    if (!run) {
+      this.left.hidden = true;
+      return;
+    }
+    this.left.hidden = false;
+    const seq = ++this.seq;
+    const cols = Math.min(4000, Math.max(50, Math.floor(this.width() - LABEL_W)));
+    const wanted = [run, this.state.compare].filter(Boolean);
+    const [anoms, curves] = await Promise.all([
+      Promise.all(wanted.map((r) => getJSON('anomalies', {run: r}))),
+      Promise.all(wanted.map((r) => getJSON('curves', {run: r, columns: cols}))),
+    ]);
+    if (seq !== this.seq) return;  // a newer selection won
+    this.anomalies = anoms[0].anomalies.map((a) => ({...a, run}));
+    this.compareAnomalies = anoms[1] ? anoms[1].anomalies.map((a) => ({...a, run: wanted[1],
+                                                                       compare: true})) : [];
+    this.curves = curves.map((c, i) => ({run: wanted[i], curves: c.curves, dashed: i > 0}));
+    this._renderList();
+    await this.refreshHeatmap(seq);
+  }
+
+  _kinds() {
+    const info = this.runInfo(this.state.run);
+    return info ? info.kinds : {};
+  }
+
+  async refreshHeatmap(seq = ++this.seq) {
+    const kinds = this._kinds();
+    const available = ['grads', 'weights', 'updates', 'acts'].filter((k) => kinds[k]);
+    this.kindSel.replaceChildren(...available.map((k) => option(k, kindLabel(k),
+                                                                k === this.state.kind)));
+    if (!available.length) {
+      this.heatmapData = null;
+      this.hmHost.hidden = true;
+      this.kindSel.parentElement.parentElement.hidden = true;
+      this.hmNote.textContent = 'This run has only ordinary scalars (no per-layer statistics): ' +
+        'the curves and the loss checks above are all there is. Add ArchVizCallback to the ' +
+        'Trainer to see every layer.';
+      this.redraw();
+      return;
+    }
+    this.hmHost.hidden = false;
+    this.kindSel.parentElement.parentElement.hidden = false;
+    if (!available.includes(this.state.kind)) this.state.kind = available[0];
+    this.kindSel.value = this.state.kind;
+    const stats = kinds[this.state.kind];
+    if (!stats.includes(this.state.stat)) {
+      this.state.stat = (DEFAULT_STAT[this.state.kind] || []).find((s) => stats.includes(s)) ||
+                        stats[0];
+    }
+    this.statSel.replaceChildren(...stats.map((s) => option(s, statLabel(s),
+                                                            s === this.state.stat)));
+    const cols = Math.min(4000, Math.max(50, Math.floor(this.width() - LABEL_W)));
+    const data = await getJSON('heatmap', {run: this.state.run, kind: this.state.kind,
+                                           stat: this.state.stat, columns: cols});
+    if (seq !== this.seq) return;
+    this.heatmapData = data;
+    this.heatmap.setData(data);
+    this.hmNote.textContent = data.sampled
+      ? `Showing a sample of ${data.steps_total.toLocaleString()} logged steps (the run is ` +
+        'larger than one read); anomaly markers are exact.'
+      : `${data.rows.length} rows × ${data.steps_total.toLocaleString()} logged steps; each ` +
+        'cell is the largest value in its step range, so one bad step is never hidden.';
+    this.redraw();
+    if (this.state.layer) this.openLayer(false);
+  }
+
+  stepRange() {
+    let s0 = Infinity, s1 = -Infinity;
+    const d = this.heatmapData;
+    if (d && d.first_step.length) {
+      s0 = Math.min(s0, d.first_step[0]);
+      s1 = Math.max(s1, d.last_step[d.last_step.length - 1]);
+    }
+    for (const r of this.curves || []) {
+      for (const c of r.curves) {
+        if (c.step.length) { s0 = Math.min(s0, c.step[0]); s1 = Math.max(s1, c.step[c.step.length - 1]); }
+      }
+    }
+    if (!Number.isFinite(s0)) { s0 = 0; s1 = 1; }
+    return [s0, s1];
+  }
+
+  redraw() {
+    if (!this.state.run) return;
+    const [s0, s1] = this.stepRange();
+    this.axis = makeAxis(this.width(), LABEL_W, s0, s1);
+    this.scrub.min = String(s0);
+    this.scrub.max = String(s1);
+    this.scrub.style.marginLeft = `${LABEL_W}px`;
+    this.scrub.style.width = `${this.axis.x(s1) - LABEL_W}px`;
+    if (this.state.step !== null) this.scrub.value = String(this.state.step);
+    this.scrubLabel.textContent = this.state.step === null ? 'drag to pick a step'
+      : `step ${Number(this.state.step).toLocaleString('en-US')}`;
+    const all = [...(this.anomalies || []), ...(this.compareAnomalies || [])];
+    drawCurves(this.curvesSvg, this.axis, this.curves || [], this.anomalies || [],
+               this.state.step);
+    drawStepAxis(this.axisSvg, this.axis);
+    if (this.heatmapData) {
+      this.heatmap.setAxis(this.axis);
+      this.heatmap.setAnomalies(all.filter((a) => !a.compare));
+      this.heatmap.setStep(this.state.step);
+      this.heatmap.setSelectedLayer(this.state.layer);
+      this.heatmap.draw();
+    }
+  }
+
+  setStep(step, publish) {
+    this.state.step = step;
+    if (publish) setSharedStep(this.state.run, step);
+    this.redraw();
+    if (this.layerData) this._drawLayer();
+  }
+
+  _renderList() {
+    const items = [...this.anomalies, ...this.compareAnomalies];
+    // The selected run's pinned record stays on top; the rest by first occurrence.
+    items.sort((a, b) => (b.pinned && !b.compare) - (a.pinned && !a.compare) ||
+                         (a.first_step ?? 0) - (b.first_step ?? 0));
+    renderAnomalyList(this.list, items, this.state.anomalyKey, (a) => {
+      this.state.anomalyKey = keyOf(a);
+      if (a.compare) {
+        this.selectRun(a.run);
+        return;
+      }
+      this._renderList();
+      if (a.layer) this.selectLayer(a.layer, a.first_step);
+      else this.setStep(a.first_step, true);
+    });
+  }
+
+  selectLayer(layer, step) {
+    this.state.layer = layer;
+    if (step !== undefined && step !== null) {
+      this.state.step = step;
+      setSharedStep(this.state.run, step);
+    }
+    this.redraw();
+    this.openLayer(true);
+  }
+
+  async openLayer(scroll) {
+    const run = this.state.run, layer = this.state.layer;
+    try {
+      this.layerData = await getJSON('layer', {run, layer, columns: 400});
+    } catch (err) {
+      this.layerData = null;
+      this.layerBox.hidden = false;
+      this.layerBox.replaceChildren(h('div', {class: 'empty'}));
+      this.layerBox.firstChild.textContent = `No statistics for ${layer}: ${err.message}`;
+      return;
+    }
+    if (run !== this.state.run || layer !== this.state.layer) return;
+    this._drawLayer();
+    if (scroll) this.layerBox.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  }
+
+  _drawLayer() {
+    this.layerBox.hidden = false;
+    renderLayer(this.layerBox, this.layerData, this.state.step, this.root.clientWidth || 1000,
+                () => openInArchitecture(this.state.run, this.state.layer, this.state.step),
+                () => {
+                  this.state.layer = null;
+                  this.layerData = null;
+                  this.layerBox.hidden = true;
+                  this.redraw();
+                });
+  }
+}
+
+export async function render() {
+  const root = h('div', {class: 'tl-root', id: 'timeline-root'});
+  document.body.append(root);
+  const app = new TimelineApp(root);
+  window.__timeline = app;  // for debugging from the console and the browser tests
+  try {
+    await app.start();
+    root.dataset.ready = 'true';
+  } catch (err) {
+    const box = h('div', {class: 'error'});
+    box.textContent = `Could not load the anomaly timeline: ${err.message}`;
+    root.prepend(box);
+    root.dataset.ready = 'error';
+  }
+}

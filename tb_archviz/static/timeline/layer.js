@@ -1,0 +1,129 @@
+// One layer's series: weights, gradients, updates and activations over steps, as small
+// multiples (one chart per statistic, one line per row: weight, bias, module output).
+
+import {nums} from './api.js';
+import {fmtStep, fmtValue, kindLabel, statLabel} from './format.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const COLOURS = ['#1c7ed6', '#f76707', '#2b8a3e', '#ae3ec9', '#e03131', '#495057'];
+// The statistics worth a chart per kind, in reading order; others are shown after them.
+const PREFERRED = {
+  weights: ['norm', 'std'], grads: ['norm', 'max_abs', 'nonfinite_fraction'],
+  updates: ['update_ratio'], acts: ['std', 'mean', 'dead_unit_fraction', 'saturated_fraction',
+                                    'nonfinite_fraction'],
+};
+
+function el(parent, name, attrs = {}, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  parent.append(e);
+  return e;
+}
+
+function chart(data, kind, statIndex, step, width) {
+  const k = data.kinds[kind];
+  const H = 110, L = 52, R = 8, T = 18, B = 20;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', width);
+  svg.setAttribute('height', H);
+  svg.setAttribute('class', 'layer-chart');
+  const steps = nums(k.step);
+  const s0 = steps[0], s1 = steps[steps.length - 1];
+  const x = (s) => L + ((s - s0) / Math.max(1, s1 - s0)) * (width - L - R);
+  let lo = Infinity, hi = -Infinity, pos = Infinity, nonfinite = false;
+  const series = k.rows.map((row, r) => ({row, min: nums(k.min[r][statIndex]),
+                                          max: nums(k.max[r][statIndex])}));
+  for (const s of series) {
+    for (const arr of [s.min, s.max]) {
+      for (const v of arr) {
+        if (Number.isFinite(v)) {
+          lo = Math.min(lo, v); hi = Math.max(hi, v); if (v > 0) pos = Math.min(pos, v);
+        } else nonfinite = true;
+      }
+    }
+  }
+  el(svg, 'text', {x: L, y: 12, class: 'chart-title'},
+     `${kindLabel(kind)} · ${statLabel(k.stats[statIndex])}`);
+  el(svg, 'rect', {x: L, y: T, width: width - L - R, height: H - T - B, fill: '#fcfcfd',
+                   stroke: '#e9ecef'});
+  if (!Number.isFinite(lo)) {
+    el(svg, 'text', {x: L + 6, y: H / 2, class: 'muted'}, nonfinite ? 'all NaN/Inf' : 'no data');
+    return svg;
+  }
+  const log = lo > 0 && hi / pos > 100;
+  const f = log ? Math.log10 : (v) => v;
+  const a = f(log ? pos : lo), b = f(hi), span = b - a || Math.abs(a) || 1;
+  const y = (v) => (H - B) - ((f(log ? Math.max(v, pos) : v) - a) / span) * (H - T - B);
+  el(svg, 'text', {x: L - 4, y: T + 8, 'text-anchor': 'end', class: 'tick'}, fmtValue(hi));
+  el(svg, 'text', {x: L - 4, y: H - B, 'text-anchor': 'end', class: 'tick'},
+     `${fmtValue(log ? pos : lo)}${log ? ' log' : ''}`);
+  el(svg, 'text', {x: L, y: H - 6, class: 'tick'}, fmtStep(s0));
+  el(svg, 'text', {x: width - R, y: H - 6, 'text-anchor': 'end', class: 'tick'}, fmtStep(s1));
+  series.forEach((s, i) => {
+    let d = '', open = false;
+    for (let j = 0; j < steps.length; j++) {
+      const v = s.max[j];
+      if (!Number.isFinite(v)) {
+        open = false;
+        el(svg, 'line', {x1: x(steps[j]), x2: x(steps[j]), y1: T, y2: T + 5, stroke: '#d0021b',
+                         'stroke-width': 2});
+        continue;
+      }
+      d += `${open ? ' L' : ' M'}${x(steps[j]).toFixed(1)},${y(v).toFixed(1)}`;
+      open = true;
+    }
+    el(svg, 'path', {d, fill: 'none', stroke: COLOURS[i % COLOURS.length], 'stroke-width': 1.4});
+  });
+  if (step !== null && step !== undefined && step >= s0 && step <= s1) {
+    el(svg, 'line', {x1: x(step), x2: x(step), y1: T, y2: H - B, stroke: '#000',
+                     'stroke-dasharray': '3 2'});
+  }
+  return svg;
+}
+
+/** Fill `container` with the layer's charts; `onArchitecture()` is the deep-link action. */
+export function renderLayer(container, data, step, width, onArchitecture, onClose) {
+  container.replaceChildren();
+  const head = document.createElement('div');
+  head.className = 'layer-head';
+  const title = document.createElement('h3');
+  title.textContent = `Layer ${data.layer}`;
+  const link = document.createElement('button');
+  link.className = 'arch-link';
+  link.textContent = 'Show this block in the Architecture tab →';
+  link.addEventListener('click', onArchitecture);
+  const close = document.createElement('button');
+  close.className = 'close';
+  close.textContent = 'Close';
+  close.addEventListener('click', onClose);
+  head.append(title, link, close);
+  container.append(head);
+  const legend = document.createElement('div');
+  legend.className = 'layer-legend';
+  const rows = new Set();
+  for (const k of Object.values(data.kinds)) k.rows.forEach((r) => rows.add(r));
+  [...rows].forEach((r) => {
+    const s = document.createElement('span');
+    s.textContent = r;
+    legend.append(s);
+  });
+  container.append(legend);
+  const grid = document.createElement('div');
+  grid.className = 'layer-grid';
+  const per = Math.max(220, Math.floor((width - 24) / 4) - 8);
+  for (const kind of ['weights', 'grads', 'updates', 'acts']) {
+    const k = data.kinds[kind];
+    if (!k) continue;
+    const wanted = (PREFERRED[kind] || []).filter((s) => k.stats.includes(s));
+    const stats = wanted.length ? wanted : k.stats.slice(0, 3);
+    for (const s of stats) grid.append(chart(data, kind, k.stats.indexOf(s), step, per));
+  }
+  container.append(grid);
+  // Row colours follow the chart lines: colour each legend entry by its row index per kind.
+  const first = Object.values(data.kinds)[0];
+  [...legend.children].forEach((node) => {
+    const i = first.rows.indexOf(node.textContent);
+    node.style.borderColor = COLOURS[(i >= 0 ? i : 0) % COLOURS.length];
+  });
+}
