@@ -1,0 +1,539 @@
+"""HealthMonitor: per-layer statistics on logging steps and the every-step non-finite sentinel.
+
+Costs (DESIGN.md §5):
+
+* between logging steps, with the sentinel off, no hooks are registered at all; with the
+  sentinel on (default), each leaf module's forward hook adds one float32 sum of its output to
+  a list, ``before_optimizer_step`` takes one fused ``_foreach_norm`` over the gradients, and
+  ``end_step`` folds the flags into first/last-step tensors with ``torch.where``: all on
+  device, no ``.item()``, no host sync;
+* on a logging step the forward hooks reduce each output at once to 8 numbers (nothing is
+  kept alive past the hook), weights and gradients are reduced with ``_foreach_norm`` and
+  stacked, weights are snapshotted before the optimizer step for ``||dW||/||W||``, and
+  everything (statistics and sentinel state) is concatenated into one float64 vector that is
+  copied to the host once. Under DDP that vector is all-gathered once (one collective per
+  logging step) and combined per column (sums, maxima, minima), so a NaN on any rank shows;
+* ``stop_on_nonfinite=True`` reads the loss on the host at every step (one sync per step):
+  only when asked.
+
+Non-finite values are located as: the input batch, else the first module in forward order
+whose output held NaN/Inf, else the loss, else the first parameter in backward order
+(reverse registration order) whose gradient did; at the earliest step any of them did, even
+between logging steps.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from tb_archviz import detectors as det
+from tb_archviz import format as fmt
+from tb_archviz.callbacks import stats as S
+
+log = logging.getLogger(__name__)
+
+_NO_STEP = -1
+
+
+def _world() -> int:
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+class HealthMonitor:
+    def __init__(self, model: torch.nn.Module, *, stats: bool = True, sentinel: bool = True,
+                 stop_on_nonfinite: bool = False,
+                 thresholds: Optional[Dict[str, float]] = None):
+        self.model = model
+        self.stats = bool(stats)
+        self.sentinel = bool(sentinel)
+        self.stop_on_nonfinite = bool(stop_on_nonfinite)
+        self.detector = det.Detector(thresholds)
+        self._params: List[Tuple[str, torch.nn.Parameter]] = list(model.named_parameters())
+        self._leaves: List[Tuple[str, torch.nn.Module]] = [
+            (n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
+        self._family = {n: S.act_family(m) for n, m in self._leaves}
+        self.layer_of = {n: n.rsplit(".", 1)[0] if "." in n else "" for n, _ in self._params}
+        self._hooks: list = []
+        self._active = False
+        self._logging = False
+        self._step = 0
+        self._order: List[int] = []          # leaf indices in forward order (first seen)
+        self._seen: set = set()
+        self._idx_cache: Dict[tuple, torch.Tensor] = {}
+        self._device: Optional[torch.device] = None
+        self._sent: Optional[Dict[str, torch.Tensor]] = None
+        self._saved_sentinel: Optional[Dict[str, list]] = None
+        self._nf_record: Optional[dict] = None
+        self._pending: List[dict] = []
+        self._layers_written: Optional[tuple] = None
+        self._val_raw: Optional[torch.Tensor] = None
+        self._val_float = False
+        self._read_requested = False
+        self._loss_given = False
+        self._reset_step()
+
+    # -- per-step state ----------------------------------------------------------------
+    def _reset_step(self) -> None:
+        self._calls: List[int] = []
+        self._sums: List[torch.Tensor] = []
+        self._act_rows: Dict[int, List[torch.Tensor]] = {}
+        self._w_raw: Optional[torch.Tensor] = None
+        self._g_raw: Optional[torch.Tensor] = None
+        self._u_raw: Optional[torch.Tensor] = None
+        self._present: Optional[List[int]] = None
+        self._snapshot: Optional[List[torch.Tensor]] = None
+        self._input_raw: Optional[torch.Tensor] = None
+        self._input_float = False
+        self._input_sum: Optional[torch.Tensor] = None
+        self._optimizer_stepped = False
+
+    def _dev(self) -> torch.device:
+        if self._device is None:
+            p = next(iter(self.model.parameters()), None)
+            self._device = p.device if p is not None else torch.device("cpu")
+        return self._device
+
+    def _sentinel_state(self) -> Dict[str, torch.Tensor]:
+        if self._sent is None:
+            dev = self._dev()
+            sizes = {"acts": len(self._leaves), "grads": len(self._params), "loss": 1,
+                     "input": 1}
+            self._sent = {}
+            for src, n in sizes.items():
+                for end in ("first", "last"):
+                    saved = (self._saved_sentinel or {}).get(f"{src}_{end}")
+                    t = torch.tensor(saved, dtype=torch.int64) if saved is not None and \
+                        len(saved) == n else torch.full((n,), _NO_STEP, dtype=torch.int64)
+                    self._sent[f"{src}_{end}"] = t.to(dev)
+        return self._sent
+
+    def _mark(self, src: str, bad: torch.Tensor) -> None:
+        """Fold a bool flag vector into first/last step on device (no sync)."""
+        st = self._sentinel_state()
+        first, last = st[f"{src}_first"], st[f"{src}_last"]
+        bad = bad.to(first.device, non_blocking=True)
+        st[f"{src}_first"] = torch.where(bad & (first < 0), self._step, first)
+        st[f"{src}_last"] = torch.where(bad, self._step, last)
+
+    def _index(self, idx: Sequence[int]) -> torch.Tensor:
+        key = tuple(idx)
+        t = self._idx_cache.get(key)
+        if t is None:
+            if len(self._idx_cache) > 64:
+                self._idx_cache.clear()
+            t = torch.tensor(key, dtype=torch.int64).to(self._dev())
+            self._idx_cache[key] = t
+        return t
+
+    # -- hooks -------------------------------------------------------------------------
+    def _register(self) -> None:
+        for i, (_name, module) in enumerate(self._leaves):
+            self._hooks.append(module.register_forward_hook(self._make_hook(i)))
+
+    def _remove_hooks(self) -> None:
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+
+    def _make_hook(self, i: int):
+        family = self._family[self._leaves[i][0]]
+
+        def hook(module, args, out):
+            if not self._active:
+                return
+            t = S.first_tensor(out)
+            if t is None:
+                return
+            if i not in self._seen:
+                self._seen.add(i)
+                self._order.append(i)
+            if self._logging:
+                raw = S.act_raw(t, family, module)
+                self._act_rows.setdefault(i, []).append(raw)
+                s = raw[0]
+            elif self.sentinel:
+                s = t.detach().sum(dtype=torch.float32)
+            else:
+                return
+            self._calls.append(i)
+            self._sums.append(s)
+
+        return hook
+
+    # -- the step ------------------------------------------------------------------------
+    def start_step(self, step: int, batch: Any = None, logging: bool = False) -> None:
+        self._reset_step()
+        self._step = int(step)
+        self._logging = bool(logging) and self.stats
+        self._read_requested = bool(logging)
+        self._active = self.sentinel or self._logging
+        if self._active and not self._hooks:
+            self._register()
+        if batch is None or not self._active:
+            return
+        if self._logging:
+            self._input_raw = S.input_raw(batch, self._dev())
+            self._input_float = S.input_is_float(batch)
+            if self._input_raw is not None:
+                self._input_sum = self._input_raw[1]
+        elif self.sentinel:
+            sums = [t.detach().sum(dtype=torch.float32) for t in S._tensors(batch)
+                    if t.is_floating_point()]
+            if sums:
+                self._input_sum = torch.stack([s.to(self._dev()) for s in sums]).sum()
+
+    def before_optimizer_step(self) -> None:
+        if not self._active:
+            return
+        self._optimizer_stepped = True
+        present = [i for i, (_, p) in enumerate(self._params) if p.grad is not None]
+        grads = [self._params[i][1].grad for i in present]
+        norms = None
+        if self._logging:
+            self._present = present
+            self._w_raw = S.weight_raw([p for _, p in self._params])
+            if grads:
+                raw = S.grad_raw(grads)
+                norms = raw[:, 0]
+                full = torch.full((len(self._params), raw.shape[1]), float("nan"),
+                                  device=raw.device)
+                self._g_raw = full.index_copy(0, self._index(present).to(raw.device), raw)
+                self._snapshot = [self._params[i][1].detach().clone() for i in present]
+        elif grads:
+            norms = S._norms([g.detach() for g in grads], 2.0)
+        if self.sentinel and norms is not None:
+            bad = torch.zeros(len(self._params), dtype=torch.bool, device=norms.device)
+            bad = bad.index_put((self._index(present).to(norms.device),),
+                                ~torch.isfinite(norms))
+            self._mark("grads", bad)
+
+    def end_step(self, loss: Any = None, lrs: Optional[list] = None, sink=None) -> bool:
+        if not self._active:
+            return False
+        stop = False
+        loss_t = None
+        if isinstance(loss, torch.Tensor):
+            loss_t = loss.detach().float().reshape(-1)[:1]
+        elif isinstance(loss, (int, float)):
+            loss_t = torch.tensor([float(loss)])
+        try:
+            if self.sentinel:
+                self._fold_sentinel(loss_t)
+            if self.stop_on_nonfinite and loss_t is not None and loss_t.numel():
+                # One host sync per step: the price of stopping at the first bad loss.
+                stop = not bool(torch.isfinite(loss_t).all())
+            if self._logging:
+                self._finish_updates()
+                self._write_logging_step(loss_t, lrs or [], sink)
+            elif stop or (self._read_requested and self.sentinel):
+                self._readout_sentinel(sink)
+        finally:
+            self._reset_step()
+            self._active = False
+            if not self.sentinel:
+                self._remove_hooks()
+        return stop
+
+    def _fold_sentinel(self, loss_t: Optional[torch.Tensor]) -> None:
+        if self._calls:
+            sums = torch.stack(self._sums)
+            idx = self._index(self._calls).to(sums.device)
+            hits = torch.zeros(len(self._leaves), dtype=torch.int32, device=sums.device)
+            hits = hits.index_add(0, idx, (~torch.isfinite(sums)).to(torch.int32))
+            self._mark("acts", hits > 0)
+        if loss_t is not None and loss_t.numel():
+            self._mark("loss", ~torch.isfinite(loss_t))
+        if self._input_sum is not None:
+            self._mark("input", ~torch.isfinite(self._input_sum.reshape(1)))
+
+    def _finish_updates(self) -> None:
+        if self._snapshot is None:
+            return
+        after = [self._params[i][1].detach() for i in self._present]
+        torch._foreach_sub_(self._snapshot, after)   # in place: no second copy of the model
+        norms = S._norms(self._snapshot, 2.0)
+        self._snapshot = None
+        full = torch.full((len(self._params),), float("nan"), device=norms.device)
+        self._u_raw = full.index_copy(0, self._index(self._present).to(norms.device), norms)
+
+    def validation_batch(self, step: int, batch: Any) -> None:
+        if not self.stats or batch is None:
+            return
+        raw = S.input_raw(batch, self._dev())
+        if raw is None:
+            return
+        self._val_float = self._val_float or S.input_is_float(batch)
+        self._val_raw = raw if self._val_raw is None else \
+            S.combine(torch.stack([self._val_raw, raw]), S.INPUT_OPS)
+
+    # -- the one copy (and the one collective) -----------------------------------------
+    def _gather(self, segments: List[Tuple[torch.Tensor, Any]]) -> List[np.ndarray]:
+        """Concatenate, reduce across ranks in one all_gather, copy to host once."""
+        dev = self._dev()
+        shapes = [tuple(t.shape) for t, _ in segments]
+        flat = torch.cat([t.to(dev, torch.float64).reshape(-1) for t, _ in segments]) \
+            if segments else torch.zeros(0, dtype=torch.float64, device=dev)
+        world = _world()
+        if world > 1:
+            parts = [torch.empty_like(flat) for _ in range(world)]
+            torch.distributed.all_gather(parts, flat)
+            host = torch.stack(parts).cpu().numpy()          # [ranks, total]
+        else:
+            host = flat.cpu().numpy()[None, :]
+        out, offset = [], 0
+        for (t, ops), shape in zip(segments, shapes):
+            n = int(np.prod(shape)) if shape else 1
+            chunk = host[:, offset:offset + n].reshape((host.shape[0],) + shape)
+            offset += n
+            out.append(self._reduce(chunk, ops))
+        return out
+
+    @staticmethod
+    def _reduce(chunk: np.ndarray, ops: Any) -> np.ndarray:
+        if chunk.shape[0] == 1:
+            return chunk[0]
+        if ops == "first":       # non-finite first step: earliest rank that saw it
+            c = np.where(chunk < 0, np.inf, chunk).min(axis=0)
+            return np.where(np.isinf(c), _NO_STEP, c)
+        if ops == "mean":
+            return chunk.mean(axis=0)
+        if isinstance(ops, str):
+            return chunk.max(axis=0) if ops == "max" else chunk.sum(axis=0)
+        return S.combine_np(chunk, ops)
+
+    def _sentinel_segments(self) -> List[Tuple[torch.Tensor, str]]:
+        if not self.sentinel:
+            return []
+        st = self._sentinel_state()
+        return [(st[f"{src}_{end}"], "first" if end == "first" else "max")
+                for src in ("acts", "grads", "loss", "input") for end in ("first", "last")]
+
+    def _nonfinite_from_sentinel(self, host: List[np.ndarray]) -> Optional[dict]:
+        arrays = {f"{src}_{end}": a.astype(np.int64) for a, (src, end) in zip(
+            host, [(s, e) for s in ("acts", "grads", "loss", "input") for e in ("first", "last")])}
+        return self._locate(arrays)
+
+    def _locate(self, a: Dict[str, np.ndarray]) -> Optional[dict]:
+        fwd = self._forward_order()
+        leaf_names = [self._leaves[i][0] for i in fwd]
+        bwd = list(range(len(self._params)))[::-1]
+        sources = [det.NonFiniteSource("input", ["input"], a["input_first"], a["input_last"]),
+                   det.NonFiniteSource("acts", leaf_names, a["acts_first"][fwd],
+                                       a["acts_last"][fwd]),
+                   det.NonFiniteSource("loss", ["loss"], a["loss_first"], a["loss_last"]),
+                   det.NonFiniteSource("grads", [self._params[i][0] for i in bwd],
+                                       a["grads_first"][bwd], a["grads_last"][bwd])]
+        if "weights_first" in a:
+            sources.append(det.NonFiniteSource("weights", [n for n, _ in self._params],
+                                               a["weights_first"], a["weights_last"]))
+        return det.locate_non_finite(sources, self.layer_of)
+
+    def _forward_order(self) -> List[int]:
+        rest = [i for i in range(len(self._leaves)) if i not in self._seen]
+        return list(self._order) + rest
+
+    def _update_nonfinite(self, rec: Optional[dict]) -> None:
+        """One non_finite record per run (its first occurrence); later reads grow last_step."""
+        if rec is None:
+            return
+        if self._nf_record is None:
+            self._nf_record = rec
+        elif rec["last_step"] > self._nf_record["last_step"]:
+            self._nf_record = dict(self._nf_record, last_step=rec["last_step"])
+            first = self._nf_record["first_step"]
+            msg = self._nf_record["message"].split(" since step")[0]
+            self._nf_record["message"] = msg + det._since(first, rec["last_step"]) + "."
+        else:
+            return
+        self._pending.append(self._nf_record)
+
+    def _readout_sentinel(self, sink) -> None:
+        host = self._gather(self._sentinel_segments())
+        if host:
+            self._update_nonfinite(self._nonfinite_from_sentinel(host))
+        self._write_anomalies(self._step, sink)
+
+    # -- logging step ---------------------------------------------------------------------
+    def _write_logging_step(self, loss_t: Optional[torch.Tensor], lrs: list, sink) -> None:
+        dev = self._dev()
+        nan = float("nan")
+        A, P = len(self._leaves), len(self._params)
+        acts = torch.full((A, len(S.ACT_RAW)), nan, device=dev)
+        if self._act_rows:
+            idx = sorted(self._act_rows)
+            rows = [S.combine(torch.stack(r), S.ACT_OPS) if len(r) > 1 else r[0]
+                    for r in (self._act_rows[i] for i in idx)]
+            acts = acts.index_copy(0, self._index(idx), torch.stack(rows).to(dev))
+        if self._w_raw is None:     # no optimizer step at this batch: weights only
+            self._w_raw = S.weight_raw([p for _, p in self._params])
+        segments: List[Tuple[torch.Tensor, Any]] = [
+            (acts, S.ACT_OPS), (self._w_raw, "max"),
+            (self._g_raw if self._g_raw is not None else torch.full((P, 4), nan), "max"),
+            (self._u_raw if self._u_raw is not None else torch.full((P,), nan), "max"),
+            (loss_t if loss_t is not None and loss_t.numel() else torch.full((1,), nan),
+             "mean"),
+            (self._input_raw if self._input_raw is not None else
+             torch.full((len(S.INPUT_RAW),), nan), S.INPUT_OPS),
+        ] + self._sentinel_segments()
+        host = self._gather(segments)
+        a_raw, w_raw, g_raw, u_raw, loss_h, in_raw = host[:6]
+        step = self._step
+
+        numel = np.array([p.numel() for _, p in self._params], np.float64)
+        ndim = np.array([p.dim() for _, p in self._params], np.float64)
+        trainable = np.array([p.requires_grad for _, p in self._params], np.float64)
+        weights = S.finish_weights(w_raw, numel, ndim, trainable)
+        acts_s = S.finish_acts(a_raw)
+        names = [n for n, _ in self._params]
+        leaf_names = [n for n, _ in self._leaves]
+        tables = {"weights": weights, "acts": acts_s}
+        run: Dict[str, float] = {"loss": float(loss_h[0])}
+        self._loss_given = loss_t is not None and loss_t.numel() > 0
+        if self._optimizer_stepped:
+            present = np.zeros(P)
+            present[self._present or []] = 1.0
+            g_raw = np.asarray(g_raw, np.float64).reshape(P, 4)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                grads = np.stack([g_raw[:, 0], g_raw[:, 1], g_raw[:, 2] / numel, g_raw[:, 3],
+                                  present], axis=1)
+                ratio = u_raw / weights[:, 0]
+            tables["grads"] = grads
+            tables["updates"] = np.stack([u_raw, ratio], axis=1)
+            g = g_raw[present > 0, 0]
+            run["grad_norm_total"] = float(np.sqrt(np.sum(g * g))) if g.size else nan
+        else:
+            run["grad_norm_total"] = nan
+        inp = S.finish_input(in_raw, self._input_float) if self._input_raw is not None else \
+            np.full(len(S.INPUT_STATS), nan)
+        inp[0] = inp[0] if self._input_raw is not None else 0.0
+        run.update(zip(S.INPUT_STATS, inp.tolist()))
+        for i, lr in enumerate(lrs):
+            run[f"lr_{i}"] = float(lr)
+
+        kinds = {"weights": S.WEIGHT_STATS, "grads": S.GRAD_STATS, "updates": S.UPDATE_STATS,
+                 "acts": S.ACT_STATS}
+        rows = {"weights": names, "grads": names, "updates": names, "acts": leaf_names}
+        stats = det.StepStats(
+            step, rows, {k: dict(zip(kinds[k], np.asarray(v).T)) for k, v in tables.items()},
+            run, None, self.layer_of, {n: f for n, f in self._family.items() if f})
+        records = self.detector.update(stats)
+        if self.sentinel:
+            self._update_nonfinite(self._nonfinite_from_sentinel(host[6:]))
+        else:
+            self._update_nonfinite(self._nonfinite_from_stats(tables, run))
+        self._pending += records
+
+        if sink is not None:
+            self._write_layers(step, rows, sink)
+            for kind, table in tables.items():
+                sink.tensor(fmt.stats_tag(kind), step, table.astype(np.float32),
+                            fmt.PLUGIN_HEALTH, content={"kind": kind, "stats": list(kinds[kind])})
+            run_names = list(run)
+            sink.tensor(fmt.TAG_RUN, step, np.array([run[k] for k in run_names], np.float32),
+                        fmt.PLUGIN_HEALTH, content={"kind": "run", "stats": run_names})
+            scalars = {"archviz/loss": run["loss"], "archviz/grad_norm_total":
+                       run["grad_norm_total"]}
+            for i, lr in enumerate(lrs):
+                scalars["archviz/lr" if i == 0 else f"archviz/lr_{i}"] = float(lr)
+            for tag, value in scalars.items():
+                if math.isfinite(value):
+                    sink.scalar(tag, step, value)
+        self._write_anomalies(step, sink)
+
+    def _nonfinite_from_stats(self, tables: dict, run: dict) -> Optional[dict]:
+        step = self._step
+
+        def at(mask):
+            m = np.asarray(mask, bool)
+            return np.where(m, step, _NO_STEP), np.where(m, step, _NO_STEP)
+
+        a = {}
+        a["acts_first"], a["acts_last"] = at(tables["acts"][:, 4] > 0)
+        g = tables.get("grads")
+        a["grads_first"], a["grads_last"] = at(g[:, 3] > 0 if g is not None
+                                                else np.zeros(len(self._params)))
+        a["weights_first"], a["weights_last"] = at(tables["weights"][:, 4] > 0)
+        a["loss_first"], a["loss_last"] = at([self._loss_given and
+                                               not math.isfinite(run["loss"])])
+        a["input_first"], a["input_last"] = at([run.get("input_nonfinite", 0) > 0])
+        return self._locate(a)
+
+    def _write_layers(self, step: int, rows: dict, sink) -> None:
+        key = tuple(tuple(v) for v in rows.values())
+        if key == self._layers_written:
+            return
+        table = {"rows": rows, "layer_of": self.layer_of,
+                 "act_family": {n: f for n, f in self._family.items() if f}}
+        if sink.json_blob(fmt.TAG_LAYERS, step, table, fmt.PLUGIN_HEALTH,
+                          content={"encoding": "json+gzip"}):
+            self._layers_written = key
+
+    def _write_anomalies(self, step: int, sink) -> None:
+        if sink is None or not self._pending:
+            if sink is None:
+                self._pending = []   # non-zero ranks compute but never write
+            return
+        latest: Dict[tuple, dict] = {}
+        for rec in self._pending:
+            latest[(rec["kind"], rec["layer"], rec["tag"], rec["first_step"])] = rec
+        if sink.last_steps().get(fmt.TAG_ANOMALIES, -1) >= step:
+            return                   # kept pending for the next write (strictly increasing)
+        if sink.json_blob(fmt.TAG_ANOMALIES, step, list(latest.values()), fmt.PLUGIN_HEALTH,
+                          content={"encoding": "json+gzip"}):
+            self._pending = []
+
+    # -- end of epoch / fit -----------------------------------------------------------------
+    def flush(self, step: int, sink=None) -> None:
+        """Read the sentinel, write validation-input statistics and pending anomalies."""
+        self._step = int(step)
+        segments: List[Tuple[torch.Tensor, Any]] = []
+        has_val = self._val_raw is not None
+        if self.stats:
+            segments.append((self._val_raw if has_val else
+                             torch.full((len(S.INPUT_RAW),), float("nan")), S.INPUT_OPS))
+        segments += self._sentinel_segments()
+        if not segments:
+            return
+        host = self._gather(segments)
+        if self.stats:
+            val, host = host[0], host[1:]
+            if has_val:
+                vals = S.finish_input(val, self._val_float)
+                run_val = dict(zip(S.INPUT_STATS, vals.tolist()))
+                self._pending += self.detector.update(det.StepStats(
+                    step, {}, {}, {}, run_val, self.layer_of, {}))
+                if sink is not None:
+                    sink.tensor(fmt.TAG_RUN_VAL, step, vals.astype(np.float32),
+                                fmt.PLUGIN_HEALTH,
+                                content={"kind": "run_val", "stats": list(S.INPUT_STATS)})
+            self._val_raw = None
+        if self.sentinel:
+            self._update_nonfinite(self._nonfinite_from_sentinel(host))
+        self._write_anomalies(step, sink)
+
+    def detach(self) -> None:
+        self._remove_hooks()
+        self._reset_step()
+        self._active = False
+
+    # -- checkpointing ----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        sent = None
+        if self._sent is not None:
+            sent = {k: v.cpu().tolist() for k, v in self._sent.items()}
+        return {"detector": self.detector.state_dict(), "nf_record": self._nf_record,
+                "sentinel": sent, "pending": list(self._pending)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.detector.load_state_dict(state.get("detector", {}))
+        self._nf_record = state.get("nf_record")
+        self._saved_sentinel = state.get("sentinel")
+        self._sent = None
+        self._pending = list(state.get("pending", []))

@@ -1,0 +1,232 @@
+"""Per-layer statistics as small device tensors: fused reductions, no host syncs.
+
+Every function here returns *raw accumulators* (sums, sums of squares, maxima, counts) as a
+float32 tensor on the data's device, so that results of several calls, several modules or
+several data-parallel ranks combine exactly (sum / max / min per column, :data:`ACT_OPS`) before
+:func:`finish_acts` and friends turn them into the published statistics on the host.
+
+Conventions (documented in FORMAT.md, tested against slow references in
+``tests/test_stats.py``):
+
+* statistics follow IEEE propagation: one NaN makes norm/mean/std NaN, an Inf makes the norm
+  Inf; ``nonfinite`` counts the NaN/Inf elements so that the reader knows why;
+* fp16/bf16 tensors are reduced in float32 (norms with ``dtype=float32``, sums with
+  ``dtype=float32``; activation statistics on a float32 copy made on logging steps only);
+* ``std`` is the population standard deviation, from ``sumsq / n - mean**2`` (clamped at 0);
+* dead units (ReLU, ReLU6): the fraction of units that are exactly zero for every sample and
+  position of the batch; the unit axis is dim 1 for conv-like outputs ``[N, C, ...]`` (rank >=
+  3 and a module of the Conv/BatchNorm families upstream is not known, so: rank 4/5 -> dim 1)
+  and the last dim for ``[N, F]`` and ``[N, T, F]``;
+* saturation: tanh and Softsign |y| > 0.99 (local slope of tanh < 0.02), sigmoid y < 0.01 or
+  y > 0.99 (slope < 0.0099), Hardtanh y at or beyond its min_val/max_val (slope exactly 0).
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+WEIGHT_STATS = ("norm", "mean", "std", "max_abs", "nonfinite", "numel", "ndim", "trainable")
+GRAD_STATS = ("norm", "max_abs", "zero_fraction", "nonfinite", "present")
+UPDATE_STATS = ("update_norm", "ratio")
+ACT_STATS = ("mean", "std", "max_abs", "zero_fraction", "nonfinite", "numel", "dead_fraction",
+             "saturated_fraction")
+INPUT_STATS = ("input_count", "input_mean", "input_std", "input_min", "input_max",
+               "input_nonfinite", "input_float", "input_constant")
+
+# Raw accumulator columns and how they combine across calls/ranks.
+ACT_RAW = ("sum", "sumsq", "max_abs", "zeros", "nonfinite", "count", "dead_fraction", "saturated")
+ACT_OPS = ("sum", "sum", "max", "sum", "sum", "sum", "min", "sum")
+INPUT_RAW = ("count", "sum", "sumsq", "min", "max", "nonfinite")
+INPUT_OPS = ("sum", "sum", "sum", "min", "max", "sum")
+
+SATURATION_BOUND = 0.99
+
+RELU_FAMILY = (nn.ReLU, nn.ReLU6)
+TANH_FAMILY = (nn.Tanh, nn.Softsign, nn.Hardtanh)
+SIGMOID_FAMILY = (nn.Sigmoid,)
+
+
+def act_family(module: nn.Module) -> Optional[str]:
+    """"relu", "tanh", "sigmoid" or None. LeakyReLU/GELU/SiLU units never die: None."""
+    if isinstance(module, RELU_FAMILY):
+        return "relu"
+    if isinstance(module, TANH_FAMILY):
+        return "tanh"
+    if isinstance(module, SIGMOID_FAMILY):
+        return "sigmoid"
+    return None
+
+
+def _f32(x: torch.Tensor) -> torch.Tensor:
+    x = x.detach()
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
+def unit_dim(x: torch.Tensor) -> Optional[int]:
+    if x.dim() < 2:
+        return None
+    return 1 if x.dim() >= 4 else x.dim() - 1
+
+
+@torch.no_grad()
+def act_raw(x: torch.Tensor, family: Optional[str] = None,
+            module: Optional[nn.Module] = None) -> torch.Tensor:
+    """The raw accumulators ACT_RAW of one module output, float32 [len(ACT_RAW)]."""
+    xf = _f32(x)
+    n = xf.numel()
+    total = xf.sum(dtype=torch.float32)
+    sumsq = torch.linalg.vector_norm(xf, dtype=torch.float32).square()
+    max_abs = torch.linalg.vector_norm(xf, float("inf"), dtype=torch.float32) if n else \
+        total.new_zeros(())
+    zeros = (xf == 0).sum(dtype=torch.float32)
+    nonfinite = n - torch.isfinite(xf).sum(dtype=torch.float32)
+    dead = total.new_full((), float("nan"))
+    sat = total.new_full((), float("nan"))
+    if family == "relu":
+        dim = unit_dim(xf)
+        if dim is not None and n:
+            units = xf.movedim(dim, -1).reshape(-1, xf.shape[dim])
+            dead = 1.0 - units.ne(0).any(dim=0).float().mean()
+    elif family == "tanh":
+        if isinstance(module, nn.Hardtanh):
+            sat = ((xf <= module.min_val) | (xf >= module.max_val)).sum(dtype=torch.float32)
+        else:
+            sat = (xf.abs() > SATURATION_BOUND).sum(dtype=torch.float32)
+    elif family == "sigmoid":
+        sat = ((xf < 1 - SATURATION_BOUND) | (xf > SATURATION_BOUND)).sum(dtype=torch.float32)
+    return torch.stack([total, sumsq, max_abs, zeros, nonfinite.float(), total.new_full((), n),
+                        dead.float(), sat.float()])
+
+
+def combine(rows: torch.Tensor, ops: Sequence[str]) -> torch.Tensor:
+    """Combine raw rows [k, C] (several calls of one module) column by column."""
+    out = []
+    for j, op in enumerate(ops):
+        col = rows[:, j]
+        out.append(col.sum() if op == "sum" else col.amax() if op == "max" else col.amin())
+    return torch.stack(out)
+
+
+def combine_np(stacked: np.ndarray, ops: Sequence[str], axis: int = 0) -> np.ndarray:
+    """The same combination over numpy (ranks on ``axis``); NaN propagates like torch."""
+    out = np.empty(stacked.shape[1:], dtype=stacked.dtype) if axis == 0 else None
+    for j, op in enumerate(ops):
+        col = stacked[..., j]
+        out[..., j] = col.sum(axis=0) if op == "sum" else col.max(axis=0) if op == "max" \
+            else col.min(axis=0)
+    return out
+
+
+def finish_acts(raw: np.ndarray) -> np.ndarray:
+    """[rows, ACT_RAW] -> [rows, ACT_STATS] (float64)."""
+    raw = np.asarray(raw, dtype=np.float64).reshape(-1, len(ACT_RAW))
+    s, ss, mx, zeros, nonfinite, n, dead, sat = raw.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+        std = np.sqrt(np.maximum(ss / n - mean * mean, 0.0))
+        std = np.where(np.isfinite(mean), std, np.nan)
+        return np.stack([mean, std, mx, zeros / n, nonfinite, n, dead, sat / n], axis=1)
+
+
+@torch.no_grad()
+def input_raw(batch, device: Optional[torch.device] = None) -> Optional[torch.Tensor]:
+    """INPUT_RAW over every floating tensor of an input (tensor, tuple, list or dict)."""
+    tensors = [t for t in _tensors(batch)]
+    if not tensors:
+        return None
+    rows = []
+    for t in tensors:
+        tf = _f32(t) if t.is_floating_point() else t.detach().to(torch.float32)
+        n = tf.numel()
+        if n == 0:
+            continue
+        rows.append(torch.stack([
+            tf.new_full((), n, dtype=torch.float32), tf.sum(dtype=torch.float32),
+            torch.linalg.vector_norm(tf, dtype=torch.float32).square(),
+            tf.amin().float(), tf.amax().float(),
+            (n - torch.isfinite(tf).sum(dtype=torch.float32))]))
+    if not rows:
+        return None
+    if device is not None:
+        rows = [r.to(device, non_blocking=True) for r in rows]
+    return combine(torch.stack(rows), INPUT_OPS) if len(rows) > 1 else rows[0]
+
+
+def input_is_float(batch) -> bool:
+    return any(t.is_floating_point() for t in _tensors(batch))
+
+
+def finish_input(raw: np.ndarray, is_float: bool) -> np.ndarray:
+    n, s, ss, lo, hi, nonfinite = np.asarray(raw, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+        std = np.sqrt(max(ss / n - mean * mean, 0.0)) if np.isfinite(mean) else np.nan
+    return np.array([n, mean, std, lo, hi, nonfinite, float(is_float), float(lo == hi)])
+
+
+def _tensors(batch):
+    if isinstance(batch, torch.Tensor):
+        yield batch
+    elif isinstance(batch, (list, tuple)):
+        for b in batch:
+            yield from _tensors(b)
+    elif isinstance(batch, dict):
+        for b in batch.values():
+            yield from _tensors(b)
+
+
+def first_tensor(out) -> Optional[torch.Tensor]:
+    """The first floating tensor of a module output (LSTM: the output sequence)."""
+    for t in _tensors(out):
+        if t.is_floating_point():
+            return t
+    return None
+
+
+@torch.no_grad()
+def weight_raw(params: List[torch.Tensor]) -> torch.Tensor:
+    """[P, 4]: norm, sum, max_abs, nonfinite, fused where torch allows it."""
+    if not params:
+        return torch.zeros(0, 4)
+    ps = [p.detach() for p in params]
+    norms = _norms(ps, 2.0)
+    maxs = _norms(ps, float("inf"))
+    sums = torch.stack([p.sum(dtype=torch.float32) for p in ps])
+    nonfinite = torch.stack([p.numel() - torch.isfinite(p).sum(dtype=torch.float32)
+                             for p in ps])
+    return torch.stack([norms, sums, maxs, nonfinite], dim=1)
+
+
+def finish_weights(raw: np.ndarray, numel: np.ndarray, ndim: np.ndarray,
+                   trainable: np.ndarray) -> np.ndarray:
+    norm, total, mx, nonfinite = np.asarray(raw, np.float64).reshape(-1, 4).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / np.maximum(numel, 1)
+        std = np.sqrt(np.maximum(norm * norm / np.maximum(numel, 1) - mean * mean, 0.0))
+        std = np.where(np.isfinite(norm) & np.isfinite(mean), std, np.nan)
+    return np.stack([norm, mean, std, mx, nonfinite, numel, ndim, trainable], axis=1)
+
+
+@torch.no_grad()
+def grad_raw(grads: List[torch.Tensor]) -> torch.Tensor:
+    """[G, 4]: norm, max_abs, zeros, nonfinite of the gradients that exist."""
+    if not grads:
+        return torch.zeros(0, 4)
+    gs = [g.detach() for g in grads]
+    norms = _norms(gs, 2.0)
+    maxs = _norms(gs, float("inf"))
+    zeros = torch.stack([(g == 0).sum(dtype=torch.float32) for g in gs])
+    nonfinite = torch.stack([g.numel() - torch.isfinite(g).sum(dtype=torch.float32)
+                             for g in gs])
+    return torch.stack([norms, maxs, zeros, nonfinite], dim=1)
+
+
+def _norms(ts: List[torch.Tensor], ord: float) -> torch.Tensor:
+    """Per-tensor norms in float32, fused by torch._foreach_norm where available."""
+    try:
+        return torch.stack(torch._foreach_norm(ts, ord, dtype=torch.float32))
+    except (AttributeError, RuntimeError, TypeError):  # older torch or exotic tensors
+        return torch.stack([torch.linalg.vector_norm(t, ord, dtype=torch.float32) for t in ts])
