@@ -26,12 +26,17 @@ function where(a) {
   return 'in the whole run';
 }
 
+/** Worst run first: a NaN/Inf beats any number of other errors, then errors, warnings. */
+export function byTrouble(a, b) {
+  const nf = (r) => (r.first && r.first.kind === 'non_finite' ? 1 : 0);
+  return (nf(b) - nf(a)) || (b.counts.error - a.counts.error) ||
+         (b.counts.warning - a.counts.warning) || a.run.localeCompare(b.run);
+}
+
 /** One sentence per run, worst runs first; clicking a line selects the run. */
 export function renderSummary(container, runs, selected, onPick) {
   container.replaceChildren();
-  const ordered = [...runs].sort((a, b) => (b.counts.error - a.counts.error) ||
-                                           (b.counts.warning - a.counts.warning) ||
-                                           a.run.localeCompare(b.run));
+  const ordered = [...runs].sort(byTrouble);
   if (!ordered.length) {
     container.append(div('summary-line', 'No runs with training data yet. Start training with ' +
                          'ArchVizCallback (or log a loss) and this page fills in by itself.'));

@@ -2,7 +2,7 @@
 // Entry point: TensorBoard imports this module in the tab's iframe and calls render().
 
 import {getJSON} from './api.js';
-import {renderAnomalyList, renderSummary, keyOf} from './anomalies.js';
+import {byTrouble, keyOf, renderAnomalyList, renderSummary} from './anomalies.js';
 import {drawCurves, drawStepAxis, makeAxis} from './curves.js';
 import {kindLabel, statLabel} from './format.js';
 import {Heatmap} from './heatmap.js';
@@ -140,8 +140,7 @@ class TimelineApp {
     this.runs = data.runs;
     const names = this.runs.map((r) => r.run);
     if (!names.includes(this.state.run)) {
-      const worst = [...this.runs].sort((a, b) => (b.counts.error - a.counts.error) ||
-                                                  (b.counts.warning - a.counts.warning))[0];
+      const worst = [...this.runs].sort(byTrouble)[0];
       this.state.run = worst ? worst.run : null;
     }
     if (this.state.compare && !names.includes(this.state.compare)) this.state.compare = '';
