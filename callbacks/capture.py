@@ -66,9 +66,8 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
     modes = [(m, m.training) for m in model.modules()]
     buffers = []
     for m in model.modules():
-        for name, b in m._buffers.items():
-            if b is not None:
-                buffers.append((m, name, b, b.detach().clone()))
+        for name, b in m.named_buffers(recurse=False):
+            buffers.append((m, name, b, b.detach().clone()))
     grads = [(p, p.grad) for p in model.parameters()]
     py_state = random.getstate()
     cpu_state = torch.get_rng_state()
@@ -82,7 +81,8 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
             m.training = training
         with torch.no_grad():
             for m, name, original, saved in buffers:
-                m._buffers[name] = original
+                if getattr(m, name, None) is not original:  # forward re-assigned it
+                    setattr(m, name, original)
                 if original.shape == saved.shape:
                     original.copy_(saved)
         for p, g in grads:

@@ -288,3 +288,44 @@ def test_frozen_parameters_are_counted_apart():
     assert rec["totals"]["frozen"] == frozen
     assert rec["totals"]["trainable"] == rec["totals"]["parameters"] - frozen
     assert by_name(rec)["stem"]["params"]["trainable"] == 0
+
+
+def test_recurrent_cell_calls_are_counted_exactly_and_io_is_capped():
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(3, 4)
+            self.out = nn.Linear(4, 1)
+
+        def forward(self, x):
+            h = torch.zeros(x.shape[0], 4)
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+            return self.out(h)
+
+    rec = capture_architecture(Loop(), torch.randn(2, 10, 3))
+    cell = by_name(rec)["cell"]
+    assert cell["calls"] == 10 and len(cell["io"]) == 8
+    assert cell["macs"] == 2 * 3 * 4 * (3 + 4)  # first call only
+    assert not [e for e in rec["edges"] if e["src"] == e["dst"]]  # recurrence is "calls"
+    assert {e["src"] for e in edges_into(rec, "out")} == {"cell"}
+
+
+def test_buffers_reassigned_by_forward_are_put_back():
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.register_buffer("seen", torch.zeros(()))
+
+        def forward(self, x):
+            self.seen = self.seen + x.shape[0]  # a new tensor object each call
+            return self.lin(x)
+
+    model = Counter()
+    original = model.seen
+    x = torch.randn(3, 2)
+    before = snapshot(model)
+    assert capture_architecture(model, x)["status"] == "ok"
+    assert model.seen is original
+    assert_unchanged(model, before)
