@@ -17,7 +17,6 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from tb_archviz import format as fmt
 from tb_archviz.sink import EventWriter, SummarySink
@@ -233,25 +232,105 @@ def _raw_tensor_summary(tag: str, arr: np.ndarray, meta) -> summary_pb2.Summary:
     return summary_pb2.Summary(value=[value])
 
 
+# TFRecord framing with CRC-32C (Castagnoli). tensorboard's own writer computes the CRC in pure
+# Python, which takes minutes for gigabytes; here each distinct payload's CRC is computed once
+# and combined with the per-event prefix (wall time, step) by the zlib crc32_combine method.
+_POLY = 0x82F63B78
+
+
+def _gf2_times(mat: List[int], vec: int) -> int:
+    out, i = 0, 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+def _shift_operator(length: int) -> List[int]:
+    """The GF(2) matrix that advances a CRC over ``length`` zero bytes."""
+    op = [_POLY] + [1 << n for n in range(31)]  # one zero bit
+    result = None
+    bits = length * 8
+    while bits:
+        if bits & 1:
+            result = op if result is None else [_gf2_times(op, c) for c in result]
+        op = [_gf2_times(op, c) for c in op]
+        bits >>= 1
+    return result
+
+
+class _RecordFile:
+    """Writes framed event records; ``event(prefix, payload)`` reuses the payload's CRC."""
+
+    def __init__(self, path: str):
+        from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import crc32c
+
+        self._crc = crc32c
+        self._f = open(path, "wb")
+        self._payload_crc: Dict[int, int] = {}
+        self._ops: Dict[int, List[int]] = {}
+
+    @staticmethod
+    def _mask(crc: int) -> int:
+        return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+    def record(self, data: bytes, data_crc: Optional[int] = None) -> None:
+        import struct
+
+        header = struct.pack("<Q", len(data))
+        if data_crc is None:
+            data_crc = self._crc(data)
+        self._f.write(header + struct.pack("<I", self._mask(self._crc(header))) + data +
+                      struct.pack("<I", self._mask(data_crc)))
+
+    def event(self, step: int, wall_time: float, summary_bytes: bytes, key: int) -> None:
+        # Event fields are serialised in field-number order: wall_time (1), step (2), then
+        # summary (5), so the bytes are prefix + the summary field, CRC = combine(prefix, field).
+        prefix = event_pb2.Event(wall_time=wall_time, step=step).SerializeToString()
+        field = self._payload_crc.get(key)
+        if field is None:
+            body = event_pb2.Event(summary=summary_pb2.Summary.FromString(summary_bytes))
+            field_bytes = body.SerializeToString()
+            self._payload_crc[key] = field = (self._crc(field_bytes), len(field_bytes),
+                                              field_bytes)
+        crc, n, field_bytes = field
+        op = self._ops.get(n)
+        if op is None:
+            op = self._ops[n] = _shift_operator(n)
+        self.record(prefix + field_bytes, _gf2_times(op, self._crc(prefix)) ^ crc)
+
+    def close(self) -> None:
+        self._f.close()
+
+
 def build_scale_logdir(root: str, *, layers: int = 500, steps: int = 100_000,
                        kinds: Sequence[str] = ("grads", "acts"), spike_every: int = 9_973,
                        seed: int = 0) -> str:
     """A run with ``layers`` modules and ``steps`` logging steps (synthetic, for measuring).
 
     Each logging step writes the chosen stats kinds (one float32 [rows x stats] tensor each)
-    plus the run vector and loss scalars. Every ``spike_every`` steps one layer's gradient
-    norm spikes by 1e4, so tests can check that downsampling keeps it.
+    plus the run vector and a loss scalar. Values cycle through 257 jittered variants; every
+    ``spike_every`` steps one layer's gradient norm spikes by 1e4 (downsampling must keep it).
     """
     run_dir = os.path.join(root, "scale")
     os.makedirs(run_dir, exist_ok=True)
     modules = scale_modules(layers)
     table = layer_table(modules)
     rng = np.random.default_rng(seed)
-    writer = EventFileWriter(run_dir, max_queue_size=1024, flush_secs=60)
+    path = os.path.join(run_dir, f"events.out.tfevents.{int(time.time())}.scale.0.0")
+    out = _RecordFile(path)
+    out.record(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2")
+               .SerializeToString())
     now = time.time()
+    key = [0]
 
-    def emit(summary, step):
-        writer.add_event(event_pb2.Event(summary=summary, step=step, wall_time=now))
+    def emit(summary, step, cache_key=None):
+        if cache_key is None:
+            key[0] += 1
+            cache_key = ("once", key[0])
+        out.event(step, now, summary.SerializeToString(), hash(cache_key))
 
     emit(fmt.blob_summary(fmt.TAG_ARCHITECTURE, [fmt.encode_json_blob(
         architecture_record(modules, "ScaleModel"))],
@@ -265,20 +344,36 @@ def build_scale_logdir(root: str, *, layers: int = 500, steps: int = 100_000,
     run_meta = fmt.create_metadata(fmt.PLUGIN_HEALTH, fmt.DATA_CLASS_TENSOR,
                                    {"kind": "run", "stats": RUN_STATS})
     loss_meta = fmt.scalar_metadata()
+    summaries: Dict[tuple, summary_pb2.Summary] = {}
     for step in range(steps):
-        decay = np.float32(1.0 / (1.0 + step / 20000.0))
+        phase = step % 257
         for k in kinds:
-            arr = base[k] * jitter[step % 257] * decay
-            if k == "grads" and step and step % spike_every == 0:
-                arr = arr.copy()
-                arr[(step // spike_every) % arr.shape[0], 0] *= 1e4
-            emit(_raw_tensor_summary(fmt.stats_tag(k), arr, metas.pop(k, None)), step)
-        loss = 2.0 * float(decay) + 0.1
-        emit(_raw_tensor_summary(fmt.TAG_RUN, np.array(
-            [loss, float(decay), 1e-3, 0.0, 1.0, 0.0], np.float32), run_meta), step)
-        run_meta = None
-        emit(fmt.scalar_summary("train_loss", loss, loss_meta), step)
-        loss_meta = None
-    writer.flush()
-    writer.close()
+            spike = k == "grads" and step and step % spike_every == 0
+            meta = metas.pop(k, None)
+            if spike or meta is not None:
+                arr = (base[k] * jitter[phase]).astype(np.float32)
+                if spike:
+                    arr[(step // spike_every) % arr.shape[0], 0] *= 1e4
+                emit(_raw_tensor_summary(fmt.stats_tag(k), arr, meta), step)
+                continue
+            ck = (k, phase)
+            if ck not in summaries:
+                summaries[ck] = _raw_tensor_summary(fmt.stats_tag(k),
+                                                    (base[k] * jitter[phase]), None)
+            emit(summaries[ck], step, ck)
+        loss = float(2.0 * jitter[phase, 0, 0]) + 0.1
+        if run_meta is not None or loss_meta is not None:
+            emit(_raw_tensor_summary(fmt.TAG_RUN, np.array(
+                [loss, 1.0, 1e-3, 0.0, 1.0, 0.0], np.float32), run_meta), step)
+            emit(fmt.scalar_summary("train_loss", loss, loss_meta), step)
+            run_meta = loss_meta = None
+            continue
+        for name, make in (("run", lambda: _raw_tensor_summary(fmt.TAG_RUN, np.array(
+                [loss, 1.0, 1e-3, 0.0, 1.0, 0.0], np.float32), None)),
+                           ("loss", lambda: fmt.scalar_summary("train_loss", loss, None))):
+            ck = (name, phase)
+            if ck not in summaries:
+                summaries[ck] = make()
+            emit(summaries[ck], step, ck)
+    out.close()
     return run_dir

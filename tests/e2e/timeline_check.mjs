@@ -13,6 +13,11 @@ try {
   const frame = await pluginFrame(page, 'archviz_health', 60000);
   await frame.waitForSelector('#timeline-root[data-ready]', { timeout: 60000 });
   out.ready = await frame.$eval('#timeline-root', (e) => e.dataset.ready);
+  if (out.ready !== 'true') {
+    out.error = await frame.$eval('#timeline-root .error', (e) => e.textContent).catch(() => null);
+    console.log(JSON.stringify(out));
+    process.exit(0);
+  }
   await frame.waitForSelector('.summary-line', { timeout: 30000 });
   out.summary = await frame.$$eval('.summary-line', (els) => els.map((e) => e.textContent));
   out.selectedRun = await frame.$eval('#run-select', (e) => e.value);

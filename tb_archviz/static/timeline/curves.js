@@ -101,21 +101,21 @@ export function drawCurves(svg, axis, runs, anomalies, step) {
          'not logged in this run');
       return;
     }
-    el(svg, 'text', {x: axis.left - 8, y: top + 24, 'text-anchor': 'end', class: 'tick'},
-       `${fmtValue(ys.hi)}${ys.log ? ' (log)' : ''}`);
-    el(svg, 'text', {x: axis.left - 8, y: bottom, 'text-anchor': 'end', class: 'tick'},
-       fmtValue(ys.lo));
-    let legendX = axis.left + 8;
-    for (const s of series) {
+    // Value range inside the plot's corners; the label column holds title and legend.
+    el(svg, 'text', {x: axis.left + 4, y: top + 10, class: 'tick'},
+       `${fmtValue(ys.hi)}${ys.log ? ' (log scale)' : ''}`);
+    el(svg, 'text', {x: axis.left + 4, y: bottom - 3, class: 'tick'}, fmtValue(ys.lo));
+    series.forEach((s, i) => {
       drawSeries(svg, axis, ys, s, top);
-      const name = `${s.name === 'val_loss' ? 'val' : s.name === 'loss' ? 'train' : s.name}` +
+      const name = `${s.name === 'val_loss' ? 'val' : s.name === 'loss' ? 'train' : 'value'}` +
                    `${runs.length > 1 ? ` · ${s.run}` : ''}`;
-      el(svg, 'line', {x1: legendX, x2: legendX + 14, y1: top + 7, y2: top + 7,
+      const ly = top + 24 + i * 12;
+      if (ly > bottom + 4) return;
+      el(svg, 'line', {x1: axis.left - 30, x2: axis.left - 10, y1: ly - 3, y2: ly - 3,
                        stroke: s.colour, 'stroke-width': 2,
                        'stroke-dasharray': s.dashed ? '4 3' : 'none'});
-      el(svg, 'text', {x: legendX + 18, y: top + 11, class: 'tick'}, name);
-      legendX += 30 + name.length * 6.5;
-    }
+      el(svg, 'text', {x: axis.left - 34, y: ly, 'text-anchor': 'end', class: 'tick'}, name);
+    });
     label.setAttribute('data-series', series.map((s) => s.name).join(','));
     if (p === 0) {
       for (const a of anomalies.filter((an) => !an.layer)) {

@@ -279,7 +279,7 @@ export class Heatmap {
     const svg = this.legend;
     svg.replaceChildren();
     const W = 420, H = 38;
-    svg.setAttribute('width', W);
+    svg.setAttribute('width', W + 20);
     svg.setAttribute('height', H);
     const s = this.scale;
     const el = (name, attrs, text) => {
@@ -291,8 +291,8 @@ export class Heatmap {
     };
     const title = `${statLabel(this.data.stat)} (${s.kind === 'log' ? 'log scale' :
                    s.kind === 'diverging' ? 'signed' : 'linear'}, bucket maximum)`;
-    el('text', {x: 0, y: 11, class: 'legend-title'}, title);
-    const x0 = 0, w = 240, y = 16;
+    const x0 = 14, w = 230, y = 16;
+    el('text', {x: x0, y: 11, class: 'legend-title'}, title);
     for (let i = 0; i < 60; i++) {
       const rgb = s.ramp ? s.ramp(i / 59) : EMPTY_RGB;
       el('rect', {x: x0 + (w * i) / 60, y, width: w / 60 + 0.5, height: 10,
@@ -358,7 +358,7 @@ export class Heatmap {
                             `${fmtStep(an.first_step)}: ${an.message || ''}`);
         }
       }
-      add('tt-hint', line.group ? 'click to unfold' : 'click to open this layer');
+      add('tt-hint', line.group && line.folded ? 'click to unfold' : 'click to open this layer');
     } else if (line.group) {
       add('tt-hint', line.folded ? 'click to unfold' : 'click to fold');
     }
