@@ -336,3 +336,29 @@ def test_runs_without_a_graph_are_left_out_and_archviz_reader_is_untouched(tmp_p
     src = reader.open_logdir(str(tmp_path))
     assert graphdef.read_graph_architectures(src) == {}
     assert graphdef.read_graph_architectures(src, run="plain") == {}
+
+
+def test_both_data_providers_give_identical_records(logdir):
+    got = {}
+    for kind in PROVIDERS:
+        with provider_source(kind, logdir[0]) as src:
+            got[kind] = graphdef.read_graph_architectures(src)
+    assert got["python"] == got["rust"]
+
+
+def test_graphdef_records_are_read_where_torch_cannot_be_imported(logdir, tmp_path):
+    from tests.test_reader_without_torch import run_without_torch
+
+    proc = run_without_torch(f"""
+        import json
+        from tb_archviz import graphdef, reader
+        records = graphdef.read_graph_architectures(reader.open_logdir({str(logdir[0])!r}))
+        print(json.dumps({{run: [m["name"] for m in v[-1][1]["modules"]]
+                          for run, v in records.items()}}))
+    """, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    names = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert names["resnet"][:3] == ["", "stem", "layer1"]
+    assert "blocks.1.attn.qkv" in names["transformer"]
