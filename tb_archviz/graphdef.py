@@ -26,6 +26,7 @@ Any other ``GraphDef`` (TensorFlow-style ``dense/MatMul``) still gives a hierarc
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import logging
 import math
@@ -141,7 +142,7 @@ class _Node:
     __slots__ = ("pos", "name", "op", "inputs", "shapes", "attr", "scope", "leaf_name",
                  "module", "consumers")
 
-    def __init__(self, pos: int, node: Any, torch_style: bool):
+    def __init__(self, pos: int, node: Any):
         self.pos = pos
         self.name = node.name
         self.op = node.op
@@ -196,7 +197,7 @@ def record_from_graphdef(graph: Any) -> dict:
     """Convert a parsed ``GraphDef`` into an architecture record (see ``FORMAT.md``)."""
     torch_style = any(n.op.startswith(("aten::", "prim::")) or n.op == "IO Node"
                       for n in graph.node)
-    nodes = [_Node(i, n, torch_style) for i, n in enumerate(graph.node)]
+    nodes = [_Node(i, n) for i, n in enumerate(graph.node)]
     by_name = {n.name: n for n in nodes}
     for n in nodes:
         for i in n.inputs:
@@ -278,7 +279,7 @@ class _Builder:
 
     def _plain_tree(self) -> None:
         for n in self.nodes:
-            if not _is_compute(n, False):
+            if not _is_compute(n):
                 continue
             if not n.scope:
                 n.module = ""
@@ -294,7 +295,7 @@ class _Builder:
             self._plain_tree()
         leaves = {name for name, kids in self.children.items() if not kids and name != ""}
         for n in self.nodes:
-            if n.module in leaves and _is_compute(n, self.torch):
+            if n.module in leaves and _is_compute(n):
                 n.leaf_name = n.module
         flow = _Flow(self)
         flow.run()
@@ -401,7 +402,7 @@ def _resolve(segs: Tuple[str, ...], pos: int,
     return segs
 
 
-def _is_compute(n: _Node, torch_style: bool) -> bool:
+def _is_compute(n: _Node) -> bool:
     if n.op in _SHAPE_OPS or n.op in _PASS_OPS or n.op in _INPUT_OPS or n.op == "IO Node":
         return False
     return True
@@ -421,8 +422,6 @@ def _topological(nodes: List[_Node], by_name: Dict[str, _Node]) -> List[_Node]:
     indeg = {n.name: sum(1 for i in set(n.inputs) if i in by_name and i != n.name) for n in nodes}
     ready = [n for n in nodes if indeg[n.name] == 0]
     out: List[_Node] = []
-    import heapq
-
     heap = [(n.pos, n.name) for n in ready]
     heapq.heapify(heap)
     done = set()
@@ -524,7 +523,7 @@ class _Flow:
             return
         if n.op in _SHAPE_OPS:
             return
-        if not _is_compute(n, b.torch):
+        if not _is_compute(n):
             self.prod[n.name] = [p for _, p in self._tracked(n)]
             return
         self._enter(n.module)
@@ -609,8 +608,8 @@ class _Flow:
         args = [self.b.by_name.get(i) for i in n.inputs]
         try:
             found = derive(n, _Args(args, self.b.by_name))
-        except (TypeError, ValueError, IndexError, ZeroDivisionError):
-            found = None  # an argument list from another torch version: derive nothing
+        except Exception:  # an argument list from another torch version: derive nothing
+            found = None
         if not found:
             return
         hp, counts, buffers, macs = found
@@ -654,7 +653,7 @@ class _Flow:
             g = groups.setdefault(find(n.name), {"inputs": [], "outputs": [], "seen": set(),
                                                  "compute": False})
             # Scalar arithmetic on sizes is compute without data: not a call of its own.
-            g["compute"] |= _is_compute(n, self.b.torch) and bool(self.prod.get(n.name))
+            g["compute"] |= _is_compute(n) and bool(self.prod.get(n.name))
             for i, p in self._tracked(n):
                 if i.name not in inside and i.name not in g["seen"]:
                     g["seen"].add(i.name)
