@@ -22,12 +22,12 @@ from tb_archviz import format as fmt
 from tb_archviz.sink import EventWriter, SummarySink
 
 # Stat names per kind, as written into each tag's plugin content.
-STATS: Dict[str, List[str]] = {
-    "weights": ["norm", "mean", "std", "max_abs", "nonfinite_fraction"],
-    "grads": ["norm", "mean", "std", "max_abs", "nonfinite_fraction"],
-    "updates": ["norm", "update_ratio"],
-    "acts": ["mean", "std", "max_abs", "dead_unit_fraction", "saturated_fraction",
-             "nonfinite_fraction"],
+STATS: Dict[str, List[str]] = {  # the names callbacks/stats.py writes
+    "weights": ["norm", "mean", "std", "max_abs", "nonfinite", "numel", "ndim", "trainable"],
+    "grads": ["norm", "max_abs", "zero_fraction", "nonfinite", "present"],
+    "updates": ["update_norm", "ratio"],
+    "acts": ["mean", "std", "max_abs", "zero_fraction", "nonfinite", "numel", "dead_fraction",
+             "saturated_fraction"],
 }
 RUN_STATS = ["loss", "grad_norm_total", "lr", "input_mean", "input_std", "input_nonfinite"]
 RUN_VAL_STATS = ["loss", "input_mean", "input_std"]
@@ -89,34 +89,43 @@ def _row_stats(kind: str, rows: List[str], step: int, rng: np.random.Generator,
     """Plausible healthy statistics for one logging step, NaN in ``nan_rows``."""
     n = len(rows)
     decay = 1.0 / (1.0 + step / 200.0)
-    out = np.zeros((n, len(STATS[kind])), np.float32)
     noise = rng.lognormal(0.0, 0.15, size=n)
     depth = np.linspace(1.0, 0.3, n) if n else np.zeros(0)
-    if kind in ("weights", "grads"):
-        scale = (1.0 + 0.001 * step) if kind == "weights" else decay * depth
-        out[:, 0] = scale * noise * (3.0 if kind == "weights" else 0.5)
-        out[:, 1] = rng.normal(0, 0.01, size=n)
-        out[:, 2] = out[:, 0] / 10.0
-        out[:, 3] = out[:, 0] / 3.0
+    col: Dict[str, np.ndarray] = {}
+    if kind == "weights":
+        col["norm"] = 3.0 * (1.0 + 0.001 * step) * noise
+        col.update(mean=rng.normal(0, 0.01, size=n), std=col["norm"] / 10.0,
+                   max_abs=col["norm"] / 3.0, numel=np.full(n, 256.0), ndim=np.full(n, 2.0),
+                   trainable=np.ones(n))
+    elif kind == "grads":
+        col["norm"] = 0.5 * decay * depth * noise
+        col.update(max_abs=col["norm"] / 3.0, zero_fraction=np.zeros(n), present=np.ones(n))
     elif kind == "updates":
-        out[:, 1] = 1e-3 * noise * (0.5 + decay)
-        out[:, 0] = out[:, 1] * 3.0
+        col["ratio"] = 1e-3 * noise * (0.5 + decay)
+        col["update_norm"] = col["ratio"] * 3.0
     else:
-        out[:, 0] = 0.2 * noise
-        out[:, 1] = 0.8 * noise
-        out[:, 2] = 3.0 * noise
-        out[:, 3] = 0.05 * noise
-        out[:, 4] = 0.01 * noise
+        col.update(mean=0.2 * noise, std=0.8 * noise, max_abs=3.0 * noise,
+                   zero_fraction=0.5 * np.ones(n), numel=np.full(n, 128.0),
+                   dead_fraction=0.05 * noise, saturated_fraction=0.01 * noise)
+    out = np.zeros((n, len(STATS[kind])), np.float32)
+    for j, name in enumerate(STATS[kind]):
+        if name in col:
+            out[:, j] = col[name]
     if len(nan_rows):
+        keep = [j for j, name in enumerate(STATS[kind])
+                if name in ("numel", "ndim", "trainable", "present")]
+        saved = out[list(nan_rows)][:, keep]
         out[list(nan_rows)] = np.nan
-        out[list(nan_rows), -1 if kind != "updates" else 0] = 1.0 if kind != "updates" else np.nan
+        out[np.ix_(list(nan_rows), keep)] = saved
+        if "nonfinite" in STATS[kind]:
+            out[list(nan_rows), STATS[kind].index("nonfinite")] = 128.0
     return out
 
 
 def nan_record(layer: str, first: int, last: int) -> dict:
     return {"kind": "non_finite", "layer": layer, "tag": None, "first_step": first,
             "last_step": last, "severity": "error", "value": float("nan"), "threshold": 0.0,
-            "stat": "acts/nonfinite_fraction",
+            "stat": "acts/nonfinite",
             "message": f"NaN first appeared at step {first} in the output of {layer}; every "
                        "layer after it and the loss are NaN from then on.",
             "remedy": "Lower the learning rate, add gradient clipping, and check the inputs "

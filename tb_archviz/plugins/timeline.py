@@ -37,7 +37,7 @@ CACHE_ENTRIES = 24
 # Lightning and most scripts log), then a stat name of archviz/stats/run or run_val.
 CURVES = (
     ("loss", ("train_loss", "train/loss", "loss", "train_loss_step", "Loss/train",
-              "training_loss"), (fmt.TAG_RUN, ("loss",))),
+              "training_loss", "archviz/loss"), (fmt.TAG_RUN, ("loss",))),
     ("val_loss", ("val_loss", "val/loss", "valid_loss", "validation_loss", "Loss/val",
                   "val_loss_epoch"), (fmt.TAG_RUN_VAL, ("loss",))),
     ("grad_norm", ("archviz/grad_norm_total",), (fmt.TAG_RUN, ("grad_norm_total",

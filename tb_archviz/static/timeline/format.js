@@ -2,8 +2,11 @@
 
 const STAT_LABELS = {
   norm: 'norm', mean: 'mean', std: 'standard deviation', max_abs: 'largest |value|',
-  update_ratio: 'update / weight ratio', dead_unit_fraction: 'dead-unit fraction',
-  saturated_fraction: 'saturated fraction', nonfinite_fraction: 'NaN/Inf fraction',
+  update_ratio: 'update / weight ratio', ratio: 'update / weight ratio',
+  update_norm: 'update norm', dead_unit_fraction: 'dead-unit fraction',
+  dead_fraction: 'dead-unit fraction', saturated_fraction: 'saturated fraction',
+  nonfinite_fraction: 'NaN/Inf fraction', nonfinite: 'NaN/Inf count',
+  zero_fraction: 'zero fraction', present: 'has a gradient (1/0)',
 };
 const KIND_LABELS = {grads: 'Gradients', weights: 'Weights', updates: 'Updates',
                      acts: 'Activations'};

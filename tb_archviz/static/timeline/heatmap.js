@@ -5,7 +5,7 @@ import {decodeF32} from './api.js';
 import {fmtStep, fmtValue, glyph, kindWords, statLabel} from './format.js';
 import {EMPTY_RGB, makeScale, NONFINITE_RGB} from './scale.js';
 
-const MAX_LINES = 60;
+const MAX_LINES = 140;
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** Group tree of row names ("a.b.c" sits in group "a.b"), in order of first appearance. */
@@ -116,7 +116,8 @@ export class Heatmap {
 
   _autoCollapse() {
     const levels = groupsByDepth(this.tree);
-    for (let d = levels.length - 1; d >= 0 && this._lines().length > MAX_LINES; d--) {
+    // Fold the deepest groups first; the outermost level stays open (one line says nothing).
+    for (let d = levels.length - 1; d >= 1 && this._lines().length > MAX_LINES; d--) {
       for (const g of levels[d]) this.collapsed.add(g.path);
     }
   }
@@ -181,7 +182,7 @@ export class Heatmap {
       line.layers = new Set(line.rows.map((r) => this.data.layers[r]));
       line.names = line.rows.map((r) => this.data.rows[r]);
     }
-    this.rowH = this.lines.length > 40 ? 12 : 16;
+    this.rowH = this.lines.length > 80 ? 9 : this.lines.length > 40 ? 12 : 16;
   }
 
   _markers() {
@@ -240,7 +241,7 @@ export class Heatmap {
       g.fillStyle = selected ? '#e7f5ff' : '#ffffff';
       g.fillRect(0, y, ax.left - 4, rh);
       g.fillStyle = line.group ? '#212529' : '#343a40';
-      g.font = `${line.group ? '600 ' : ''}${rh > 13 ? 12 : 10}px system-ui, sans-serif`;
+      g.font = `${line.group ? '600 ' : ''}${rh > 13 ? 12 : rh > 10 ? 10 : 8}px system-ui, sans-serif`;
       g.textBaseline = 'middle';
       const indent = 4 + Math.min(line.depth, 8) * 10;
       const text = line.group ? `${line.folded ? '▸' : '▾'} ${line.label} (${line.rows.length})`

@@ -13,8 +13,9 @@ import {renderLayer} from './layer.js';
 const POLL_MS = 15000;
 const LABEL_W = 190;
 // Statistics a newcomer should see first, per kind (first present wins).
-const DEFAULT_STAT = {grads: ['norm'], weights: ['norm'], updates: ['update_ratio', 'norm'],
-                      acts: ['std', 'dead_unit_fraction']};
+const DEFAULT_STAT = {grads: ['norm'], weights: ['norm'],
+                      updates: ['ratio', 'update_ratio', 'update_norm'],
+                      acts: ['std', 'dead_fraction', 'dead_unit_fraction']};
 const SVG = 'http://www.w3.org/2000/svg';
 
 function h(tag, attrs = {}, ...children) {

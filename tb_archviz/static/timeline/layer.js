@@ -8,9 +8,10 @@ const SVG = 'http://www.w3.org/2000/svg';
 const COLOURS = ['#1c7ed6', '#f76707', '#2b8a3e', '#ae3ec9', '#e03131', '#495057'];
 // The statistics worth a chart per kind, in reading order; others are shown after them.
 const PREFERRED = {
-  weights: ['norm', 'std'], grads: ['norm', 'max_abs', 'nonfinite_fraction'],
-  updates: ['update_ratio'], acts: ['std', 'mean', 'dead_unit_fraction', 'saturated_fraction',
-                                    'nonfinite_fraction'],
+  weights: ['norm', 'std'], grads: ['norm', 'max_abs', 'nonfinite', 'nonfinite_fraction'],
+  updates: ['ratio', 'update_ratio'],
+  acts: ['std', 'mean', 'dead_fraction', 'dead_unit_fraction', 'saturated_fraction',
+         'nonfinite', 'nonfinite_fraction'],
 };
 
 function el(parent, name, attrs = {}, text) {
