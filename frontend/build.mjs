@@ -18,7 +18,7 @@ const outIdx = args.indexOf('--out');
 async function buildInto(staticDir, jsDir) {
   mkdirSync(staticDir, { recursive: true });
   mkdirSync(jsDir, { recursive: true });
-  const common = { bundle: true, minify: false, legalComments: 'inline', target: 'es2020',
+  const common = { absWorkingDir: here, bundle: true, minify: false, legalComments: 'inline', target: 'es2020',
     charset: 'utf8', logLevel: 'warning', sourcemap: false };
   // The tab: one ES module exporting render(); elk-api talks to the worker file.
   await build({ ...common, entryPoints: [join(here, 'src/tab/index.js')], format: 'esm',

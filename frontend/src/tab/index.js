@@ -1,1 +1,314 @@
-export async function render() {}
+// The Architecture tab: TensorBoard loads this ES module in its plugin iframe and calls
+// render(). Layout runs in ELK's same-origin worker (CSP forbids blob: workers).
+import ELK from 'elkjs/lib/elk-api.js';
+import { buildTree, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
+import { showDetails } from './details.js';
+import { clear, html, toDom } from './dom.js';
+import { PanZoom } from './panzoom.js';
+
+const FOCUS_KEY = 'tb_archviz.focus';
+
+const app = {
+  runs: [], run: null, version: null, record: null, tree: null, state: null, view: null,
+  colorMode: 'type', selected: null, highlight: new Set(), diff: null, hits: [], hitIndex: -1,
+  timings: {}, elk: null, seq: 0,
+};
+
+function makeElk() {
+  const workerUrl = new URL('./elk-worker.min.js', import.meta.url).href;
+  return new ELK({ workerUrl });
+}
+
+async function getJson(url) {
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`${url}: ${resp.status} ${await resp.text()}`);
+  return resp.json();
+}
+
+let ui = null;
+
+function buildUi(root) {
+  const runSel = html('select', { class: 'run', title: 'run', onchange: () => loadRun(runSel.value, null) });
+  const verSel = html('select', { class: 'version', title: 'architecture version',
+    onchange: () => loadRun(app.run, Number(verSel.value)) });
+  const diffSel = html('select', { class: 'diff', title: 'compare with another version',
+    onchange: () => setDiff(diffSel.value) });
+  const depth = html('input', { type: 'range', min: '1', max: '1', value: '1', class: 'depth',
+    title: 'depth: how many levels of blocks are open', oninput: () => setDepth(Number(depth.value)) });
+  const depthLabel = html('span', { class: 'depth-label' }, '');
+  const color = html('select', { class: 'color', title: 'colour by',
+    onchange: () => { app.colorMode = color.value; redraw(); } },
+  html('option', { value: 'type' }, 'colour: layer type'),
+  html('option', { value: 'params' }, 'colour: parameters'),
+  html('option', { value: 'device' }, 'colour: device'));
+  const find = html('input', { type: 'search', class: 'search', placeholder: 'search modules',
+    onkeydown: (e) => { if (e.key === 'Enter') nextHit(); }, oninput: () => runSearch(find.value) });
+  const hitLabel = html('span', { class: 'hits' }, '');
+  const fit = html('button', { class: 'fit', onclick: () => ui.pz.fit() }, 'Fit');
+  const svgBtn = html('button', { class: 'export-svg', onclick: () => exportSvg() }, 'Export SVG');
+  const pngBtn = html('button', { class: 'export-png', onclick: () => exportPng() }, 'Export PNG');
+  const toolbar = html('div', { class: 'toolbar' }, runSel, verSel, diffSel,
+    html('label', {}, 'depth ', depth, depthLabel), color, find, hitLabel, fit, svgBtn, pngBtn);
+  const canvas = html('div', { class: 'canvas' });
+  const minimap = html('div', { class: 'minimap' });
+  const details = html('div', { class: 'details' });
+  const status = html('div', { class: 'status' }, 'loading…');
+  root.appendChild(toolbar);
+  root.appendChild(html('div', { class: 'main' }, html('div', { class: 'stage' }, canvas, minimap), details));
+  root.appendChild(status);
+  const pz = new PanZoom(canvas, minimap);
+  canvas.addEventListener('click', onCanvasClick);
+  return { runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
+}
+
+function setStatus(text) { ui.status.textContent = text; }
+
+async function loadRuns() {
+  const body = await getJson('runs');
+  app.runs = body.runs;
+  clear(ui.runSel);
+  for (const r of app.runs) ui.runSel.appendChild(html('option', { value: r.run }, r.run));
+  if (!app.runs.length) {
+    setStatus('No architecture recorded yet: add ArchVizCallback() to your Trainer.');
+    return;
+  }
+  const focus = readFocus();
+  const run = focus && app.runs.some((r) => r.run === focus.run) ? focus.run
+    : app.run && app.runs.some((r) => r.run === app.run) ? app.run : app.runs[0].run;
+  await loadRun(run, null);
+}
+
+async function loadRun(run, version) {
+  const t0 = performance.now();
+  const q = `architecture?run=${encodeURIComponent(run)}` + (version === null ? '' : `&version=${version}`);
+  const body = await getJson(q);
+  app.run = run;
+  app.version = body.version.index;
+  app.record = body.record;
+  app.tree = buildTree(body.record);
+  app.state = stateFor(app.tree, null);
+  app.selected = null;
+  app.highlight = new Set();
+  app.diff = null;
+  ui.runSel.value = run;
+  const info = app.runs.find((r) => r.run === run);
+  clear(ui.verSel);
+  clear(ui.diffSel);
+  ui.diffSel.appendChild(html('option', { value: '' }, 'compare: off'));
+  for (const v of (info ? info.versions : [])) {
+    ui.verSel.appendChild(html('option', { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
+    if (v.index !== app.version) {
+      ui.diffSel.appendChild(html('option', { value: String(v.index) }, `compare with v${v.index}`));
+    }
+  }
+  ui.verSel.value = String(app.version);
+  ui.depth.max = String(Math.max(1, app.tree.maxDepth));
+  await redraw({ fit: true });
+  app.timings.firstPaintMs = Math.round(performance.now() - t0);
+  applyFocus(readFocus());
+  showDetails(ui.details, app.tree, app.selected, app.record);
+  updateStatus();
+}
+
+function updateStatus() {
+  const r = app.record;
+  const totals = (r && r.totals) || {};
+  const view = app.view;
+  setStatus(`${r.model_class} · ${totals.modules ?? '?'} modules · ${totals.parameters ?? '?'} parameters · ` +
+    `showing ${view ? view.folded.nodes.length : 0} blocks, ${view ? view.folded.edges.length : 0} edges · ` +
+    `first paint ${app.timings.firstPaintMs ?? '?'} ms` +
+    (app.timings.lastLayoutMs !== undefined ? ` · last layout ${app.timings.lastLayoutMs} ms` : '') +
+    (r.status !== 'ok' ? ` · capture ${r.status}: ${r.error || ''}` : ''));
+}
+
+function drawOptions() {
+  return { colorMode: app.colorMode, selected: app.selected, highlight: app.highlight,
+    diff: app.diff || undefined, legend: true };
+}
+
+// Lay out the current state (in the worker) and replace the drawing; stale results dropped.
+async function redraw(opts = {}) {
+  const seq = ++app.seq;
+  const t0 = performance.now();
+  const view = await layoutView(app.elk, app.tree, app.state, drawOptions());
+  if (seq !== app.seq) return;
+  app.view = view;
+  app.timings.lastLayoutMs = Math.round(performance.now() - t0);
+  ui.depth.value = String(app.state.depth);
+  ui.depthLabel.textContent = ` ${app.state.depth}/${app.tree.maxDepth}`;
+  const svg = toDom(view.el);
+  ui.pz.setContent(svg, view.el, opts.fit);
+  updateStatus();
+}
+
+// Re-render colours/selection without a new layout.
+function repaint() {
+  if (!app.view) return;
+  const el = renderDiagram(app.tree, app.view.folded, app.view.geo, drawOptions());
+  app.view.el = el;
+  ui.pz.setContent(toDom(el), el, false);
+}
+
+function setDepth(depth) {
+  app.state = { ...app.state, depth, expanded: [], collapsed: [] };
+  redraw();
+}
+
+function nodeIdFromEvent(e) {
+  let t = e.target;
+  while (t && t !== ui.canvas) {
+    if (t.getAttribute && t.getAttribute('data-id') !== null) return t.getAttribute('data-id');
+    t = t.parentNode;
+  }
+  return null;
+}
+
+async function onCanvasClick(e) {
+  if (ui.pz.dragged) return;
+  const id = nodeIdFromEvent(e);
+  if (id === null) return;
+  app.selected = id;
+  showDetails(ui.details, app.tree, id, app.record);
+  const v = app.view.folded.nodes.find((n) => n.id === id);
+  const openable = v && (v.kind === 'repeat' || (v.kind === 'module' && app.tree.nodes.get(id).children.length));
+  if (openable) {
+    app.state = toggle(app.tree, app.state, id);
+    await redraw();
+  } else {
+    repaint();
+  }
+}
+
+function runSearch(q) {
+  app.hits = search(app.tree, q);
+  app.hitIndex = -1;
+  app.highlight = new Set();
+  ui.hitLabel.textContent = q ? `${app.hits.length} found` : '';
+  if (app.hits.length) nextHit(); else repaint();
+}
+
+async function nextHit() {
+  if (!app.hits.length) return;
+  app.hitIndex = (app.hitIndex + 1) % app.hits.length;
+  await focusLayer(app.hits[app.hitIndex]);
+  ui.hitLabel.textContent = `${app.hitIndex + 1}/${app.hits.length}`;
+}
+
+// Open the ancestors of a module, select and highlight it, centre the view on it.
+async function focusLayer(name) {
+  if (!app.tree.nodes.has(name)) return false;
+  app.state = reveal(app.tree, app.state, name);
+  app.selected = name;
+  app.highlight = new Set([name]);
+  await redraw();
+  showDetails(ui.details, app.tree, name, app.record);
+  const box = app.view.geo.nodes.get(name);
+  if (box) ui.pz.centerOn(box);
+  return true;
+}
+
+function readFocus() {
+  try {
+    const raw = window.localStorage.getItem(FOCUS_KEY);
+    const f = raw ? JSON.parse(raw) : null;
+    return f && typeof f.layer === 'string' ? f : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+let appliedFocus = null;
+async function applyFocus(f) {
+  if (!f || !app.tree) return;
+  const key = JSON.stringify(f);
+  if (key === appliedFocus) return;
+  appliedFocus = key;
+  if (f.run && f.run !== app.run && app.runs.some((r) => r.run === f.run)) {
+    await loadRun(f.run, null);
+    return; // loadRun applies the focus after drawing
+  }
+  await focusLayer(f.layer);
+}
+
+async function setDiff(value) {
+  if (value === '') { app.diff = null; repaint(); return; }
+  const other = (await getJson(`architecture?run=${encodeURIComponent(app.run)}&version=${value}`)).record;
+  const before = new Map(other.modules.map((m) => [m.name, m]));
+  const now = new Set(app.record.modules.map((m) => m.name));
+  const added = new Set();
+  const changed = new Set();
+  for (const m of app.record.modules) {
+    const b = before.get(m.name);
+    if (!b) added.add(m.name);
+    else if (b.struct_hash !== m.struct_hash && m.leaf) changed.add(m.name);
+  }
+  const removed = other.modules.filter((m) => !now.has(m.name)).map((m) => m.name);
+  // A closed block shows the changes inside it.
+  for (const id of [...added, ...changed]) {
+    const rep = app.view.folded.rep.get(id);
+    if (rep && rep !== id) changed.add(rep);
+  }
+  app.diff = { added, changed };
+  repaint();
+  setStatus(`compared with v${value}: ${added.size} added, ${changed.size} changed, ` +
+    `${removed.length} removed${removed.length ? ' (' + removed.slice(0, 8).join(', ') + ')' : ''}`);
+}
+
+// Export: the current view in paper style (no selection, no UI), same code as the CLI.
+function paperSvg() {
+  const el = renderDiagram(app.tree, app.view.folded, app.view.geo,
+    { colorMode: app.colorMode, legend: true, diff: app.diff || undefined });
+  return toSvgString(el);
+}
+
+function download(blob, name) {
+  const a = html('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+function fileBase() {
+  return `${app.run.replace(/[^A-Za-z0-9_.-]+/g, '_')}-v${app.version}`;
+}
+
+function exportSvg() {
+  const text = paperSvg();
+  download(new Blob([text], { type: 'image/svg+xml' }), `${fileBase()}.svg`);
+  return text;
+}
+
+async function exportPng(scale = 2) {
+  const text = paperSvg();
+  const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
+  const img = new Image();
+  await new Promise((ok, fail) => { img.onload = ok; img.onerror = fail; img.src = url; });
+  const canvas = html('canvas', { width: String(img.width * scale), height: String(img.height * scale) });
+  const ctx = canvas.getContext('2d');
+  ctx.scale(scale, scale);
+  ctx.drawImage(img, 0, 0);
+  URL.revokeObjectURL(url);
+  const blob = await new Promise((ok) => canvas.toBlob(ok, 'image/png'));
+  download(blob, `${fileBase()}.png`);
+  return blob.size;
+}
+
+export async function render() {
+  const link = html('link', { rel: 'stylesheet', href: new URL('./style.css', import.meta.url).href });
+  document.head.appendChild(link);
+  document.body.className = 'archviz';
+  const root = html('div', { class: 'archviz-root' });
+  document.body.appendChild(root);
+  ui = buildUi(root);
+  app.elk = makeElk();
+  window.addEventListener('storage', (e) => { if (e.key === FOCUS_KEY) applyFocus(readFocus()); });
+  // Handle for tests and for other tools in the page: read-only views and the exports.
+  window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer,
+    ready: false };
+  try {
+    await loadRuns();
+  } catch (err) {
+    setStatus(`Could not load architectures: ${err.message}`);
+  }
+  window.__archviz.ready = true;
+}

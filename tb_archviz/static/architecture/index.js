@@ -1,5 +1,1878 @@
+var __create = Object.create;
+var __defProp = Object.defineProperty;
+var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
+var __getOwnPropNames = Object.getOwnPropertyNames;
+var __getProtoOf = Object.getPrototypeOf;
+var __hasOwnProp = Object.prototype.hasOwnProperty;
+var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require : typeof Proxy !== "undefined" ? new Proxy(x, {
+  get: (a, b) => (typeof require !== "undefined" ? require : a)[b]
+}) : x)(function(x) {
+  if (typeof require !== "undefined") return require.apply(this, arguments);
+  throw Error('Dynamic require of "' + x + '" is not supported');
+});
+var __commonJS = (cb, mod) => function __require2() {
+  return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
+};
+var __copyProps = (to, from, except, desc) => {
+  if (from && typeof from === "object" || typeof from === "function") {
+    for (let key of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key) && key !== except)
+        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+  }
+  return to;
+};
+var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
+  // If the importer is in node compatibility mode or this is not an ESM
+  // file that has been converted to a CommonJS file using a Babel-
+  // compatible transform (i.e. "__esModule" has not been set), then set
+  // "default" to the CommonJS "module.exports" for node compatibility.
+  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
+  mod
+));
+
+// node_modules/elkjs/lib/elk-api.js
+var require_elk_api = __commonJS({
+  "node_modules/elkjs/lib/elk-api.js"(exports, module) {
+    (function(f) {
+      if (typeof exports === "object" && typeof module !== "undefined") {
+        module.exports = f();
+      } else if (typeof define === "function" && define.amd) {
+        define([], f);
+      } else {
+        var g;
+        if (typeof window !== "undefined") {
+          g = window;
+        } else if (typeof global !== "undefined") {
+          g = global;
+        } else if (typeof self !== "undefined") {
+          g = self;
+        } else {
+          g = this;
+        }
+        g.ELK = f();
+      }
+    })(function() {
+      var define2, module2, exports2;
+      return (/* @__PURE__ */ (function() {
+        function r(e, n, t) {
+          function o(i2, f) {
+            if (!n[i2]) {
+              if (!e[i2]) {
+                var c = "function" == typeof __require && __require;
+                if (!f && c) return c(i2, true);
+                if (u) return u(i2, true);
+                var a = new Error("Cannot find module '" + i2 + "'");
+                throw a.code = "MODULE_NOT_FOUND", a;
+              }
+              var p = n[i2] = { exports: {} };
+              e[i2][0].call(p.exports, function(r2) {
+                var n2 = e[i2][1][r2];
+                return o(n2 || r2);
+              }, p, p.exports, r, e, n, t);
+            }
+            return n[i2].exports;
+          }
+          for (var u = "function" == typeof __require && __require, i = 0; i < t.length; i++) o(t[i]);
+          return o;
+        }
+        return r;
+      })())({ 1: [function(require2, module3, exports3) {
+        "use strict";
+        Object.defineProperty(exports3, "__esModule", {
+          value: true
+        });
+        exports3["default"] = void 0;
+        function _typeof(o) {
+          "@babel/helpers - typeof";
+          return _typeof = "function" == typeof Symbol && "symbol" == typeof Symbol.iterator ? function(o2) {
+            return typeof o2;
+          } : function(o2) {
+            return o2 && "function" == typeof Symbol && o2.constructor === Symbol && o2 !== Symbol.prototype ? "symbol" : typeof o2;
+          }, _typeof(o);
+        }
+        function _classCallCheck(a, n) {
+          if (!(a instanceof n)) throw new TypeError("Cannot call a class as a function");
+        }
+        function _defineProperties(e, r) {
+          for (var t = 0; t < r.length; t++) {
+            var o = r[t];
+            o.enumerable = o.enumerable || false, o.configurable = true, "value" in o && (o.writable = true), Object.defineProperty(e, _toPropertyKey(o.key), o);
+          }
+        }
+        function _createClass(e, r, t) {
+          return r && _defineProperties(e.prototype, r), t && _defineProperties(e, t), Object.defineProperty(e, "prototype", { writable: false }), e;
+        }
+        function _toPropertyKey(t) {
+          var i = _toPrimitive(t, "string");
+          return "symbol" == _typeof(i) ? i : i + "";
+        }
+        function _toPrimitive(t, r) {
+          if ("object" != _typeof(t) || !t) return t;
+          var e = t[Symbol.toPrimitive];
+          if (void 0 !== e) {
+            var i = e.call(t, r || "default");
+            if ("object" != _typeof(i)) return i;
+            throw new TypeError("@@toPrimitive must return a primitive value.");
+          }
+          return ("string" === r ? String : Number)(t);
+        }
+        var ELK2 = exports3["default"] = /* @__PURE__ */ (function() {
+          function ELK3() {
+            var _this = this;
+            var _ref = arguments.length > 0 && arguments[0] !== void 0 ? arguments[0] : {}, _ref$defaultLayoutOpt = _ref.defaultLayoutOptions, defaultLayoutOptions = _ref$defaultLayoutOpt === void 0 ? {} : _ref$defaultLayoutOpt, _ref$algorithms = _ref.algorithms, algorithms = _ref$algorithms === void 0 ? ["layered", "stress", "mrtree", "radial", "force", "disco", "sporeOverlap", "sporeCompaction", "rectpacking"] : _ref$algorithms, workerFactory = _ref.workerFactory, workerUrl = _ref.workerUrl;
+            _classCallCheck(this, ELK3);
+            this.defaultLayoutOptions = defaultLayoutOptions;
+            this.initialized = false;
+            if (typeof workerUrl === "undefined" && typeof workerFactory === "undefined") {
+              throw new Error("Cannot construct an ELK without both 'workerUrl' and 'workerFactory'.");
+            }
+            var factory = workerFactory;
+            if (typeof workerUrl !== "undefined" && typeof workerFactory === "undefined") {
+              factory = function factory2(url) {
+                return new Worker(url);
+              };
+            }
+            var worker = factory(workerUrl);
+            if (typeof worker.postMessage !== "function") {
+              throw new TypeError("Created worker does not provide the required 'postMessage' function.");
+            }
+            this.worker = new PromisedWorker(worker);
+            this.worker.postMessage({
+              cmd: "register",
+              algorithms
+            }).then(function(r) {
+              return _this.initialized = true;
+            })["catch"](console.err);
+          }
+          return _createClass(ELK3, [{
+            key: "layout",
+            value: function layout(graph) {
+              var _ref2 = arguments.length > 1 && arguments[1] !== void 0 ? arguments[1] : {}, _ref2$layoutOptions = _ref2.layoutOptions, layoutOptions = _ref2$layoutOptions === void 0 ? this.defaultLayoutOptions : _ref2$layoutOptions, _ref2$logging = _ref2.logging, logging = _ref2$logging === void 0 ? false : _ref2$logging, _ref2$measureExecutio = _ref2.measureExecutionTime, measureExecutionTime = _ref2$measureExecutio === void 0 ? false : _ref2$measureExecutio;
+              if (!graph) {
+                return Promise.reject(new Error("Missing mandatory parameter 'graph'."));
+              }
+              return this.worker.postMessage({
+                cmd: "layout",
+                graph,
+                layoutOptions,
+                options: {
+                  logging,
+                  measureExecutionTime
+                }
+              });
+            }
+          }, {
+            key: "knownLayoutAlgorithms",
+            value: function knownLayoutAlgorithms() {
+              return this.worker.postMessage({
+                cmd: "algorithms"
+              });
+            }
+          }, {
+            key: "knownLayoutOptions",
+            value: function knownLayoutOptions() {
+              return this.worker.postMessage({
+                cmd: "options"
+              });
+            }
+          }, {
+            key: "knownLayoutCategories",
+            value: function knownLayoutCategories() {
+              return this.worker.postMessage({
+                cmd: "categories"
+              });
+            }
+          }, {
+            key: "terminateWorker",
+            value: function terminateWorker() {
+              if (this.worker) this.worker.terminate();
+            }
+          }]);
+        })();
+        var PromisedWorker = /* @__PURE__ */ (function() {
+          function PromisedWorker2(worker) {
+            var _this2 = this;
+            _classCallCheck(this, PromisedWorker2);
+            if (worker === void 0) {
+              throw new Error("Missing mandatory parameter 'worker'.");
+            }
+            this.resolvers = {};
+            this.worker = worker;
+            this.worker.onmessage = function(answer) {
+              setTimeout(function() {
+                _this2.receive(_this2, answer);
+              }, 0);
+            };
+          }
+          return _createClass(PromisedWorker2, [{
+            key: "postMessage",
+            value: function postMessage(msg) {
+              var id = this.id || 0;
+              this.id = id + 1;
+              msg.id = id;
+              var self2 = this;
+              return new Promise(function(resolve, reject) {
+                self2.resolvers[id] = function(err, res) {
+                  if (err) {
+                    self2.convertGwtStyleError(err);
+                    reject(err);
+                  } else {
+                    resolve(res);
+                  }
+                };
+                self2.worker.postMessage(msg);
+              });
+            }
+          }, {
+            key: "receive",
+            value: function receive(self2, answer) {
+              var json = answer.data;
+              var resolver = self2.resolvers[json.id];
+              if (resolver) {
+                delete self2.resolvers[json.id];
+                if (json.error) {
+                  resolver(json.error);
+                } else {
+                  resolver(null, json.data);
+                }
+              }
+            }
+          }, {
+            key: "terminate",
+            value: function terminate() {
+              if (this.worker) {
+                this.worker.terminate();
+              }
+            }
+          }, {
+            key: "convertGwtStyleError",
+            value: function convertGwtStyleError(err) {
+              if (!err) {
+                return;
+              }
+              var javaException = err["__java$exception"];
+              if (javaException) {
+                if (javaException.cause && javaException.cause.backingJsObject) {
+                  err.cause = javaException.cause.backingJsObject;
+                  this.convertGwtStyleError(err.cause);
+                }
+                delete err["__java$exception"];
+              }
+            }
+          }]);
+        })();
+      }, {}], 2: [function(require2, module3, exports3) {
+        "use strict";
+        var ELK2 = require2("./elk-api.js")["default"];
+        Object.defineProperty(module3.exports, "__esModule", {
+          value: true
+        });
+        module3.exports = ELK2;
+        ELK2["default"] = ELK2;
+      }, { "./elk-api.js": 1 }] }, {}, [2])(2);
+    });
+  }
+});
+
 // src/tab/index.js
+var import_elk_api = __toESM(require_elk_api(), 1);
+
+// src/diagram/fold.js
+var ROOT = "";
+function buildTree(record) {
+  const nodes = /* @__PURE__ */ new Map();
+  const modules = record && record.modules || [];
+  for (const m of modules) {
+    nodes.set(m.name, {
+      id: m.name,
+      kind: "module",
+      module: m,
+      parent: m.parent,
+      children: [],
+      depth: 0
+    });
+  }
+  if (!nodes.has(ROOT)) {
+    nodes.set(ROOT, {
+      id: ROOT,
+      kind: "module",
+      parent: null,
+      children: [],
+      depth: 0,
+      module: {
+        name: ROOT,
+        class: record && record.model_class || "Model",
+        leaf: false,
+        params: record && record.totals ? { total: record.totals.parameters } : {}
+      }
+    });
+  }
+  for (const m of modules) {
+    if (m.name === ROOT) continue;
+    const parent = nodes.has(m.parent) ? m.parent : ROOT;
+    nodes.get(m.name).parent = parent;
+    nodes.get(parent).children.push(m.name);
+  }
+  for (const op of record && record.ops || []) {
+    const scope = nodes.has(op.scope) ? op.scope : ROOT;
+    nodes.set(op.id, { id: op.id, kind: "op", op, parent: scope, children: [], depth: 0 });
+    nodes.get(scope).children.push(op.id);
+  }
+  for (const e of record && record.edges || []) {
+    for (const end of [e.src, e.dst]) {
+      if (!nodes.has(end) && /^(input|output):/.test(end)) {
+        nodes.set(end, {
+          id: end,
+          kind: end.startsWith("input") ? "input" : "output",
+          parent: ROOT,
+          children: [],
+          depth: 1,
+          shape: e.shape
+        });
+        nodes.get(ROOT).children.push(end);
+      }
+    }
+  }
+  const setDepth2 = (id, d) => {
+    const n = nodes.get(id);
+    n.depth = d;
+    for (const c of n.children) setDepth2(c, d + 1);
+  };
+  setDepth2(ROOT, 0);
+  const orderOf = (id) => {
+    const n = nodes.get(id);
+    const o = n.kind === "module" ? n.module.order : n.kind === "op" ? n.op.order : null;
+    return o === null || o === void 0 ? Infinity : o;
+  };
+  for (const n of nodes.values()) {
+    const idx = new Map(n.children.map((c, i) => [c, i]));
+    n.children.sort((a, b) => orderOf(a) - orderOf(b) || idx.get(a) - idx.get(b));
+  }
+  let maxDepth = 0;
+  for (const n of nodes.values()) if (n.children.length === 0) maxDepth = Math.max(maxDepth, n.depth);
+  return { nodes, record, maxDepth };
+}
+function repeatGroups(tree, parentId) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const c of tree.nodes.get(parentId).children) {
+    const n = tree.nodes.get(c);
+    const r = n.kind === "module" && n.module.repeat;
+    if (r && r.group !== void 0 && r.group !== null) {
+      const key = `repeat:${parentId}|${r.group}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(c);
+    }
+  }
+  for (const [k, members] of groups) if (members.length < 2) groups.delete(k);
+  return groups;
+}
+function defaultState(tree, target = 45) {
+  let depth = 1;
+  for (let d = 1; d <= Math.max(1, tree.maxDepth); d++) {
+    const count = foldGraph(tree, { depth: d }).nodes.length;
+    if (d > 1 && count > target) break;
+    depth = d;
+  }
+  const keys = allRepeatKeys(tree);
+  let unfolded = [];
+  if (keys.length && foldGraph(tree, { depth, unfolded: keys }).nodes.length <= target) {
+    unfolded = keys;
+    while (depth < tree.maxDepth && foldGraph(tree, { depth: depth + 1, unfolded: keys }).nodes.length <= target) depth += 1;
+  }
+  return { depth, expanded: [], collapsed: [], unfolded };
+}
+function allRepeatKeys(tree) {
+  const keys = [];
+  for (const n of tree.nodes.values()) {
+    if (n.children.length > 1) keys.push(...repeatGroups(tree, n.id).keys());
+  }
+  return keys;
+}
+function isOpen(state, n) {
+  if (n.id === ROOT) return true;
+  if ((state.collapsed || []).includes(n.id)) return false;
+  if ((state.expanded || []).includes(n.id)) return true;
+  return n.depth < (state.depth || 1);
+}
+function foldGraph(tree, state) {
+  state = state || {};
+  const unfolded = new Set(state.unfolded || []);
+  const out = [];
+  const rep = /* @__PURE__ */ new Map();
+  const visit = (id, parentVisible) => {
+    const n = tree.nodes.get(id);
+    const container = n.children.length > 0 && n.kind === "module";
+    const open = container && isOpen(state, n);
+    if (id !== ROOT) {
+      out.push({ id, kind: n.kind, parent: parentVisible, open, depth: n.depth });
+      rep.set(id, id);
+    }
+    if (!container) return;
+    if (!open) {
+      markHidden(tree, id, id, rep);
+      return;
+    }
+    const here = id === ROOT ? null : id;
+    const groups = repeatGroups(tree, id);
+    const folded = /* @__PURE__ */ new Map();
+    for (const [key, members] of groups) {
+      if (!unfolded.has(key)) for (const m of members) folded.set(m, key);
+    }
+    const emitted = /* @__PURE__ */ new Set();
+    for (const c of n.children) {
+      const key = folded.get(c);
+      if (key === void 0) {
+        visit(c, here);
+        continue;
+      }
+      if (!emitted.has(key)) {
+        emitted.add(key);
+        const members = groups.get(key);
+        out.push({
+          id: key,
+          kind: "repeat",
+          parent: here,
+          open: false,
+          members,
+          count: members.length,
+          depth: n.depth + 1
+        });
+        rep.set(key, key);
+      }
+      rep.set(c, key);
+      markHidden(tree, c, key, rep);
+    }
+  };
+  visit(ROOT, null);
+  return { nodes: out, edges: liftEdges(tree, rep), rep };
+}
+function markHidden(tree, id, visible, rep) {
+  for (const c of tree.nodes.get(id).children) {
+    rep.set(c, visible);
+    markHidden(tree, c, visible, rep);
+  }
+}
+var KIND_RANK = { residual: 2, concat: 1, data: 0 };
+function liftEdges(tree, rep) {
+  const merged = /* @__PURE__ */ new Map();
+  for (const e of tree.record && tree.record.edges || []) {
+    const s = rep.get(e.src);
+    const d = rep.get(e.dst);
+    if (s === void 0 || d === void 0 || s === d) continue;
+    const key = `${s}\0${d}`;
+    const kind = d === e.dst ? e.kind || "data" : "data";
+    const prev = merged.get(key);
+    if (!prev) {
+      merged.set(key, {
+        src: s,
+        dst: d,
+        shape: e.shape || null,
+        dtype: e.dtype || null,
+        kind,
+        n: 1,
+        devices: [e.src_device, e.dst_device]
+      });
+    } else {
+      prev.n += 1;
+      if ((KIND_RANK[kind] || 0) > (KIND_RANK[prev.kind] || 0)) prev.kind = kind;
+    }
+  }
+  return [...merged.values()];
+}
+function toggle(tree, state, id) {
+  const s = {
+    depth: state.depth,
+    expanded: [...state.expanded || []],
+    collapsed: [...state.collapsed || []],
+    unfolded: [...state.unfolded || []]
+  };
+  if (id.startsWith("repeat:")) {
+    s.unfolded = s.unfolded.includes(id) ? s.unfolded.filter((x) => x !== id) : [...s.unfolded, id];
+    return s;
+  }
+  const n = tree.nodes.get(id);
+  if (!n || n.children.length === 0 || n.kind !== "module") return s;
+  const open = isOpen(state, n);
+  s.expanded = s.expanded.filter((x) => x !== id);
+  s.collapsed = s.collapsed.filter((x) => x !== id);
+  if (open) s.collapsed.push(id);
+  else s.expanded.push(id);
+  return s;
+}
+function reveal(tree, state, id) {
+  let s = {
+    depth: state.depth,
+    expanded: [...state.expanded || []],
+    collapsed: [...state.collapsed || []],
+    unfolded: [...state.unfolded || []]
+  };
+  let n = tree.nodes.get(id);
+  if (!n) return s;
+  const chain = [];
+  while (n && n.parent !== null && n.parent !== void 0) {
+    chain.push(n);
+    n = tree.nodes.get(n.parent);
+  }
+  for (const c of chain) {
+    const p = tree.nodes.get(c.parent);
+    if (p.id !== ROOT && !isOpen(s, p)) s = toggle(tree, s, p.id);
+    const r = c.kind === "module" && c.module.repeat;
+    if (r && r.group !== null && r.group !== void 0) {
+      const key = `repeat:${p.id}|${r.group}`;
+      if (!s.unfolded.includes(key)) s.unfolded.push(key);
+    }
+  }
+  return s;
+}
+function search(tree, query) {
+  const q = String(query || "").trim().toLowerCase();
+  if (!q) return [];
+  const hits = [];
+  for (const n of tree.nodes.values()) {
+    if (n.kind !== "module" || n.id === ROOT) continue;
+    const m = n.module;
+    if (n.id.toLowerCase().includes(q) || String(m.class || "").toLowerCase().includes(q)) {
+      hits.push(n.id);
+    }
+  }
+  return hits;
+}
+
+// src/diagram/labels.js
+function formatCount(n) {
+  if (n === null || n === void 0 || !isFinite(n)) return "";
+  const a = Math.abs(n);
+  const fmt = (v, s) => {
+    const r = v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+    return r.replace(/\.0+$|(\.\d*?)0+$/, "$1") + s;
+  };
+  if (a >= 1e9) return fmt(n / 1e9, "B");
+  if (a >= 1e6) return fmt(n / 1e6, "M");
+  if (a >= 1e3) return fmt(n / 1e3, "K");
+  return String(n);
+}
+function formatShape(shape, dropBatch = true) {
+  if (!Array.isArray(shape)) return "";
+  const dims = dropBatch && shape.length >= 2 ? shape.slice(1) : shape;
+  if (dims.length === 0) return "scalar";
+  return dims.map((d) => d === null || d === void 0 ? "?" : String(d)).join("×");
+}
+function pair(v) {
+  if (Array.isArray(v)) return v;
+  if (v === void 0 || v === null) return null;
+  return [v];
+}
+function same(v) {
+  return Array.isArray(v) && v.every((x) => x === v[0]);
+}
+function kernel(v) {
+  const p = pair(v);
+  if (!p) return "";
+  return p.join("×");
+}
+function strideText(v) {
+  const p = pair(v);
+  if (!p || p.every((x) => x === 1)) return "";
+  return "s" + (same(p) ? p[0] : p.join("×"));
+}
+function dilationText(v) {
+  const p = pair(v);
+  if (!p || p.every((x) => x === 1)) return "";
+  return "d" + (same(p) ? p[0] : p.join("×"));
+}
+var CONV = /^(Lazy)?Conv(Transpose)?[123]d$/;
+var POOL = /^(Max|Avg|LP|Fractional)Pool[123]d$/;
+var ADAPTIVE = /^Adaptive(Max|Avg)Pool[123]d$/;
+var NORM_BN = /^(Lazy)?(BatchNorm|InstanceNorm|SyncBatchNorm)[123]?d?$/;
+var RNN = /^(LSTM|GRU|RNN)$/;
+var RNN_CELL = /^(LSTMCell|GRUCell|RNNCell)$/;
+function hparamText(cls, h2) {
+  h2 = h2 || {};
+  const parts = [];
+  if (CONV.test(cls)) {
+    const head = [kernel(h2.kernel_size), strideText(h2.stride), dilationText(h2.dilation)].filter(Boolean).join(" ");
+    const groups = h2.groups && h2.groups > 1 ? h2.groups === h2.in_channels ? " dw" : ` g${h2.groups}` : "";
+    const io = h2.in_channels !== void 0 ? `${h2.in_channels}→${h2.out_channels}` : "";
+    return [head + groups, io].filter(Boolean).join(", ");
+  }
+  if (cls === "Linear" || cls === "LazyLinear" || cls === "Bilinear") {
+    if (h2.in_features !== void 0) return `${h2.in_features}→${h2.out_features}`;
+    return h2.out_features !== void 0 ? `→${h2.out_features}` : "";
+  }
+  if (cls === "MultiheadAttention") {
+    if (h2.num_heads !== void 0) parts.push(`${h2.num_heads} heads`);
+    if (h2.embed_dim !== void 0) parts.push(`d=${h2.embed_dim}`);
+    return parts.join(", ");
+  }
+  if (cls === "TransformerEncoderLayer" || cls === "TransformerDecoderLayer") {
+    if (h2.d_model !== void 0) parts.push(`d=${h2.d_model}`);
+    if (h2.nhead !== void 0) parts.push(`${h2.nhead} heads`);
+    if (h2.dim_feedforward !== void 0) parts.push(`ff ${h2.dim_feedforward}`);
+    return parts.join(", ");
+  }
+  if (RNN.test(cls) || RNN_CELL.test(cls)) {
+    if (h2.hidden_size !== void 0) parts.push(String(h2.hidden_size));
+    if (h2.num_layers !== void 0 && h2.num_layers > 1) parts.push(`${h2.num_layers} layers`);
+    if (h2.bidirectional) parts.push("bidir");
+    return parts.join(", ");
+  }
+  if (cls === "Embedding" || cls === "EmbeddingBag") {
+    return h2.num_embeddings !== void 0 ? `${h2.num_embeddings}×${h2.embedding_dim}` : "";
+  }
+  if (NORM_BN.test(cls)) return h2.num_features !== void 0 ? String(h2.num_features) : "";
+  if (cls === "LayerNorm" || cls === "RMSNorm") {
+    const s = pair(h2.normalized_shape);
+    return s ? s.join("×") : "";
+  }
+  if (cls === "GroupNorm") {
+    return h2.num_groups !== void 0 ? `${h2.num_groups} groups, ${h2.num_channels}` : "";
+  }
+  if (POOL.test(cls)) {
+    return [kernel(h2.kernel_size), strideText(h2.stride)].filter(Boolean).join(" ");
+  }
+  if (ADAPTIVE.test(cls)) {
+    const s = pair(h2.output_size);
+    return s ? "→" + s.map((x) => x === null ? "*" : x).join("×") : "";
+  }
+  if (/^Dropout[123]?d?$|^AlphaDropout$/.test(cls)) return h2.p !== void 0 ? String(h2.p) : "";
+  if (cls === "LeakyReLU" && h2.negative_slope !== void 0) return `α=${h2.negative_slope}`;
+  if (cls === "Flatten" || cls === "Unflatten" || cls === "Identity") return "";
+  if (cls === "Upsample" && h2.scale_factor !== void 0) return `×${h2.scale_factor}`;
+  return "";
+}
+function typeLine(mod) {
+  const text = hparamText(mod.class || "", mod.hparams);
+  return text ? `${mod.class} ${text}` : mod.class || "";
+}
+function shortName(name) {
+  if (!name) return "";
+  const i = name.lastIndexOf(".");
+  return i < 0 ? name : name.slice(i + 1);
+}
+function outputShape(mod) {
+  const io = mod && mod.io && mod.io[0];
+  const out = io && io.outputs && io.outputs[0];
+  return out ? out.shape : null;
+}
+var TYPE_FAMILIES = [
+  ["conv", "Convolution"],
+  ["linear", "Linear"],
+  ["attention", "Attention"],
+  ["recurrent", "Recurrent"],
+  ["embedding", "Embedding"],
+  ["norm", "Normalization"],
+  ["activation", "Activation"],
+  ["pool", "Pooling"],
+  ["dropout", "Dropout"],
+  ["container", "Block"],
+  ["other", "Other"]
+];
+function typeFamily(cls, leaf = true) {
+  if (!leaf) return "container";
+  if (/Conv/.test(cls)) return "conv";
+  if (/Linear|Bilinear/.test(cls)) return "linear";
+  if (/Attention|Transformer/.test(cls)) return "attention";
+  if (/^(LSTM|GRU|RNN)(Cell)?$/.test(cls)) return "recurrent";
+  if (/Embedding/.test(cls)) return "embedding";
+  if (/Norm/.test(cls)) return "norm";
+  if (/ReLU|GELU|SiLU|Sigmoid|Tanh|Softmax|Softplus|Mish|ELU|Hardswish|Hardtanh|PReLU|Swish|Softsign|Threshold|GLU|LogSoftmax/.test(cls)) return "activation";
+  if (/Pool/.test(cls)) return "pool";
+  if (/Dropout/.test(cls)) return "dropout";
+  return "other";
+}
+
+// src/diagram/measure.js
+var NARROW = new Set("il.,:;|!'`ijtf1 ()[]-/\\".split(""));
+var WIDE = new Set("mwMW@%".split(""));
+function textWidth(text, size) {
+  let w = 0;
+  for (const ch of String(text)) {
+    if (NARROW.has(ch)) w += 0.3;
+    else if (WIDE.has(ch)) w += 0.86;
+    else if (ch >= "A" && ch <= "Z") w += 0.67;
+    else if (ch >= "0" && ch <= "9") w += 0.56;
+    else if (ch >= "a" && ch <= "z") w += 0.52;
+    else w += 0.62;
+  }
+  return Math.ceil(w * size);
+}
+
+// src/diagram/style.js
+var FONT = "Helvetica, Arial, sans-serif";
+var SIZE = { name: 11, type: 10, meta: 9, edge: 8.5, header: 10.5 };
+var FAMILY_COLORS = {
+  conv: ["#dbeafe", "#2563eb"],
+  linear: ["#dcfce7", "#15803d"],
+  attention: ["#f5d0fe", "#a21caf"],
+  recurrent: ["#ffedd5", "#c2410c"],
+  embedding: ["#fef9c3", "#a16207"],
+  norm: ["#e0e7ff", "#4f46e5"],
+  activation: ["#f1f5f9", "#475569"],
+  pool: ["#ccfbf1", "#0f766e"],
+  dropout: ["#f5f5f4", "#78716c"],
+  container: ["#f8fafc", "#64748b"],
+  other: ["#f3f4f6", "#4b5563"]
+};
+var DEVICE_COLORS = [
+  ["#dbeafe", "#1d4ed8"],
+  ["#fee2e2", "#b91c1c"],
+  ["#dcfce7", "#15803d"],
+  ["#fef3c7", "#b45309"],
+  ["#ede9fe", "#6d28d9"],
+  ["#cffafe", "#0e7490"]
+];
+var EDGE_COLORS = {
+  data: "#475569",
+  residual: "#c2410c",
+  concat: "#7c3aed",
+  crossDevice: "#dc2626"
+};
+function ramp(t) {
+  const x = Math.max(0, Math.min(1, isFinite(t) ? t : 0));
+  const a = [248, 250, 252];
+  const b = [30, 64, 175];
+  const c = a.map((v, i) => Math.round(v + (b[i] - v) * x));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+function familyOf(tree, vnode) {
+  if (vnode.kind === "repeat") {
+    const first = tree.nodes.get(vnode.members[0]);
+    return typeFamily(first.module.class || "", first.children.length === 0);
+  }
+  const n = tree.nodes.get(vnode.id);
+  if (!n || n.kind !== "module") return "other";
+  return typeFamily(n.module.class || "", n.children.length === 0);
+}
+
+// src/diagram/boxes.js
+var OP_SYMBOLS = {
+  add: "+",
+  iadd: "+",
+  sub: "−",
+  cat: "‖",
+  concat: "‖",
+  stack: "‖",
+  mul: "×",
+  matmul: "@",
+  bmm: "@",
+  einsum: "Σ"
+};
+function opSymbol(op) {
+  return OP_SYMBOLS[op] || (op ? op.slice(0, 3) : "?");
+}
+function paramsText(params) {
+  const total = params && (params.total ?? params.own);
+  return total ? `${formatCount(total)} params` : "";
+}
+function nodeLines(tree, v) {
+  if (v.kind === "repeat") {
+    const first = tree.nodes.get(v.members[0]).module;
+    const last = tree.nodes.get(v.members[v.members.length - 1]).module;
+    const each = first.params && first.params.total || 0;
+    const meta2 = [
+      each ? `${formatCount(each * v.count)} params` : "",
+      formatShape(outputShape(last))
+    ].filter(Boolean).join(" · ");
+    return [
+      { text: `${typeLine(first)} ×${v.count}`, size: SIZE.name, weight: "bold", role: "name" },
+      { text: `${shortName(first.name)} … ${shortName(last.name)}`, size: SIZE.type, role: "type" },
+      meta2 ? { text: meta2, size: SIZE.meta, role: "meta" } : null
+    ].filter(Boolean);
+  }
+  const n = tree.nodes.get(v.id);
+  if (v.kind === "op") {
+    return [{ text: opSymbol(n.op.op), size: 13, weight: "bold", role: "name" }];
+  }
+  if (v.kind === "input" || v.kind === "output") {
+    const word = v.kind === "input" ? "input" : "output";
+    const suffix = v.id.slice(v.id.indexOf(":") + 1);
+    const label = suffix && suffix !== "0" ? `${word} ${suffix}` : word;
+    return [
+      { text: label, size: SIZE.type, weight: "bold", role: "name" },
+      { text: formatShape(n.shape), size: SIZE.meta, role: "meta" }
+    ];
+  }
+  const m = n.module;
+  const name = shortName(m.name);
+  const type = typeLine(m);
+  const lines = [];
+  if (v.open) {
+    lines.push({ text: `${name} · ${m.class}`, size: SIZE.header, weight: "bold", role: "name" });
+    return lines;
+  }
+  lines.push({ text: name || m.class, size: SIZE.name, weight: "bold", role: "name" });
+  if (type && type !== name) lines.push({ text: type, size: SIZE.type, role: "type" });
+  const meta = [paramsText(m.params), formatShape(outputShape(m))].filter(Boolean).join(" · ");
+  if (meta) lines.push({ text: meta, size: SIZE.meta, role: "meta" });
+  return lines;
+}
+var PAD_X = 8;
+var PAD_Y = 5;
+var LINE_GAP = 2;
+var OP_SIZE = 20;
+var HEADER = 22;
+function nodeSize(lines, kind) {
+  if (kind === "op") return { width: OP_SIZE, height: OP_SIZE };
+  const w = Math.max(...lines.map((l) => textWidth(l.text, l.size)));
+  const h2 = lines.reduce((a, l) => a + l.size + LINE_GAP, 0) - LINE_GAP;
+  const minW = kind === "input" || kind === "output" ? 60 : 72;
+  return { width: Math.max(minW, w + 2 * PAD_X), height: h2 + 2 * PAD_Y + 1 };
+}
+function edgeLabel(edge) {
+  return edge.shape ? formatShape(edge.shape) : "";
+}
+
+// src/diagram/elkgraph.js
+var LAYOUT_OPTIONS = {
+  "elk.algorithm": "layered",
+  "elk.direction": "DOWN",
+  "elk.hierarchyHandling": "INCLUDE_CHILDREN",
+  "elk.edgeRouting": "ORTHOGONAL",
+  "elk.spacing.nodeNode": "16",
+  "elk.layered.spacing.nodeNodeBetweenLayers": "14",
+  "elk.layered.spacing.edgeNodeBetweenLayers": "6",
+  "elk.spacing.edgeNode": "10",
+  "elk.spacing.edgeEdge": "6",
+  "elk.spacing.edgeLabel": "2",
+  "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+  "elk.layered.nodePlacement.strategy": "NETWORK_SIMPLEX",
+  "elk.edgeLabels.placement": "CENTER",
+  "elk.layered.edgeLabels.sideSelection": "ALWAYS_DOWN",
+  "elk.padding": "[top=12,left=12,bottom=12,right=12]"
+};
+var CONTAINER_PADDING = `[top=${HEADER + 6},left=10,bottom=10,right=10]`;
+function buildElkGraph(tree, folded, opts = {}) {
+  const info = /* @__PURE__ */ new Map();
+  const elkNodes = /* @__PURE__ */ new Map();
+  const root = {
+    id: "__root__",
+    layoutOptions: { ...LAYOUT_OPTIONS, ...opts.layoutOptions || {} },
+    children: [],
+    edges: []
+  };
+  const parentOf = /* @__PURE__ */ new Map();
+  for (const v of folded.nodes) {
+    const lines = nodeLines(tree, v);
+    info.set(v.id, { lines, vnode: v });
+    const el = { id: v.id };
+    if (v.open) {
+      el.children = [];
+      el.edges = [];
+      el.layoutOptions = { "elk.padding": CONTAINER_PADDING };
+      const headerW = Math.max(...lines.map((l) => textWidth(l.text, l.size))) + 20;
+      el.layoutOptions["elk.nodeSize.minimum"] = `(${headerW}, ${HEADER + 20})`;
+      el.layoutOptions["elk.nodeSize.constraints"] = "[MINIMUM_SIZE]";
+    } else {
+      Object.assign(el, nodeSize(lines, v.kind));
+    }
+    elkNodes.set(v.id, el);
+    parentOf.set(v.id, v.parent);
+    const parent = v.parent === null ? root : elkNodes.get(v.parent);
+    parent.children.push(el);
+  }
+  const ancestors = (id) => {
+    const chain = [];
+    let p = parentOf.get(id);
+    while (p !== null && p !== void 0) {
+      chain.push(p);
+      p = parentOf.get(p);
+    }
+    return chain;
+  };
+  const labelled = /* @__PURE__ */ new Set();
+  folded.edges.forEach((e, i) => {
+    const up = new Set(ancestors(e.src));
+    const lca = ancestors(e.dst).find((a) => up.has(a));
+    const container = lca === void 0 ? root : elkNodes.get(lca);
+    const edge = { id: `e${i}`, sources: [e.src], targets: [e.dst] };
+    const text = opts.edgeLabels === false ? "" : edgeLabel(e);
+    if (text && !labelled.has(e.src) && folded.nodes.length < 400) {
+      labelled.add(e.src);
+      edge.labels = [{
+        id: `e${i}l`,
+        text,
+        width: textWidth(text, SIZE.edge) + 4,
+        height: SIZE.edge + 3
+      }];
+    }
+    container.edges.push(edge);
+    info.set(edge.id, { edge: e, container: lca === void 0 ? null : lca });
+  });
+  return { graph: root, info };
+}
+function absolutize(laid, info) {
+  const nodes = /* @__PURE__ */ new Map();
+  const edges = [];
+  const walk = (el, ox, oy) => {
+    for (const c of el.children || []) {
+      const x = ox + (c.x || 0);
+      const y = oy + (c.y || 0);
+      nodes.set(c.id, { x, y, width: c.width, height: c.height });
+      walk(c, x, y);
+    }
+  };
+  walk(laid, 0, 0);
+  const collect = (el, ox, oy) => {
+    for (const e of el.edges || []) {
+      const meta = info.get(e.id);
+      const box = e.container && nodes.get(e.container);
+      const ex = box ? box.x : e.container === laid.id ? 0 : ox;
+      const ey = box ? box.y : e.container === laid.id ? 0 : oy;
+      for (const s of e.sections || []) {
+        const pts = [s.startPoint, ...s.bendPoints || [], s.endPoint].map((p) => ({ x: p.x + ex, y: p.y + ey }));
+        const lab = (e.labels || [])[0];
+        edges.push({
+          edge: meta.edge,
+          points: pts,
+          label: lab && lab.x !== void 0 ? {
+            text: lab.text,
+            x: lab.x + ex,
+            y: lab.y + ey,
+            width: lab.width,
+            height: lab.height
+          } : null
+        });
+      }
+    }
+    for (const c of el.children || []) {
+      if (c.children) {
+        const abs = nodes.get(c.id);
+        collect(c, abs.x, abs.y);
+      }
+    }
+  };
+  collect(laid, 0, 0);
+  return { nodes, edges, width: laid.width || 0, height: laid.height || 0 };
+}
+
+// src/diagram/render.js
+function h(tag, attrs, ...children) {
+  return { tag, attrs: attrs || {}, children: children.flat().filter((c) => c !== null && c !== void 0 && c !== false) };
+}
+var ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+var esc = (s) => String(s).replace(/[&<>"']/g, (c) => ESC[c]);
+function toSvgString(el) {
+  if (typeof el === "string" || typeof el === "number") return esc(el);
+  const attrs = Object.entries(el.attrs).filter(([, v]) => v !== null && v !== void 0).map(([k, v]) => ` ${k}="${esc(v)}"`).join("");
+  if (!el.children.length) return `<${el.tag}${attrs}/>`;
+  return `<${el.tag}${attrs}>${el.children.map(toSvgString).join("")}</${el.tag}>`;
+}
+function nodeDevices(tree, v) {
+  const ids = v.kind === "repeat" ? v.members : [v.id];
+  const out = /* @__PURE__ */ new Set();
+  for (const id of ids) {
+    const n = tree.nodes.get(id);
+    for (const d of n && n.module && n.module.devices || []) out.add(d);
+  }
+  return [...out].sort();
+}
+function nodeParams(tree, v) {
+  if (v.kind === "repeat") {
+    return v.members.reduce((a, id) => a + ((tree.nodes.get(id).module.params || {}).total || 0), 0);
+  }
+  const n = tree.nodes.get(v.id);
+  return n && n.module && n.module.params && n.module.params.total || 0;
+}
+function nodeColors(tree, v, opts, ctx) {
+  const mode = opts.colorMode || "type";
+  if (v.kind === "op") return ["#ffffff", "#334155"];
+  if (v.kind === "input" || v.kind === "output") return ["#ffffff", "#334155"];
+  if (mode === "params" && !v.open) {
+    const p = nodeParams(tree, v);
+    const t = p > 0 ? Math.log10(p + 1) / Math.log10(ctx.maxParams + 1) : 0;
+    return [ramp(t * 0.85), t > 0.55 ? "#1e3a8a" : "#64748b", t > 0.6 ? "#ffffff" : null];
+  }
+  if (mode === "device") {
+    const devs = nodeDevices(tree, v);
+    if (devs.length === 1) return DEVICE_COLORS[ctx.devices.indexOf(devs[0]) % DEVICE_COLORS.length];
+    return v.open ? ["#ffffff", "#94a3b8"] : ["#f3f4f6", "#6b7280"];
+  }
+  if (mode === "value" && !v.open) {
+    const val = (opts.values || {})[v.kind === "repeat" ? v.members[0] : v.id];
+    if (val === void 0 || val === null || !isFinite(val)) return ["#ffffff", "#cbd5e1"];
+    const [lo, hi] = ctx.valueRange;
+    const t = hi > lo ? (val - lo) / (hi - lo) : 0.5;
+    return [ramp(t * 0.85), "#475569", t > 0.6 ? "#ffffff" : null];
+  }
+  if (v.open) return ["#ffffff", "#94a3b8"];
+  return FAMILY_COLORS[familyOf(tree, v)];
+}
+function colorContext(tree, folded, opts) {
+  let maxParams = 1;
+  const devices = /* @__PURE__ */ new Set();
+  for (const v of folded.nodes) {
+    if (!v.open) maxParams = Math.max(maxParams, nodeParams(tree, v));
+    for (const d of nodeDevices(tree, v)) devices.add(d);
+  }
+  const vals = Object.values(opts.values || {}).filter((x) => typeof x === "number" && isFinite(x));
+  return {
+    maxParams,
+    devices: [...devices].sort(),
+    valueRange: vals.length ? [Math.min(...vals), Math.max(...vals)] : [0, 1]
+  };
+}
+function edgeDevicesDiffer(tree, folded, e) {
+  const a = folded.nodes.find((v) => v.id === e.src);
+  const b = folded.nodes.find((v) => v.id === e.dst);
+  if (!a || !b) return false;
+  const da = nodeDevices(tree, a);
+  const db = nodeDevices(tree, b);
+  return da.length === 1 && db.length === 1 && da[0] !== db[0];
+}
+function pathOf(points) {
+  return points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(" ");
+}
+function textLines(lines, x, y, width, height, color) {
+  const total = lines.reduce((a, l) => a + l.size + LINE_GAP, 0) - LINE_GAP;
+  let cy = y + (height - total) / 2;
+  return lines.map((l) => {
+    cy += l.size;
+    const t = h("text", {
+      x: (x + width / 2).toFixed(1),
+      y: (cy - 1.5).toFixed(1),
+      "text-anchor": "middle",
+      "font-size": l.size,
+      "font-weight": l.weight || null,
+      fill: l.role === "meta" ? color ? color : "#475569" : color || "#0f172a",
+      class: `label-${l.role}`
+    }, l.text);
+    cy += LINE_GAP;
+    return t;
+  });
+}
+function renderDiagram(tree, folded, geo, opts = {}) {
+  const ctx = colorContext(tree, folded, opts);
+  const margin = 8;
+  const legend = opts.legend ? legendItems(tree, folded, opts, ctx) : [];
+  const legendRows = layoutLegend(legend, Math.max(geo.width, 260));
+  const legendH = legendRows.length ? legendRows.length * 18 + 6 : 0;
+  const width = Math.ceil(Math.max(geo.width, legendRows.length ? 260 : 0) + 2 * margin);
+  const height = Math.ceil(geo.height + 2 * margin + legendH);
+  const byId = new Map(folded.nodes.map((v) => [v.id, v]));
+  const diff = opts.diff || {};
+  const highlight = opts.highlight || /* @__PURE__ */ new Set();
+  const containers = [];
+  const blocks = [];
+  for (const v of folded.nodes) {
+    const box = geo.nodes.get(v.id);
+    if (!box) continue;
+    const [fill, stroke, textColor] = nodeColors(tree, v, opts, ctx);
+    const cls = ["node", `kind-${v.kind}`, v.open ? "open" : "closed"];
+    let strokeColor = stroke;
+    let strokeWidth = v.open ? 1 : 1.2;
+    if (diff.added && diff.added.has(v.id)) {
+      strokeColor = "#16a34a";
+      strokeWidth = 3;
+      cls.push("diff-added");
+    }
+    if (diff.changed && diff.changed.has(v.id)) {
+      strokeColor = "#d97706";
+      strokeWidth = 3;
+      cls.push("diff-changed");
+    }
+    if (highlight.has(v.id)) {
+      cls.push("highlight");
+    }
+    if (opts.selected === v.id) {
+      strokeColor = "#e11d48";
+      strokeWidth = 2.5;
+      cls.push("selected");
+    }
+    const g = h("g", {
+      class: cls.join(" "),
+      "data-id": v.id,
+      transform: `translate(${box.x.toFixed(1)},${box.y.toFixed(1)})`
+    });
+    const lines = geo.info.get(v.id).lines;
+    if (v.kind === "op") {
+      const r = box.width / 2;
+      g.children.push(h("circle", { cx: r, cy: r, r, fill, stroke: strokeColor, "stroke-width": strokeWidth }));
+      g.children.push(h("text", {
+        x: r,
+        y: r + 4.5,
+        "text-anchor": "middle",
+        "font-size": 13,
+        "font-weight": "bold",
+        fill: "#0f172a",
+        class: "label-name"
+      }, lines[0].text));
+      blocks.push(g);
+      continue;
+    }
+    if (v.kind === "repeat") {
+      for (const off of [6, 3]) {
+        g.children.push(h("rect", {
+          x: off,
+          y: off,
+          width: box.width,
+          height: box.height,
+          rx: 4,
+          fill,
+          stroke,
+          "stroke-width": 0.8,
+          opacity: 0.9
+        }));
+      }
+    }
+    const rx = v.kind === "input" || v.kind === "output" ? box.height / 2 : v.open ? 6 : 4;
+    if (highlight.has(v.id)) {
+      g.children.push(h("rect", {
+        x: -4,
+        y: -4,
+        width: box.width + 8,
+        height: box.height + 8,
+        rx: rx + 3,
+        fill: "none",
+        stroke: "#f59e0b",
+        "stroke-width": 3,
+        class: "halo"
+      }));
+    }
+    g.children.push(h("rect", {
+      width: box.width,
+      height: box.height,
+      rx,
+      fill,
+      stroke: strokeColor,
+      "stroke-width": strokeWidth,
+      "stroke-dasharray": v.open ? "4 3" : null
+    }));
+    if (v.open) {
+      g.children.push(h("text", {
+        x: 8,
+        y: PAD_Y + lines[0].size + 2,
+        "font-size": lines[0].size,
+        "font-weight": "bold",
+        fill: "#334155",
+        class: "label-name"
+      }, lines[0].text));
+      containers.push(g);
+    } else {
+      g.children.push(...textLines(lines, 0, 0, box.width, box.height, textColor));
+      blocks.push(g);
+    }
+  }
+  const edgeEls = [];
+  const labelEls = [];
+  for (const item of geo.edges) {
+    const e = item.edge;
+    const cross = opts.colorMode === "device" && edgeDevicesDiffer(tree, folded, e);
+    const color = cross ? EDGE_COLORS.crossDevice : EDGE_COLORS[e.kind] || EDGE_COLORS.data;
+    edgeEls.push(h("path", {
+      d: pathOf(item.points),
+      fill: "none",
+      stroke: color,
+      "stroke-width": cross ? 2.4 : e.kind === "residual" ? 1.6 : 1.1,
+      "stroke-dasharray": e.kind === "residual" ? "5 3" : null,
+      "marker-end": `url(#arrow-${cross ? "crossDevice" : e.kind in EDGE_COLORS ? e.kind : "data"})`,
+      class: `edge edge-${e.kind}${cross ? " cross-device" : ""}`,
+      "data-src": e.src,
+      "data-dst": e.dst
+    }));
+    if (item.label) {
+      const lab = item.label;
+      labelEls.push(h(
+        "g",
+        { class: "edge-label" },
+        h("rect", {
+          x: lab.x.toFixed(1),
+          y: lab.y.toFixed(1),
+          width: lab.width,
+          height: lab.height,
+          fill: "#ffffff",
+          opacity: 0.9
+        }),
+        h("text", {
+          x: (lab.x + lab.width / 2).toFixed(1),
+          y: (lab.y + lab.height - 2.5).toFixed(1),
+          "text-anchor": "middle",
+          "font-size": SIZE.edge,
+          fill: "#475569"
+        }, lab.text)
+      ));
+    }
+  }
+  const markers = Object.entries(EDGE_COLORS).map(([k, c]) => h("marker", {
+    id: `arrow-${k}`,
+    viewBox: "0 0 10 10",
+    refX: 9,
+    refY: 5,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: "auto-start-reverse"
+  }, h("path", { d: "M0 1 L10 5 L0 9 z", fill: c })));
+  void byId;
+  return h(
+    "svg",
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
+      "font-family": FONT,
+      class: "archviz-diagram"
+    },
+    h("defs", null, ...markers),
+    opts.background === false ? null : h("rect", { width, height, fill: "#ffffff", class: "background" }),
+    h(
+      "g",
+      { transform: `translate(${margin},${margin})`, class: "viewport" },
+      h("g", { class: "containers" }, ...containers),
+      h("g", { class: "edges" }, ...edgeEls),
+      h("g", { class: "blocks" }, ...blocks),
+      h("g", { class: "edge-labels" }, ...labelEls)
+    ),
+    legendRows.length ? drawLegend(legendRows, margin, height - legendH + 4) : null
+  );
+}
+function legendItems(tree, folded, opts, ctx) {
+  const mode = opts.colorMode || "type";
+  if (mode === "type") {
+    const present = new Set(folded.nodes.filter((v) => v.kind === "module" || v.kind === "repeat").filter((v) => !v.open).map((v) => familyOf(tree, v)));
+    const items = TYPE_FAMILIES.filter(([k]) => present.has(k)).map(([k, label]) => [...FAMILY_COLORS[k], label]);
+    if (folded.edges.some((e) => e.kind === "residual")) items.push(["none", EDGE_COLORS.residual, "residual path"]);
+    return items;
+  }
+  if (mode === "device") {
+    return ctx.devices.map((d, i) => [...DEVICE_COLORS[i % DEVICE_COLORS.length], d]).concat([["none", EDGE_COLORS.crossDevice, "cross-device"]]);
+  }
+  if (mode === "params") return [[ramp(0.05), "#64748b", "few params"], [ramp(0.85), "#1e3a8a", "most params"]];
+  return [];
+}
+function layoutLegend(items, maxWidth) {
+  const rows = [];
+  let row2 = [];
+  let x = 0;
+  for (const item of items) {
+    const w = 26 + textWidth(item[2], 9.5);
+    if (row2.length && x + w > maxWidth) {
+      rows.push(row2);
+      row2 = [];
+      x = 0;
+    }
+    row2.push([x, item]);
+    x += w;
+  }
+  if (row2.length) rows.push(row2);
+  return rows;
+}
+function drawLegend(rows, x0, y0) {
+  const g = h("g", { class: "legend", transform: `translate(${x0},${y0})` });
+  rows.forEach((row2, r) => {
+    const y = r * 18;
+    for (const [x, [fill, stroke, text]] of row2) {
+      if (fill === "none") {
+        g.children.push(h("line", {
+          x1: x,
+          y1: y + 7,
+          x2: x + 16,
+          y2: y + 7,
+          stroke,
+          "stroke-width": 2,
+          "stroke-dasharray": "5 3"
+        }));
+      } else {
+        g.children.push(h("rect", { x, y: y + 1, width: 16, height: 12, rx: 2, fill, stroke }));
+      }
+      g.children.push(h("text", { x: x + 20, y: y + 11, "font-size": 9.5, fill: "#334155" }, text));
+    }
+  });
+  return g;
+}
+
+// src/diagram/index.js
+async function layoutView(elk, tree, state, opts = {}) {
+  const folded = foldGraph(tree, state);
+  const { graph, info } = buildElkGraph(tree, folded, opts);
+  const laid = await elk.layout(graph);
+  const geo = absolutize(laid, info);
+  geo.info = info;
+  const el = renderDiagram(tree, folded, geo, opts);
+  return { tree, state, folded, geo, el };
+}
+function stateFor(tree, depth) {
+  const auto = defaultState(tree);
+  if (depth === null || depth === void 0) return auto;
+  return { ...auto, depth: Math.max(1, Math.min(depth, Math.max(1, tree.maxDepth))) };
+}
+
+// src/tab/dom.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+function toDom(el) {
+  if (typeof el === "string" || typeof el === "number") return document.createTextNode(String(el));
+  const node = document.createElementNS(SVG_NS, el.tag);
+  for (const [k, v] of Object.entries(el.attrs)) {
+    if (v !== null && v !== void 0) node.setAttribute(k, String(v));
+  }
+  for (const c of el.children) node.appendChild(toDom(c));
+  return node;
+}
+function html(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === void 0 || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === void 0 || c === false) continue;
+    node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+  }
+  return node;
+}
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
+// src/tab/details.js
+function row(k, v) {
+  return html("tr", {}, html("th", {}, k), html("td", {}, v));
+}
+function ioText(t) {
+  return `${t.path ?? ""} ${formatShape(t.shape, false)} ${t.dtype || ""} ${t.device || ""}`.trim();
+}
+function showDetails(panel, tree, id, record) {
+  clear(panel);
+  if (!id) {
+    panel.appendChild(html("p", { class: "hint" }, "Click a block to see what was captured; click a container or a ×N block to open it."));
+    return;
+  }
+  let ids = [id];
+  if (id.startsWith("repeat:")) {
+    const parent = id.slice(7, id.indexOf("|"));
+    ids = tree.nodes.get(parent).children.filter((c) => {
+      const m2 = tree.nodes.get(c).module;
+      return m2 && m2.repeat && `repeat:${parent}|${m2.repeat.group}` === id;
+    });
+    panel.appendChild(html("h3", {}, `${ids.length} repeated blocks`));
+  }
+  const n = tree.nodes.get(ids[0]);
+  if (!n) return;
+  if (n.kind === "op") {
+    panel.appendChild(html("h3", {}, `${n.op.op} (${n.id})`));
+    const t2 = html(
+      "table",
+      {},
+      row("scope", n.op.scope || "(root)"),
+      ...(n.op.inputs || []).map((x, i) => row(`input ${i}`, ioText(x))),
+      ...(n.op.outputs || []).map((x, i) => row(`output ${i}`, ioText(x)))
+    );
+    panel.appendChild(t2);
+    return;
+  }
+  if (n.kind !== "module") {
+    panel.appendChild(html("h3", {}, n.id));
+    panel.appendChild(html("p", {}, formatShape(n.shape, false)));
+    return;
+  }
+  const m = n.module;
+  panel.appendChild(html("h3", {}, m.name || "(root)"));
+  panel.appendChild(html("p", { class: "type" }, typeLine(m)));
+  const p = m.params || {};
+  const t = html(
+    "table",
+    {},
+    row("class", m.type || m.class || ""),
+    row("params", `${formatCount(p.total ?? 0)} total · ${formatCount(p.own ?? 0)} own · ${formatCount(p.trainable ?? 0)} trainable · ${formatCount(p.frozen ?? 0)} frozen`),
+    row("FLOPs", m.flops === null || m.flops === void 0 ? "unknown" : formatCount(m.flops)),
+    row("calls", String(m.calls ?? 0)),
+    row("devices", (m.devices || []).join(", ") || "—")
+  );
+  if (m.aliases && m.aliases.length) t.appendChild(row("also named", m.aliases.join(", ")));
+  const ties = (record && record.ties || []).filter((g) => g.some((x) => x.startsWith(m.name + ".")));
+  if (ties.length) t.appendChild(row("tied", ties.map((g) => g.join(" = ")).join("; ")));
+  if (m.repeat) t.appendChild(row("repeat", `${m.repeat.group} #${m.repeat.index} of ${m.repeat.count}`));
+  panel.appendChild(t);
+  const hp = m.hparams || {};
+  if (Object.keys(hp).length) {
+    panel.appendChild(html("h4", {}, "hyperparameters"));
+    panel.appendChild(html("table", {}, ...Object.entries(hp).map(([k, v]) => row(k, typeof v === "object" ? JSON.stringify(v) : String(v)))));
+  }
+  (m.io || []).forEach((call, i) => {
+    panel.appendChild(html("h4", {}, `call ${i + 1}`));
+    panel.appendChild(html(
+      "table",
+      {},
+      ...(call.inputs || []).map((x) => row("in", ioText(x))),
+      ...(call.outputs || []).map((x) => row("out", ioText(x)))
+    ));
+  });
+  if (m.extra_repr) panel.appendChild(html("pre", {}, m.extra_repr));
+}
+
+// src/tab/panzoom.js
+var PanZoom = class {
+  constructor(canvas, minimap) {
+    this.canvas = canvas;
+    this.minimap = minimap;
+    this.t = { x: 0, y: 0, k: 1 };
+    this.size = { width: 1, height: 1 };
+    this.dragged = false;
+    canvas.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      const r = canvas.getBoundingClientRect();
+      this.zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 15e-4));
+    }, { passive: false });
+    let start = null;
+    canvas.addEventListener("pointerdown", (e) => {
+      start = { x: e.clientX, y: e.clientY, tx: this.t.x, ty: this.t.y };
+      this.dragged = false;
+    });
+    window.addEventListener("pointermove", (e) => {
+      if (!start) return;
+      const dx = e.clientX - start.x;
+      const dy = e.clientY - start.y;
+      if (Math.abs(dx) + Math.abs(dy) > 4) this.dragged = true;
+      if (this.dragged) {
+        this.t.x = start.tx + dx;
+        this.t.y = start.ty + dy;
+        this.apply();
+      }
+    });
+    window.addEventListener("pointerup", () => {
+      start = null;
+      setTimeout(() => {
+        this.dragged = false;
+      }, 0);
+    });
+    minimap.addEventListener("click", (e) => {
+      const r = minimap.getBoundingClientRect();
+      const s = this.miniScale();
+      this.centerOn({ x: (e.clientX - r.left) / s, y: (e.clientY - r.top) / s, width: 0, height: 0 });
+    });
+  }
+  setContent(svg, el, fit) {
+    while (this.canvas.firstChild) this.canvas.removeChild(this.canvas.firstChild);
+    this.svg = svg;
+    this.size = { width: Number(el.attrs.width), height: Number(el.attrs.height) };
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.style.width = "100%";
+    svg.style.height = "100%";
+    this.root = document.createElementNS("http://www.w3.org/2000/svg", "g");
+    for (const c of [...svg.childNodes]) if (c.nodeName !== "defs") this.root.appendChild(c);
+    svg.appendChild(this.root);
+    svg.removeAttribute("viewBox");
+    this.canvas.appendChild(svg);
+    this.drawMinimap(el);
+    if (fit) this.fit();
+    else this.apply();
+  }
+  drawMinimap(el) {
+    while (this.minimap.firstChild) this.minimap.removeChild(this.minimap.firstChild);
+    const big = this.size.height > 900 || this.size.width > 900;
+    this.minimap.style.display = big ? "block" : "none";
+    if (!big) return;
+    const mini = toDom(el);
+    const s = this.miniScale();
+    mini.setAttribute("width", String(this.size.width * s));
+    mini.setAttribute("height", String(this.size.height * s));
+    this.minimap.appendChild(mini);
+    this.lens = document.createElement("div");
+    this.lens.className = "lens";
+    this.minimap.appendChild(this.lens);
+  }
+  miniScale() {
+    return Math.min(160 / this.size.width, 220 / this.size.height);
+  }
+  fit() {
+    const w = this.canvas.clientWidth || 800;
+    const h2 = this.canvas.clientHeight || 600;
+    const k = Math.min(w / this.size.width, h2 / this.size.height, 1.5);
+    this.t = { k, x: (w - this.size.width * k) / 2, y: Math.max(0, (h2 - this.size.height * k) / 2) };
+    if (this.size.height * k < h2 * 0.3 || k < 0.35) {
+      this.t.k = Math.max(k, Math.min(0.8, w / this.size.width));
+      this.t.x = (w - this.size.width * this.t.k) / 2;
+      this.t.y = 8;
+    }
+    this.apply();
+  }
+  zoomAt(px, py, factor) {
+    const k = Math.max(0.05, Math.min(6, this.t.k * factor));
+    this.t.x = px - (px - this.t.x) * k / this.t.k;
+    this.t.y = py - (py - this.t.y) * k / this.t.k;
+    this.t.k = k;
+    this.apply();
+  }
+  centerOn(box) {
+    const w = this.canvas.clientWidth || 800;
+    const h2 = this.canvas.clientHeight || 600;
+    const cx = box.x + 8 + box.width / 2;
+    const cy = box.y + 8 + box.height / 2;
+    this.t.k = Math.max(this.t.k, 0.7);
+    this.t.x = w / 2 - cx * this.t.k;
+    this.t.y = h2 / 2 - cy * this.t.k;
+    this.apply();
+  }
+  apply() {
+    if (this.root) this.root.setAttribute("transform", `translate(${this.t.x},${this.t.y}) scale(${this.t.k})`);
+    if (this.lens) {
+      const s = this.miniScale();
+      const w = this.canvas.clientWidth || 800;
+      const h2 = this.canvas.clientHeight || 600;
+      Object.assign(this.lens.style, {
+        left: `${-this.t.x / this.t.k * s}px`,
+        top: `${-this.t.y / this.t.k * s}px`,
+        width: `${w / this.t.k * s}px`,
+        height: `${h2 / this.t.k * s}px`
+      });
+    }
+  }
+};
+
+// src/tab/index.js
+var FOCUS_KEY = "tb_archviz.focus";
+var app = {
+  runs: [],
+  run: null,
+  version: null,
+  record: null,
+  tree: null,
+  state: null,
+  view: null,
+  colorMode: "type",
+  selected: null,
+  highlight: /* @__PURE__ */ new Set(),
+  diff: null,
+  hits: [],
+  hitIndex: -1,
+  timings: {},
+  elk: null,
+  seq: 0
+};
+function makeElk() {
+  const workerUrl = new URL("./elk-worker.min.js", import.meta.url).href;
+  return new import_elk_api.default({ workerUrl });
+}
+async function getJson(url) {
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`${url}: ${resp.status} ${await resp.text()}`);
+  return resp.json();
+}
+var ui = null;
+function buildUi(root) {
+  const runSel = html("select", { class: "run", title: "run", onchange: () => loadRun(runSel.value, null) });
+  const verSel = html("select", {
+    class: "version",
+    title: "architecture version",
+    onchange: () => loadRun(app.run, Number(verSel.value))
+  });
+  const diffSel = html("select", {
+    class: "diff",
+    title: "compare with another version",
+    onchange: () => setDiff(diffSel.value)
+  });
+  const depth = html("input", {
+    type: "range",
+    min: "1",
+    max: "1",
+    value: "1",
+    class: "depth",
+    title: "depth: how many levels of blocks are open",
+    oninput: () => setDepth(Number(depth.value))
+  });
+  const depthLabel = html("span", { class: "depth-label" }, "");
+  const color = html(
+    "select",
+    {
+      class: "color",
+      title: "colour by",
+      onchange: () => {
+        app.colorMode = color.value;
+        redraw();
+      }
+    },
+    html("option", { value: "type" }, "colour: layer type"),
+    html("option", { value: "params" }, "colour: parameters"),
+    html("option", { value: "device" }, "colour: device")
+  );
+  const find = html("input", {
+    type: "search",
+    class: "search",
+    placeholder: "search modules",
+    onkeydown: (e) => {
+      if (e.key === "Enter") nextHit();
+    },
+    oninput: () => runSearch(find.value)
+  });
+  const hitLabel = html("span", { class: "hits" }, "");
+  const fit = html("button", { class: "fit", onclick: () => ui.pz.fit() }, "Fit");
+  const svgBtn = html("button", { class: "export-svg", onclick: () => exportSvg() }, "Export SVG");
+  const pngBtn = html("button", { class: "export-png", onclick: () => exportPng() }, "Export PNG");
+  const toolbar = html(
+    "div",
+    { class: "toolbar" },
+    runSel,
+    verSel,
+    diffSel,
+    html("label", {}, "depth ", depth, depthLabel),
+    color,
+    find,
+    hitLabel,
+    fit,
+    svgBtn,
+    pngBtn
+  );
+  const canvas = html("div", { class: "canvas" });
+  const minimap = html("div", { class: "minimap" });
+  const details = html("div", { class: "details" });
+  const status = html("div", { class: "status" }, "loading…");
+  root.appendChild(toolbar);
+  root.appendChild(html("div", { class: "main" }, html("div", { class: "stage" }, canvas, minimap), details));
+  root.appendChild(status);
+  const pz = new PanZoom(canvas, minimap);
+  canvas.addEventListener("click", onCanvasClick);
+  return { runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
+}
+function setStatus(text) {
+  ui.status.textContent = text;
+}
+async function loadRuns() {
+  const body = await getJson("runs");
+  app.runs = body.runs;
+  clear(ui.runSel);
+  for (const r of app.runs) ui.runSel.appendChild(html("option", { value: r.run }, r.run));
+  if (!app.runs.length) {
+    setStatus("No architecture recorded yet: add ArchVizCallback() to your Trainer.");
+    return;
+  }
+  const focus = readFocus();
+  const run = focus && app.runs.some((r) => r.run === focus.run) ? focus.run : app.run && app.runs.some((r) => r.run === app.run) ? app.run : app.runs[0].run;
+  await loadRun(run, null);
+}
+async function loadRun(run, version) {
+  const t0 = performance.now();
+  const q = `architecture?run=${encodeURIComponent(run)}` + (version === null ? "" : `&version=${version}`);
+  const body = await getJson(q);
+  app.run = run;
+  app.version = body.version.index;
+  app.record = body.record;
+  app.tree = buildTree(body.record);
+  app.state = stateFor(app.tree, null);
+  app.selected = null;
+  app.highlight = /* @__PURE__ */ new Set();
+  app.diff = null;
+  ui.runSel.value = run;
+  const info = app.runs.find((r) => r.run === run);
+  clear(ui.verSel);
+  clear(ui.diffSel);
+  ui.diffSel.appendChild(html("option", { value: "" }, "compare: off"));
+  for (const v of info ? info.versions : []) {
+    ui.verSel.appendChild(html("option", { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
+    if (v.index !== app.version) {
+      ui.diffSel.appendChild(html("option", { value: String(v.index) }, `compare with v${v.index}`));
+    }
+  }
+  ui.verSel.value = String(app.version);
+  ui.depth.max = String(Math.max(1, app.tree.maxDepth));
+  await redraw({ fit: true });
+  app.timings.firstPaintMs = Math.round(performance.now() - t0);
+  applyFocus(readFocus());
+  showDetails(ui.details, app.tree, app.selected, app.record);
+  updateStatus();
+}
+function updateStatus() {
+  const r = app.record;
+  const totals = r && r.totals || {};
+  const view = app.view;
+  setStatus(`${r.model_class} · ${totals.modules ?? "?"} modules · ${totals.parameters ?? "?"} parameters · showing ${view ? view.folded.nodes.length : 0} blocks, ${view ? view.folded.edges.length : 0} edges · first paint ${app.timings.firstPaintMs ?? "?"} ms` + (app.timings.lastLayoutMs !== void 0 ? ` · last layout ${app.timings.lastLayoutMs} ms` : "") + (r.status !== "ok" ? ` · capture ${r.status}: ${r.error || ""}` : ""));
+}
+function drawOptions() {
+  return {
+    colorMode: app.colorMode,
+    selected: app.selected,
+    highlight: app.highlight,
+    diff: app.diff || void 0,
+    legend: true
+  };
+}
+async function redraw(opts = {}) {
+  const seq = ++app.seq;
+  const t0 = performance.now();
+  const view = await layoutView(app.elk, app.tree, app.state, drawOptions());
+  if (seq !== app.seq) return;
+  app.view = view;
+  app.timings.lastLayoutMs = Math.round(performance.now() - t0);
+  ui.depth.value = String(app.state.depth);
+  ui.depthLabel.textContent = ` ${app.state.depth}/${app.tree.maxDepth}`;
+  const svg = toDom(view.el);
+  ui.pz.setContent(svg, view.el, opts.fit);
+  updateStatus();
+}
+function repaint() {
+  if (!app.view) return;
+  const el = renderDiagram(app.tree, app.view.folded, app.view.geo, drawOptions());
+  app.view.el = el;
+  ui.pz.setContent(toDom(el), el, false);
+}
+function setDepth(depth) {
+  app.state = { ...app.state, depth, expanded: [], collapsed: [] };
+  redraw();
+}
+function nodeIdFromEvent(e) {
+  let t = e.target;
+  while (t && t !== ui.canvas) {
+    if (t.getAttribute && t.getAttribute("data-id") !== null) return t.getAttribute("data-id");
+    t = t.parentNode;
+  }
+  return null;
+}
+async function onCanvasClick(e) {
+  if (ui.pz.dragged) return;
+  const id = nodeIdFromEvent(e);
+  if (id === null) return;
+  app.selected = id;
+  showDetails(ui.details, app.tree, id, app.record);
+  const v = app.view.folded.nodes.find((n) => n.id === id);
+  const openable = v && (v.kind === "repeat" || v.kind === "module" && app.tree.nodes.get(id).children.length);
+  if (openable) {
+    app.state = toggle(app.tree, app.state, id);
+    await redraw();
+  } else {
+    repaint();
+  }
+}
+function runSearch(q) {
+  app.hits = search(app.tree, q);
+  app.hitIndex = -1;
+  app.highlight = /* @__PURE__ */ new Set();
+  ui.hitLabel.textContent = q ? `${app.hits.length} found` : "";
+  if (app.hits.length) nextHit();
+  else repaint();
+}
+async function nextHit() {
+  if (!app.hits.length) return;
+  app.hitIndex = (app.hitIndex + 1) % app.hits.length;
+  await focusLayer(app.hits[app.hitIndex]);
+  ui.hitLabel.textContent = `${app.hitIndex + 1}/${app.hits.length}`;
+}
+async function focusLayer(name) {
+  if (!app.tree.nodes.has(name)) return false;
+  app.state = reveal(app.tree, app.state, name);
+  app.selected = name;
+  app.highlight = /* @__PURE__ */ new Set([name]);
+  await redraw();
+  showDetails(ui.details, app.tree, name, app.record);
+  const box = app.view.geo.nodes.get(name);
+  if (box) ui.pz.centerOn(box);
+  return true;
+}
+function readFocus() {
+  try {
+    const raw = window.localStorage.getItem(FOCUS_KEY);
+    const f = raw ? JSON.parse(raw) : null;
+    return f && typeof f.layer === "string" ? f : null;
+  } catch (err) {
+    return null;
+  }
+}
+var appliedFocus = null;
+async function applyFocus(f) {
+  if (!f || !app.tree) return;
+  const key = JSON.stringify(f);
+  if (key === appliedFocus) return;
+  appliedFocus = key;
+  if (f.run && f.run !== app.run && app.runs.some((r) => r.run === f.run)) {
+    await loadRun(f.run, null);
+    return;
+  }
+  await focusLayer(f.layer);
+}
+async function setDiff(value) {
+  if (value === "") {
+    app.diff = null;
+    repaint();
+    return;
+  }
+  const other = (await getJson(`architecture?run=${encodeURIComponent(app.run)}&version=${value}`)).record;
+  const before = new Map(other.modules.map((m) => [m.name, m]));
+  const now = new Set(app.record.modules.map((m) => m.name));
+  const added = /* @__PURE__ */ new Set();
+  const changed = /* @__PURE__ */ new Set();
+  for (const m of app.record.modules) {
+    const b = before.get(m.name);
+    if (!b) added.add(m.name);
+    else if (b.struct_hash !== m.struct_hash && m.leaf) changed.add(m.name);
+  }
+  const removed = other.modules.filter((m) => !now.has(m.name)).map((m) => m.name);
+  for (const id of [...added, ...changed]) {
+    const rep = app.view.folded.rep.get(id);
+    if (rep && rep !== id) changed.add(rep);
+  }
+  app.diff = { added, changed };
+  repaint();
+  setStatus(`compared with v${value}: ${added.size} added, ${changed.size} changed, ${removed.length} removed${removed.length ? " (" + removed.slice(0, 8).join(", ") + ")" : ""}`);
+}
+function paperSvg() {
+  const el = renderDiagram(
+    app.tree,
+    app.view.folded,
+    app.view.geo,
+    { colorMode: app.colorMode, legend: true, diff: app.diff || void 0 }
+  );
+  return toSvgString(el);
+}
+function download(blob, name) {
+  const a = html("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(a.href);
+    a.remove();
+  }, 1e3);
+}
+function fileBase() {
+  return `${app.run.replace(/[^A-Za-z0-9_.-]+/g, "_")}-v${app.version}`;
+}
+function exportSvg() {
+  const text = paperSvg();
+  download(new Blob([text], { type: "image/svg+xml" }), `${fileBase()}.svg`);
+  return text;
+}
+async function exportPng(scale = 2) {
+  const text = paperSvg();
+  const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
+  const img = new Image();
+  await new Promise((ok, fail) => {
+    img.onload = ok;
+    img.onerror = fail;
+    img.src = url;
+  });
+  const canvas = html("canvas", { width: String(img.width * scale), height: String(img.height * scale) });
+  const ctx = canvas.getContext("2d");
+  ctx.scale(scale, scale);
+  ctx.drawImage(img, 0, 0);
+  URL.revokeObjectURL(url);
+  const blob = await new Promise((ok) => canvas.toBlob(ok, "image/png"));
+  download(blob, `${fileBase()}.png`);
+  return blob.size;
+}
 async function render() {
+  const link = html("link", { rel: "stylesheet", href: new URL("./style.css", import.meta.url).href });
+  document.head.appendChild(link);
+  document.body.className = "archviz";
+  const root = html("div", { class: "archviz-root" });
+  document.body.appendChild(root);
+  ui = buildUi(root);
+  app.elk = makeElk();
+  window.addEventListener("storage", (e) => {
+    if (e.key === FOCUS_KEY) applyFocus(readFocus());
+  });
+  window.__archviz = {
+    app,
+    exportSvg: paperSvg,
+    exportPng,
+    focusLayer,
+    ready: false
+  };
+  try {
+    await loadRuns();
+  } catch (err) {
+    setStatus(`Could not load architectures: ${err.message}`);
+  }
+  window.__archviz.ready = true;
 }
 export {
   render
