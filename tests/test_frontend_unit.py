@@ -1,0 +1,30 @@
+"""Runs the Architecture tab's JavaScript unit tests (node --test) and the build check."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+FRONTEND = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "frontend")
+
+
+def _need(node_modules: bool = False):
+    if shutil.which("node") is None:
+        pytest.skip("node is not on PATH")
+    if node_modules and not os.path.isdir(os.path.join(FRONTEND, "node_modules", "esbuild")):
+        pytest.skip("frontend/node_modules is missing (run `npm ci` in frontend/)")
+
+
+def test_diagram_library_unit_tests_pass_under_node():
+    _need()
+    proc = subprocess.run(["node", "--test", "test/"], cwd=FRONTEND, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "# fail 0" in proc.stdout
+
+
+def test_committed_assets_match_a_fresh_build_of_the_sources():
+    _need(node_modules=True)
+    proc = subprocess.run(["node", "build.mjs", "--check"], cwd=FRONTEND, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
