@@ -8,6 +8,7 @@ written directly from the folded graph, JSON is the folded graph plus its layout
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -58,7 +59,18 @@ def _load_engine():
     ctx.eval("globalThis.__archvizELK = module.exports; globalThis.__archvizElk = "
              "new __archvizELK();")
     _engine = ctx
+    # A MiniRacer left open keeps the interpreter from exiting (its V8 thread is joined at
+    # shutdown), so the CLI would hang after "wrote …".
+    atexit.register(_close_engine)
     return ctx
+
+
+def _close_engine() -> None:
+    global _engine
+    with _engine_lock:
+        if _engine is not None:
+            _engine.close()
+            _engine = None
 
 
 def layout(record: dict, depth: Optional[int] = None, **opts) -> Dict[str, Any]:
