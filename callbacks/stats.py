@@ -81,23 +81,24 @@ def act_raw(x: torch.Tensor, family: Optional[str] = None,
     sumsq = torch.linalg.vector_norm(xf, dtype=torch.float32).square()
     max_abs = torch.linalg.vector_norm(xf, float("inf"), dtype=torch.float32) if n else \
         total.new_zeros(())
-    zeros = (xf == 0).sum(dtype=torch.float32)
-    nonfinite = n - torch.isfinite(xf).sum(dtype=torch.float32)
+    zeros = (n - torch.count_nonzero(xf)).float()
+    nonfinite = _nonfinite(xf)
     dead = total.new_full((), float("nan"))
     sat = total.new_full((), float("nan"))
     if family == "relu":
         dim = unit_dim(xf)
         if dim is not None and n:
-            units = xf.movedim(dim, -1).reshape(-1, xf.shape[dim])
-            dead = 1.0 - units.ne(0).any(dim=0).float().mean()
+            others = tuple(d for d in range(xf.dim()) if d != dim)
+            alive = torch.count_nonzero(xf, dim=others)      # no copy of the activation
+            dead = (alive == 0).float().mean()
     elif family == "tanh":
         if isinstance(module, nn.Hardtanh):
-            sat = ((xf <= module.min_val) | (xf >= module.max_val)).sum(dtype=torch.float32)
+            sat = torch.count_nonzero((xf <= module.min_val) | (xf >= module.max_val)).float()
         else:
-            sat = (xf.abs() > SATURATION_BOUND).sum(dtype=torch.float32)
+            sat = torch.count_nonzero(xf.abs() > SATURATION_BOUND).float()
     elif family == "sigmoid":
-        sat = ((xf < 1 - SATURATION_BOUND) | (xf > SATURATION_BOUND)).sum(dtype=torch.float32)
-    return torch.stack([total, sumsq, max_abs, zeros, nonfinite.float(), total.new_full((), n),
+        sat = torch.count_nonzero((xf < 1 - SATURATION_BOUND) | (xf > SATURATION_BOUND)).float()
+    return torch.stack([total, sumsq, max_abs, zeros, nonfinite, total.new_full((), n),
                         dead.float(), sat.float()])
 
 
@@ -147,7 +148,7 @@ def input_raw(batch, device: Optional[torch.device] = None) -> Optional[torch.Te
             tf.new_full((), n, dtype=torch.float32), tf.sum(dtype=torch.float32),
             torch.linalg.vector_norm(tf, dtype=torch.float32).square(),
             tf.amin().float(), tf.amax().float(),
-            (n - torch.isfinite(tf).sum(dtype=torch.float32))]))
+            _nonfinite(tf)]))
     if not rows:
         return None
     if device is not None:
@@ -195,8 +196,7 @@ def weight_raw(params: List[torch.Tensor]) -> torch.Tensor:
     norms = _norms(ps, 2.0)
     maxs = _norms(ps, float("inf"))
     sums = torch.stack([p.sum(dtype=torch.float32) for p in ps])
-    nonfinite = torch.stack([p.numel() - torch.isfinite(p).sum(dtype=torch.float32)
-                             for p in ps])
+    nonfinite = torch.stack([_nonfinite(p) for p in ps])
     return torch.stack([norms, sums, maxs, nonfinite], dim=1)
 
 
@@ -218,10 +218,14 @@ def grad_raw(grads: List[torch.Tensor]) -> torch.Tensor:
     gs = [g.detach() for g in grads]
     norms = _norms(gs, 2.0)
     maxs = _norms(gs, float("inf"))
-    zeros = torch.stack([(g == 0).sum(dtype=torch.float32) for g in gs])
-    nonfinite = torch.stack([g.numel() - torch.isfinite(g).sum(dtype=torch.float32)
-                             for g in gs])
+    zeros = torch.stack([(g.numel() - torch.count_nonzero(g)).float() for g in gs])
+    nonfinite = torch.stack([_nonfinite(g) for g in gs])
     return torch.stack([norms, maxs, zeros, nonfinite], dim=1)
+
+
+def _nonfinite(x: torch.Tensor) -> torch.Tensor:
+    """Count of NaN/Inf elements, float32 0-d (x * 0 is NaN exactly where x is not finite)."""
+    return torch.count_nonzero(torch.isnan(x * 0)).float()
 
 
 def _norms(ts: List[torch.Tensor], ord: float) -> torch.Tensor:
