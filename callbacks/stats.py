@@ -14,9 +14,9 @@ Conventions (documented in FORMAT.md, tested against slow references in
   ``dtype=float32``; activation statistics on a float32 copy made on logging steps only);
 * ``std`` is the population standard deviation, from ``sumsq / n - mean**2`` (clamped at 0);
 * dead units (ReLU, ReLU6): the fraction of units that are exactly zero for every sample and
-  position of the batch; the unit axis is dim 1 for conv-like outputs ``[N, C, ...]`` (rank >=
-  3 and a module of the Conv/BatchNorm families upstream is not known, so: rank 4/5 -> dim 1)
-  and the last dim for ``[N, F]`` and ``[N, T, F]``;
+  position of the batch; the unit axis is dim 1 for rank >= 4 outputs (``[N, C, H, W]``,
+  ``[N, C, D, H, W]``) and the last dim otherwise (``[N, F]``, ``[N, T, F]``). A rank-3 output
+  is ambiguous (Conv1d ``[N, C, L]`` vs sequence ``[N, T, F]``); it is read as a sequence;
 * saturation: tanh and Softsign |y| > 0.99 (local slope of tanh < 0.02), sigmoid y < 0.01 or
   y > 0.99 (slope < 0.0099), Hardtanh y at or beyond its min_val/max_val (slope exactly 0).
 """
