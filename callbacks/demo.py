@@ -8,6 +8,7 @@ data pipeline that emits broken batches). Everything is synthetic and CPU-sized.
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 import os
 import time
@@ -243,6 +244,9 @@ def run_demo(logdir: str, steps: Optional[int] = None, quick: bool = False,
     from tb_archviz.callbacks import ArchVizCallback
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    # The demo prints one line per run; Lightning's banners would bury them.
+    for name in ("lightning", "lightning.pytorch", "pytorch_lightning", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     steps = steps or (40 if quick else 240)
     out = {}
     for name, spec in DEMOS.items():
@@ -266,6 +270,7 @@ def run_demo(logdir: str, steps: Optional[int] = None, quick: bool = False,
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
             warnings.filterwarnings("ignore", ".*is smaller than the logging interval.*")
+            warnings.filterwarnings("ignore", ".*LeafSpec.*")
             trainer.fit(model, DataLoader(train, batch_size=64, shuffle=True),
                         DataLoader(val, batch_size=64))
         out[name] = logger.log_dir

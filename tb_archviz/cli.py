@@ -56,18 +56,31 @@ def _analyze(src, run: str) -> list:
     return detectors.analyze_run(src, run)
 
 
+def _architectures(src) -> dict:
+    """{run: [(step, record)]}: archviz records, else one made from a GraphDef in the run
+    (``SummaryWriter.add_graph`` or Lightning's ``log_graph=True``)."""
+    from tb_archviz import graphdef, reader
+
+    archs = reader.read_architectures(src)
+    for run, versions in graphdef.read_graph_architectures(src).items():
+        archs.setdefault(run, versions)
+    return archs
+
+
 def inspect_logdir(logdir: str) -> dict:
     """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3)."""
     from tb_archviz import reader
 
     src = reader.open_logdir(logdir)
-    archs = reader.read_architectures(src)
+    archs = _architectures(src)
     runs = []
     for run in reader.list_runs(src):
         versions = archs.get(run) or []
         latest = versions[-1][1] if versions else None
         entry = {"run": run, "architecture": reader.summarize_architecture(latest),
                  "anomalies": _analyze(src, run)}
+        if latest is not None and latest.get("source") == "graphdef":
+            entry["architecture"]["source"] = "graphdef"
         if len(versions) > 1:
             entry["architecture_versions"] = [s for s, _ in versions]
         runs.append(entry)
@@ -121,9 +134,10 @@ def cmd_export(args) -> int:
     from tb_archviz import export, reader
 
     src = reader.open_logdir(args.logdir)
-    archs = reader.read_architectures(src)
+    archs = _architectures(src)
     if not archs:
-        raise UsageError(f"no run in {args.logdir!r} has an architecture recorded by tb_archviz")
+        raise UsageError(f"no run in {args.logdir!r} has an architecture (neither tb_archviz "
+                         "data nor a graph from add_graph/log_graph)")
     run = args.run
     if run is None:
         if len(archs) > 1:

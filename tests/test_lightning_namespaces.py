@@ -135,3 +135,13 @@ def test_cli_usage_errors_exit_2_and_a_foreign_logdir_has_no_architecture(tmp_pa
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
     assert doc["runs"] == [{"run": "foreign", "architecture": None, "anomalies": []}]
+
+
+def test_inspect_falls_back_to_an_add_graph_graphdef(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(tmp_path / "graph_only")) as w:
+        w.add_graph(Residual(), torch.zeros(2, 8))
+    (entry,) = inspect_logdir(str(tmp_path))["runs"]
+    assert entry["architecture"]["source"] == "graphdef"
+    assert entry["architecture"]["modules"] == 5  # root, fc1, act, fc2, head
