@@ -622,7 +622,7 @@ def analyze_run(src, run: str, thresholds: Optional[Dict[str, float]] = None) ->
     records = list(reader.read_anomalies(src, run).get(run, []))
     listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
                                         plugin_name=fmt.PLUGIN_HEALTH,
-                                        run_tag_filter=reader._filter(run, None))
+                                        run_tag_filter=reader.run_tag_filter(run, None))
     has_health = bool(listing.get(run)) or bool(records)
     if not has_health:
         for tag, (steps, values) in sorted(reader.read_scalar_series(src, run)

@@ -56,7 +56,7 @@ def list_runs(src: Source) -> List[str]:
     return sorted(r.run_name for r in runs)
 
 
-def _content(series) -> Optional[dict]:
+def plugin_content(series) -> Optional[dict]:
     try:
         return fmt.parse_plugin_content(series.plugin_content)
     except ValueError as exc:
@@ -70,15 +70,16 @@ def _content(series) -> Optional[dict]:
 def _read_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None
                 ) -> Dict[str, List[Tuple[int, Any]]]:
     """{run: [(step, decoded JSON)]} for one blob-sequence tag, skipping unreadable values."""
-    flt = _filter(run, tag)
+    flt = run_tag_filter(run, tag)
     listing = src.provider.list_blob_sequences(
         src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, run_tag_filter=flt)
-    wanted = {r for r, tags in listing.items() if tag in tags and _content(tags[tag]) is not None}
+    wanted = {r for r, tags in listing.items()
+              if tag in tags and plugin_content(tags[tag]) is not None}
     if not wanted:
         return {}
     data = src.provider.read_blob_sequences(
         src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, downsample=ALL,
-        run_tag_filter=_filter(None if run is None else run, tag))
+        run_tag_filter=run_tag_filter(None if run is None else run, tag))
     out: Dict[str, List[Tuple[int, Any]]] = {}
     for r, tags in data.items():
         if r not in wanted:
@@ -94,7 +95,7 @@ def _read_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None
     return out
 
 
-def _filter(run: Optional[str], tag: Optional[str]):
+def run_tag_filter(run: Optional[str], tag: Optional[str]):
     from tensorboard.data import provider
 
     return provider.RunTagFilter(runs=None if run is None else [run],
@@ -157,16 +158,16 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     """Read one stats tensor tag of one run; rows are padded/truncated to a common width."""
     listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
                                         plugin_name=fmt.PLUGIN_HEALTH,
-                                        run_tag_filter=_filter(run, tag))
+                                        run_tag_filter=run_tag_filter(run, tag))
     series = listing.get(run, {}).get(tag)
     if series is None:
         return None
-    content = _content(series)
+    content = plugin_content(series)
     if content is None:
         return None
     data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
                                      plugin_name=fmt.PLUGIN_HEALTH, downsample=downsample,
-                                     run_tag_filter=_filter(run, tag))
+                                     run_tag_filter=run_tag_filter(run, tag))
     datums = data.get(run, {}).get(tag, [])
     stats = list(content.get("stats", []))
     if not datums:
@@ -190,7 +191,7 @@ def read_scalar_series(src: Source, run: Optional[str] = None
     """{run: {tag: (steps, values)}} for every ordinary scalar series (any writer)."""
     data = src.provider.read_scalars(src.ctx, experiment_id=src.experiment_id,
                                      plugin_name="scalars", downsample=ALL,
-                                     run_tag_filter=_filter(run, None))
+                                     run_tag_filter=run_tag_filter(run, None))
     out: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]] = {}
     for r, tags in data.items():
         for tag, points in tags.items():

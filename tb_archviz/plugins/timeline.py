@@ -171,7 +171,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
 
     def _health_listing(self, src: reader.Source, run: Optional[str] = None) -> Dict[str, dict]:
         """{run: {tag: series}} over both tensor and blob tags of archviz_health."""
-        flt = reader._filter(run, None)
+        flt = reader.run_tag_filter(run, None)
         out: Dict[str, dict] = {}
         for lister in (self._provider.list_tensors, self._provider.list_blob_sequences):
             listing = lister(src.ctx, experiment_id=src.experiment_id,
@@ -195,7 +195,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
         """{module: forward position} from the run's latest architecture record, if any."""
         listing = self._provider.list_blob_sequences(
             src.ctx, experiment_id=src.experiment_id, plugin_name=fmt.PLUGIN_GRAPH,
-            run_tag_filter=reader._filter(run, fmt.TAG_ARCHITECTURE))
+            run_tag_filter=reader.run_tag_filter(run, fmt.TAG_ARCHITECTURE))
         series = listing.get(run, {}).get(fmt.TAG_ARCHITECTURE)
         if series is None:
             return {}
@@ -213,7 +213,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
         series = listing.get(tag)
         if series is None:
             return None
-        content = reader._content(series)
+        content = reader.plugin_content(series)
         if content is None:
             return None
         kind = tag[len(fmt.TAG_STATS_PREFIX):]
@@ -318,7 +318,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
     def _scalar_version(self, src, run) -> tuple:
         listing = self._provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
                                               plugin_name="scalars",
-                                              run_tag_filter=reader._filter(run, None))
+                                              run_tag_filter=reader.run_tag_filter(run, None))
         return tuple(sorted((t, self._version(s)) for t, s in listing.get(run, {}).items()))
 
     # -- routes ------------------------------------------------------------------------------
@@ -331,14 +331,14 @@ class TimelinePlugin(base_plugin.TBPlugin):
         health = self._health_listing(src)
         scalars = self._provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
                                               plugin_name="scalars",
-                                              run_tag_filter=reader._filter(None, None))
+                                              run_tag_filter=reader.run_tag_filter(None, None))
         out = []
         for run in reader.list_runs(src):
             tags = health.get(run, {})
             kinds = {}
             for tag, series in tags.items():
                 if tag.startswith(fmt.TAG_STATS_PREFIX):
-                    content = reader._content(series)
+                    content = reader.plugin_content(series)
                     if content is not None:
                         kinds[tag[len(fmt.TAG_STATS_PREFIX):]] = list(content.get("stats", []))
             run_scalars = scalars.get(run, {})
