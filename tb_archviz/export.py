@@ -19,6 +19,8 @@ FORMATS = ("svg", "png", "pdf", "dot", "json")
 
 _engine_lock = threading.Lock()
 _engine: Any = None
+# Bound every evaluation so that a stuck engine becomes an error, not a hung CLI.
+_EVAL_TIMEOUT_S = 120.0
 
 # elk.bundled.js posts its fake worker's messages with setTimeout, which mini-racer's own
 # timer (Atomics.waitAsync) rejects; queue them and drain from Python instead. The bundle
@@ -55,7 +57,7 @@ def _load_engine():
             raise RuntimeError(f"{path} is missing: the package was built without its "
                                "diagram bundle (run `npm ci && npm run build` in frontend/)")
         with open(path, encoding="utf-8") as f:
-            ctx.eval(f.read())
+            ctx.eval(f.read(), timeout_sec=_EVAL_TIMEOUT_S)
     ctx.eval("globalThis.__archvizELK = module.exports; globalThis.__archvizElk = "
              "new __archvizELK();")
     _engine = ctx
@@ -95,12 +97,12 @@ def layout(record: dict, depth: Optional[int] = None, **opts) -> Dict[str, Any]:
                 "function (e) {{ globalThis.__archvizErr = String(e && e.stack || e); }});"
                 ).format(rec=json.dumps(record, allow_nan=False, default=str),
                          opts=json.dumps(options))
-        ctx.eval(call)
+        ctx.eval(call, timeout_sec=_EVAL_TIMEOUT_S)
         for _ in range(100000):
             done = ctx.eval("__archvizOut !== undefined || __archvizErr !== undefined")
             if done:
                 break
-            if not ctx.eval("__archvizDrain()"):
+            if not ctx.eval("__archvizDrain()", timeout_sec=_EVAL_TIMEOUT_S):
                 # Promise reactions run between evals; one more round lets them settle.
                 ctx.eval("0")
         err = ctx.eval("__archvizErr === undefined ? '' : __archvizErr")
