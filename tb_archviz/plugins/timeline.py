@@ -420,20 +420,20 @@ class TimelinePlugin(base_plugin.TBPlugin):
         for name, tags, (tag, stat_names) in CURVES:
             steps = values = None
             source = None
+            # The densest source wins: Lightning may have logged train_loss only once
+            # (log_every_n_steps) where archviz/stats/run holds every logging step.
             for t in tags:
-                if t in scalars and len(scalars[t][0]):
+                if t in scalars and len(scalars[t][0]) > (0 if steps is None else len(steps)):
                     steps, values = scalars[t]
                     source = t
-                    break
-            if steps is None:
-                table = self._table(src, run, tag, listing)
-                if table is not None and len(table.steps):
-                    for s in stat_names:
-                        if s in table.stats:
-                            steps = table.steps
-                            values = table.values[:, 0, table.stats.index(s)]
-                            source = f"{tag}:{s}"
-                            break
+            table = self._table(src, run, tag, listing)
+            if table is not None and len(table.steps) > (0 if steps is None else len(steps)):
+                for s in stat_names:
+                    if s in table.stats:
+                        steps = table.steps
+                        values = table.values[:, 0, table.stats.index(s)]
+                        source = f"{tag}:{s}"
+                        break
             if steps is None:
                 continue
             order = np.argsort(steps, kind="stable")
