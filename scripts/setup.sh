@@ -12,12 +12,11 @@ $PY -m pip install "${quiet[@]}" torch==2.13.0
 if [[ "${1:-}" == "--test" ]]; then
   $PY -m pip install "${quiet[@]}" -e ".[torch,test]"
   (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
-  if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then
-    if [[ $(id -u) -eq 0 ]]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    fi
+  # Debian's chromium for the browser tests; libcairo2 for PNG/PDF export (cairosvg).
+  if [[ ! -x /usr/bin/chromium ]] || ! ldconfig -p | grep -q libcairo.so.2; then
+    sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium libcairo2 >/dev/null
   fi
 else
   $PY -m pip install "${quiet[@]}" -e ".[torch]"

@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
+export ARCHVIZ_REQUIRE_BROWSER=1  # never skip the browser tests here
 exec python3 -m pytest "$@"

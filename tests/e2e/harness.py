@@ -55,8 +55,12 @@ def browser_missing_reason() -> Optional[str]:
 
 
 def require_browser() -> None:
+    """Skip when the browser stack is missing; fail instead under ``scripts/test.sh`` (CI),
+    which installs it, so that a broken install can never pass as a skipped test."""
     reason = browser_missing_reason()
     if reason is not None:
+        if os.environ.get("ARCHVIZ_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required here but cannot run: {reason}")
         pytest.skip(reason)
 
 
