@@ -18,7 +18,7 @@ setup(
     python_requires=">=3.9",
     packages=["tb_archviz", "tb_archviz.plugins", "tb_archviz.callbacks"],
     package_dir={"tb_archviz.callbacks": "callbacks"},
-    package_data={"tb_archviz": ["static/*", "static/**/*", "http_api.md", "js/*"]},
+    package_data={"tb_archviz": ["static/*", "static/**/*", "http_api.md", "FORMAT.md", "js/*"]},
     include_package_data=True,
     install_requires=[
         "tensorboard>=2.14",
