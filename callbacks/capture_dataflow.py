@@ -9,6 +9,8 @@ dead tensor), which turns "this tensor went into that module" into an edge.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import os
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -43,6 +45,26 @@ NAMED_OPS = frozenset({
 # Ops whose second tensor argument only supplies a dtype/shape/device, not data.
 _FIRST_INPUT_ONLY = frozenset({"type_as", "to", "expand_as", "view_as", "reshape_as", "new_zeros",
                                "new_ones", "new_empty", "new_full", "new_tensor", "copy_"})
+
+
+_TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
+_THIS_FILE = os.path.abspath(__file__)
+
+
+def call_site() -> Optional[Tuple[str, int]]:
+    """(filename, line) of the innermost frame outside torch's package and this file: the
+    line of model code that called the module now entering its pre-hook."""
+    f = inspect.currentframe()
+    try:
+        while f is not None:
+            fn = f.f_code.co_filename
+            absfn = os.path.abspath(fn) if fn and not fn.startswith("<") else fn
+            if absfn != _THIS_FILE and not absfn.startswith(_TORCH_DIR):
+                return fn, f.f_lineno
+            f = f.f_back
+        return None
+    finally:
+        del f
 
 
 def op_name(func: Callable) -> str:
@@ -122,10 +144,13 @@ def _tensors_out(out: Any) -> List[torch.Tensor]:
 
 class _Frame:
     """One active module call on the scope stack."""
-    __slots__ = ("name", "leaf", "first", "flops", "macs", "unknown", "count_ops", "order")
+    __slots__ = ("name", "node", "leaf", "first", "flops", "macs", "unknown", "count_ops",
+                 "order")
 
-    def __init__(self, name: str, leaf: bool, first: bool, count_ops: bool, order: int):
+    def __init__(self, name: str, leaf: bool, first: bool, count_ops: bool, order: int,
+                 node: Optional[str] = None):
         self.name = name
+        self.node = node or name  # dataflow node id: name, or "name#k" for another call site
         self.order = order
         self.leaf = leaf
         self.first = first
@@ -167,6 +192,9 @@ class Tracer(TorchFunctionMode):
         self.internal_error: Optional[str] = None
         self._handles: List[Any] = []
         self._pending_inputs: Dict[str, list] = {}
+        # Node modules called from several places (one nn.ReLU used twice in a block): each
+        # distinct call site gets its own node id, "name" then "name#1", "name#2", ...
+        self._sites: Dict[str, Dict[Tuple[str, int], str]] = {}
 
     # -- provenance ------------------------------------------------------------------------
     def set_producer(self, t: torch.Tensor, node: str, order: int) -> None:
@@ -203,6 +231,16 @@ class Tracer(TorchFunctionMode):
             if p is not None:
                 self.add_edge(p[0], f"output:{i}", t, "data")
 
+    def node_id(self, name: str) -> str:
+        """The dataflow node id of this call of node module ``name`` (see FORMAT.md)."""
+        site = call_site()
+        sites = self._sites.setdefault(name, {})
+        node = sites.get(site)
+        if node is None:
+            node = name if not sites else f"{name}#{len(sites)}"
+            sites[site] = node
+        return node
+
     # -- hooks -----------------------------------------------------------------------------
     def attach(self) -> None:
         for name, m in self.modules:
@@ -235,7 +273,9 @@ class Tracer(TorchFunctionMode):
             self.counter += 1
             is_node = name in self.node_modules
             counted = is_node and flops_mod.has_module_formula(module)
-            self.stack.append(_Frame(name, is_node, n == 0, is_node and not counted, order))
+            node = self.node_id(name) if is_node else name
+            self.stack.append(_Frame(name, is_node, n == 0, is_node and not counted, order,
+                                     node))
             tensors = flatten_call(args, kwargs)
             devs = self.devices.setdefault(name, set())
             for _, t in tensors[:MAX_SPECS]:
@@ -245,8 +285,8 @@ class Tracer(TorchFunctionMode):
             if is_node:
                 for _, t in tensors:
                     p = self.producer(t)
-                    if p is not None and p[0] != name:
-                        self.add_edge(p[0], name, t, "data")
+                    if p is not None and p[0] != node:
+                        self.add_edge(p[0], node, t, "data")
         except Exception as exc:
             self._internal(exc)
         finally:
@@ -280,7 +320,7 @@ class Tracer(TorchFunctionMode):
                     frame.flops += f
                     frame.macs += m or 0
                 for _, t in outs:
-                    self.set_producer(t, name, frame.order)
+                    self.set_producer(t, frame.node, frame.order)
             else:
                 for _, t in outs:
                     if self.producer(t) is None:

@@ -110,7 +110,7 @@ def test_residual_adds_and_inception_concat_are_edges():
     skip0 = [e for e in edges_into(rec, adds[0]["id"]) if e["kind"] == "residual"]
     skip1 = [e for e in edges_into(rec, adds[1]["id"]) if e["kind"] == "residual"]
     assert [e["src"] for e in skip0] == ["stem.2"]
-    assert [e["src"] for e in skip1] == ["blocks.0.relu"]
+    assert [e["src"] for e in skip1] == ["blocks.0.relu#1"]  # the relu after the add
     assert {e["src"] for e in edges_into(rec, adds[0]["id"]) if e["kind"] == "data"} == \
         {"blocks.0.bn2"}
     cat = [o for o in rec["ops"] if o["op"] == "cat"][0]
@@ -308,6 +308,51 @@ def test_recurrent_cell_calls_are_counted_exactly_and_io_is_capped():
     assert cell["calls"] == 10 and len(cell["io"]) == 8
     assert cell["macs"] == 2 * 3 * 4 * (3 + 4)  # first call only
     assert not [e for e in rec["edges"] if e["src"] == e["dst"]]  # recurrence is "calls"
+    assert {e["src"] for e in edges_into(rec, "out")} == {"cell"}
+
+
+def test_a_module_reused_at_a_second_call_site_gets_its_own_node_and_no_cycle():
+    rec = capture_architecture(zoo.make_residual_cnn(), zoo.example_image())
+    mods = by_name(rec)
+    assert mods["blocks.0.relu"]["calls"] == 2
+    assert "blocks.0.relu#1" not in mods  # one module entry; only the dataflow splits
+    add = [o for o in rec["ops"] if o["op"] == "add" and o["scope"] == "blocks.0"][0]
+    pairs = {(e["src"], e["dst"]) for e in rec["edges"]}
+    assert ("blocks.0.bn1", "blocks.0.relu") in pairs
+    assert ("blocks.0.relu", "blocks.0.conv2") in pairs
+    assert (add["id"], "blocks.0.relu#1") in pairs
+    assert ("blocks.0.relu#1", "blocks.1.conv1") in pairs
+    # The dataflow graph is acyclic: no path leads from a node back to itself.
+    succ = {}
+    for s, d in pairs:
+        succ.setdefault(s, set()).add(d)
+
+    def reaches(start, goal, seen):
+        for n in succ.get(start, ()):
+            if n == goal or (n not in seen and not seen.add(n) and reaches(n, goal, seen)):
+                return True
+        return False
+
+    assert not [n for n in succ if reaches(n, n, set())]
+
+
+def test_a_cell_called_in_a_loop_from_one_line_stays_one_node():
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.LSTMCell(3, 4)
+            self.out = nn.Linear(4, 1)
+
+        def forward(self, x):
+            h = c = torch.zeros(x.shape[0], 4)
+            for t in range(x.shape[1]):
+                h, c = self.cell(x[:, t], (h, c))
+            return self.out(h)
+
+    rec = capture_architecture(Loop(), torch.randn(2, 5, 3))
+    ends = {e["src"] for e in rec["edges"]} | {e["dst"] for e in rec["edges"]}
+    assert by_name(rec)["cell"]["calls"] == 5
+    assert not [n for n in ends if "#" in n]
     assert {e["src"] for e in edges_into(rec, "out")} == {"cell"}
 
 

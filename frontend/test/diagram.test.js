@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { buildTree, foldGraph, formatCount, reveal, search, toggle, typeLine } from '../src/diagram/index.js';
+import { nodeLines } from '../src/diagram/boxes.js';
 
 const record = JSON.parse(readFileSync(new URL('./fixtures/tiny_resnet.json', import.meta.url)));
 
@@ -61,4 +62,48 @@ test('search matches names and classes', () => {
   assert.deepEqual(search(tree, 'blocks.1.conv'), ['net.blocks.1.conv1', 'net.blocks.1.conv2']);
   assert.equal(search(tree, 'batchnorm').length, 5);
   assert.deepEqual(search(tree, ''), []);
+});
+
+// The fixture with block 0's activation also applied after its add (torchvision's ResNet
+// block reuses one nn.ReLU): that second call site is the dataflow node "…act#1".
+function withSecondCallSite(rec) {
+  const act = 'net.blocks.0.act';
+  const edges = rec.edges.map((e) => (e.src === 'op:0' ? { ...e, src: `${act}#1` } : { ...e }));
+  const i = edges.findIndex((e) => e.dst === 'op:0' && e.kind !== 'residual');
+  edges.splice(i + 1, 0, { src: 'op:0', dst: `${act}#1`, shape: edges[i].shape,
+    dtype: edges[i].dtype, kind: 'data', count: 1 });
+  return { ...rec, edges };
+}
+
+test('a module called from a second place is drawn as its own block, without a loop', () => {
+  const tree = buildTree(withSecondCallSite(record));
+  const g = foldGraph(tree, { depth: 4, unfolded: ['repeat:net.blocks|blocks'] });
+  const act = 'net.blocks.0.act';
+  const again = g.nodes.find((n) => n.id === `${act}#1`);
+  assert.ok(again && g.nodes.some((n) => n.id === act));
+  assert.equal(again.parent, 'net.blocks.0');
+  assert.equal(tree.nodes.get(`${act}#1`).module, tree.nodes.get(act).module);
+  assert.deepEqual(nodeLines(tree, again), nodeLines(tree, g.nodes.find((n) => n.id === act)));
+  const pairs = g.edges.map((e) => `${e.src}>${e.dst}`);
+  assert.ok(pairs.includes(`net.blocks.0.bn1>${act}`));
+  assert.ok(pairs.includes(`op:0>${act}#1`));
+  assert.ok(pairs.includes(`${act}#1>net.blocks.1.conv1`));
+  assert.ok(!pairs.includes(`op:0>${act}`) && !pairs.includes(`${act}>net.blocks.1.conv1`));
+  // Forward order inside the block: the second call comes after the add.
+  const kids = tree.nodes.get('net.blocks.0').children;
+  assert.ok(kids.indexOf(`${act}#1`) > kids.indexOf('op:0'));
+  // Not a search hit or a repeat member of its own.
+  assert.deepEqual(search(tree, 'blocks.0.act'), [act]);
+});
+
+test('a second call site lifts into its collapsed ancestor like the module itself', () => {
+  const tree = buildTree(withSecondCallSite(record));
+  const closed = toggle(tree, { depth: 4, unfolded: ['repeat:net.blocks|blocks'] }, 'net.blocks.0');
+  const g = foldGraph(tree, closed);
+  assert.ok(!g.nodes.some((n) => n.id.startsWith('net.blocks.0.')));
+  assert.equal(g.rep.get('net.blocks.0.act#1'), 'net.blocks.0');
+  assert.ok(g.edges.some((e) => e.src === 'net.blocks.0' && e.dst === 'net.blocks.1.conv1'));
+  assert.ok(!g.edges.some((e) => e.src === e.dst));
+  const folded = foldGraph(tree, { depth: 3 });
+  assert.ok(!folded.nodes.some((n) => n.id.includes('#')));
 });

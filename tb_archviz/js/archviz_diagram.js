@@ -26,6 +26,7 @@ var ArchvizDiagram = (() => {
     allRepeatKeys: () => allRepeatKeys,
     buildElkGraph: () => buildElkGraph,
     buildTree: () => buildTree,
+    callSiteOf: () => callSiteOf,
     defaultState: () => defaultState,
     exportDiagram: () => exportDiagram,
     foldGraph: () => foldGraph,
@@ -90,9 +91,12 @@ var ArchvizDiagram = (() => {
       nodes.set(op.id, { id: op.id, kind: "op", op, parent: scope, children: [], depth: 0 });
       nodes.get(scope).children.push(op.id);
     }
-    for (const e of record && record.edges || []) {
+    const edges = record && record.edges || [];
+    const callOrder = /* @__PURE__ */ new Map();
+    for (const e of edges) {
       for (const end of [e.src, e.dst]) {
-        if (!nodes.has(end) && /^(input|output):/.test(end)) {
+        if (nodes.has(end)) continue;
+        if (/^(input|output):/.test(end)) {
           nodes.set(end, {
             id: end,
             kind: end.startsWith("input") ? "input" : "output",
@@ -102,8 +106,36 @@ var ArchvizDiagram = (() => {
             shape: e.shape
           });
           nodes.get(ROOT).children.push(end);
+          continue;
+        }
+        const base = callSiteOf(end);
+        const of = base !== null && nodes.get(base);
+        if (of && of.kind === "module" && base !== ROOT) {
+          nodes.set(end, {
+            id: end,
+            kind: "module",
+            module: of.module,
+            callOf: base,
+            parent: of.parent,
+            children: [],
+            depth: 0
+          });
+          nodes.get(of.parent).children.push(end);
         }
       }
+    }
+    const orderOf = (id) => {
+      const n = nodes.get(id);
+      if (n.callOf !== void 0) return callOrder.get(id) ?? orderOf(n.callOf);
+      const o = n.kind === "module" ? n.module.order : n.kind === "op" ? n.op.order : null;
+      return o === null || o === void 0 ? Infinity : o;
+    };
+    for (const e of edges) {
+      const n = nodes.get(e.dst);
+      const src = nodes.get(e.src);
+      if (!n || n.callOf === void 0 || !src || src.callOf !== void 0) continue;
+      const o = orderOf(e.src);
+      if (Number.isFinite(o) && !(callOrder.get(e.dst) >= o + 0.5)) callOrder.set(e.dst, o + 0.5);
     }
     const setDepth = (id, d) => {
       const n = nodes.get(id);
@@ -111,11 +143,6 @@ var ArchvizDiagram = (() => {
       for (const c of n.children) setDepth(c, d + 1);
     };
     setDepth(ROOT, 0);
-    const orderOf = (id) => {
-      const n = nodes.get(id);
-      const o = n.kind === "module" ? n.module.order : n.kind === "op" ? n.op.order : null;
-      return o === null || o === void 0 ? Infinity : o;
-    };
     for (const n of nodes.values()) {
       const idx = new Map(n.children.map((c, i) => [c, i]));
       n.children.sort((a, b) => orderOf(a) - orderOf(b) || idx.get(a) - idx.get(b));
@@ -123,6 +150,10 @@ var ArchvizDiagram = (() => {
     let maxDepth = 0;
     for (const n of nodes.values()) if (n.children.length === 0) maxDepth = Math.max(maxDepth, n.depth);
     return { nodes, record, maxDepth };
+  }
+  function callSiteOf(id) {
+    const i = String(id).lastIndexOf("#");
+    return i > 0 && /^\d+$/.test(String(id).slice(i + 1)) ? String(id).slice(0, i) : null;
   }
   function isContainer(tree, id) {
     const n = tree.nodes.get(id);
@@ -132,7 +163,7 @@ var ArchvizDiagram = (() => {
     const groups = /* @__PURE__ */ new Map();
     for (const c of tree.nodes.get(parentId).children) {
       const n = tree.nodes.get(c);
-      const r = n.kind === "module" && n.module.repeat;
+      const r = n.kind === "module" && n.callOf === void 0 && n.module.repeat;
       if (r && r.group !== void 0 && r.group !== null) {
         const key = `repeat:${parentId}|${r.group}`;
         if (!groups.has(key)) groups.set(key, []);
@@ -305,7 +336,7 @@ var ArchvizDiagram = (() => {
     if (!q) return [];
     const hits = [];
     for (const n of tree.nodes.values()) {
-      if (n.kind !== "module" || n.id === ROOT) continue;
+      if (n.kind !== "module" || n.id === ROOT || n.callOf !== void 0) continue;
       const m = n.module;
       if (n.id.toLowerCase().includes(q) || String(m.class || "").toLowerCase().includes(q)) {
         hits.push(n.id);
@@ -764,7 +795,9 @@ var ArchvizDiagram = (() => {
       return v.open ? ["#ffffff", "#94a3b8"] : ["#f3f4f6", "#6b7280"];
     }
     if (mode === "value" && !v.open) {
-      const val = (opts.values || {})[v.kind === "repeat" ? v.members[0] : v.id];
+      const n = tree.nodes.get(v.id);
+      const key = v.kind === "repeat" ? v.members[0] : n && n.callOf || v.id;
+      const val = (opts.values || {})[key];
       if (val === void 0 || val === null || !isFinite(val)) return ["#ffffff", "#cbd5e1"];
       const [lo, hi] = ctx.valueRange;
       const t = hi > lo ? (val - lo) / (hi - lo) : 0.5;

@@ -28,15 +28,41 @@ export function buildTree(record) {
     nodes.set(op.id, { id: op.id, kind: 'op', op, parent: scope, children: [], depth: 0 });
     nodes.get(scope).children.push(op.id);
   }
-  // Graph inputs and outputs named by edges ("input:0", "output:logits").
-  for (const e of (record && record.edges) || []) {
+  // Graph inputs and outputs named by edges ("input:0", "output:logits"), and further call
+  // sites of a module ("block.relu#1": the same module called again elsewhere, FORMAT.md):
+  // a block of its own beside the module, showing the same module.
+  const edges = (record && record.edges) || [];
+  const callOrder = new Map(); // "name#k" → just after the latest node feeding it
+  for (const e of edges) {
     for (const end of [e.src, e.dst]) {
-      if (!nodes.has(end) && /^(input|output):/.test(end)) {
+      if (nodes.has(end)) continue;
+      if (/^(input|output):/.test(end)) {
         nodes.set(end, { id: end, kind: end.startsWith('input') ? 'input' : 'output',
           parent: ROOT, children: [], depth: 1, shape: e.shape });
         nodes.get(ROOT).children.push(end);
+        continue;
+      }
+      const base = callSiteOf(end);
+      const of = base !== null && nodes.get(base);
+      if (of && of.kind === 'module' && base !== ROOT) {
+        nodes.set(end, { id: end, kind: 'module', module: of.module, callOf: base,
+          parent: of.parent, children: [], depth: 0 });
+        nodes.get(of.parent).children.push(end);
       }
     }
+  }
+  const orderOf = (id) => {
+    const n = nodes.get(id);
+    if (n.callOf !== undefined) return callOrder.get(id) ?? orderOf(n.callOf);
+    const o = n.kind === 'module' ? n.module.order : n.kind === 'op' ? n.op.order : null;
+    return o === null || o === undefined ? Infinity : o;
+  };
+  for (const e of edges) {
+    const n = nodes.get(e.dst);
+    const src = nodes.get(e.src);
+    if (!n || n.callOf === undefined || !src || src.callOf !== undefined) continue;
+    const o = orderOf(e.src);
+    if (Number.isFinite(o) && !(callOrder.get(e.dst) >= o + 0.5)) callOrder.set(e.dst, o + 0.5);
   }
   const setDepth = (id, d) => {
     const n = nodes.get(id);
@@ -44,12 +70,8 @@ export function buildTree(record) {
     for (const c of n.children) setDepth(c, d + 1);
   };
   setDepth(ROOT, 0);
-  // Children in forward order where known (ops carry an order too), else record order.
-  const orderOf = (id) => {
-    const n = nodes.get(id);
-    const o = n.kind === 'module' ? n.module.order : n.kind === 'op' ? n.op.order : null;
-    return o === null || o === undefined ? Infinity : o;
-  };
+  // Children in forward order where known (ops carry an order too; a further call site
+  // sorts just after what feeds it), else record order.
   for (const n of nodes.values()) {
     const idx = new Map(n.children.map((c, i) => [c, i]));
     n.children.sort((a, b) => (orderOf(a) - orderOf(b)) || (idx.get(a) - idx.get(b)));
@@ -57,6 +79,12 @@ export function buildTree(record) {
   let maxDepth = 0;
   for (const n of nodes.values()) if (n.children.length === 0) maxDepth = Math.max(maxDepth, n.depth);
   return { nodes, record, maxDepth };
+}
+
+// "name" for the dataflow id "name#k" of a module's k-th further call site, else null.
+export function callSiteOf(id) {
+  const i = String(id).lastIndexOf('#');
+  return i > 0 && /^\d+$/.test(String(id).slice(i + 1)) ? String(id).slice(0, i) : null;
 }
 
 export function isContainer(tree, id) {
@@ -69,7 +97,7 @@ function repeatGroups(tree, parentId) {
   const groups = new Map();
   for (const c of tree.nodes.get(parentId).children) {
     const n = tree.nodes.get(c);
-    const r = n.kind === 'module' && n.module.repeat;
+    const r = n.kind === 'module' && n.callOf === undefined && n.module.repeat;
     if (r && r.group !== undefined && r.group !== null) {
       const key = `repeat:${parentId}|${r.group}`;
       if (!groups.has(key)) groups.set(key, []);
@@ -239,7 +267,7 @@ export function search(tree, query) {
   if (!q) return [];
   const hits = [];
   for (const n of tree.nodes.values()) {
-    if (n.kind !== 'module' || n.id === ROOT) continue;
+    if (n.kind !== 'module' || n.id === ROOT || n.callOf !== undefined) continue;
     const m = n.module;
     if (n.id.toLowerCase().includes(q) || String(m.class || '').toLowerCase().includes(q)) {
       hits.push(n.id);

@@ -56,7 +56,9 @@ export function nodeColors(tree, v, opts, ctx) {
     return v.open ? ['#ffffff', '#94a3b8'] : ['#f3f4f6', '#6b7280'];
   }
   if (mode === 'value' && !v.open) {
-    const val = (opts.values || {})[v.kind === 'repeat' ? v.members[0] : v.id];
+    const n = tree.nodes.get(v.id);
+    const key = v.kind === 'repeat' ? v.members[0] : (n && n.callOf) || v.id;
+    const val = (opts.values || {})[key];
     if (val === undefined || val === null || !isFinite(val)) return ['#ffffff', '#cbd5e1'];
     const [lo, hi] = ctx.valueRange;
     const t = hi > lo ? (val - lo) / (hi - lo) : 0.5;
