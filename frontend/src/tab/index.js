@@ -4,14 +4,15 @@ import ELK from 'elkjs/lib/elk-api.js';
 import { buildTree, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
 import { showDetails } from './details.js';
 import { clear, html, toDom } from './dom.js';
+import { FOCUS_KEY, readFocus, readSharedStep } from './host.js';
 import { PanZoom } from './panzoom.js';
-
-const FOCUS_KEY = 'tb_archviz.focus';
+import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
+import '../views/index.js';
 
 const app = {
   runs: [], run: null, version: null, record: null, tree: null, state: null, view: null,
   colorMode: 'type', selected: null, highlight: new Set(), diff: null, hits: [], hitIndex: -1,
-  timings: {}, elk: null, seq: 0,
+  timings: {}, elk: null, seq: 0, viewId: DIAGRAM_VIEW, viewHandle: null,
 };
 
 function makeElk() {
@@ -29,6 +30,7 @@ let ui = null;
 
 function buildUi(root) {
   const runSel = html('select', { class: 'run', title: 'run', onchange: () => loadRun(runSel.value, null) });
+  const viewSel = html('select', { class: 'view', title: 'view', onchange: () => setView(viewSel.value) });
   const verSel = html('select', { class: 'version', title: 'architecture version',
     onchange: () => loadRun(app.run, Number(verSel.value)) });
   const diffSel = html('select', { class: 'diff', title: 'compare with another version',
@@ -47,18 +49,20 @@ function buildUi(root) {
   const fit = html('button', { class: 'fit', onclick: () => ui.pz.fit() }, 'Fit');
   const svgBtn = html('button', { class: 'export-svg', onclick: () => exportSvg() }, 'Export SVG');
   const pngBtn = html('button', { class: 'export-png', onclick: () => exportPng() }, 'Export PNG');
-  const toolbar = html('div', { class: 'toolbar' }, runSel, verSel, diffSel,
+  const toolbar = html('div', { class: 'toolbar' }, html('label', {}, 'View ', viewSel), runSel, verSel, diffSel,
     html('label', {}, 'depth ', depth, depthLabel), color, find, hitLabel, fit, svgBtn, pngBtn);
   const canvas = html('div', { class: 'canvas' });
   const minimap = html('div', { class: 'minimap' });
   const details = html('div', { class: 'details' });
   const status = html('div', { class: 'status' }, 'loading…');
   root.appendChild(toolbar);
-  root.appendChild(html('div', { class: 'main' }, html('div', { class: 'stage' }, canvas, minimap), details));
+  const stage = html('div', { class: 'stage' }, canvas, minimap);
+  const viewHost = html('div', { class: 'view-host', hidden: true });
+  root.appendChild(html('div', { class: 'main' }, stage, viewHost, details));
   root.appendChild(status);
   const pz = new PanZoom(canvas, minimap);
   canvas.addEventListener('click', onCanvasClick);
-  return { runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
+  return { viewSel, stage, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
 
 function setStatus(text) { ui.status.textContent = text; }
@@ -103,7 +107,9 @@ async function loadRun(run, version) {
   }
   ui.verSel.value = String(app.version);
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
+  fillViewSelect();
   await redraw({ fit: true });
+  mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
   applyFocus(readFocus());
   showDetails(ui.details, app.tree, app.selected, app.record);
@@ -207,16 +213,6 @@ async function focusLayer(name) {
   return true;
 }
 
-function readFocus() {
-  try {
-    const raw = window.localStorage.getItem(FOCUS_KEY);
-    const f = raw ? JSON.parse(raw) : null;
-    return f && typeof f.layer === 'string' ? f : null;
-  } catch (err) {
-    return null;
-  }
-}
-
 let appliedFocus = null;
 async function applyFocus(f) {
   if (!f || !app.tree) return;
@@ -252,6 +248,58 @@ async function setDiff(value) {
   repaint();
   setStatus(`compared with v${value}: ${added.size} added, ${changed.size} changed, ` +
     `${removed.length} removed${removed.length ? ' (' + removed.slice(0, 8).join(', ') + ')' : ''}`);
+}
+
+// ---- views (registry in views.js) ----
+function viewContext() {
+  return {
+    run: app.run,
+    version: app.version,
+    get step() { const s = readSharedStep(); return s ? s.step : null; },
+    fetchJSON: (rel) => getJson(rel),
+    onSelectModule: (name) => {
+      app.selected = name;
+      showDetails(ui.details, app.tree, name, app.record);
+    },
+  };
+}
+
+function fillViewSelect() {
+  const views = app.record ? availableViews(app.record, viewContext()) : [];
+  clear(ui.viewSel);
+  ui.viewSel.appendChild(html('option', { value: DIAGRAM_VIEW }, 'Block diagram'));
+  for (const v of views) ui.viewSel.appendChild(html('option', { value: v.id }, v.label));
+  if (!views.some((v) => v.id === app.viewId)) app.viewId = DIAGRAM_VIEW;
+  ui.viewSel.value = app.viewId;
+}
+
+function unmountView() {
+  if (app.viewHandle) {
+    try { app.viewHandle.dispose(); } catch (err) { /* a view's cleanup must not break the tab */ }
+  }
+  app.viewHandle = null;
+  clear(ui.viewHost);
+}
+
+// Show the chosen view for the current record (the diagram stays laid out underneath).
+function mountView() {
+  unmountView();
+  const diagram = app.viewId === DIAGRAM_VIEW;
+  ui.stage.hidden = !diagram;
+  ui.viewHost.hidden = diagram;
+  if (diagram || !app.record) return;
+  const view = getView(app.viewId);
+  try {
+    app.viewHandle = view.render(ui.viewHost, app.record, viewContext()) || null;
+  } catch (err) {
+    ui.viewHost.appendChild(html('p', { class: 'view-error' }, `${view.label}: ${err.message}`));
+  }
+}
+
+function setView(id) {
+  app.viewId = id === DIAGRAM_VIEW || getView(id) ? id : DIAGRAM_VIEW;
+  mountView();
+  if (app.viewId === DIAGRAM_VIEW && app.view) ui.pz.fit();
 }
 
 // Export: the current view in paper style (no selection, no UI), same code as the CLI.
@@ -303,7 +351,7 @@ export async function render() {
   app.elk = makeElk();
   window.addEventListener('storage', (e) => { if (e.key === FOCUS_KEY) applyFocus(readFocus()); });
   // Handle for tests and for other tools in the page: read-only views and the exports.
-  window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer,
+  window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, setView,
     ready: false };
   try {
     await loadRuns();

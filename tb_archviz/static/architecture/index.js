@@ -1434,6 +1434,28 @@ function showDetails(panel, tree, id, record) {
   if (m.extra_repr) panel.appendChild(html("pre", {}, m.extra_repr));
 }
 
+// src/tab/host.js
+var STEP_KEY = "tb_archviz.step";
+var FOCUS_KEY = "tb_archviz.focus";
+function readSharedStep() {
+  try {
+    const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
+    if (v && typeof v === "object" && Number.isFinite(v.step)) return v;
+    if (Number.isFinite(v)) return { step: v };
+  } catch (err) {
+  }
+  return null;
+}
+function readFocus() {
+  try {
+    const raw = window.localStorage.getItem(FOCUS_KEY);
+    const f = raw ? JSON.parse(raw) : null;
+    return f && typeof f.layer === "string" ? f : null;
+  } catch (err) {
+    return null;
+  }
+}
+
 // src/tab/panzoom.js
 var PanZoom = class {
   constructor(canvas, minimap) {
@@ -1554,8 +1576,36 @@ var PanZoom = class {
   }
 };
 
+// src/tab/views.js
+var DIAGRAM_VIEW = "diagram";
+var registry = [];
+function registerView(view) {
+  if (!view || typeof view.id !== "string" || !view.id || typeof view.render !== "function") {
+    throw new Error("registerView: need {id, label, render(container, record, ctx)}");
+  }
+  if (view.id === DIAGRAM_VIEW || registry.some((v) => v.id === view.id)) {
+    throw new Error(`registerView: view id "${view.id}" is already taken`);
+  }
+  registry.push({ label: view.id, available: () => true, ...view });
+}
+function availableViews(record, ctx) {
+  return registry.filter((v) => {
+    try {
+      return Boolean(v.available(record, ctx));
+    } catch (err) {
+      return false;
+    }
+  });
+}
+function getView(id) {
+  return registry.find((v) => v.id === id) || null;
+}
+
+// src/views/index.js
+var VIEWS = [];
+for (const view of VIEWS) registerView(view);
+
 // src/tab/index.js
-var FOCUS_KEY = "tb_archviz.focus";
 var app = {
   runs: [],
   run: null,
@@ -1572,7 +1622,9 @@ var app = {
   hitIndex: -1,
   timings: {},
   elk: null,
-  seq: 0
+  seq: 0,
+  viewId: DIAGRAM_VIEW,
+  viewHandle: null
 };
 function makeElk() {
   const workerUrl = new URL("./elk-worker.min.js", import.meta.url).href;
@@ -1586,6 +1638,7 @@ async function getJson(url) {
 var ui = null;
 function buildUi(root) {
   const runSel = html("select", { class: "run", title: "run", onchange: () => loadRun(runSel.value, null) });
+  const viewSel = html("select", { class: "view", title: "view", onchange: () => setView(viewSel.value) });
   const verSel = html("select", {
     class: "version",
     title: "architecture version",
@@ -1636,6 +1689,7 @@ function buildUi(root) {
   const toolbar = html(
     "div",
     { class: "toolbar" },
+    html("label", {}, "View ", viewSel),
     runSel,
     verSel,
     diffSel,
@@ -1652,11 +1706,13 @@ function buildUi(root) {
   const details = html("div", { class: "details" });
   const status = html("div", { class: "status" }, "loading…");
   root.appendChild(toolbar);
-  root.appendChild(html("div", { class: "main" }, html("div", { class: "stage" }, canvas, minimap), details));
+  const stage = html("div", { class: "stage" }, canvas, minimap);
+  const viewHost = html("div", { class: "view-host", hidden: true });
+  root.appendChild(html("div", { class: "main" }, stage, viewHost, details));
   root.appendChild(status);
   const pz = new PanZoom(canvas, minimap);
   canvas.addEventListener("click", onCanvasClick);
-  return { runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
+  return { viewSel, stage, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
 function setStatus(text) {
   ui.status.textContent = text;
@@ -1699,7 +1755,9 @@ async function loadRun(run, version) {
   }
   ui.verSel.value = String(app.version);
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
+  fillViewSelect();
   await redraw({ fit: true });
+  mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
   applyFocus(readFocus());
   showDetails(ui.details, app.tree, app.selected, app.record);
@@ -1791,15 +1849,6 @@ async function focusLayer(name) {
   if (box) ui.pz.centerOn(box);
   return true;
 }
-function readFocus() {
-  try {
-    const raw = window.localStorage.getItem(FOCUS_KEY);
-    const f = raw ? JSON.parse(raw) : null;
-    return f && typeof f.layer === "string" ? f : null;
-  } catch (err) {
-    return null;
-  }
-}
 var appliedFocus = null;
 async function applyFocus(f) {
   if (!f || !app.tree) return;
@@ -1836,6 +1885,57 @@ async function setDiff(value) {
   app.diff = { added, changed };
   repaint();
   setStatus(`compared with v${value}: ${added.size} added, ${changed.size} changed, ${removed.length} removed${removed.length ? " (" + removed.slice(0, 8).join(", ") + ")" : ""}`);
+}
+function viewContext() {
+  return {
+    run: app.run,
+    version: app.version,
+    get step() {
+      const s = readSharedStep();
+      return s ? s.step : null;
+    },
+    fetchJSON: (rel) => getJson(rel),
+    onSelectModule: (name) => {
+      app.selected = name;
+      showDetails(ui.details, app.tree, name, app.record);
+    }
+  };
+}
+function fillViewSelect() {
+  const views = app.record ? availableViews(app.record, viewContext()) : [];
+  clear(ui.viewSel);
+  ui.viewSel.appendChild(html("option", { value: DIAGRAM_VIEW }, "Block diagram"));
+  for (const v of views) ui.viewSel.appendChild(html("option", { value: v.id }, v.label));
+  if (!views.some((v) => v.id === app.viewId)) app.viewId = DIAGRAM_VIEW;
+  ui.viewSel.value = app.viewId;
+}
+function unmountView() {
+  if (app.viewHandle) {
+    try {
+      app.viewHandle.dispose();
+    } catch (err) {
+    }
+  }
+  app.viewHandle = null;
+  clear(ui.viewHost);
+}
+function mountView() {
+  unmountView();
+  const diagram = app.viewId === DIAGRAM_VIEW;
+  ui.stage.hidden = !diagram;
+  ui.viewHost.hidden = diagram;
+  if (diagram || !app.record) return;
+  const view = getView(app.viewId);
+  try {
+    app.viewHandle = view.render(ui.viewHost, app.record, viewContext()) || null;
+  } catch (err) {
+    ui.viewHost.appendChild(html("p", { class: "view-error" }, `${view.label}: ${err.message}`));
+  }
+}
+function setView(id) {
+  app.viewId = id === DIAGRAM_VIEW || getView(id) ? id : DIAGRAM_VIEW;
+  mountView();
+  if (app.viewId === DIAGRAM_VIEW && app.view) ui.pz.fit();
 }
 function paperSvg() {
   const el = renderDiagram(
@@ -1897,6 +1997,7 @@ async function render() {
     exportSvg: paperSvg,
     exportPng,
     focusLayer,
+    setView,
     ready: false
   };
   try {
