@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { buildTree, foldGraph, formatCount, reveal, search, toggle, typeLine } from '../src/diagram/index.js';
+import { allRepeatKeys, buildTree, foldGraph, formatCount, reveal, search, toggle, typeLine } from '../src/diagram/index.js';
 import { nodeLines } from '../src/diagram/boxes.js';
 
 const record = JSON.parse(readFileSync(new URL('./fixtures/tiny_resnet.json', import.meta.url)));
@@ -106,4 +106,22 @@ test('a second call site lifts into its collapsed ancestor like the module itsel
   assert.ok(!g.edges.some((e) => e.src === e.dst));
   const folded = foldGraph(tree, { depth: 3 });
   assert.ok(!folded.nodes.some((n) => n.id.includes('#')));
+});
+
+const transformer = JSON.parse(readFileSync(new URL('./fixtures/tiny_transformer.json', import.meta.url)));
+
+test('a module that is a dataflow endpoint is one block, not a container around its children', () => {
+  const tree = buildTree(transformer);
+  const attn = 'net.encoder.layers.0.self_attn';
+  const g = foldGraph(tree, { depth: 10, unfolded: allRepeatKeys(tree) });
+  const block = g.nodes.find((n) => n.id === attn);
+  assert.ok(block, 'the attention block is drawn');
+  assert.equal(block.open, false);
+  assert.ok(!g.nodes.some((n) => n.id === `${attn}.out_proj`), 'out_proj is not drawn on its own');
+  assert.ok(g.edges.some((e) => e.dst === attn) && g.edges.some((e) => e.src === attn));
+  assert.deepEqual(tree.nodes.get(attn).inner, [`${attn}.out_proj`]);
+  assert.ok(nodeLines(tree, block).some((l) => l.text === 'MultiheadAttention 4 heads, d=32'));
+  // searching for the inner module finds the block that shows it
+  assert.deepEqual(search(tree, 'out_proj'), [attn, 'net.encoder.layers.1.self_attn']);
+  assert.ok(foldGraph(tree, reveal(tree, { depth: 1 }, `${attn}.out_proj`)).nodes.some((n) => n.id === attn));
 });

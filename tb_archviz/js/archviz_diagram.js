@@ -137,6 +137,32 @@ var ArchvizDiagram = (() => {
       const o = orderOf(e.src);
       if (Number.isFinite(o) && !(callOrder.get(e.dst) >= o + 0.5)) callOrder.set(e.dst, o + 0.5);
     }
+    const endpoints = /* @__PURE__ */ new Set();
+    for (const e of edges) {
+      for (const end of [e.src, e.dst]) {
+        endpoints.add(end);
+        const base = callSiteOf(end);
+        if (base !== null) endpoints.add(base);
+      }
+    }
+    for (const n of nodes.values()) {
+      if (n.kind === "module" && n.id !== ROOT && n.callOf === void 0 && n.children.length && endpoints.has(n.id)) {
+        n.inner = n.children;
+        n.children = [];
+      }
+    }
+    const markInside = (id, top) => {
+      for (const c of [...nodes.get(id).children, ...nodes.get(id).inner || []]) {
+        nodes.get(c).inside = top;
+        markInside(c, top);
+      }
+    };
+    const findLeafBlocks = (id) => {
+      const n = nodes.get(id);
+      if (n.inner) markInside(id, id);
+      for (const c of n.children) findLeafBlocks(c);
+    };
+    findLeafBlocks(ROOT);
     const setDepth = (id, d) => {
       const n = nodes.get(id);
       n.depth = d;
@@ -148,7 +174,9 @@ var ArchvizDiagram = (() => {
       n.children.sort((a, b) => orderOf(a) - orderOf(b) || idx.get(a) - idx.get(b));
     }
     let maxDepth = 0;
-    for (const n of nodes.values()) if (n.children.length === 0) maxDepth = Math.max(maxDepth, n.depth);
+    for (const n of nodes.values()) {
+      if (n.children.length === 0 && n.inside === void 0) maxDepth = Math.max(maxDepth, n.depth);
+    }
     return { nodes, record, maxDepth };
   }
   function callSiteOf(id) {
@@ -214,7 +242,10 @@ var ArchvizDiagram = (() => {
         out.push({ id, kind: n.kind, parent: parentVisible, open, depth: n.depth });
         rep.set(id, id);
       }
-      if (!container) return;
+      if (!container) {
+        if (n.inner) markHidden(tree, id, id, rep);
+        return;
+      }
       if (!open) {
         markHidden(tree, id, id, rep);
         return;
@@ -254,7 +285,8 @@ var ArchvizDiagram = (() => {
     return { nodes: out, edges: liftEdges(tree, rep), rep };
   }
   function markHidden(tree, id, visible, rep) {
-    for (const c of tree.nodes.get(id).children) {
+    const n = tree.nodes.get(id);
+    for (const c of n.inner ? [...n.children, ...n.inner] : n.children) {
       rep.set(c, visible);
       markHidden(tree, c, visible, rep);
     }
@@ -314,6 +346,7 @@ var ArchvizDiagram = (() => {
       unfolded: [...state.unfolded || []]
     };
     let n = tree.nodes.get(id);
+    if (n && n.inside !== void 0) n = tree.nodes.get(n.inside);
     if (!n) return s;
     const chain = [];
     while (n && n.parent !== null && n.parent !== void 0) {
@@ -335,11 +368,16 @@ var ArchvizDiagram = (() => {
     const q = String(query || "").trim().toLowerCase();
     if (!q) return [];
     const hits = [];
+    const seen = /* @__PURE__ */ new Set();
     for (const n of tree.nodes.values()) {
       if (n.kind !== "module" || n.id === ROOT || n.callOf !== void 0) continue;
       const m = n.module;
       if (n.id.toLowerCase().includes(q) || String(m.class || "").toLowerCase().includes(q)) {
-        hits.push(n.id);
+        const shown = n.inside === void 0 ? n.id : n.inside;
+        if (!seen.has(shown)) {
+          seen.add(shown);
+          hits.push(shown);
+        }
       }
     }
     return hits;

@@ -64,6 +64,36 @@ export function buildTree(record) {
     const o = orderOf(e.src);
     if (Number.isFinite(o) && !(callOrder.get(e.dst) >= o + 0.5)) callOrder.set(e.dst, o + 0.5);
   }
+  // A module that is itself a dataflow endpoint (nn.MultiheadAttention: edges reach the
+  // module, never its out_proj) is drawn as one leaf block; what it contains moves to
+  // ``inner`` (shown in the details panel) and maps onto the block (``inside``).
+  const endpoints = new Set();
+  for (const e of edges) {
+    for (const end of [e.src, e.dst]) {
+      endpoints.add(end);
+      const base = callSiteOf(end);
+      if (base !== null) endpoints.add(base);
+    }
+  }
+  for (const n of nodes.values()) {
+    if (n.kind === 'module' && n.id !== ROOT && n.callOf === undefined && n.children.length &&
+      endpoints.has(n.id)) {
+      n.inner = n.children;
+      n.children = [];
+    }
+  }
+  const markInside = (id, top) => {
+    for (const c of [...nodes.get(id).children, ...(nodes.get(id).inner || [])]) {
+      nodes.get(c).inside = top;
+      markInside(c, top);
+    }
+  };
+  const findLeafBlocks = (id) => {
+    const n = nodes.get(id);
+    if (n.inner) markInside(id, id);
+    for (const c of n.children) findLeafBlocks(c);
+  };
+  findLeafBlocks(ROOT);
   const setDepth = (id, d) => {
     const n = nodes.get(id);
     n.depth = d;
@@ -77,7 +107,9 @@ export function buildTree(record) {
     n.children.sort((a, b) => (orderOf(a) - orderOf(b)) || (idx.get(a) - idx.get(b)));
   }
   let maxDepth = 0;
-  for (const n of nodes.values()) if (n.children.length === 0) maxDepth = Math.max(maxDepth, n.depth);
+  for (const n of nodes.values()) {
+    if (n.children.length === 0 && n.inside === undefined) maxDepth = Math.max(maxDepth, n.depth);
+  }
   return { nodes, record, maxDepth };
 }
 
@@ -158,7 +190,10 @@ export function foldGraph(tree, state) {
       out.push({ id, kind: n.kind, parent: parentVisible, open, depth: n.depth });
       rep.set(id, id);
     }
-    if (!container) return;
+    if (!container) {
+      if (n.inner) markHidden(tree, id, id, rep);
+      return;
+    }
     if (!open) {
       markHidden(tree, id, id, rep);
       return;
@@ -189,7 +224,8 @@ export function foldGraph(tree, state) {
 }
 
 function markHidden(tree, id, visible, rep) {
-  for (const c of tree.nodes.get(id).children) {
+  const n = tree.nodes.get(id);
+  for (const c of n.inner ? [...n.children, ...n.inner] : n.children) {
     rep.set(c, visible);
     markHidden(tree, c, visible, rep);
   }
@@ -243,6 +279,7 @@ export function reveal(tree, state, id) {
   let s = { depth: state.depth, expanded: [...(state.expanded || [])],
     collapsed: [...(state.collapsed || [])], unfolded: [...(state.unfolded || [])] };
   let n = tree.nodes.get(id);
+  if (n && n.inside !== undefined) n = tree.nodes.get(n.inside);
   if (!n) return s;
   const chain = [];
   while (n && n.parent !== null && n.parent !== undefined) {
@@ -266,11 +303,13 @@ export function search(tree, query) {
   const q = String(query || '').trim().toLowerCase();
   if (!q) return [];
   const hits = [];
+  const seen = new Set();
   for (const n of tree.nodes.values()) {
     if (n.kind !== 'module' || n.id === ROOT || n.callOf !== undefined) continue;
     const m = n.module;
     if (n.id.toLowerCase().includes(q) || String(m.class || '').toLowerCase().includes(q)) {
-      hits.push(n.id);
+      const shown = n.inside === undefined ? n.id : n.inside;
+      if (!seen.has(shown)) { seen.add(shown); hits.push(shown); }
     }
   }
   return hits;

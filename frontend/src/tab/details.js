@@ -55,6 +55,12 @@ export function showDetails(panel, tree, id, record) {
   if (m.aliases && m.aliases.length) t.appendChild(row('also named', m.aliases.join(', ')));
   const ties = ((record && record.ties) || []).filter((g) => g.some((x) => x.startsWith(m.name + '.')));
   if (ties.length) t.appendChild(row('tied', ties.map((g) => g.join(' = ')).join('; ')));
+  if (n.inner && n.inner.length) {
+    t.appendChild(row('contains', n.inner.map((c) => {
+      const x = tree.nodes.get(c);
+      return x.kind === 'module' ? `${c.slice(m.name.length + 1)} (${typeLine(x.module)})` : `${x.op.op} (${c})`;
+    }).join('; ')));
+  }
   if (m.repeat) t.appendChild(row('repeat', `${m.repeat.group} #${m.repeat.index} of ${m.repeat.count}`));
   panel.appendChild(t);
   const hp = m.hparams || {};

@@ -202,7 +202,9 @@ async function nextHit() {
 
 // Open the ancestors of a module, select and highlight it, centre the view on it.
 async function focusLayer(name) {
-  if (!app.tree.nodes.has(name)) return false;
+  const n = app.tree.nodes.get(name);
+  if (!n) return false;
+  if (n.inside !== undefined) name = n.inside; // drawn as part of a leaf block
   app.state = reveal(app.tree, app.state, name);
   app.selected = name;
   app.highlight = new Set([name]);

@@ -364,6 +364,32 @@ function buildTree(record) {
     const o = orderOf(e.src);
     if (Number.isFinite(o) && !(callOrder.get(e.dst) >= o + 0.5)) callOrder.set(e.dst, o + 0.5);
   }
+  const endpoints = /* @__PURE__ */ new Set();
+  for (const e of edges) {
+    for (const end of [e.src, e.dst]) {
+      endpoints.add(end);
+      const base = callSiteOf(end);
+      if (base !== null) endpoints.add(base);
+    }
+  }
+  for (const n of nodes.values()) {
+    if (n.kind === "module" && n.id !== ROOT && n.callOf === void 0 && n.children.length && endpoints.has(n.id)) {
+      n.inner = n.children;
+      n.children = [];
+    }
+  }
+  const markInside = (id, top) => {
+    for (const c of [...nodes.get(id).children, ...nodes.get(id).inner || []]) {
+      nodes.get(c).inside = top;
+      markInside(c, top);
+    }
+  };
+  const findLeafBlocks = (id) => {
+    const n = nodes.get(id);
+    if (n.inner) markInside(id, id);
+    for (const c of n.children) findLeafBlocks(c);
+  };
+  findLeafBlocks(ROOT);
   const setDepth2 = (id, d) => {
     const n = nodes.get(id);
     n.depth = d;
@@ -375,7 +401,9 @@ function buildTree(record) {
     n.children.sort((a, b) => orderOf(a) - orderOf(b) || idx.get(a) - idx.get(b));
   }
   let maxDepth = 0;
-  for (const n of nodes.values()) if (n.children.length === 0) maxDepth = Math.max(maxDepth, n.depth);
+  for (const n of nodes.values()) {
+    if (n.children.length === 0 && n.inside === void 0) maxDepth = Math.max(maxDepth, n.depth);
+  }
   return { nodes, record, maxDepth };
 }
 function callSiteOf(id) {
@@ -437,7 +465,10 @@ function foldGraph(tree, state) {
       out.push({ id, kind: n.kind, parent: parentVisible, open, depth: n.depth });
       rep.set(id, id);
     }
-    if (!container) return;
+    if (!container) {
+      if (n.inner) markHidden(tree, id, id, rep);
+      return;
+    }
     if (!open) {
       markHidden(tree, id, id, rep);
       return;
@@ -477,7 +508,8 @@ function foldGraph(tree, state) {
   return { nodes: out, edges: liftEdges(tree, rep), rep };
 }
 function markHidden(tree, id, visible, rep) {
-  for (const c of tree.nodes.get(id).children) {
+  const n = tree.nodes.get(id);
+  for (const c of n.inner ? [...n.children, ...n.inner] : n.children) {
     rep.set(c, visible);
     markHidden(tree, c, visible, rep);
   }
@@ -537,6 +569,7 @@ function reveal(tree, state, id) {
     unfolded: [...state.unfolded || []]
   };
   let n = tree.nodes.get(id);
+  if (n && n.inside !== void 0) n = tree.nodes.get(n.inside);
   if (!n) return s;
   const chain = [];
   while (n && n.parent !== null && n.parent !== void 0) {
@@ -558,11 +591,16 @@ function search(tree, query) {
   const q = String(query || "").trim().toLowerCase();
   if (!q) return [];
   const hits = [];
+  const seen = /* @__PURE__ */ new Set();
   for (const n of tree.nodes.values()) {
     if (n.kind !== "module" || n.id === ROOT || n.callOf !== void 0) continue;
     const m = n.module;
     if (n.id.toLowerCase().includes(q) || String(m.class || "").toLowerCase().includes(q)) {
-      hits.push(n.id);
+      const shown = n.inside === void 0 ? n.id : n.inside;
+      if (!seen.has(shown)) {
+        seen.add(shown);
+        hits.push(shown);
+      }
     }
   }
   return hits;
@@ -616,58 +654,58 @@ var ADAPTIVE = /^Adaptive(Max|Avg)Pool[123]d$/;
 var NORM_BN = /^(Lazy)?(BatchNorm|InstanceNorm|SyncBatchNorm)[123]?d?$/;
 var RNN = /^(LSTM|GRU|RNN)$/;
 var RNN_CELL = /^(LSTMCell|GRUCell|RNNCell)$/;
-function hparamText(cls, h2) {
-  h2 = h2 || {};
+function hparamText(cls, h3) {
+  h3 = h3 || {};
   const parts = [];
   if (CONV.test(cls)) {
-    const head = [kernel(h2.kernel_size), strideText(h2.stride), dilationText(h2.dilation)].filter(Boolean).join(" ");
-    const groups = h2.groups && h2.groups > 1 ? h2.groups === h2.in_channels ? " dw" : ` g${h2.groups}` : "";
-    const io = h2.in_channels !== void 0 ? `${h2.in_channels}→${h2.out_channels}` : "";
+    const head = [kernel(h3.kernel_size), strideText(h3.stride), dilationText(h3.dilation)].filter(Boolean).join(" ");
+    const groups = h3.groups && h3.groups > 1 ? h3.groups === h3.in_channels ? " dw" : ` g${h3.groups}` : "";
+    const io = h3.in_channels !== void 0 ? `${h3.in_channels}→${h3.out_channels}` : "";
     return [head + groups, io].filter(Boolean).join(", ");
   }
   if (cls === "Linear" || cls === "LazyLinear" || cls === "Bilinear") {
-    if (h2.in_features !== void 0) return `${h2.in_features}→${h2.out_features}`;
-    return h2.out_features !== void 0 ? `→${h2.out_features}` : "";
+    if (h3.in_features !== void 0) return `${h3.in_features}→${h3.out_features}`;
+    return h3.out_features !== void 0 ? `→${h3.out_features}` : "";
   }
   if (cls === "MultiheadAttention") {
-    if (h2.num_heads !== void 0) parts.push(`${h2.num_heads} heads`);
-    if (h2.embed_dim !== void 0) parts.push(`d=${h2.embed_dim}`);
+    if (h3.num_heads !== void 0) parts.push(`${h3.num_heads} heads`);
+    if (h3.embed_dim !== void 0) parts.push(`d=${h3.embed_dim}`);
     return parts.join(", ");
   }
   if (cls === "TransformerEncoderLayer" || cls === "TransformerDecoderLayer") {
-    if (h2.d_model !== void 0) parts.push(`d=${h2.d_model}`);
-    if (h2.nhead !== void 0) parts.push(`${h2.nhead} heads`);
-    if (h2.dim_feedforward !== void 0) parts.push(`ff ${h2.dim_feedforward}`);
+    if (h3.d_model !== void 0) parts.push(`d=${h3.d_model}`);
+    if (h3.nhead !== void 0) parts.push(`${h3.nhead} heads`);
+    if (h3.dim_feedforward !== void 0) parts.push(`ff ${h3.dim_feedforward}`);
     return parts.join(", ");
   }
   if (RNN.test(cls) || RNN_CELL.test(cls)) {
-    if (h2.hidden_size !== void 0) parts.push(String(h2.hidden_size));
-    if (h2.num_layers !== void 0 && h2.num_layers > 1) parts.push(`${h2.num_layers} layers`);
-    if (h2.bidirectional) parts.push("bidir");
+    if (h3.hidden_size !== void 0) parts.push(String(h3.hidden_size));
+    if (h3.num_layers !== void 0 && h3.num_layers > 1) parts.push(`${h3.num_layers} layers`);
+    if (h3.bidirectional) parts.push("bidir");
     return parts.join(", ");
   }
   if (cls === "Embedding" || cls === "EmbeddingBag") {
-    return h2.num_embeddings !== void 0 ? `${h2.num_embeddings}×${h2.embedding_dim}` : "";
+    return h3.num_embeddings !== void 0 ? `${h3.num_embeddings}×${h3.embedding_dim}` : "";
   }
-  if (NORM_BN.test(cls)) return h2.num_features !== void 0 ? String(h2.num_features) : "";
+  if (NORM_BN.test(cls)) return h3.num_features !== void 0 ? String(h3.num_features) : "";
   if (cls === "LayerNorm" || cls === "RMSNorm") {
-    const s = pair(h2.normalized_shape);
+    const s = pair(h3.normalized_shape);
     return s ? s.join("×") : "";
   }
   if (cls === "GroupNorm") {
-    return h2.num_groups !== void 0 ? `${h2.num_groups} groups, ${h2.num_channels}` : "";
+    return h3.num_groups !== void 0 ? `${h3.num_groups} groups, ${h3.num_channels}` : "";
   }
   if (POOL.test(cls)) {
-    return [kernel(h2.kernel_size), strideText(h2.stride)].filter(Boolean).join(" ");
+    return [kernel(h3.kernel_size), strideText(h3.stride)].filter(Boolean).join(" ");
   }
   if (ADAPTIVE.test(cls)) {
-    const s = pair(h2.output_size);
+    const s = pair(h3.output_size);
     return s ? "→" + s.map((x) => x === null ? "*" : x).join("×") : "";
   }
-  if (/^Dropout[123]?d?$|^AlphaDropout$/.test(cls)) return h2.p !== void 0 ? String(h2.p) : "";
-  if (cls === "LeakyReLU" && h2.negative_slope !== void 0) return `α=${h2.negative_slope}`;
+  if (/^Dropout[123]?d?$|^AlphaDropout$/.test(cls)) return h3.p !== void 0 ? String(h3.p) : "";
+  if (cls === "LeakyReLU" && h3.negative_slope !== void 0) return `α=${h3.negative_slope}`;
   if (cls === "Flatten" || cls === "Unflatten" || cls === "Identity") return "";
-  if (cls === "Upsample" && h2.scale_factor !== void 0) return `×${h2.scale_factor}`;
+  if (cls === "Upsample" && h3.scale_factor !== void 0) return `×${h3.scale_factor}`;
   return "";
 }
 function typeLine(mod) {
@@ -844,9 +882,9 @@ var HEADER = 22;
 function nodeSize(lines, kind) {
   if (kind === "op") return { width: OP_SIZE, height: OP_SIZE };
   const w = Math.max(...lines.map((l) => textWidth(l.text, l.size)));
-  const h2 = lines.reduce((a, l) => a + l.size + LINE_GAP, 0) - LINE_GAP;
+  const h3 = lines.reduce((a, l) => a + l.size + LINE_GAP, 0) - LINE_GAP;
   const minW = kind === "input" || kind === "output" ? 60 : 72;
-  return { width: Math.max(minW, w + 2 * PAD_X), height: h2 + 2 * PAD_Y + 1 };
+  return { width: Math.max(minW, w + 2 * PAD_X), height: h3 + 2 * PAD_Y + 1 };
 }
 function edgeLabel(edge) {
   return edge.shape ? formatShape(edge.shape) : "";
@@ -1088,7 +1126,7 @@ function renderDiagram(tree, folded, geo, opts = {}) {
   for (const v of folded.nodes) {
     const box = geo.nodes.get(v.id);
     if (!box) continue;
-    const [fill, stroke, textColor] = nodeColors(tree, v, opts, ctx);
+    const [fill2, stroke, textColor] = nodeColors(tree, v, opts, ctx);
     const cls = ["node", `kind-${v.kind}`, v.open ? "open" : "closed"];
     let strokeColor = stroke;
     let strokeWidth = v.open ? 1 : 1.2;
@@ -1118,7 +1156,7 @@ function renderDiagram(tree, folded, geo, opts = {}) {
     const lines = geo.info.get(v.id).lines;
     if (v.kind === "op") {
       const r = box.width / 2;
-      g.children.push(h("circle", { cx: r, cy: r, r, fill, stroke: strokeColor, "stroke-width": strokeWidth }));
+      g.children.push(h("circle", { cx: r, cy: r, r, fill: fill2, stroke: strokeColor, "stroke-width": strokeWidth }));
       g.children.push(h("text", {
         x: r,
         y: r + 4.5,
@@ -1139,7 +1177,7 @@ function renderDiagram(tree, folded, geo, opts = {}) {
           width: box.width,
           height: box.height,
           rx: 4,
-          fill,
+          fill: fill2,
           stroke,
           "stroke-width": 0.8,
           opacity: 0.9
@@ -1164,7 +1202,7 @@ function renderDiagram(tree, folded, geo, opts = {}) {
       width: box.width,
       height: box.height,
       rx,
-      fill,
+      fill: fill2,
       stroke: strokeColor,
       "stroke-width": strokeWidth,
       "stroke-dasharray": v.open ? "4 3" : null
@@ -1292,8 +1330,8 @@ function drawLegend(rows, x0, y0) {
   const g = h("g", { class: "legend", transform: `translate(${x0},${y0})` });
   rows.forEach((row2, r) => {
     const y = r * 18;
-    for (const [x, [fill, stroke, text]] of row2) {
-      if (fill === "none") {
+    for (const [x, [fill2, stroke, text]] of row2) {
+      if (fill2 === "none") {
         g.children.push(h("line", {
           x1: x,
           y1: y + 7,
@@ -1304,7 +1342,7 @@ function drawLegend(rows, x0, y0) {
           "stroke-dasharray": "5 3"
         }));
       } else {
-        g.children.push(h("rect", { x, y: y + 1, width: 16, height: 12, rx: 2, fill, stroke }));
+        g.children.push(h("rect", { x, y: y + 1, width: 16, height: 12, rx: 2, fill: fill2, stroke }));
       }
       g.children.push(h("text", { x: x + 20, y: y + 11, "font-size": 9.5, fill: "#334155" }, text));
     }
@@ -1415,6 +1453,12 @@ function showDetails(panel, tree, id, record) {
   if (m.aliases && m.aliases.length) t.appendChild(row("also named", m.aliases.join(", ")));
   const ties = (record && record.ties || []).filter((g) => g.some((x) => x.startsWith(m.name + ".")));
   if (ties.length) t.appendChild(row("tied", ties.map((g) => g.join(" = ")).join("; ")));
+  if (n.inner && n.inner.length) {
+    t.appendChild(row("contains", n.inner.map((c) => {
+      const x = tree.nodes.get(c);
+      return x.kind === "module" ? `${c.slice(m.name.length + 1)} (${typeLine(x.module)})` : `${x.op.op} (${c})`;
+    }).join("; ")));
+  }
   if (m.repeat) t.appendChild(row("repeat", `${m.repeat.group} #${m.repeat.index} of ${m.repeat.count}`));
   panel.appendChild(t);
   const hp = m.hparams || {};
@@ -1497,19 +1541,19 @@ var PanZoom = class {
       this.centerOn({ x: (e.clientX - r.left) / s, y: (e.clientY - r.top) / s, width: 0, height: 0 });
     });
   }
-  setContent(svg, el, fit) {
+  setContent(svg2, el, fit) {
     while (this.canvas.firstChild) this.canvas.removeChild(this.canvas.firstChild);
-    this.svg = svg;
+    this.svg = svg2;
     this.size = { width: Number(el.attrs.width), height: Number(el.attrs.height) };
-    svg.removeAttribute("width");
-    svg.removeAttribute("height");
-    svg.style.width = "100%";
-    svg.style.height = "100%";
+    svg2.removeAttribute("width");
+    svg2.removeAttribute("height");
+    svg2.style.width = "100%";
+    svg2.style.height = "100%";
     this.root = document.createElementNS("http://www.w3.org/2000/svg", "g");
-    for (const c of [...svg.childNodes]) if (c.nodeName !== "defs") this.root.appendChild(c);
-    svg.appendChild(this.root);
-    svg.removeAttribute("viewBox");
-    this.canvas.appendChild(svg);
+    for (const c of [...svg2.childNodes]) if (c.nodeName !== "defs") this.root.appendChild(c);
+    svg2.appendChild(this.root);
+    svg2.removeAttribute("viewBox");
+    this.canvas.appendChild(svg2);
     this.drawMinimap(el);
     if (fit) this.fit();
     else this.apply();
@@ -1533,10 +1577,10 @@ var PanZoom = class {
   }
   fit() {
     const w = this.canvas.clientWidth || 800;
-    const h2 = this.canvas.clientHeight || 600;
-    const k = Math.min(w / this.size.width, h2 / this.size.height, 1.5);
-    this.t = { k, x: (w - this.size.width * k) / 2, y: Math.max(0, (h2 - this.size.height * k) / 2) };
-    if (this.size.height * k < h2 * 0.3 || k < 0.35) {
+    const h3 = this.canvas.clientHeight || 600;
+    const k = Math.min(w / this.size.width, h3 / this.size.height, 1.5);
+    this.t = { k, x: (w - this.size.width * k) / 2, y: Math.max(0, (h3 - this.size.height * k) / 2) };
+    if (this.size.height * k < h3 * 0.3 || k < 0.35) {
       this.t.k = Math.max(k, Math.min(0.8, w / this.size.width));
       this.t.x = (w - this.size.width * this.t.k) / 2;
       this.t.y = 8;
@@ -1552,12 +1596,12 @@ var PanZoom = class {
   }
   centerOn(box) {
     const w = this.canvas.clientWidth || 800;
-    const h2 = this.canvas.clientHeight || 600;
+    const h3 = this.canvas.clientHeight || 600;
     const cx = box.x + 8 + box.width / 2;
     const cy = box.y + 8 + box.height / 2;
     this.t.k = Math.max(this.t.k, 0.7);
     this.t.x = w / 2 - cx * this.t.k;
-    this.t.y = h2 / 2 - cy * this.t.k;
+    this.t.y = h3 / 2 - cy * this.t.k;
     this.apply();
   }
   apply() {
@@ -1565,12 +1609,12 @@ var PanZoom = class {
     if (this.lens) {
       const s = this.miniScale();
       const w = this.canvas.clientWidth || 800;
-      const h2 = this.canvas.clientHeight || 600;
+      const h3 = this.canvas.clientHeight || 600;
       Object.assign(this.lens.style, {
         left: `${-this.t.x / this.t.k * s}px`,
         top: `${-this.t.y / this.t.k * s}px`,
         width: `${w / this.t.k * s}px`,
-        height: `${h2 / this.t.k * s}px`
+        height: `${h3 / this.t.k * s}px`
       });
     }
   }
@@ -1601,8 +1645,448 @@ function getView(id) {
   return registry.find((v) => v.id === id) || null;
 }
 
+// src/views/overview_layout.js
+var OP_FAMILIES = [
+  [/^(add|sub|mul|div|iadd|imul|neg|pow|rsub|truediv|floordiv)/, "elementwise"],
+  [/^(matmul|bmm|mm|einsum|baddbmm|addmm|linear)/, "linear"],
+  [/(softmax|relu|gelu|silu|tanh|sigmoid)/, "activation"],
+  [/(attention)/, "attention"],
+  [/(norm)/, "norm"],
+  [/(pool)/, "pool"],
+  [/^(cat|stack|concat)/, "concat"],
+  [/^(view|reshape|permute|transpose|flatten|contiguous|split|chunk|squeeze|unsqueeze|expand|getitem|narrow|select|t)$/, "reshape"]
+];
+function opFamily(op) {
+  for (const [re, fam] of OP_FAMILIES) if (re.test(op)) return fam;
+  return "other";
+}
+function blockOf(name, repeatOf) {
+  const parts = name.split(".");
+  let best = null;
+  for (let i = 1; i <= parts.length; i += 1) {
+    const prefix = parts.slice(0, i).join(".");
+    if (repeatOf.has(prefix)) best = prefix;
+  }
+  return best;
+}
+function overviewCells(record) {
+  const repeatOf = new Set((record.modules || []).filter((m) => m.repeat).map((m) => m.name));
+  const cells = [];
+  for (const m of record.modules || []) {
+    if (!m.leaf || m.order === null || m.order === void 0) continue;
+    cells.push({
+      id: m.name,
+      module: m.name,
+      order: m.order,
+      kind: "module",
+      label: m.class,
+      family: typeFamily(m.class || "", true),
+      calls: m.calls || 1
+    });
+  }
+  for (const op of record.ops || []) {
+    cells.push({
+      id: op.id,
+      module: op.scope || "",
+      order: op.order,
+      kind: "op",
+      label: op.op,
+      family: opFamily(op.op),
+      calls: 1
+    });
+  }
+  cells.sort((a, b) => a.order - b.order);
+  for (const c of cells) c.block = blockOf(c.module, repeatOf);
+  return cells;
+}
+function overviewLayout(record, opts = {}) {
+  const cell = opts.cell ?? 11;
+  const pad = opts.pad ?? 2;
+  const maxCols = opts.maxCols ?? 48;
+  const labelW = opts.labelW ?? 170;
+  const cells = overviewCells(record);
+  const rows = [];
+  for (const c of cells) {
+    const key = c.block || "";
+    const last = rows[rows.length - 1];
+    if (last && last.key === key && (key !== "" || last.cells.length < maxCols * 4)) last.cells.push(c);
+    else rows.push({ key, label: key || c.module.split(".").slice(0, 2).join(".") || "(root)", cells: [c] });
+  }
+  let y = 10;
+  let width = 0;
+  for (const r of rows) {
+    r.y = y;
+    r.cells.forEach((c, i) => {
+      c.x = labelW + i % maxCols * (cell + pad);
+      c.y = y + Math.floor(i / maxCols) * (cell + pad);
+      c.size = cell;
+      width = Math.max(width, c.x + cell);
+    });
+    const lines = Math.ceil(r.cells.length / maxCols);
+    r.height = lines * (cell + pad);
+    y += r.height + 6;
+  }
+  const sigs = /* @__PURE__ */ new Map();
+  for (const r of rows) {
+    r.signature = r.cells.map((c) => c.label).join(",");
+    sigs.set(r.signature, (sigs.get(r.signature) || 0) + 1);
+  }
+  for (const r of rows) r.same = sigs.get(r.signature);
+  return { rows, cells, width: width + 20, height: y + 4, truncated: Boolean(record.ops_truncated) };
+}
+
+// src/views/svg.js
+var SVG_NS2 = "http://www.w3.org/2000/svg";
+function fill(node, attrs, children) {
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === void 0 || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === void 0 || c === false) continue;
+    node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+  }
+  return node;
+}
+function svg(tag, attrs, ...children) {
+  return fill(document.createElementNS(SVG_NS2, tag), attrs, children);
+}
+function h2(tag, attrs, ...children) {
+  return fill(document.createElement(tag), attrs, children);
+}
+function stage(container, w, hgt, cls) {
+  const root = svg("svg", {
+    class: `archviz-view ${cls}`,
+    xmlns: SVG_NS2,
+    width: Math.ceil(w),
+    height: Math.ceil(hgt),
+    viewBox: `0 0 ${Math.ceil(w)} ${Math.ceil(hgt)}`,
+    "font-family": "Helvetica, Arial, sans-serif"
+  });
+  root.appendChild(svg("rect", { class: "background", x: 0, y: 0, width: Math.ceil(w), height: Math.ceil(hgt), fill: "#ffffff" }));
+  const box = h2("div", { class: "archviz-view-scroll", style: "overflow:auto;width:100%;height:100%;background:#fff" }, root);
+  container.appendChild(box);
+  return { root, box };
+}
+function message(container, text) {
+  const p = h2("div", { class: "archviz-view-message", style: "padding:24px;color:#475569;font:13px Helvetica,Arial,sans-serif" }, text);
+  container.appendChild(p);
+  return p;
+}
+
+// src/views/overview.js
+var OP_COLORS = {
+  elementwise: ["#ffe4e6", "#be123c"],
+  reshape: ["#f5f5f5", "#a3a3a3"],
+  concat: ["#ede9fe", "#7c3aed"]
+};
+function colorOf(family) {
+  return OP_COLORS[family] || FAMILY_COLORS[family] || FAMILY_COLORS.other;
+}
+function drawOverview(container, record, ctx = {}) {
+  const lay = overviewLayout(record);
+  if (!lay.cells.length) return message(container, "No modules or ops were recorded for this architecture.");
+  const families = [...new Set(lay.cells.map((c) => c.family))];
+  const legendH = 22;
+  const { root } = stage(container, Math.max(lay.width, 600), lay.height + legendH + 10, "overview");
+  const legend = svg("g", { class: "legend", transform: `translate(10,${lay.height + 8})` });
+  families.forEach((f, i) => {
+    const [fill2, stroke] = colorOf(f);
+    legend.appendChild(svg("rect", { x: i * 95, y: 0, width: 10, height: 10, fill: stroke, stroke }));
+    legend.appendChild(svg("text", { x: i * 95 + 14, y: 9, "font-size": 10, fill: "#334155" }, f));
+    void fill2;
+  });
+  root.appendChild(legend);
+  const g = svg("g", { class: "rows" });
+  for (const r of lay.rows) {
+    const row2 = svg("g", { class: "row", "data-block": r.key, "data-same": r.same });
+    row2.appendChild(svg("text", {
+      class: "row-label",
+      x: 10,
+      y: r.y + 9,
+      "font-size": 10,
+      fill: r.key ? "#0f172a" : "#64748b"
+    }, r.label));
+    for (const c of r.cells) {
+      const [, stroke] = colorOf(c.family);
+      row2.appendChild(svg(
+        "rect",
+        {
+          class: `cell ${c.kind}`,
+          "data-id": c.id,
+          "data-family": c.family,
+          x: c.x,
+          y: c.y,
+          width: c.size,
+          height: c.size,
+          rx: c.kind === "op" ? 5 : 1.5,
+          fill: stroke,
+          "fill-opacity": c.kind === "op" ? 0.55 : 0.9,
+          cursor: "pointer",
+          onclick: () => {
+            if (ctx.onSelectModule) ctx.onSelectModule(c.module);
+          }
+        },
+        svg("title", {}, `${c.id}: ${c.label}${c.kind === "op" ? ` (in ${c.module || "root"})` : ""}`)
+      ));
+    }
+    g.appendChild(row2);
+  }
+  root.appendChild(g);
+  return root;
+}
+var overview_default = {
+  id: "overview",
+  label: "Overview (every op)",
+  available(record) {
+    return (record.modules || []).some((m) => m.leaf && m.order !== null && m.order !== void 0);
+  },
+  render(container, record, ctx) {
+    const node = drawOverview(container, record, ctx);
+    return { dispose() {
+      const s = node.closest ? node.closest(".archviz-view-scroll") : null;
+      (s || node).remove();
+    } };
+  }
+};
+
+// src/views/volumes_layout.js
+function mapOf(shape) {
+  if (!Array.isArray(shape) || shape.length < 2) return null;
+  if (shape.length === 4) return { c: shape[1], h: shape[2], w: shape[3] };
+  if (shape.length === 3) return { c: shape[1], h: shape[2], w: 1 };
+  if (shape.length === 5) return { c: shape[1], h: shape[3], w: shape[4] };
+  if (shape.length === 2) return { c: shape[1], h: 1, w: 1, vector: true };
+  return null;
+}
+function dimsLabel(d) {
+  return d.vector ? `${d.c}` : `${d.h}×${d.w}×${d.c}`;
+}
+function sameDims(a, b) {
+  return a && b && a.c === b.c && a.h === b.h && a.w === b.w;
+}
+function logSize(n, lo, step, hi) {
+  return Math.min(hi, lo + step * Math.log2(Math.max(1, n)));
+}
+function firstOutput(node) {
+  const io = node.io && node.io[0];
+  const out = io ? io.outputs : node.outputs;
+  return out && out.length ? out[0].shape : null;
+}
+function firstInput(node) {
+  const io = node.io && node.io[0];
+  const inp = io ? io.inputs : node.inputs;
+  return inp && inp.length ? inp[0].shape : null;
+}
+function featureMaps(record) {
+  const mods = new Map((record.modules || []).map((m) => [m.name, m]));
+  const nodes = [];
+  (record.inputs || []).forEach((t, i) => {
+    const d = mapOf(t.shape);
+    if (d && !d.vector) nodes.push({ id: `input:${i}`, cls: "input", order: -1, dims: d });
+  });
+  const idOrder = (id) => {
+    const base = id.split("#")[0];
+    const m = mods.get(base);
+    return m ? m.order : null;
+  };
+  for (const m of record.modules || []) {
+    if (!m.leaf || m.order === null || m.order === void 0) continue;
+    nodes.push({
+      id: m.name,
+      cls: m.class,
+      order: m.order,
+      dims: mapOf(firstOutput(m)),
+      inDims: mapOf(firstInput(m)),
+      module: m.name
+    });
+  }
+  for (const op of record.ops || []) {
+    nodes.push({
+      id: op.id,
+      cls: op.op,
+      order: op.order,
+      dims: mapOf(firstOutput(op)),
+      inDims: mapOf(firstInput(op)),
+      module: op.scope,
+      op: true
+    });
+  }
+  const known = new Set(nodes.map((n) => n.id));
+  for (const e of record.edges || []) {
+    for (const id of [e.src, e.dst]) {
+      if (!known.has(id) && id.includes("#") && mods.has(id.split("#")[0])) {
+        const m = mods.get(id.split("#")[0]);
+        known.add(id);
+        nodes.push({
+          id,
+          cls: m.class,
+          order: (idOrder(id) ?? 0) + 0.5,
+          dims: mapOf(firstOutput(m)),
+          inDims: mapOf(firstInput(m)),
+          module: m.name
+        });
+      }
+    }
+  }
+  return nodes;
+}
+function volumeLayout(record, opts = {}) {
+  const all = featureMaps(record);
+  const byId = new Map(all.map((n) => [n.id, n]));
+  const preds = new Map(all.map((n) => [n.id, []]));
+  for (const e of record.edges || []) {
+    if (byId.has(e.src) && byId.has(e.dst)) preds.get(e.dst).push(e.src);
+  }
+  const anyMap = all.some((n) => n.dims && !n.dims.vector);
+  if (!anyMap) return { boxes: [], edges: [], width: 0, height: 0 };
+  const lastMapOrder = Math.max(...all.filter((n) => n.dims && !n.dims.vector).map((n) => n.order));
+  const keep = (n) => {
+    if (!n.dims) return false;
+    if (n.id.startsWith("input:")) return true;
+    if (n.dims.vector && n.order < lastMapOrder) return false;
+    const fam = n.op ? n.cls === "cat" || n.cls === "concat" || n.cls === "stack" ? "concat" : "op" : typeFamily(n.cls, true);
+    if (fam === "conv" || fam === "pool" || fam === "linear" || fam === "concat") return true;
+    return !sameDims(n.dims, n.inDims);
+  };
+  const kept = new Set(all.filter(keep).map((n) => n.id));
+  const sorted = [...all].sort((a, b) => a.order - b.order);
+  const anc = /* @__PURE__ */ new Map();
+  for (const n of sorted) {
+    const set = /* @__PURE__ */ new Set();
+    for (const p of preds.get(n.id)) {
+      if (kept.has(p)) set.add(p);
+      else for (const q of anc.get(p) || []) set.add(q);
+    }
+    anc.set(n.id, set);
+  }
+  const boxes = sorted.filter((n) => kept.has(n.id));
+  const rank = /* @__PURE__ */ new Map();
+  for (const b of boxes) {
+    let r = 0;
+    for (const p of anc.get(b.id)) r = Math.max(r, (rank.get(p) ?? 0) + 1);
+    rank.set(b.id, r);
+  }
+  const edges = [];
+  for (const b of boxes) for (const p of anc.get(b.id)) edges.push({ src: p, dst: b.id });
+  const gap = opts.gap ?? 34;
+  const geo = boxes.map((b) => {
+    const d = b.dims;
+    const thick = d.vector ? 6 : logSize(d.c, 4, 5, 48);
+    const hgt = d.vector ? logSize(d.c, 20, 12, 150) : logSize(d.h, 14, 18, 150);
+    const dep = d.vector ? 6 : logSize(d.w, 10, 9, 80) * 0.6;
+    return { ...b, rank: rank.get(b.id), thick, hgt, dep, label: dimsLabel(d) };
+  });
+  const cols = [];
+  for (const g of geo) (cols[g.rank] = cols[g.rank] || []).push(g);
+  let x = 20;
+  const top = 30;
+  let height = 0;
+  for (const col of cols.filter(Boolean)) {
+    const colW = Math.max(...col.map((g) => g.thick + g.dep), 40);
+    let y = top;
+    for (const g of col) {
+      g.x = x + (colW - g.thick - g.dep) / 2;
+      g.y = y + g.dep;
+      y += g.hgt + g.dep + 44;
+    }
+    height = Math.max(height, y);
+    x += colW + gap;
+  }
+  return { boxes: geo, edges, width: x, height: height + 10 };
+}
+
+// src/views/volumes.js
+function colors(cls) {
+  if (cls === "input") return ["#f1f5f9", "#334155"];
+  return FAMILY_COLORS[typeFamily(cls, true)] || FAMILY_COLORS.other;
+}
+function drawVolumes(container, record, ctx = {}) {
+  const lay = volumeLayout(record);
+  if (!lay.boxes.length) return message(container, "No feature maps (4-D outputs) in this architecture.");
+  const { root } = stage(container, lay.width, lay.height, "volumes");
+  const at = new Map(lay.boxes.map((b) => [b.id, b]));
+  const edgeG = svg("g", { class: "edges" });
+  for (const e of lay.edges) {
+    const a = at.get(e.src);
+    const b = at.get(e.dst);
+    const x1 = a.x + a.thick + a.dep / 2;
+    const y1 = a.y + a.hgt / 2 - a.dep / 2;
+    const x2 = b.x;
+    const y2 = b.y + b.hgt / 2;
+    const mx = (x1 + x2) / 2;
+    edgeG.appendChild(svg("path", {
+      class: "edge",
+      d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
+      fill: "none",
+      stroke: "#94a3b8",
+      "stroke-width": 1.2
+    }));
+  }
+  root.appendChild(edgeG);
+  const g = svg("g", { class: "boxes" });
+  for (const b of lay.boxes) {
+    const [fillc, stroke] = colors(b.cls);
+    const { x, y, thick: t, hgt: hh, dep: d } = b;
+    const vol = svg(
+      "g",
+      {
+        class: "volume",
+        "data-id": b.id,
+        "data-dims": b.label,
+        cursor: "pointer",
+        onclick: () => {
+          if (b.module && ctx.onSelectModule) ctx.onSelectModule(b.module);
+        }
+      },
+      svg("title", {}, `${b.id} (${b.cls}) ${b.label}`),
+      svg("polygon", {
+        class: "side",
+        points: `${x + t},${y} ${x + t + d},${y - d} ${x + t + d},${y - d + hh} ${x + t},${y + hh}`,
+        fill: fillc,
+        stroke,
+        "stroke-width": 0.8,
+        "fill-opacity": 0.75
+      }),
+      svg("polygon", {
+        class: "top",
+        points: `${x},${y} ${x + d},${y - d} ${x + t + d},${y - d} ${x + t},${y}`,
+        fill: fillc,
+        stroke,
+        "stroke-width": 0.8
+      }),
+      svg("rect", { class: "front", x, y, width: t, height: hh, fill: fillc, stroke, "stroke-width": 1 }),
+      svg("text", { class: "dims", x: x + (t + d) / 2, y: y + hh + 14, "text-anchor": "middle", "font-size": 10, fill: "#0f172a" }, b.label),
+      svg("text", { class: "cls", x: x + (t + d) / 2, y: y + hh + 26, "text-anchor": "middle", "font-size": 9, fill: "#64748b" }, b.cls)
+    );
+    g.appendChild(vol);
+  }
+  root.appendChild(g);
+  return root;
+}
+var volumes_default = {
+  id: "volumes",
+  label: "3-D volumes",
+  available(record) {
+    return (record.modules || []).some((m) => m.leaf && m.io && m.io[0] && m.io[0].outputs && m.io[0].outputs.some((t) => Array.isArray(t.shape) && t.shape.length === 4));
+  },
+  render(container, record, ctx) {
+    const node = drawVolumes(container, record, ctx);
+    return { dispose() {
+      if (node && node.closest) {
+        const s = node.closest(".archviz-view-scroll");
+        (s || node).remove();
+      } else if (node) node.remove();
+    } };
+  }
+};
+
 // src/views/index.js
-var VIEWS = [];
+var VIEWS = [
+  volumes_default,
+  overview_default
+];
 for (const view of VIEWS) registerView(view);
 
 // src/tab/index.js
@@ -1706,13 +2190,13 @@ function buildUi(root) {
   const details = html("div", { class: "details" });
   const status = html("div", { class: "status" }, "loading…");
   root.appendChild(toolbar);
-  const stage = html("div", { class: "stage" }, canvas, minimap);
+  const stage2 = html("div", { class: "stage" }, canvas, minimap);
   const viewHost = html("div", { class: "view-host", hidden: true });
-  root.appendChild(html("div", { class: "main" }, stage, viewHost, details));
+  root.appendChild(html("div", { class: "main" }, stage2, viewHost, details));
   root.appendChild(status);
   const pz = new PanZoom(canvas, minimap);
   canvas.addEventListener("click", onCanvasClick);
-  return { viewSel, stage, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
+  return { viewSel, stage: stage2, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
 function setStatus(text) {
   ui.status.textContent = text;
@@ -1787,8 +2271,8 @@ async function redraw(opts = {}) {
   app.timings.lastLayoutMs = Math.round(performance.now() - t0);
   ui.depth.value = String(app.state.depth);
   ui.depthLabel.textContent = ` ${app.state.depth}/${app.tree.maxDepth}`;
-  const svg = toDom(view.el);
-  ui.pz.setContent(svg, view.el, opts.fit);
+  const svg2 = toDom(view.el);
+  ui.pz.setContent(svg2, view.el, opts.fit);
   updateStatus();
 }
 function repaint() {
@@ -1839,7 +2323,9 @@ async function nextHit() {
   ui.hitLabel.textContent = `${app.hitIndex + 1}/${app.hits.length}`;
 }
 async function focusLayer(name) {
-  if (!app.tree.nodes.has(name)) return false;
+  const n = app.tree.nodes.get(name);
+  if (!n) return false;
+  if (n.inside !== void 0) name = n.inside;
   app.state = reveal(app.tree, app.state, name);
   app.selected = name;
   app.highlight = /* @__PURE__ */ new Set([name]);
