@@ -834,15 +834,38 @@ var ArchvizDiagram = (() => {
     }
     if (mode === "value" && !v.open) {
       const n = tree.nodes.get(v.id);
-      const key = v.kind === "repeat" ? v.members[0] : n && n.callOf || v.id;
-      const val = (opts.values || {})[key];
-      if (val === void 0 || val === null || !isFinite(val)) return ["#ffffff", "#cbd5e1"];
-      const [lo, hi] = ctx.valueRange;
-      const t = hi > lo ? (val - lo) / (hi - lo) : 0.5;
-      return [ramp(t * 0.85), "#475569", t > 0.6 ? "#ffffff" : null];
+      let val = ctx.blockValues.get(v.id);
+      if (val === void 0 && n && n.callOf !== void 0) val = ctx.blockValues.get(n.callOf);
+      if (val === void 0 || val === null) return ["#ffffff", "#cbd5e1"];
+      if (!isFinite(val)) return BAD_VALUE;
+      return [ramp(valueT(val, ctx) * 0.85), "#475569", valueT(val, ctx) > 0.7 ? "#ffffff" : null];
     }
     if (v.open) return ["#ffffff", "#94a3b8"];
     return FAMILY_COLORS[familyOf(tree, v)];
+  }
+  var BAD_VALUE = ["#fecaca", "#dc2626", "#7f1d1d"];
+  function worse(a, b) {
+    if (a === void 0) return b;
+    if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
+    if (!isFinite(a)) return a;
+    if (!isFinite(b)) return b;
+    return Math.max(a, b);
+  }
+  function valueT(val, ctx) {
+    const [lo, hi] = ctx.valueRange;
+    if (ctx.valueLog) return (Math.log10(Math.max(val, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo));
+    return hi > lo ? (val - lo) / (hi - lo) : 0.5;
+  }
+  function blockValuesOf(folded, values) {
+    const out = /* @__PURE__ */ new Map();
+    for (const [name, raw] of Object.entries(values || {})) {
+      const val = typeof raw === "string" ? Number(raw) : raw;
+      if (typeof val !== "number") continue;
+      const vis = folded.rep ? folded.rep.get(name) : name;
+      if (vis === void 0) continue;
+      out.set(vis, worse(out.get(vis), val));
+    }
+    return out;
   }
   function colorContext(tree, folded, opts) {
     let maxParams = 1;
@@ -851,11 +874,18 @@ var ArchvizDiagram = (() => {
       if (!v.open) maxParams = Math.max(maxParams, nodeParams(tree, v));
       for (const d of nodeDevices(tree, v)) devices.add(d);
     }
-    const vals = Object.values(opts.values || {}).filter((x) => typeof x === "number" && isFinite(x));
+    const blockValues = blockValuesOf(folded, opts.values);
+    const closed = new Set(folded.nodes.filter((v) => !v.open).map((v) => v.id));
+    const vals = [...blockValues].filter(([id, x]) => closed.has(id) && isFinite(x)).map(([, x]) => x);
+    const lo = vals.length ? Math.min(...vals) : 0;
+    const hi = vals.length ? Math.max(...vals) : 1;
     return {
       maxParams,
       devices: [...devices].sort(),
-      valueRange: vals.length ? [Math.min(...vals), Math.max(...vals)] : [0, 1]
+      blockValues,
+      valueRange: [lo, hi],
+      valueLog: lo > 0 && hi / lo >= 100,
+      valueBad: [...blockValues].some(([id, x]) => closed.has(id) && !isFinite(x))
     };
   }
   function edgeDevicesDiffer(tree, folded, e) {
@@ -1084,7 +1114,26 @@ var ArchvizDiagram = (() => {
       return ctx.devices.map((d, i) => [...DEVICE_COLORS[i % DEVICE_COLORS.length], d]).concat([["none", EDGE_COLORS.crossDevice, "cross-device"]]);
     }
     if (mode === "params") return [[ramp(0.05), "#64748b", "few params"], [ramp(0.85), "#1e3a8a", "most params"]];
+    if (mode === "value") {
+      const [lo, hi] = ctx.valueRange;
+      const label = opts.valueLabel ? `${opts.valueLabel}: ` : "";
+      const items = [];
+      for (const t of [0, 0.5, 1]) {
+        const v = ctx.valueLog ? 10 ** (Math.log10(lo) + t * (Math.log10(hi) - Math.log10(lo))) : lo + t * (hi - lo);
+        items.push([ramp(t * 0.85), "#475569", (t === 0 ? label : "") + formatValue(v) + (t === 0.5 && ctx.valueLog ? " (log scale)" : "")]);
+      }
+      if (ctx.valueBad) items.push([BAD_VALUE[0], BAD_VALUE[1], "NaN / Inf"]);
+      items.push(["#ffffff", "#cbd5e1", "not measured"]);
+      return items;
+    }
     return [];
+  }
+  function formatValue(v) {
+    if (!isFinite(v)) return String(v);
+    if (v === 0) return "0";
+    const a = Math.abs(v);
+    if (a >= 1e4 || a < 1e-3) return v.toExponential(1);
+    return String(Number(v.toPrecision(3)));
   }
   function layoutLegend(items, maxWidth) {
     const rows = [];

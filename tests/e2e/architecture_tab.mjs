@@ -83,6 +83,40 @@ try {
     await page.screenshot({ path: `${outdir}/architecture-focus.png` });
     await other.close();
   }
+  // Health colours: gradient norms per block at a logged step; the slider writes the shared
+  // step and follows it when another tab moves it.
+  await frame.selectOption('select.color', 'health');
+  await frame.waitForFunction(() => window.__archviz.app.health && window.__archviz.app.health.step !== null,
+    null, { timeout: 30000 });
+  const health = async () => frame.evaluate(() => {
+    const a = window.__archviz.app;
+    const fills = {};
+    for (const g of document.querySelectorAll('.canvas svg .blocks .node.kind-module')) {
+      fills[g.getAttribute('data-id')] = g.querySelector('rect:last-of-type').getAttribute('fill');
+    }
+    return { steps: a.health.steps, step: a.health.step, values: a.health.values, fills,
+      legend: document.querySelector('.canvas svg .legend').textContent,
+      slider: Number(document.querySelector('input.health-step').value),
+      shared: window.localStorage.getItem('tb_archviz.step') };
+  });
+  result.health = { latest: await health() };
+  await page.screenshot({ path: `${outdir}/architecture-health.png` });
+  await frame.evaluate(() => {
+    const s = document.querySelector('input.health-step');
+    s.value = '0';
+    s.dispatchEvent(new Event('input'));
+  });
+  await frame.waitForFunction(() => window.__archviz.app.health.step === window.__archviz.app.health.steps[0]);
+  result.health.first = await health();
+  const other2 = await context.newPage();
+  await other2.goto(`${url}`, { waitUntil: 'domcontentloaded' });
+  const lastStep = result.health.latest.steps[result.health.latest.steps.length - 1];
+  await other2.evaluate((step) => {
+    window.localStorage.setItem('tb_archviz.step', JSON.stringify({ run: 'x', step, t: Date.now() }));
+  }, lastStep);
+  await frame.waitForFunction((s) => window.__archviz.app.health.step === s, lastStep, { timeout: 30000 });
+  result.health.followed = await health();
+  await other2.close();
   result.errors = errors;
 } finally {
   await browser.close();

@@ -1,5 +1,6 @@
 """The Architecture tab end to end: a real Trainer run with ArchVizCallback, a real
 ``tensorboard`` process, headless Chromium clicking through the tab."""
+import json
 import os
 import re
 
@@ -20,8 +21,8 @@ def logdir(tmp_path_factory):
     from tests import zoo
 
     root = tmp_path_factory.mktemp("arch_e2e")
-    trainer = pl.Trainer(max_steps=2, logger=TensorBoardLogger(str(root), name="resnet"),
-                         callbacks=[ArchVizCallback(log_every_n_steps=1)],
+    trainer = pl.Trainer(max_steps=4, logger=TensorBoardLogger(str(root), name="resnet"),
+                         callbacks=[ArchVizCallback(log_every_n_steps=2)],
                          enable_progress_bar=False, enable_model_summary=False,
                          enable_checkpointing=False, accelerator="cpu",
                          num_sanity_val_steps=0, limit_val_batches=0)
@@ -59,3 +60,14 @@ def test_tab_draws_the_residual_cnn_collapses_expands_exports_and_follows_deep_l
     # A deep link written by another tab reveals and highlights the layer.
     assert r["focus"]["visible"] is True
     assert r["before"]["timings"]["firstPaintMs"] > 0
+    # Health colours: gradient norms at logged steps, the slider shares the step.
+    h = r["health"]
+    assert len(h["latest"]["steps"]) >= 2 and h["latest"]["step"] == h["latest"]["steps"][-1]
+    assert h["latest"]["values"] and all(isinstance(v, (int, float)) for v in h["latest"]["values"].values())
+    coloured = [f for f in h["latest"]["fills"].values() if f.startswith("rgb(")]
+    assert len(coloured) >= 5, h["latest"]["fills"]
+    assert "gradient norm" in h["latest"]["legend"] and "not measured" in h["latest"]["legend"]
+    assert h["first"]["step"] == h["latest"]["steps"][0] and h["first"]["slider"] == 0
+    assert json.loads(h["first"]["shared"])["step"] == h["first"]["step"]
+    assert h["followed"]["step"] == h["latest"]["steps"][-1]
+    assert h["followed"]["slider"] == len(h["latest"]["steps"]) - 1

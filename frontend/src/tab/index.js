@@ -4,15 +4,22 @@ import ELK from 'elkjs/lib/elk-api.js';
 import { buildTree, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
 import { showDetails } from './details.js';
 import { clear, html, toDom } from './dom.js';
-import { FOCUS_KEY, readFocus, readSharedStep } from './host.js';
+import { FOCUS_KEY, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from './host.js';
 import { PanZoom } from './panzoom.js';
 import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
 import '../views/index.js';
 
+// Health statistics offered for colouring: "kind/stat" (FORMAT.md "Statistics").
+const HEALTH_STATS = [
+  ['grads/norm', 'gradient norm'], ['updates/ratio', 'update ratio'],
+  ['acts/dead_fraction', 'dead units'], ['acts/std', 'activation std'],
+  ['weights/norm', 'weight norm'], ['grads/nonfinite', 'non-finite gradients'],
+];
+
 const app = {
   runs: [], run: null, version: null, record: null, tree: null, state: null, view: null,
   colorMode: 'type', selected: null, highlight: new Set(), diff: null, hits: [], hitIndex: -1,
-  timings: {}, elk: null, seq: 0, viewId: DIAGRAM_VIEW, viewHandle: null,
+  timings: {}, elk: null, seq: 0, health: null, healthSeq: 0, viewId: DIAGRAM_VIEW, viewHandle: null,
 };
 
 function makeElk() {
@@ -39,10 +46,19 @@ function buildUi(root) {
     title: 'depth: how many levels of blocks are open', oninput: () => setDepth(Number(depth.value)) });
   const depthLabel = html('span', { class: 'depth-label' }, '');
   const color = html('select', { class: 'color', title: 'colour by',
-    onchange: () => { app.colorMode = color.value; redraw(); } },
+    onchange: () => setColorMode(color.value) },
   html('option', { value: 'type' }, 'colour: layer type'),
   html('option', { value: 'params' }, 'colour: parameters'),
-  html('option', { value: 'device' }, 'colour: device'));
+  html('option', { value: 'device' }, 'colour: device'),
+  html('option', { value: 'health' }, 'colour: health'));
+  const healthStat = html('select', { class: 'health-stat', title: 'health statistic',
+    onchange: () => loadHealth() },
+  ...HEALTH_STATS.map(([value, label]) => html('option', { value }, label)));
+  const healthStep = html('input', { type: 'range', min: '0', max: '0', value: '0', class: 'health-step',
+    title: 'logged step (shared with the Anomaly Timeline tab)', oninput: () => onHealthSlider() });
+  const healthLabel = html('span', { class: 'health-label' }, '');
+  const healthBar = html('span', { class: 'health-bar', hidden: true }, healthStat,
+    html('label', {}, 'step ', healthStep, healthLabel));
   const find = html('input', { type: 'search', class: 'search', placeholder: 'search modules',
     onkeydown: (e) => { if (e.key === 'Enter') nextHit(); }, oninput: () => runSearch(find.value) });
   const hitLabel = html('span', { class: 'hits' }, '');
@@ -50,7 +66,7 @@ function buildUi(root) {
   const svgBtn = html('button', { class: 'export-svg', onclick: () => exportSvg() }, 'Export SVG');
   const pngBtn = html('button', { class: 'export-png', onclick: () => exportPng() }, 'Export PNG');
   const toolbar = html('div', { class: 'toolbar' }, html('label', {}, 'View ', viewSel), runSel, verSel, diffSel,
-    html('label', {}, 'depth ', depth, depthLabel), color, find, hitLabel, fit, svgBtn, pngBtn);
+    html('label', {}, 'depth ', depth, depthLabel), color, healthBar, find, hitLabel, fit, svgBtn, pngBtn);
   const canvas = html('div', { class: 'canvas' });
   const minimap = html('div', { class: 'minimap' });
   const details = html('div', { class: 'details' });
@@ -62,7 +78,7 @@ function buildUi(root) {
   root.appendChild(status);
   const pz = new PanZoom(canvas, minimap);
   canvas.addEventListener('click', onCanvasClick);
-  return { viewSel, stage, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
+  return { healthBar, healthStat, healthStep, healthLabel, viewSel, stage, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
 
 function setStatus(text) { ui.status.textContent = text; }
@@ -94,6 +110,8 @@ async function loadRun(run, version) {
   app.selected = null;
   app.highlight = new Set();
   app.diff = null;
+  const keepStep = app.health ? app.health.step : null;
+  app.health = null;
   ui.runSel.value = run;
   const info = app.runs.find((r) => r.run === run);
   clear(ui.verSel);
@@ -109,6 +127,7 @@ async function loadRun(run, version) {
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
   fillViewSelect();
   await redraw({ fit: true });
+  if (app.colorMode === 'health') await loadHealth(keepStep);
   mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
   applyFocus(readFocus());
@@ -128,8 +147,75 @@ function updateStatus() {
 }
 
 function drawOptions() {
-  return { colorMode: app.colorMode, selected: app.selected, highlight: app.highlight,
-    diff: app.diff || undefined, legend: true };
+  const health = app.colorMode === 'health';
+  return { colorMode: health ? 'value' : app.colorMode, selected: app.selected, highlight: app.highlight,
+    diff: app.diff || undefined, legend: true,
+    values: health && app.health ? app.health.values : undefined,
+    valueLabel: health && app.health ? `${healthStatLabel()} @ step ${app.health.step}` : undefined };
+}
+
+// ---- health colour mode: a statistic per block at a logged step ----
+function healthStatLabel() {
+  const hit = HEALTH_STATS.find(([v]) => v === ui.healthStat.value);
+  return hit ? hit[1] : ui.healthStat.value;
+}
+
+async function setColorMode(mode) {
+  app.colorMode = mode;
+  ui.color.value = mode;
+  ui.healthBar.hidden = mode !== 'health';
+  if (mode === 'health') {
+    const shared = readSharedStep();
+    await loadHealth(shared ? shared.step : null);
+  } else {
+    repaint();
+  }
+}
+
+// Fetch the chosen statistic at ``step`` (null: the slider's step, else the latest) and repaint.
+async function loadHealth(step) {
+  if (!app.run) return;
+  const [kind, stat] = ui.healthStat.value.split('/');
+  if (step === undefined || step === null) {
+    step = app.health && app.health.steps.length ? app.health.steps[Number(ui.healthStep.value)] : null;
+  }
+  const seq = ++app.healthSeq;
+  const run = app.run;
+  let body = null;
+  try {
+    body = await getJson(`health?run=${encodeURIComponent(run)}&kind=${kind}&stat=${stat}` +
+      (step === null || step === undefined ? '' : `&step=${step}`));
+  } catch (err) {
+    if (seq !== app.healthSeq) return;
+    app.health = { steps: [], step: null, values: {} };
+    ui.healthLabel.textContent = ' no statistics logged';
+    repaint();
+    return;
+  }
+  if (seq !== app.healthSeq || run !== app.run) return;
+  const values = {};
+  for (const [k, v] of Object.entries(body.values)) values[k] = typeof v === 'string' ? Number(v) : v;
+  app.health = { steps: body.steps, step: body.step, values, kind, stat };
+  ui.healthStep.max = String(Math.max(0, body.steps.length - 1));
+  ui.healthStep.value = String(Math.max(0, body.steps.indexOf(body.step)));
+  ui.healthLabel.textContent = body.step === null ? ' no statistics logged' : ` ${body.step}`;
+  if (app.colorMode === 'health') repaint();
+}
+
+async function onHealthSlider() {
+  if (!app.health || !app.health.steps.length) return;
+  const step = app.health.steps[Number(ui.healthStep.value)];
+  ui.healthLabel.textContent = ` ${step}`;
+  writeSharedStep(app.run, step);
+  await loadHealth(step);
+}
+
+// The Timeline tab (or another Architecture tab) moved the shared step.
+function onSharedStep() {
+  const shared = readSharedStep();
+  if (!shared || app.colorMode !== 'health') return;
+  if (app.health && shared.step === app.health.step) return;
+  loadHealth(shared.step);
 }
 
 // Lay out the current state (in the worker) and replace the drawing; stale results dropped.
@@ -307,7 +393,7 @@ function setView(id) {
 // Export: the current view in paper style (no selection, no UI), same code as the CLI.
 function paperSvg() {
   const el = renderDiagram(app.tree, app.view.folded, app.view.geo,
-    { colorMode: app.colorMode, legend: true, diff: app.diff || undefined });
+    { ...drawOptions(), selected: null, highlight: new Set() });
   return toSvgString(el);
 }
 
@@ -351,9 +437,12 @@ export async function render() {
   document.body.appendChild(root);
   ui = buildUi(root);
   app.elk = makeElk();
-  window.addEventListener('storage', (e) => { if (e.key === FOCUS_KEY) applyFocus(readFocus()); });
+  window.addEventListener('storage', (e) => {
+    if (e.key === FOCUS_KEY) applyFocus(readFocus());
+    if (e.key === STEP_KEY) onSharedStep();
+  });
   // Handle for tests and for other tools in the page: read-only views and the exports.
-  window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, setView,
+  window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, setView, setColorMode,
     ready: false };
   try {
     await loadRuns();

@@ -1057,15 +1057,38 @@ function nodeColors(tree, v, opts, ctx) {
   }
   if (mode === "value" && !v.open) {
     const n = tree.nodes.get(v.id);
-    const key = v.kind === "repeat" ? v.members[0] : n && n.callOf || v.id;
-    const val = (opts.values || {})[key];
-    if (val === void 0 || val === null || !isFinite(val)) return ["#ffffff", "#cbd5e1"];
-    const [lo, hi] = ctx.valueRange;
-    const t = hi > lo ? (val - lo) / (hi - lo) : 0.5;
-    return [ramp(t * 0.85), "#475569", t > 0.6 ? "#ffffff" : null];
+    let val = ctx.blockValues.get(v.id);
+    if (val === void 0 && n && n.callOf !== void 0) val = ctx.blockValues.get(n.callOf);
+    if (val === void 0 || val === null) return ["#ffffff", "#cbd5e1"];
+    if (!isFinite(val)) return BAD_VALUE;
+    return [ramp(valueT(val, ctx) * 0.85), "#475569", valueT(val, ctx) > 0.7 ? "#ffffff" : null];
   }
   if (v.open) return ["#ffffff", "#94a3b8"];
   return FAMILY_COLORS[familyOf(tree, v)];
+}
+var BAD_VALUE = ["#fecaca", "#dc2626", "#7f1d1d"];
+function worse(a, b) {
+  if (a === void 0) return b;
+  if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
+  if (!isFinite(a)) return a;
+  if (!isFinite(b)) return b;
+  return Math.max(a, b);
+}
+function valueT(val, ctx) {
+  const [lo, hi] = ctx.valueRange;
+  if (ctx.valueLog) return (Math.log10(Math.max(val, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo));
+  return hi > lo ? (val - lo) / (hi - lo) : 0.5;
+}
+function blockValuesOf(folded, values) {
+  const out = /* @__PURE__ */ new Map();
+  for (const [name, raw] of Object.entries(values || {})) {
+    const val = typeof raw === "string" ? Number(raw) : raw;
+    if (typeof val !== "number") continue;
+    const vis = folded.rep ? folded.rep.get(name) : name;
+    if (vis === void 0) continue;
+    out.set(vis, worse(out.get(vis), val));
+  }
+  return out;
 }
 function colorContext(tree, folded, opts) {
   let maxParams = 1;
@@ -1074,11 +1097,18 @@ function colorContext(tree, folded, opts) {
     if (!v.open) maxParams = Math.max(maxParams, nodeParams(tree, v));
     for (const d of nodeDevices(tree, v)) devices.add(d);
   }
-  const vals = Object.values(opts.values || {}).filter((x) => typeof x === "number" && isFinite(x));
+  const blockValues = blockValuesOf(folded, opts.values);
+  const closed = new Set(folded.nodes.filter((v) => !v.open).map((v) => v.id));
+  const vals = [...blockValues].filter(([id, x]) => closed.has(id) && isFinite(x)).map(([, x]) => x);
+  const lo = vals.length ? Math.min(...vals) : 0;
+  const hi = vals.length ? Math.max(...vals) : 1;
   return {
     maxParams,
     devices: [...devices].sort(),
-    valueRange: vals.length ? [Math.min(...vals), Math.max(...vals)] : [0, 1]
+    blockValues,
+    valueRange: [lo, hi],
+    valueLog: lo > 0 && hi / lo >= 100,
+    valueBad: [...blockValues].some(([id, x]) => closed.has(id) && !isFinite(x))
   };
 }
 function edgeDevicesDiffer(tree, folded, e) {
@@ -1307,7 +1337,26 @@ function legendItems(tree, folded, opts, ctx) {
     return ctx.devices.map((d, i) => [...DEVICE_COLORS[i % DEVICE_COLORS.length], d]).concat([["none", EDGE_COLORS.crossDevice, "cross-device"]]);
   }
   if (mode === "params") return [[ramp(0.05), "#64748b", "few params"], [ramp(0.85), "#1e3a8a", "most params"]];
+  if (mode === "value") {
+    const [lo, hi] = ctx.valueRange;
+    const label = opts.valueLabel ? `${opts.valueLabel}: ` : "";
+    const items = [];
+    for (const t of [0, 0.5, 1]) {
+      const v = ctx.valueLog ? 10 ** (Math.log10(lo) + t * (Math.log10(hi) - Math.log10(lo))) : lo + t * (hi - lo);
+      items.push([ramp(t * 0.85), "#475569", (t === 0 ? label : "") + formatValue(v) + (t === 0.5 && ctx.valueLog ? " (log scale)" : "")]);
+    }
+    if (ctx.valueBad) items.push([BAD_VALUE[0], BAD_VALUE[1], "NaN / Inf"]);
+    items.push(["#ffffff", "#cbd5e1", "not measured"]);
+    return items;
+  }
   return [];
+}
+function formatValue(v) {
+  if (!isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(1);
+  return String(Number(v.toPrecision(3)));
 }
 function layoutLegend(items, maxWidth) {
   const rows = [];
@@ -1489,6 +1538,12 @@ function readSharedStep() {
   } catch (err) {
   }
   return null;
+}
+function writeSharedStep(run, step) {
+  try {
+    window.localStorage.setItem(STEP_KEY, JSON.stringify({ run, step, t: Date.now() }));
+  } catch (err) {
+  }
 }
 function readFocus() {
   try {
@@ -2090,6 +2145,14 @@ var VIEWS = [
 for (const view of VIEWS) registerView(view);
 
 // src/tab/index.js
+var HEALTH_STATS = [
+  ["grads/norm", "gradient norm"],
+  ["updates/ratio", "update ratio"],
+  ["acts/dead_fraction", "dead units"],
+  ["acts/std", "activation std"],
+  ["weights/norm", "weight norm"],
+  ["grads/nonfinite", "non-finite gradients"]
+];
 var app = {
   runs: [],
   run: null,
@@ -2107,6 +2170,8 @@ var app = {
   timings: {},
   elk: null,
   seq: 0,
+  health: null,
+  healthSeq: 0,
   viewId: DIAGRAM_VIEW,
   viewHandle: null
 };
@@ -2148,14 +2213,37 @@ function buildUi(root) {
     {
       class: "color",
       title: "colour by",
-      onchange: () => {
-        app.colorMode = color.value;
-        redraw();
-      }
+      onchange: () => setColorMode(color.value)
     },
     html("option", { value: "type" }, "colour: layer type"),
     html("option", { value: "params" }, "colour: parameters"),
-    html("option", { value: "device" }, "colour: device")
+    html("option", { value: "device" }, "colour: device"),
+    html("option", { value: "health" }, "colour: health")
+  );
+  const healthStat = html(
+    "select",
+    {
+      class: "health-stat",
+      title: "health statistic",
+      onchange: () => loadHealth()
+    },
+    ...HEALTH_STATS.map(([value, label]) => html("option", { value }, label))
+  );
+  const healthStep = html("input", {
+    type: "range",
+    min: "0",
+    max: "0",
+    value: "0",
+    class: "health-step",
+    title: "logged step (shared with the Anomaly Timeline tab)",
+    oninput: () => onHealthSlider()
+  });
+  const healthLabel = html("span", { class: "health-label" }, "");
+  const healthBar = html(
+    "span",
+    { class: "health-bar", hidden: true },
+    healthStat,
+    html("label", {}, "step ", healthStep, healthLabel)
   );
   const find = html("input", {
     type: "search",
@@ -2179,6 +2267,7 @@ function buildUi(root) {
     diffSel,
     html("label", {}, "depth ", depth, depthLabel),
     color,
+    healthBar,
     find,
     hitLabel,
     fit,
@@ -2196,7 +2285,7 @@ function buildUi(root) {
   root.appendChild(status);
   const pz = new PanZoom(canvas, minimap);
   canvas.addEventListener("click", onCanvasClick);
-  return { viewSel, stage: stage2, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
+  return { healthBar, healthStat, healthStep, healthLabel, viewSel, stage: stage2, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
 function setStatus(text) {
   ui.status.textContent = text;
@@ -2226,6 +2315,8 @@ async function loadRun(run, version) {
   app.selected = null;
   app.highlight = /* @__PURE__ */ new Set();
   app.diff = null;
+  const keepStep = app.health ? app.health.step : null;
+  app.health = null;
   ui.runSel.value = run;
   const info = app.runs.find((r) => r.run === run);
   clear(ui.verSel);
@@ -2241,6 +2332,7 @@ async function loadRun(run, version) {
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
   fillViewSelect();
   await redraw({ fit: true });
+  if (app.colorMode === "health") await loadHealth(keepStep);
   mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
   applyFocus(readFocus());
@@ -2254,13 +2346,71 @@ function updateStatus() {
   setStatus(`${r.model_class} · ${totals.modules ?? "?"} modules · ${totals.parameters ?? "?"} parameters · showing ${view ? view.folded.nodes.length : 0} blocks, ${view ? view.folded.edges.length : 0} edges · first paint ${app.timings.firstPaintMs ?? "?"} ms` + (app.timings.lastLayoutMs !== void 0 ? ` · last layout ${app.timings.lastLayoutMs} ms` : "") + (r.status !== "ok" ? ` · capture ${r.status}: ${r.error || ""}` : ""));
 }
 function drawOptions() {
+  const health = app.colorMode === "health";
   return {
-    colorMode: app.colorMode,
+    colorMode: health ? "value" : app.colorMode,
     selected: app.selected,
     highlight: app.highlight,
     diff: app.diff || void 0,
-    legend: true
+    legend: true,
+    values: health && app.health ? app.health.values : void 0,
+    valueLabel: health && app.health ? `${healthStatLabel()} @ step ${app.health.step}` : void 0
   };
+}
+function healthStatLabel() {
+  const hit = HEALTH_STATS.find(([v]) => v === ui.healthStat.value);
+  return hit ? hit[1] : ui.healthStat.value;
+}
+async function setColorMode(mode) {
+  app.colorMode = mode;
+  ui.color.value = mode;
+  ui.healthBar.hidden = mode !== "health";
+  if (mode === "health") {
+    const shared = readSharedStep();
+    await loadHealth(shared ? shared.step : null);
+  } else {
+    repaint();
+  }
+}
+async function loadHealth(step) {
+  if (!app.run) return;
+  const [kind, stat] = ui.healthStat.value.split("/");
+  if (step === void 0 || step === null) {
+    step = app.health && app.health.steps.length ? app.health.steps[Number(ui.healthStep.value)] : null;
+  }
+  const seq = ++app.healthSeq;
+  const run = app.run;
+  let body = null;
+  try {
+    body = await getJson(`health?run=${encodeURIComponent(run)}&kind=${kind}&stat=${stat}` + (step === null || step === void 0 ? "" : `&step=${step}`));
+  } catch (err) {
+    if (seq !== app.healthSeq) return;
+    app.health = { steps: [], step: null, values: {} };
+    ui.healthLabel.textContent = " no statistics logged";
+    repaint();
+    return;
+  }
+  if (seq !== app.healthSeq || run !== app.run) return;
+  const values = {};
+  for (const [k, v] of Object.entries(body.values)) values[k] = typeof v === "string" ? Number(v) : v;
+  app.health = { steps: body.steps, step: body.step, values, kind, stat };
+  ui.healthStep.max = String(Math.max(0, body.steps.length - 1));
+  ui.healthStep.value = String(Math.max(0, body.steps.indexOf(body.step)));
+  ui.healthLabel.textContent = body.step === null ? " no statistics logged" : ` ${body.step}`;
+  if (app.colorMode === "health") repaint();
+}
+async function onHealthSlider() {
+  if (!app.health || !app.health.steps.length) return;
+  const step = app.health.steps[Number(ui.healthStep.value)];
+  ui.healthLabel.textContent = ` ${step}`;
+  writeSharedStep(app.run, step);
+  await loadHealth(step);
+}
+function onSharedStep() {
+  const shared = readSharedStep();
+  if (!shared || app.colorMode !== "health") return;
+  if (app.health && shared.step === app.health.step) return;
+  loadHealth(shared.step);
 }
 async function redraw(opts = {}) {
   const seq = ++app.seq;
@@ -2428,7 +2578,7 @@ function paperSvg() {
     app.tree,
     app.view.folded,
     app.view.geo,
-    { colorMode: app.colorMode, legend: true, diff: app.diff || void 0 }
+    { ...drawOptions(), selected: null, highlight: /* @__PURE__ */ new Set() }
   );
   return toSvgString(el);
 }
@@ -2477,6 +2627,7 @@ async function render() {
   app.elk = makeElk();
   window.addEventListener("storage", (e) => {
     if (e.key === FOCUS_KEY) applyFocus(readFocus());
+    if (e.key === STEP_KEY) onSharedStep();
   });
   window.__archviz = {
     app,
@@ -2484,6 +2635,7 @@ async function render() {
     exportPng,
     focusLayer,
     setView,
+    setColorMode,
     ready: false
   };
   try {
