@@ -4,7 +4,7 @@ import ELK from 'elkjs/lib/elk-api.js';
 import { buildTree, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
 import { showDetails } from './details.js';
 import { clear, html, toDom } from './dom.js';
-import { FOCUS_KEY, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from './host.js';
+import { FOCUS_KEY, listenForReload, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from './host.js';
 import { PanZoom } from './panzoom.js';
 import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
 import '../views/index.js';
@@ -113,17 +113,8 @@ async function loadRun(run, version) {
   const keepStep = app.health ? app.health.step : null;
   app.health = null;
   ui.runSel.value = run;
-  const info = app.runs.find((r) => r.run === run);
-  clear(ui.verSel);
-  clear(ui.diffSel);
-  ui.diffSel.appendChild(html('option', { value: '' }, 'compare: off'));
-  for (const v of (info ? info.versions : [])) {
-    ui.verSel.appendChild(html('option', { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
-    if (v.index !== app.version) {
-      ui.diffSel.appendChild(html('option', { value: String(v.index) }, `compare with v${v.index}`));
-    }
-  }
-  ui.verSel.value = String(app.version);
+  ui.diffSel.value = '';
+  fillVersionSelects();
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
   fillViewSelect();
   await redraw({ fit: true });
@@ -133,6 +124,55 @@ async function loadRun(run, version) {
   applyFocus(readFocus());
   showDetails(ui.details, app.tree, app.selected, app.record);
   updateStatus();
+}
+
+// Live: TensorBoard's reload (and a slow poll) re-reads the run list. A run whose
+// architecture appeared since shows up; the user's run, version and view are kept.
+const POLL_MS = 30000;
+let refreshing = false;
+async function refreshRuns() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const body = await getJson('runs');
+    const before = JSON.stringify(app.runs);
+    if (JSON.stringify(body.runs) === before) return;
+    app.runs = body.runs;
+    if (!app.record) {
+      await loadRuns();
+      return;
+    }
+    clear(ui.runSel);
+    for (const r of app.runs) ui.runSel.appendChild(html('option', { value: r.run }, r.run));
+    ui.runSel.value = app.run;
+    fillVersionSelects();
+  } catch (err) {
+    /* the next reload tries again */
+  } finally {
+    refreshing = false;
+  }
+}
+
+function fillVersionSelects() {
+  const info = app.runs.find((r) => r.run === app.run);
+  const diffValue = ui.diffSel.value;
+  clear(ui.verSel);
+  clear(ui.diffSel);
+  ui.diffSel.appendChild(html('option', { value: '' }, 'compare: off'));
+  for (const v of (info ? info.versions : [])) {
+    ui.verSel.appendChild(html('option', { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
+    if (v.index !== app.version) {
+      ui.diffSel.appendChild(html('option', { value: String(v.index) }, `compare with v${v.index}`));
+    }
+  }
+  for (const r of app.runs) {
+    if (r.run === app.run || !r.versions.length) continue;
+    const last = r.versions[r.versions.length - 1];
+    ui.diffSel.appendChild(html('option', { value: `${last.index}@${r.run}` },
+      `compare with ${r.run} (v${last.index})`));
+  }
+  ui.verSel.value = String(app.version);
+  ui.diffSel.value = [...ui.diffSel.options].some((o) => o.value === diffValue) ? diffValue : '';
 }
 
 function updateStatus() {
@@ -314,9 +354,14 @@ async function applyFocus(f) {
   await focusLayer(f.layer);
 }
 
+// Compare with another version of this run ("N") or another run's version ("N@run").
 async function setDiff(value) {
-  if (value === '') { app.diff = null; repaint(); return; }
-  const other = (await getJson(`architecture?run=${encodeURIComponent(app.run)}&version=${value}`)).record;
+  if (value === '') { app.diff = null; repaint(); updateStatus(); return; }
+  const at = value.indexOf('@');
+  const otherRun = at < 0 ? app.run : value.slice(at + 1);
+  const otherVersion = at < 0 ? value : value.slice(0, at);
+  const other = (await getJson(`architecture?run=${encodeURIComponent(otherRun)}&version=${otherVersion}`)).record;
+  const what = otherRun === app.run ? `v${otherVersion}` : `${otherRun} v${otherVersion}`;
   const before = new Map(other.modules.map((m) => [m.name, m]));
   const now = new Set(app.record.modules.map((m) => m.name));
   const added = new Set();
@@ -324,7 +369,9 @@ async function setDiff(value) {
   for (const m of app.record.modules) {
     const b = before.get(m.name);
     if (!b) added.add(m.name);
-    else if (b.struct_hash !== m.struct_hash && m.leaf) changed.add(m.name);
+    else if ((m.leaf || (app.tree.nodes.get(m.name) || {}).inner) && (b.struct_hash !== m.struct_hash || b.class !== m.class ||
+      JSON.stringify(b.hparams || {}) !== JSON.stringify(m.hparams || {}) ||
+      ((b.params || {}).total ?? 0) !== ((m.params || {}).total ?? 0))) changed.add(m.name);
   }
   const removed = other.modules.filter((m) => !now.has(m.name)).map((m) => m.name);
   // A closed block shows the changes inside it.
@@ -334,7 +381,7 @@ async function setDiff(value) {
   }
   app.diff = { added, changed };
   repaint();
-  setStatus(`compared with v${value}: ${added.size} added, ${changed.size} changed, ` +
+  setStatus(`compared with ${what}: ${added.size} added, ${changed.size} changed, ` +
     `${removed.length} removed${removed.length ? ' (' + removed.slice(0, 8).join(', ') + ')' : ''}`);
 }
 
@@ -449,5 +496,8 @@ export async function render() {
   } catch (err) {
     setStatus(`Could not load architectures: ${err.message}`);
   }
+  listenForReload(() => refreshRuns());
+  setInterval(() => refreshRuns(), POLL_MS);
+  window.__archviz.refreshRuns = refreshRuns;
   window.__archviz.ready = true;
 }

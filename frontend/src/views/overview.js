@@ -16,7 +16,7 @@ export function drawOverview(container, record, ctx = {}) {
   if (!lay.cells.length) return message(container, 'No modules or ops were recorded for this architecture.');
   const families = [...new Set(lay.cells.map((c) => c.family))];
   const legendH = 22;
-  const { root } = stage(container, Math.max(lay.width, 600), lay.height + legendH + 10, 'overview');
+  const { root } = stage(container, Math.max(lay.width, families.length * 95 + 20), lay.height + legendH + 10, 'overview');
   const legend = svg('g', { class: 'legend', transform: `translate(10,${lay.height + 8})` });
   families.forEach((f, i) => {
     const [fill, stroke] = colorOf(f);

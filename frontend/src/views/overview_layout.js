@@ -20,19 +20,20 @@ export function opFamily(op) {
   return 'other';
 }
 
-// The repeated block a module belongs to: the deepest ancestor (or itself) with a repeat entry.
-function blockOf(name, repeatOf) {
+// The repeated block a module belongs to: its outermost ancestor (or itself) that is a
+// member of a run of equal containers (a transformer layer, not a dropout inside it).
+export function blockOf(name, repeatOf) {
   const parts = name.split('.');
-  let best = null;
   for (let i = 1; i <= parts.length; i += 1) {
     const prefix = parts.slice(0, i).join('.');
-    if (repeatOf.has(prefix)) best = prefix;
+    if (repeatOf.has(prefix)) return prefix;
   }
-  return best;
+  return null;
 }
 
 export function overviewCells(record) {
-  const repeatOf = new Set((record.modules || []).filter((m) => m.repeat).map((m) => m.name));
+  const repeatOf = new Set((record.modules || []).filter((m) => m.repeat && !m.leaf &&
+    m.repeat.count > 1).map((m) => m.name));
   const cells = [];
   for (const m of record.modules || []) {
     if (!m.leaf || m.order === null || m.order === undefined) continue;

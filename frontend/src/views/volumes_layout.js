@@ -132,9 +132,11 @@ export function volumeLayout(record, opts = {}) {
   let x = 20;
   const top = 30;
   let height = 0;
+  const stackH = (col) => col.reduce((s, g) => s + g.hgt + g.dep + 44, 0);
+  const tallest = Math.max(...cols.filter(Boolean).map(stackH));
   for (const col of cols.filter(Boolean)) {
     const colW = Math.max(...col.map((g) => g.thick + g.dep), 40);
-    let y = top;
+    let y = top + (tallest - stackH(col)) / 2; // columns centred on one axis, as in the paper
     for (const g of col) {
       g.x = x + (colW - g.thick - g.dep) / 2;
       g.y = y + g.dep; // front face top-left; the top face rises by dep

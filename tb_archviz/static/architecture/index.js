@@ -1530,6 +1530,28 @@ function showDetails(panel, tree, id, record) {
 // src/tab/host.js
 var STEP_KEY = "tb_archviz.step";
 var FOCUS_KEY = "tb_archviz.focus";
+function listenForReload(onReload) {
+  if (window.parent === window) return;
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (event) => {
+    let msg = null;
+    try {
+      msg = JSON.parse(event.data);
+    } catch (err) {
+      return;
+    }
+    if (!msg || msg.isReply) return;
+    if (msg.type === "experimental.DataReloaded") onReload();
+    channel.port1.postMessage(JSON.stringify({
+      type: msg.type,
+      id: msg.id,
+      payload: null,
+      error: null,
+      isReply: true
+    }));
+  };
+  window.parent.postMessage("experimental.bootstrap", "*", [channel.port2]);
+}
 function readSharedStep() {
   try {
     const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
@@ -1717,15 +1739,14 @@ function opFamily(op) {
 }
 function blockOf(name, repeatOf) {
   const parts = name.split(".");
-  let best = null;
   for (let i = 1; i <= parts.length; i += 1) {
     const prefix = parts.slice(0, i).join(".");
-    if (repeatOf.has(prefix)) best = prefix;
+    if (repeatOf.has(prefix)) return prefix;
   }
-  return best;
+  return null;
 }
 function overviewCells(record) {
-  const repeatOf = new Set((record.modules || []).filter((m) => m.repeat).map((m) => m.name));
+  const repeatOf = new Set((record.modules || []).filter((m) => m.repeat && !m.leaf && m.repeat.count > 1).map((m) => m.name));
   const cells = [];
   for (const m of record.modules || []) {
     if (!m.leaf || m.order === null || m.order === void 0) continue;
@@ -2038,9 +2059,11 @@ function volumeLayout(record, opts = {}) {
   let x = 20;
   const top = 30;
   let height = 0;
+  const stackH = (col) => col.reduce((s, g) => s + g.hgt + g.dep + 44, 0);
+  const tallest = Math.max(...cols.filter(Boolean).map(stackH));
   for (const col of cols.filter(Boolean)) {
     const colW = Math.max(...col.map((g) => g.thick + g.dep), 40);
-    let y = top;
+    let y = top + (tallest - stackH(col)) / 2;
     for (const g of col) {
       g.x = x + (colW - g.thick - g.dep) / 2;
       g.y = y + g.dep;
@@ -2318,17 +2341,8 @@ async function loadRun(run, version) {
   const keepStep = app.health ? app.health.step : null;
   app.health = null;
   ui.runSel.value = run;
-  const info = app.runs.find((r) => r.run === run);
-  clear(ui.verSel);
-  clear(ui.diffSel);
-  ui.diffSel.appendChild(html("option", { value: "" }, "compare: off"));
-  for (const v of info ? info.versions : []) {
-    ui.verSel.appendChild(html("option", { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
-    if (v.index !== app.version) {
-      ui.diffSel.appendChild(html("option", { value: String(v.index) }, `compare with v${v.index}`));
-    }
-  }
-  ui.verSel.value = String(app.version);
+  ui.diffSel.value = "";
+  fillVersionSelects();
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
   fillViewSelect();
   await redraw({ fit: true });
@@ -2338,6 +2352,53 @@ async function loadRun(run, version) {
   applyFocus(readFocus());
   showDetails(ui.details, app.tree, app.selected, app.record);
   updateStatus();
+}
+var POLL_MS = 3e4;
+var refreshing = false;
+async function refreshRuns() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const body = await getJson("runs");
+    const before = JSON.stringify(app.runs);
+    if (JSON.stringify(body.runs) === before) return;
+    app.runs = body.runs;
+    if (!app.record) {
+      await loadRuns();
+      return;
+    }
+    clear(ui.runSel);
+    for (const r of app.runs) ui.runSel.appendChild(html("option", { value: r.run }, r.run));
+    ui.runSel.value = app.run;
+    fillVersionSelects();
+  } catch (err) {
+  } finally {
+    refreshing = false;
+  }
+}
+function fillVersionSelects() {
+  const info = app.runs.find((r) => r.run === app.run);
+  const diffValue = ui.diffSel.value;
+  clear(ui.verSel);
+  clear(ui.diffSel);
+  ui.diffSel.appendChild(html("option", { value: "" }, "compare: off"));
+  for (const v of info ? info.versions : []) {
+    ui.verSel.appendChild(html("option", { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
+    if (v.index !== app.version) {
+      ui.diffSel.appendChild(html("option", { value: String(v.index) }, `compare with v${v.index}`));
+    }
+  }
+  for (const r of app.runs) {
+    if (r.run === app.run || !r.versions.length) continue;
+    const last = r.versions[r.versions.length - 1];
+    ui.diffSel.appendChild(html(
+      "option",
+      { value: `${last.index}@${r.run}` },
+      `compare with ${r.run} (v${last.index})`
+    ));
+  }
+  ui.verSel.value = String(app.version);
+  ui.diffSel.value = [...ui.diffSel.options].some((o) => o.value === diffValue) ? diffValue : "";
 }
 function updateStatus() {
   const r = app.record;
@@ -2501,9 +2562,14 @@ async function setDiff(value) {
   if (value === "") {
     app.diff = null;
     repaint();
+    updateStatus();
     return;
   }
-  const other = (await getJson(`architecture?run=${encodeURIComponent(app.run)}&version=${value}`)).record;
+  const at = value.indexOf("@");
+  const otherRun = at < 0 ? app.run : value.slice(at + 1);
+  const otherVersion = at < 0 ? value : value.slice(0, at);
+  const other = (await getJson(`architecture?run=${encodeURIComponent(otherRun)}&version=${otherVersion}`)).record;
+  const what = otherRun === app.run ? `v${otherVersion}` : `${otherRun} v${otherVersion}`;
   const before = new Map(other.modules.map((m) => [m.name, m]));
   const now = new Set(app.record.modules.map((m) => m.name));
   const added = /* @__PURE__ */ new Set();
@@ -2511,7 +2577,7 @@ async function setDiff(value) {
   for (const m of app.record.modules) {
     const b = before.get(m.name);
     if (!b) added.add(m.name);
-    else if (b.struct_hash !== m.struct_hash && m.leaf) changed.add(m.name);
+    else if ((m.leaf || (app.tree.nodes.get(m.name) || {}).inner) && (b.struct_hash !== m.struct_hash || b.class !== m.class || JSON.stringify(b.hparams || {}) !== JSON.stringify(m.hparams || {}) || ((b.params || {}).total ?? 0) !== ((m.params || {}).total ?? 0))) changed.add(m.name);
   }
   const removed = other.modules.filter((m) => !now.has(m.name)).map((m) => m.name);
   for (const id of [...added, ...changed]) {
@@ -2520,7 +2586,7 @@ async function setDiff(value) {
   }
   app.diff = { added, changed };
   repaint();
-  setStatus(`compared with v${value}: ${added.size} added, ${changed.size} changed, ${removed.length} removed${removed.length ? " (" + removed.slice(0, 8).join(", ") + ")" : ""}`);
+  setStatus(`compared with ${what}: ${added.size} added, ${changed.size} changed, ${removed.length} removed${removed.length ? " (" + removed.slice(0, 8).join(", ") + ")" : ""}`);
 }
 function viewContext() {
   return {
@@ -2643,6 +2709,9 @@ async function render() {
   } catch (err) {
     setStatus(`Could not load architectures: ${err.message}`);
   }
+  listenForReload(() => refreshRuns());
+  setInterval(() => refreshRuns(), POLL_MS);
+  window.__archviz.refreshRuns = refreshRuns;
   window.__archviz.ready = true;
 }
 export {
