@@ -30,9 +30,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// node_modules/elkjs/lib/elk-api.js
+// ../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js
 var require_elk_api = __commonJS({
-  "node_modules/elkjs/lib/elk-api.js"(exports, module) {
+  "../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js"(exports, module) {
     (function(f) {
       if (typeof exports === "object" && typeof module !== "undefined") {
         module.exports = f();
@@ -1865,7 +1865,7 @@ function drawOverview(container, record, ctx = {}) {
   if (!lay.cells.length) return message(container, "No modules or ops were recorded for this architecture.");
   const families = [...new Set(lay.cells.map((c) => c.family))];
   const legendH = 22;
-  const { root } = stage(container, Math.max(lay.width, 600), lay.height + legendH + 10, "overview");
+  const { root } = stage(container, Math.max(lay.width, families.length * 95 + 20), lay.height + legendH + 10, "overview");
   const legend = svg("g", { class: "legend", transform: `translate(10,${lay.height + 8})` });
   families.forEach((f, i) => {
     const [fill2, stroke] = colorOf(f);
