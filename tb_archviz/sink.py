@@ -6,18 +6,105 @@ Lightning's ``TensorBoardLogger``, torch's ``SummaryWriter._get_file_writer()``,
 the first value of each tag only and refuses non-increasing steps per tag, because the Rust
 data server keeps only the last write per step and evicts everything after a step that goes
 backwards. No torch here: the plain-PyTorch recorder and the tests use it as is.
+
+It also writes the statistics pyramid (FORMAT.md, "Statistics pyramid"): for every
+``archviz/stats/{weights,grads,updates,acts,run}`` tag, the element-wise minimum and maximum
+over buckets of :data:`PYRAMID_LEVELS` consecutive logged values, as extra tags
+``<tag>@<level>``, so that a reader can draw a long run from a few hundred small tensors
+without ever sampling steps away. The callbacks need no change for it.
 """
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
 from tb_archviz import format as fmt
 
 log = logging.getLogger(__name__)
+
+# Bucket sizes of the statistics pyramid, in consecutive logged values of the source tag.
+PYRAMID_LEVELS: Tuple[int, ...] = (10, 100, 1000)
+# The tags that get a pyramid: the per-layer statistics and the run-level vector.
+PYRAMID_SOURCES = tuple(fmt.TAG_STATS_PREFIX + k for k in fmt.STAT_KINDS) + (fmt.TAG_RUN,)
+PYRAMID_PLANES = ("min", "max")
+
+
+def pyramid_tag(tag: str, level: int) -> str:
+    """``archviz/stats/grads`` at level 100 -> ``archviz/stats/grads@100``."""
+    return f"{tag}@{int(level)}"
+
+
+def split_pyramid_tag(tag: str) -> Tuple[str, Optional[int]]:
+    """``("archviz/stats/grads", 100)`` for a pyramid tag, ``(tag, None)`` for any other."""
+    base, sep, level = tag.rpartition("@")
+    if sep and level.isdigit():
+        return base, int(level)
+    return tag, None
+
+
+class Pyramid:
+    """Running element-wise min/max of one tag over buckets of ``levels`` consecutive values.
+
+    ``add(step, array)`` returns the buckets it completed as ``(level, step, [2, *shape])``
+    (plane 0 the minimum, plane 1 the maximum; ``step`` is the bucket's last step). Levels
+    nest: a level-100 bucket is ten level-10 buckets, folded in when each one completes, so
+    a logging step costs two element-wise operations on the new array. The maximum
+    propagates NaN (``np.maximum``: one NaN anywhere in the bucket makes it NaN, so a
+    non-finite step can never disappear) and the minimum ignores it (``np.fmin``: NaN only
+    when every value was NaN); +/-Inf stay themselves. A different shape (rows added or
+    removed) ends every open bucket first (:meth:`finish`), so buckets never mix layouts.
+    """
+
+    def __init__(self, levels: Iterable[int] = PYRAMID_LEVELS):
+        self.levels = tuple(int(x) for x in levels)
+        if any(b % a for a, b in zip(self.levels, self.levels[1:])):
+            raise ValueError(f"pyramid levels must divide each other: {self.levels}")
+        self.shape: Optional[tuple] = None
+        self._lo: List[Optional[np.ndarray]] = [None] * len(self.levels)
+        self._hi: List[Optional[np.ndarray]] = [None] * len(self.levels)
+        self._count = [0] * len(self.levels)
+        self._last_step: Optional[int] = None
+
+    def _fold(self, i: int, lo: np.ndarray, hi: np.ndarray, count: int) -> None:
+        if self._count[i] == 0:
+            self._lo[i], self._hi[i] = lo.copy(), hi.copy()
+        else:
+            np.fmin(self._lo[i], lo, out=self._lo[i])
+            np.maximum(self._hi[i], hi, out=self._hi[i])
+        self._count[i] += count
+
+    def add(self, step: int, array: np.ndarray) -> List[Tuple[int, int, np.ndarray]]:
+        a = np.asarray(array, dtype=np.float32)
+        out = self.finish() if self.shape is not None and a.shape != self.shape else []
+        self.shape = a.shape
+        self._last_step = int(step)
+        lo = hi = a
+        count = 1
+        for i, level in enumerate(self.levels):
+            self._fold(i, lo, hi, count)
+            if self._count[i] < level:
+                break
+            lo, hi, count = self._lo[i], self._hi[i], self._count[i]
+            out.append((level, self._last_step, np.stack([lo, hi])))
+            self._count[i] = 0
+        return out
+
+    def finish(self) -> List[Tuple[int, int, np.ndarray]]:
+        """Close every open bucket (fewer values than its level) at the last step seen."""
+        out = []
+        carry = None
+        for i, level in enumerate(self.levels):
+            if carry is not None:
+                self._fold(i, *carry)
+            carry = None
+            if self._count[i]:
+                carry = (self._lo[i], self._hi[i], self._count[i])
+                out.append((level, self._last_step, np.stack(carry[:2])))
+                self._count[i] = 0
+        return out
 
 
 class SummarySink:
@@ -29,6 +116,9 @@ class SummarySink:
         self._tagged: set = set()
         self._last_step: Dict[str, int] = dict(start_steps or {})
         self._warned: set = set()
+        # One pyramid per source tag; after a resume they start with empty buckets.
+        self._pyramids: Dict[str, Pyramid] = {}
+        self._pyramid_content: Dict[str, tuple] = {}
 
     # -- state for resume ----------------------------------------------------------------
     def last_steps(self) -> Dict[str, int]:
@@ -59,12 +149,37 @@ class SummarySink:
         meta = self._meta(tag, lambda: fmt.create_metadata(
             plugin_name, fmt.DATA_CLASS_TENSOR, content))
         self._writer.add_summary(fmt.tensor_summary(tag, array, plugin_name, meta), step)
+        if tag in PYRAMID_SOURCES:
+            pyramid = self._pyramids.get(tag)
+            if pyramid is None:
+                pyramid = self._pyramids[tag] = Pyramid()
+            self._pyramid_content.setdefault(tag, (plugin_name, dict(content or {})))
+            self._write_buckets(tag, pyramid.add(step, array))
         return True
+
+    def _write_buckets(self, tag: str, buckets) -> None:
+        plugin_name, content = self._pyramid_content[tag]
+        for level, step, planes in buckets:
+            ptag = pyramid_tag(tag, level)
+            if not self._accept(ptag, step):
+                continue
+            meta = self._meta(ptag, lambda: fmt.create_metadata(
+                plugin_name, fmt.DATA_CLASS_TENSOR,
+                dict(content, level=level, of=tag, planes=list(PYRAMID_PLANES))))
+            self._writer.add_summary(fmt.tensor_summary(ptag, planes, plugin_name, meta), step)
+
+    def finish_pyramids(self) -> None:
+        """Write every open pyramid bucket now (end of training; a new layer table)."""
+        for tag, pyramid in self._pyramids.items():
+            self._write_buckets(tag, pyramid.finish())
 
     def json_blob(self, tag: str, step: int, obj: Any, plugin_name: str,
                   content: Optional[dict] = None) -> bool:
         if not self._accept(tag, step):
             return False
+        if tag == fmt.TAG_LAYERS:
+            # Rows are about to change: buckets must not mix the old and the new layout.
+            self.finish_pyramids()
         meta = self._meta(tag, lambda: fmt.create_metadata(
             plugin_name, fmt.DATA_CLASS_BLOB_SEQUENCE, content))
         self._writer.add_summary(fmt.blob_summary(tag, [fmt.encode_json_blob(obj)], meta), step)
@@ -85,6 +200,12 @@ class SummarySink:
         flush = getattr(self._writer, "flush", None)
         if flush is not None:
             flush()
+
+    def close(self) -> None:
+        """End of training: write the open pyramid buckets, then flush (the writer stays open;
+        whoever opened it closes it)."""
+        self.finish_pyramids()
+        self.flush()
 
 
 class EventWriter:

@@ -79,7 +79,8 @@ def _wait_loaded(provider, runs: int) -> None:
                                         run_tag_filter=None)
         done = [r for r, tags in scalars.items()
                 if tags and all(s.max_step == 300 for s in tags.values())]
-        if len(done) == runs and all(all(s.max_step == 300 for s in tags.values())
+        if len(done) == runs and all(all(s.max_step == 300 for t, s in tags.items()
+                                         if "@" not in t)
                                      for tags in tensors.values()) and len(tensors) == 2:
             return
         time.sleep(0.1)
@@ -259,3 +260,103 @@ def test_a_run_with_only_scalars_still_shows_loss_anomalies(client):
     runs = {r["run"]: r for r in get_json(client, "/runs")["runs"]}
     assert sum(runs["scalars_only"]["counts"].values()) == len(anomalies)
     assert runs["healthy"]["counts"] == {"error": 0, "warning": 0, "info": 0}
+
+
+# ----------------------------------------------------------------------------- pyramid
+
+LONG_STEPS = 5_004          # 0..5003: every pyramid level full up to 4999, then 4 raw values
+LONG_ROWS = 20
+SPIKE = (3_333, 7)          # (step, row) of a one-step gradient-norm spike
+NAN = (1_234, 12)           # (step, row) of a single NaN
+NAN_LOSS_STEP = 2_222
+
+
+@pytest.fixture(scope="module", params=["python", "rust"])
+def long_client(request, tmp_path_factory):
+    """A 5,000-step run written through SummarySink (so with its pyramid), both providers."""
+    from tb_archviz.sink import EventWriter, SummarySink
+
+    root = str(tmp_path_factory.mktemp("long"))
+    writer = EventWriter(os.path.join(root, "long"))
+    sink = SummarySink(writer)
+    rows = [f"net.l{i}.weight" for i in range(LONG_ROWS)]
+    sink.json_blob(fmt.TAG_LAYERS, 0, {"rows": {"grads": rows},
+                                        "layer_of": {r: r[:-7] for r in rows}},
+                   fmt.PLUGIN_HEALTH)
+    grads = {"kind": "grads", "stats": fx.STATS["grads"]}
+    run = {"kind": "run", "stats": ["loss", "grad_norm_total"]}
+    base = np.ones((LONG_ROWS, len(fx.STATS["grads"])), np.float32)
+    for step in range(LONG_STEPS):
+        table = base * (1.0 + 0.001 * (step % 7))
+        if step == SPIKE[0]:
+            table[SPIKE[1], 0] = 1e6
+        if step == NAN[0]:
+            table[NAN[1], 0] = np.nan
+        sink.tensor(fmt.stats_tag("grads"), step, table, fmt.PLUGIN_HEALTH, content=grads)
+        loss = np.nan if step == NAN_LOSS_STEP else 1.0
+        sink.tensor(fmt.TAG_RUN, step, np.array([loss, 2.0], np.float32), fmt.PLUGIN_HEALTH,
+                    content=run)
+    sink.flush()  # no close: the run is still training, the newest steps are raw only
+    writer.close()
+    proc = None
+    if request.param == "python":
+        provider = reader.open_logdir(root).provider
+    else:
+        from tensorboard import context as tb_context
+
+        provider, proc = _rust_provider(root)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            tags = provider.list_tensors(tb_context.RequestContext(), experiment_id="",
+                                         plugin_name=fmt.PLUGIN_HEALTH,
+                                         run_tag_filter=None).get("long", {})
+            if len(tags) == 8 and tags[fmt.TAG_RUN].max_step == LONG_STEPS - 1:
+                break
+            time.sleep(0.1)
+    plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=root))
+    yield wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
+                       wrappers.Response)
+    if proc is not None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("columns,level", [(8, 1000), (100, 100), (1000, 10), (4000, 1)])
+def test_spike_and_nan_survive_every_pyramid_level_of_a_long_run(long_client, columns, level):
+    data = get_json(long_client, "/heatmap", run="long", kind="grads", stat="norm",
+                    columns=columns)
+    assert data["level"] == level and not data["sampled"]
+    cols = len(data["first_step"])
+    assert cols <= columns
+    hi = f32(data["max"]).reshape(cols, LONG_ROWS)
+    lo = f32(data["min"]).reshape(cols, LONG_ROWS)
+    spike_col = [c for c in range(cols)
+                 if data["first_step"][c] <= SPIKE[0] <= data["last_step"][c]]
+    assert len(spike_col) == 1
+    assert hi[spike_col[0], SPIKE[1]] == pytest.approx(1e6)
+    assert np.nanmax(np.delete(hi, SPIKE[1], axis=1)) < 2.0
+    nan_cols = np.flatnonzero(np.isnan(hi[:, NAN[1]]))
+    assert len(nan_cols) == 1
+    assert data["first_step"][nan_cols[0]] <= NAN[0] <= data["last_step"][nan_cols[0]]
+    # The minimum ignores the NaN unless its column holds that one step only.
+    assert np.isnan(lo).sum() == (data["first_step"][nan_cols[0]] ==
+                                  data["last_step"][nan_cols[0]])
+    assert data["first_step"][0] == 0 and data["last_step"][-1] == LONG_STEPS - 1
+    assert data["steps_total"] >= 5_000
+
+
+@pytest.mark.parametrize("columns", [8, 100, 1000])
+def test_nan_loss_survives_the_run_vector_pyramid_in_the_curves(long_client, columns):
+    curves = {c["name"]: c for c in get_json(long_client, "/curves", run="long",
+                                             columns=columns)["curves"]}
+    loss = curves["loss"]
+    assert loss["source"] == "archviz/stats/run:loss"
+    assert len(loss["step"]) <= columns
+    assert loss["max"].count("NaN") == 1
+    assert loss["step"][-1] <= NAN_LOSS_STEP or "NaN" in loss["max"]
+
+
+def test_runs_list_only_the_source_kinds_not_the_pyramid_tags(long_client):
+    runs = get_json(long_client, "/runs")["runs"]
+    assert runs[0]["kinds"] == {"grads": fx.STATS["grads"]}
+    assert set(runs[0]["run_stats"]) == {"run"}

@@ -19,7 +19,7 @@ import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 from tb_archviz import format as fmt
-from tb_archviz.sink import EventWriter, SummarySink
+from tb_archviz.sink import EventWriter, Pyramid, SummarySink, pyramid_tag
 
 # Stat names per kind, as written into each tag's plugin content.
 STATS: Dict[str, List[str]] = {  # the names callbacks/stats.py writes
@@ -182,7 +182,7 @@ def write_health_run(run_dir: str, *, steps: int = 300, every: int = 10,
                            fmt.PLUGIN_HEALTH)
         if flush_each:
             writer.flush()
-    writer.flush()
+    sink.close()  # the open pyramid buckets, as the recorder writes them at the end of fit
     writer.close()
 
 
@@ -320,8 +320,10 @@ def build_scale_logdir(root: str, *, layers: int = 500, steps: int = 100_000,
     """A run with ``layers`` modules and ``steps`` logging steps (synthetic, for measuring).
 
     Each logging step writes the chosen stats kinds (one float32 [rows x stats] tensor each)
-    plus the run vector and a loss scalar. Values cycle through 257 jittered variants; every
-    ``spike_every`` steps one layer's gradient norm spikes by 1e4 (downsampling must keep it).
+    plus the run vector and a loss scalar, and the statistics pyramid of each (computed by
+    :class:`tb_archviz.sink.Pyramid`, the sink's own code). Values cycle through 257 jittered
+    variants; every ``spike_every`` steps one layer's gradient norm spikes by 1e4
+    (downsampling must keep it).
     """
     run_dir = os.path.join(root, "scale")
     os.makedirs(run_dir, exist_ok=True)
@@ -354,23 +356,53 @@ def build_scale_logdir(root: str, *, layers: int = 500, steps: int = 100_000,
                                    {"kind": "run", "stats": RUN_STATS})
     loss_meta = fmt.scalar_metadata()
     summaries: Dict[tuple, summary_pb2.Summary] = {}
+    pyramids = {tag: Pyramid() for tag in [fmt.stats_tag(k) for k in kinds] + [fmt.TAG_RUN]}
+    pyramid_meta = {}
+    for tag in pyramids:
+        kind = tag[len(fmt.TAG_STATS_PREFIX):]
+        names = STATS[kind] if kind in STATS else RUN_STATS
+        for level in pyramids[tag].levels:
+            pyramid_meta[pyramid_tag(tag, level)] = fmt.create_metadata(
+                fmt.PLUGIN_HEALTH, fmt.DATA_CLASS_TENSOR,
+                {"kind": kind, "stats": names, "level": level, "of": tag,
+                 "planes": ["min", "max"]})
+
+    def emit_buckets(tag, step, arr):
+        # Buckets repeat with the 257-step jitter cycle, so their payloads are cached by the
+        # phase of their first step (and the spike inside, if any).
+        for level, bstep, planes in pyramids[tag].add(step, arr):
+            ptag = pyramid_tag(tag, level)
+            meta = pyramid_meta.pop(ptag, None)
+            spike = bstep // spike_every * spike_every
+            spike = spike if spike and spike > bstep - level and tag == fmt.stats_tag("grads") else None
+            ck = ("pyr", ptag, (bstep - level + 1) % 257, spike)
+            if meta is not None or (ck not in summaries and spike is None):
+                summaries.setdefault(ck, _raw_tensor_summary(ptag, planes, None))
+            if meta is not None:
+                emit(_raw_tensor_summary(ptag, planes, meta), bstep)
+            elif spike is not None:
+                emit(_raw_tensor_summary(ptag, planes, None), bstep)
+            else:
+                emit(summaries[ck], bstep, ck)
+
     for step in range(steps):
         phase = step % 257
         for k in kinds:
             spike = k == "grads" and step and step % spike_every == 0
             meta = metas.pop(k, None)
+            arr = (base[k] * jitter[phase]).astype(np.float32)
             if spike or meta is not None:
-                arr = (base[k] * jitter[phase]).astype(np.float32)
                 if spike:
                     arr[(step // spike_every) % arr.shape[0], 0] *= 1e4
                 emit(_raw_tensor_summary(fmt.stats_tag(k), arr, meta), step)
-                continue
-            ck = (k, phase)
-            if ck not in summaries:
-                summaries[ck] = _raw_tensor_summary(fmt.stats_tag(k),
-                                                    (base[k] * jitter[phase]), None)
-            emit(summaries[ck], step, ck)
+            else:
+                ck = (k, phase)
+                if ck not in summaries:
+                    summaries[ck] = _raw_tensor_summary(fmt.stats_tag(k), arr, None)
+                emit(summaries[ck], step, ck)
+            emit_buckets(fmt.stats_tag(k), step, arr)
         loss = float(2.0 * jitter[phase, 0, 0]) + 0.1
+        emit_buckets(fmt.TAG_RUN, step, np.array([loss, 1.0, 1e-3, 0.0, 1.0, 0.0], np.float32))
         if run_meta is not None or loss_meta is not None:
             emit(_raw_tensor_summary(fmt.TAG_RUN, np.array(
                 [loss, 1.0, 1e-3, 0.0, 1.0, 0.0], np.float32), run_meta), step)

@@ -6,11 +6,17 @@ data server and ``--load_fast=false``. Every series is downsampled here, per req
 number of columns the screen has, keeping each bucket's minimum and maximum so that a spike or
 a NaN in one step never disappears. Decoded statistics are cached per (run, tag) and dropped
 when the tag's ``max_step`` moves on. The HTTP contract is in ``tb_archviz/http_api.md``.
+
+Long runs are read from the statistics pyramid the writer keeps (``<tag>@10/@100/@1000``,
+FORMAT.md): the coarsest level that still gives about one bucket per two screen columns,
+plus the newest raw value, so a 100k-step run costs a few hundred small tensors and no step
+is ever sampled away. Runs without a pyramid (older runs, small runs) are read raw.
 """
 from __future__ import annotations
 
 import base64
 import collections
+import concurrent.futures
 import logging
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -22,6 +28,7 @@ from werkzeug import wrappers
 
 from tb_archviz import format as fmt
 from tb_archviz import reader
+from tb_archviz import sink as sink_mod
 from tb_archviz.plugins import common
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,9 @@ DEFAULT_COLUMNS = 800
 # a tag larger than this is read as an evenly random sample of steps and flagged ``sampled``.
 READ_BUDGET_BYTES = 160 * 2**20
 CACHE_ENTRIES = 24
+# A pyramid level is used when it has at least this many buckets per requested column
+# (0.5: a bucket is at most two screen columns wide), coarsest such level first.
+MIN_BUCKETS_PER_COLUMN = 0.5
 
 # Where each run-level curve comes from, in order of preference: ordinary scalar tags (what
 # Lightning and most scripts log), then a stat name of archviz/stats/run or run_val.
@@ -75,6 +85,19 @@ def minmax_downsample(values: np.ndarray, starts: np.ndarray
     return lo, hi
 
 
+def minmax_planes(lo: np.ndarray, hi: np.ndarray, starts: np.ndarray
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-bucket (min of ``lo``, max of ``hi``) along axis 0: the same rule as
+    :func:`minmax_downsample` applied to pyramid buckets (NaN in ``hi`` wins, ``lo`` ignores
+    NaN unless every value is NaN)."""
+    if lo is hi:
+        return minmax_downsample(lo, starts)
+    if len(lo) == 0:
+        shape = (0,) + lo.shape[1:]
+        return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    return np.fmin.reduceat(lo, starts, axis=0), np.maximum.reduceat(hi, starts, axis=0)
+
+
 def _f32_b64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
 
@@ -102,22 +125,40 @@ def _jsonable(a: np.ndarray) -> list:
 
 
 class _Table:
-    """One stats tag of one run aligned to a single row list: ``values[t, row, stat]``."""
+    """One stats tag of one run aligned to a single row list: entry ``t`` covers the logged
+    steps ``first[t]..steps[t]`` with element-wise minimum ``lo[t, row, stat]`` and maximum
+    ``hi[t, row, stat]``. Raw tables have one step per entry and ``lo is hi``; pyramid tables
+    (``level`` > 1) have one bucket per entry, plus the newest raw value at the end."""
 
-    def __init__(self, steps, values, stats, rows, layers, sampled):
+    def __init__(self, steps, lo, hi, stats, rows, layers, sampled, level=1, first=None,
+                 covered=None):
         self.steps: np.ndarray = steps
-        self.values: np.ndarray = values
+        self.lo: np.ndarray = lo
+        self.hi: np.ndarray = hi
+        self.first: np.ndarray = steps if first is None else first
         self.stats: List[str] = stats
         self.rows: List[str] = rows
         self.layers: List[str] = layers
         self.sampled: bool = sampled
-        self.by_stat: Dict[int, np.ndarray] = {}
+        self.level: int = level
+        # Logged values these entries stand for (exact for raw, bucket sizes for a pyramid).
+        self.covered: int = len(steps) if covered is None else covered
+        self.by_stat: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
 
-    def stat_matrix(self, index: int) -> np.ndarray:
-        """``values[:, :, index]`` as a contiguous [steps x rows] array (cached)."""
+    def stat_planes(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(min, max) of one statistic as contiguous [entries x rows] arrays (cached)."""
         if index not in self.by_stat:
-            self.by_stat[index] = np.ascontiguousarray(self.values[:, :, index])
+            lo = np.ascontiguousarray(self.lo[:, :, index])
+            hi = lo if self.hi is self.lo else np.ascontiguousarray(self.hi[:, :, index])
+            self.by_stat[index] = (lo, hi)
         return self.by_stat[index]
+
+    def select(self, rows: Sequence[int], stat: Optional[int] = None
+               ) -> Tuple[np.ndarray, np.ndarray]:
+        """(min, max) restricted to some rows (and one statistic)."""
+        pick = (slice(None), list(rows)) if stat is None else (slice(None), list(rows), stat)
+        lo = self.lo[pick]
+        return (lo, lo) if self.hi is self.lo else (lo, self.hi[pick])
 
 
 class TimelinePlugin(base_plugin.TBPlugin):
@@ -209,7 +250,11 @@ class TimelinePlugin(base_plugin.TBPlugin):
                     for i, m in enumerate(modules) if isinstance(m, dict) and "name" in m}
         return self._cached(("order", run), self._version(series), compute)
 
-    def _table(self, src, run: str, tag: str, listing: dict) -> Optional[_Table]:
+    def _table(self, src, run: str, tag: str, listing: dict,
+               columns: int = DEFAULT_COLUMNS) -> Optional[_Table]:
+        """The table to draw ``columns`` columns from: the coarsest pyramid level with at
+        least ``columns * MIN_BUCKETS_PER_COLUMN`` buckets plus the newest raw value, else
+        the raw tag."""
         series = listing.get(tag)
         if series is None:
             return None
@@ -218,32 +263,94 @@ class TimelinePlugin(base_plugin.TBPlugin):
             return None
         kind = tag[len(fmt.TAG_STATS_PREFIX):]
         tables = self._layer_tables(src, run, listing) if kind in fmt.STAT_KINDS else []
+        need = max(1, int(columns * MIN_BUCKETS_PER_COLUMN))
+        levels = []
+        for t in listing:
+            base, level = sink_mod.split_pyramid_tag(t)
+            if base == tag and level and level > 1:
+                levels.append((level, t))
+        for level, ptag in sorted(levels, reverse=True):
+            pseries = listing[ptag]
+            if reader.plugin_content(pseries) is None:
+                continue
+            coarse = self._cached(
+                ("table", run, ptag), self._version(pseries),
+                lambda: self._read_table(src, run, ptag, kind, content, tables, level=level))
+            if len(coarse.steps) >= need:
+                return self._cached(
+                    ("tail", run, tag, level), (self._version(series), self._version(pseries)),
+                    lambda: self._with_newest(src, run, tag, kind, content, tables, coarse))
 
         def compute():
             return self._read_table(src, run, tag, kind, content, tables)
         return self._cached(("table", run, tag), self._version(series), compute)
 
-    def _read_table(self, src, run, tag, kind, content, tables) -> _Table:
+    def _with_newest(self, src, run, tag, kind, content, tables, coarse: _Table) -> _Table:
+        """A pyramid table followed by the newest raw value when it is past the last bucket
+        (both providers always keep the newest value of a downsampled read)."""
+        newest = self._read_table(src, run, tag, kind, content, tables, downsample=1)
+        if not len(newest.steps) or not len(coarse.steps) or \
+                newest.steps[-1] <= coarse.steps[-1] or newest.rows != coarse.rows:
+            return coarse
+        cat = lambda a, b: np.concatenate([a, b[-1:]])  # noqa: E731
+        return _Table(cat(coarse.steps, newest.steps), cat(coarse.lo, newest.lo),
+                      cat(coarse.hi, newest.hi), coarse.stats, coarse.rows, coarse.layers,
+                      coarse.sampled, coarse.level, cat(coarse.first, newest.steps),
+                      coarse.covered + 1)
+
+    def _read_planes(self, src, run, tag, downsample):
+        """(steps, min, max) of a pyramid tag: min/max as [entries, rows, stats] (run-level
+        vectors become one row)."""
+        data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
+                                         plugin_name=fmt.PLUGIN_HEALTH, downsample=downsample,
+                                         run_tag_filter=reader.run_tag_filter(run, tag))
+        datums = data.get(run, {}).get(tag, [])
+        arrays = [np.asarray(d.numpy, dtype=np.float32) for d in datums]
+        arrays = [a[:, None, :] if a.ndim == 2 else a for a in arrays if a.ndim in (2, 3)]
+        steps = np.array([int(d.step) for d, a in zip(datums, arrays)], dtype=np.int64)
+        if not arrays:
+            empty = np.zeros((0, 0, 0), np.float32)
+            return np.zeros(0, np.int64), empty, empty
+        width = max(a.shape[1] for a in arrays)
+        nstats = max(a.shape[2] for a in arrays)
+        lo = np.full((len(arrays), width, nstats), np.nan, np.float32)
+        hi = lo.copy()
+        for i, a in enumerate(arrays):
+            lo[i, : a.shape[1], : a.shape[2]] = a[0]
+            hi[i, : a.shape[1], : a.shape[2]] = a[1]
+        return steps, lo, hi
+
+    def _read_table(self, src, run, tag, kind, content, tables, level: int = 1,
+                    downsample: Optional[int] = None) -> _Table:
         stats = [str(s) for s in content.get("stats", [])]
         versions = [(s, t.get("rows", {}).get(kind, [])) for s, t in tables
                     if isinstance(t, dict)]
         width = max([len(r) for _, r in versions] + [1])
-        budget = max(1, READ_BUDGET_BYTES // (4 * width * max(1, len(stats))))
-        downsample = min(reader.ALL, budget)
-        data = reader.read_stats(src, run, tag, downsample=downsample)
-        steps, values = data.steps, data.values
+        planes = 2 if level > 1 else 1
+        budget = max(1, READ_BUDGET_BYTES // (4 * planes * width * max(1, len(stats))))
+        if downsample is None:
+            downsample = min(reader.ALL, budget)
+        if level > 1:
+            steps, lo, hi = self._read_planes(src, run, tag, downsample)
+        else:
+            data = reader.read_stats(src, run, tag, downsample=downsample)
+            steps, lo = data.steps, data.values
+            hi = lo
         if len(steps):
             # Both providers return steps sorted; keep the last value per step regardless.
             order = np.argsort(steps, kind="stable")
-            steps, values = steps[order], values[order]
-            keep = np.r_[steps[1:] != steps[:-1], True]
-            steps, values = steps[keep], values[keep]
+            keep = np.r_[steps[order][1:] != steps[order][:-1], True]
+            idx = order[keep]
+            steps = steps[idx]
+            lo, hi = (lo[idx], lo[idx]) if hi is lo else (lo[idx], hi[idx])
         if not stats:
-            stats = [f"stat{i}" for i in range(values.shape[2] if values.ndim == 3 else 0)]
+            stats = [f"stat{i}" for i in range(lo.shape[2] if lo.ndim == 3 else 0)]
         layer_of = {}
         for _, t in tables:
             layer_of.update(t.get("layer_of", {}) if isinstance(t, dict) else {})
-        rows, values = self._align_rows(kind, steps, values, versions)
+        rows, lo_rows = self._align_rows(kind, steps, lo, versions)
+        hi_rows = lo_rows if hi is lo else self._align_rows(kind, steps, hi, versions)[1]
+        lo, hi = lo_rows, hi_rows
         layers = [layer_of.get(r, r) for r in rows]
         order = self._forward_order(src, run)
         if order and rows:
@@ -251,12 +358,23 @@ class TimelinePlugin(base_plugin.TBPlugin):
             # module and unknown modules keep their place after the known ones.
             keys = [(order.get(layer, 10**7), i) for i, layer in enumerate(layers)]
             perm = [i for _, i in sorted(keys)]
-            rows = [rows[i] for i in perm]
-            layers = [layers[i] for i in perm]
-            values = values[:, perm, :]
-        sampled = len(steps) >= downsample
-        return _Table(steps, values.astype(np.float32, copy=False), stats, rows, layers,
-                      sampled)
+            if perm != list(range(len(perm))):
+                rows = [rows[i] for i in perm]
+                layers = [layers[i] for i in perm]
+                lo, hi = (lo[:, perm, :], lo[:, perm, :]) if hi is lo else \
+                    (lo[:, perm, :], hi[:, perm, :])
+        sampled = downsample > 1 and len(steps) >= downsample
+        lo = lo.astype(np.float32, copy=False)
+        hi = lo if hi is lo else hi.astype(np.float32, copy=False)
+        first = steps
+        covered = len(steps)
+        if level > 1 and len(steps):
+            # A bucket starts right after the previous one; the first at the first layer
+            # table (the first logging step) when there is one.
+            start0 = min([s for s, _ in versions] + [int(steps[0])])
+            first = np.r_[start0, steps[:-1] + 1].astype(np.int64)
+            covered = len(steps) * level
+        return _Table(steps, lo, hi, stats, rows, layers, sampled, level, first, covered)
 
     @staticmethod
     def _align_rows(kind, steps, values, versions) -> Tuple[List[str], np.ndarray]:
@@ -332,20 +450,30 @@ class TimelinePlugin(base_plugin.TBPlugin):
         scalars = self._provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
                                               plugin_name="scalars",
                                               run_tag_filter=reader.run_tag_filter(None, None))
+        runs = [r for r in reader.list_runs(src) if health.get(r) or scalars.get(r)]
+
+        def anomalies_of(run):
+            return self._anomalies(src, run, health.get(run, {}),
+                                   self._scalar_version(src, run))
+        # Each run's anomaly records are a few blob reads (cached until they change); runs
+        # are independent, so a logdir of many runs is read in parallel.
+        if len(runs) > 1:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(runs))) as pool:
+                all_anomalies = list(pool.map(anomalies_of, runs))
+        else:
+            all_anomalies = [anomalies_of(r) for r in runs]
         out = []
-        for run in reader.list_runs(src):
+        for run, anomalies in zip(runs, all_anomalies):
             tags = health.get(run, {})
             kinds = {}
             for tag, series in tags.items():
-                if tag.startswith(fmt.TAG_STATS_PREFIX):
+                if tag.startswith(fmt.TAG_STATS_PREFIX) and \
+                        sink_mod.split_pyramid_tag(tag)[1] is None:
                     content = reader.plugin_content(series)
                     if content is not None:
                         kinds[tag[len(fmt.TAG_STATS_PREFIX):]] = list(content.get("stats", []))
             run_scalars = scalars.get(run, {})
-            if not tags and not run_scalars:
-                continue
             steps = [int(s.max_step) for s in list(tags.values()) + list(run_scalars.values())]
-            anomalies = self._anomalies(src, run, tags, self._scalar_version(src, run))
             counts = collections.Counter(a.get("severity", "info") for a in anomalies)
             out.append({
                 "run": run,
@@ -376,7 +504,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
                                                                columns))
 
     def _heatmap_impl(self, src, run, listing, kind, stat, columns) -> dict:
-        table = self._table(src, run, fmt.stats_tag(kind), listing)
+        table = self._table(src, run, fmt.stats_tag(kind), listing, columns)
         if table is None:
             raise errors.NotFoundError(f"run {run!r} has no {kind} statistics")
         if stat is None:
@@ -384,16 +512,15 @@ class TimelinePlugin(base_plugin.TBPlugin):
         if stat not in table.stats:
             raise errors.InvalidArgumentError(
                 f"query parameter 'stat' must be one of {table.stats}, got {stat!r}")
-        matrix = table.stat_matrix(table.stats.index(stat))
         starts = bucket_starts(table.steps, columns)
-        lo, hi = minmax_downsample(matrix, starts)
+        lo, hi = minmax_planes(*table.stat_planes(table.stats.index(stat)), starts)
         ends = np.r_[starts[1:], len(table.steps)] - 1
         pos_min, fin_max = _finite_range(lo, hi)
         return {
             "run": run, "kind": kind, "stat": stat, "stats": table.stats,
             "rows": table.rows, "layers": table.layers,
-            "steps_total": int(len(table.steps)), "sampled": table.sampled,
-            "first_step": table.steps[starts].tolist(), "last_step": table.steps[ends].tolist(),
+            "steps_total": int(table.covered), "sampled": table.sampled, "level": table.level,
+            "first_step": table.first[starts].tolist(), "last_step": table.steps[ends].tolist(),
             "encoding": "float32-base64,column-major[columns][rows]",
             "min": _f32_b64(lo), "max": _f32_b64(hi),
             "positive_min": pos_min, "finite_max": fin_max,
@@ -418,28 +545,34 @@ class TimelinePlugin(base_plugin.TBPlugin):
                                lambda: reader.read_scalar_series(src, run).get(run, {}))
         curves = []
         for name, tags, (tag, stat_names) in CURVES:
-            steps = values = None
+            steps = lo = hi = None
             source = None
+            density = 0
             # The densest source wins: Lightning may have logged train_loss only once
             # (log_every_n_steps) where archviz/stats/run holds every logging step.
             for t in tags:
-                if t in scalars and len(scalars[t][0]) > (0 if steps is None else len(steps)):
-                    steps, values = scalars[t]
+                if t in scalars and len(scalars[t][0]) > density:
+                    steps, lo = scalars[t]
+                    hi = lo
+                    density = len(steps)
                     source = t
-            table = self._table(src, run, tag, listing)
-            if table is not None and len(table.steps) > (0 if steps is None else len(steps)):
+            table = self._table(src, run, tag, listing, columns)
+            if table is not None and table.covered > density:
                 for s in stat_names:
                     if s in table.stats:
                         steps = table.steps
-                        values = table.values[:, 0, table.stats.index(s)]
+                        lo, hi = table.select([0], table.stats.index(s))
+                        lo, hi = (lo[:, 0], lo[:, 0]) if hi is lo else (lo[:, 0], hi[:, 0])
                         source = f"{tag}:{s}"
                         break
             if steps is None:
                 continue
             order = np.argsort(steps, kind="stable")
-            steps, values = steps[order], np.asarray(values, np.float64)[order]
+            steps = steps[order]
+            lo, hi = (np.asarray(lo, np.float64)[order],) * 2 if hi is lo else \
+                (np.asarray(lo, np.float64)[order], np.asarray(hi, np.float64)[order])
             starts = bucket_starts(steps, columns)
-            lo, hi = minmax_downsample(values, starts)
+            lo, hi = minmax_planes(lo, hi, starts)
             curves.append({"name": name, "source": source, "step": steps[starts].tolist(),
                            "min": _jsonable(lo), "max": _jsonable(hi)})
         return {"run": run, "curves": curves}
@@ -455,7 +588,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
     def _layer_impl(self, src, run, listing, layer, columns) -> dict:
         kinds = {}
         for kind in fmt.STAT_KINDS:
-            table = self._table(src, run, fmt.stats_tag(kind), listing)
+            table = self._table(src, run, fmt.stats_tag(kind), listing, columns)
             if table is None:
                 continue
             idx = [i for i, (row, lay) in enumerate(zip(table.rows, table.layers))
@@ -463,8 +596,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
             if not idx:
                 continue
             starts = bucket_starts(table.steps, columns)
-            sub = table.values[:, idx, :]
-            lo, hi = minmax_downsample(sub, starts)
+            lo, hi = minmax_planes(*table.select(idx), starts)
             kinds[kind] = {"rows": [table.rows[i] for i in idx], "stats": table.stats,
                            "step": table.steps[starts].tolist(),
                            # [row][stat][column]
