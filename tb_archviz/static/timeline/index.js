@@ -230,11 +230,16 @@ class TimelineApp {
     if (seq !== this.seq) return;
     this.heatmapData = data;
     this.heatmap.setData(data);
+    const n = data.steps_total.toLocaleString('en-US');
     this.hmNote.textContent = data.sampled
-      ? `Showing a sample of ${data.steps_total.toLocaleString()} logged steps (the run is ` +
-        'larger than one read); anomaly markers are exact.'
-      : `${data.rows.length} rows × ${data.steps_total.toLocaleString()} logged steps; each ` +
-        'cell is the largest value in its step range, so one bad step is never hidden.';
+      ? `Showing a sample of ${n} logged steps (an older run, larger than one read, written ` +
+        'without the statistics summary); anomaly markers are exact.'
+      : data.level > 1
+        ? `${data.rows.length} rows × about ${n} logged steps, read from the per-` +
+          `${data.level}-step summary; each cell is the largest value in its step range, so ` +
+          'one bad step is never hidden.'
+        : `${data.rows.length} rows × ${n} logged steps; each cell is the largest value in ` +
+          'its step range, so one bad step is never hidden.';
     this.redraw();
     if (this.state.layer) this.openLayer(false);
   }
