@@ -11,7 +11,9 @@ Logged (all documented in ``tb_archviz/FORMAT.md``):
 * ``archviz/layers``, ``archviz/stats/{weights,grads,updates,acts,run,run_val}``: health statistics
   on logging steps;
 * ``archviz/anomalies``: anomaly records, as they open and grow;
-* ``archviz/grad_norm_total``, ``archviz/lr``…: scalars for the Scalars tab.
+* ``archviz/grad_norm_total``, ``archviz/lr``…: scalars for the Scalars tab;
+* ``archviz/weights/<parameter>``, ``archviz/playground``: view snapshots (small layers'
+  weights, the 2-D input plane).
 """
 from __future__ import annotations
 
@@ -61,11 +63,13 @@ class ArchVizCallback(*callback_bases()):
         sentinel: the every-step non-finite check (on device, no host sync between logging steps).
         stop_on_nonfinite: stop training cleanly at the first non-finite loss.
         thresholds: overrides of detector thresholds, by name (see ``tb_archviz.detectors``).
+        snapshots: weights of small layers (every 10th logging step and at the end) and, for
+            a 2-D point input, hidden units over the input plane, for the tab's extra views.
     """
 
     def __init__(self, log_every_n_steps: Optional[int] = None, *, architecture: bool = True,
                  health: bool = True, sentinel: bool = True, stop_on_nonfinite: bool = False,
-                 thresholds: Optional[Dict[str, float]] = None):
+                 thresholds: Optional[Dict[str, float]] = None, snapshots: bool = True):
         if log_every_n_steps is not None and (not isinstance(log_every_n_steps, int)
                                               or log_every_n_steps < 1):
             raise ValueError("log_every_n_steps must be None (use the Trainer's) or a positive "
@@ -80,6 +84,7 @@ class ArchVizCallback(*callback_bases()):
         self.sentinel = sentinel
         self.stop_on_nonfinite = stop_on_nonfinite
         self.thresholds = dict(thresholds or {})
+        self.snapshots = snapshots
         self.recorder: Optional[ArchVizRecorder] = None
         self.logdir: Optional[str] = None
         self._pending_state: Optional[dict] = None
@@ -112,7 +117,7 @@ class ArchVizCallback(*callback_bases()):
             pl_module, logdir=logdir, writer=writer, log_every_n_steps=every,
             health=self.health, sentinel=self.sentinel,
             stop_on_nonfinite=self.stop_on_nonfinite, thresholds=self.thresholds,
-            write=bool(writer is not None or logdir is not None))
+            write=bool(writer is not None or logdir is not None), snapshots=self.snapshots)
         if self._pending_state is not None:
             self.recorder.load_state_dict(self._pending_state)
             self._pending_state = None
@@ -146,7 +151,8 @@ class ArchVizCallback(*callback_bases()):
         if self.architecture and not self._captured:
             self._example = input_from_batch(batch)
             self._capture(pl_module, self._step_of_batch, "batch")
-        self.recorder.start_step(self._step_of_batch, input_from_batch(batch))
+        targets = batch[1] if isinstance(batch, (list, tuple)) and len(batch) > 1 else None
+        self.recorder.start_step(self._step_of_batch, input_from_batch(batch), targets=targets)
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
         if self.recorder is not None:

@@ -34,7 +34,8 @@ class ArchVizRecorder:
     def __init__(self, model: torch.nn.Module, logdir: Optional[str] = None, *,
                  writer: Any = None, log_every_n_steps: int = 50, health: bool = True,
                  sentinel: bool = True, stop_on_nonfinite: bool = False,
-                 thresholds: Optional[Dict[str, float]] = None, write: bool = True):
+                 thresholds: Optional[Dict[str, float]] = None, write: bool = True,
+                 snapshots: bool = True, weights_every: int = 10):
         if (logdir is None) == (writer is None) and write:
             raise ValueError("ArchVizRecorder needs exactly one of logdir= or writer= "
                              "(a TensorBoard file writer with add_summary)")
@@ -60,6 +61,13 @@ class ArchVizRecorder:
             self.health = HealthMonitor(model, stats=health, sentinel=sentinel,
                                         stop_on_nonfinite=stop_on_nonfinite,
                                         thresholds=thresholds)
+        # Weights of small layers and the 2-D input plane, for the tab's extra views.
+        self.snapshots = None
+        self._step: Optional[int] = None
+        if snapshots and write:
+            from tb_archviz.callbacks.snapshots import Snapshots
+
+            self.snapshots = Snapshots(model, weights_every=weights_every)
 
     # -- architecture --------------------------------------------------------------------
     def capture_architecture(self, example_input: Any = None, step: int = 0,
@@ -76,6 +84,8 @@ class ArchVizRecorder:
         except Exception as exc:  # capture must never stop training
             warnings.warn(f"tb_archviz: architecture capture failed: {exc!r}", stacklevel=2)
             return {}
+        if self.snapshots is not None:
+            self.snapshots.set_architecture(example_input, record)
         signature = structure_signature(self.model)
         if signature != self._arch_signature and self.sink is not None:
             self.sink.json_blob(fmt.TAG_ARCHITECTURE, step, record, fmt.PLUGIN_GRAPH,
@@ -95,7 +105,10 @@ class ArchVizRecorder:
     def is_logging_step(self, step: int) -> bool:
         return step % self.log_every_n_steps == 0
 
-    def start_step(self, step: int, batch: Any = None) -> None:
+    def start_step(self, step: int, batch: Any = None, targets: Any = None) -> None:
+        self._step = step
+        if self.snapshots is not None and self.is_logging_step(step):
+            self.snapshots.remember(batch, targets)
         if self.health is not None:
             self.health.start_step(step, batch, logging=self.is_logging_step(step))
 
@@ -105,9 +118,14 @@ class ArchVizRecorder:
 
     def end_step(self, loss: Any = None, lrs: Optional[list] = None) -> bool:
         """Finish a step; returns True when training should stop (non-finite loss, if asked)."""
-        if self.health is None:
-            return False
-        return bool(self.health.end_step(loss, lrs=lrs, sink=self.sink))
+        stop = False
+        if self.health is not None:
+            stop = bool(self.health.end_step(loss, lrs=lrs, sink=self.sink))
+        # After the health monitor: its hooks are inactive, so the snapshot forward is unseen.
+        if self.snapshots is not None and self._step is not None \
+                and self.is_logging_step(self._step):
+            self.snapshots.logging_step(self._step, self.sink)
+        return stop
 
     def validation_batch(self, step: int, batch: Any) -> None:
         if self.health is not None:
@@ -136,6 +154,8 @@ class ArchVizRecorder:
             self.health.load_state_dict(state["health"])
 
     def close(self) -> None:
+        if self.snapshots is not None and self._step is not None:
+            self.snapshots.logging_step(self._step, self.sink, final=True)
         if self.health is not None:
             self.health.detach()
         if self.sink is not None:

@@ -44,6 +44,11 @@ TAG_RUN_VAL = "archviz/stats/run_val"
 # Anomaly records (JSON list), PLUGIN_HEALTH, blob sequence of one element per step at
 # which records were opened or updated. Kept in full (retention 0), never sampled away.
 TAG_ANOMALIES = "archviz/anomalies"
+# View snapshots (FORMAT.md "View snapshots"), PLUGIN_GRAPH: a small layer's parameter as a
+# float32 tensor per tag ``archviz/weights/<parameter name>``, and the playground planes
+# (gzip JSON blob) for models with a 2-D point input.
+TAG_WEIGHTS_PREFIX = "archviz/weights/"
+TAG_PLAYGROUND = "archviz/playground"
 # Plain TensorBoard scalars that people want beside their loss (Scalars tab).
 SCALAR_PREFIX = "archviz/"
 
