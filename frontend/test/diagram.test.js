@@ -125,3 +125,23 @@ test('a module that is a dataflow endpoint is one block, not a container around 
   assert.deepEqual(search(tree, 'out_proj'), [attn, 'net.encoder.layers.1.self_attn']);
   assert.ok(foldGraph(tree, reveal(tree, { depth: 1 }, `${attn}.out_proj`)).nodes.some((n) => n.id === attn));
 });
+
+test('device mode lays each device out in its own lane and marks the edges between them', async () => {
+  const { default: ELK } = await import('elkjs/lib/elk.bundled.js');
+  const { layoutView, toSvgString } = await import('../src/diagram/index.js');
+  // A pipeline split: the first half of the modules (forward order) on cuda:0, the rest on cuda:1.
+  const rec = JSON.parse(JSON.stringify(record));
+  const order = rec.modules.filter((m) => m.leaf).sort((a, b) => a.order - b.order);
+  const half = new Set(order.slice(0, Math.floor(order.length / 2)).map((m) => m.name));
+  for (const m of rec.modules) m.devices = m.leaf ? [half.has(m.name) ? 'cuda:0' : 'cuda:1'] : ['cuda:0', 'cuda:1'];
+  const tree = buildTree(rec);
+  const view = await layoutView(new ELK(), tree, { depth: 4 }, { colorMode: 'device', legend: true });
+  const lanes = view.geo.info.lanes;
+  assert.deepEqual(lanes.devices, ['cuda:0', 'cuda:1']);
+  const bottom0 = Math.max(...[...lanes.of].filter(([, l]) => l === 0).map(([id]) => view.geo.nodes.get(id).y));
+  const top1 = Math.min(...[...lanes.of].filter(([, l]) => l === 1).map(([id]) => view.geo.nodes.get(id).y));
+  assert.ok(bottom0 < top1, `cuda:0 band (to ${bottom0}) above cuda:1 band (from ${top1})`);
+  const svg = toSvgString(view.el);
+  assert.ok(svg.includes('data-device="cuda:0"') && svg.includes('data-device="cuda:1"'));
+  assert.ok(svg.includes('cross-device'));
+});

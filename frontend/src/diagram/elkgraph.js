@@ -31,6 +31,8 @@ export function buildElkGraph(tree, folded, opts = {}) {
   const root = { id: '__root__', layoutOptions: { ...LAYOUT_OPTIONS, ...(opts.layoutOptions || {}) },
     children: [], edges: [] };
   const parentOf = new Map();
+  const lanes = opts.colorMode === 'device' ? deviceLanes(tree, folded) : null;
+  if (lanes) root.layoutOptions['elk.partitioning.activate'] = 'true';
   for (const v of folded.nodes) {
     const lines = nodeLines(tree, v);
     info.set(v.id, { lines, vnode: v });
@@ -44,6 +46,12 @@ export function buildElkGraph(tree, folded, opts = {}) {
       el.layoutOptions['elk.nodeSize.constraints'] = '[MINIMUM_SIZE]';
     } else {
       Object.assign(el, nodeSize(lines, v.kind));
+    }
+    if (lanes) {
+      if (v.open) el.layoutOptions['elk.partitioning.activate'] = 'true';
+      if (lanes.of.has(v.id)) {
+        el.layoutOptions = { ...(el.layoutOptions || {}), 'elk.partitioning.partition': String(lanes.of.get(v.id)) };
+      }
     }
     elkNodes.set(v.id, el);
     parentOf.set(v.id, v.parent);
@@ -72,7 +80,39 @@ export function buildElkGraph(tree, folded, opts = {}) {
     container.edges.push(edge);
     info.set(edge.id, { edge: e, container: lca === undefined ? null : lca });
   });
+  if (lanes) info.lanes = lanes;
   return { graph: root, info };
+}
+
+// Device lanes (device colour mode, two or more devices): each closed block on one device
+// gets that device's partition, so ELK lays the devices out in successive bands along the
+// flow; ops and graph ends take the lane of what feeds them. null when one device or none.
+export function deviceLanes(tree, folded) {
+  const devOf = new Map();
+  for (const v of folded.nodes) {
+    if (v.open) continue;
+    const ids = v.kind === 'repeat' ? v.members : [v.id];
+    const devs = new Set();
+    for (const id of ids) {
+      const n = tree.nodes.get(id);
+      for (const d of (n && n.module && n.module.devices) || []) devs.add(d);
+    }
+    if (devs.size === 1) devOf.set(v.id, [...devs][0]);
+  }
+  const devices = [...new Set(devOf.values())].sort();
+  if (devices.length < 2) return null;
+  const of = new Map([...devOf].map(([id, d]) => [id, devices.indexOf(d)]));
+  for (let pass = 0; pass < 3; pass++) {
+    for (const e of folded.edges) {
+      if (!of.has(e.dst) && of.has(e.src)) {
+        const v = folded.nodes.find((n) => n.id === e.dst);
+        if (v && !v.open) of.set(e.dst, of.get(e.src));
+      }
+    }
+  }
+  // Graph inputs sit in the lane of what they feed.
+  for (const e of folded.edges) if (!of.has(e.src) && of.has(e.dst) && /^input:/.test(e.src)) of.set(e.src, of.get(e.dst));
+  return { devices, of };
 }
 
 // Absolute positions after layout: {nodes: Map id → {x,y,width,height}, edges: [{edge,

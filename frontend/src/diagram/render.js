@@ -235,11 +235,37 @@ export function renderDiagram(tree, folded, geo, opts = {}) {
   h('defs', null, ...markers),
   opts.background === false ? null : h('rect', { width, height, fill: '#ffffff', class: 'background' }),
   h('g', { transform: `translate(${margin},${margin})`, class: 'viewport' },
+    opts.colorMode === 'device' ? laneBands(folded, geo, ctx, false) : null,
     h('g', { class: 'containers' }, ...containers),
     h('g', { class: 'edges' }, ...edgeEls),
     h('g', { class: 'blocks' }, ...blocks),
-    h('g', { class: 'edge-labels' }, ...labelEls)),
+    h('g', { class: 'edge-labels' }, ...labelEls),
+    opts.colorMode === 'device' ? laneBands(folded, geo, ctx, true) : null),
   legendRows.length ? drawLegend(legendRows, margin, height - legendH + 4) : null);
+}
+
+// Device lanes: one labelled band per device behind its blocks (see elkgraph deviceLanes).
+function laneBands(folded, geo, ctx, labels) {
+  const lanes = geo.info && geo.info.lanes;
+  if (!lanes) return null;
+  const g = h('g', { class: labels ? 'lane-labels' : 'lanes' });
+  lanes.devices.forEach((d, i) => {
+    let y0 = Infinity;
+    let y1 = -Infinity;
+    for (const [id, lane] of lanes.of) {
+      const box = geo.nodes.get(id);
+      if (lane !== i || !box) continue;
+      y0 = Math.min(y0, box.y);
+      y1 = Math.max(y1, box.y + box.height);
+    }
+    if (!isFinite(y0)) return;
+    const [fill, stroke] = DEVICE_COLORS[ctx.devices.indexOf(d) % DEVICE_COLORS.length] || DEVICE_COLORS[0];
+    g.children.push(labels
+      ? h('text', { x: 4, y: (y0 + 6).toFixed(1), 'font-size': SIZE.header, 'font-weight': 'bold', fill: stroke }, d)
+      : h('rect', { class: 'lane', 'data-device': d, x: 0, y: (y0 - 6).toFixed(1), width: geo.width,
+        height: (y1 - y0 + 12).toFixed(1), fill, opacity: 0.35, stroke, 'stroke-dasharray': '2 3' }));
+  });
+  return g;
 }
 
 // Legend entries for the current mode: [[fill, stroke, text]].

@@ -30,9 +30,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// ../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js
+// node_modules/elkjs/lib/elk-api.js
 var require_elk_api = __commonJS({
-  "../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js"(exports, module) {
+  "node_modules/elkjs/lib/elk-api.js"(exports, module) {
     (function(f) {
       if (typeof exports === "object" && typeof module !== "undefined") {
         module.exports = f();
@@ -919,6 +919,8 @@ function buildElkGraph(tree, folded, opts = {}) {
     edges: []
   };
   const parentOf = /* @__PURE__ */ new Map();
+  const lanes = opts.colorMode === "device" ? deviceLanes(tree, folded) : null;
+  if (lanes) root.layoutOptions["elk.partitioning.activate"] = "true";
   for (const v of folded.nodes) {
     const lines = nodeLines(tree, v);
     info.set(v.id, { lines, vnode: v });
@@ -932,6 +934,12 @@ function buildElkGraph(tree, folded, opts = {}) {
       el.layoutOptions["elk.nodeSize.constraints"] = "[MINIMUM_SIZE]";
     } else {
       Object.assign(el, nodeSize(lines, v.kind));
+    }
+    if (lanes) {
+      if (v.open) el.layoutOptions["elk.partitioning.activate"] = "true";
+      if (lanes.of.has(v.id)) {
+        el.layoutOptions = { ...el.layoutOptions || {}, "elk.partitioning.partition": String(lanes.of.get(v.id)) };
+      }
     }
     elkNodes.set(v.id, el);
     parentOf.set(v.id, v.parent);
@@ -966,7 +974,34 @@ function buildElkGraph(tree, folded, opts = {}) {
     container.edges.push(edge);
     info.set(edge.id, { edge: e, container: lca === void 0 ? null : lca });
   });
+  if (lanes) info.lanes = lanes;
   return { graph: root, info };
+}
+function deviceLanes(tree, folded) {
+  const devOf = /* @__PURE__ */ new Map();
+  for (const v of folded.nodes) {
+    if (v.open) continue;
+    const ids = v.kind === "repeat" ? v.members : [v.id];
+    const devs = /* @__PURE__ */ new Set();
+    for (const id of ids) {
+      const n = tree.nodes.get(id);
+      for (const d of n && n.module && n.module.devices || []) devs.add(d);
+    }
+    if (devs.size === 1) devOf.set(v.id, [...devs][0]);
+  }
+  const devices = [...new Set(devOf.values())].sort();
+  if (devices.length < 2) return null;
+  const of = new Map([...devOf].map(([id, d]) => [id, devices.indexOf(d)]));
+  for (let pass = 0; pass < 3; pass++) {
+    for (const e of folded.edges) {
+      if (!of.has(e.dst) && of.has(e.src)) {
+        const v = folded.nodes.find((n) => n.id === e.dst);
+        if (v && !v.open) of.set(e.dst, of.get(e.src));
+      }
+    }
+  }
+  for (const e of folded.edges) if (!of.has(e.src) && of.has(e.dst) && /^input:/.test(e.src)) of.set(e.src, of.get(e.dst));
+  return { devices, of };
 }
 function absolutize(laid, info) {
   const nodes = /* @__PURE__ */ new Map();
@@ -1317,13 +1352,45 @@ function renderDiagram(tree, folded, geo, opts = {}) {
     h(
       "g",
       { transform: `translate(${margin},${margin})`, class: "viewport" },
+      opts.colorMode === "device" ? laneBands(folded, geo, ctx, false) : null,
       h("g", { class: "containers" }, ...containers),
       h("g", { class: "edges" }, ...edgeEls),
       h("g", { class: "blocks" }, ...blocks),
-      h("g", { class: "edge-labels" }, ...labelEls)
+      h("g", { class: "edge-labels" }, ...labelEls),
+      opts.colorMode === "device" ? laneBands(folded, geo, ctx, true) : null
     ),
     legendRows.length ? drawLegend(legendRows, margin, height - legendH + 4) : null
   );
+}
+function laneBands(folded, geo, ctx, labels) {
+  const lanes = geo.info && geo.info.lanes;
+  if (!lanes) return null;
+  const g = h("g", { class: labels ? "lane-labels" : "lanes" });
+  lanes.devices.forEach((d, i) => {
+    let y0 = Infinity;
+    let y1 = -Infinity;
+    for (const [id, lane] of lanes.of) {
+      const box = geo.nodes.get(id);
+      if (lane !== i || !box) continue;
+      y0 = Math.min(y0, box.y);
+      y1 = Math.max(y1, box.y + box.height);
+    }
+    if (!isFinite(y0)) return;
+    const [fill2, stroke] = DEVICE_COLORS[ctx.devices.indexOf(d) % DEVICE_COLORS.length] || DEVICE_COLORS[0];
+    g.children.push(labels ? h("text", { x: 4, y: (y0 + 6).toFixed(1), "font-size": SIZE.header, "font-weight": "bold", fill: stroke }, d) : h("rect", {
+      class: "lane",
+      "data-device": d,
+      x: 0,
+      y: (y0 - 6).toFixed(1),
+      width: geo.width,
+      height: (y1 - y0 + 12).toFixed(1),
+      fill: fill2,
+      opacity: 0.35,
+      stroke,
+      "stroke-dasharray": "2 3"
+    }));
+  });
+  return g;
 }
 function legendItems(tree, folded, opts, ctx) {
   const mode = opts.colorMode || "type";
