@@ -15,7 +15,7 @@ from werkzeug import wrappers
 
 from tb_archviz import format as fmt
 from tb_archviz import reader
-from tb_archviz.plugins import common
+from tb_archviz.plugins import common, views
 
 
 def version_summary(index: int, step: int, record: dict) -> Dict[str, Any]:
@@ -38,6 +38,7 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
             "/runs": self.runs_route,
             "/architecture": self.architecture_route,
             "/health": self.health_route,
+            **views.routes(self._provider),  # extra views' data (plugins/views.py)
         }
 
     def is_active(self) -> bool:
