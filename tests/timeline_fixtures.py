@@ -135,19 +135,22 @@ def nan_record(layer: str, first: int, last: int) -> dict:
 def write_health_run(run_dir: str, *, steps: int = 300, every: int = 10,
                      modules: Sequence[tuple] = MLP, nan_layer: Optional[str] = None,
                      nan_step: int = NAN_STEP, seed: int = 0, lightning_scalars: bool = True,
-                     flush_each: bool = False) -> None:
-    """One run as the callback writes it: architecture, layer table, stats, anomalies, scalars."""
+                     flush_each: bool = False, start: int = 0) -> None:
+    """One run as the callback writes it: architecture, layer table, stats, anomalies, scalars.
+
+    ``start`` > 0 continues an existing run in a new event file (training still going)."""
     rng = np.random.default_rng(seed)
-    writer = EventWriter(run_dir)
+    writer = EventWriter(run_dir, filename_suffix=f".from{start}" if start else "")
     sink = SummarySink(writer)
     table = layer_table(modules)
-    sink.json_blob(fmt.TAG_ARCHITECTURE, 0, architecture_record(modules), fmt.PLUGIN_GRAPH,
-                   content={"encoding": "json+gzip"})
-    sink.json_blob(fmt.TAG_LAYERS, 0, table, fmt.PLUGIN_HEALTH)
+    if not start:
+        sink.json_blob(fmt.TAG_ARCHITECTURE, 0, architecture_record(modules), fmt.PLUGIN_GRAPH,
+                       content={"encoding": "json+gzip"})
+        sink.json_blob(fmt.TAG_LAYERS, 0, table, fmt.PLUGIN_HEALTH)
     acts = table["rows"]["acts"]
     params = table["rows"]["grads"]
     broken_from = None if nan_layer is None else acts.index(nan_layer)
-    for step in range(0, steps + 1, every):
+    for step in range(start, steps + 1, every):
         broken = nan_layer is not None and step >= nan_step
         for kind in fmt.STAT_KINDS:
             rows = table["rows"][kind]

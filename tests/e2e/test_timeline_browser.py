@@ -8,6 +8,10 @@ anomaly is clicked and hand the layer to the Architecture tab. Screenshots land 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import time
 
 from tests import timeline_fixtures as fx
 from tests.e2e import harness
@@ -37,4 +41,51 @@ def test_timeline_tab_shows_the_injected_nan_and_opens_its_layer(tmp_path):
     focus = json.loads(seen["focus"])
     assert focus["run"] == "nan_fc2" and focus["layer"] == fx.NAN_LAYER
     assert seen["parentHash"] == "#archviz_graph", report
+    assert not [e for e in seen["errors"] if "archviz_health" in e or "timeline" in e], report
+
+
+def test_comparison_shows_the_second_run_and_live_update_keeps_the_selection(tmp_path):
+    """Compare ``healthy`` with ``nan_fc2``; then, with a layer open, more steps are written
+    while the page is open and TensorBoard (``--reload_interval 1``) is told to reload."""
+
+    harness.require_browser()
+    logdir = tmp_path / "logs"
+    runs = fx.build_fault_logdir(str(logdir))
+    outdir = harness.artifacts("timeline_live")
+    for marker in ("ready", "written"):
+        (tmp_path / marker).unlink(missing_ok=True)
+    with harness.tensorboard(str(logdir), extra_args=["--reload_interval", "1"]) as tb:
+        harness.wait_for_plugin(tb.url, "archviz_health")
+        env = dict(os.environ, ARCHVIZ_CHROMIUM=harness.CHROMIUM,
+                   NODE_PATH=harness.NODE_MODULES)
+        proc = subprocess.Popen(["node", os.path.join(harness.HERE, "timeline_live.mjs"),
+                                 tb.url, str(tmp_path), "healthy", "nan_fc2", "net.fc1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=harness.REPO)
+        try:
+            deadline = time.monotonic() + 120
+            while not (tmp_path / "ready").exists() and proc.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+            # Training goes on: steps 310..600 in a second event file of the same run.
+            fx.write_health_run(runs["healthy"], start=310, steps=600, seed=5)
+            (tmp_path / "written").write_text("written")
+            stdout, stderr = proc.communicate(timeout=150)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    for name in ("compare.png", "live.png"):
+        if (tmp_path / name).exists():
+            shutil.copy(tmp_path / name, os.path.join(outdir, name))
+    assert proc.returncode == 0, stderr[-3000:]
+    seen = json.loads([ln for ln in stdout.splitlines() if ln.strip()][-1])
+    report = json.dumps(seen, indent=1)[:3000]
+    assert seen["dashedBefore"] == 0 and seen["dashedAfter"] >= 2, report
+    assert "non_finite" in seen["compareKinds"] and set(seen["compareChips"]) == {"nan_fc2"}, \
+        report
+    assert seen["lastStepBefore"] == 300 and seen["lastStepAfter"] == 600, report
+    assert seen["layerStepsAfter"] == 600, report
+    assert seen["runAfter"] == "healthy" and seen["layerAfter"] == "net.fc1", report
+    assert seen["layerViewShown"], report
     assert not [e for e in seen["errors"] if "archviz_health" in e or "timeline" in e], report
