@@ -12,7 +12,7 @@ from torch import nn
 
 
 class SmallVGG(nn.Module):
-    """32x32x3 -> conv/pool stages -> a 1x1 | 3x3 branch pair concatenated -> classifier."""
+    """32x32x3 -> conv/pool stages -> a 1x1 | 3x3 branch pair concatenated -> small MLP head."""
 
     def __init__(self, classes: int = 10):
         super().__init__()
@@ -23,13 +23,16 @@ class SmallVGG(nn.Module):
         self.branch1 = nn.Conv2d(16, 8, 1)
         self.branch3 = nn.Conv2d(16, 8, 3, padding=1)
         self.pool3 = nn.MaxPool2d(2)
-        self.fc = nn.Linear(16 * 4 * 4, classes)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Linear(16, 12)
+        self.fc2 = nn.Linear(12, classes)
 
     def forward(self, x):
         x = self.pool1(F.relu(self.conv1(x)))
         x = self.pool2(F.relu(self.conv2(x)))
         x = torch.cat([self.branch1(x), self.branch3(x)], 1)
-        return self.fc(torch.flatten(self.pool3(x), 1))
+        x = torch.flatten(self.gap(self.pool3(x)), 1)
+        return self.fc2(F.relu(self.fc1(x)))
 
 
 class MoonsMLP(nn.Module):

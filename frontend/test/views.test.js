@@ -75,3 +75,42 @@ test('the overview has one cell per leaf call and op and one row per repeated bl
   // Cells are in forward order within a row.
   for (const r of lay.rows) for (let i = 1; i < r.cells.length; i += 1) assert.ok(r.cells[i].order > r.cells[i - 1].order);
 });
+
+import { convLayout, linearLayout, recurrentLayout, signColor } from '../src/views/neurons_layout.js';
+
+test('a linear layer connects every input to every output, colour by sign', () => {
+  const lay = linearLayout([2, 3], [1, -2, 0.5, -1, 3, 0]);
+  assert.equal(lay.nodes.length, 5);
+  assert.equal(lay.edges.length, 6);
+  assert.equal(lay.edges.filter((e) => e.sign === 'negative').length, 2);
+  assert.equal(signColor(-0.1), '#dc2626');
+  // Width grows with magnitude: the largest weight is the widest edge.
+  const widest = lay.edges.reduce((a, b) => (b.width > a.width ? b : a));
+  assert.equal(widest.w, 3);
+});
+
+test('a convolution connects each output to a window of inputs with shared weights', () => {
+  // Conv1d 1->1, kernel 3, padding 1: weights [1, 2, 3].
+  const lay = convLayout([1, 1, 3], [1, 2, 3], { stride: [1], padding: [1] });
+  assert.equal(lay.nodes.length, 16);
+  assert.equal(lay.edges.length, 8 * 3 - 2);
+  const byTap = new Map();
+  for (const e of lay.edges) byTap.set(e.weightIndex, (byTap.get(e.weightIndex) || new Set()).add(e.w));
+  assert.equal(byTap.size, 3);
+  for (const ws of byTap.values()) assert.equal(ws.size, 1);
+  // Stride 2 halves the outputs.
+  assert.equal(convLayout([1, 1, 3], [1, 2, 3], { stride: [2], padding: [1] }).nodes.length, 8 + 4);
+});
+
+test('recurrent layers draw the candidate gate and the strongest hidden-to-hidden loops', () => {
+  const H = 2;
+  const I = 1;
+  const ih = { shape: [4 * H, I], values: [0, 0, 0, 0, 5, -6, 0, 0] };
+  const hh = { shape: [4 * H, H], values: [0, 0, 0, 0, 0, 0, 0, 0, 1, -2, 3, 0.1, 0, 0, 0, 0] };
+  const lay = recurrentLayout('LSTM', ih, hh, { keepLoops: 3 });
+  const input = lay.edges.filter((e) => !e.loop);
+  assert.deepEqual(input.map((e) => e.w), [5, -6]);
+  const loops = lay.edges.filter((e) => e.loop);
+  assert.deepEqual(loops.map((e) => e.w), [3, -2, 1]);
+  assert.equal(loops.filter((e) => e.self).length, 1);
+});

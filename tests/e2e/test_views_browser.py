@@ -27,6 +27,21 @@ def views(tmp_path_factory):
          "counts": {"cells": "rect.cell", "ops": "rect.cell.op", "rows": "g.row"},
          "attrs": {"blocks": ["g.row", "data-block"], "same": ["g.row", "data-same"]},
          "click": "rect.cell.module"},
+        {"run": "cnn/version_0", "view": "neurons", "shot": "neurons", "wait": "svg.neuron-panel",
+         "counts": {"panels": "svg.neuron-panel", "fc1_edges": "[data-module='net.fc1'] path.synapse",
+                    "fc1_nodes": "[data-module='net.fc1'] circle.neuron",
+                    "conv1_edges": "[data-module='net.conv1'] path.synapse",
+                    "conv1_nodes": "[data-module='net.conv1'] circle.neuron",
+                    "negative": "path.synapse.negative", "positive": "path.synapse.positive"},
+         "attrs": {"modules": ["svg.neuron-panel", "data-module"],
+                   "conv1_taps": ["[data-module='net.conv1'] path.synapse", "data-weight-index"],
+                   "conv1_w": ["[data-module='net.conv1'] path.synapse", "data-w"],
+                   "colors": ["path.synapse", "stroke"], "signs": ["path.synapse", "class"]}},
+        {"run": "lstm/version_0", "view": "neurons", "shot": "neurons-lstm",
+         "wait": "svg.neuron-panel.recurrent",
+         "counts": {"loops": "svg.recurrent path.synapse.loop",
+                    "input_edges": "svg.recurrent path.synapse:not(.loop)",
+                    "hidden": "svg.recurrent circle.neuron.hidden"}},
     ]
     out = harness.artifacts("views")
     with harness.tensorboard(root) as tb:
@@ -44,12 +59,12 @@ def test_volumes_view_draws_each_feature_map_as_a_box_labelled_h_w_c(views):
     assert result["errors"] == []
     v = result["views"]["volumes"]
     assert v["hostHidden"] is False and "volumes" in v["options"]
-    # Input, conv1, pool1, conv2, pool2, two branch convs, their concat, pool3, flatten, fc:
-    # spatial size halves while channels grow; the two branches are separate boxes.
+    # Input, conv1, pool1, conv2, pool2, two branch convs, their concat, pool3, global pool,
+    # fc1, fc2: spatial size halves while channels grow; the two branches are separate boxes.
     assert v["texts"]["dims"] == ["32×32×3", "32×32×8", "16×16×8", "16×16×16", "8×8×16",
-                                  "8×8×8", "8×8×8", "8×8×16", "4×4×16", "256", "10"]
+                                  "8×8×8", "8×8×8", "8×8×16", "4×4×16", "1×1×16", "12", "10"]
     assert "net.branch1" in v["attrs"]["ids"] and "net.branch3" in v["attrs"]["ids"]
-    assert v["counts"]["volumes"] == 11 and v["counts"]["edges"] >= 11
+    assert v["counts"]["volumes"] == 12 and v["counts"]["edges"] >= 12
 
 
 def test_overview_draws_every_leaf_call_and_op_with_one_identical_row_per_gpt2_block(views):
@@ -66,3 +81,35 @@ def test_overview_draws_every_leaf_call_and_op_with_one_identical_row_per_gpt2_b
     assert same == [12] * 12
     # Clicking a cell shows its module in the details panel.
     assert "net.transformer" in v["details"]
+
+
+def test_neuron_view_shows_linear_all_to_all_beside_conv_local_shared_weights(views):
+    result, _ = views
+    v = result["views"]["neurons"]
+    assert result["errors"] == []
+    # Panels side by side in forward order: the four small convs, then the two Linear layers.
+    assert v["attrs"]["modules"] == ["net.conv1", "net.conv2", "net.branch1", "net.branch3",
+                                     "net.fc1", "net.fc2"]
+    # Linear 16->12: every input to every output.
+    assert v["counts"]["fc1_nodes"] == 16 + 12 and v["counts"]["fc1_edges"] == 16 * 12
+    # Conv 3x3 (centre row, 2 channels each way, 8 positions, padding 1): each output sees 3
+    # neighbours (2 at the borders), and those 4·22 edges use only 2·2·3 distinct weights.
+    assert v["counts"]["conv1_nodes"] == 2 * 8 + 2 * 8
+    assert v["counts"]["conv1_edges"] == 4 * (8 * 3 - 2)
+    assert len(set(v["attrs"]["conv1_taps"])) == 12
+    by_tap = {}
+    for tap, w in zip(v["attrs"]["conv1_taps"], v["attrs"]["conv1_w"]):
+        by_tap.setdefault(tap, set()).add(w)
+    assert all(len(ws) == 1 for ws in by_tap.values())  # shared: one weight per tap
+    # Colour is the sign.
+    assert v["counts"]["negative"] > 0 and v["counts"]["positive"] > 0
+    for cls, colour in zip(v["attrs"]["signs"], v["attrs"]["colors"]):
+        assert colour == ("#dc2626" if "negative" in cls else "#2563eb")
+
+
+def test_neuron_view_draws_lstm_recurrent_connections_as_loops(views):
+    result, _ = views
+    v = result["views"]["neurons-lstm"]
+    assert v["counts"]["hidden"] == 8
+    assert v["counts"]["input_edges"] == 6 * 8  # embedding width 6 into 8 cells
+    assert v["counts"]["loops"] == 3 * 8

@@ -30,9 +30,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// node_modules/elkjs/lib/elk-api.js
+// ../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js
 var require_elk_api = __commonJS({
-  "node_modules/elkjs/lib/elk-api.js"(exports, module) {
+  "../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js"(exports, module) {
     (function(f) {
       if (typeof exports === "object" && typeof module !== "undefined") {
         module.exports = f();
@@ -886,8 +886,8 @@ function nodeSize(lines, kind) {
   const minW = kind === "input" || kind === "output" ? 60 : 72;
   return { width: Math.max(minW, w + 2 * PAD_X), height: h3 + 2 * PAD_Y + 1 };
 }
-function edgeLabel(edge) {
-  return edge.shape ? formatShape(edge.shape) : "";
+function edgeLabel(edge2) {
+  return edge2.shape ? formatShape(edge2.shape) : "";
 }
 
 // src/diagram/elkgraph.js
@@ -960,19 +960,19 @@ function buildElkGraph(tree, folded, opts = {}) {
     const up = new Set(ancestors(e.src));
     const lca = ancestors(e.dst).find((a) => up.has(a));
     const container = lca === void 0 ? root : elkNodes.get(lca);
-    const edge = { id: `e${i}`, sources: [e.src], targets: [e.dst] };
+    const edge2 = { id: `e${i}`, sources: [e.src], targets: [e.dst] };
     const text = opts.edgeLabels === false ? "" : edgeLabel(e);
     if (text && !labelled.has(e.src) && folded.nodes.length < 400) {
       labelled.add(e.src);
-      edge.labels = [{
+      edge2.labels = [{
         id: `e${i}l`,
         text,
         width: textWidth(text, SIZE.edge) + 4,
         height: SIZE.edge + 3
       }];
     }
-    container.edges.push(edge);
-    info.set(edge.id, { edge: e, container: lca === void 0 ? null : lca });
+    container.edges.push(edge2);
+    info.set(edge2.id, { edge: e, container: lca === void 0 ? null : lca });
   });
   if (lanes) info.lanes = lanes;
   return { graph: root, info };
@@ -1789,6 +1789,298 @@ function getView(id) {
   return registry.find((v) => v.id === id) || null;
 }
 
+// src/views/neurons_layout.js
+var MAX_CONV_CHANNELS = 2;
+var CONV_POSITIONS = 8;
+function signColor(w) {
+  return w >= 0 ? "#2563eb" : "#dc2626";
+}
+function maxAbs(values) {
+  let m = 0;
+  for (const v of values) m = Math.max(m, Math.abs(v));
+  return m || 1;
+}
+function column(n, x, top, gap) {
+  return Array.from({ length: n }, (_, i) => ({ x, y: top + i * gap }));
+}
+function edge(a, b, w, scale, extra = {}) {
+  return {
+    x1: a.x,
+    y1: a.y,
+    x2: b.x,
+    y2: b.y,
+    w,
+    sign: w >= 0 ? "positive" : "negative",
+    width: 0.3 + 2.7 * Math.abs(w) / scale,
+    ...extra
+  };
+}
+function linearLayout(shape, values, opts = {}) {
+  const [out, inp] = shape;
+  const gap = opts.gap ?? Math.max(6, Math.min(18, 260 / Math.max(out, inp)));
+  const h3 = Math.max(out, inp) * gap;
+  const ins = column(inp, 30, 30 + (h3 - inp * gap) / 2, gap).map((p, i) => ({ ...p, role: "input", index: i }));
+  const outs = column(out, 190, 30 + (h3 - out * gap) / 2, gap).map((p, i) => ({ ...p, role: "output", index: i }));
+  const scale = maxAbs(values);
+  const edges = [];
+  for (let o = 0; o < out; o += 1) {
+    for (let i = 0; i < inp; i += 1) edges.push(edge(ins[i], outs[o], values[o * inp + i], scale));
+  }
+  return { nodes: [...ins, ...outs], edges, width: 220, height: h3 + 50, caption: `all-to-all: ${inp}×${out} weights` };
+}
+function convLayout(shape, values, hp = {}, opts = {}) {
+  const [out, inp] = shape;
+  const kh = shape.length === 4 ? shape[2] : 1;
+  const kw = shape[shape.length - 1];
+  const stride = Array.isArray(hp.stride) ? hp.stride[hp.stride.length - 1] : hp.stride || 1;
+  const padRaw = Array.isArray(hp.padding) ? hp.padding[hp.padding.length - 1] : hp.padding;
+  const pad = typeof padRaw === "number" ? padRaw : Math.floor(kw / 2);
+  const cin = Math.min(inp, MAX_CONV_CHANNELS);
+  const cout = Math.min(out, MAX_CONV_CHANNELS);
+  const P = CONV_POSITIONS;
+  const Q = Math.max(1, Math.floor((P + 2 * pad - kw) / stride) + 1);
+  const gap = opts.gap ?? 11;
+  const groupGap = 10;
+  const at = (o, c, r, t) => values[((o * inp + c) * kh + r) * kw + t];
+  const centre = Math.floor(kh / 2);
+  const ins = [];
+  for (let c = 0; c < cin; c += 1) {
+    for (let j = 0; j < P; j += 1) ins.push({ x: 30, y: 30 + (c * P + j) * gap + c * groupGap, role: "input", channel: c, index: j });
+  }
+  const outs = [];
+  const inH = cin * P * gap + (cin - 1) * groupGap;
+  const outH = cout * Q * gap + (cout - 1) * groupGap;
+  const off = (inH - outH) / 2;
+  for (let o = 0; o < cout; o += 1) {
+    for (let i = 0; i < Q; i += 1) outs.push({ x: 190, y: 30 + off + (o * Q + i) * gap + o * groupGap, role: "output", channel: o, index: i });
+  }
+  const used = [];
+  for (let o = 0; o < cout; o += 1) for (let c = 0; c < cin; c += 1) for (let t = 0; t < kw; t += 1) used.push(at(o, c, centre, t));
+  const scale = maxAbs(used);
+  const edges = [];
+  for (let o = 0; o < cout; o += 1) {
+    for (let i = 0; i < Q; i += 1) {
+      for (let c = 0; c < cin; c += 1) {
+        for (let t = 0; t < kw; t += 1) {
+          const j = i * stride - pad + t;
+          if (j < 0 || j >= P) continue;
+          edges.push(edge(
+            ins[c * P + j],
+            outs[o * Q + i],
+            at(o, c, centre, t),
+            scale,
+            { weightIndex: `${o},${c},${t}` }
+          ));
+        }
+      }
+    }
+  }
+  return {
+    nodes: [...ins, ...outs],
+    edges,
+    width: 270,
+    height: Math.max(inH, outH) + 50,
+    caption: `local, shared: ${kw} taps × ${cin} ch, same weights everywhere`,
+    shown: { inChannels: cin, outChannels: cout, positions: P, kernel: kw }
+  };
+}
+function recurrentLayout(cls, ih, hh, opts = {}) {
+  const gates = /LSTM/.test(cls) ? 4 : /GRU/.test(cls) ? 3 : 1;
+  const block = gates === 1 ? 0 : 2;
+  const H = hh.shape[1];
+  const I = ih.shape[1];
+  const gap = opts.gap ?? Math.max(8, Math.min(18, 260 / Math.max(H, I)));
+  const h3 = Math.max(H, I) * gap;
+  const ins = column(I, 30, 30 + (h3 - I * gap) / 2, gap).map((p, i) => ({ ...p, role: "input", index: i }));
+  const hid = column(H, 170, 30 + (h3 - H * gap) / 2, gap).map((p, i) => ({ ...p, role: "hidden", index: i }));
+  const wi = (j, i) => ih.values[(block * H + j) * I + i];
+  const wh = (j, i) => hh.values[(block * H + j) * H + i];
+  const all = [];
+  for (let j = 0; j < H; j += 1) for (let i = 0; i < I; i += 1) all.push(wi(j, i));
+  const rec = [];
+  for (let j = 0; j < H; j += 1) for (let i = 0; i < H; i += 1) rec.push({ from: i, to: j, w: wh(j, i) });
+  const scale = maxAbs([...all, ...rec.map((r) => r.w)]);
+  const edges = [];
+  for (let j = 0; j < H; j += 1) for (let i = 0; i < I; i += 1) edges.push(edge(ins[i], hid[j], wi(j, i), scale));
+  const keep = opts.keepLoops ?? 3 * H;
+  rec.sort((a, b) => Math.abs(b.w) - Math.abs(a.w));
+  const loops = rec.slice(0, keep).map((r) => ({
+    ...edge(hid[r.from], hid[r.to], r.w, scale),
+    loop: true,
+    self: r.from === r.to
+  }));
+  return {
+    nodes: [...ins, ...hid],
+    edges: [...edges, ...loops],
+    width: 290,
+    height: h3 + 50,
+    caption: `${cls} ${block === 0 ? "" : gates === 4 ? "cell gate g, " : "candidate n, "}loops: strongest ${loops.length} of ${H * H} recurrent weights`
+  };
+}
+function neuronPanels(record, params) {
+  const byModule = /* @__PURE__ */ new Map();
+  for (const [name, p] of Object.entries(params)) {
+    if (!byModule.has(p.module)) byModule.set(p.module, {});
+    byModule.get(p.module)[p.param] = p;
+  }
+  const hp = new Map((record.modules || []).map((m) => [m.name, m.hparams || {}]));
+  const order = new Map((record.modules || []).map((m, i) => [m.name, m.order ?? 1e9 + i]));
+  const panels = [];
+  for (const [module, ps] of byModule) {
+    const any = Object.values(ps)[0];
+    let lay = null;
+    if (any.kind === "linear" && ps.weight) lay = linearLayout(ps.weight.shape, ps.weight.values);
+    else if (any.kind === "conv" && ps.weight) lay = convLayout(ps.weight.shape, ps.weight.values, hp.get(module));
+    else if (any.kind === "recurrent" && ps.weight_ih_l0 && ps.weight_hh_l0) {
+      lay = recurrentLayout(any.class, ps.weight_ih_l0, ps.weight_hh_l0);
+    } else if (any.kind === "recurrent" && ps.weight_ih && ps.weight_hh) {
+      lay = recurrentLayout(any.class, ps.weight_ih, ps.weight_hh);
+    }
+    if (lay) panels.push({ module, cls: any.class, kind: any.kind, ...lay });
+  }
+  panels.sort((a, b) => (order.get(a.module) ?? 0) - (order.get(b.module) ?? 0));
+  return panels;
+}
+
+// src/views/svg.js
+var SVG_NS2 = "http://www.w3.org/2000/svg";
+function fill(node, attrs, children) {
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === void 0 || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === void 0 || c === false) continue;
+    node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+  }
+  return node;
+}
+function svg(tag, attrs, ...children) {
+  return fill(document.createElementNS(SVG_NS2, tag), attrs, children);
+}
+function h2(tag, attrs, ...children) {
+  return fill(document.createElement(tag), attrs, children);
+}
+function stage(container, w, hgt, cls) {
+  const root = svg("svg", {
+    class: `archviz-view ${cls}`,
+    xmlns: SVG_NS2,
+    width: Math.ceil(w),
+    height: Math.ceil(hgt),
+    viewBox: `0 0 ${Math.ceil(w)} ${Math.ceil(hgt)}`,
+    "font-family": "Helvetica, Arial, sans-serif"
+  });
+  root.appendChild(svg("rect", { class: "background", x: 0, y: 0, width: Math.ceil(w), height: Math.ceil(hgt), fill: "#ffffff" }));
+  const box = h2("div", { class: "archviz-view-scroll", style: "overflow:auto;width:100%;height:100%;background:#fff" }, root);
+  container.appendChild(box);
+  return { root, box };
+}
+function message(container, text) {
+  const p = h2("div", { class: "archviz-view-message", style: "padding:24px;color:#475569;font:13px Helvetica,Arial,sans-serif" }, text);
+  container.appendChild(p);
+  return p;
+}
+
+// src/views/neurons.js
+var SMALL = (m) => {
+  const p = m.hparams || {};
+  if (m.class === "Linear") return p.in_features <= 64 && p.out_features <= 64;
+  if (/^Conv[12]d$/.test(m.class)) return p.in_channels * p.out_channels <= 4096;
+  if (/^(LSTM|GRU|RNN)(Cell)?$/.test(m.class)) return p.hidden_size <= 64 && p.input_size <= 64;
+  return false;
+};
+function drawPanel(panel, ctx) {
+  const root = svg("svg", {
+    class: `neuron-panel ${panel.kind}`,
+    "data-module": panel.module,
+    width: panel.width,
+    height: panel.height + 20,
+    viewBox: `0 0 ${panel.width} ${panel.height + 20}`,
+    "font-family": "Helvetica, Arial, sans-serif"
+  });
+  root.appendChild(svg(
+    "text",
+    {
+      class: "panel-title",
+      x: 10,
+      y: 14,
+      "font-size": 11,
+      fill: "#0f172a",
+      cursor: "pointer",
+      onclick: () => ctx.onSelectModule && ctx.onSelectModule(panel.module)
+    },
+    `${panel.module} (${panel.cls})`
+  ));
+  const eg = svg("g", { class: "synapses" });
+  for (const e of panel.edges) {
+    let d = `M${e.x1},${e.y1} L${e.x2},${e.y2}`;
+    if (e.loop && e.self) d = `M${e.x1 + 4},${e.y1 - 3} C${e.x1 + 26},${e.y1 - 14} ${e.x1 + 26},${e.y1 + 14} ${e.x1 + 4},${e.y1 + 3}`;
+    else if (e.loop) {
+      const bend = 20 + Math.abs(e.y2 - e.y1) * 0.35;
+      d = `M${e.x1 + 4},${e.y1} C${e.x1 + bend},${e.y1} ${e.x2 + bend},${e.y2} ${e.x2 + 4},${e.y2}`;
+    }
+    eg.appendChild(svg("path", {
+      class: `synapse ${e.sign}${e.loop ? " loop" : ""}`,
+      d,
+      fill: "none",
+      stroke: signColor(e.w),
+      "stroke-width": e.width.toFixed(2),
+      "stroke-opacity": e.loop ? 0.7 : 0.55,
+      "data-w": e.w.toPrecision(4),
+      "data-weight-index": e.weightIndex || null
+    }));
+  }
+  root.appendChild(eg);
+  const ng = svg("g", { class: "neurons" });
+  for (const n of panel.nodes) {
+    ng.appendChild(svg("circle", {
+      class: `neuron ${n.role}`,
+      cx: n.x,
+      cy: n.y,
+      r: 3.6,
+      fill: n.role === "input" ? "#f8fafc" : "#e2e8f0",
+      stroke: "#334155",
+      "stroke-width": 0.8
+    }));
+  }
+  root.appendChild(ng);
+  root.appendChild(svg("text", { class: "caption", x: 10, y: panel.height + 12, "font-size": 9.5, fill: "#475569" }, panel.caption));
+  return root;
+}
+var neurons_default = {
+  id: "neurons",
+  label: "Neurons (small layers)",
+  available(record) {
+    return (record.modules || []).some((m) => m.leaf && SMALL(m));
+  },
+  render(container, record, ctx) {
+    const box = h2("div", { class: "neuron-view", style: "display:flex;flex-wrap:wrap;gap:14px;padding:10px;background:#fff;align-items:flex-start" });
+    const note = h2("div", { class: "neuron-note", style: "width:100%;font:12px Helvetica,Arial,sans-serif;color:#475569" }, "loading weights…");
+    box.appendChild(note);
+    container.appendChild(box);
+    let alive = true;
+    const step = ctx.step;
+    const q = `views/weights?run=${encodeURIComponent(ctx.run)}${step !== null && step !== void 0 ? `&step=${step}` : ""}`;
+    ctx.fetchJSON(q).then((body) => {
+      if (!alive) return;
+      const panels = neuronPanels(record, body.params);
+      note.textContent = `weights at step ${body.step} (snapshots: ${body.steps.join(", ")}) · blue positive, red negative, width = |w|`;
+      for (const p of panels) box.appendChild(drawPanel(p, ctx));
+      box.setAttribute("data-ready", String(panels.length));
+    }).catch((err) => {
+      if (!alive) return;
+      note.textContent = "";
+      message(box, `No weight snapshots for this run yet: ${err.message}`);
+      box.setAttribute("data-ready", "0");
+    });
+    return { dispose() {
+      alive = false;
+      box.remove();
+    } };
+  }
+};
+
 // src/views/overview_layout.js
 var OP_FAMILIES = [
   [/^(add|sub|mul|div|iadd|imul|neg|pow|rsub|truediv|floordiv)/, "elementwise"],
@@ -1876,46 +2168,6 @@ function overviewLayout(record, opts = {}) {
   }
   for (const r of rows) r.same = sigs.get(r.signature);
   return { rows, cells, width: width + 20, height: y + 4, truncated: Boolean(record.ops_truncated) };
-}
-
-// src/views/svg.js
-var SVG_NS2 = "http://www.w3.org/2000/svg";
-function fill(node, attrs, children) {
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === void 0 || v === false) continue;
-    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === void 0 || c === false) continue;
-    node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
-  }
-  return node;
-}
-function svg(tag, attrs, ...children) {
-  return fill(document.createElementNS(SVG_NS2, tag), attrs, children);
-}
-function h2(tag, attrs, ...children) {
-  return fill(document.createElement(tag), attrs, children);
-}
-function stage(container, w, hgt, cls) {
-  const root = svg("svg", {
-    class: `archviz-view ${cls}`,
-    xmlns: SVG_NS2,
-    width: Math.ceil(w),
-    height: Math.ceil(hgt),
-    viewBox: `0 0 ${Math.ceil(w)} ${Math.ceil(hgt)}`,
-    "font-family": "Helvetica, Arial, sans-serif"
-  });
-  root.appendChild(svg("rect", { class: "background", x: 0, y: 0, width: Math.ceil(w), height: Math.ceil(hgt), fill: "#ffffff" }));
-  const box = h2("div", { class: "archviz-view-scroll", style: "overflow:auto;width:100%;height:100%;background:#fff" }, root);
-  container.appendChild(box);
-  return { root, box };
-}
-function message(container, text) {
-  const p = h2("div", { class: "archviz-view-message", style: "padding:24px;color:#475569;font:13px Helvetica,Arial,sans-serif" }, text);
-  container.appendChild(p);
-  return p;
 }
 
 // src/views/overview.js
@@ -2230,7 +2482,8 @@ var volumes_default = {
 // src/views/index.js
 var VIEWS = [
   volumes_default,
-  overview_default
+  overview_default,
+  neurons_default
 ];
 for (const view of VIEWS) registerView(view);
 
