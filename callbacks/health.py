@@ -67,6 +67,7 @@ class HealthMonitor:
         self._order: List[int] = []          # leaf indices in forward order (first seen)
         self._seen: set = set()
         self._idx_cache: Dict[tuple, torch.Tensor] = {}
+        self._scratch = S.Scratch()
         self._device: Optional[torch.device] = None
         self._sent: Optional[Dict[str, torch.Tensor]] = None
         self._saved_sentinel: Optional[Dict[str, list]] = None
@@ -155,7 +156,7 @@ class HealthMonitor:
                 self._seen.add(i)
                 self._order.append(i)
             if self._logging:
-                raw = S.act_raw(t, family, module)
+                raw = S.act_raw(t, family, module, self._scratch)
                 self._act_rows.setdefault(i, []).append(raw)
                 s = raw[0]
             elif self.sentinel:
@@ -520,6 +521,7 @@ class HealthMonitor:
 
     def detach(self) -> None:
         self._remove_hooks()
+        self._scratch.release()
         self._reset_step()
         self._active = False
 

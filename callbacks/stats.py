@@ -71,16 +71,99 @@ def unit_dim(x: torch.Tensor) -> Optional[int]:
     return 1 if x.dim() >= 4 else x.dim() - 1
 
 
+class Scratch:
+    """A grow-only float32 buffer for elementwise temporaries of the CPU fast path.
+
+    On CPU every fresh activation-sized temporary costs page faults (several times the
+    reduction itself, see benchmarks/README.md); one buffer reused by every module avoids them.
+    Accelerators get ``torch.empty_like``: their caching allocators make temporaries free.
+    """
+
+    def __init__(self) -> None:
+        self._buf: Optional[torch.Tensor] = None
+
+    def like(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu":
+            return torch.empty_like(x, dtype=torch.float32)
+        n = x.numel()
+        if self._buf is None or self._buf.numel() < n:
+            self._buf = torch.empty(max(n, 1), dtype=torch.float32)
+        return self._buf[:n].view(x.shape)
+
+    def release(self) -> None:
+        self._buf = None
+
+
 @torch.no_grad()
 def act_raw(x: torch.Tensor, family: Optional[str] = None,
-            module: Optional[nn.Module] = None) -> torch.Tensor:
-    """The raw accumulators ACT_RAW of one module output, float32 [len(ACT_RAW)]."""
+            module: Optional[nn.Module] = None,
+            scratch: Optional[Scratch] = None) -> torch.Tensor:
+    """The raw accumulators ACT_RAW of one module output, float32 [len(ACT_RAW)].
+
+    On CPU, finite data takes a path made of reductions and arithmetic only (CPU comparisons
+    that produce bool tensors are an order of magnitude slower than a sum); whether the data
+    is finite is read from its sum, which costs no device synchronisation on the host. Other
+    devices, and data holding NaN/Inf, take the exact NaN-aware path.
+    """
     xf = _f32(x)
     n = xf.numel()
     total = xf.sum(dtype=torch.float32)
-    sumsq = torch.linalg.vector_norm(xf, dtype=torch.float32).square()
-    max_abs = torch.linalg.vector_norm(xf, float("inf"), dtype=torch.float32) if n else \
-        total.new_zeros(())
+    if n and xf.device.type == "cpu" and bool(torch.isfinite(total)):
+        return _act_raw_finite(xf, total, family, module, scratch or Scratch())
+    return _act_raw_exact(xf, total, family, module)
+
+
+def _act_raw_finite(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
+                    module: Optional[nn.Module], scratch: Scratch) -> torch.Tensor:
+    """ACT_RAW of finite, non-empty data from sums, maxima and sign() on a reused buffer."""
+    n = xf.numel()
+    flat = xf.reshape(-1)
+    sumsq = torch.dot(flat, flat).float()
+    sc = scratch.like(flat)
+    if flat.dtype == torch.float32:
+        torch.sign(flat, out=sc)
+    else:                                         # float64: out= does not downcast
+        sc.copy_(flat).sign_()
+    nonzero = torch.dot(sc, sc)                   # sign(x)^2 is 1 exactly where x != 0
+    dead = sat = total.new_full((), float("nan"))
+    dim = unit_dim(xf) if family == "relu" else None
+    if dim is not None:
+        # ReLU/ReLU6 outputs are >= 0: a unit is dead when its maximum is 0.
+        others = tuple(d for d in range(xf.dim()) if d != dim)
+        unit_max = xf.amax(dim=others)
+        max_abs = unit_max.amax().float()
+        dead = (unit_max == 0).float().mean()
+    else:
+        lo, hi = torch.aminmax(xf)
+        max_abs = torch.maximum(hi, lo.neg()).float()
+    if family == "tanh":
+        if isinstance(module, nn.Hardtanh):         # y <= min_val or y >= max_val
+            inside_hi = _count_above(sc.copy_(flat).neg_().add_(module.max_val), 0.0)
+            inside_lo = _count_above(sc.copy_(flat), module.min_val)
+            sat = (n - inside_hi) + (n - inside_lo)
+        else:                                       # |y| > 0.99
+            sat = _count_above(sc.copy_(flat).abs_(), SATURATION_BOUND)
+    elif family == "sigmoid":                       # y > 0.99 or y < 0.01
+        sat = _count_above(sc.copy_(flat), SATURATION_BOUND) + \
+            _count_above(sc.copy_(flat).neg_(), -(1 - SATURATION_BOUND))
+    return torch.stack([total, sumsq, max_abs, n - nonzero, total.new_zeros(()),
+                        total.new_full((), n), dead.float(), sat.float()])
+
+
+def _count_above(buf: torch.Tensor, bound: float) -> torch.Tensor:
+    """How many elements of ``buf`` exceed ``bound``, computed in place in ``buf``.
+
+    Exact: with gradual underflow ``a - b > 0`` holds exactly when ``a > b``.
+    """
+    buf.sub_(bound).clamp_(min=0.0).sign_()
+    return buf.sum()
+
+
+def _act_raw_exact(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
+                   module: Optional[nn.Module]) -> torch.Tensor:
+    n = xf.numel()
+    sumsq = torch.linalg.vector_norm(xf).float().square()       # xf is float32 or float64
+    max_abs = torch.linalg.vector_norm(xf, float("inf")).float() if n else total.new_zeros(())
     zeros = (n - torch.count_nonzero(xf)).float()
     nonfinite = _nonfinite(xf)
     dead = total.new_full((), float("nan"))
