@@ -114,3 +114,17 @@ test('recurrent layers draw the candidate gate and the strongest hidden-to-hidde
   assert.deepEqual(loops.map((e) => e.w), [3, -2, 1]);
   assert.equal(loops.filter((e) => e.self).length, 1);
 });
+
+import { decodePlane, divergingRgb, toTile } from '../src/views/playground_layout.js';
+
+test('playground planes decode from 8-bit codes and colour by sign', () => {
+  const q = Buffer.from([0, 255, 51, 204]).toString('base64');
+  const v = decodePlane({ lo: -1, hi: 1, q }, 2);
+  assert.deepEqual([...v].map((x) => Math.round(x * 100) / 100), [-1, 1, -0.6, 0.6]);
+  assert.deepEqual(divergingRgb(1, 1), [8, 119, 189]);
+  assert.deepEqual(divergingRgb(-1, 1), [245, 147, 34]);
+  assert.deepEqual(divergingRgb(0, 1), [245, 245, 245]);
+  // The lowest y is at the bottom of the tile.
+  assert.deepEqual(toTile([0, 0], { x: [0, 2], y: [0, 2] }, 100), [0, 100]);
+  assert.deepEqual(toTile([2, 2], { x: [0, 2], y: [0, 2] }, 100), [100, 0]);
+});

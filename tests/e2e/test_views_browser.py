@@ -42,6 +42,13 @@ def views(tmp_path_factory):
          "counts": {"loops": "svg.recurrent path.synapse.loop",
                     "input_edges": "svg.recurrent path.synapse:not(.loop)",
                     "hidden": "svg.recurrent circle.neuron.hidden"}},
+        {"run": "moons/version_0", "view": "playground", "shot": "playground", "wait": "svg.unit-tile",
+         "slider": "input.pg-slider",
+         "counts": {"tiles": "svg.unit-tile", "points": "circle.point", "layers": "div.pg-layer",
+                    "images": "svg.unit-tile image"},
+         "texts": {"step": "span.pg-step"},
+         "attrs": {"layers": ["div.pg-layer", "data-layer"], "labels": ["circle.point", "data-label"],
+                   "frame": ["div.pg-frame", "data-step"]}},
     ]
     out = harness.artifacts("views")
     with harness.tensorboard(root) as tb:
@@ -113,3 +120,17 @@ def test_neuron_view_draws_lstm_recurrent_connections_as_loops(views):
     assert v["counts"]["hidden"] == 8
     assert v["counts"]["input_edges"] == 6 * 8  # embedding width 6 into 8 cells
     assert v["counts"]["loops"] == 3 * 8
+
+
+def test_playground_shows_each_hidden_unit_over_the_plane_with_points_stepped_through_training(views):
+    result, _ = views
+    v = result["views"]["playground"]
+    assert result["errors"] == []
+    assert v["attrs"]["layers"] == ["net.fc1", "net.act1", "net.fc2", "net.act2", "net.out"]
+    assert v["counts"]["tiles"] == 8 * 4 + 2 == v["counts"]["images"]
+    # The training batch (32 two-moons points, both labels) on every tile.
+    assert v["counts"]["points"] == 32 * v["counts"]["tiles"]
+    assert set(v["attrs"]["labels"]) == {"0", "1"}
+    # Logged steps 0, 6, ..., 54: the view opens at the last and the slider goes back to the first.
+    assert v["texts"]["step"] == ["step 54 (10/10)"] and v["attrs"]["frame"] == ["54"]
+    assert v["atFirst"]["texts"]["step"] == ["step 0 (1/10)"] and v["atFirst"]["attrs"]["frame"] == ["0"]

@@ -3,12 +3,14 @@
 import { registerView } from '../tab/views.js';
 import neurons from './neurons.js';
 import overview from './overview.js';
+import playground from './playground.js';
 import volumes from './volumes.js';
 
 const VIEWS = [
   volumes,
   overview,
   neurons,
+  playground,
 ];
 
 for (const view of VIEWS) registerView(view);
