@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { allRepeatKeys, buildTree, foldGraph, formatCount, reveal, search, toggle, typeLine } from '../src/diagram/index.js';
-import { nodeLines } from '../src/diagram/boxes.js';
+import { nodeLines, nodeSize } from '../src/diagram/boxes.js';
+import { textWidth } from '../src/diagram/measure.js';
 
 const record = JSON.parse(readFileSync(new URL('./fixtures/tiny_resnet.json', import.meta.url)));
 
@@ -144,4 +145,39 @@ test('device mode lays each device out in its own lane and marks the edges betwe
   const svg = toSvgString(view.el);
   assert.ok(svg.includes('data-device="cuda:0"') && svg.includes('data-device="cuda:1"'));
   assert.ok(svg.includes('cross-device'));
+});
+
+test('clicking a ×N block unfolds it into N closed blocks, one level, and folding forgets that', () => {
+  const tree = buildTree(record);
+  const start = { depth: 4, expanded: [], collapsed: [], unfolded: [] };
+  const key = 'repeat:net.blocks|blocks';
+  assert.ok(foldGraph(tree, start).nodes.some((n) => n.id === key));
+  const open = toggle(tree, start, key);
+  const g = foldGraph(tree, open);
+  const members = g.nodes.filter((n) => n.id === 'net.blocks.0' || n.id === 'net.blocks.1');
+  assert.equal(members.length, 2);
+  assert.ok(members.every((n) => !n.open));
+  assert.ok(!g.nodes.some((n) => n.id.startsWith('net.blocks.0.')));
+  // A member opened afterwards shows its inside; folding the group again resets the members.
+  const inside = foldGraph(tree, toggle(tree, open, 'net.blocks.0'));
+  assert.ok(inside.nodes.some((n) => n.id === 'net.blocks.0.conv1'));
+  const folded = toggle(tree, open, key);
+  assert.deepEqual(folded.collapsed, []);
+  assert.ok(foldGraph(tree, folded).nodes.some((n) => n.id === key));
+});
+
+test('an op without a glyph shows its whole name inside a node as wide as the name', () => {
+  const rec = { modules: [{ name: '', class: 'M', parent: null, leaf: false }],
+    ops: [{ id: 'op:0', op: 'mean', scope: '', order: 1 }, { id: 'op:1', op: 'add', scope: '', order: 2 },
+      { id: 'op:2', op: 'scaled_dot_product_attention', scope: '', order: 3 }], edges: [] };
+  const tree = buildTree(rec);
+  const [mean] = nodeLines(tree, { id: 'op:0', kind: 'op' });
+  assert.equal(mean.text, 'mean');
+  assert.equal(mean.title, 'mean');
+  const size = nodeSize([mean], 'op');
+  assert.ok(size.width >= textWidth('mean', mean.size) + 8, JSON.stringify(size));
+  const [add] = nodeLines(tree, { id: 'op:1', kind: 'op' });
+  assert.equal(add.text, '+');
+  assert.deepEqual(nodeSize([add], 'op'), { width: 20, height: 20 });
+  assert.equal(nodeLines(tree, { id: 'op:2', kind: 'op' })[0].text, 'SDPA');
 });

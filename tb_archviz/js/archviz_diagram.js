@@ -40,6 +40,7 @@ var ArchvizDiagram = (() => {
     liftEdges: () => liftEdges,
     outputShape: () => outputShape,
     renderDiagram: () => renderDiagram,
+    repeatMembers: () => repeatMembers,
     reveal: () => reveal,
     search: () => search,
     shortName: () => shortName,
@@ -201,6 +202,12 @@ var ArchvizDiagram = (() => {
     for (const [k, members] of groups) if (members.length < 2) groups.delete(k);
     return groups;
   }
+  function repeatMembers(tree, key) {
+    const bar = key.lastIndexOf("|");
+    const parent = key.slice("repeat:".length, bar);
+    if (!tree.nodes.has(parent)) return [];
+    return repeatGroups(tree, parent).get(key) || [];
+  }
   function defaultState(tree, target = 45) {
     let depth = 1;
     for (let d = 1; d <= Math.max(1, tree.maxDepth); d++) {
@@ -326,7 +333,18 @@ var ArchvizDiagram = (() => {
       unfolded: [...state.unfolded || []]
     };
     if (id.startsWith("repeat:")) {
-      s.unfolded = s.unfolded.includes(id) ? s.unfolded.filter((x) => x !== id) : [...s.unfolded, id];
+      const members = repeatMembers(tree, id);
+      if (s.unfolded.includes(id)) {
+        s.unfolded = s.unfolded.filter((x) => x !== id);
+        s.collapsed = s.collapsed.filter((x) => !members.includes(x));
+        s.expanded = s.expanded.filter((x) => !members.includes(x));
+      } else {
+        s.unfolded = [...s.unfolded, id];
+        for (const m of members) {
+          const n2 = tree.nodes.get(m);
+          if (n2.children.length && isOpen(state, n2) && !s.collapsed.includes(m)) s.collapsed.push(m);
+        }
+      }
       return s;
     }
     const n = tree.nodes.get(id);
@@ -602,8 +620,19 @@ var ArchvizDiagram = (() => {
     bmm: "@",
     einsum: "Σ"
   };
+  var OP_SHORT = {
+    scaled_dot_product_attention: "SDPA",
+    layer_norm: "layer norm",
+    group_norm: "group norm",
+    batch_norm: "batch norm",
+    cross_entropy: "cross entropy"
+  };
+  var OP_MAX_CHARS = 14;
   function opSymbol(op) {
-    return OP_SYMBOLS[op] || (op ? op.slice(0, 3) : "?");
+    if (!op) return "?";
+    if (OP_SYMBOLS[op]) return OP_SYMBOLS[op];
+    const name = OP_SHORT[op] || op;
+    return name.length > OP_MAX_CHARS ? name.slice(0, OP_MAX_CHARS - 1) + "…" : name;
   }
   function paramsText(params) {
     const total = params && (params.total ?? params.own);
@@ -626,7 +655,15 @@ var ArchvizDiagram = (() => {
     }
     const n = tree.nodes.get(v.id);
     if (v.kind === "op") {
-      return [{ text: opSymbol(n.op.op), size: 13, weight: "bold", role: "name" }];
+      const glyph = !!OP_SYMBOLS[n.op.op];
+      return [{
+        text: opSymbol(n.op.op),
+        size: glyph ? 13 : SIZE.type,
+        weight: "bold",
+        role: "name",
+        title: n.op.op,
+        glyph
+      }];
     }
     if (v.kind === "input" || v.kind === "output") {
       const word = v.kind === "input" ? "input" : "output";
@@ -657,7 +694,11 @@ var ArchvizDiagram = (() => {
   var OP_SIZE = 20;
   var HEADER = 22;
   function nodeSize(lines, kind) {
-    if (kind === "op") return { width: OP_SIZE, height: OP_SIZE };
+    if (kind === "op") {
+      if (lines[0].glyph !== false) return { width: OP_SIZE, height: OP_SIZE };
+      const w2 = textWidth(lines[0].text, lines[0].size) + 12;
+      return { width: Math.max(OP_SIZE + 2, w2), height: OP_SIZE - 2 };
+    }
     const w = Math.max(...lines.map((l) => textWidth(l.text, l.size)));
     const h2 = lines.reduce((a, l) => a + l.size + LINE_GAP, 0) - LINE_GAP;
     const minW = kind === "input" || kind === "output" ? 60 : 72;
@@ -997,17 +1038,30 @@ var ArchvizDiagram = (() => {
       });
       const lines = geo.info.get(v.id).lines;
       if (v.kind === "op") {
-        const r = box.width / 2;
-        g.children.push(h("circle", { cx: r, cy: r, r, fill, stroke: strokeColor, "stroke-width": strokeWidth }));
+        const l = lines[0];
+        if (l.title) g.children.push(h("title", null, l.title));
+        if (box.width > box.height) {
+          g.children.push(h("rect", {
+            width: box.width,
+            height: box.height,
+            rx: box.height / 2,
+            fill,
+            stroke: strokeColor,
+            "stroke-width": strokeWidth
+          }));
+        } else {
+          const r = box.width / 2;
+          g.children.push(h("circle", { cx: r, cy: r, r, fill, stroke: strokeColor, "stroke-width": strokeWidth }));
+        }
         g.children.push(h("text", {
-          x: r,
-          y: r + 4.5,
+          x: (box.width / 2).toFixed(1),
+          y: (box.height / 2 + l.size * 0.35).toFixed(1),
           "text-anchor": "middle",
-          "font-size": 13,
+          "font-size": l.size,
           "font-weight": "bold",
           fill: "#0f172a",
           class: "label-name"
-        }, lines[0].text));
+        }, l.text));
         blocks.push(g);
         continue;
       }
@@ -1244,14 +1298,21 @@ var ArchvizDiagram = (() => {
   }
 
   // src/diagram/index.js
+  var now = () => typeof performance !== "undefined" ? performance.now() : Date.now();
   async function layoutView(elk, tree, state, opts = {}) {
+    const t0 = now();
     const folded = foldGraph(tree, state);
+    const t1 = now();
     const { graph, info } = buildElkGraph(tree, folded, opts);
+    const t2 = now();
     const laid = await elk.layout(graph);
+    const t3 = now();
     const geo = absolutize(laid, info);
     geo.info = info;
     const el = renderDiagram(tree, folded, geo, opts);
-    return { tree, state, folded, geo, el };
+    const t4 = now();
+    const timings = { foldMs: t1 - t0, graphMs: t2 - t1, elkMs: t3 - t2, renderMs: t4 - t3 };
+    return { tree, state, folded, geo, el, timings };
   }
   function stateFor(tree, depth) {
     const auto = defaultState(tree);

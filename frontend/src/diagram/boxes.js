@@ -6,8 +6,18 @@ import { SIZE } from './style.js';
 const OP_SYMBOLS = { add: '+', iadd: '+', sub: '−', cat: '‖', concat: '‖', stack: '‖',
   mul: '×', matmul: '@', bmm: '@', einsum: 'Σ' };
 
+// Long functional names people know by a shorter one.
+const OP_SHORT = { scaled_dot_product_attention: 'SDPA', layer_norm: 'layer norm',
+  group_norm: 'group norm', batch_norm: 'batch norm', cross_entropy: 'cross entropy' };
+const OP_MAX_CHARS = 14;
+
+// What an op node shows: a glyph for arithmetic and concatenation ("+", "‖"), else the op's
+// name (shortened past 14 characters; the full name is the node's tooltip and in details).
 export function opSymbol(op) {
-  return OP_SYMBOLS[op] || (op ? op.slice(0, 3) : '?');
+  if (!op) return '?';
+  if (OP_SYMBOLS[op]) return OP_SYMBOLS[op];
+  const name = OP_SHORT[op] || op;
+  return name.length > OP_MAX_CHARS ? name.slice(0, OP_MAX_CHARS - 1) + '…' : name;
 }
 
 function paramsText(params) {
@@ -31,7 +41,9 @@ export function nodeLines(tree, v) {
   }
   const n = tree.nodes.get(v.id);
   if (v.kind === 'op') {
-    return [{ text: opSymbol(n.op.op), size: 13, weight: 'bold', role: 'name' }];
+    const glyph = !!OP_SYMBOLS[n.op.op];
+    return [{ text: opSymbol(n.op.op), size: glyph ? 13 : SIZE.type, weight: 'bold', role: 'name',
+      title: n.op.op, glyph }];
   }
   if (v.kind === 'input' || v.kind === 'output') {
     const word = v.kind === 'input' ? 'input' : 'output';
@@ -62,7 +74,12 @@ export const OP_SIZE = 20;
 export const HEADER = 22;
 
 export function nodeSize(lines, kind) {
-  if (kind === 'op') return { width: OP_SIZE, height: OP_SIZE };
+  if (kind === 'op') {
+    // A glyph sits in a circle; a name in a pill as wide as the name.
+    if (lines[0].glyph !== false) return { width: OP_SIZE, height: OP_SIZE };
+    const w = textWidth(lines[0].text, lines[0].size) + 12;
+    return { width: Math.max(OP_SIZE + 2, w), height: OP_SIZE - 2 };
+  }
   const w = Math.max(...lines.map((l) => textWidth(l.text, l.size)));
   const h = lines.reduce((a, l) => a + l.size + LINE_GAP, 0) - LINE_GAP;
   const minW = kind === 'input' || kind === 'output' ? 60 : 72;

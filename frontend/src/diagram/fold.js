@@ -140,6 +140,14 @@ function repeatGroups(tree, parentId) {
   return groups;
 }
 
+// Members of the repeat group ``repeat:<parent>|<group>`` (empty when there is none).
+export function repeatMembers(tree, key) {
+  const bar = key.lastIndexOf('|');
+  const parent = key.slice('repeat:'.length, bar);
+  if (!tree.nodes.has(parent)) return [];
+  return repeatGroups(tree, parent).get(key) || [];
+}
+
 // The default view state: the deepest uniform depth whose visible graph stays readable;
 // repeated blocks are shown unfolded too when that still fits.
 export function defaultState(tree, target = 45) {
@@ -262,7 +270,21 @@ export function toggle(tree, state, id) {
   const s = { depth: state.depth, expanded: [...(state.expanded || [])],
     collapsed: [...(state.collapsed || [])], unfolded: [...(state.unfolded || [])] };
   if (id.startsWith('repeat:')) {
-    s.unfolded = s.unfolded.includes(id) ? s.unfolded.filter((x) => x !== id) : [...s.unfolded, id];
+    // Unfolding "×N" shows its N members as closed blocks (one level, not N open copies
+    // of the block: 48 GPT-2 layers at depth 3 were 1,300 blocks to lay out); folding it
+    // again forgets those toggles.
+    const members = repeatMembers(tree, id);
+    if (s.unfolded.includes(id)) {
+      s.unfolded = s.unfolded.filter((x) => x !== id);
+      s.collapsed = s.collapsed.filter((x) => !members.includes(x));
+      s.expanded = s.expanded.filter((x) => !members.includes(x));
+    } else {
+      s.unfolded = [...s.unfolded, id];
+      for (const m of members) {
+        const n = tree.nodes.get(m);
+        if (n.children.length && isOpen(state, n) && !s.collapsed.includes(m)) s.collapsed.push(m);
+      }
+    }
     return s;
   }
   const n = tree.nodes.get(id);

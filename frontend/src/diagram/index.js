@@ -9,16 +9,25 @@ export * from './labels.js';
 export { buildElkGraph, absolutize, LAYOUT_OPTIONS } from './elkgraph.js';
 export { renderDiagram, toSvgString, h, legendItems } from './render.js';
 
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
 // Lay out one view. ``elk`` is an ELK instance (bundled or worker-backed).
-// Returns {tree, state, folded, geo, el} where el is the element tree of the drawing.
+// Returns {tree, state, folded, geo, el, timings} where el is the element tree of the
+// drawing and timings the milliseconds of each stage (fold, graph, elk, render).
 export async function layoutView(elk, tree, state, opts = {}) {
+  const t0 = now();
   const folded = foldGraph(tree, state);
+  const t1 = now();
   const { graph, info } = buildElkGraph(tree, folded, opts);
+  const t2 = now();
   const laid = await elk.layout(graph);
+  const t3 = now();
   const geo = absolutize(laid, info);
   geo.info = info;
   const el = renderDiagram(tree, folded, geo, opts);
-  return { tree, state, folded, geo, el };
+  const t4 = now();
+  const timings = { foldMs: t1 - t0, graphMs: t2 - t1, elkMs: t3 - t2, renderMs: t4 - t3 };
+  return { tree, state, folded, geo, el, timings };
 }
 
 // The state for a requested depth (null: the automatic readable default).

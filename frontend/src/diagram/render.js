@@ -174,10 +174,18 @@ export function renderDiagram(tree, folded, geo, opts = {}) {
       transform: `translate(${box.x.toFixed(1)},${box.y.toFixed(1)})` });
     const lines = geo.info.get(v.id).lines;
     if (v.kind === 'op') {
-      const r = box.width / 2;
-      g.children.push(h('circle', { cx: r, cy: r, r, fill, stroke: strokeColor, 'stroke-width': strokeWidth }));
-      g.children.push(h('text', { x: r, y: r + 4.5, 'text-anchor': 'middle', 'font-size': 13,
-        'font-weight': 'bold', fill: '#0f172a', class: 'label-name' }, lines[0].text));
+      const l = lines[0];
+      if (l.title) g.children.push(h('title', null, l.title));
+      if (box.width > box.height) {
+        g.children.push(h('rect', { width: box.width, height: box.height, rx: box.height / 2,
+          fill, stroke: strokeColor, 'stroke-width': strokeWidth }));
+      } else {
+        const r = box.width / 2;
+        g.children.push(h('circle', { cx: r, cy: r, r, fill, stroke: strokeColor, 'stroke-width': strokeWidth }));
+      }
+      g.children.push(h('text', { x: (box.width / 2).toFixed(1), y: (box.height / 2 + l.size * 0.35).toFixed(1),
+        'text-anchor': 'middle', 'font-size': l.size, 'font-weight': 'bold', fill: '#0f172a',
+        class: 'label-name' }, l.text));
       blocks.push(g);
       continue;
     }

@@ -1,7 +1,7 @@
 // The Architecture tab: TensorBoard loads this ES module in its plugin iframe and calls
 // render(). Layout runs in ELK's same-origin worker (CSP forbids blob: workers).
 import ELK from 'elkjs/lib/elk-api.js';
-import { buildTree, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
+import { buildTree, LAYOUT_OPTIONS, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
 import { showDetails } from './details.js';
 import { clear, html, toDom } from './dom.js';
 import { FOCUS_KEY, listenForReload, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from './host.js';
@@ -25,6 +25,18 @@ const app = {
 function makeElk() {
   const workerUrl = new URL('./elk-worker.min.js', import.meta.url).href;
   return new ELK({ workerUrl });
+}
+
+// ELK's first layout in a fresh worker pays for loading and compiling the layered
+// algorithm (~300-400 ms measured); do it on a tiny compound graph while the record is
+// still being fetched, so the first real layout does not.
+function warmUpElk(elk) {
+  const box = (id) => ({ id, width: 40, height: 20 });
+  const graph = { id: 'warm', layoutOptions: LAYOUT_OPTIONS, edges: [
+    { id: 'w1', sources: ['a'], targets: ['b'] }, { id: 'w2', sources: ['b'], targets: ['c1'] },
+    { id: 'w3', sources: ['c1'], targets: ['c2'] }, { id: 'w4', sources: ['a'], targets: ['c2'] }],
+  children: [box('a'), box('b'), { id: 'c', children: [box('c1'), box('c2')] }] };
+  elk.layout(graph).catch(() => { /* the real layout reports problems */ });
 }
 
 async function getJson(url) {
@@ -102,11 +114,15 @@ async function loadRun(run, version) {
   const t0 = performance.now();
   const q = `architecture?run=${encodeURIComponent(run)}` + (version === null ? '' : `&version=${version}`);
   const body = await getJson(q);
+  const tFetched = performance.now();
   app.run = run;
   app.version = body.version.index;
   app.record = body.record;
   app.tree = buildTree(body.record);
+  const tTree = performance.now();
   app.state = stateFor(app.tree, null);
+  app.timings.load = { fetchMs: Math.round(tFetched - t0), treeMs: Math.round(tTree - tFetched),
+    stateMs: Math.round(performance.now() - tTree) };
   app.selected = null;
   app.highlight = new Set();
   app.diff = null;
@@ -268,8 +284,14 @@ async function redraw(opts = {}) {
   app.timings.lastLayoutMs = Math.round(performance.now() - t0);
   ui.depth.value = String(app.state.depth);
   ui.depthLabel.textContent = ` ${app.state.depth}/${app.tree.maxDepth}`;
+  const t1 = performance.now();
   const svg = toDom(view.el);
   ui.pz.setContent(svg, view.el, opts.fit);
+  const round = (x) => Math.round(x * 10) / 10;
+  app.timings.lastRedraw = { ...Object.fromEntries(Object.entries(view.timings).map(([k, x]) => [k, round(x)])),
+    domMs: round(performance.now() - t1), totalMs: round(performance.now() - t0),
+    nodes: view.folded.nodes.length, edges: view.folded.edges.length };
+  app.timings.redraws = (app.timings.redraws || 0) + 1;
   updateStatus();
 }
 
@@ -484,6 +506,7 @@ export async function render() {
   document.body.appendChild(root);
   ui = buildUi(root);
   app.elk = makeElk();
+  warmUpElk(app.elk);
   window.addEventListener('storage', (e) => {
     if (e.key === FOCUS_KEY) applyFocus(readFocus());
     if (e.key === STEP_KEY) onSharedStep();

@@ -30,9 +30,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// ../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js
+// node_modules/elkjs/lib/elk-api.js
 var require_elk_api = __commonJS({
-  "../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js"(exports, module) {
+  "node_modules/elkjs/lib/elk-api.js"(exports, module) {
     (function(f) {
       if (typeof exports === "object" && typeof module !== "undefined") {
         module.exports = f();
@@ -424,6 +424,12 @@ function repeatGroups(tree, parentId) {
   for (const [k, members] of groups) if (members.length < 2) groups.delete(k);
   return groups;
 }
+function repeatMembers(tree, key) {
+  const bar = key.lastIndexOf("|");
+  const parent = key.slice("repeat:".length, bar);
+  if (!tree.nodes.has(parent)) return [];
+  return repeatGroups(tree, parent).get(key) || [];
+}
 function defaultState(tree, target = 45) {
   let depth = 1;
   for (let d = 1; d <= Math.max(1, tree.maxDepth); d++) {
@@ -549,7 +555,18 @@ function toggle(tree, state, id) {
     unfolded: [...state.unfolded || []]
   };
   if (id.startsWith("repeat:")) {
-    s.unfolded = s.unfolded.includes(id) ? s.unfolded.filter((x) => x !== id) : [...s.unfolded, id];
+    const members = repeatMembers(tree, id);
+    if (s.unfolded.includes(id)) {
+      s.unfolded = s.unfolded.filter((x) => x !== id);
+      s.collapsed = s.collapsed.filter((x) => !members.includes(x));
+      s.expanded = s.expanded.filter((x) => !members.includes(x));
+    } else {
+      s.unfolded = [...s.unfolded, id];
+      for (const m of members) {
+        const n2 = tree.nodes.get(m);
+        if (n2.children.length && isOpen(state, n2) && !s.collapsed.includes(m)) s.collapsed.push(m);
+      }
+    }
     return s;
   }
   const n = tree.nodes.get(id);
@@ -825,8 +842,19 @@ var OP_SYMBOLS = {
   bmm: "@",
   einsum: "Σ"
 };
+var OP_SHORT = {
+  scaled_dot_product_attention: "SDPA",
+  layer_norm: "layer norm",
+  group_norm: "group norm",
+  batch_norm: "batch norm",
+  cross_entropy: "cross entropy"
+};
+var OP_MAX_CHARS = 14;
 function opSymbol(op) {
-  return OP_SYMBOLS[op] || (op ? op.slice(0, 3) : "?");
+  if (!op) return "?";
+  if (OP_SYMBOLS[op]) return OP_SYMBOLS[op];
+  const name = OP_SHORT[op] || op;
+  return name.length > OP_MAX_CHARS ? name.slice(0, OP_MAX_CHARS - 1) + "…" : name;
 }
 function paramsText(params) {
   const total = params && (params.total ?? params.own);
@@ -849,7 +877,15 @@ function nodeLines(tree, v) {
   }
   const n = tree.nodes.get(v.id);
   if (v.kind === "op") {
-    return [{ text: opSymbol(n.op.op), size: 13, weight: "bold", role: "name" }];
+    const glyph = !!OP_SYMBOLS[n.op.op];
+    return [{
+      text: opSymbol(n.op.op),
+      size: glyph ? 13 : SIZE.type,
+      weight: "bold",
+      role: "name",
+      title: n.op.op,
+      glyph
+    }];
   }
   if (v.kind === "input" || v.kind === "output") {
     const word = v.kind === "input" ? "input" : "output";
@@ -880,7 +916,11 @@ var LINE_GAP = 2;
 var OP_SIZE = 20;
 var HEADER = 22;
 function nodeSize(lines, kind) {
-  if (kind === "op") return { width: OP_SIZE, height: OP_SIZE };
+  if (kind === "op") {
+    if (lines[0].glyph !== false) return { width: OP_SIZE, height: OP_SIZE };
+    const w2 = textWidth(lines[0].text, lines[0].size) + 12;
+    return { width: Math.max(OP_SIZE + 2, w2), height: OP_SIZE - 2 };
+  }
   const w = Math.max(...lines.map((l) => textWidth(l.text, l.size)));
   const h3 = lines.reduce((a, l) => a + l.size + LINE_GAP, 0) - LINE_GAP;
   const minW = kind === "input" || kind === "output" ? 60 : 72;
@@ -1220,17 +1260,30 @@ function renderDiagram(tree, folded, geo, opts = {}) {
     });
     const lines = geo.info.get(v.id).lines;
     if (v.kind === "op") {
-      const r = box.width / 2;
-      g.children.push(h("circle", { cx: r, cy: r, r, fill: fill2, stroke: strokeColor, "stroke-width": strokeWidth }));
+      const l = lines[0];
+      if (l.title) g.children.push(h("title", null, l.title));
+      if (box.width > box.height) {
+        g.children.push(h("rect", {
+          width: box.width,
+          height: box.height,
+          rx: box.height / 2,
+          fill: fill2,
+          stroke: strokeColor,
+          "stroke-width": strokeWidth
+        }));
+      } else {
+        const r = box.width / 2;
+        g.children.push(h("circle", { cx: r, cy: r, r, fill: fill2, stroke: strokeColor, "stroke-width": strokeWidth }));
+      }
       g.children.push(h("text", {
-        x: r,
-        y: r + 4.5,
+        x: (box.width / 2).toFixed(1),
+        y: (box.height / 2 + l.size * 0.35).toFixed(1),
         "text-anchor": "middle",
-        "font-size": 13,
+        "font-size": l.size,
         "font-weight": "bold",
         fill: "#0f172a",
         class: "label-name"
-      }, lines[0].text));
+      }, l.text));
       blocks.push(g);
       continue;
     }
@@ -1467,14 +1520,21 @@ function drawLegend(rows, x0, y0) {
 }
 
 // src/diagram/index.js
+var now = () => typeof performance !== "undefined" ? performance.now() : Date.now();
 async function layoutView(elk, tree, state, opts = {}) {
+  const t0 = now();
   const folded = foldGraph(tree, state);
+  const t1 = now();
   const { graph, info } = buildElkGraph(tree, folded, opts);
+  const t2 = now();
   const laid = await elk.layout(graph);
+  const t3 = now();
   const geo = absolutize(laid, info);
   geo.info = info;
   const el = renderDiagram(tree, folded, geo, opts);
-  return { tree, state, folded, geo, el };
+  const t4 = now();
+  const timings = { foldMs: t1 - t0, graphMs: t2 - t1, elkMs: t3 - t2, renderMs: t4 - t3 };
+  return { tree, state, folded, geo, el, timings };
 }
 function stateFor(tree, depth) {
   const auto = defaultState(tree);
@@ -2661,6 +2721,22 @@ function makeElk() {
   const workerUrl = new URL("./elk-worker.min.js", import.meta.url).href;
   return new import_elk_api.default({ workerUrl });
 }
+function warmUpElk(elk) {
+  const box = (id) => ({ id, width: 40, height: 20 });
+  const graph = {
+    id: "warm",
+    layoutOptions: LAYOUT_OPTIONS,
+    edges: [
+      { id: "w1", sources: ["a"], targets: ["b"] },
+      { id: "w2", sources: ["b"], targets: ["c1"] },
+      { id: "w3", sources: ["c1"], targets: ["c2"] },
+      { id: "w4", sources: ["a"], targets: ["c2"] }
+    ],
+    children: [box("a"), box("b"), { id: "c", children: [box("c1"), box("c2")] }]
+  };
+  elk.layout(graph).catch(() => {
+  });
+}
 async function getJson(url) {
   const resp = await fetch(url);
   if (!resp.ok) throw new Error(`${url}: ${resp.status} ${await resp.text()}`);
@@ -2789,11 +2865,18 @@ async function loadRun(run, version) {
   const t0 = performance.now();
   const q = `architecture?run=${encodeURIComponent(run)}` + (version === null ? "" : `&version=${version}`);
   const body = await getJson(q);
+  const tFetched = performance.now();
   app.run = run;
   app.version = body.version.index;
   app.record = body.record;
   app.tree = buildTree(body.record);
+  const tTree = performance.now();
   app.state = stateFor(app.tree, null);
+  app.timings.load = {
+    fetchMs: Math.round(tFetched - t0),
+    treeMs: Math.round(tTree - tFetched),
+    stateMs: Math.round(performance.now() - tTree)
+  };
   app.selected = null;
   app.highlight = /* @__PURE__ */ new Set();
   app.diff = null;
@@ -2941,8 +3024,18 @@ async function redraw(opts = {}) {
   app.timings.lastLayoutMs = Math.round(performance.now() - t0);
   ui.depth.value = String(app.state.depth);
   ui.depthLabel.textContent = ` ${app.state.depth}/${app.tree.maxDepth}`;
+  const t1 = performance.now();
   const svg2 = toDom(view.el);
   ui.pz.setContent(svg2, view.el, opts.fit);
+  const round = (x) => Math.round(x * 10) / 10;
+  app.timings.lastRedraw = {
+    ...Object.fromEntries(Object.entries(view.timings).map(([k, x]) => [k, round(x)])),
+    domMs: round(performance.now() - t1),
+    totalMs: round(performance.now() - t0),
+    nodes: view.folded.nodes.length,
+    edges: view.folded.edges.length
+  };
+  app.timings.redraws = (app.timings.redraws || 0) + 1;
   updateStatus();
 }
 function repaint() {
@@ -3030,7 +3123,7 @@ async function setDiff(value) {
   const other = (await getJson(`architecture?run=${encodeURIComponent(otherRun)}&version=${otherVersion}`)).record;
   const what = otherRun === app.run ? `v${otherVersion}` : `${otherRun} v${otherVersion}`;
   const before = new Map(other.modules.map((m) => [m.name, m]));
-  const now = new Set(app.record.modules.map((m) => m.name));
+  const now2 = new Set(app.record.modules.map((m) => m.name));
   const added = /* @__PURE__ */ new Set();
   const changed = /* @__PURE__ */ new Set();
   for (const m of app.record.modules) {
@@ -3038,7 +3131,7 @@ async function setDiff(value) {
     if (!b) added.add(m.name);
     else if ((m.leaf || (app.tree.nodes.get(m.name) || {}).inner) && (b.struct_hash !== m.struct_hash || b.class !== m.class || JSON.stringify(b.hparams || {}) !== JSON.stringify(m.hparams || {}) || ((b.params || {}).total ?? 0) !== ((m.params || {}).total ?? 0))) changed.add(m.name);
   }
-  const removed = other.modules.filter((m) => !now.has(m.name)).map((m) => m.name);
+  const removed = other.modules.filter((m) => !now2.has(m.name)).map((m) => m.name);
   for (const id of [...added, ...changed]) {
     const rep = app.view.folded.rep.get(id);
     if (rep && rep !== id) changed.add(rep);
@@ -3150,6 +3243,7 @@ async function render() {
   document.body.appendChild(root);
   ui = buildUi(root);
   app.elk = makeElk();
+  warmUpElk(app.elk);
   window.addEventListener("storage", (e) => {
     if (e.key === FOCUS_KEY) applyFocus(readFocus());
     if (e.key === STEP_KEY) onSharedStep();
