@@ -363,6 +363,23 @@ async function focusLayer(name) {
   return true;
 }
 
+// Draw a given view state ({depth, expanded, collapsed, unfolded}) with nothing selected;
+// show ``center`` (a module) and what feeds it as large as fits, else fit. For scripts (docs).
+async function show(state, center = null) {
+  app.state = { depth: app.state.depth, expanded: [], collapsed: [], unfolded: [], ...state };
+  app.selected = null;
+  app.highlight = new Set();
+  await redraw({ fit: true });
+  showDetails(ui.details, app.tree, null, app.record);
+  const box = center !== null && app.view.geo.nodes.get(center);
+  if (box) {
+    // The block with what feeds it (150 px above), as large as fits, at most full scale.
+    const ctx = { x: box.x, y: box.y - 150, width: box.width, height: box.height + 150 };
+    ui.pz.t.k = Math.min(1, (ui.canvas.clientHeight - 24) / ctx.height);
+    ui.pz.centerOn(ctx);
+  }
+}
+
 let appliedFocus = null;
 async function applyFocus(f) {
   if (!f || !app.tree) return;
@@ -512,7 +529,7 @@ export async function render() {
     if (e.key === STEP_KEY) onSharedStep();
   });
   // Handle for tests and for other tools in the page: read-only views and the exports.
-  window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, setView, setColorMode,
+  window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, show, setView, setColorMode,
     ready: false };
   try {
     await loadRuns();

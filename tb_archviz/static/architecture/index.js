@@ -2423,14 +2423,14 @@ var playground_default = {
     let alive = true;
     ctx.fetchJSON(`views/playground?run=${encodeURIComponent(ctx.run)}`).then((body) => {
       if (!alive) return;
-      const show = (i) => {
+      const show2 = (i) => {
         slider.value = String(i);
         label.textContent = `step ${body.steps[i]} (${i + 1}/${body.steps.length})`;
         drawFrame(frameHost, body.frames[i], body.steps[i]);
       };
       slider.max = String(body.steps.length - 1);
-      slider.addEventListener("input", () => show(Number(slider.value)));
-      show(body.steps.length - 1);
+      slider.addEventListener("input", () => show2(Number(slider.value)));
+      show2(body.steps.length - 1);
     }).catch((err) => {
       if (alive) {
         label.textContent = "";
@@ -3098,6 +3098,19 @@ async function focusLayer(name) {
   if (box) ui.pz.centerOn(box);
   return true;
 }
+async function show(state, center = null) {
+  app.state = { depth: app.state.depth, expanded: [], collapsed: [], unfolded: [], ...state };
+  app.selected = null;
+  app.highlight = /* @__PURE__ */ new Set();
+  await redraw({ fit: true });
+  showDetails(ui.details, app.tree, null, app.record);
+  const box = center !== null && app.view.geo.nodes.get(center);
+  if (box) {
+    const ctx = { x: box.x, y: box.y - 150, width: box.width, height: box.height + 150 };
+    ui.pz.t.k = Math.min(1, (ui.canvas.clientHeight - 24) / ctx.height);
+    ui.pz.centerOn(ctx);
+  }
+}
 var appliedFocus = null;
 async function applyFocus(f) {
   if (!f || !app.tree) return;
@@ -3253,6 +3266,7 @@ async function render() {
     exportSvg: paperSvg,
     exportPng,
     focusLayer,
+    show,
     setView,
     setColorMode,
     ready: false
