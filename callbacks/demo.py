@@ -213,6 +213,10 @@ DEMOS: Dict[str, dict] = {
         net=lambda: LSTMClassifier(), data=lambda: sequence_data(),
         example=torch.zeros(2, 16, dtype=torch.long), lr=3e-3,
         story="a 2-layer bidirectional LSTM; trains well"),
+    "healthy_moons": dict(
+        net=lambda: MLP(features=2, hidden=8, classes=2, act=nn.Tanh), data=lambda: two_moons(),
+        example=torch.zeros(2, 2), lr=3e-2,
+        story="a tiny tanh MLP on two moons: see its units in the Playground view"),
     "broken_dying_relu": dict(
         net=lambda: MLP(), data=lambda: tabular_data(), example=torch.zeros(2, 16), lr=1e-3,
         on_step=_kill_relus, story="at step 60 fc2's biases are pushed to -50: act2 dies"),
@@ -228,6 +232,18 @@ DEMOS: Dict[str, dict] = {
         example=torch.zeros(2, 16), lr=1e-3,
         story="the data pipeline emits a batch with NaN features (rows 640-703)"),
 }
+
+
+def two_moons(n: int = 1024, noise: float = 0.1, seed: int = 0) -> TensorDataset:
+    """The TensorFlow Playground setting: two interleaved half circles in the plane."""
+    g = torch.Generator().manual_seed(seed)
+    half = n // 2
+    t = torch.rand(half, generator=g) * math.pi
+    a = torch.stack([torch.cos(t), torch.sin(t)], 1)
+    b = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1)
+    x = torch.cat([a, b]) + noise * torch.randn(2 * half, 2, generator=g)
+    y = torch.cat([torch.zeros(half, dtype=torch.long), torch.ones(half, dtype=torch.long)])
+    return TensorDataset(x, y)
 
 
 def _with_broken_rows(ds: TensorDataset) -> TensorDataset:

@@ -159,6 +159,8 @@ class ArchVizRecorder:
         if self.health is not None:
             self.health.detach()
         if self.sink is not None:
-            self.sink.flush()
+            # Writes the statistics pyramid's open buckets, so coarse views of a finished
+            # run reach its last step, then flushes.
+            self.sink.close()
         if self._own_writer is not None:
             self._own_writer.close()
