@@ -76,6 +76,11 @@ DEFAULT_THRESHOLDS: Dict[str, float] = {
     "baseline_points": 3,
 }
 
+INPUT_NON_FINITE_REMEDY = (
+    "The data already holds NaN/Inf before the model sees it: check the data loading and "
+    "preprocessing (missing values, division by a zero std in normalization, corrupt files), "
+    "or filter such samples out.")
+
 REMEDIES = {
     "non_finite": "Lower the learning rate, add gradient clipping, check the loss for log(0) or "
                   "division by zero and the inputs for NaN; under fp16 use a GradScaler or bf16.",
@@ -574,7 +579,11 @@ def locate_non_finite(sources: List[NonFiniteSource], layer_of: Dict[str, str]
         layer, where = None, _SOURCE_WORDS[src.source]
     f = Flag("non_finite", layer, None, 1.0, 0.0, f"{src.source}/nonfinite", "error",
              f"NaN/Inf first appeared in {where}")
-    return make_record(f, step, max(last_any, step))
+    record = make_record(f, step, max(last_any, step))
+    if src.source == "input":
+        # The model is not at fault: the advice is about the data, not the optimizer.
+        record["remedy"] = INPUT_NON_FINITE_REMEDY
+    return record
 
 
 # ----------------------------------------------------------------------------- offline

@@ -215,3 +215,15 @@ def test_loss_tag_matching():
         assert det.is_loss_tag(tag), tag
     for tag in ("lossy", "glosses", "archviz/loss", "accuracy"):
         assert not det.is_loss_tag(tag), tag
+
+
+def test_a_nan_that_comes_with_the_input_batch_advises_checking_the_data():
+    import numpy as np
+
+    from tb_archviz import detectors
+
+    sources = [detectors.NonFiniteSource("input", ["input"], np.array([3]), np.array([9])),
+               detectors.NonFiniteSource("acts", ["net.fc1"], np.array([3]), np.array([9]))]
+    record = detectors.locate_non_finite(sources, {})
+    assert record["layer"] is None and record["first_step"] == 3
+    assert "data" in record["remedy"] and "learning rate" not in record["remedy"]
