@@ -6,9 +6,11 @@ Costs (DESIGN.md §5):
   sentinel on (default), each leaf module's forward hook adds one float32 sum of its output to
   a list, ``before_optimizer_step`` takes one fused ``_foreach_norm`` over the gradients, and
   ``end_step`` folds the flags into first/last-step tensors with ``torch.where``: all on
-  device, no ``.item()``, no host sync;
+  device, no ``.item()``, no host sync (on CPU, where reading a tensor is no sync, all-finite
+  flags are seen on the host and nothing is folded);
 * on a logging step the forward hooks reduce each output at once to 8 numbers (nothing is
-  kept alive past the hook), weights and gradients are reduced with ``_foreach_norm`` and
+  kept alive past the hook; on CPU from sums, maxima and sign() on one reused buffer, see
+  :func:`stats.act_raw`), weights and gradients are reduced with ``_foreach_norm`` and
   stacked, weights are snapshotted before the optimizer step for ``||dW||/||W||``, and
   everything (statistics and sentinel state) is concatenated into one float64 vector that is
   copied to the host once. Under DDP that vector is all-gathered once (one collective per
@@ -37,6 +39,13 @@ from tb_archviz.callbacks import stats as S
 log = logging.getLogger(__name__)
 
 _NO_STEP = -1
+
+
+def _finite_on_host(t: torch.Tensor) -> bool:
+    """True when ``t`` lives on the CPU and is all finite: the sentinel's common case, read
+    without any device synchronisation (on accelerators this is always False, and the flags
+    are folded on device)."""
+    return t.device.type == "cpu" and bool(torch.isfinite(t).all())
 
 
 def _world() -> int:
@@ -117,6 +126,8 @@ class HealthMonitor:
 
     def _mark(self, src: str, bad: torch.Tensor) -> None:
         """Fold a bool flag vector into first/last step on device (no sync)."""
+        if bad.device.type == "cpu" and not bool(bad.any()):
+            return                  # host data: reading it is no sync, and nothing to fold
         st = self._sentinel_state()
         first, last = st[f"{src}_first"], st[f"{src}_last"]
         bad = bad.to(first.device, non_blocking=True)
@@ -149,7 +160,10 @@ class HealthMonitor:
         def hook(module, args, out):
             if not self._active:
                 return
-            t = S.first_tensor(out)
+            if isinstance(out, torch.Tensor):     # the common case, without a generator
+                t = out if out.is_floating_point() else None
+            else:
+                t = S.first_tensor(out)
             if t is None:
                 return
             if i not in self._seen:
@@ -209,7 +223,7 @@ class HealthMonitor:
                 self._snapshot = [self._params[i][1].detach().clone() for i in present]
         elif grads:
             norms = S._norms([g.detach() for g in grads], 2.0)
-        if self.sentinel and norms is not None:
+        if self.sentinel and norms is not None and not _finite_on_host(norms):
             bad = torch.zeros(len(self._params), dtype=torch.bool, device=norms.device)
             bad = bad.index_put((self._index(present).to(norms.device),),
                                 ~torch.isfinite(norms))
@@ -243,8 +257,8 @@ class HealthMonitor:
         return stop
 
     def _fold_sentinel(self, loss_t: Optional[torch.Tensor]) -> None:
-        if self._calls:
-            sums = torch.stack(self._sums)
+        sums = torch.stack(self._sums) if self._calls else None
+        if sums is not None and not _finite_on_host(sums):
             idx = self._index(self._calls).to(sums.device)
             hits = torch.zeros(len(self._leaves), dtype=torch.int32, device=sums.device)
             hits = hits.index_add(0, idx, (~torch.isfinite(sums)).to(torch.int32))

@@ -277,9 +277,9 @@ def weight_raw(params: List[torch.Tensor]) -> torch.Tensor:
         return torch.zeros(0, 4)
     ps = [p.detach() for p in params]
     norms = _norms(ps, 2.0)
-    maxs = _norms(ps, float("inf"))
+    maxs = _max_abs(ps)
     sums = torch.stack([p.sum(dtype=torch.float32) for p in ps])
-    nonfinite = torch.stack([_nonfinite(p) for p in ps])
+    nonfinite = _nonfinite_each(ps, norms)
     return torch.stack([norms, sums, maxs, nonfinite], dim=1)
 
 
@@ -300,15 +300,35 @@ def grad_raw(grads: List[torch.Tensor]) -> torch.Tensor:
         return torch.zeros(0, 4)
     gs = [g.detach() for g in grads]
     norms = _norms(gs, 2.0)
-    maxs = _norms(gs, float("inf"))
-    zeros = torch.stack([(g.numel() - torch.count_nonzero(g)).float() for g in gs])
-    nonfinite = torch.stack([_nonfinite(g) for g in gs])
+    maxs = _max_abs(gs)
+    numel = torch.tensor([g.numel() for g in gs], dtype=torch.float32, device=norms.device)
+    zeros = numel - torch.stack([torch.count_nonzero(g) for g in gs]).float()
+    nonfinite = _nonfinite_each(gs, norms)
     return torch.stack([norms, maxs, zeros, nonfinite], dim=1)
 
 
 def _nonfinite(x: torch.Tensor) -> torch.Tensor:
     """Count of NaN/Inf elements, float32 0-d (x * 0 is NaN exactly where x is not finite)."""
     return torch.count_nonzero(torch.isnan(x * 0)).float()
+
+
+def _nonfinite_each(ts: List[torch.Tensor], norms: torch.Tensor) -> torch.Tensor:
+    """Per-tensor NaN/Inf counts. A finite norm means finite elements, so on CPU (where reading
+    the norms is no device synchronisation) the counts are only taken when a norm is not."""
+    if norms.device.type == "cpu" and bool(torch.isfinite(norms).all()):
+        return torch.zeros(len(ts))
+    return torch.stack([_nonfinite(t) for t in ts]).to(norms.device)
+
+
+def _max_abs(ts: List[torch.Tensor]) -> torch.Tensor:
+    """Per-tensor max |x| in float32 (NaN if any NaN): fused maxima of x and -x, which on CPU
+    are several times faster than the infinity norm."""
+    try:
+        hi = torch._foreach_max(ts)
+        lo = torch._foreach_max(torch._foreach_neg(ts))
+        return torch.maximum(torch.stack(hi), torch.stack(lo)).float()
+    except (AttributeError, RuntimeError, TypeError):  # older torch or exotic tensors
+        return _norms(ts, float("inf"))
 
 
 def _norms(ts: List[torch.Tensor], ord: float) -> torch.Tensor:
