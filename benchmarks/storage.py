@@ -31,6 +31,23 @@ def deep_mlp(layers: int, width: int) -> nn.Sequential:
     return nn.Sequential(*mods, nn.Linear(width, 10))
 
 
+def bytes_by_tag(logdir: str) -> dict:
+    """Serialized bytes per tag family (``archviz/weights/<param>`` folded into one row)."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    out: dict = {}
+    for path in glob.glob(os.path.join(logdir, "events.out.*")):
+        for event in EventFileLoader(path).Load():
+            for value in event.summary.value:
+                tag = value.tag
+                if tag.startswith("archviz/weights/"):
+                    tag = "archviz/weights/<param>"
+                elif "@" in tag:
+                    tag = tag.split("/")[0] + "/stats/*@" + tag.split("@")[1]
+                out[tag] = out.get(tag, 0) + event.ByteSize()
+    return out
+
+
 def event_bytes(logdir: str) -> int:
     return sum(os.path.getsize(p) for p in glob.glob(os.path.join(logdir, "events.out.*")))
 
@@ -70,11 +87,15 @@ def main(argv=None) -> int:
                 first = event_bytes(logdir)
         rec.close()
         total = event_bytes(logdir)
+        by_tag = bytes_by_tag(logdir)
     leaves = sum(1 for m in model.modules() if not list(m.children()))
     per_1000 = (total - first) / (args.steps - 1) * 1000
     print(f"leaf modules: {leaves}, parameter tensors: {len(list(model.parameters()))}")
     print(f"event file: {total / 1e6:.2f} MB after {args.steps} logged steps; "
           f"{per_1000 / 1e6:.2f} MB per 1,000 logged steps")
+    print("per 1,000 logged steps by tag (event payload bytes, all steps / steps * 1000):")
+    for tag, size in sorted(by_tag.items(), key=lambda kv: -kv[1]):
+        print(f"  {tag:34s} {size / args.steps * 1000 / 1e6:7.2f} MB")
     print(f"architecture capture: {capture_s * 1e3:.1f} ms vs one forward {forward_s * 1e3:.1f} ms "
           f"({capture_s / forward_s:.0f}x)")
     return 0
