@@ -6,7 +6,7 @@ import { renderDiagram, toSvgString } from './render.js';
 
 export * from './fold.js';
 export * from './labels.js';
-export { buildElkGraph, absolutize, LAYOUT_OPTIONS } from './elkgraph.js';
+export { buildElkGraph, absolutize, deviceLanes, LAYOUT_OPTIONS } from './elkgraph.js';
 export { renderDiagram, toSvgString, h, legendItems } from './render.js';
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());

@@ -1,6 +1,7 @@
 // The drawing as a small element tree {tag, attrs, children}: serialised to an SVG string
 // for export, or turned into DOM nodes by the tab (text always as text nodes).
 import { LINE_GAP, PAD_Y } from './boxes.js';
+import { laneId } from './elkgraph.js';
 import { TYPE_FAMILIES } from './labels.js';
 import { textWidth } from './measure.js';
 import { DEVICE_COLORS, EDGE_COLORS, FAMILY_COLORS, FONT, familyOf, ramp, SIZE } from './style.js';
@@ -126,6 +127,14 @@ function edgeDevicesDiffer(tree, folded, e) {
   return da.length === 1 && db.length === 1 && da[0] !== db[0];
 }
 
+// Cross-device edge: between two lanes when there are lanes (inputs and ops sit in the lane
+// of their data), else between blocks on two different single devices.
+function crossesDevices(tree, folded, geo, e) {
+  const lanes = geo.info && geo.info.lanes;
+  if (lanes && lanes.of.has(e.src) && lanes.of.has(e.dst)) return lanes.of.get(e.src) !== lanes.of.get(e.dst);
+  return edgeDevicesDiffer(tree, folded, e);
+}
+
 function pathOf(points) {
   return points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
 }
@@ -216,7 +225,7 @@ export function renderDiagram(tree, folded, geo, opts = {}) {
   const labelEls = [];
   for (const item of geo.edges) {
     const e = item.edge;
-    const cross = opts.colorMode === 'device' && edgeDevicesDiffer(tree, folded, e);
+    const cross = opts.colorMode === 'device' && crossesDevices(tree, folded, geo, e);
     const color = cross ? EDGE_COLORS.crossDevice : EDGE_COLORS[e.kind] || EDGE_COLORS.data;
     edgeEls.push(h('path', { d: pathOf(item.points), fill: 'none', stroke: color,
       'stroke-width': cross ? 2.4 : e.kind === 'residual' ? 1.6 : 1.1,
@@ -252,26 +261,40 @@ export function renderDiagram(tree, folded, geo, opts = {}) {
   legendRows.length ? drawLegend(legendRows, margin, height - legendH + 4) : null);
 }
 
-// Device lanes: one labelled band per device behind its blocks (see elkgraph deviceLanes).
+// Device lanes: one labelled band per device behind its blocks (see elkgraph deviceLanes):
+// across the drawing for pipeline stages ("bands"), or a column per device ("columns", the
+// lane compound nodes ELK placed, all drawn as tall as the tallest).
 function laneBands(folded, geo, ctx, labels) {
   const lanes = geo.info && geo.info.lanes;
   if (!lanes) return null;
   const g = h('g', { class: labels ? 'lane-labels' : 'lanes' });
+  const columns = lanes.orientation === 'columns';
+  const tallest = columns ? Math.max(0, ...lanes.devices.map((d, i) => (geo.nodes.get(laneId(i)) || { height: 0 }).height)) : 0;
   lanes.devices.forEach((d, i) => {
-    let y0 = Infinity;
-    let y1 = -Infinity;
-    for (const [id, lane] of lanes.of) {
-      const box = geo.nodes.get(id);
-      if (lane !== i || !box) continue;
-      y0 = Math.min(y0, box.y);
-      y1 = Math.max(y1, box.y + box.height);
+    let box;
+    if (columns) {
+      const b = geo.nodes.get(laneId(i));
+      if (!b) return;
+      box = { x: b.x, y: b.y, width: b.width, height: tallest };
+    } else {
+      let y0 = Infinity;
+      let y1 = -Infinity;
+      for (const [id, lane] of [...lanes.of, ...(lanes.openOf || [])]) {
+        const b = geo.nodes.get(id);
+        if (lane !== i || !b) continue;
+        y0 = Math.min(y0, b.y);
+        y1 = Math.max(y1, b.y + b.height);
+      }
+      if (!isFinite(y0)) return;
+      box = { x: 0, y: y0 - 4, width: geo.width, height: y1 - y0 + 8 };
     }
-    if (!isFinite(y0)) return;
     const [fill, stroke] = DEVICE_COLORS[ctx.devices.indexOf(d) % DEVICE_COLORS.length] || DEVICE_COLORS[0];
     g.children.push(labels
-      ? h('text', { x: 4, y: (y0 + 6).toFixed(1), 'font-size': SIZE.header, 'font-weight': 'bold', fill: stroke }, d)
-      : h('rect', { class: 'lane', 'data-device': d, x: 0, y: (y0 - 6).toFixed(1), width: geo.width,
-        height: (y1 - y0 + 12).toFixed(1), fill, opacity: 0.35, stroke, 'stroke-dasharray': '2 3' }));
+      ? h('text', { class: 'lane-label', 'data-device': d, x: (box.x + (columns ? 10 : 4)).toFixed(1),
+        y: (box.y + (columns ? 18 : 14)).toFixed(1), 'font-size': SIZE.header, 'font-weight': 'bold', fill: stroke }, d)
+      : h('rect', { class: 'lane', 'data-device': d, 'data-orientation': lanes.orientation,
+        x: box.x.toFixed(1), y: box.y.toFixed(1), width: box.width.toFixed(1), height: box.height.toFixed(1),
+        rx: columns ? 6 : 0, fill, opacity: 0.35, stroke, 'stroke-dasharray': '2 3' }));
   });
   return g;
 }

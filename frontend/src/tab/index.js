@@ -217,12 +217,16 @@ function healthStatLabel() {
 }
 
 async function setColorMode(mode) {
+  // Device lanes change the layout itself, so entering or leaving device mode lays out again.
+  const relayout = (mode === 'device') !== (app.colorMode === 'device');
   app.colorMode = mode;
   ui.color.value = mode;
   ui.healthBar.hidden = mode !== 'health';
   if (mode === 'health') {
     const shared = readSharedStep();
     await loadHealth(shared ? shared.step : null);
+  } else if (relayout && app.tree) {
+    await redraw();
   } else {
     repaint();
   }

@@ -960,8 +960,30 @@ function buildElkGraph(tree, folded, opts = {}) {
   };
   const parentOf = /* @__PURE__ */ new Map();
   const lanes = opts.colorMode === "device" ? deviceLanes(tree, folded) : null;
-  if (lanes) root.layoutOptions["elk.partitioning.activate"] = "true";
+  const columns = lanes && lanes.orientation === "columns";
+  const byId = new Map(folded.nodes.map((v) => [v.id, v]));
+  if (lanes && !columns) {
+    root.layoutOptions["elk.partitioning.activate"] = "true";
+    const gutter = Math.max(...lanes.devices.map((d) => textWidth(d, SIZE.header))) + 20;
+    root.layoutOptions["elk.padding"] = `[top=12,left=${Math.ceil(gutter)},bottom=12,right=12]`;
+  }
+  if (columns) {
+    root.layoutOptions["elk.separateConnectedComponents"] = "false";
+    root.layoutOptions["elk.spacing.nodeNode"] = String(LANE_GAP);
+    lanes.devices.forEach((d, i) => {
+      const w = textWidth(d, SIZE.header) + 24;
+      const lane = { id: laneId(i), children: [], edges: [], layoutOptions: {
+        "elk.padding": `[top=${LANE_HEADER},left=12,bottom=12,right=12]`,
+        "elk.nodeSize.minimum": `(${w}, ${LANE_HEADER + 20})`,
+        "elk.nodeSize.constraints": "[MINIMUM_SIZE]"
+      } };
+      elkNodes.set(lane.id, lane);
+      parentOf.set(lane.id, null);
+      root.children.push(lane);
+    });
+  }
   for (const v of folded.nodes) {
+    if (columns && v.open && !lanes.openOf.has(v.id)) continue;
     const lines = nodeLines(tree, v);
     info.set(v.id, { lines, vnode: v });
     const el = { id: v.id };
@@ -975,16 +997,19 @@ function buildElkGraph(tree, folded, opts = {}) {
     } else {
       Object.assign(el, nodeSize(lines, v.kind));
     }
-    if (lanes) {
+    let parent = v.parent;
+    if (columns) {
+      while (parent !== null && !lanes.openOf.has(parent)) parent = byId.get(parent).parent;
+      if (parent === null) parent = laneId(v.open ? lanes.openOf.get(v.id) : lanes.of.get(v.id));
+    } else if (lanes) {
       if (v.open) el.layoutOptions["elk.partitioning.activate"] = "true";
       if (lanes.of.has(v.id)) {
         el.layoutOptions = { ...el.layoutOptions || {}, "elk.partitioning.partition": String(lanes.of.get(v.id)) };
       }
     }
     elkNodes.set(v.id, el);
-    parentOf.set(v.id, v.parent);
-    const parent = v.parent === null ? root : elkNodes.get(v.parent);
-    parent.children.push(el);
+    parentOf.set(v.id, parent);
+    (parent === null ? root : elkNodes.get(parent)).children.push(el);
   }
   const ancestors = (id) => {
     const chain = [];
@@ -996,7 +1021,13 @@ function buildElkGraph(tree, folded, opts = {}) {
     return chain;
   };
   const labelled = /* @__PURE__ */ new Set();
+  const laneEdges = [];
   folded.edges.forEach((e, i) => {
+    if (!elkNodes.has(e.src) || !elkNodes.has(e.dst)) return;
+    if (columns && lanes.of.get(e.src) !== lanes.of.get(e.dst)) {
+      laneEdges.push({ edge: e, from: lanes.of.get(e.src), to: lanes.of.get(e.dst) });
+      return;
+    }
     const up = new Set(ancestors(e.src));
     const lca = ancestors(e.dst).find((a) => up.has(a));
     const container = lca === void 0 ? root : elkNodes.get(lca);
@@ -1015,7 +1046,32 @@ function buildElkGraph(tree, folded, opts = {}) {
     info.set(edge2.id, { edge: e, container: lca === void 0 ? null : lca });
   });
   if (lanes) info.lanes = lanes;
+  if (columns) info.laneEdges = laneEdges;
   return { graph: root, info };
+}
+var LANE_HEADER = 28;
+var LANE_GAP = 44;
+var laneId = (i) => `__lane:${i}`;
+function ranks(folded) {
+  const succ = new Map(folded.nodes.map((v) => [v.id, []]));
+  const indeg = new Map(folded.nodes.map((v) => [v.id, 0]));
+  for (const e of folded.edges) {
+    if (!succ.has(e.src) || !indeg.has(e.dst) || e.src === e.dst) continue;
+    succ.get(e.src).push(e.dst);
+    indeg.set(e.dst, indeg.get(e.dst) + 1);
+  }
+  const rank = /* @__PURE__ */ new Map();
+  const queue = [...indeg].filter(([, d]) => d === 0).map(([id]) => id);
+  for (const id of queue) rank.set(id, 0);
+  while (queue.length) {
+    const id = queue.shift();
+    for (const s of succ.get(id)) {
+      rank.set(s, Math.max(rank.get(s) ?? 0, rank.get(id) + 1));
+      indeg.set(s, indeg.get(s) - 1);
+      if (indeg.get(s) === 0) queue.push(s);
+    }
+  }
+  return rank;
 }
 function deviceLanes(tree, folded) {
   const devOf = /* @__PURE__ */ new Map();
@@ -1032,16 +1088,129 @@ function deviceLanes(tree, folded) {
   const devices = [...new Set(devOf.values())].sort();
   if (devices.length < 2) return null;
   const of = new Map([...devOf].map(([id, d]) => [id, devices.indexOf(d)]));
+  const byId = new Map(folded.nodes.map((v) => [v.id, v]));
   for (let pass = 0; pass < 3; pass++) {
     for (const e of folded.edges) {
       if (!of.has(e.dst) && of.has(e.src)) {
-        const v = folded.nodes.find((n) => n.id === e.dst);
+        const v = byId.get(e.dst);
         if (v && !v.open) of.set(e.dst, of.get(e.src));
       }
     }
   }
   for (const e of folded.edges) if (!of.has(e.src) && of.has(e.dst) && /^input:/.test(e.src)) of.set(e.src, of.get(e.dst));
-  return { devices, of };
+  const rank = ranks(folded);
+  const span = devices.map(() => [Infinity, -Infinity]);
+  for (const [id, lane] of of) {
+    if (!devOf.has(id) || !rank.has(id)) continue;
+    span[lane][0] = Math.min(span[lane][0], rank.get(id));
+    span[lane][1] = Math.max(span[lane][1], rank.get(id));
+  }
+  const order = devices.map((_, i) => i).filter((i) => isFinite(span[i][0])).sort((a, b) => span[a][0] - span[b][0]);
+  let sequential = true;
+  for (let k = 1; k < order.length; k++) {
+    if (span[order[k]][0] <= span[order[k - 1]][1]) sequential = false;
+  }
+  const pos = new Map(order.map((lane, k) => [lane, k]));
+  for (const e of folded.edges) {
+    const a = of.get(e.src);
+    const b = of.get(e.dst);
+    if (a !== void 0 && b !== void 0 && a !== b && (pos.get(a) ?? 0) > (pos.get(b) ?? 0)) sequential = false;
+  }
+  const orientation = sequential ? "bands" : "columns";
+  if (!sequential) {
+    for (const v of folded.nodes) if (!v.open && !of.has(v.id)) of.set(v.id, 0);
+  }
+  const inside = /* @__PURE__ */ new Map();
+  for (const v of folded.nodes) {
+    if (v.open) continue;
+    for (let p = v.parent; p !== null && p !== void 0; p = byId.get(p).parent) {
+      if (!inside.has(p)) inside.set(p, /* @__PURE__ */ new Set());
+      inside.get(p).add(of.has(v.id) ? of.get(v.id) : -1);
+    }
+  }
+  const openOf = /* @__PURE__ */ new Map();
+  for (const [id, set] of inside) if (set.size === 1 && !set.has(-1)) openOf.set(id, [...set][0]);
+  return { devices, of, openOf, orientation };
+}
+function alignLanes(laid, info) {
+  const lanes = (laid.children || []).filter((c) => c.id.startsWith("__lane:"));
+  if (!lanes.length) return;
+  const top = Math.min(...lanes.map((l) => l.y || 0));
+  for (const l of lanes) l.y = top;
+  const where = /* @__PURE__ */ new Map();
+  const walk = (el, oy, lane, outer) => {
+    for (const c of el.children || []) {
+      const y = oy + (c.y || 0);
+      where.set(c.id, { y, height: c.height, lane, outer: outer || c });
+      walk(c, y, lane, outer || c);
+    }
+  };
+  for (const l of lanes) walk(l, l.y, l, null);
+  const shift = /* @__PURE__ */ new Map();
+  for (const { edge: edge2 } of info.laneEdges) {
+    const a = where.get(edge2.src);
+    const b = where.get(edge2.dst);
+    if (!a || !b) continue;
+    const outerTop = where.get(b.outer.id).y;
+    const need = a.y + a.height + 24 - outerTop;
+    if (outerTop - b.lane.y > LANE_HEADER + 40) continue;
+    shift.set(b.lane, Math.max(shift.get(b.lane) || 0, need));
+  }
+  for (const [lane, dy] of shift) {
+    if (dy <= 0) continue;
+    for (const c of lane.children || []) c.y = (c.y || 0) + dy;
+    for (const e of lane.edges || []) {
+      for (const sec of e.sections || []) {
+        for (const p of [sec.startPoint, ...sec.bendPoints || [], sec.endPoint]) p.y += dy;
+      }
+      for (const lab of e.labels || []) if (lab.y !== void 0) lab.y += dy;
+    }
+    lane.height += dy;
+  }
+  const bottom = Math.max(...lanes.map((l) => l.y + l.height));
+  laid.height = Math.max(laid.height || 0, bottom + 12);
+}
+function laneRoutes(nodes, info) {
+  const boxes = [...info].filter(([id, m]) => m && m.vnode && nodes.has(id)).map(([id, m]) => m.vnode.open ? { ...nodes.get(id), height: HEADER + 6 } : nodes.get(id));
+  const clear2 = (y, x0, x1, dir) => {
+    const lo = Math.min(x0, x1);
+    const hi = Math.max(x0, x1);
+    for (let guard = 0; guard < 50; guard++) {
+      const hit = boxes.find((b) => b.x < hi && b.x + b.width > lo && b.y - 3 < y && b.y + b.height + 3 > y);
+      if (!hit) return y;
+      y = dir > 0 ? hit.y + hit.height + 5 : hit.y - 5;
+    }
+    return y;
+  };
+  const perGap = /* @__PURE__ */ new Map();
+  const out = [];
+  for (const { edge: edge2, from, to } of info.laneEdges || []) {
+    const a = nodes.get(edge2.src);
+    const b = nodes.get(edge2.dst);
+    const la = nodes.get(laneId(from));
+    const lb = nodes.get(laneId(to));
+    if (!a || !b || !la || !lb) continue;
+    const key = `${Math.min(from, to)}|${Math.max(from, to)}`;
+    const k = perGap.get(key) || 0;
+    perGap.set(key, k + 1);
+    const gap = la.x < lb.x ? (la.x + la.width + lb.x) / 2 : (lb.x + lb.width + la.x) / 2;
+    const gx = gap + (k % 2 ? 1 : -1) * Math.ceil(k / 2) * 5;
+    const sx = a.x + a.width / 2;
+    const sy = a.y + a.height;
+    const tx = b.x + b.width / 2;
+    const ty = b.y;
+    const y1 = clear2(sy + 7, sx, gx, 1);
+    const y2 = clear2(ty - 7, gx, tx, -1);
+    out.push({ edge: edge2, lane: true, label: null, points: [
+      { x: sx, y: sy },
+      { x: sx, y: y1 },
+      { x: gx, y: y1 },
+      { x: gx, y: y2 },
+      { x: tx, y: y2 },
+      { x: tx, y: ty }
+    ] });
+  }
+  return out;
 }
 function absolutize(laid, info) {
   const nodes = /* @__PURE__ */ new Map();
@@ -1054,6 +1223,7 @@ function absolutize(laid, info) {
       walk(c, x, y);
     }
   };
+  if (info.laneEdges) alignLanes(laid, info);
   walk(laid, 0, 0);
   const collect = (el, ox, oy) => {
     for (const e of el.edges || []) {
@@ -1085,6 +1255,7 @@ function absolutize(laid, info) {
     }
   };
   collect(laid, 0, 0);
+  if (info.laneEdges) edges.push(...laneRoutes(nodes, info));
   return { nodes, edges, width: laid.width || 0, height: laid.height || 0 };
 }
 
@@ -1193,6 +1364,11 @@ function edgeDevicesDiffer(tree, folded, e) {
   const da = nodeDevices(tree, a);
   const db = nodeDevices(tree, b);
   return da.length === 1 && db.length === 1 && da[0] !== db[0];
+}
+function crossesDevices(tree, folded, geo, e) {
+  const lanes = geo.info && geo.info.lanes;
+  if (lanes && lanes.of.has(e.src) && lanes.of.has(e.dst)) return lanes.of.get(e.src) !== lanes.of.get(e.dst);
+  return edgeDevicesDiffer(tree, folded, e);
 }
 function pathOf(points) {
   return points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(" ");
@@ -1344,7 +1520,7 @@ function renderDiagram(tree, folded, geo, opts = {}) {
   const labelEls = [];
   for (const item of geo.edges) {
     const e = item.edge;
-    const cross = opts.colorMode === "device" && edgeDevicesDiffer(tree, folded, e);
+    const cross = opts.colorMode === "device" && crossesDevices(tree, folded, geo, e);
     const color = cross ? EDGE_COLORS.crossDevice : EDGE_COLORS[e.kind] || EDGE_COLORS.data;
     edgeEls.push(h("path", {
       d: pathOf(item.points),
@@ -1419,24 +1595,44 @@ function laneBands(folded, geo, ctx, labels) {
   const lanes = geo.info && geo.info.lanes;
   if (!lanes) return null;
   const g = h("g", { class: labels ? "lane-labels" : "lanes" });
+  const columns = lanes.orientation === "columns";
+  const tallest = columns ? Math.max(0, ...lanes.devices.map((d, i) => (geo.nodes.get(laneId(i)) || { height: 0 }).height)) : 0;
   lanes.devices.forEach((d, i) => {
-    let y0 = Infinity;
-    let y1 = -Infinity;
-    for (const [id, lane] of lanes.of) {
-      const box = geo.nodes.get(id);
-      if (lane !== i || !box) continue;
-      y0 = Math.min(y0, box.y);
-      y1 = Math.max(y1, box.y + box.height);
+    let box;
+    if (columns) {
+      const b = geo.nodes.get(laneId(i));
+      if (!b) return;
+      box = { x: b.x, y: b.y, width: b.width, height: tallest };
+    } else {
+      let y0 = Infinity;
+      let y1 = -Infinity;
+      for (const [id, lane] of [...lanes.of, ...lanes.openOf || []]) {
+        const b = geo.nodes.get(id);
+        if (lane !== i || !b) continue;
+        y0 = Math.min(y0, b.y);
+        y1 = Math.max(y1, b.y + b.height);
+      }
+      if (!isFinite(y0)) return;
+      box = { x: 0, y: y0 - 4, width: geo.width, height: y1 - y0 + 8 };
     }
-    if (!isFinite(y0)) return;
     const [fill2, stroke] = DEVICE_COLORS[ctx.devices.indexOf(d) % DEVICE_COLORS.length] || DEVICE_COLORS[0];
-    g.children.push(labels ? h("text", { x: 4, y: (y0 + 6).toFixed(1), "font-size": SIZE.header, "font-weight": "bold", fill: stroke }, d) : h("rect", {
+    g.children.push(labels ? h("text", {
+      class: "lane-label",
+      "data-device": d,
+      x: (box.x + (columns ? 10 : 4)).toFixed(1),
+      y: (box.y + (columns ? 18 : 14)).toFixed(1),
+      "font-size": SIZE.header,
+      "font-weight": "bold",
+      fill: stroke
+    }, d) : h("rect", {
       class: "lane",
       "data-device": d,
-      x: 0,
-      y: (y0 - 6).toFixed(1),
-      width: geo.width,
-      height: (y1 - y0 + 12).toFixed(1),
+      "data-orientation": lanes.orientation,
+      x: box.x.toFixed(1),
+      y: box.y.toFixed(1),
+      width: box.width.toFixed(1),
+      height: box.height.toFixed(1),
+      rx: columns ? 6 : 0,
       fill: fill2,
       opacity: 0.35,
       stroke,
@@ -2965,12 +3161,15 @@ function healthStatLabel() {
   return hit ? hit[1] : ui.healthStat.value;
 }
 async function setColorMode(mode) {
+  const relayout = mode === "device" !== (app.colorMode === "device");
   app.colorMode = mode;
   ui.color.value = mode;
   ui.healthBar.hidden = mode !== "health";
   if (mode === "health") {
     const shared = readSharedStep();
     await loadHealth(shared ? shared.step : null);
+  } else if (relayout && app.tree) {
+    await redraw();
   } else {
     repaint();
   }
