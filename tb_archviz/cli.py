@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="expand containers to this depth (default: chosen for readability)")
     exp.add_argument("--version", type=int, default=None,
                      help="architecture version (index, default: the latest)")
+    exp.add_argument("--style", default="blocks",
+                     help="blocks (block diagram, default) or volumes (3-D feature-map boxes)")
 
     demo = sub.add_parser("demo", help="train small demo models with the callback (main job)")
     demo.add_argument("logdir", nargs="?", default="archviz_demo")
@@ -155,7 +157,7 @@ def cmd_export(args) -> int:
         raise UsageError(f"run {run!r} has {len(versions)} architecture version(s); "
                          f"--version must be in 0..{len(versions) - 1}") from None
     try:
-        export.export_architecture(record, args.output, depth=args.depth)
+        export.export_architecture(record, args.output, depth=args.depth, style=args.style)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(f"wrote {args.output}")

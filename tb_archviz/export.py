@@ -5,6 +5,10 @@ labels, ELK layered layout, SVG drawing; sources in ``frontend/src/diagram``) ru
 through ``mini-racer``, so a figure exported from the command line matches the tab. PNG and
 PDF are converted from that SVG with ``cairosvg`` (imported only when asked for). DOT is
 written directly from the folded graph, JSON is the folded graph plus its layout.
+
+``style="volumes"`` exports the tab's 3-D volumes figure instead (every feature map as an
+H×W×C box; ``frontend/src/views/volumes_layout.js`` and ``volumes_draw.js``, bundled into the
+same ``archviz_diagram.js``), to SVG, PNG, PDF or JSON.
 """
 from __future__ import annotations
 
@@ -16,6 +20,10 @@ from typing import Any, Dict, Optional
 
 JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
 FORMATS = ("svg", "png", "pdf", "dot", "json")
+# blocks: the block diagram (default); volumes: the 3-D volumes figure (feature maps as H×W×C
+# boxes, the tab's "3-D volumes" view).
+STYLES = ("blocks", "volumes")
+VOLUME_FORMATS = ("svg", "png", "pdf", "json")
 
 _engine_lock = threading.Lock()
 _engine: Any = None
@@ -115,6 +123,24 @@ def layout(record: dict, depth: Optional[int] = None, **opts) -> Dict[str, Any]:
     return json.loads(out)
 
 
+def volumes(record: dict, title: Optional[str] = None) -> Dict[str, Any]:
+    """The 3-D volumes figure of ``record`` as the tab's volumes view draws it.
+
+    Keys: ``svg`` (string, or None when the record has no feature maps), ``boxes`` (one per
+    feature map: ``id``, ``label`` such as ``16×16×8``, ``cls``, ``module``), ``edges``,
+    ``width``, ``height``. ``title`` defaults to the model class.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("modules"), list):
+        raise ValueError("not an architecture record (expected a dict with a 'modules' list)")
+    opts = {} if title is None else {"title": title}
+    with _engine_lock:
+        ctx = _load_engine()
+        out = ctx.eval("JSON.stringify(ArchvizDiagram.exportVolumes({rec}, {opts}))".format(
+            rec=json.dumps(record, allow_nan=False, default=str), opts=json.dumps(opts)),
+            timeout_sec=_EVAL_TIMEOUT_S)
+    return json.loads(out)
+
+
 def _cairosvg():
     try:
         import cairosvg
@@ -179,14 +205,18 @@ def to_dot(result: Dict[str, Any], record: dict) -> str:
 
 
 def export_architecture(record: dict, out_path: str, fmt: Optional[str] = None,
-                        depth: Optional[int] = None, **opts) -> None:
-    """Write the block diagram of ``record`` to ``out_path``.
+                        depth: Optional[int] = None, style: str = "blocks", **opts) -> None:
+    """Write a figure of ``record`` to ``out_path``.
 
-    ``fmt`` is one of svg, png, pdf, dot, json (default: the file extension). ``depth`` sets
-    how many levels of containers are open (default: the tab's automatic readable depth).
-    Other options go to the diagram library (``colorMode``: type, params, device; ``state``:
-    an explicit view state as the tab's JSON export writes it).
+    ``fmt`` is one of svg, png, pdf, dot, json (default: the file extension). ``style`` is
+    ``blocks`` (the block diagram) or ``volumes`` (the 3-D volumes figure: every feature map
+    as an H×W×C box; svg, png, pdf or json). ``depth`` sets how many levels of containers the
+    block diagram opens (default: the tab's automatic readable depth). Other options go to the
+    diagram library (``colorMode``: type, params, device; ``state``: an explicit view state as
+    the tab's JSON export writes it).
     """
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; supported styles: {', '.join(STYLES)}")
     if fmt is None:
         ext = os.path.splitext(out_path)[1].lower().lstrip(".")
         if not ext:
@@ -196,18 +226,34 @@ def export_architecture(record: dict, out_path: str, fmt: Optional[str] = None,
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"unsupported export format {fmt!r}; supported: {', '.join(FORMATS)}")
-    if opts.get("colorMode") not in (None, "type", "params", "device"):
-        raise ValueError("colorMode must be one of type, params, device; "
-                         f"got {opts['colorMode']!r}")
-    result = layout(record, depth=depth, **opts)
+    if style == "volumes":
+        if fmt not in VOLUME_FORMATS:
+            raise ValueError(f"the volumes style has no {fmt} format; supported: "
+                             f"{', '.join(VOLUME_FORMATS)}")
+        result = volumes(record)
+        if result["svg"] is None:
+            raise ValueError("the volumes style needs feature maps (4-D outputs such as conv "
+                             "layers'); this architecture has none: use --style blocks")
+        svg = result["svg"]
+    else:
+        if opts.get("colorMode") not in (None, "type", "params", "device"):
+            raise ValueError("colorMode must be one of type, params, device; "
+                             f"got {opts['colorMode']!r}")
+        result = layout(record, depth=depth, **opts)
+        svg = result["svg"]
     if fmt == "svg":
-        data: bytes = result["svg"].encode("utf-8")
+        data: bytes = svg.encode("utf-8")
     elif fmt == "png":
-        data = _cairosvg().svg2png(bytestring=result["svg"].encode("utf-8"), scale=2.0)
+        data = _cairosvg().svg2png(bytestring=svg.encode("utf-8"), scale=2.0)
     elif fmt == "pdf":
-        data = _cairosvg().svg2pdf(bytestring=result["svg"].encode("utf-8"))
+        data = _cairosvg().svg2pdf(bytestring=svg.encode("utf-8"))
     elif fmt == "dot":
         data = to_dot(result, record).encode("utf-8")
+    elif style == "volumes":
+        doc = {"schema": 1, "style": "volumes", "model_class": record.get("model_class"),
+               "width": result["width"], "height": result["height"],
+               "boxes": result["boxes"], "edges": result["edges"]}
+        data = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
     else:
         doc = {"schema": 1, "model_class": record.get("model_class"),
                "state": result["state"], "max_depth": result["maxDepth"],

@@ -3,6 +3,8 @@
 import { buildTree, defaultState, foldGraph } from './fold.js';
 import { absolutize, buildElkGraph } from './elkgraph.js';
 import { renderDiagram, toSvgString } from './render.js';
+import { volumeLayout } from '../views/volumes_layout.js';
+import { volumesSvg } from '../views/volumes_draw.js';
 
 export * from './fold.js';
 export * from './labels.js';
@@ -53,5 +55,21 @@ export async function exportDiagram(elk, record, opts = {}) {
     routes: view.geo.edges.map((e) => ({ src: e.edge.src, dst: e.edge.dst, points: e.points })),
     width: view.geo.width,
     height: view.geo.height,
+  };
+}
+
+// `tb-archviz export --style volumes`: the tab's 3-D volumes figure (views/volumes_layout.js,
+// views/volumes_draw.js) as an SVG string, {svg, boxes: [{id, label, cls, module}], edges,
+// width, height}; svg is null when the record has no feature maps.
+export function exportVolumes(record, opts = {}) {
+  const lay = volumeLayout(record);
+  if (!lay.boxes.length) return { svg: null, boxes: [], edges: [], width: 0, height: 0 };
+  const title = opts.title === undefined ? record.model_class || null : opts.title;
+  return {
+    svg: toSvgString(volumesSvg(lay, { title })),
+    boxes: lay.boxes.map((b) => ({ id: b.id, label: b.label, cls: b.cls, module: b.module || null })),
+    edges: lay.edges,
+    width: lay.width,
+    height: lay.height,
   };
 }

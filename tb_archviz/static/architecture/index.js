@@ -1715,6 +1715,211 @@ function drawLegend(rows, x0, y0) {
   return g;
 }
 
+// src/views/volumes_layout.js
+function mapOf(shape) {
+  if (!Array.isArray(shape) || shape.length < 2) return null;
+  if (shape.length === 4) return { c: shape[1], h: shape[2], w: shape[3] };
+  if (shape.length === 3) return { c: shape[1], h: shape[2], w: 1 };
+  if (shape.length === 5) return { c: shape[1], h: shape[3], w: shape[4] };
+  if (shape.length === 2) return { c: shape[1], h: 1, w: 1, vector: true };
+  return null;
+}
+function dimsLabel(d) {
+  return d.vector ? `${d.c}` : `${d.h}×${d.w}×${d.c}`;
+}
+function sameDims(a, b) {
+  return a && b && a.c === b.c && a.h === b.h && a.w === b.w;
+}
+function logSize(n, lo, step, hi) {
+  return Math.min(hi, lo + step * Math.log2(Math.max(1, n)));
+}
+function firstOutput(node) {
+  const io = node.io && node.io[0];
+  const out = io ? io.outputs : node.outputs;
+  return out && out.length ? out[0].shape : null;
+}
+function firstInput(node) {
+  const io = node.io && node.io[0];
+  const inp = io ? io.inputs : node.inputs;
+  return inp && inp.length ? inp[0].shape : null;
+}
+function featureMaps(record) {
+  const mods = new Map((record.modules || []).map((m) => [m.name, m]));
+  const nodes = [];
+  (record.inputs || []).forEach((t, i) => {
+    const d = mapOf(t.shape);
+    if (d && !d.vector) nodes.push({ id: `input:${i}`, cls: "input", order: -1, dims: d });
+  });
+  const idOrder = (id) => {
+    const base = id.split("#")[0];
+    const m = mods.get(base);
+    return m ? m.order : null;
+  };
+  for (const m of record.modules || []) {
+    if (!m.leaf || m.order === null || m.order === void 0) continue;
+    nodes.push({
+      id: m.name,
+      cls: m.class,
+      order: m.order,
+      dims: mapOf(firstOutput(m)),
+      inDims: mapOf(firstInput(m)),
+      module: m.name
+    });
+  }
+  for (const op of record.ops || []) {
+    nodes.push({
+      id: op.id,
+      cls: op.op,
+      order: op.order,
+      dims: mapOf(firstOutput(op)),
+      inDims: mapOf(firstInput(op)),
+      module: op.scope,
+      op: true
+    });
+  }
+  const known = new Set(nodes.map((n) => n.id));
+  for (const e of record.edges || []) {
+    for (const id of [e.src, e.dst]) {
+      if (!known.has(id) && id.includes("#") && mods.has(id.split("#")[0])) {
+        const m = mods.get(id.split("#")[0]);
+        known.add(id);
+        nodes.push({
+          id,
+          cls: m.class,
+          order: (idOrder(id) ?? 0) + 0.5,
+          dims: mapOf(firstOutput(m)),
+          inDims: mapOf(firstInput(m)),
+          module: m.name
+        });
+      }
+    }
+  }
+  return nodes;
+}
+function volumeLayout(record, opts = {}) {
+  const all = featureMaps(record);
+  const byId = new Map(all.map((n) => [n.id, n]));
+  const preds = new Map(all.map((n) => [n.id, []]));
+  for (const e of record.edges || []) {
+    if (byId.has(e.src) && byId.has(e.dst)) preds.get(e.dst).push(e.src);
+  }
+  const anyMap = all.some((n) => n.dims && !n.dims.vector);
+  if (!anyMap) return { boxes: [], edges: [], width: 0, height: 0 };
+  const lastMapOrder = Math.max(...all.filter((n) => n.dims && !n.dims.vector).map((n) => n.order));
+  const keep = (n) => {
+    if (!n.dims) return false;
+    if (n.id.startsWith("input:")) return true;
+    if (n.dims.vector && n.order < lastMapOrder) return false;
+    const fam = n.op ? n.cls === "cat" || n.cls === "concat" || n.cls === "stack" ? "concat" : "op" : typeFamily(n.cls, true);
+    if (fam === "conv" || fam === "pool" || fam === "linear" || fam === "concat") return true;
+    return !sameDims(n.dims, n.inDims);
+  };
+  const kept = new Set(all.filter(keep).map((n) => n.id));
+  const sorted = [...all].sort((a, b) => a.order - b.order);
+  const anc = /* @__PURE__ */ new Map();
+  for (const n of sorted) {
+    const set = /* @__PURE__ */ new Set();
+    for (const p of preds.get(n.id)) {
+      if (kept.has(p)) set.add(p);
+      else for (const q of anc.get(p) || []) set.add(q);
+    }
+    anc.set(n.id, set);
+  }
+  const boxes = sorted.filter((n) => kept.has(n.id));
+  const rank = /* @__PURE__ */ new Map();
+  for (const b of boxes) {
+    let r = 0;
+    for (const p of anc.get(b.id)) r = Math.max(r, (rank.get(p) ?? 0) + 1);
+    rank.set(b.id, r);
+  }
+  const edges = [];
+  for (const b of boxes) for (const p of anc.get(b.id)) edges.push({ src: p, dst: b.id });
+  const gap = opts.gap ?? 34;
+  const geo = boxes.map((b) => {
+    const d = b.dims;
+    const thick = d.vector ? 6 : logSize(d.c, 4, 5, 48);
+    const hgt = d.vector ? logSize(d.c, 20, 12, 150) : logSize(d.h, 14, 18, 150);
+    const dep = d.vector ? 6 : logSize(d.w, 10, 9, 80) * 0.6;
+    return { ...b, rank: rank.get(b.id), thick, hgt, dep, label: dimsLabel(d) };
+  });
+  const cols = [];
+  for (const g of geo) (cols[g.rank] = cols[g.rank] || []).push(g);
+  let x = 20;
+  const top = 30;
+  let height = 0;
+  const stackH = (col) => col.reduce((s, g) => s + g.hgt + g.dep + 44, 0);
+  const tallest = Math.max(...cols.filter(Boolean).map(stackH));
+  for (const col of cols.filter(Boolean)) {
+    const colW = Math.max(...col.map((g) => g.thick + g.dep), 40);
+    let y = top + (tallest - stackH(col)) / 2;
+    for (const g of col) {
+      g.x = x + (colW - g.thick - g.dep) / 2;
+      g.y = y + g.dep;
+      y += g.hgt + g.dep + 44;
+    }
+    height = Math.max(height, y);
+    x += colW + gap;
+  }
+  return { boxes: geo, edges, width: x, height: height + 10 };
+}
+
+// src/views/volumes_draw.js
+function volumeColors(cls) {
+  if (cls === "input") return ["#f1f5f9", "#334155"];
+  return FAMILY_COLORS[typeFamily(cls, true)] || FAMILY_COLORS.other;
+}
+function volumesContent(lay) {
+  const at = new Map(lay.boxes.map((b) => [b.id, b]));
+  const edges = h("g", { class: "edges" });
+  for (const e of lay.edges) {
+    const a = at.get(e.src);
+    const b = at.get(e.dst);
+    const x1 = a.x + a.thick + a.dep / 2;
+    const y1 = a.y + a.hgt / 2 - a.dep / 2;
+    const x2 = b.x;
+    const y2 = b.y + b.hgt / 2;
+    const mx = (x1 + x2) / 2;
+    edges.children.push(h("path", {
+      class: "edge",
+      "data-src": e.src,
+      "data-dst": e.dst,
+      d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
+      fill: "none",
+      stroke: "#94a3b8",
+      "stroke-width": 1.2
+    }));
+  }
+  const boxes = h("g", { class: "boxes" });
+  for (const b of lay.boxes) {
+    const [fillc, stroke] = volumeColors(b.cls);
+    const { x, y, thick: t, hgt: hh, dep: d } = b;
+    boxes.children.push(h(
+      "g",
+      { class: "volume", "data-id": b.id, "data-dims": b.label },
+      h("title", null, `${b.id} (${b.cls}) ${b.label}`),
+      h("polygon", {
+        class: "side",
+        points: `${x + t},${y} ${x + t + d},${y - d} ${x + t + d},${y - d + hh} ${x + t},${y + hh}`,
+        fill: fillc,
+        stroke,
+        "stroke-width": 0.8,
+        "fill-opacity": 0.75
+      }),
+      h("polygon", {
+        class: "top",
+        points: `${x},${y} ${x + d},${y - d} ${x + t + d},${y - d} ${x + t},${y}`,
+        fill: fillc,
+        stroke,
+        "stroke-width": 0.8
+      }),
+      h("rect", { class: "front", x, y, width: t, height: hh, fill: fillc, stroke, "stroke-width": 1 }),
+      h("text", { class: "dims", x: x + (t + d) / 2, y: y + hh + 14, "text-anchor": "middle", "font-size": 10, fill: "#0f172a" }, b.label),
+      h("text", { class: "cls", x: x + (t + d) / 2, y: y + hh + 26, "text-anchor": "middle", "font-size": 9, fill: "#64748b" }, b.cls)
+    ));
+  }
+  return [edges, boxes];
+}
+
 // src/diagram/index.js
 var now = () => typeof performance !== "undefined" ? performance.now() : Date.now();
 async function layoutView(elk, tree, state, opts = {}) {
@@ -2640,220 +2845,20 @@ var playground_default = {
   }
 };
 
-// src/views/volumes_layout.js
-function mapOf(shape) {
-  if (!Array.isArray(shape) || shape.length < 2) return null;
-  if (shape.length === 4) return { c: shape[1], h: shape[2], w: shape[3] };
-  if (shape.length === 3) return { c: shape[1], h: shape[2], w: 1 };
-  if (shape.length === 5) return { c: shape[1], h: shape[3], w: shape[4] };
-  if (shape.length === 2) return { c: shape[1], h: 1, w: 1, vector: true };
-  return null;
-}
-function dimsLabel(d) {
-  return d.vector ? `${d.c}` : `${d.h}×${d.w}×${d.c}`;
-}
-function sameDims(a, b) {
-  return a && b && a.c === b.c && a.h === b.h && a.w === b.w;
-}
-function logSize(n, lo, step, hi) {
-  return Math.min(hi, lo + step * Math.log2(Math.max(1, n)));
-}
-function firstOutput(node) {
-  const io = node.io && node.io[0];
-  const out = io ? io.outputs : node.outputs;
-  return out && out.length ? out[0].shape : null;
-}
-function firstInput(node) {
-  const io = node.io && node.io[0];
-  const inp = io ? io.inputs : node.inputs;
-  return inp && inp.length ? inp[0].shape : null;
-}
-function featureMaps(record) {
-  const mods = new Map((record.modules || []).map((m) => [m.name, m]));
-  const nodes = [];
-  (record.inputs || []).forEach((t, i) => {
-    const d = mapOf(t.shape);
-    if (d && !d.vector) nodes.push({ id: `input:${i}`, cls: "input", order: -1, dims: d });
-  });
-  const idOrder = (id) => {
-    const base = id.split("#")[0];
-    const m = mods.get(base);
-    return m ? m.order : null;
-  };
-  for (const m of record.modules || []) {
-    if (!m.leaf || m.order === null || m.order === void 0) continue;
-    nodes.push({
-      id: m.name,
-      cls: m.class,
-      order: m.order,
-      dims: mapOf(firstOutput(m)),
-      inDims: mapOf(firstInput(m)),
-      module: m.name
-    });
-  }
-  for (const op of record.ops || []) {
-    nodes.push({
-      id: op.id,
-      cls: op.op,
-      order: op.order,
-      dims: mapOf(firstOutput(op)),
-      inDims: mapOf(firstInput(op)),
-      module: op.scope,
-      op: true
-    });
-  }
-  const known = new Set(nodes.map((n) => n.id));
-  for (const e of record.edges || []) {
-    for (const id of [e.src, e.dst]) {
-      if (!known.has(id) && id.includes("#") && mods.has(id.split("#")[0])) {
-        const m = mods.get(id.split("#")[0]);
-        known.add(id);
-        nodes.push({
-          id,
-          cls: m.class,
-          order: (idOrder(id) ?? 0) + 0.5,
-          dims: mapOf(firstOutput(m)),
-          inDims: mapOf(firstInput(m)),
-          module: m.name
-        });
-      }
-    }
-  }
-  return nodes;
-}
-function volumeLayout(record, opts = {}) {
-  const all = featureMaps(record);
-  const byId = new Map(all.map((n) => [n.id, n]));
-  const preds = new Map(all.map((n) => [n.id, []]));
-  for (const e of record.edges || []) {
-    if (byId.has(e.src) && byId.has(e.dst)) preds.get(e.dst).push(e.src);
-  }
-  const anyMap = all.some((n) => n.dims && !n.dims.vector);
-  if (!anyMap) return { boxes: [], edges: [], width: 0, height: 0 };
-  const lastMapOrder = Math.max(...all.filter((n) => n.dims && !n.dims.vector).map((n) => n.order));
-  const keep = (n) => {
-    if (!n.dims) return false;
-    if (n.id.startsWith("input:")) return true;
-    if (n.dims.vector && n.order < lastMapOrder) return false;
-    const fam = n.op ? n.cls === "cat" || n.cls === "concat" || n.cls === "stack" ? "concat" : "op" : typeFamily(n.cls, true);
-    if (fam === "conv" || fam === "pool" || fam === "linear" || fam === "concat") return true;
-    return !sameDims(n.dims, n.inDims);
-  };
-  const kept = new Set(all.filter(keep).map((n) => n.id));
-  const sorted = [...all].sort((a, b) => a.order - b.order);
-  const anc = /* @__PURE__ */ new Map();
-  for (const n of sorted) {
-    const set = /* @__PURE__ */ new Set();
-    for (const p of preds.get(n.id)) {
-      if (kept.has(p)) set.add(p);
-      else for (const q of anc.get(p) || []) set.add(q);
-    }
-    anc.set(n.id, set);
-  }
-  const boxes = sorted.filter((n) => kept.has(n.id));
-  const rank = /* @__PURE__ */ new Map();
-  for (const b of boxes) {
-    let r = 0;
-    for (const p of anc.get(b.id)) r = Math.max(r, (rank.get(p) ?? 0) + 1);
-    rank.set(b.id, r);
-  }
-  const edges = [];
-  for (const b of boxes) for (const p of anc.get(b.id)) edges.push({ src: p, dst: b.id });
-  const gap = opts.gap ?? 34;
-  const geo = boxes.map((b) => {
-    const d = b.dims;
-    const thick = d.vector ? 6 : logSize(d.c, 4, 5, 48);
-    const hgt = d.vector ? logSize(d.c, 20, 12, 150) : logSize(d.h, 14, 18, 150);
-    const dep = d.vector ? 6 : logSize(d.w, 10, 9, 80) * 0.6;
-    return { ...b, rank: rank.get(b.id), thick, hgt, dep, label: dimsLabel(d) };
-  });
-  const cols = [];
-  for (const g of geo) (cols[g.rank] = cols[g.rank] || []).push(g);
-  let x = 20;
-  const top = 30;
-  let height = 0;
-  const stackH = (col) => col.reduce((s, g) => s + g.hgt + g.dep + 44, 0);
-  const tallest = Math.max(...cols.filter(Boolean).map(stackH));
-  for (const col of cols.filter(Boolean)) {
-    const colW = Math.max(...col.map((g) => g.thick + g.dep), 40);
-    let y = top + (tallest - stackH(col)) / 2;
-    for (const g of col) {
-      g.x = x + (colW - g.thick - g.dep) / 2;
-      g.y = y + g.dep;
-      y += g.hgt + g.dep + 44;
-    }
-    height = Math.max(height, y);
-    x += colW + gap;
-  }
-  return { boxes: geo, edges, width: x, height: height + 10 };
-}
-
 // src/views/volumes.js
-function colors(cls) {
-  if (cls === "input") return ["#f1f5f9", "#334155"];
-  return FAMILY_COLORS[typeFamily(cls, true)] || FAMILY_COLORS.other;
-}
 function drawVolumes(container, record, ctx = {}) {
   const lay = volumeLayout(record);
   if (!lay.boxes.length) return message(container, "No feature maps (4-D outputs) in this architecture.");
   const { root } = stage(container, lay.width, lay.height, "volumes");
-  const at = new Map(lay.boxes.map((b) => [b.id, b]));
-  const edgeG = svg("g", { class: "edges" });
-  for (const e of lay.edges) {
-    const a = at.get(e.src);
-    const b = at.get(e.dst);
-    const x1 = a.x + a.thick + a.dep / 2;
-    const y1 = a.y + a.hgt / 2 - a.dep / 2;
-    const x2 = b.x;
-    const y2 = b.y + b.hgt / 2;
-    const mx = (x1 + x2) / 2;
-    edgeG.appendChild(svg("path", {
-      class: "edge",
-      d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
-      fill: "none",
-      stroke: "#94a3b8",
-      "stroke-width": 1.2
-    }));
+  const modules = new Map(lay.boxes.map((b) => [b.id, b.module]));
+  for (const el of volumesContent(lay)) root.appendChild(toDom(el));
+  for (const vol of root.querySelectorAll("g.volume")) {
+    vol.setAttribute("cursor", "pointer");
+    vol.addEventListener("click", () => {
+      const m = modules.get(vol.getAttribute("data-id"));
+      if (m && ctx.onSelectModule) ctx.onSelectModule(m);
+    });
   }
-  root.appendChild(edgeG);
-  const g = svg("g", { class: "boxes" });
-  for (const b of lay.boxes) {
-    const [fillc, stroke] = colors(b.cls);
-    const { x, y, thick: t, hgt: hh, dep: d } = b;
-    const vol = svg(
-      "g",
-      {
-        class: "volume",
-        "data-id": b.id,
-        "data-dims": b.label,
-        cursor: "pointer",
-        onclick: () => {
-          if (b.module && ctx.onSelectModule) ctx.onSelectModule(b.module);
-        }
-      },
-      svg("title", {}, `${b.id} (${b.cls}) ${b.label}`),
-      svg("polygon", {
-        class: "side",
-        points: `${x + t},${y} ${x + t + d},${y - d} ${x + t + d},${y - d + hh} ${x + t},${y + hh}`,
-        fill: fillc,
-        stroke,
-        "stroke-width": 0.8,
-        "fill-opacity": 0.75
-      }),
-      svg("polygon", {
-        class: "top",
-        points: `${x},${y} ${x + d},${y - d} ${x + t + d},${y - d} ${x + t},${y}`,
-        fill: fillc,
-        stroke,
-        "stroke-width": 0.8
-      }),
-      svg("rect", { class: "front", x, y, width: t, height: hh, fill: fillc, stroke, "stroke-width": 1 }),
-      svg("text", { class: "dims", x: x + (t + d) / 2, y: y + hh + 14, "text-anchor": "middle", "font-size": 10, fill: "#0f172a" }, b.label),
-      svg("text", { class: "cls", x: x + (t + d) / 2, y: y + hh + 26, "text-anchor": "middle", "font-size": 9, fill: "#64748b" }, b.cls)
-    );
-    g.appendChild(vol);
-  }
-  root.appendChild(g);
   return root;
 }
 var volumes_default = {
