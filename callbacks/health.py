@@ -39,6 +39,8 @@ from tb_archviz.callbacks import stats as S
 log = logging.getLogger(__name__)
 
 _NO_STEP = -1
+# Logging steps between rewrites of anomaly records whose only change is a later last_step.
+ANOMALY_REFRESH_EVERY = 10
 
 
 def _finite_on_host(t: torch.Tensor) -> bool:
@@ -82,6 +84,8 @@ class HealthMonitor:
         self._saved_sentinel: Optional[Dict[str, list]] = None
         self._nf_record: Optional[dict] = None
         self._pending: List[dict] = []
+        self._written: Dict[tuple, str] = {}   # record identity -> severity written
+        self._anomaly_checks = 0
         self._layers_written: Optional[tuple] = None
         self._val_raw: Optional[torch.Tensor] = None
         self._val_float = False
@@ -490,7 +494,10 @@ class HealthMonitor:
                           content={"encoding": "json+gzip"}):
             self._layers_written = key
 
-    def _write_anomalies(self, step: int, sink) -> None:
+    def _write_anomalies(self, step: int, sink, force: bool = False) -> None:
+        """Write new records at once; records that only grew (``last_step``) at most every
+        ``ANOMALY_REFRESH_EVERY`` logging steps, and everything when ``force`` (epoch end),
+        so a long-lived anomaly does not rewrite the list at every logging step."""
         if sink is None or not self._pending:
             if sink is None:
                 self._pending = []   # non-zero ranks compute but never write
@@ -498,10 +505,16 @@ class HealthMonitor:
         latest: Dict[tuple, dict] = {}
         for rec in self._pending:
             latest[(rec["kind"], rec["layer"], rec["tag"], rec["first_step"])] = rec
+        self._pending = list(latest.values())
+        self._anomaly_checks += 1
+        news = any(self._written.get(key) != rec["severity"] for key, rec in latest.items())
+        if not (news or force or self._anomaly_checks % ANOMALY_REFRESH_EVERY == 0):
+            return
         if sink.last_steps().get(fmt.TAG_ANOMALIES, -1) >= step:
             return                   # kept pending for the next write (strictly increasing)
-        if sink.json_blob(fmt.TAG_ANOMALIES, step, list(latest.values()), fmt.PLUGIN_HEALTH,
+        if sink.json_blob(fmt.TAG_ANOMALIES, step, self._pending, fmt.PLUGIN_HEALTH,
                           content={"encoding": "json+gzip"}):
+            self._written.update((key, rec["severity"]) for key, rec in latest.items())
             self._pending = []
 
     # -- end of epoch / fit -----------------------------------------------------------------
@@ -531,7 +544,7 @@ class HealthMonitor:
             self._val_raw = None
         if self.sentinel:
             self._update_nonfinite(self._nonfinite_from_sentinel(host))
-        self._write_anomalies(step, sink)
+        self._write_anomalies(step, sink, force=True)
 
     def detach(self) -> None:
         self._remove_hooks()

@@ -26,6 +26,7 @@ MAX_UNITS = 64          # neuron view: Linear in/out, RNN hidden/input sizes
 MAX_CONV_PAIRS = 64 * 64  # in_channels * out_channels
 MAX_KERNEL = 25         # kernel elements (5x5)
 MAX_WEIGHT_MODULES = 32
+WEIGHT_FLOATS_PER_LOG = 400
 GRID = 32               # playground grid side
 MAX_PLANE_LAYERS = 8
 MAX_PLANE_UNITS = 16
@@ -77,9 +78,12 @@ class Snapshots:
         if not isinstance(weights_every, int) or weights_every < 1:
             raise ValueError(f"weights_every must be a positive int, got {weights_every!r}")
         self.model = model
-        self.weights_every = weights_every
         self.grid = grid
         self.layers = small_layers(model)
+        # Storage budget: on average at most WEIGHT_FLOATS_PER_LOG values per logging step, so
+        # a deep stack of small layers snapshots less often (benchmarks/storage.py).
+        total = sum(p.numel() for _, m, _ in self.layers for p in m.parameters(recurse=False))
+        self.weights_every = max(weights_every, math.ceil(total / WEIGHT_FLOATS_PER_LOG))
         self.plane = False
         self._plane_leaves: List[str] = []
         self._count = 0
