@@ -58,23 +58,12 @@ def _analyze(src, run: str) -> list:
     return detectors.analyze_run(src, run)
 
 
-def _architectures(src) -> dict:
-    """{run: [(step, record)]}: archviz records, else one made from a GraphDef in the run
-    (``SummaryWriter.add_graph`` or Lightning's ``log_graph=True``)."""
-    from tb_archviz import graphdef, reader
-
-    archs = reader.read_architectures(src)
-    for run, versions in graphdef.read_graph_architectures(src).items():
-        archs.setdefault(run, versions)
-    return archs
-
-
 def inspect_logdir(logdir: str) -> dict:
     """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3)."""
     from tb_archviz import reader
 
     src = reader.open_logdir(logdir)
-    archs = _architectures(src)
+    archs = reader.read_any_architectures(src)
     runs = []
     for run in reader.list_runs(src):
         versions = archs.get(run) or []
@@ -136,7 +125,7 @@ def cmd_export(args) -> int:
     from tb_archviz import export, reader
 
     src = reader.open_logdir(args.logdir)
-    archs = _architectures(src)
+    archs = reader.read_any_architectures(src)
     if not archs:
         raise UsageError(f"no run in {args.logdir!r} has an architecture (neither tb_archviz "
                          "data nor a graph from add_graph/log_graph)")

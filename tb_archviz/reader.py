@@ -123,6 +123,18 @@ def read_architectures(src: Source, run: Optional[str] = None
             for r, versions in out.items()}
 
 
+def read_any_architectures(src: Source, run: Optional[str] = None
+                           ) -> Dict[str, List[Tuple[int, dict]]]:
+    """Like :func:`read_architectures`, falling back, per run, to a record made from the
+    run's GraphDef (``SummaryWriter.add_graph``, Lightning's ``log_graph=True``)."""
+    from tb_archviz import graphdef
+
+    archs = read_architectures(src, run)
+    for r, versions in graphdef.read_graph_architectures(src, run).items():
+        archs.setdefault(r, versions)
+    return archs
+
+
 def _known_schema(record: Any) -> bool:
     if not isinstance(record, dict):
         return False

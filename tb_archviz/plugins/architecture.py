@@ -16,6 +16,7 @@ from werkzeug import wrappers
 
 from tb_archviz import format as fmt
 from tb_archviz import reader
+from tb_archviz.graphdef import GRAPH_PLUGIN
 from tb_archviz.plugins import common, views
 
 
@@ -42,6 +43,10 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
             **views.routes(self._provider),  # extra views' data (plugins/views.py)
         }
 
+    def data_plugin_names(self):
+        # A run with only a GraphDef (add_graph / log_graph) is drawn too.
+        return (fmt.PLUGIN_GRAPH, GRAPH_PLUGIN)
+
     def is_active(self) -> bool:
         # Only asked when no archviz_graph summary is listed; cheap and never raising.
         return False
@@ -57,7 +62,7 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         return common.respond_json(request, self.runs_impl(src))
 
     def runs_impl(self, src: reader.Source) -> Dict[str, List[dict]]:
-        archs = reader.read_architectures(src)
+        archs = reader.read_any_architectures(src)
         return {"runs": [{"run": run,
                           "versions": [version_summary(i, step, rec)
                                        for i, (step, rec) in enumerate(archs[run])]}
@@ -71,7 +76,7 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         return respond_json_fast(request, self.architecture_impl(src, run, version))
 
     def architecture_impl(self, src: reader.Source, run: str, version) -> Dict[str, Any]:
-        versions = reader.read_architectures(src, run=run).get(run)
+        versions = reader.read_any_architectures(src, run=run).get(run)
         if not versions:
             raise errors.NotFoundError(f"run {run!r} has no architecture record")
         index = len(versions) - 1 if version is None else version
