@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import warnings
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -55,6 +56,37 @@ def _world() -> int:
     if dist.is_available() and dist.is_initialized():
         return dist.get_world_size()
     return 1
+
+
+class _Rows(NamedTuple):
+    """Per-row combine rule of a parameter segment: ``ops`` (per column) for the sharded rows,
+    ``rest`` for the others (replicated: every rank holds the same whole tensor)."""
+    rows: np.ndarray
+    ops: Tuple[str, ...]
+    rest: str
+
+
+_FSDP1_WARNED = False
+
+
+def _warn_fsdp1(model: torch.nn.Module, params: list) -> None:
+    """One warning per process when FSDP1 (FullyShardedDataParallel) manages the model."""
+    global _FSDP1_WARNED
+    if _FSDP1_WARNED:
+        return
+    flat = any(getattr(p, "_fsdp_flattened", False) for _, p in params)
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP1
+        flat = flat or any(isinstance(m, FSDP1) for m in model.modules())
+    except ImportError:
+        pass
+    if flat:
+        _FSDP1_WARNED = True
+        warnings.warn("tb_archviz: FSDP1 (FullyShardedDataParallel) flattens and shards "
+                      "parameters; weight, gradient and update statistics are not supported "
+                      "under it and describe rank-local flat shards (activations and inputs "
+                      "are exact). Use FSDP2 (torch.distributed.fsdp.fully_shard), whose "
+                      "sharded parameters are combined exactly.", stacklevel=3)
 
 
 class HealthMonitor:
@@ -91,6 +123,13 @@ class HealthMonitor:
         self._val_float = False
         self._read_requested = False
         self._loss_given = False
+        # Sharded parameters (FSDP2 DTensors), classified at the first step: fully_shard may
+        # run after this monitor is built (Lightning's configure_model) and replaces them.
+        self._params_checked = False
+        self._any_dtensor = False
+        self._sharded = np.zeros(0, np.int64)       # indices into _params
+        self._replicas = np.zeros(0)
+        self._sharded_set: set = set()
         self._reset_step()
 
     # -- per-step state ----------------------------------------------------------------
@@ -187,7 +226,34 @@ class HealthMonitor:
         return hook
 
     # -- the step ------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Once: pick up parameters replaced since construction (FSDP2 swaps in DTensors)
+        and find the sharded ones. Nothing is sharded without a process group."""
+        self._params_checked = True
+        params = list(self.model.named_parameters())
+        if [id(p) for _, p in params] != [id(p) for _, p in self._params]:
+            if len(params) != len(self._params):
+                self._sent = None
+            self._params = params
+            self.layer_of = {n: n.rsplit(".", 1)[0] if "." in n else "" for n, _ in params}
+            self._idx_cache.clear()
+            self._device = None
+        world = _world()
+        if world == 1:
+            return
+        _warn_fsdp1(self.model, self._params)
+        self._any_dtensor = any(S.is_dtensor(p) for _, p in self._params)
+        if not self._any_dtensor:
+            return
+        replicas = [S.shard_replicas(p, world) for _, p in self._params]
+        self._sharded = np.array([i for i, r in enumerate(replicas) if r is not None],
+                                 np.int64)
+        self._replicas = np.array([r for r in replicas if r is not None], np.float64)
+        self._sharded_set = set(self._sharded.tolist())
+
     def start_step(self, step: int, batch: Any = None, logging: bool = False) -> None:
+        if not self._params_checked:
+            self._check_params()
         self._reset_step()
         self._step = int(step)
         self._logging = bool(logging) and self.stats
@@ -215,16 +281,18 @@ class HealthMonitor:
         present = [i for i, (_, p) in enumerate(self._params) if p.grad is not None]
         grads = [self._params[i][1].grad for i in present]
         norms = None
+        if self._any_dtensor:                        # FSDP2: the rank's own shards
+            grads = [S.local(g) for g in grads]
         if self._logging:
             self._present = present
-            self._w_raw = S.weight_raw([p for _, p in self._params])
+            self._w_raw = self._weight_raw()
             if grads:
-                raw = S.grad_raw(grads)
-                norms = raw[:, 0]
+                raw = self._raw_by_kind(present, grads, S.grad_raw, S.grad_raw_shards)
+                norms = raw[:, 0]            # squared for sharded rows: finite all the same
                 full = torch.full((len(self._params), raw.shape[1]), float("nan"),
-                                  device=raw.device)
+                                  dtype=raw.dtype, device=raw.device)
                 self._g_raw = full.index_copy(0, self._index(present).to(raw.device), raw)
-                self._snapshot = [self._params[i][1].detach().clone() for i in present]
+                self._snapshot = [self._param_data(i).clone() for i in present]
         elif grads:
             norms = S._norms([g.detach() for g in grads], 2.0)
         if self.sentinel and norms is not None and not _finite_on_host(norms):
@@ -272,14 +340,58 @@ class HealthMonitor:
         if self._input_sum is not None:
             self._mark("input", ~torch.isfinite(self._input_sum.reshape(1)))
 
+    def _param_data(self, i: int) -> torch.Tensor:
+        p = self._params[i][1].detach()
+        return S.local(p) if self._any_dtensor else p
+
+    def _raw_by_kind(self, idx: List[int], ts: List[torch.Tensor], plain, sharded
+                     ) -> torch.Tensor:
+        """Rows of ``plain(ts)``, except that the tensors of sharded parameters go through
+        ``sharded`` (additive quantities, see stats.SHARD_*_OPS)."""
+        if not self._sharded_set:
+            return plain(ts)
+        pos_sh = [k for k, i in enumerate(idx) if i in self._sharded_set]
+        pos_pl = [k for k, i in enumerate(idx) if i not in self._sharded_set]
+        parts = [(pos, fn([ts[k] for k in pos])) for pos, fn in
+                 ((pos_sh, sharded), (pos_pl, plain)) if pos]
+        first = parts[0][1]
+        out = torch.empty((len(ts), first.shape[1]), dtype=torch.float64, device=first.device)
+        for pos, rows in parts:
+            out = out.index_copy(0, self._index(pos).to(out.device), rows.to(out))
+        return out
+
+    def _weight_raw(self) -> torch.Tensor:
+        if not self._any_dtensor:
+            return S.weight_raw([p for _, p in self._params])
+        return self._raw_by_kind(list(range(len(self._params))),
+                                 [self._param_data(i) for i in range(len(self._params))],
+                                 S.weight_raw, S.weight_raw_shards)
+
+    def _param_ops(self, shard_ops: Tuple[str, ...]) -> Any:
+        """Combine rule of a parameter segment: "max" (replicated, as under DDP) unless some
+        parameters are sharded."""
+        return _Rows(self._sharded, shard_ops, "max") if self._sharded.size else "max"
+
+    def _unshard(self, raw: np.ndarray, sq_cols: Sequence[int], count_cols: Sequence[int]
+                 ) -> np.ndarray:
+        if not self._sharded.size or _world() == 1:
+            return raw
+        return S.unshard_rows(raw, self._sharded, self._replicas, sq_cols, count_cols)
+
     def _finish_updates(self) -> None:
         if self._snapshot is None:
             return
-        after = [self._params[i][1].detach() for i in self._present]
+        after = [self._param_data(i) for i in self._present]
         torch._foreach_sub_(self._snapshot, after)   # in place: no second copy of the model
         norms = S._norms(self._snapshot, 2.0)
         self._snapshot = None
-        full = torch.full((len(self._params),), float("nan"), device=norms.device)
+        if self._sharded_set:                        # sharded rows travel squared
+            sq = torch.tensor([i in self._sharded_set for i in self._present],
+                              device=norms.device)
+            norms = norms.double()
+            norms = torch.where(sq, norms.square(), norms)
+        full = torch.full((len(self._params),), float("nan"), dtype=norms.dtype,
+                          device=norms.device)
         self._u_raw = full.index_copy(0, self._index(self._present).to(norms.device), norms)
 
     def validation_batch(self, step: int, batch: Any) -> None:
@@ -325,6 +437,12 @@ class HealthMonitor:
             return chunk.mean(axis=0)
         if isinstance(ops, str):
             return chunk.max(axis=0) if ops == "max" else chunk.sum(axis=0)
+        if isinstance(ops, _Rows):               # sharded parameters among replicated ones
+            out = HealthMonitor._reduce(chunk, ops.rest)
+            sub = chunk[:, ops.rows]
+            out[ops.rows] = S.combine_np(sub, ops.ops) if sub.ndim == 3 else \
+                S.combine_np(sub[..., None], ops.ops)[..., 0]
+            return out
         return S.combine_np(chunk, ops)
 
     def _sentinel_segments(self) -> List[Tuple[torch.Tensor, str]]:
@@ -391,11 +509,13 @@ class HealthMonitor:
                     for r in (self._act_rows[i] for i in idx)]
             acts = acts.index_copy(0, self._index(idx), torch.stack(rows).to(dev))
         if self._w_raw is None:     # no optimizer step at this batch: weights only
-            self._w_raw = S.weight_raw([p for _, p in self._params])
+            self._w_raw = self._weight_raw()
         segments: List[Tuple[torch.Tensor, Any]] = [
-            (acts, S.ACT_OPS), (self._w_raw, "max"),
-            (self._g_raw if self._g_raw is not None else torch.full((P, 4), nan), "max"),
-            (self._u_raw if self._u_raw is not None else torch.full((P,), nan), "max"),
+            (acts, S.ACT_OPS), (self._w_raw, self._param_ops(S.SHARD_WEIGHT_OPS)),
+            (self._g_raw if self._g_raw is not None else torch.full((P, 4), nan),
+             self._param_ops(S.SHARD_GRAD_OPS)),
+            (self._u_raw if self._u_raw is not None else torch.full((P,), nan),
+             self._param_ops(S.SHARD_UPDATE_OPS)),
             (loss_t if loss_t is not None and loss_t.numel() else torch.full((1,), nan),
              "mean"),
             (self._input_raw if self._input_raw is not None else
@@ -403,6 +523,9 @@ class HealthMonitor:
         ] + self._sentinel_segments()
         host = self._gather(segments)
         a_raw, w_raw, g_raw, u_raw, loss_h, in_raw = host[:6]
+        w_raw = self._unshard(w_raw, [0], [1, 3])       # no-op unless sharded
+        g_raw = self._unshard(g_raw, [0], [2, 3])
+        u_raw = self._unshard(u_raw, [0], [])
         step = self._step
 
         numel = np.array([p.numel() for _, p in self._params], np.float64)

@@ -337,3 +337,86 @@ def _norms(ts: List[torch.Tensor], ord: float) -> torch.Tensor:
         return torch.stack(torch._foreach_norm(ts, ord, dtype=torch.float32))
     except (AttributeError, RuntimeError, TypeError):  # older torch or exotic tensors
         return torch.stack([torch.linalg.vector_norm(t, ord, dtype=torch.float32) for t in ts])
+
+
+# -- sharded parameters (FSDP2: DTensor sharded on a mesh) ----------------------------------
+# A sharded parameter's columns travel as quantities that add up over shards: the squared norm
+# instead of the norm, sums and counts as they are, maxima as maxima. HealthMonitor combines
+# them with SHARD_*_OPS in its one all-gather and finishes them with :func:`unshard_rows`.
+SHARD_WEIGHT_OPS = ("sum", "sum", "max", "sum")       # sumsq, sum, max_abs, nonfinite
+SHARD_GRAD_OPS = ("sum", "max", "sum", "sum")         # sumsq, max_abs, zeros, nonfinite
+SHARD_UPDATE_OPS = ("sum",)                           # update sumsq
+
+
+def shard_replicas(p: torch.Tensor, world: int) -> Optional[float]:
+    """For a DTensor with a ``Shard`` placement: how many ranks of the world hold each of its
+    elements (1 for plain FSDP, the replicate degree for HSDP). None for anything else (plain
+    tensors and replicated DTensors, which every rank holds whole)."""
+    try:
+        from torch.distributed.tensor import DTensor, Shard
+    except ImportError:                                   # torch without DTensor
+        return None
+    if not isinstance(p, DTensor):
+        return None
+    shards = 1
+    for dim, placement in enumerate(p.placements):
+        if isinstance(placement, Shard):
+            shards *= p.device_mesh.size(dim)
+    return None if shards == 1 else max(world / shards, 1.0)
+
+
+def is_dtensor(t: torch.Tensor) -> bool:
+    return callable(getattr(t, "to_local", None))
+
+
+def local(t: torch.Tensor) -> torch.Tensor:
+    """The rank's own data: the local shard of a DTensor (no collective), else ``t``."""
+    to_local = getattr(t, "to_local", None)
+    return to_local() if to_local is not None else t
+
+
+def _max_abs_shards(ts: List[torch.Tensor]) -> torch.Tensor:
+    """max |x| per local shard; an empty shard (uneven sharding) contributes 0."""
+    if all(t.numel() for t in ts):
+        return _max_abs(ts)
+    return _max_abs([t if t.numel() else t.new_zeros(1) for t in ts])
+
+
+@torch.no_grad()
+def weight_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
+    """[P, 4] float64 over local shards: sumsq, sum, max_abs, nonfinite (SHARD_WEIGHT_OPS).
+    float64 so that squaring a float32 norm loses nothing before the cross-rank sum."""
+    if not shards:
+        return torch.zeros(0, 4)
+    ps = [s.detach() for s in shards]
+    norms = _norms(ps, 2.0)
+    sums = torch.stack([p.sum(dtype=torch.float32) for p in ps])
+    return torch.stack([norms.double().square(), sums.double(),
+                        _max_abs_shards(ps).double(), _nonfinite_each(ps, norms).double()], 1)
+
+
+@torch.no_grad()
+def grad_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
+    """[G, 4] float64 over local gradient shards: sumsq, max_abs, zeros, nonfinite."""
+    if not shards:
+        return torch.zeros(0, 4)
+    gs = [g.detach() for g in shards]
+    norms = _norms(gs, 2.0)
+    numel = torch.tensor([g.numel() for g in gs], dtype=torch.float32, device=norms.device)
+    zeros = numel - torch.stack([torch.count_nonzero(g) for g in gs]).float()
+    return torch.stack([norms.double().square(), _max_abs_shards(gs).double(),
+                        zeros.double(), _nonfinite_each(gs, norms).double()], dim=1)
+
+
+def unshard_rows(raw: np.ndarray, rows: np.ndarray, replicas: np.ndarray,
+                 sq_cols: Sequence[int], count_cols: Sequence[int]) -> np.ndarray:
+    """Finish sharded rows after the cross-rank sum: squared norms -> norms, and sums/counts
+    divided by the number of ranks that held each element (HSDP replicas)."""
+    out = np.array(raw, dtype=np.float64, copy=True)
+    view = out.reshape(out.shape[0], -1)
+    r = replicas[:, None]
+    view[rows[:, None], list(sq_cols)] = np.sqrt(np.maximum(view[rows][:, list(sq_cols)] / r,
+                                                            0.0))
+    if count_cols:
+        view[rows[:, None], list(count_cols)] = view[rows][:, list(count_cols)] / r
+    return out
