@@ -117,6 +117,111 @@ def _finite_range(*arrays: np.ndarray) -> Tuple[Optional[float], Optional[float]
     return pos_min, fin_max
 
 
+# ----------------------------------------------------------------------------- row groups
+
+MAX_LINES = 140  # the tab folds deepest groups first until at most this many lines are shown
+
+
+class _Group:
+    __slots__ = ("path", "children", "rows")
+
+    def __init__(self, path: str):
+        self.path = path
+        self.children: list = []   # _Group or int (a row index)
+        self.rows: List[int] = []  # every row under the group, in tree order
+
+
+def group_tree(rows: Sequence[str]) -> _Group:
+    """The tab's group tree of dotted row names ("a.b.c" sits in group "a.b"), children in
+    order of first appearance; a chain of single-child groups is squashed into its deepest
+    group (the path the tab names it by). Mirrors ``buildTree`` in static/timeline/heatmap.js."""
+    root = _Group("")
+    nodes = {"": root}
+    for i, name in enumerate(rows):
+        parts = name.split(".")
+        parent = root
+        for d in range(len(parts) - 1):
+            path = ".".join(parts[: d + 1])
+            node = nodes.get(path)
+            if node is None:
+                node = nodes[path] = _Group(path)
+                parent.children.append(node)
+            parent = node
+        parent.children.append(i)
+
+    def finish(node: _Group) -> List[int]:
+        kids = []
+        for c in node.children:
+            if isinstance(c, _Group):
+                while len(c.children) == 1 and isinstance(c.children[0], _Group):
+                    c = c.children[0]
+                finish(c)
+                node.rows.extend(c.rows)
+            else:
+                node.rows.append(c)
+            kids.append(c)
+        node.children = kids
+        return node.rows
+    finish(root)
+    return root
+
+
+def fold_lines(root: _Group, folded: set) -> List[Tuple[str, Any, List[int]]]:
+    """Visible lines in tree order: ("row", index, [index]) or ("group", path, rows); a folded
+    group is one line, an open group a header line followed by its children."""
+    out: list = []
+
+    def walk(node: _Group) -> None:
+        for c in node.children:
+            if isinstance(c, _Group):
+                out.append(("group", c.path, c.rows))
+                if c.path not in folded:
+                    walk(c)
+            else:
+                out.append(("row", c, [c]))
+    walk(root)
+    return out
+
+
+def auto_fold(root: _Group, max_lines: int = MAX_LINES) -> set:
+    """Fold the deepest groups first until at most ``max_lines`` lines remain; the outermost
+    level stays open (one line says nothing)."""
+    levels: List[List[str]] = []
+
+    def walk(node: _Group, depth: int) -> None:
+        for c in node.children:
+            if isinstance(c, _Group):
+                while len(levels) <= depth:
+                    levels.append([])
+                levels[depth].append(c.path)
+                walk(c, depth + 1)
+    walk(root, 0)
+    folded: set = set()
+    for d in range(len(levels) - 1, 0, -1):
+        if len(fold_lines(root, folded)) <= max_lines:
+            break
+        folded.update(levels[d])
+    return folded
+
+
+def line_planes(lo: np.ndarray, hi: np.ndarray, lines) -> Tuple[np.ndarray, np.ndarray]:
+    """[columns x lines] planes from [columns x rows]: a line's maximum is the largest of its
+    rows' maxima (NaN if any is NaN: a problem inside a folded group stays visible), its
+    minimum the smallest finite-or-not minimum (NaN only if all are NaN)."""
+    if not lines or lo.shape[0] == 0:
+        shape = (lo.shape[0], len(lines))
+        return np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
+    perm = np.concatenate([np.asarray(r, np.int64) for _, _, r in lines])
+    starts = np.r_[0, np.cumsum([len(r) for _, _, r in lines])[:-1]].astype(np.int64)
+    h = hi[:, perm]
+    mx = np.fmax.reduceat(h, starts, axis=1)
+    nan = np.isnan(h)
+    if nan.any():
+        mx[np.logical_or.reduceat(nan, starts, axis=1)] = np.nan
+    mn = np.fmin.reduceat(lo[:, perm], starts, axis=1)
+    return mn, mx
+
+
 def _jsonable(a: np.ndarray) -> list:
     return np.asarray(a, dtype=np.float64).tolist()
 
@@ -500,10 +605,14 @@ class TimelinePlugin(base_plugin.TBPlugin):
         kind = common.choice_arg(request, "kind", fmt.STAT_KINDS, default="grads")
         stat = request.args.get("stat") or None
         columns = common.int_arg(request, "columns", DEFAULT_COLUMNS, 1, MAX_COLUMNS)
+        lines = common.choice_arg(request, "lines", ("rows", "auto", "folded"), default="rows")
+        planes = common.choice_arg(request, "planes", ("both", "max", "min"), default="both")
+        fold = [f for f in request.args.getlist("fold") if f]
         return common.respond_json(request, self._heatmap_impl(src, run, listing, kind, stat,
-                                                               columns))
+                                                               columns, lines, fold, planes))
 
-    def _heatmap_impl(self, src, run, listing, kind, stat, columns) -> dict:
+    def _heatmap_impl(self, src, run, listing, kind, stat, columns, lines="rows",
+                      fold=(), planes="both") -> dict:
         table = self._table(src, run, fmt.stats_tag(kind), listing, columns)
         if table is None:
             raise errors.NotFoundError(f"run {run!r} has no {kind} statistics")
@@ -515,16 +624,35 @@ class TimelinePlugin(base_plugin.TBPlugin):
         starts = bucket_starts(table.steps, columns)
         lo, hi = minmax_planes(*table.stat_planes(table.stats.index(stat)), starts)
         ends = np.r_[starts[1:], len(table.steps)] - 1
+        # The colour scale covers every row whatever is folded, so unfolding keeps colours.
         pos_min, fin_max = _finite_range(lo, hi)
-        return {
+        finite_lo = [float(a[np.isfinite(a)].min()) for a in (lo, hi) if np.isfinite(a).any()]
+        out = {
             "run": run, "kind": kind, "stat": stat, "stats": table.stats,
             "rows": table.rows, "layers": table.layers,
             "steps_total": int(table.covered), "sampled": table.sampled, "level": table.level,
             "first_step": table.first[starts].tolist(), "last_step": table.steps[ends].tolist(),
-            "encoding": "float32-base64,column-major[columns][rows]",
-            "min": _f32_b64(lo), "max": _f32_b64(hi),
             "positive_min": pos_min, "finite_max": fin_max,
+            "finite_min": min(finite_lo) if finite_lo else None,
+            "encoding": "float32-base64,column-major[columns][lines]",
         }
+        if lines == "rows":
+            out["lines"] = [{"row": i} for i in range(len(table.rows))]
+            out["folded"] = []
+        else:
+            tree = group_tree(table.rows)
+            folded = auto_fold(tree) if lines == "auto" else set(fold)
+            visible = fold_lines(tree, folded)
+            lo, hi = line_planes(lo, hi, visible)
+            out["lines"] = [{"row": key} if what == "row" else {"group": key, "rows": len(rows)}
+                            for what, key, rows in visible]
+            shown = {key for what, key, _ in visible if what == "group"}
+            out["folded"] = sorted(folded & shown)
+        if planes in ("both", "min"):
+            out["min"] = _f32_b64(lo)
+        if planes in ("both", "max"):
+            out["max"] = _f32_b64(hi)
+        return out
 
     @wrappers.Request.application
     def _anomalies_route(self, request):

@@ -1,8 +1,10 @@
-// node timeline_firstpaint.mjs URL OUTDIR: time from navigation to the Anomaly Timeline's
-// first drawn heatmap (canvas sized and painted); screenshot; prints one JSON line.
+// node timeline_firstpaint.mjs URL OUTDIR [LABEL]: time from navigation to the Anomaly
+// Timeline's first drawn heatmap (canvas sized and painted) and break the time inside the
+// tab's iframe down with the tab's own performance measures (tl:net:<route>, tl:parse:<route>,
+// tl:decode, tl:layout, tl:draw, mark tl:first-heatmap-paint); screenshot; one JSON line.
 import { launch, collectErrors, pluginFrame } from './browser.mjs';
 
-const [url, outdir] = process.argv.slice(2);
+const [url, outdir, label = 'scale'] = process.argv.slice(2);
 const browser = await launch();
 const out = {};
 try {
@@ -12,18 +14,27 @@ try {
   await page.goto(`${url}#archviz_health`, { waitUntil: 'load' });
   const frame = await pluginFrame(page, 'archviz_health', 60000);
   out.iframe_ms = Date.now() - t0;
-  await frame.waitForFunction(() => {
-    const c = document.querySelector('.hm-canvas');
-    return c && c.width > 300 && document.querySelector('#timeline-root[data-ready]');
-  }, null, { timeout: 300000, polling: 50 });
+  await frame.waitForFunction(() => performance.getEntriesByName('tl:first-heatmap-paint').length,
+    null, { timeout: 300000, polling: 20 });
   out.first_paint_ms = Date.now() - t0;
   out.in_frame = await frame.evaluate(() => {
-    const e = performance.getEntriesByType('resource').filter((r) => r.name.includes('heatmap'));
-    return { heatmap_fetch_ms: e.length ? Math.round(e[0].duration) : null,
-             since_frame_nav_ms: Math.round(performance.now()) };
+    const r = (v) => Math.round(v);
+    const paint = performance.getEntriesByName('tl:first-heatmap-paint')[0].startTime;
+    const measures = performance.getEntriesByType('measure')
+      .filter((m) => m.startTime <= paint)
+      .map((m) => `${m.name} @${r(m.startTime)} +${r(m.duration)}`);
+    const resources = performance.getEntriesByType('resource')
+      .filter((e) => /\/(runs|heatmap|curves|anomalies|layer)\?/.test(e.name) ||
+                     e.name.endsWith('.js'))
+      .map((e) => ({ url: e.name.replace(/^.*archviz_health\//, ''), start: r(e.startTime),
+                     ttfb: r(e.responseStart - e.startTime),
+                     download: r(e.responseEnd - e.responseStart),
+                     bytes: e.encodedBodySize }));
+    return { paint_ms: r(paint), measures, resources };
   });
   out.rows = await frame.evaluate(() => window.__timeline.heatmap.lines.length);
-  await page.screenshot({ path: `${outdir}/scale.png` });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${outdir}/${label}.png` });
   out.errors = errors;
 } finally {
   await browser.close();

@@ -4,8 +4,10 @@
            [--steps 100000] [--browser]
 
 Starts a real ``tensorboard`` (Rust data server) on the logdir, waits until the run is fully
-loaded, then times each route cold (first request, nothing cached) and warm, and with
-``--browser`` the tab's first paint in headless Chromium. Prints one JSON document.
+loaded, then (with ``--browser``) the tab's first paint in headless Chromium with nothing
+cached, then each route cold (first request of that URL) and warm, then the first paint again
+with the plugin's caches warm. Prints one JSON document; the screenshots go to
+``test-artifacts/timeline_scale/``.
 """
 from __future__ import annotations
 
@@ -54,6 +56,10 @@ def main() -> None:
                     break
             time.sleep(1)
         out["tensorboard_load_s"] = round(time.perf_counter() - t0, 1)
+        if args.browser:
+            out["browser_cold"] = harness.run_node_script(
+                "timeline_firstpaint.mjs", tb.url, harness.artifacts("timeline_scale"),
+                "scale_cold", timeout=600)
         routes = ["runs", "anomalies?run=scale", "curves?run=scale&columns=1300",
                   "heatmap?run=scale&kind=grads&stat=norm&columns=1300",
                   "heatmap?run=scale&kind=acts&stat=std&columns=1300",
@@ -69,9 +75,9 @@ def main() -> None:
         out["heatmap_steps_read"] = hm["steps_total"]
         out["heatmap_sampled"] = hm["sampled"]
         if args.browser:
-            out["browser"] = harness.run_node_script(
+            out["browser_warm"] = harness.run_node_script(
                 "timeline_firstpaint.mjs", tb.url, harness.artifacts("timeline_scale"),
-                timeout=600)
+                "scale", timeout=600)
     print(json.dumps(out, indent=1))
 
 

@@ -1,19 +1,34 @@
 // Talking to the plugin's routes: relative URLs only (the iframe's <base> is the plugin root).
 
-/** GET a JSON route; throws an Error carrying the server's plain-text message on 4xx/5xx. */
+/**
+ * Time `fn()` as a performance measure named `name` (visible in DevTools and to the scale
+ * measurement); returns what `fn` returns.
+ */
+export function timed(name, fn) {
+  const t0 = performance.now();
+  const out = fn();
+  performance.measure(name, {start: t0, end: performance.now()});
+  return out;
+}
+
+/** GET a JSON route; throws an Error carrying the server's plain-text message on 4xx/5xx.
+ * Records `tl:net:<route>` (request to last byte) and `tl:parse:<route>` measures. */
 export async function getJSON(route, params = {}) {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '') query.set(k, String(v));
+    if (Array.isArray(v)) for (const item of v) query.append(k, String(item));
+    else if (v !== undefined && v !== null && v !== '') query.set(k, String(v));
   }
+  const t0 = performance.now();
   const resp = await fetch(`./${route}?${query}`, {credentials: 'same-origin'});
   const text = await resp.text();
+  performance.measure(`tl:net:${route}`, {start: t0, end: performance.now()});
   if (!resp.ok) {
     const err = new Error(text || `${route}: HTTP ${resp.status}`);
     err.status = resp.status;
     throw err;
   }
-  return JSON.parse(text);
+  return timed(`tl:parse:${route}`, () => JSON.parse(text));
 }
 
 /** TensorBoard's JSON writes NaN and infinities as strings; turn them back into numbers. */

@@ -1,11 +1,12 @@
 // The layers × steps heatmap: rows grouped by module path (collapsible), log colour scale,
-// anomaly glyphs, hover tooltip, click to open a layer.
+// anomaly glyphs, hover tooltip, click to open a layer. The server sends one plane per visible
+// line (a row, or a folded group's worst value) and says which groups it folded; folding or
+// unfolding asks the app for the planes of the new set (onFold).
 
-import {decodeF32} from './api.js';
+import {decodeF32, num, timed} from './api.js';
 import {fmtStep, fmtValue, glyph, kindWords, statLabel} from './format.js';
 import {EMPTY_RGB, makeScale, NONFINITE_RGB} from './scale.js';
 
-const MAX_LINES = 140;
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** Group tree of row names ("a.b.c" sits in group "a.b"), in order of first appearance. */
@@ -51,23 +52,10 @@ function buildTree(rows) {
   return root;
 }
 
-function groupsByDepth(root) {
-  const out = [];
-  const walk = (node, depth) => {
-    for (const c of node.children) {
-      if (c.row === undefined) {
-        (out[depth] = out[depth] || []).push(c);
-        walk(c, depth + 1);
-      }
-    }
-  };
-  walk(root, 0);
-  return out;
-}
-
 export class Heatmap {
-  constructor(container, {onSelect, onScrub}) {
+  constructor(container, {onSelect, onScrub, onFold}) {
     this.onSelect = onSelect;
+    this.onFold = onFold;
     this.onScrub = onScrub;
     this.wrap = document.createElement('div');
     this.wrap.className = 'hm-wrap';
@@ -92,20 +80,32 @@ export class Heatmap {
 
   setData(data) {
     this.data = data;
-    const cols = data.first_step.length;
-    const rows = data.rows.length;
-    this.cols = cols;
-    this.nrows = rows;
-    this.max = decodeF32(data.max);
-    this.min = decodeF32(data.min);
+    this.cols = data.first_step.length;
+    this.nrows = data.rows.length;
+    this.max = timed('tl:decode', () => decodeF32(data.max));
+    this.min = data.min ? decodeF32(data.min) : null;
     const key = data.rows.join('\n');
-    if (key !== this.treeKey) {  // keep the user's folding across reloads of the same rows
+    if (key !== this.treeKey) {
       this.treeKey = key;
       this.tree = buildTree(data.rows);
-      this.collapsed = new Set();
-      this._autoCollapse();
     }
-    this._scale();
+    this.collapsed = new Set(data.folded || []);
+    this.lineIndex = new Map(data.lines.map((l, i) => [l.group === undefined ? `r${l.row}`
+                                                                               : `g${l.group}`, i]));
+    timed('tl:scale', () => {
+      this.scale = makeScale(num(data.finite_min), num(data.finite_max), num(data.positive_min));
+      this._drawLegend();
+    });
+    timed('tl:layout', () => this._layout());
+  }
+
+  /** The minimum plane of the same request (planes=min), for the tooltip. */
+  setMin(data) {
+    if (!this.data || data.min === undefined || data.lines.length !== this.data.lines.length ||
+        data.first_step.length !== this.cols || data.stat !== this.data.stat ||
+        data.kind !== this.data.kind || data.run !== this.data.run ||
+        (data.folded || []).join('\n') !== (this.data.folded || []).join('\n')) return;
+    this.min = decodeF32(data.min);
     this._layout();
   }
 
@@ -113,14 +113,6 @@ export class Heatmap {
   setAxis(axis) { this.axis = axis; }
   setStep(step) { this.step = step; }
   setSelectedLayer(layer) { this.selectedLayer = layer; }
-
-  _autoCollapse() {
-    const levels = groupsByDepth(this.tree);
-    // Fold the deepest groups first; the outermost level stays open (one line says nothing).
-    for (let d = levels.length - 1; d >= 1 && this._lines().length > MAX_LINES; d--) {
-      for (const g of levels[d]) this.collapsed.add(g.path);
-    }
-  }
 
   /** Visible lines: {label, depth, rows (indices), group (node) | null}. */
   _lines() {
@@ -140,42 +132,16 @@ export class Heatmap {
     return out;
   }
 
-  _scale() {
-    let lo = Infinity, hi = -Infinity, pos = Infinity;
-    for (const v of this.max) {
-      if (Number.isFinite(v)) {
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-        if (v > 0 && v < pos) pos = v;
-      }
-    }
-    for (const v of this.min) {
-      if (Number.isFinite(v) && v < lo) lo = v;
-    }
-    this.scale = makeScale(lo, hi, pos);
-    this._drawLegend();
-  }
-
   _layout() {
     this.lines = this._lines();
-    const R = this.nrows, C = this.cols;
-    // Each line's per-column max and min: a folded group shows the worst of its rows, and
-    // NaN wins, so a problem inside a folded group stays visible.
+    const C = this.cols, L = this.data.lines.length;
     for (const line of this.lines) {
-      const mx = new Float32Array(C).fill(-Infinity);
-      const mn = new Float32Array(C).fill(Infinity);
-      const nan = new Uint8Array(C);
-      for (const r of line.rows) {
-        for (let c = 0; c < C; c++) {
-          const a = this.max[c * R + r], b = this.min[c * R + r];
-          if (Number.isNaN(a)) nan[c] = 1;
-          else if (a > mx[c]) mx[c] = a;
-          if (b < mn[c]) mn[c] = b;
-        }
-      }
-      for (let c = 0; c < C; c++) {
-        if (nan[c]) mx[c] = NaN;
-        if (mn[c] === Infinity) mn[c] = NaN;
+      const li = this.lineIndex.get(line.group ? `g${line.group.path}` : `r${line.rows[0]}`);
+      const mx = new Float32Array(C).fill(-Infinity);  // -Infinity: no data from the server
+      const mn = this.min ? new Float32Array(C).fill(NaN) : null;
+      if (li !== undefined) {
+        for (let c = 0; c < C; c++) mx[c] = this.max[c * L + li];
+        if (mn) for (let c = 0; c < C; c++) mn[c] = this.min[c * L + li];
       }
       line.max = mx;
       line.min = mn;
@@ -207,35 +173,85 @@ export class Heatmap {
 
   draw() {
     if (!this.data || !this.axis) return;
+    timed('tl:draw', () => this._draw());
+    if (!this.painted) {
+      this.painted = true;
+      performance.mark('tl:first-heatmap-paint');
+    }
+  }
+
+  _draw() {
     const ax = this.axis;
     const dpr = window.devicePixelRatio || 1;
     const W = ax.width, H = Math.max(this.lines.length * this.rowH, 20);
-    this.canvas.width = Math.round(W * dpr);
-    this.canvas.height = Math.round(H * dpr);
+    const Wd = Math.round(W * dpr), Hd = Math.round(H * dpr);
+    this.canvas.width = Wd;
+    this.canvas.height = Hd;
     this.canvas.style.width = `${W}px`;
     this.canvas.style.height = `${H}px`;
     const g = this.canvas.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, W, H);
+    // Cells straight into pixels (one fillRect per cell is ~100x slower at 500 x 1,300):
+    // each line's colours are laid out once as a pixel row, then copied down its height.
     const first = this.data.first_step, last = this.data.last_step;
-    const xs = new Float64Array(this.cols + 1);
-    for (let c = 0; c < this.cols; c++) xs[c] = ax.x(first[c]);
-    xs[this.cols] = this.cols ? ax.x(last[this.cols - 1]) + Math.max(2, ax.pxPerStep || 0) : 0;
+    const xs = new Int32Array(this.cols + 1);
+    for (let c = 0; c < this.cols; c++) xs[c] = Math.round(ax.x(first[c]) * dpr);
+    xs[this.cols] = this.cols
+      ? Math.round((ax.x(last[this.cols - 1]) + Math.max(2, ax.pxPerStep || 0)) * dpr) : 0;
+    const img = g.createImageData(Wd, Hd);
+    const px = new Uint32Array(img.data.buffer);
+    const pack = (rgb) => ((255 << 24) | ((rgb[2] | 0) << 16) | ((rgb[1] | 0) << 8) |
+                           (rgb[0] | 0)) >>> 0;
+    px.fill(pack([255, 255, 255]));
+    const groupBg = pack([241, 243, 245]);
+    const empty = pack(EMPTY_RGB);
+    const left = Math.round(ax.left * dpr);
+    const line = new Uint32Array(Wd);
     const rh = this.rowH;
+    const val = new Float32Array(Wd);
+    const has = new Uint8Array(Wd);
+    this.lines.forEach((ln, i) => {
+      const open = ln.group && !ln.folded;
+      line.fill(open ? groupBg : pack([255, 255, 255]));
+      // Where columns share a pixel the worst wins (NaN, else the largest): no spike is
+      // painted over by a quieter neighbour.
+      has.fill(0);
+      for (let c = 0; c < this.cols; c++) {
+        const v = ln.max[c];
+        const x0 = Math.max(left, xs[c]), x1 = Math.min(Wd, Math.max(xs[c + 1], x0 + 1));
+        for (let x = x0; x < x1; x++) {
+          const cur = val[x];
+          if (!has[x] || Number.isNaN(v) || (!Number.isNaN(cur) && v > cur)) {
+            val[x] = v;
+            has[x] = 1;
+          }
+        }
+      }
+      let prev = NaN, prevColour = 0, prevSet = false;
+      for (let x = left; x < Wd; x++) {
+        if (!has[x]) continue;
+        const v = val[x];
+        if (!prevSet || !(v === prev || (Number.isNaN(v) && Number.isNaN(prev)))) {
+          prevColour = v === -Infinity ? empty : pack(this.scale.rgb(v));
+          prev = v;
+          prevSet = true;
+        }
+        line[x] = prevColour;
+      }
+      const inset = open ? 3 : 0.5;
+      const y0 = Math.round((i * rh + inset) * dpr), y1 = Math.round(((i + 1) * rh - inset) * dpr);
+      if (open) {  // the header's grey band around its thinner strip
+        const band = new Uint32Array(Wd).fill(pack([255, 255, 255]));
+        band.fill(groupBg, left, Wd);
+        for (let y = Math.round(i * rh * dpr); y < Math.round((i + 1) * rh * dpr); y++) {
+          px.set(band, y * Wd);
+        }
+      }
+      for (let y = y0; y < y1 && y < Hd; y++) px.set(line, y * Wd);
+    });
+    g.putImageData(img, 0, 0);
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
     this.lines.forEach((line, i) => {
       const y = i * rh;
-      if (line.group && !line.folded) {
-        g.fillStyle = '#f1f3f5';
-        g.fillRect(ax.left, y, W - ax.left, rh);
-      }
-      for (let c = 0; c < this.cols; c++) {
-        const v = line.max[c];
-        const rgb = v === -Infinity ? EMPTY_RGB : this.scale.rgb(v);
-        g.fillStyle = `rgb(${rgb[0] | 0},${rgb[1] | 0},${rgb[2] | 0})`;
-        const x0 = xs[c], x1 = Math.max(xs[c + 1], x0 + 1);
-        const inset = line.group && !line.folded ? 3 : 0.5;
-        g.fillRect(x0, y + inset, x1 - x0 + 0.5, rh - 2 * inset);
-      }
       // Label column.
       const selected = this.selectedLayer && line.layers.has(this.selectedLayer) && !line.group;
       g.fillStyle = selected ? '#e7f5ff' : '#ffffff';
@@ -352,7 +368,7 @@ export class Heatmap {
       add('tt-sub', a === b ? `step ${fmtStep(a)}` : `steps ${fmtStep(a)}–${fmtStep(b)}`);
       const mx = line.max[c];
       add('tt-val', `${statLabel(this.data.stat)}: max ${mx === -Infinity ? '—' : fmtValue(mx)}` +
-                    `, min ${fmtValue(line.min[c])}`);
+                    `, min ${line.min ? fmtValue(line.min[c]) : '…'}`);
       for (const {line: li, a: an} of this._markers()) {
         if (li === p.line && Math.abs(this.axis.x(an.first_step) - p.x) < 8) {
           add('tt-anomaly', `${glyph(an.kind)[0]} ${kindWords(an.kind)} from step ` +
@@ -375,10 +391,10 @@ export class Heatmap {
     if (!p) return;
     const line = this.lines[p.line];
     if (line.group && (p.col < 0 || line.folded)) {
-      if (this.collapsed.has(line.group.path)) this.collapsed.delete(line.group.path);
-      else this.collapsed.add(line.group.path);
-      this._layout();
-      this.draw();
+      const folded = new Set(this.collapsed);
+      if (folded.has(line.group.path)) folded.delete(line.group.path);
+      else folded.add(line.group.path);
+      this.onFold([...folded]);
       return;
     }
     if (p.col < 0) return;

@@ -70,8 +70,13 @@ class TimelineApp {
                          lbl(' statistic ', this.statSel));
     this.hmHost = h('div', {class: 'heatmap', id: 'heatmap'});
     this.hmNote = h('div', {class: 'note'});
+    this.folds = {};  // kind -> folded group paths the user chose (absent: the server's)
     this.heatmap = new Heatmap(this.hmHost, {
       onSelect: (sel) => this.selectLayer(sel.layer, sel.step),
+      onFold: (folded) => {
+        this.folds[this.state.kind] = folded;
+        this.refreshHeatmap();
+      },
     });
     hmControls.append(this.heatmap.legend);
     this.left = h('div', {class: 'timeline'}, this.curvesSvg, hmControls, this.hmHost,
@@ -112,6 +117,12 @@ class TimelineApp {
 
   width() {
     return Math.max(480, this.left.clientWidth || 800);
+  }
+
+  /** Step columns to ask for: one per device pixel of the cell area (at most 2 per CSS px). */
+  columns() {
+    const dpr = Math.min(2, window.devicePixelRatio || 1);
+    return Math.min(4000, Math.max(50, Math.floor((this.width() - LABEL_W - 12) * dpr)));
   }
 
   async start() {
@@ -178,19 +189,32 @@ class TimelineApp {
     }
     this.left.hidden = false;
     const seq = ++this.seq;
-    const cols = Math.min(4000, Math.max(50, Math.floor(this.width() - LABEL_W)));
+    const cols = this.columns();
     const wanted = [run, this.state.compare].filter(Boolean);
-    const [anoms, curves] = await Promise.all([
-      Promise.all(wanted.map((r) => getJSON('anomalies', {run: r}))),
-      Promise.all(wanted.map((r) => getJSON('curves', {run: r, columns: cols}))),
-    ]);
-    if (seq !== this.seq) return;  // a newer selection won
-    this.anomalies = anoms[0].anomalies.map((a) => ({...a, run}));
-    this.compareAnomalies = anoms[1] ? anoms[1].anomalies.map((a) => ({...a, run: wanted[1],
-                                                                       compare: true})) : [];
-    this.curves = curves.map((c, i) => ({run: wanted[i], curves: c.curves, dashed: i > 0}));
-    this._renderList();
-    await this.refreshHeatmap(seq);
+    // Everything at once; each part is drawn as soon as it arrives.
+    if (this.shownRun !== run) {  // nothing of the previous run on the new one's axes
+      this.folds = {};
+      this.heatmapData = null;
+      this.anomalies = this.compareAnomalies = this.curves = null;
+      this.shownRun = run;
+    }
+    const heatmap = this.refreshHeatmap();
+    const anomalies = Promise.all(wanted.map((r) => getJSON('anomalies', {run: r})))
+      .then((anoms) => {
+        if (seq !== this.seq) return;  // a newer selection won
+        this.anomalies = anoms[0].anomalies.map((a) => ({...a, run}));
+        this.compareAnomalies = anoms[1] ? anoms[1].anomalies.map((a) => ({...a, run: wanted[1],
+                                                                           compare: true})) : [];
+        this._renderList();
+        this.redraw();
+      });
+    const curves = Promise.all(wanted.map((r) => getJSON('curves', {run: r, columns: cols})))
+      .then((data) => {
+        if (seq !== this.seq) return;
+        this.curves = data.map((c, i) => ({run: wanted[i], curves: c.curves, dashed: i > 0}));
+        this.redraw();
+      });
+    await Promise.all([heatmap, anomalies, curves]);
   }
 
   _kinds() {
@@ -198,7 +222,8 @@ class TimelineApp {
     return info ? info.kinds : {};
   }
 
-  async refreshHeatmap(seq = ++this.seq) {
+  async refreshHeatmap() {
+    const seq = this.hmSeq = (this.hmSeq || 0) + 1;
     const kinds = this._kinds();
     const available = ['grads', 'weights', 'updates', 'acts'].filter((k) => kinds[k]);
     this.kindSel.replaceChildren(...available.map((k) => option(k, kindLabel(k),
@@ -224,12 +249,18 @@ class TimelineApp {
     }
     this.statSel.replaceChildren(...stats.map((s) => option(s, statLabel(s),
                                                             s === this.state.stat)));
-    const cols = Math.min(4000, Math.max(50, Math.floor(this.width() - LABEL_W)));
-    const data = await getJSON('heatmap', {run: this.state.run, kind: this.state.kind,
-                                           stat: this.state.stat, columns: cols});
-    if (seq !== this.seq) return;
+    const folded = this.folds[this.state.kind];
+    const params = {run: this.state.run, kind: this.state.kind, stat: this.state.stat,
+                    columns: this.columns(), lines: folded ? 'folded' : 'auto', fold: folded};
+    // The maximum plane draws the map; the minimum (tooltip only) follows.
+    const data = await getJSON('heatmap', {...params, planes: 'max'});
+    if (seq !== this.hmSeq) return;  // a newer selection won
+    getJSON('heatmap', {...params, fold: data.folded, lines: 'folded', planes: 'min'})
+      .then((mins) => { if (this.heatmapData === data) this.heatmap.setMin(mins); })
+      .catch(() => {});
     this.heatmapData = data;
     this.heatmap.setData(data);
+    this.folds[this.state.kind] = data.folded;
     const n = data.steps_total.toLocaleString('en-US');
     this.hmNote.textContent = data.sampled
       ? `Showing a sample of ${n} logged steps (an older run, larger than one read, written ` +
