@@ -184,6 +184,49 @@ def test_heatmap_downsampled_to_few_columns_keeps_the_nan(client):
     assert data["first_step"][0] == 0 and data["last_step"][-1] == 300
 
 
+def test_a_folded_group_is_one_line_whose_maximum_keeps_the_nan_of_its_member(client):
+    data = get_json(client, "/heatmap", run="nan_fc2", kind="acts", stat="std", columns=1000,
+                    lines="folded", fold="net", planes="max")
+    assert data["lines"] == [{"group": "net", "rows": len(fx.MLP)}]
+    assert data["folded"] == ["net"] and "min" not in data
+    cols = len(data["first_step"])
+    hi = f32(data["max"]).reshape(cols, 1)[:, 0]
+    nan_steps = [s for s, v in zip(data["first_step"], hi) if np.isnan(v)]
+    assert nan_steps[0] == fx.NAN_STEP
+    full = get_json(client, "/heatmap", run="nan_fc2", kind="acts", stat="std", columns=1000)
+    rows_hi = f32(full["max"]).reshape(cols, len(full["rows"]))
+    finite = ~np.isnan(hi)
+    assert np.array_equal(hi[finite], np.nanmax(rows_hi, axis=1)[finite])
+    mins = get_json(client, "/heatmap", run="nan_fc2", kind="acts", stat="std", columns=1000,
+                    lines="folded", fold="net", planes="min")
+    assert "max" not in mins and mins["lines"] == data["lines"]
+    lo = f32(mins["min"])
+    assert np.array_equal(lo, np.nanmin(f32(full["min"]).reshape(cols, -1), axis=1))
+    # The colour scale is the same whatever is folded.
+    assert (data["finite_min"], data["finite_max"], data["positive_min"]) == \
+        (full["finite_min"], full["finite_max"], full["positive_min"])
+
+
+def test_auto_lines_fold_the_deepest_groups_of_a_500_layer_model_first():
+    rows = [f"model.blocks.{b}.{m}.{p}" for b in range(125) for m in ("fc1", "fc2")
+            for p in ("weight", "bias")]
+    tree = timeline.group_tree(rows)
+    folded = timeline.auto_fold(tree)
+    lines = timeline.fold_lines(tree, folded)
+    assert len(lines) <= timeline.MAX_LINES
+    # The fc groups are folded, the blocks stay one line each; the outer group stays open.
+    assert "model.blocks.3.fc1" in folded and "model.blocks" not in folded
+    assert [k for w, k, _ in lines[:2]] == ["model.blocks", "model.blocks.0"]
+    hi = np.ones((3, len(rows)), np.float32)
+    hi[1, rows.index("model.blocks.7.fc2.bias")] = np.nan
+    hi[2, rows.index("model.blocks.9.fc1.weight")] = 1e6
+    lo, mx = timeline.line_planes(hi, hi, lines)
+    keys = [k for _, k, _ in lines]
+    assert np.isnan(mx[1, keys.index("model.blocks.7")]) and np.isnan(mx[1, 0])
+    assert mx[2, keys.index("model.blocks.9")] == 1e6 and mx[2, keys.index("model.blocks.8")] == 1
+    assert np.isnan(mx[:, keys.index("model.blocks.8")]).sum() == 0
+
+
 def test_anomalies_list_the_injected_nan_first_with_its_remedy(client):
     anomalies = get_json(client, "/anomalies", run="nan_fc2")["anomalies"]
     top = anomalies[0]
@@ -226,6 +269,8 @@ def test_layer_series_has_every_kind_for_a_parametrised_layer(client):
     ("/heatmap", {"run": "nan_fc2", "columns": "0"}, 400),
     ("/heatmap", {"run": "nan_fc2", "columns": "many"}, 400),
     ("/heatmap", {"run": "scalars_only"}, 404),
+    ("/heatmap", {"run": "nan_fc2", "lines": "some"}, 400),
+    ("/heatmap", {"run": "nan_fc2", "planes": "mean"}, 400),
     ("/anomalies", {"run": "nope"}, 404),
     ("/curves", {"run": "nan_fc2", "columns": "99999"}, 400),
     ("/layer", {"run": "nan_fc2"}, 400),

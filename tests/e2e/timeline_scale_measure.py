@@ -61,6 +61,8 @@ def main() -> None:
                 "timeline_firstpaint.mjs", tb.url, harness.artifacts("timeline_scale"),
                 "scale_cold", timeout=600)
         routes = ["runs", "anomalies?run=scale", "curves?run=scale&columns=1300",
+                  # what the tab asks for first (folded lines, maximum plane only)
+                  "heatmap?run=scale&kind=grads&stat=norm&columns=1300&lines=auto&planes=max",
                   "heatmap?run=scale&kind=grads&stat=norm&columns=1300",
                   "heatmap?run=scale&kind=acts&stat=std&columns=1300",
                   "heatmap?run=scale&kind=grads&stat=max_abs&columns=1300",
