@@ -58,10 +58,17 @@ try {
   }
   out.reloadButton = pressed;
   out.lastStepAfter = await lastStep();
-  out.layerStepsAfter = await frame.evaluate(() => {
+  // The layer view refreshes after the heatmap (a separate request): wait for it too,
+  // bounded, rather than reading it the moment the heatmap changed.
+  const layerLast = () => {
     const k = window.__timeline.layerData && Object.values(window.__timeline.layerData.kinds)[0];
     return k ? k.step[k.step.length - 1] : null;
-  });
+  };
+  await frame.waitForFunction((target) => {
+    const k = window.__timeline.layerData && Object.values(window.__timeline.layerData.kinds)[0];
+    return k && k.step[k.step.length - 1] >= target;
+  }, out.lastStepAfter, { timeout: 30000 }).catch(() => {});
+  out.layerStepsAfter = await frame.evaluate(layerLast);
   out.runAfter = await frame.$eval('#run-select', (e) => e.value);
   out.layerAfter = await frame.evaluate(() => window.__timeline.state.layer);
   out.layerViewShown = await frame.$eval('#layer-view', (e) => !e.hidden);
