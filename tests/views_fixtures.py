@@ -61,14 +61,11 @@ class LSTMTagger(nn.Module):
 
 
 def two_moons(n: int = 128, noise: float = 0.1, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    half = n // 2
-    t = torch.rand(half, generator=g) * math.pi
-    a = torch.stack([torch.cos(t), torch.sin(t)], 1)
-    b = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1)
-    x = torch.cat([a, b]) + noise * torch.randn(2 * half, 2, generator=g)
-    y = torch.cat([torch.zeros(half, dtype=torch.long), torch.ones(half, dtype=torch.long)])
-    perm = torch.randperm(2 * half, generator=g)
+    """The demo's two moons as shuffled ``(x, y)`` tensors."""
+    from tb_archviz.callbacks.demo import two_moons as demo_moons
+
+    x, y = demo_moons(n, noise, seed).tensors
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     return x[perm], y[perm]
 
 
