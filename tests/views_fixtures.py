@@ -3,7 +3,6 @@ tests/e2e/test_views_browser.py): a small VGG-like CNN with a two-branch block, 
 on two moons, an LSTM classifier and GPT-2 with the small configuration's 12 layers."""
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
