@@ -15,6 +15,9 @@ Costs (DESIGN.md §5):
   everything (statistics and sentinel state) is concatenated into one float64 vector that is
   copied to the host once. Under DDP that vector is all-gathered once (one collective per
   logging step) and combined per column (sums, maxima, minima), so a NaN on any rank shows;
+  under FSDP2 sharded parameters are reduced on their local shards to additive quantities
+  (squared norms, sums, counts, maxima) that the same gather combines into whole-tensor
+  statistics (without sharded parameters nothing changes);
 * ``stop_on_nonfinite=True`` reads the loss on the host at every step (one sync per step):
   only when asked.
 
@@ -69,24 +72,23 @@ class _Rows(NamedTuple):
 _FSDP1_WARNED = False
 
 
-def _warn_fsdp1(model: torch.nn.Module, params: list) -> None:
-    """One warning per process when FSDP1 (FullyShardedDataParallel) manages the model."""
+def _is_fsdp1(model: torch.nn.Module, params: list) -> bool:
+    """True when FSDP1 (FullyShardedDataParallel) manages the model; warns once per process."""
     global _FSDP1_WARNED
-    if _FSDP1_WARNED:
-        return
     flat = any(getattr(p, "_fsdp_flattened", False) for _, p in params)
     try:
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP1
         flat = flat or any(isinstance(m, FSDP1) for m in model.modules())
     except ImportError:
         pass
-    if flat:
+    if flat and not _FSDP1_WARNED:
         _FSDP1_WARNED = True
         warnings.warn("tb_archviz: FSDP1 (FullyShardedDataParallel) flattens and shards "
-                      "parameters; weight, gradient and update statistics are not supported "
-                      "under it and describe rank-local flat shards (activations and inputs "
-                      "are exact). Use FSDP2 (torch.distributed.fsdp.fully_shard), whose "
-                      "sharded parameters are combined exactly.", stacklevel=3)
+                      "parameters: weight, gradient and update statistics are not supported "
+                      "under it and are written as NaN (not measured); activations, inputs, "
+                      "loss and the non-finite sentinel work. FSDP2 "
+                      "(torch.distributed.fsdp.fully_shard) is supported.", stacklevel=3)
+    return flat
 
 
 class HealthMonitor:
@@ -130,6 +132,7 @@ class HealthMonitor:
         self._sharded = np.zeros(0, np.int64)       # indices into _params
         self._replicas = np.zeros(0)
         self._sharded_set: set = set()
+        self._fsdp1 = False
         self._reset_step()
 
     # -- per-step state ----------------------------------------------------------------
@@ -241,7 +244,7 @@ class HealthMonitor:
         world = _world()
         if world == 1:
             return
-        _warn_fsdp1(self.model, self._params)
+        self._fsdp1 = _is_fsdp1(self.model, self._params)
         self._any_dtensor = any(S.is_dtensor(p) for _, p in self._params)
         if not self._any_dtensor:
             return
@@ -526,10 +529,15 @@ class HealthMonitor:
         w_raw = self._unshard(w_raw, [0], [1, 3])       # no-op unless sharded
         g_raw = self._unshard(g_raw, [0], [2, 3])
         u_raw = self._unshard(u_raw, [0], [])
+        if self._fsdp1:                  # rank-local flat shards: not measured (warned once)
+            w_raw, g_raw, u_raw = (np.full_like(np.asarray(a, np.float64), np.nan)
+                                   for a in (w_raw, g_raw, u_raw))
         step = self._step
 
         numel = np.array([p.numel() for _, p in self._params], np.float64)
         ndim = np.array([p.dim() for _, p in self._params], np.float64)
+        if self._fsdp1:                  # local, flattened views: not the layer's tensors
+            numel[:] = ndim[:] = np.nan
         trainable = np.array([p.requires_grad for _, p in self._params], np.float64)
         weights = S.finish_weights(w_raw, numel, ndim, trainable)
         acts_s = S.finish_acts(a_raw)

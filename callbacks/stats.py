@@ -327,7 +327,9 @@ def _max_abs(ts: List[torch.Tensor]) -> torch.Tensor:
         hi = torch._foreach_max(ts)
         lo = torch._foreach_max(torch._foreach_neg(ts))
         return torch.maximum(torch.stack(hi), torch.stack(lo)).float()
-    except (AttributeError, RuntimeError, TypeError):  # older torch or exotic tensors
+    except (AttributeError, RuntimeError, TypeError):  # older torch, exotic or empty tensors
+        if not all(t.numel() for t in ts):             # an empty (shard of a) tensor: 0
+            return _max_abs([t if t.numel() else t.new_zeros(1) for t in ts])
         return _norms(ts, float("inf"))
 
 
@@ -375,13 +377,6 @@ def local(t: torch.Tensor) -> torch.Tensor:
     return to_local() if to_local is not None else t
 
 
-def _max_abs_shards(ts: List[torch.Tensor]) -> torch.Tensor:
-    """max |x| per local shard; an empty shard (uneven sharding) contributes 0."""
-    if all(t.numel() for t in ts):
-        return _max_abs(ts)
-    return _max_abs([t if t.numel() else t.new_zeros(1) for t in ts])
-
-
 @torch.no_grad()
 def weight_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
     """[P, 4] float64 over local shards: sumsq, sum, max_abs, nonfinite (SHARD_WEIGHT_OPS).
@@ -392,7 +387,7 @@ def weight_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
     norms = _norms(ps, 2.0)
     sums = torch.stack([p.sum(dtype=torch.float32) for p in ps])
     return torch.stack([norms.double().square(), sums.double(),
-                        _max_abs_shards(ps).double(), _nonfinite_each(ps, norms).double()], 1)
+                        _max_abs(ps).double(), _nonfinite_each(ps, norms).double()], 1)
 
 
 @torch.no_grad()
@@ -404,7 +399,7 @@ def grad_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
     norms = _norms(gs, 2.0)
     numel = torch.tensor([g.numel() for g in gs], dtype=torch.float32, device=norms.device)
     zeros = numel - torch.stack([torch.count_nonzero(g) for g in gs]).float()
-    return torch.stack([norms.double().square(), _max_abs_shards(gs).double(),
+    return torch.stack([norms.double().square(), _max_abs(gs).double(),
                         zeros.double(), _nonfinite_each(gs, norms).double()], dim=1)
 
 

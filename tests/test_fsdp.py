@@ -28,6 +28,7 @@ pytest.importorskip("torch.distributed.fsdp")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 5
 NAN_STEP = 4           # rank 1 writes a NaN into its own shard of "0.weight" at this step
+LOG_EVERY = 2          # odd steps run the sentinel only (local shards, no statistics)
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys, warnings
@@ -37,7 +38,7 @@ SCRIPT = textwrap.dedent("""
     from torch import nn
     warnings.filterwarnings("ignore")
 
-    STEPS, NAN_STEP = %(steps)d, %(nan_step)d
+    STEPS, NAN_STEP, LOG_EVERY = %(steps)d, %(nan_step)d, %(log_every)d
 
     def ref(t):
         t = t.detach().double()
@@ -65,7 +66,7 @@ SCRIPT = textwrap.dedent("""
                 fully_shard(layer)
         fully_shard(model)
         rec = ArchVizRecorder(model, logdir=os.path.join(out, "run") if rank == 0 else None,
-                              write=rank == 0, log_every_n_steps=1)
+                              write=rank == 0, log_every_n_steps=LOG_EVERY)
         opt = torch.optim.SGD(model.parameters(), lr=0.05)
         names = [n for n, _ in model.named_parameters()]
         refs = []
@@ -94,11 +95,37 @@ SCRIPT = textwrap.dedent("""
         rec.close()
         with open(os.path.join(out, "ref_%%d.json" %% rank), "w") as f:
             json.dump(refs, f)
+        fsdp1(rank, out)
         dist.destroy_process_group()
+
+    def fsdp1(rank, out):
+        # FSDP1 is documented as unsupported: NaN parameter statistics and one warning
+        from torch.distributed.fsdp import FullyShardedDataParallel
+        from tb_archviz.callbacks import ArchVizRecorder
+        model = FullyShardedDataParallel(nn.Sequential(nn.Linear(6, 9), nn.ReLU(),
+                                                       nn.Linear(9, 1)),
+                                         use_orig_params=True, device_id=torch.device("cpu"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rec = ArchVizRecorder(model, logdir=os.path.join(out, "fsdp1") if rank == 0
+                                  else None, write=rank == 0, log_every_n_steps=1)
+            opt = torch.optim.SGD(model.parameters(), lr=0.05)
+            for step in range(2):
+                x = torch.randn(8, 6)
+                rec.start_step(step, x)
+                loss = model(x).pow(2).mean()
+                loss.backward()
+                rec.before_optimizer_step()
+                opt.step()
+                opt.zero_grad()
+                rec.end_step(loss)
+            rec.close()
+        with open(os.path.join(out, "fsdp1_warnings_%%d.json" %% rank), "w") as f:
+            json.dump([str(w.message) for w in caught if "tb_archviz" in str(w.message)], f)
 
     if __name__ == "__main__":
         mp.spawn(main, args=(2, sys.argv[1], int(sys.argv[2])), nprocs=2)
-""") % {"steps": STEPS, "nan_step": NAN_STEP}
+""") % {"steps": STEPS, "nan_step": NAN_STEP, "log_every": LOG_EVERY}
 
 
 def _free_port() -> int:
@@ -139,12 +166,13 @@ def _close(got, want):
 def test_sharded_weight_statistics_equal_those_of_the_full_tensors(fsdp_run):
     out, refs = fsdp_run
     series, rows = _table(out, "weights")
-    assert series.steps.tolist() == list(range(STEPS))
+    assert series.steps.tolist() == list(range(0, STEPS, LOG_EVERY))
     # the shards really are uneven, and rank 1 holds nothing of the last bias
     local = [json.load(open(out / f"ref_{r}.json"))[0]["local_numel"] for r in (0, 1)]
     assert local[0]["0.weight"] == 5 * 6 and local[1]["0.weight"] == 4 * 6
     assert local[1]["4.bias"] == 0
-    for t, ref in enumerate(refs[:NAN_STEP]):
+    for t, step in enumerate(series.steps[series.steps < NAN_STEP]):
+        ref = refs[step]
         for name, want in ref["weights"].items():
             row = series.values[t, rows.index(name)]
             for stat in ("norm", "mean", "std", "max_abs", "nonfinite"):
@@ -156,7 +184,9 @@ def test_sharded_gradient_and_update_statistics_equal_those_of_the_full_tensors(
     out, refs = fsdp_run
     grads, rows = _table(out, "grads")
     updates, _ = _table(out, "updates")
-    for t, ref in enumerate(refs[:NAN_STEP]):
+    assert grads.steps.tolist() == updates.steps.tolist() == list(range(0, STEPS, LOG_EVERY))
+    for t, step in enumerate(grads.steps[grads.steps < NAN_STEP]):
+        ref = refs[step]
         for name, want in ref["grads"].items():
             row = grads.values[t, rows.index(name)]
             for stat in ("norm", "max_abs", "zero_fraction", "nonfinite"):
@@ -171,12 +201,26 @@ def test_sharded_gradient_and_update_statistics_equal_those_of_the_full_tensors(
 def test_a_nan_in_one_ranks_shard_only_is_counted_once_and_reported(fsdp_run):
     out, refs = fsdp_run
     series, rows = _table(out, "weights")
-    row = series.values[NAN_STEP, rows.index("0.weight")]
+    t = series.steps.tolist().index(NAN_STEP)
+    row = series.values[t, rows.index("0.weight")]
     assert row[series.stats.index("nonfinite")] == 1.0     # summed over shards: 0 + 1
     assert np.isnan(row[series.stats.index("norm")])
     assert refs[NAN_STEP]["weights"]["0.weight"]["nonfinite"] == 1
-    clean = series.values[NAN_STEP, rows.index("2.weight")]
+    clean = series.values[t, rows.index("2.weight")]
     _close(clean[series.stats.index("norm")], refs[NAN_STEP]["weights"]["2.weight"]["norm"])
     anomalies = reader.read_anomalies(reader.open_logdir(str(out)), "run")["run"]
     nf = [r for r in anomalies if r["kind"] == "non_finite"]
     assert len(nf) == 1 and nf[0]["first_step"] == NAN_STEP, nf
+
+
+def test_fsdp1_parameter_statistics_are_not_measured_and_warned_about_once(fsdp_run):
+    out, _ = fsdp_run
+    for rank in (0, 1):
+        msgs = json.load(open(out / f"fsdp1_warnings_{rank}.json"))
+        assert len(msgs) == 1 and "FSDP1" in msgs[0], msgs
+    src = reader.open_logdir(str(out))
+    weights = reader.read_stats(src, "fsdp1", fmt.stats_tag("weights"))
+    acts = reader.read_stats(src, "fsdp1", fmt.stats_tag("acts"))
+    assert weights.steps.tolist() == [0, 1]
+    assert np.isnan(weights.values[:, :, weights.stats.index("norm")]).all()
+    assert np.isfinite(acts.values[:, :, acts.stats.index("mean")]).any()   # acts still work
