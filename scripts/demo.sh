@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec tb-archviz demo "${1:-archviz_demo}"
+exec "${PYTHON:-python3}" -m tb_archviz demo "${1:-archviz_demo}"
