@@ -49,6 +49,21 @@ def neuron_kind(module: nn.Module) -> Optional[str]:
     return None
 
 
+def _is_dtensor(t: torch.Tensor) -> bool:
+    try:
+        from torch.distributed.tensor import DTensor
+    except ImportError:  # torch built without distributed
+        return False
+    return isinstance(t, DTensor)
+
+
+def _collective_forward_risk() -> bool:
+    """True when an extra forward on the writing rank alone could run collectives (FSDP
+    all-gathers, SyncBatchNorm) and hang: the playground is then skipped."""
+    dist = torch.distributed
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
 def small_layers(model: nn.Module) -> List[tuple]:
     """``[(module name, module, kind)]`` of the layers the neuron view can draw (capped)."""
     out = []
@@ -133,7 +148,8 @@ class Snapshots:
             if self.layers and (self._count % self.weights_every == 0 or final) \
                     and self._last_weights != step:
                 self.write_weights(step, sink)
-            if self.plane and self._batch is not None and not final:
+            if self.plane and self._batch is not None and not final \
+                    and not _collective_forward_risk():
                 self.write_plane(step, sink)
         except Exception as exc:  # snapshots must never stop training
             if not self._warned:
@@ -149,6 +165,10 @@ class Snapshots:
     def write_weights(self, step: int, sink) -> None:
         for name, mod, kind in self.layers:
             for pname, p in mod.named_parameters(recurse=False):
+                if _is_dtensor(p):
+                    # A sharded (FSDP2) parameter: only rank 0 writes, and gathering the
+                    # whole tensor would need every rank; leave it out of the neuron view.
+                    continue
                 full = f"{name}.{pname}" if name else pname
                 sink.tensor(TAG_WEIGHTS_PREFIX + full, step, p.detach().float().cpu().numpy(),
                             fmt.PLUGIN_GRAPH, content={"module": name, "param": pname,
