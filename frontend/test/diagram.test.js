@@ -181,3 +181,12 @@ test('an op without a glyph shows its whole name inside a node as wide as the na
   assert.deepEqual(nodeSize([add], 'op'), { width: 20, height: 20 });
   assert.equal(nodeLines(tree, { id: 'op:2', kind: 'op' })[0].text, 'SDPA');
 });
+
+test('a closed container that holds one run of repeated blocks says what it holds', () => {
+  const tree = buildTree(transformer);
+  const g = foldGraph(tree, { depth: 3 });
+  const layers = g.nodes.find((n) => n.id === 'net.encoder.layers');
+  assert.ok(layers && !layers.open, 'layers is drawn closed at depth 3');
+  const type = nodeLines(tree, layers).find((l) => l.role === 'type').text;
+  assert.match(type, /^TransformerEncoderLayer .*×2$/);
+});

@@ -640,6 +640,13 @@ var ArchvizDiagram = (() => {
     const total = params && (params.total ?? params.own);
     return total ? `${formatCount(total)} params` : "";
   }
+  function repeatSummary(tree, n) {
+    const kids = (n.children || []).map((id) => tree.nodes.get(id)).filter((c) => c && c.kind === "module" && c.module && c.callOf === void 0);
+    if (kids.length < 2 || kids.length !== n.children.length) return "";
+    const r = kids[0].module.repeat;
+    if (!r || !kids.every((c) => c.module.repeat && c.module.repeat.group === r.group)) return "";
+    return `${typeLine(kids[0].module)} ×${kids.length}`;
+  }
   function nodeLines(tree, v) {
     if (v.kind === "repeat") {
       const first = tree.nodes.get(v.members[0]).module;
@@ -678,7 +685,7 @@ var ArchvizDiagram = (() => {
     }
     const m = n.module;
     const name = shortName(m.name);
-    const type = typeLine(m);
+    const type = !v.open && repeatSummary(tree, n) || typeLine(m);
     const lines = [];
     if (v.open) {
       lines.push({ text: `${name} · ${m.class}`, size: SIZE.header, weight: "bold", role: "name" });

@@ -25,6 +25,17 @@ function paramsText(params) {
   return total ? `${formatCount(total)} params` : '';
 }
 
+// A closed container whose children are all one run of repeated blocks says what it holds:
+// "TransformerEncoderLayer d=32, 4 heads ×2" rather than "ModuleList".
+export function repeatSummary(tree, n) {
+  const kids = (n.children || []).map((id) => tree.nodes.get(id))
+    .filter((c) => c && c.kind === 'module' && c.module && c.callOf === undefined);
+  if (kids.length < 2 || kids.length !== n.children.length) return '';
+  const r = kids[0].module.repeat;
+  if (!r || !kids.every((c) => c.module.repeat && c.module.repeat.group === r.group)) return '';
+  return `${typeLine(kids[0].module)} ×${kids.length}`;
+}
+
 // Lines of a block: [{text, size, weight, role}], top to bottom.
 export function nodeLines(tree, v) {
   if (v.kind === 'repeat') {
@@ -54,7 +65,7 @@ export function nodeLines(tree, v) {
   }
   const m = n.module;
   const name = shortName(m.name);
-  const type = typeLine(m);
+  const type = (!v.open && repeatSummary(tree, n)) || typeLine(m);
   const lines = [];
   if (v.open) {
     lines.push({ text: `${name} · ${m.class}`, size: SIZE.header, weight: 'bold', role: 'name' });
