@@ -31,10 +31,12 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+import weakref
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from torch import nn
 
 from tb_archviz import detectors as det
 from tb_archviz import format as fmt
@@ -45,6 +47,13 @@ log = logging.getLogger(__name__)
 _NO_STEP = -1
 # Logging steps between rewrites of anomaly records whose only change is a later last_step.
 ANOMALY_REFRESH_EVERY = 10
+# Modules that cannot turn finite inputs into NaN/Inf (no parameters, bounded or
+# sign-preserving elementwise maps, max-pooling, reshapes): the sentinel skips their output
+# when their input is exactly the tensor it has just checked.
+NAN_PRESERVING = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.Hardtanh, nn.Tanh, nn.Sigmoid,
+                  nn.Softsign, nn.Hardsigmoid, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
+                  nn.Dropout3d, nn.Identity, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
+                  nn.Flatten)
 
 
 def _finite_on_host(t: torch.Tensor) -> bool:
@@ -137,6 +146,7 @@ class HealthMonitor:
 
     # -- per-step state ----------------------------------------------------------------
     def _reset_step(self) -> None:
+        self._last_checked: Optional[weakref.ref] = None   # the sentinel's last summed output
         self._calls: List[int] = []
         self._sums: List[torch.Tensor] = []
         self._act_rows: Dict[int, List[torch.Tensor]] = {}
@@ -202,6 +212,7 @@ class HealthMonitor:
 
     def _make_hook(self, i: int):
         family = self._family[self._leaves[i][0]]
+        preserving = isinstance(self._leaves[i][1], NAN_PRESERVING)
 
         def hook(module, args, out):
             if not self._active:
@@ -220,7 +231,14 @@ class HealthMonitor:
                 self._act_rows.setdefault(i, []).append(raw)
                 s = raw[0]
             elif self.sentinel:
+                if preserving and args and self._last_checked is not None \
+                        and args[0] is self._last_checked():
+                    # Cannot turn the finite tensor just checked into NaN/Inf, and a NaN in
+                    # it is already flagged at the module that produced it. A preserving
+                    # module fed by functional code (relu(out + identity)) is still checked.
+                    return
                 s = t.detach().sum(dtype=torch.float32)
+                self._last_checked = weakref.ref(t)
             else:
                 return
             self._calls.append(i)

@@ -64,6 +64,7 @@ class ArchVizRecorder:
         # Weights of small layers and the 2-D input plane, for the tab's extra views.
         self.snapshots = None
         self._step: Optional[int] = None
+        self._unflushed = False   # steps since the last end_epoch (sentinel not yet read)
         if snapshots and write:
             from tb_archviz.callbacks.snapshots import Snapshots
 
@@ -107,6 +108,7 @@ class ArchVizRecorder:
 
     def start_step(self, step: int, batch: Any = None, targets: Any = None) -> None:
         self._step = step
+        self._unflushed = True
         if self.snapshots is not None and self.is_logging_step(step):
             self.snapshots.remember(batch, targets)
         if self.health is not None:
@@ -136,6 +138,7 @@ class ArchVizRecorder:
             self.health.flush(step, sink=self.sink)
         if self.sink is not None:
             self.sink.flush()
+        self._unflushed = False
 
     # -- checkpointing -------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -154,6 +157,10 @@ class ArchVizRecorder:
             self.health.load_state_dict(state["health"])
 
     def close(self) -> None:
+        if self._unflushed and self._step is not None:
+            # A plain loop may never call end_epoch: read the sentinel and write what is
+            # pending, so a NaN found between logging steps is not lost.
+            self.end_epoch(self._step)
         if self.snapshots is not None and self._step is not None:
             self.snapshots.logging_step(self._step, self.sink, final=True)
         if self.health is not None:
