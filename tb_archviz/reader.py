@@ -68,7 +68,7 @@ def plugin_content(series) -> Optional[dict]:
         return None
 
 
-def _read_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None
+def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None
                 ) -> Dict[str, List[Tuple[int, Any]]]:
     """{run: [(step, decoded JSON)]} for one blob-sequence tag, skipping unreadable values."""
     flt = run_tag_filter(run, tag)
@@ -118,7 +118,7 @@ def run_tag_filter(run: Optional[str], tag: Optional[str]):
 def read_architectures(src: Source, run: Optional[str] = None
                        ) -> Dict[str, List[Tuple[int, dict]]]:
     """{run: [(step, architecture record)]}, oldest version first."""
-    out = _read_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_ARCHITECTURE, run)
+    out = read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_ARCHITECTURE, run)
     return {r: [(s, rec) for s, rec in versions if _known_schema(rec)]
             for r, versions in out.items()}
 
@@ -151,13 +151,13 @@ def _known_schema(record: Any) -> bool:
 
 def read_layer_tables(src: Source, run: Optional[str] = None
                       ) -> Dict[str, List[Tuple[int, dict]]]:
-    return _read_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_LAYERS, run)
+    return read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_LAYERS, run)
 
 
 def read_anomalies(src: Source, run: Optional[str] = None) -> Dict[str, List[dict]]:
     """{run: [anomaly record]}: the latest version of each record, by first occurrence."""
     out: Dict[str, List[dict]] = {}
-    for r, items in _read_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_ANOMALIES, run).items():
+    for r, items in read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_ANOMALIES, run).items():
         latest: Dict[tuple, dict] = {}
         for _step, records in items:
             for rec in records if isinstance(records, list) else []:

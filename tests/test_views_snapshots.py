@@ -79,7 +79,7 @@ def test_playground_planes_are_the_hidden_units_over_the_input_plane(tmp_path):
     model = vf.MoonsMLP()
     _train(tmp_path, model, steps=19, log_every=2)
     src = reader.open_logdir(str(tmp_path))
-    (run, planes), = reader._read_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_PLAYGROUND).items()
+    (run, planes), = reader.read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_PLAYGROUND).items()
     assert [s for s, _ in planes] == list(range(0, 19, 2))
     step, p = planes[-1]
     n = p["grid"]["n"]

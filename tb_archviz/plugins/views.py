@@ -59,7 +59,7 @@ def weights_impl(src: reader.Source, run: str, step: Optional[int] = None) -> Di
 
 def playground_impl(src: reader.Source, run: str) -> Dict[str, Any]:
     """Every playground frame of ``run``: ``{"steps": [...], "frames": [payload, ...]}``."""
-    frames = reader._read_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_PLAYGROUND, run).get(run)
+    frames = reader.read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_PLAYGROUND, run).get(run)
     if not frames:
         raise errors.NotFoundError(f"run {run!r} has no playground frames (the model's "
                                    "example input must be a float [N, 2] batch)")
