@@ -405,3 +405,15 @@ def test_runs_list_only_the_source_kinds_not_the_pyramid_tags(long_client):
     runs = get_json(long_client, "/runs")["runs"]
     assert runs[0]["kinds"] == {"grads": fx.STATS["grads"]}
     assert set(runs[0]["run_stats"]) == {"run"}
+
+
+def test_the_earliest_problem_is_the_first_warning_or_error_to_begin():
+    from tb_archviz.plugins.timeline import earliest_problem
+
+    nan = {"kind": "non_finite", "severity": "error", "first_step": 24}
+    grads = {"kind": "exploding_gradients", "severity": "error", "first_step": 20}
+    info = {"kind": "update_ratio_high", "severity": "info", "first_step": 3}
+    plateau = {"kind": "loss_plateau", "severity": "warning", "first_step": 20}
+    assert earliest_problem([nan, info, plateau, grads]) is grads
+    assert earliest_problem([info]) is None
+    assert earliest_problem([]) is None

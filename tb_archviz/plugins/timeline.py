@@ -59,6 +59,17 @@ CURVES = (
 # ----------------------------------------------------------------------------- numerics
 
 
+def earliest_problem(anomalies: List[dict]) -> Optional[dict]:
+    """The warning or error that began first (ties: errors first), or None. The list's head
+    is the pinned first NaN, which is often a consequence of something earlier."""
+    rank = {"error": 0, "warning": 1}
+    candidates = [a for a in anomalies if a.get("severity") in rank
+                  and isinstance(a.get("first_step"), int)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda a: (a["first_step"], rank[a["severity"]]))
+
+
 def bucket_starts(steps: np.ndarray, columns: int) -> np.ndarray:
     """Start index of each non-empty step bucket; ``columns`` equal-width buckets over the
     step range, or one bucket per step when there are no more steps than columns."""
@@ -589,6 +600,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
                 "max_step": max(steps) if steps else None,
                 "counts": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
                 "first": anomalies[0] if anomalies else None,
+                "earliest": earliest_problem(anomalies),
             })
         return {"runs": out}
 

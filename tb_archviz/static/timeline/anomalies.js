@@ -60,6 +60,11 @@ export function renderSummary(container, runs, selected, onPick) {
       if (f) {
         line.append(document.createTextNode(
           ` — first ${kindWords(f.kind)} at step ${fmtStep(f.first_step)} ${where(f)}.`));
+        const e = r.earliest;
+        if (e && e.first_step < f.first_step) {
+          line.append(document.createTextNode(
+            ` It started earlier: ${kindWords(e.kind)} at step ${fmtStep(e.first_step)} ${where(e)}.`));
+        }
         if (f.remedy) line.append(span('try', ` Try: ${firstSentence(f.remedy)}`));
       }
     }
