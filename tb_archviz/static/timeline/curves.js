@@ -2,23 +2,15 @@
 // gradient norm, learning rate. Each is drawn as a min–max band plus its maximum line.
 
 import {nums} from './api.js';
+import {el, SVG} from './svg.js';
 import {fmtStep, fmtValue, glyph, kindWords} from './format.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 const PANELS = [
   {title: 'loss', names: ['loss', 'val_loss'], colours: ['#1c7ed6', '#f76707']},
   {title: 'total gradient norm', names: ['grad_norm'], colours: ['#2b8a3e']},
   {title: 'learning rate', names: ['lr'], colours: ['#862e9c']},
 ];
 const PANEL_H = 74;
-
-function el(parent, name, attrs = {}, text) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  parent.append(e);
-  return e;
-}
 
 /** The shared step axis: x(step) in pixels; `left` is the label column's width. */
 export function makeAxis(width, left, s0, s1) {

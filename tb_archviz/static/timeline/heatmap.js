@@ -6,8 +6,8 @@
 import {decodeF32, num, timed} from './api.js';
 import {fmtStep, fmtValue, glyph, kindWords, statLabel} from './format.js';
 import {EMPTY_RGB, makeScale, NONFINITE_RGB} from './scale.js';
+import {el, SVG} from './svg.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 
 /** Group tree of row names ("a.b.c" sits in group "a.b"), in order of first appearance. */
 function buildTree(rows) {
@@ -299,33 +299,27 @@ export class Heatmap {
     svg.setAttribute('width', W + 20);
     svg.setAttribute('height', H);
     const s = this.scale;
-    const el = (name, attrs, text) => {
-      const e = document.createElementNS(SVG, name);
-      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-      if (text !== undefined) e.textContent = text;
-      svg.append(e);
-      return e;
-    };
+    const add = (name, attrs, text) => el(svg, name, attrs, text);
     const title = `${statLabel(this.data.stat)} (${s.kind === 'log' ? 'log scale' :
                    s.kind === 'diverging' ? 'signed' : 'linear'}, bucket maximum)`;
     const x0 = 14, w = 230, y = 16;
-    el('text', {x: x0, y: 11, class: 'legend-title'}, title);
+    add('text', {x: x0, y: 11, class: 'legend-title'}, title);
     for (let i = 0; i < 60; i++) {
       const rgb = s.ramp ? s.ramp(i / 59) : EMPTY_RGB;
-      el('rect', {x: x0 + (w * i) / 60, y, width: w / 60 + 0.5, height: 10,
+      add('rect', {x: x0 + (w * i) / 60, y, width: w / 60 + 0.5, height: 10,
                   fill: `rgb(${rgb.map((v) => v | 0).join(',')})`});
     }
     for (const t of s.ticks) {
       const tx = x0 + w * Math.min(1, Math.max(0, s.toT(t)));
-      el('line', {x1: tx, x2: tx, y1: y + 10, y2: y + 13, stroke: '#495057'});
-      el('text', {x: tx, y: y + 21, class: 'legend-tick', 'text-anchor': 'middle'}, fmtValue(t));
+      add('line', {x1: tx, x2: tx, y1: y + 10, y2: y + 13, stroke: '#495057'});
+      add('text', {x: tx, y: y + 21, class: 'legend-tick', 'text-anchor': 'middle'}, fmtValue(t));
     }
-    el('rect', {x: 262, y, width: 12, height: 10,
+    add('rect', {x: 262, y, width: 12, height: 10,
                 fill: `rgb(${NONFINITE_RGB.join(',')})`});
-    el('text', {x: 278, y: y + 9, class: 'legend-tick'}, 'NaN / Inf');
-    el('rect', {x: 340, y, width: 12, height: 10, fill: `rgb(${EMPTY_RGB.join(',')})`,
+    add('text', {x: 278, y: y + 9, class: 'legend-tick'}, 'NaN / Inf');
+    add('rect', {x: 340, y, width: 12, height: 10, fill: `rgb(${EMPTY_RGB.join(',')})`,
                 stroke: '#ced4da'});
-    el('text', {x: 356, y: y + 9, class: 'legend-tick'}, 'no data');
+    add('text', {x: 356, y: y + 9, class: 'legend-tick'}, 'no data');
   }
 
   _pick(e) {

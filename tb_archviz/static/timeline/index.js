@@ -9,6 +9,7 @@ import {Heatmap} from './heatmap.js';
 import {listenForReload, onSharedStep, openInArchitecture, setSharedStep, sharedStep}
   from './host.js';
 import {renderLayer} from './layer.js';
+import {SVG} from './svg.js';
 
 const POLL_MS = 15000;
 const LABEL_W = 190;
@@ -16,7 +17,6 @@ const LABEL_W = 190;
 const DEFAULT_STAT = {grads: ['norm'], weights: ['norm'],
                       updates: ['ratio', 'update_ratio', 'update_norm'],
                       acts: ['std', 'dead_fraction', 'dead_unit_fraction']};
-const SVG = 'http://www.w3.org/2000/svg';
 
 function h(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);

@@ -2,9 +2,9 @@
 // multiples (one chart per statistic, one line per row: weight, bias, module output).
 
 import {nums} from './api.js';
+import {el, SVG} from './svg.js';
 import {fmtStep, fmtValue, kindLabel, statLabel} from './format.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 const COLOURS = ['#1c7ed6', '#f76707', '#2b8a3e', '#ae3ec9', '#e03131', '#495057'];
 // The statistics worth a chart per kind, in reading order; others are shown after them.
 const PREFERRED = {
@@ -13,14 +13,6 @@ const PREFERRED = {
   acts: ['std', 'mean', 'dead_fraction', 'dead_unit_fraction', 'saturated_fraction',
          'nonfinite', 'nonfinite_fraction'],
 };
-
-function el(parent, name, attrs = {}, text) {
-  const e = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  parent.append(e);
-  return e;
-}
 
 function chart(data, kind, statIndex, step, width) {
   const k = data.kinds[kind];
