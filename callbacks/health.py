@@ -100,6 +100,11 @@ def _is_fsdp1(model: torch.nn.Module, params: list) -> bool:
     return flat
 
 
+def leaf_modules(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Module]]:
+    """Named modules without children (the root excluded): the rows of ``acts``."""
+    return [(n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
+
+
 class HealthMonitor:
     def __init__(self, model: torch.nn.Module, *, stats: bool = True, sentinel: bool = True,
                  stop_on_nonfinite: bool = False,
@@ -110,8 +115,7 @@ class HealthMonitor:
         self.stop_on_nonfinite = bool(stop_on_nonfinite)
         self.detector = det.Detector(thresholds)
         self._params: List[Tuple[str, torch.nn.Parameter]] = list(model.named_parameters())
-        self._leaves: List[Tuple[str, torch.nn.Module]] = [
-            (n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
+        self._leaves: List[Tuple[str, torch.nn.Module]] = leaf_modules(model)
         self._family = {n: S.act_family(m) for n, m in self._leaves}
         self.layer_of = {n: n.rsplit(".", 1)[0] if "." in n else "" for n, _ in self._params}
         self._hooks: list = []
@@ -247,10 +251,24 @@ class HealthMonitor:
         return hook
 
     # -- the step ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """The model's structure changed: find its leaves and parameters again at the next
+        step (read the sentinel before, its flags are sized by them)."""
+        self._params_checked = False
+
     def _check_params(self) -> None:
-        """Once: pick up parameters replaced since construction (FSDP2 swaps in DTensors)
-        and find the sharded ones. Nothing is sharded without a process group."""
+        """At the first step and after :meth:`refresh`: pick up modules and parameters
+        replaced since (a new head; FSDP2 swaps in DTensors) and find the sharded ones.
+        Nothing is sharded without a process group."""
         self._params_checked = True
+        leaves = leaf_modules(self.model)
+        if [id(m) for _, m in leaves] != [id(m) for _, m in self._leaves]:
+            self._remove_hooks()        # registered again for the new leaves when active
+            self._leaves = leaves
+            self._family = {n: S.act_family(m) for n, m in leaves}
+            self._order, self._seen = [], set()
+            self._sent = None
+            self._idx_cache.clear()
         params = list(self.model.named_parameters())
         if [id(p) for _, p in params] != [id(p) for _, p in self._params]:
             if len(params) != len(self._params):

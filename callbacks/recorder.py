@@ -88,6 +88,13 @@ class ArchVizRecorder:
         if self.snapshots is not None:
             self.snapshots.set_architecture(example_input, record)
         signature = structure_signature(self.model)
+        if self._arch_signature is not None and signature != self._arch_signature \
+                and self.health is not None:
+            # The monitored leaves and parameters changed: read the sentinel for the old
+            # ones, then let the monitor find the new ones.
+            if self._unflushed and self._step is not None:
+                self.end_epoch(self._step)
+            self.health.refresh()
         if signature != self._arch_signature and self.sink is not None:
             self.sink.json_blob(fmt.TAG_ARCHITECTURE, step, record, fmt.PLUGIN_GRAPH,
                                 content={"encoding": "json+gzip"})
