@@ -162,7 +162,9 @@ class ArchVizCallback(*callback_bases()):
         if self.recorder is None:
             return
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        lrs = [g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+        # Learning rates are written on logging steps only.
+        lrs = ([g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+               if self.recorder.is_logging_step(self._step_of_batch) else None)
         if self.recorder.end_step(loss, lrs=lrs):
             trainer.should_stop = True
 
