@@ -49,8 +49,6 @@ TAG_ANOMALIES = "archviz/anomalies"
 # (gzip JSON blob) for models with a 2-D point input.
 TAG_WEIGHTS_PREFIX = "archviz/weights/"
 TAG_PLAYGROUND = "archviz/playground"
-# Plain TensorBoard scalars that people want beside their loss (Scalars tab).
-SCALAR_PREFIX = "archviz/"
 
 BLOB_GZIP_MAGIC = b"\x1f\x8b"
 

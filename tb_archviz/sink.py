@@ -2,7 +2,7 @@
 
 The sink wraps anything with ``add_summary(summary, global_step)`` (the file writer of
 Lightning's ``TensorBoardLogger``, torch's ``SummaryWriter._get_file_writer()``, or the
-``EventFileWriter``-backed writer made by :func:`open_event_writer`). It attaches metadata to
+``EventFileWriter``-backed writer made by :class:`EventWriter`). It attaches metadata to
 the first value of each tag only and refuses non-increasing steps per tag, because the Rust
 data server keeps only the last write per step and evicts everything after a step that goes
 backwards. No torch here: the plain-PyTorch recorder and the tests use it as is.
@@ -192,10 +192,6 @@ class SummarySink:
         self._writer.add_summary(fmt.scalar_summary(tag, value, meta), step)
         return True
 
-    def scalars(self, step: int, values: Dict[str, float]) -> None:
-        for tag, value in values.items():
-            self.scalar(tag, step, value)
-
     def flush(self) -> None:
         flush = getattr(self._writer, "flush", None)
         if flush is not None:
@@ -233,8 +229,3 @@ class EventWriter:
 
     def close(self) -> None:
         self._writer.close()
-
-
-def open_event_writer(logdir: str) -> EventWriter:
-    return EventWriter(logdir)
-
