@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 from typing import List, Optional
@@ -102,7 +103,7 @@ def _print_text(doc: dict, out) -> None:
 def cmd_inspect(args) -> int:
     doc = inspect_logdir(args.logdir)
     if args.json:
-        json.dump(doc, sys.stdout, indent=1, allow_nan=False, default=_json_default)
+        json.dump(_finite(doc), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
     else:
         _print_text(doc, sys.stdout)
@@ -114,11 +115,16 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def _json_default(obj):
-    # Anomaly values can be NaN/Inf (a NaN loss); JSON has no such numbers.
+def _finite(obj):
+    """The document with NaN/±Inf numbers as null: JSON has no such numbers, and records
+    read from a logdir may hold them (a NaN loss)."""
     if isinstance(obj, float):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def cmd_export(args) -> int:

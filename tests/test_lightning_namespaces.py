@@ -145,3 +145,20 @@ def test_inspect_falls_back_to_an_add_graph_graphdef(tmp_path):
     (entry,) = inspect_logdir(str(tmp_path))["runs"]
     assert entry["architecture"]["source"] == "graphdef"
     assert entry["architecture"]["modules"] == 5  # root, fc1, act, fc2, head
+
+
+def test_inspect_json_writes_non_finite_values_in_records_as_null(tmp_path):
+    from tb_archviz import format as fmt
+    from tb_archviz.sink import EventWriter, SummarySink
+
+    writer = EventWriter(str(tmp_path / "run"))
+    SummarySink(writer).json_blob(fmt.TAG_ANOMALIES, 3, [
+        {"kind": "non_finite", "layer": "net.fc1", "tag": None, "first_step": 3,
+         "last_step": 3, "severity": "error", "value": float("nan"),
+         "threshold": float("inf"), "message": "m"}], fmt.PLUGIN_HEALTH)
+    writer.close()
+    res = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect", str(tmp_path),
+                          "--json"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    (anomaly,) = json.loads(res.stdout)["runs"][0]["anomalies"]
+    assert anomaly["value"] is None and anomaly["threshold"] is None
