@@ -69,7 +69,7 @@ def test_comparison_shows_the_second_run_and_live_update_keeps_the_selection(tmp
                 time.sleep(0.2)
             # Training goes on: steps 310..600 in a second event file of the same run.
             fx.write_health_run(runs["healthy"], start=310, steps=600, seed=5)
-            (tmp_path / "written").write_text("written")
+            (tmp_path / "written").write_text("600")   # the last step now on disk
             stdout, stderr = proc.communicate(timeout=150)
         finally:
             if proc.poll() is None:

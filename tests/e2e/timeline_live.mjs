@@ -3,7 +3,7 @@
 // LAYER, write OUTDIR/ready, wait until the test has written more steps (OUTDIR/written),
 // press TensorBoard's reload button, and wait until the heatmap reaches the new last step
 // while RUN and LAYER stay selected. Screenshots in OUTDIR; prints one JSON line.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { launch, collectErrors, pluginFrame } from './browser.mjs';
 
 const [url, outdir, run, compare, layer] = process.argv.slice(2);
@@ -49,9 +49,12 @@ try {
   writeFileSync(`${outdir}/ready`, 'ready');
   const deadline = Date.now() + 60000;
   while (!existsSync(`${outdir}/written`) && Date.now() < deadline) await page.waitForTimeout(200);
+  // The marker holds the last step written; TensorBoard may pick the new steps up over
+  // several reloads, so wait for that step rather than for any change.
+  const target = Number(readFileSync(`${outdir}/written`, 'utf8')) || Infinity;
   // TensorBoard's own reload button (it tells the plugin iframe that data was reloaded).
   let pressed = false;
-  while (Date.now() < deadline && (await lastStep()) === out.lastStepBefore) {
+  while (Date.now() < deadline && (await lastStep()) < target) {
     const button = await page.$('button[aria-label="Reload data"], .reload-button');
     if (button) { await button.click(); pressed = true; }
     await page.waitForTimeout(1500);
