@@ -33,7 +33,7 @@ def data_provider(kind: str, logdir) -> Iterator[object]:
     if kind != "rust":
         raise ValueError(kind)
     import pytest
-    from tensorboard.data import grpc_provider, server_ingester
+    from tensorboard.data import server_ingester
     from tensorboard.util import grpc_util
 
     binary = server_ingester.get_server_binary()

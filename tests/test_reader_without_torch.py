@@ -6,7 +6,6 @@ install an import hook that makes ``torch`` (and Lightning, transformers) unimpo
 load the plugin entry points and run the CLI on a logdir written by the training side.
 """
 import json
-import os
 import subprocess
 import sys
 import textwrap

@@ -3,7 +3,6 @@ import base64
 import warnings
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
