@@ -54,6 +54,24 @@ NAN_PRESERVING = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.Hardtanh, nn.Tanh, nn.Sigm
                   nn.Softsign, nn.Hardsigmoid, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
                   nn.Dropout3d, nn.Identity, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
                   nn.Flatten)
+# Modules whose output holds NaN/Inf whenever their input does (every input element reaches
+# some output through a product or a mean: Linear, normalisations over the checked tensor,
+# convolutions with stride 1 and no dilation). On CPU the sentinel does not sum an output
+# that such a module consumes whole: the consumer's own sum covers it, and only when that sum
+# is not finite are the covered outputs summed to find the first bad one.
+PROPAGATING = tuple(c for c in (nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+                                nn.SyncBatchNorm, nn.LayerNorm, nn.GroupNorm,
+                                getattr(nn, "RMSNorm", None)) if c is not None)
+# Longest chain of covered outputs kept alive by the sentinel before it sums one.
+MAX_COVERED = 4
+
+
+def _propagates(module: nn.Module) -> bool:
+    if isinstance(module, PROPAGATING):
+        return True
+    if isinstance(module, nn.modules.conv._ConvNd) and not module.transposed:
+        return all(s == 1 for s in module.stride) and all(d == 1 for d in module.dilation)
+    return False
 
 
 def _finite_on_host(t: torch.Tensor) -> bool:
@@ -151,6 +169,9 @@ class HealthMonitor:
     # -- per-step state ----------------------------------------------------------------
     def _reset_step(self) -> None:
         self._last_checked: Optional[weakref.ref] = None   # the sentinel's last summed output
+        # CPU sentinel: the last output not summed yet, as (leaf index, tensor, version,
+        # covered) where covered holds the same for outputs it propagates (see PROPAGATING).
+        self._pend: Optional[tuple] = None
         self._calls: List[int] = []
         self._sums: List[torch.Tensor] = []
         self._act_rows: Dict[int, List[torch.Tensor]] = {}
@@ -208,15 +229,48 @@ class HealthMonitor:
     def _register(self) -> None:
         for i, (_name, module) in enumerate(self._leaves):
             self._hooks.append(module.register_forward_hook(self._make_hook(i)))
+            if getattr(module, "inplace", False) is True:
+                # It will overwrite its input: sum a pending output before that happens.
+                self._hooks.append(module.register_forward_pre_hook(
+                    self._make_pre_inplace(i)))
 
     def _remove_hooks(self) -> None:
         for h in self._hooks:
             h.remove()
         self._hooks = []
 
+    def _make_pre_inplace(self, i: int):
+        def pre_hook(module, args):
+            if self._active and self._pend is not None and args and args[0] is self._pend[1]:
+                self._flush_pending(i)
+        return pre_hook
+
+    def _flush_pending(self, consumer: Optional[int] = None) -> None:
+        """Sum the pending output; if it is not finite, also the outputs it covered (the
+        earliest bad one in forward order is the one located). An output overwritten in
+        place since its module returned (``out += identity``) is charged to ``consumer``, the
+        module receiving it, as a NaN born in functional code is."""
+        i, t, version, covered = self._pend
+        self._pend = None
+        s = t.detach().sum(dtype=torch.float32)
+        self._last_checked = weakref.ref(t)
+        if covered and not bool(torch.isfinite(s)):
+            for j, u, v in covered:
+                if u._version == v:           # not overwritten in place since its module
+                    self._calls.append(j)
+                    self._sums.append(u.detach().sum(dtype=torch.float32))
+        if t._version != version and consumer is not None:
+            if consumer not in self._seen:
+                self._seen.add(consumer)
+                self._order.append(consumer)
+            i = consumer
+        self._calls.append(i)
+        self._sums.append(s)
+
     def _make_hook(self, i: int):
         family = self._family[self._leaves[i][0]]
         preserving = isinstance(self._leaves[i][1], NAN_PRESERVING)
+        propagating = _propagates(self._leaves[i][1])
 
         def hook(module, args, out):
             if not self._active:
@@ -235,6 +289,9 @@ class HealthMonitor:
                 self._act_rows.setdefault(i, []).append(raw)
                 s = raw[0]
             elif self.sentinel:
+                if t.device.type == "cpu":
+                    self._sentinel_cpu(i, t, args, preserving, propagating)
+                    return
                 if preserving and args and self._last_checked is not None \
                         and args[0] is self._last_checked():
                     # Cannot turn the finite tensor just checked into NaN/Inf, and a NaN in
@@ -249,6 +306,28 @@ class HealthMonitor:
             self._sums.append(s)
 
         return hook
+
+    def _sentinel_cpu(self, i: int, t: torch.Tensor, args: tuple, preserving: bool,
+                      propagating: bool) -> None:
+        """The sentinel on host tensors: one sum per chain of outputs instead of one per
+        output. An output consumed whole by a propagating module is covered by that module's
+        output (summed later, with the covered ones only if it is not finite); an output
+        consumed by anything else is summed when the next leaf module runs."""
+        pend = self._pend
+        x = args[0] if args else None
+        if pend is not None:
+            if propagating and x is pend[1] and pend[1]._version == pend[2] \
+                    and len(pend[3]) < MAX_COVERED:
+                self._pend = (i, t, t._version, pend[3] + ((pend[0], pend[1], pend[2]),))
+                return
+            self._flush_pending(i if x is pend[1] else None)
+        if preserving and x is not None and self._last_checked is not None \
+                and x is self._last_checked():
+            # Cannot turn the finite tensor just checked into NaN/Inf, and a NaN in it is
+            # flagged at the module that produced it. A preserving module fed by functional
+            # code (relu(out + identity)) is still checked.
+            return
+        self._pend = (i, t, t._version, ())
 
     # -- the step ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -368,6 +447,8 @@ class HealthMonitor:
         return stop
 
     def _fold_sentinel(self, loss_t: Optional[torch.Tensor]) -> None:
+        if self._pend is not None:
+            self._flush_pending()
         sums = torch.stack(self._sums) if self._calls else None
         if sums is not None and not _finite_on_host(sums):
             idx = self._index(self._calls).to(sums.device)
