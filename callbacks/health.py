@@ -7,7 +7,10 @@ Costs (DESIGN.md §5):
   a list, ``before_optimizer_step`` takes one fused ``_foreach_norm`` over the gradients, and
   ``end_step`` folds the flags into first/last-step tensors with ``torch.where``: all on
   device, no ``.item()``, no host sync (on CPU, where reading a tensor is no sync, all-finite
-  flags are seen on the host and nothing is folded);
+  flags are seen on the host and nothing is folded). On CPU one sum covers a chain: an
+  output consumed whole by a module that propagates NaN/Inf (``PROPAGATING``: Linear,
+  normalisations, stride-1 convolutions) is only summed when that module's sum is not
+  finite, and outputs of NaN-preserving modules fed by a checked tensor are not summed;
 * on a logging step the forward hooks reduce each output at once to 8 numbers (nothing is
   kept alive past the hook; on CPU from sums, maxima and sign() on one reused buffer, see
   :func:`stats.act_raw`), weights and gradients are reduced with ``_foreach_norm`` and
