@@ -22,6 +22,7 @@ Conventions (documented in FORMAT.md, tested against slow references in
 """
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -88,7 +89,7 @@ class Scratch:
         n = x.numel()
         if self._buf is None or self._buf.numel() < n:
             self._buf = torch.empty(max(n, 1), dtype=torch.float32)
-        return self._buf[:n].view(x.shape)
+        return self._buf[:n] if x.dim() == 1 else self._buf[:n].view(x.shape)
 
     def release(self) -> None:
         self._buf = None
@@ -108,34 +109,38 @@ def act_raw(x: torch.Tensor, family: Optional[str] = None,
     xf = _f32(x)
     n = xf.numel()
     total = xf.sum(dtype=torch.float32)
-    if n and xf.device.type == "cpu" and bool(torch.isfinite(total)):
-        return _act_raw_finite(xf, total, family, module, scratch or Scratch())
+    if n and xf.device.type == "cpu":
+        tv = total.item()                 # host memory: no device synchronisation
+        if math.isfinite(tv):
+            return _act_raw_finite(xf, tv, family, module, scratch or Scratch())
     return _act_raw_exact(xf, total, family, module)
 
 
-def _act_raw_finite(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
+def _act_raw_finite(xf: torch.Tensor, total: float, family: Optional[str],
                     module: Optional[nn.Module], scratch: Scratch) -> torch.Tensor:
-    """ACT_RAW of finite, non-empty data from sums, maxima and sign() on a reused buffer."""
+    """ACT_RAW of finite, non-empty host data from sums, maxima and sign() on a reused
+    buffer. Every reduction is read as a Python number at once (host memory, no sync) and the
+    row is built in one call: on this path the per-op overhead of a dozen 0-d tensor ops per
+    module costs as much as the reductions themselves."""
     n = xf.numel()
     flat = xf.reshape(-1)
-    sumsq = torch.dot(flat, flat).float()
+    sumsq = torch.dot(flat, flat).item()
     sc = scratch.like(flat)
     if flat.dtype == torch.float32:
         torch.sign(flat, out=sc)
     else:                                         # float64: out= does not downcast
         sc.copy_(flat).sign_()
-    nonzero = torch.dot(sc, sc)                   # sign(x)^2 is 1 exactly where x != 0
-    dead = sat = total.new_full((), float("nan"))
+    nonzero = torch.dot(sc, sc).item()            # sign(x)^2 is 1 exactly where x != 0
+    dead = sat = math.nan
     dim = unit_dim(xf) if family == "relu" else None
     if dim is not None:
         # ReLU/ReLU6 outputs are >= 0: a unit is dead when its maximum is 0.
-        others = tuple(d for d in range(xf.dim()) if d != dim)
-        unit_max = xf.amax(dim=others)
-        max_abs = unit_max.amax().float()
-        dead = (unit_max == 0).float().mean()
+        unit_max = _unit_max(xf, dim)
+        max_abs = unit_max.max().item()
+        dead = (unit_max == 0).sum().item() / unit_max.numel()
     else:
         lo, hi = torch.aminmax(xf)
-        max_abs = torch.maximum(hi, lo.neg()).float()
+        max_abs = max(hi.item(), -lo.item())
     if family == "tanh":
         if isinstance(module, nn.Hardtanh):         # y <= min_val or y >= max_val
             inside_hi = _count_above(sc.copy_(flat).neg_().add_(module.max_val), 0.0)
@@ -146,17 +151,28 @@ def _act_raw_finite(xf: torch.Tensor, total: torch.Tensor, family: Optional[str]
     elif family == "sigmoid":                       # y > 0.99 or y < 0.01
         sat = _count_above(sc.copy_(flat), SATURATION_BOUND) + \
             _count_above(sc.copy_(flat).neg_(), -(1 - SATURATION_BOUND))
-    return torch.stack([total, sumsq, max_abs, n - nonzero, total.new_zeros(()),
-                        total.new_full((), n), dead.float(), sat.float()])
+    return torch.tensor([total, sumsq, max_abs, n - nonzero, 0.0, float(n), dead, sat],
+                        dtype=torch.float32)
 
 
-def _count_above(buf: torch.Tensor, bound: float) -> torch.Tensor:
+def _unit_max(xf: torch.Tensor, dim: int) -> torch.Tensor:
+    """Per-unit maxima over every other dim. For contiguous data, reduced over the trailing
+    dims first and then the batch (on CPU ~1.7x faster than one amax over (0, 2, 3))."""
+    if xf.is_contiguous():
+        if dim == 1 and xf.dim() >= 3:
+            return xf.flatten(2).amax(2).amax(0)
+        if dim == xf.dim() - 1:
+            return xf.reshape(-1, xf.shape[-1]).amax(0)
+    return xf.amax(dim=tuple(d for d in range(xf.dim()) if d != dim))
+
+
+def _count_above(buf: torch.Tensor, bound: float) -> float:
     """How many elements of ``buf`` exceed ``bound``, computed in place in ``buf``.
 
     Exact: with gradual underflow ``a - b > 0`` holds exactly when ``a > b``.
     """
     buf.sub_(bound).clamp_(min=0.0).sign_()
-    return buf.sum()
+    return buf.sum().item()
 
 
 def _act_raw_exact(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
@@ -227,11 +243,15 @@ def input_raw(batch, device: Optional[torch.device] = None) -> Optional[torch.Te
         n = tf.numel()
         if n == 0:
             continue
+        total = tf.sum(dtype=torch.float32)
+        # A finite sum means finite elements; on the host that is read without a sync.
+        nonfinite = total.new_zeros(()) if tf.device.type == "cpu" and \
+            math.isfinite(total.item()) else _nonfinite(tf)
+        lo, hi = torch.aminmax(tf)
         rows.append(torch.stack([
-            tf.new_full((), n, dtype=torch.float32), tf.sum(dtype=torch.float32),
+            tf.new_full((), n, dtype=torch.float32), total,
             torch.linalg.vector_norm(tf, dtype=torch.float32).square(),
-            tf.amin().float(), tf.amax().float(),
-            _nonfinite(tf)]))
+            lo.float(), hi.float(), nonfinite]))
     if not rows:
         return None
     if device is not None:
