@@ -1,5 +1,6 @@
 """Architecture tab routes, in-process over real event files, under both data providers."""
 import copy
+import gzip
 import json
 import os
 import signal
@@ -165,3 +166,41 @@ def test_frontend_metadata_names_the_module_and_tab():
     assert (meta.es_module_path, meta.tab_name) == ("/static/index.js", "Architecture")
     assert plugin.plugin_name == "archviz_graph"
     assert "/static/index.js".startswith(tuple(k.rstrip("*") for k in plugin.get_plugin_apps()))
+
+
+def test_repeated_requests_give_the_same_json_gzipped_or_not(client):
+    plain = [_get(client, "/architecture?run=resnet").get_data() for _ in range(2)]
+    assert plain[0] == plain[1]
+    resp = client.get("/data/plugin/archviz_graph/architecture?run=resnet",
+                      headers={"Accept-Encoding": "gzip"})
+    assert resp.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(resp.get_data()) == plain[0]
+    assert json.loads(plain[0])["record"]["model_class"] == "LitResNetWider"
+
+
+def test_a_new_version_written_after_a_request_is_served_not_a_remembered_answer(tmp_path):
+    w = EventWriter(str(tmp_path / "net"))
+    SummarySink(w).json_blob(fmt.TAG_ARCHITECTURE, 0, _record(), fmt.PLUGIN_GRAPH, {"schema": 1})
+    w.close()
+    mux = pem.EventMultiplexer(size_guidance={"tensors": 0}, tensor_size_guidance={},
+                               purge_orphaned_data=False)
+    mux.AddRunsFromDirectory(str(tmp_path))
+    mux.Reload()
+    plugin = ArchitecturePlugin(base_plugin.TBContext(
+        data_provider=dp.MultiplexerDataProvider(mux, str(tmp_path)), logdir=str(tmp_path)))
+    client = wtest.Client(application.TensorBoardWSGI([plugin]), wrappers.Response)
+    before = json.loads(_get(client, "/architecture?run=net").get_data())
+    assert before["versions"] == 1
+    assert len(json.loads(_get(client, "/runs").get_data())["runs"][0]["versions"]) == 1
+    wider = _record()
+    wider["model_class"] = "Wider"
+    w = EventWriter(str(tmp_path / "net"))
+    SummarySink(w).json_blob(fmt.TAG_ARCHITECTURE, 5, wider, fmt.PLUGIN_GRAPH, {"schema": 1})
+    w.close()
+    mux.Reload()
+    after = json.loads(_get(client, "/architecture?run=net").get_data())
+    assert (after["versions"], after["record"]["model_class"]) == (2, "Wider")
+    first = json.loads(_get(client, "/architecture?run=net&version=0").get_data())
+    assert (first["versions"], first["record"]) == (2, before["record"])
+    runs = json.loads(_get(client, "/runs").get_data())["runs"]
+    assert [v["step"] for v in runs[0]["versions"]] == [0, 5]

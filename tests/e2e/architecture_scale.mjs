@@ -1,13 +1,16 @@
-// node architecture_scale.mjs URL OUTDIR NAME: times the Architecture tab on one large run:
-// navigation to the overview drawn, then a click on a folded block (×N repeat first, else a
-// closed container) until its new layout is on screen. Prints one JSON line.
+// node architecture_scale.mjs URL OUTDIR NAME [no-prefetch]: times the Architecture tab on
+// one large run: navigation to the overview drawn, then a click on a folded block (×N repeat
+// first, else a closed container) until its new layout is on screen. "no-prefetch" turns the
+// tab's layout prefetching off (localStorage tb_archviz.prefetch = off). Prints one JSON line.
 import { collectErrors, launch, pluginFrame } from './browser.mjs';
 
-const [url, outdir, name] = process.argv.slice(2);
+const [url, outdir, name, mode] = process.argv.slice(2);
+const noPrefetch = mode === 'no-prefetch';
 const browser = await launch();
-const out = {};
+const out = { prefetch: !noPrefetch };
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  if (noPrefetch) await page.addInitScript(() => window.localStorage.setItem('tb_archviz.prefetch', 'off'));
   const errors = collectErrors(page);
   const t0 = Date.now();
   await page.goto(`${url}#archviz_graph`, { waitUntil: 'load' });
@@ -23,7 +26,7 @@ try {
       status: document.querySelector('.status').textContent };
   });
   Object.assign(out, info);
-  await page.screenshot({ path: `${outdir}/${name}-overview.png` });
+  await page.screenshot({ path: `${outdir}/${name}${noPrefetch ? '-noprefetch' : ''}-overview.png` });
   // Expand: a folded ×N block if one is shown, else the largest closed container.
   out.expand = await frame.evaluate(async () => {
     const a = window.__archviz.app;
@@ -48,7 +51,7 @@ try {
     return { target: target.id, kind: target.kind, ms: Math.round(ms), redraw: a.timings.lastRedraw,
       blocks: a.view.folded.nodes.length, dom_nodes: document.querySelectorAll('.canvas svg *').length };
   });
-  await page.screenshot({ path: `${outdir}/${name}-expanded.png` });
+  await page.screenshot({ path: `${outdir}/${name}${noPrefetch ? '-noprefetch' : ''}-expanded.png` });
   out.errors = errors;
 } finally {
   await browser.close();

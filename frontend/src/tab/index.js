@@ -1,9 +1,10 @@
 // The Architecture tab: TensorBoard loads this ES module in its plugin iframe and calls
 // render(). Layout runs in ELK's same-origin worker (CSP forbids blob: workers).
 import ELK from 'elkjs/lib/elk-api.js';
-import { buildTree, LAYOUT_OPTIONS, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
+import { buildElkGraph, buildTree, foldGraph, LAYOUT_OPTIONS, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
 import { showDetails } from './details.js';
 import { clear, html, toDom } from './dom.js';
+import { LayoutCache } from './layoutcache.js';
 import { FOCUS_KEY, listenForReload, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from './host.js';
 import { PanZoom } from './panzoom.js';
 import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
@@ -19,7 +20,7 @@ const HEALTH_STATS = [
 const app = {
   runs: [], run: null, version: null, record: null, tree: null, state: null, view: null,
   colorMode: 'type', selected: null, highlight: new Set(), diff: null, hits: [], hitIndex: -1,
-  timings: {}, elk: null, seq: 0, health: null, healthSeq: 0, viewId: DIAGRAM_VIEW, viewHandle: null,
+  timings: {}, elk: null, layouts: null, prefetch: true, seq: 0, health: null, healthSeq: 0, viewId: DIAGRAM_VIEW, viewHandle: null,
 };
 
 function makeElk() {
@@ -36,7 +37,9 @@ function warmUpElk(elk) {
     { id: 'w1', sources: ['a'], targets: ['b'] }, { id: 'w2', sources: ['b'], targets: ['c1'] },
     { id: 'w3', sources: ['c1'], targets: ['c2'] }, { id: 'w4', sources: ['a'], targets: ['c2'] }],
   children: [box('a'), box('b'), { id: 'c', children: [box('c1'), box('c2')] }] };
-  elk.layout(graph).catch(() => { /* the real layout reports problems */ });
+  const t0 = performance.now();
+  elk.layout(graph).then(() => { app.timings.elkWarmMs = Math.round(performance.now() - t0); })
+    .catch(() => { /* the real layout reports problems */ });
 }
 
 async function getJson(url) {
@@ -145,6 +148,8 @@ async function loadRun(run, version) {
 // Live: TensorBoard's reload (and a slow poll) re-reads the run list. A run whose
 // architecture appeared since shows up; the user's run, version and view are kept.
 const POLL_MS = 30000;
+// "off" in localStorage turns layout prefetching off (to measure cold clicks).
+const PREFETCH_KEY = 'tb_archviz.prefetch';
 let refreshing = false;
 async function refreshRuns() {
   if (refreshing) return;
@@ -282,7 +287,9 @@ function onSharedStep() {
 async function redraw(opts = {}) {
   const seq = ++app.seq;
   const t0 = performance.now();
-  const view = await layoutView(app.elk, app.tree, app.state, drawOptions());
+  let cached = false;
+  const elk = { layout: (graph) => { const r = app.layouts.lookup(graph); cached = r.cached; return r.promise; } };
+  const view = await layoutView(elk, app.tree, app.state, drawOptions());
   if (seq !== app.seq) return;
   app.view = view;
   app.timings.lastLayoutMs = Math.round(performance.now() - t0);
@@ -294,9 +301,42 @@ async function redraw(opts = {}) {
   const round = (x) => Math.round(x * 10) / 10;
   app.timings.lastRedraw = { ...Object.fromEntries(Object.entries(view.timings).map(([k, x]) => [k, round(x)])),
     domMs: round(performance.now() - t1), totalMs: round(performance.now() - t0),
-    nodes: view.folded.nodes.length, edges: view.folded.edges.length };
+    nodes: view.folded.nodes.length, edges: view.folded.edges.length, cached };
   app.timings.redraws = (app.timings.redraws || 0) + 1;
   updateStatus();
+  prefetchLayouts(seq);
+}
+
+// ELK takes 100-300 ms for a view of a few dozen blocks (most of it warming up the worker's
+// code), too slow for a click. While the user looks at a drawing, lay out what each click
+// on it would show, one at a time in the worker (a click waits for at most the one running):
+// ×N blocks first, then closed containers, then open ones (collapsing), in drawing order.
+// Views over PREFETCH_MAX_NODES blocks are left for the click (a long layout would hold the
+// worker). Stops as soon as something else is drawn.
+const PREFETCH_MAX_NODES = 400;
+const PREFETCH_MAX_VIEWS = 24;
+async function prefetchLayouts(seq) {
+  if (!app.prefetch || !app.view) return;
+  const tree = app.tree;
+  const nodes = app.view.folded.nodes;
+  const openable = (v) => v.kind === 'repeat' || (v.kind === 'module' && tree.nodes.get(v.id).children.length > 0);
+  const rank = (v) => (v.kind === 'repeat' ? 0 : v.open ? 2 : 1);
+  const ids = nodes.filter(openable).sort((a, b) => rank(a) - rank(b)).map((v) => v.id)
+    .slice(0, PREFETCH_MAX_VIEWS);
+  for (const id of ids) {
+    await new Promise((ok) => setTimeout(ok, 0)); // let input and painting go first
+    if (seq !== app.seq) return;
+    const state = toggle(tree, app.state, id);
+    const folded = foldGraph(tree, state);
+    if (folded.nodes.length > PREFETCH_MAX_NODES) continue;
+    const { graph } = buildElkGraph(tree, folded, drawOptions());
+    if (app.layouts.has(graph)) continue;
+    try {
+      await app.layouts.lookup(graph).promise;
+    } catch (err) {
+      return; // the click will report it
+    }
+  }
 }
 
 // Re-render colours/selection without a new layout.
@@ -527,6 +567,10 @@ export async function render() {
   document.body.appendChild(root);
   ui = buildUi(root);
   app.elk = makeElk();
+  app.layouts = new LayoutCache(app.elk);
+  try {
+    app.prefetch = window.localStorage.getItem(PREFETCH_KEY) !== 'off';
+  } catch (err) { /* storage disabled: keep the default */ }
   warmUpElk(app.elk);
   window.addEventListener('storage', (e) => {
     if (e.key === FOCUS_KEY) applyFocus(readFocus());

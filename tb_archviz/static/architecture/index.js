@@ -2062,6 +2062,43 @@ function showDetails(panel, tree, id, record) {
   if (m.extra_repr) panel.appendChild(html("pre", {}, m.extra_repr));
 }
 
+// src/tab/layoutcache.js
+var LayoutCache = class {
+  constructor(elk, limit = 48) {
+    this.elk = elk;
+    this.limit = limit;
+    this.entries = /* @__PURE__ */ new Map();
+    this.hits = 0;
+    this.misses = 0;
+  }
+  // {promise of a laid-out copy, cached: whether a layout for this graph was already known}.
+  lookup(graph) {
+    const key = JSON.stringify(graph);
+    let entry = this.entries.get(key);
+    const cached = entry !== void 0;
+    if (cached) {
+      this.entries.delete(key);
+      this.hits += 1;
+    } else {
+      this.misses += 1;
+      entry = this.elk.layout(graph);
+      entry.catch(() => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      });
+    }
+    this.entries.set(key, entry);
+    while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value);
+    return { cached, promise: entry.then((laid) => structuredClone(laid)) };
+  }
+  has(graph) {
+    return this.entries.has(JSON.stringify(graph));
+  }
+  // ELK's interface, for layoutView.
+  layout(graph) {
+    return this.lookup(graph).promise;
+  }
+};
+
 // src/tab/host.js
 var STEP_KEY = "tb_archviz.step";
 var FOCUS_KEY = "tb_archviz.focus";
@@ -2919,6 +2956,8 @@ var app = {
   hitIndex: -1,
   timings: {},
   elk: null,
+  layouts: null,
+  prefetch: true,
   seq: 0,
   health: null,
   healthSeq: 0,
@@ -2942,7 +2981,10 @@ function warmUpElk(elk) {
     ],
     children: [box("a"), box("b"), { id: "c", children: [box("c1"), box("c2")] }]
   };
-  elk.layout(graph).catch(() => {
+  const t0 = performance.now();
+  elk.layout(graph).then(() => {
+    app.timings.elkWarmMs = Math.round(performance.now() - t0);
+  }).catch(() => {
   });
 }
 async function getJson(url) {
@@ -3104,6 +3146,7 @@ async function loadRun(run, version) {
   updateStatus();
 }
 var POLL_MS = 3e4;
+var PREFETCH_KEY = "tb_archviz.prefetch";
 var refreshing = false;
 async function refreshRuns() {
   if (refreshing) return;
@@ -3229,7 +3272,13 @@ function onSharedStep() {
 async function redraw(opts = {}) {
   const seq = ++app.seq;
   const t0 = performance.now();
-  const view = await layoutView(app.elk, app.tree, app.state, drawOptions());
+  let cached = false;
+  const elk = { layout: (graph) => {
+    const r = app.layouts.lookup(graph);
+    cached = r.cached;
+    return r.promise;
+  } };
+  const view = await layoutView(elk, app.tree, app.state, drawOptions());
   if (seq !== app.seq) return;
   app.view = view;
   app.timings.lastLayoutMs = Math.round(performance.now() - t0);
@@ -3244,10 +3293,36 @@ async function redraw(opts = {}) {
     domMs: round(performance.now() - t1),
     totalMs: round(performance.now() - t0),
     nodes: view.folded.nodes.length,
-    edges: view.folded.edges.length
+    edges: view.folded.edges.length,
+    cached
   };
   app.timings.redraws = (app.timings.redraws || 0) + 1;
   updateStatus();
+  prefetchLayouts(seq);
+}
+var PREFETCH_MAX_NODES = 400;
+var PREFETCH_MAX_VIEWS = 24;
+async function prefetchLayouts(seq) {
+  if (!app.prefetch || !app.view) return;
+  const tree = app.tree;
+  const nodes = app.view.folded.nodes;
+  const openable = (v) => v.kind === "repeat" || v.kind === "module" && tree.nodes.get(v.id).children.length > 0;
+  const rank = (v) => v.kind === "repeat" ? 0 : v.open ? 2 : 1;
+  const ids = nodes.filter(openable).sort((a, b) => rank(a) - rank(b)).map((v) => v.id).slice(0, PREFETCH_MAX_VIEWS);
+  for (const id of ids) {
+    await new Promise((ok) => setTimeout(ok, 0));
+    if (seq !== app.seq) return;
+    const state = toggle(tree, app.state, id);
+    const folded = foldGraph(tree, state);
+    if (folded.nodes.length > PREFETCH_MAX_NODES) continue;
+    const { graph } = buildElkGraph(tree, folded, drawOptions());
+    if (app.layouts.has(graph)) continue;
+    try {
+      await app.layouts.lookup(graph).promise;
+    } catch (err) {
+      return;
+    }
+  }
 }
 function repaint() {
   if (!app.view) return;
@@ -3467,6 +3542,11 @@ async function render() {
   document.body.appendChild(root);
   ui = buildUi(root);
   app.elk = makeElk();
+  app.layouts = new LayoutCache(app.elk);
+  try {
+    app.prefetch = window.localStorage.getItem(PREFETCH_KEY) !== "off";
+  } catch (err) {
+  }
   warmUpElk(app.elk);
   window.addEventListener("storage", (e) => {
     if (e.key === FOCUS_KEY) applyFocus(readFocus());
