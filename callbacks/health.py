@@ -408,7 +408,7 @@ class HealthMonitor:
             self._present = present
             self._w_raw = self._weight_raw()
             if grads:
-                raw = self._raw_by_kind(present, grads, S.grad_raw, S.grad_raw_shards)
+                raw = self._raw_by_kind(present, grads, self._grad_raw, S.grad_raw_shards)
                 norms = raw[:, 0]            # squared for sharded rows: finite all the same
                 full = torch.full((len(self._params), raw.shape[1]), float("nan"),
                                   dtype=raw.dtype, device=raw.device)
@@ -462,6 +462,9 @@ class HealthMonitor:
             self._mark("loss", ~torch.isfinite(loss_t))
         if self._input_sum is not None:
             self._mark("input", ~torch.isfinite(self._input_sum.reshape(1)))
+
+    def _grad_raw(self, grads: List[torch.Tensor]) -> torch.Tensor:
+        return S.grad_raw(grads, self._scratch)
 
     def _param_data(self, i: int) -> torch.Tensor:
         p = self._params[i][1].detach()

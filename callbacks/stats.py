@@ -126,11 +126,7 @@ def _act_raw_finite(xf: torch.Tensor, total: float, family: Optional[str],
     flat = xf.reshape(-1)
     sumsq = torch.dot(flat, flat).item()
     sc = scratch.like(flat)
-    if flat.dtype == torch.float32:
-        torch.sign(flat, out=sc)
-    else:                                         # float64: out= does not downcast
-        sc.copy_(flat).sign_()
-    nonzero = torch.dot(sc, sc).item()            # sign(x)^2 is 1 exactly where x != 0
+    nonzero = _count_nonzero_host(flat, sc)
     dead = sat = math.nan
     dim = unit_dim(xf) if family == "relu" else None
     if dim is not None:
@@ -155,6 +151,32 @@ def _act_raw_finite(xf: torch.Tensor, total: float, family: Optional[str],
                         dtype=torch.float32)
 
 
+# Largest count a float32 reduction of 0/1 values holds exactly: counts over more elements
+# are taken in chunks of this size and added as Python numbers (exact to 2**53).
+_EXACT_F32_COUNT = 1 << 24
+
+
+def _count_nonzero_host(flat: torch.Tensor, sc: torch.Tensor) -> float:
+    """Nonzero elements of a 1-D host tensor: ``sign`` into the reused buffer ``sc`` (same
+    length), then ``dot(sign, sign)`` (sign(x)^2 is 1 exactly where x != 0). Several times
+    faster than ``count_nonzero`` on CPU, and exact: chunked below 2**24 elements."""
+    if flat.dtype == torch.float32:
+        torch.sign(flat, out=sc)
+    else:                                         # float64/float16: out= does not convert
+        sc.copy_(flat).sign_()
+    n = sc.numel()
+    if n <= _EXACT_F32_COUNT:
+        return torch.dot(sc, sc).item()
+    return sum(torch.dot(c, c).item() for c in sc.split(_EXACT_F32_COUNT))
+
+
+def _sum_host(buf: torch.Tensor) -> float:
+    """Sum of a 1-D host buffer of 0/1 values, exact (chunked below 2**24 elements)."""
+    if buf.numel() <= _EXACT_F32_COUNT:
+        return buf.sum().item()
+    return sum(c.sum().item() for c in buf.split(_EXACT_F32_COUNT))
+
+
 def _unit_max(xf: torch.Tensor, dim: int) -> torch.Tensor:
     """Per-unit maxima over every other dim. For contiguous data, reduced over the trailing
     dims first and then the batch (on CPU ~1.7x faster than one amax over (0, 2, 3))."""
@@ -172,7 +194,7 @@ def _count_above(buf: torch.Tensor, bound: float) -> float:
     Exact: with gradual underflow ``a - b > 0`` holds exactly when ``a > b``.
     """
     buf.sub_(bound).clamp_(min=0.0).sign_()
-    return buf.sum().item()
+    return _sum_host(buf)
 
 
 def _act_raw_exact(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
@@ -314,7 +336,7 @@ def finish_weights(raw: np.ndarray, numel: np.ndarray, ndim: np.ndarray,
 
 
 @torch.no_grad()
-def grad_raw(grads: List[torch.Tensor]) -> torch.Tensor:
+def grad_raw(grads: List[torch.Tensor], scratch: Optional[Scratch] = None) -> torch.Tensor:
     """[G, 4]: norm, max_abs, zeros, nonfinite of the gradients that exist."""
     if not grads:
         return torch.zeros(0, 4)
@@ -322,9 +344,27 @@ def grad_raw(grads: List[torch.Tensor]) -> torch.Tensor:
     norms = _norms(gs, 2.0)
     maxs = _max_abs(gs)
     numel = torch.tensor([g.numel() for g in gs], dtype=torch.float32, device=norms.device)
-    zeros = numel - torch.stack([torch.count_nonzero(g) for g in gs]).float()
+    zeros = numel - _count_nonzero_each(gs, norms, scratch)
     nonfinite = _nonfinite_each(gs, norms)
     return torch.stack([norms, maxs, zeros, nonfinite], dim=1)
+
+
+def _count_nonzero_each(ts: List[torch.Tensor], norms: torch.Tensor,
+                        scratch: Optional[Scratch]) -> torch.Tensor:
+    """Per-tensor nonzero counts (float32). On the host, tensors with a finite norm (so
+    finite elements) go through sign() on a reused buffer (``count_nonzero`` is branchy there,
+    2-4x slower); the others, and every other device, use ``count_nonzero``."""
+    if norms.device.type != "cpu" or any(t.is_sparse for t in ts):
+        return torch.stack([torch.count_nonzero(t) for t in ts]).float()
+    scratch = scratch or Scratch()
+    counts = []
+    for t, finite in zip(ts, torch.isfinite(norms).tolist()):
+        flat = t.reshape(-1)
+        if finite and flat.numel():
+            counts.append(_count_nonzero_host(flat, scratch.like(flat)))
+        else:
+            counts.append(float(torch.count_nonzero(flat)))
+    return torch.tensor(counts, dtype=torch.float32)
 
 
 def _nonfinite(x: torch.Tensor) -> torch.Tensor:

@@ -157,3 +157,14 @@ def test_families_leave_leaky_relu_and_gelu_alone():
     assert S.act_family(nn.ReLU()) == "relu" and S.act_family(nn.ReLU6()) == "relu"
     assert S.act_family(nn.Tanh()) == "tanh" and S.act_family(nn.Sigmoid()) == "sigmoid"
     assert S.act_family(nn.LeakyReLU()) is None and S.act_family(nn.GELU()) is None
+
+
+def test_host_counts_stay_exact_beyond_the_float32_integer_range():
+    n = (1 << 24) + 7                       # 2**24 + 1 is the first integer float32 misses
+    x = torch.ones(n)
+    x[::3] = 0.0
+    zeros = len(range(0, n, 3))
+    assert S._count_nonzero_host(x, torch.empty(n)) == n - zeros
+    assert S._sum_host(torch.ones(n)) == n
+    raw = S.act_raw(x, "relu", None, S.Scratch())
+    assert float(raw[3]) == zeros          # float32 holds this count exactly (multiple of 3)
