@@ -133,8 +133,8 @@ class StepTimer(pl.Callback):
     def mean_step(self, skip: int = MARK_STEP) -> float:
         """Mean, not median: the median would hide the logging steps of interval variants.
         With ``--steps 56`` the window is steps 5..54, exactly one logging step in 50."""
-        times = self.step_times(skip)
-        return sum(times) / len(times)
+        times = self.step_times(skip) or self.step_times(0)   # (runs shorter than skip + 2)
+        return sum(times) / len(times) if times else float("nan")
 
 
 class Histograms(pl.Callback):
@@ -460,6 +460,8 @@ class CompileStats(pl.Callback):
         return {"graphs_until_step1": before, "graphs_after_step0": total - before,
                 "steps_with_new_graphs": {s: n for s, n in later.items() if n},
                 "graph_breaks": sum(c["graph_break"].values()),
+                "break_reasons": dict(Counter({k.strip().splitlines()[0]: v for k, v in
+                                               c["graph_break"].items()}).most_common(4)),
                 "recompile_limit_hits": limit}
 
 
@@ -532,7 +534,7 @@ def _header(args) -> str:
             f"precision={args.precision} compile={args.compile}{' tiny' if args.tiny else ''}")
 
 
-def timing_report(args, results: dict) -> list:
+def timing_report(args, results: dict, header: bool = True) -> list:
     times = {v: [r["step_s"] for r in rs] for v, rs in results.items()}
     plain_best = min(times["plain"])
     plain_median = statistics.median(times["plain"])
@@ -542,7 +544,10 @@ def timing_report(args, results: dict) -> list:
                      "median_ms": 1e3 * statistics.median(ts),
                      "ratio_best": min(ts) / plain_best,
                      "ratio_median": statistics.median(ts) / plain_median})
-    print(_header(args))
+    if header:
+        print(_header(args))
+    else:
+        print("\nstep time (from the same runs)")
     print(f"{'variant':26s} {'best ms':>9s} {'median ms':>10s} {'x plain (best)':>15s} "
           f"{'x plain (median)':>17s}")
     for row in rows:
@@ -562,6 +567,8 @@ def compile_report(results: dict) -> None:
         print(f"{variant:26s} {c['graphs_until_step1']:5d} {c['graphs_after_step0']:5d}"
               f"{' (' + where + ')' if where else '':22s} {c['graph_breaks']:5d} "
               f"{c['recompile_limit_hits']:5d}")
+        for reason, n in c.get("break_reasons", {}).items():
+            print(f"{'':30s}{n:4d} x {reason[:90]}")
 
 
 def memory_report(results: dict) -> list:
@@ -745,7 +752,7 @@ def main(argv=None) -> int:
         results = run_memory(args, argv)
         print(_header(args))
         report["memory"] = memory_report(results)
-        report["rows"] = timing_report(args, results)
+        report["rows"] = timing_report(args, results, header=False)
     elif args.sync_check:
         results = {}
         with tempfile.TemporaryDirectory() as logdir:
