@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import statistics
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
@@ -217,7 +218,7 @@ def gradient_flags(s: StepStats, th: Dict[str, float], baseline: Dict[str, List[
         layer = s.layer_of.get(name, name)
         checked += [("exploding_gradients", layer, None), ("vanishing_gradients", layer, None)]
         base = baseline.setdefault(name, [])
-        early = float(np.median(base)) if base else None
+        early = float(statistics.median(base)) if base else None   # short list: no numpy
         if early is None or early <= 0:
             exploding = norm[i] > th["grad_norm_high"] * th["grad_growth"]
         else:
