@@ -21,6 +21,7 @@ try {
   const info = await frame.evaluate(() => {
     const a = window.__archviz.app;
     return { modules: a.record.modules.length, first_paint_ms: a.timings.firstPaintMs,
+      first_paint_from_start_ms: a.timings.fromStartMs,
       load: a.timings.load, redraw: a.timings.lastRedraw, blocks: a.view.folded.nodes.length,
       dom_nodes: document.querySelectorAll('.canvas svg *').length,
       status: document.querySelector('.status').textContent };

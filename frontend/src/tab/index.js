@@ -140,6 +140,10 @@ async function loadRun(run, version) {
   if (app.colorMode === 'health') await loadHealth(keepStep);
   mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
+  // From the tab's start, the run list's request included (the first drawing only).
+  if (app.timings.fromStartMs === undefined && app.timings.start !== undefined) {
+    app.timings.fromStartMs = Math.round(performance.now() - app.timings.start);
+  }
   applyFocus(readFocus());
   showDetails(ui.details, app.tree, app.selected, app.record);
   updateStatus();
@@ -560,6 +564,7 @@ async function exportPng(scale = 2) {
 }
 
 export async function render() {
+  app.timings.start = performance.now();
   const link = html('link', { rel: 'stylesheet', href: new URL('./style.css', import.meta.url).href });
   document.head.appendChild(link);
   document.body.className = 'archviz';

@@ -3141,6 +3141,9 @@ async function loadRun(run, version) {
   if (app.colorMode === "health") await loadHealth(keepStep);
   mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
+  if (app.timings.fromStartMs === void 0 && app.timings.start !== void 0) {
+    app.timings.fromStartMs = Math.round(performance.now() - app.timings.start);
+  }
   applyFocus(readFocus());
   showDetails(ui.details, app.tree, app.selected, app.record);
   updateStatus();
@@ -3535,6 +3538,7 @@ async function exportPng(scale = 2) {
   return blob.size;
 }
 async function render() {
+  app.timings.start = performance.now();
   const link = html("link", { rel: "stylesheet", href: new URL("./style.css", import.meta.url).href });
   document.head.appendChild(link);
   document.body.className = "archviz";
