@@ -153,6 +153,17 @@ def test_static_serves_the_tab_module_with_a_javascript_type(client):
     assert b"render" in resp.get_data()
 
 
+def test_static_files_are_the_same_bytes_gzipped_or_not(client):
+    from tb_archviz.plugins import common
+    want = open(os.path.join(common.STATIC_ROOT, "architecture", "index.js"), "rb").read()
+    for _ in range(2):                     # compressed once, then served from memory
+        resp = client.get("/data/plugin/archviz_graph/static/index.js", headers={"Accept-Encoding": "gzip"})
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(resp.get_data()) == want
+    plain = _get(client, "/static/index.js")
+    assert "Content-Encoding" not in plain.headers and plain.get_data() == want
+
+
 @pytest.mark.parametrize("path", ["/static/../architecture.py", "/static/..%2f..%2fexport.py",
                                   "/static/%2e%2e/%2e%2e/format.py", "/static//etc/passwd",
                                   "/static/ELK-LICENSE.md", "/static/missing.js"])
