@@ -448,22 +448,22 @@ class SyncLog:
 class SyncSteps(pl.Callback):
     """Marks step boundaries in a :class:`SyncLog` (first in the callback list)."""
 
-    def __init__(self, log: SyncLog):
-        self.log = log
+    def __init__(self, synclog: SyncLog):
+        self.synclog = synclog
         self.marks = []      # (label, index into log.events)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.marks.append((trainer.global_step, len(self.log.events)))
+        self.marks.append((trainer.global_step, len(self.synclog.events)))
 
     def on_train_epoch_end(self, trainer, pl_module):
-        self.marks.append(("epoch end", len(self.log.events)))
+        self.marks.append(("epoch end", len(self.synclog.events)))
 
     def on_train_end(self, trainer, pl_module):
-        self.marks.append(("train end", len(self.log.events)))
+        self.marks.append(("train end", len(self.synclog.events)))
 
     def windows(self) -> dict:
         """Per category: list of per-window owner Counters, plus the sites."""
-        ev = self.log.events
+        ev = self.synclog.events
         bounds = [("fit start", 0)] + self.marks + [("after", len(ev))]
         cats = {k: [] for k in ("fit start", "step 0", "lightning log", "archviz log", "other",
                                 "epoch end")}
