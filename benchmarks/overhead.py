@@ -10,6 +10,16 @@ the ratio to plain training. A second "plain" variant is the noise control.
     python benchmarks/overhead.py --model cnn --rounds 5
     python benchmarks/overhead.py --model cnn --width 16 --batch 32 --size 32 --threads 1 --rounds 3
     python benchmarks/overhead.py --model transformer --rounds 5 --json out.json
+    python benchmarks/overhead.py --model cnn --width 16 --batch 32 --threads 1 --rounds 2 --memory
+    python benchmarks/overhead.py --model resnet50 --tiny --steps 8 --rounds 1   # CPU smoke run
+
+On a GPU (eager and compiled, bf16 autocast; memory; host syncs):
+
+    python benchmarks/overhead.py --model resnet50 --device cuda --precision bf16-mixed --rounds 3
+    python benchmarks/overhead.py --model gpt2 --device cuda --precision bf16-mixed --compile --rounds 3
+    python benchmarks/overhead.py --model gpt2 --device cuda --precision bf16-mixed --memory --rounds 2
+    python benchmarks/overhead.py --model resnet50 --device cuda --sync-check \
+        --variants plain "archviz defaults" "sentinel alone" "stats every 50, no sentinel"
 
 Variants: plain; plain (control); archviz defaults (stats every 50 steps + sentinel);
 archviz every step; sentinel alone; statistics every 50 steps without the sentinel;
