@@ -164,7 +164,9 @@ def test_host_counts_stay_exact_beyond_the_float32_integer_range():
     x = torch.ones(n)
     x[::3] = 0.0
     zeros = len(range(0, n, 3))
-    assert S._count_nonzero_host(x, torch.empty(n)) == n - zeros
-    assert S._sum_host(torch.ones(n)) == n
-    raw = S.act_raw(x, "relu", None, S.Scratch())
+    scratch = S.Scratch()
+    assert S._count_nonzero_host(x, scratch) == n - zeros
+    assert S._count_above(torch.full((n,), 0.5), scratch, 0.25) == n
+    raw = S.act_raw(x, "relu", None, scratch)
     assert float(raw[3]) == zeros          # float32 holds this count exactly (multiple of 3)
+    assert scratch._buf.numel() == S.CHUNK  # the temporaries never grow with the tensor
