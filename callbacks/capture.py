@@ -36,6 +36,51 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     return model
 
 
+def clean_name(name: str) -> str:
+    """A module or parameter name without the ``_orig_mod`` level that ``torch.compile``
+    inserts for a compiled submodule, as the architecture record names it."""
+    if "_orig_mod" not in name:
+        return name
+    return ".".join(part for part in name.split(".") if part != "_orig_mod")
+
+
+def _compiled_wrapper(m: Optional[nn.Module]) -> bool:
+    return type(m).__name__ == "OptimizedModule" and \
+        isinstance(getattr(m, "_orig_mod", None), nn.Module)
+
+
+@contextmanager
+def eager_submodules(model: nn.Module) -> Iterator[None]:
+    """Run compiled submodules eagerly for the capture's one forward: each ``torch.compile``
+    wrapper is swapped for the module it wraps, and modules compiled in place
+    (``Module.compile()``) lose their compiled call, until the block ends. Tracing the capture
+    through dynamo would cost compiles and use up the recompile budget of the training graphs
+    (the capture runs under ``no_grad`` with hooks and a function mode active)."""
+    swapped = []
+    inplace = []
+    try:
+        for _ in range(8):                   # wrappers inside wrappers, rare but possible
+            found = False
+            for parent in list(model.modules()):
+                for key, child in list(parent._modules.items()):
+                    if _compiled_wrapper(child):
+                        parent._modules[key] = child._orig_mod
+                        swapped.append((parent, key, child))
+                        found = True
+            if not found:
+                break
+        for m in model.modules():
+            if getattr(m, "_compiled_call_impl", None) is not None:
+                inplace.append((m, m._compiled_call_impl))
+                m._compiled_call_impl = None
+        yield
+    finally:
+        for m, impl in reversed(inplace):
+            m._compiled_call_impl = impl
+        for parent, key, child in reversed(swapped):
+            parent._modules[key] = child
+
+
 def structure_signature(model: nn.Module) -> str:
     """Cheap hash of the module tree (names, classes, parameter shapes) to detect changes."""
     model = unwrap_model(model)
@@ -268,6 +313,11 @@ def capture_architecture(model: nn.Module, example_input: Any = None,
     """
     t0 = time.perf_counter()
     model = unwrap_model(model)
+    with eager_submodules(model):
+        return _capture(model, example_input, source, t0)
+
+
+def _capture(model: nn.Module, example_input: Any, source: Optional[str], t0: float) -> dict:
     try:
         record, (module_of, _children) = _base_record(model, source, example_input)
     except Exception as exc:  # an unexpected internal error must not stop training

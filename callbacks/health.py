@@ -44,6 +44,7 @@ from torch import nn
 from tb_archviz import detectors as det
 from tb_archviz import format as fmt
 from tb_archviz.callbacks import stats as S
+from tb_archviz.callbacks.capture import clean_name, unwrap_model
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +123,46 @@ def _is_fsdp1(model: torch.nn.Module, params: list) -> bool:
 
 
 def leaf_modules(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Module]]:
-    """Named modules without children (the root excluded): the rows of ``acts``."""
-    return [(n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
+    """Named modules without children (the root excluded): the rows of ``acts``, named as
+    the architecture record names them (no ``_orig_mod`` level of compiled submodules)."""
+    return [(clean_name(n), m) for n, m in model.named_modules()
+            if n and next(m.children(), None) is None]
+
+
+def named_params(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]:
+    return [(clean_name(n), p) for n, p in model.named_parameters()]
+
+
+def _compiling() -> bool:
+    """True while dynamo traces the code (a hook running inside ``torch.compile``)."""
+    try:
+        return torch.compiler.is_compiling()
+    except AttributeError:                  # older torch
+        return False
+
+
+def _is_compiled(model: torch.nn.Module) -> bool:
+    """Some part of the model runs through ``torch.compile`` (a wrapper inside it, a module
+    compiled in place, or Lightning's compiled module)."""
+    return getattr(model, "_compiler_ctx", None) is not None or any(
+        type(m).__name__ == "OptimizedModule" or
+        getattr(m, "_compiled_call_impl", None) is not None for m in model.modules())
 
 
 class HealthMonitor:
     def __init__(self, model: torch.nn.Module, *, stats: bool = True, sentinel: bool = True,
                  stop_on_nonfinite: bool = False,
                  thresholds: Optional[Dict[str, float]] = None):
+        # A compiled model keeps its (inactive) hooks between logging steps: adding and
+        # removing hooks would fail dynamo's guards and recompile at every logging step.
+        self._keep_hooks = _is_compiled(model)
+        model = unwrap_model(model)          # names as in the architecture record
         self.model = model
         self.stats = bool(stats)
         self.sentinel = bool(sentinel)
         self.stop_on_nonfinite = bool(stop_on_nonfinite)
         self.detector = det.Detector(thresholds)
-        self._params: List[Tuple[str, torch.nn.Parameter]] = list(model.named_parameters())
+        self._params: List[Tuple[str, torch.nn.Parameter]] = named_params(model)
         self._leaves: List[Tuple[str, torch.nn.Module]] = leaf_modules(model)
         self._family = {n: S.act_family(m) for n, m in self._leaves}
         self.layer_of = {n: n.rsplit(".", 1)[0] if "." in n else "" for n, _ in self._params}
@@ -284,6 +311,21 @@ class HealthMonitor:
                 t = S.first_tensor(out)
             if t is None:
                 return
+            if _compiling():
+                # Traced into the compiled graph: reductions only (they fuse with the
+                # producing kernels), no host reads, no identity or version checks, no set
+                # growing under a guard; the forward order is read from _calls afterwards.
+                if self._logging:
+                    raw = S.act_raw(t, family, module, None)
+                    self._act_rows.setdefault(i, []).append(raw)
+                    s = raw[0]
+                elif self.sentinel:
+                    s = t.detach().sum(dtype=torch.float32)
+                else:
+                    return
+                self._calls.append(i)
+                self._sums.append(s)
+                return
             if i not in self._seen:
                 self._seen.add(i)
                 self._order.append(i)
@@ -351,7 +393,7 @@ class HealthMonitor:
             self._order, self._seen = [], set()
             self._sent = None
             self._idx_cache.clear()
-        params = list(self.model.named_parameters())
+        params = named_params(self.model)
         if [id(p) for _, p in params] != [id(p) for _, p in self._params]:
             if len(params) != len(self._params):
                 self._sent = None
@@ -432,6 +474,7 @@ class HealthMonitor:
         elif isinstance(loss, (int, float)):
             loss_t = torch.tensor([float(loss)])
         try:
+            self._note_order()
             if self.sentinel:
                 self._fold_sentinel(loss_t)
             if self.stop_on_nonfinite and loss_t is not None and loss_t.numel():
@@ -445,9 +488,16 @@ class HealthMonitor:
         finally:
             self._reset_step()
             self._active = False
-            if not self.sentinel:
+            if not self.sentinel and not self._keep_hooks:
                 self._remove_hooks()
         return stop
+
+    def _note_order(self) -> None:
+        """Forward order of modules first seen by compiled hooks (eager hooks note it)."""
+        for i in self._calls:
+            if i not in self._seen:
+                self._seen.add(i)
+                self._order.append(i)
 
     def _fold_sentinel(self, loss_t: Optional[torch.Tensor]) -> None:
         if self._pend is not None:
