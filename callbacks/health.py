@@ -133,14 +133,6 @@ def named_params(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]
     return [(clean_name(n), p) for n, p in model.named_parameters()]
 
 
-def _compiling() -> bool:
-    """True while dynamo traces the code (a hook running inside ``torch.compile``)."""
-    try:
-        return torch.compiler.is_compiling()
-    except AttributeError:                  # older torch
-        return False
-
-
 def _is_compiled(model: torch.nn.Module) -> bool:
     """Some part of the model runs through ``torch.compile`` (a wrapper inside it, a module
     compiled in place, or Lightning's compiled module)."""
@@ -311,7 +303,7 @@ class HealthMonitor:
                 t = S.first_tensor(out)
             if t is None:
                 return
-            if _compiling():
+            if S.compiling():
                 # Traced into the compiled graph: reductions only (they fuse with the
                 # producing kernels), no host reads, no identity or version checks, no set
                 # growing under a guard; the forward order is read from _calls afterwards.

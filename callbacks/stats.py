@@ -66,7 +66,8 @@ def _f32(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype in (torch.float32, torch.float64) else x.float()
 
 
-def _compiling() -> bool:
+def compiling() -> bool:
+    """True while dynamo traces the code (a hook running inside ``torch.compile``)."""
     try:
         return torch.compiler.is_compiling()
     except AttributeError:                  # older torch
@@ -120,7 +121,7 @@ def act_raw(x: torch.Tensor, family: Optional[str] = None,
     xf = _f32(x)
     n = xf.numel()
     total = xf.sum(dtype=torch.float32)
-    if n and xf.device.type == "cpu" and not _compiling():
+    if n and xf.device.type == "cpu" and not compiling():
         tv = total.item()                 # host memory: no device synchronisation
         if math.isfinite(tv):
             return _act_raw_finite(xf, tv, family, module, scratch or Scratch())
