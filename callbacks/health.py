@@ -163,6 +163,7 @@ class HealthMonitor:
         self._logging = False
         self._step = 0
         self._order: List[int] = []          # leaf indices in forward order (first seen)
+        self._covered: set = set()           # CPU sentinel: leaves whose output is covered
         self._seen: set = set()
         self._idx_cache: Dict[tuple, torch.Tensor] = {}
         self._scratch = S.Scratch()
@@ -190,10 +191,13 @@ class HealthMonitor:
 
     # -- per-step state ----------------------------------------------------------------
     def _reset_step(self) -> None:
-        self._last_checked: Optional[weakref.ref] = None   # the sentinel's last summed output
-        # CPU sentinel: the last output not summed yet, as (leaf index, tensor, version,
-        # covered) where covered holds the same for outputs it propagates (see PROPAGATING).
+        # The sentinel's last summed output and its version (a weakref and an int).
+        self._last_checked: Optional[Tuple[weakref.ref, int]] = None
+        # CPU sentinel: an output not summed yet, as (leaf index, tensor, version, covered)
+        # where covered holds the same for outputs it propagates (see PROPAGATING).
         self._pend: Optional[tuple] = None
+        self._last_sum: Optional[tuple] = None     # (leaf index, weakref) of the last sum
+        self._pre_checked: Any = None              # input of an in-place module, unchanged
         self._calls: List[int] = []
         self._sums: List[torch.Tensor] = []
         self._act_rows: Dict[int, List[torch.Tensor]] = {}
@@ -263,24 +267,26 @@ class HealthMonitor:
 
     def _make_pre_inplace(self, i: int):
         def pre_hook(module, args):
-            if self._active and self._pend is not None and args and args[0] is self._pend[1]:
+            if not self._active or not args or S.compiling():
+                return
+            if self._pend is not None and args[0] is self._pend[1]:
                 self._flush_pending(i)
+            # Unchanged since it was summed: only this module will change it.
+            self._pre_checked = args[0] if self._just_checked(args[0]) else None
         return pre_hook
 
     def _flush_pending(self, consumer: Optional[int] = None) -> None:
-        """Sum the pending output; if it is not finite, also the outputs it covered (the
-        earliest bad one in forward order is the one located). An output overwritten in
-        place since its module returned (``out += identity``) is charged to ``consumer``, the
-        module receiving it, as a NaN born in functional code is."""
+        """Sum the pending output (its module was expected to be covered and was not); if it
+        is not finite, also the outputs it covered. An output overwritten in place since its
+        module returned (``out += identity``) is charged to ``consumer``, the module
+        receiving it, as a NaN born in functional code is."""
         i, t, version, covered = self._pend
         self._pend = None
+        self._covered.discard(i)
         s = t.detach().sum(dtype=torch.float32)
-        self._last_checked = weakref.ref(t)
-        if covered and not bool(torch.isfinite(s)):
-            for j, u, v in covered:
-                if u._version == v:           # not overwritten in place since its module
-                    self._calls.append(j)
-                    self._sums.append(u.detach().sum(dtype=torch.float32))
+        self._last_checked = (weakref.ref(t), t._version)
+        if covered and not math.isfinite(s.item()):
+            self._sum_covered(covered)
         if t._version != version and consumer is not None:
             if consumer not in self._seen:
                 self._seen.add(consumer)
@@ -288,6 +294,20 @@ class HealthMonitor:
             i = consumer
         self._calls.append(i)
         self._sums.append(s)
+
+    def _just_checked(self, x: Any) -> bool:
+        """``x`` is the output summed last, unchanged since (``out += identity`` after the
+        sum changes it in place: then it is checked again)."""
+        lc = self._last_checked
+        return lc is not None and x is not None and x is lc[0]() and x._version == lc[1]
+
+    def _sum_covered(self, covered: tuple) -> None:
+        """A chain's sum is not finite: sum the outputs it covered, so that the earliest bad
+        one in forward order is the one located."""
+        for j, u, v in covered:
+            if u._version == v:           # not overwritten in place since its module
+                self._calls.append(j)
+                self._sums.append(u.detach().sum(dtype=torch.float32))
 
     def _make_hook(self, i: int):
         family = self._family[self._leaves[i][0]]
@@ -329,14 +349,14 @@ class HealthMonitor:
                 if t.device.type == "cpu":
                     self._sentinel_cpu(i, t, args, preserving, propagating)
                     return
-                if preserving and args and self._last_checked is not None \
-                        and args[0] is self._last_checked():
+                pre, self._pre_checked = self._pre_checked, None
+                if preserving and args and (self._just_checked(args[0]) or args[0] is pre):
                     # Cannot turn the finite tensor just checked into NaN/Inf, and a NaN in
                     # it is already flagged at the module that produced it. A preserving
                     # module fed by functional code (relu(out + identity)) is still checked.
                     return
                 s = t.detach().sum(dtype=torch.float32)
-                self._last_checked = weakref.ref(t)
+                self._last_checked = (weakref.ref(t), t._version)
             else:
                 return
             self._calls.append(i)
@@ -347,24 +367,39 @@ class HealthMonitor:
     def _sentinel_cpu(self, i: int, t: torch.Tensor, args: tuple, preserving: bool,
                       propagating: bool) -> None:
         """The sentinel on host tensors: one sum per chain of outputs instead of one per
-        output. An output consumed whole by a propagating module is covered by that module's
-        output (summed later, with the covered ones only if it is not finite); an output
-        consumed by anything else is summed when the next leaf module runs."""
+        output. An output that a propagating module consumed whole at the previous step
+        (``_covered``) is not summed but held until the next leaf module runs: if that
+        module consumes it whole again, its own sum covers it (and the covered outputs are
+        summed only when that sum is not finite); if not, it is summed then. Every other
+        output is summed at once, while it is still in cache."""
         pend = self._pend
         x = args[0] if args else None
+        pre, self._pre_checked = self._pre_checked, None
+        covers: tuple = ()
         if pend is not None:
-            if propagating and x is pend[1] and pend[1]._version == pend[2] \
-                    and len(pend[3]) < MAX_COVERED:
-                self._pend = (i, t, t._version, pend[3] + ((pend[0], pend[1], pend[2]),))
-                return
-            self._flush_pending(i if x is pend[1] else None)
-        if preserving and x is not None and self._last_checked is not None \
-                and x is self._last_checked():
+            if propagating and x is pend[1] and pend[1]._version == pend[2]:
+                covers = pend[3] + ((pend[0], pend[1], pend[2]),)
+                self._pend = None
+            else:
+                self._flush_pending(i if x is pend[1] else None)
+        elif propagating and self._last_sum is not None and self._just_checked(x) \
+                and x is self._last_sum[1]():
+            self._covered.add(self._last_sum[0])     # from the next step on: not summed
+        if not covers and preserving and (self._just_checked(x) or (x is not None and x is pre)):
             # Cannot turn the finite tensor just checked into NaN/Inf, and a NaN in it is
             # flagged at the module that produced it. A preserving module fed by functional
             # code (relu(out + identity)) is still checked.
             return
-        self._pend = (i, t, t._version, ())
+        if i in self._covered and len(covers) < MAX_COVERED:
+            self._pend = (i, t, t._version, covers)
+            return
+        s = t.detach().sum(dtype=torch.float32)
+        if covers and not math.isfinite(s.item()):
+            self._sum_covered(covers)
+        self._last_checked = (weakref.ref(t), t._version)
+        self._last_sum = (i, self._last_checked[0])
+        self._calls.append(i)
+        self._sums.append(s)
 
     # -- the step ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -382,7 +417,7 @@ class HealthMonitor:
             self._remove_hooks()        # registered again for the new leaves when active
             self._leaves = leaves
             self._family = {n: S.act_family(m) for n, m in leaves}
-            self._order, self._seen = [], set()
+            self._order, self._seen, self._covered = [], set(), set()
             self._sent = None
             self._idx_cache.clear()
         params = named_params(self.model)

@@ -95,18 +95,29 @@ def test_a_nan_born_in_functional_code_on_a_pending_output_is_named_at_its_recei
     assert (record["layer"], record["first_step"]) == ("relu2", BAD_STEP)
 
 
+def _summed(mon, model, x, step):
+    mon.start_step(step, x)
+    model(x)
+    if mon._pend is not None:
+        mon._flush_pending()
+    names = [mon._leaves[i][0] for i in mon._calls]
+    mon.end_step(None)
+    return names
+
+
 def test_chains_sum_fewer_outputs_than_there_are_module_calls():
     torch.manual_seed(0)
     model = ConvNet("none")
     mon = H.HealthMonitor(model)
-    mon.start_step(1, torch.randn(4, 3, 8, 8))
-    model(torch.randn(4, 3, 8, 8))
-    mon._flush_pending()
-    names = [mon._leaves[i][0] for i in mon._calls]
-    mon.end_step(None)
-    # conv1 is covered by bn1; relu's input is bn1's output, just summed; conv2 is covered by
-    # bn2, whose output ``out += h`` then changes, so it is summed when relu2 receives it
-    # (and charged to relu2); down is strided, so it covers nothing but is covered by bn3;
-    # fc1, ln, fc2, fc3 are covered by fc4 (MAX_COVERED = 4), fc5 by fc6.
-    assert names == ["bn1", "relu2", "bn3", "pool", "fc4", "fc6"]
+    x = torch.randn(4, 3, 8, 8)
+    # The first step sums every output (but the ReLU's, whose input was just summed) and
+    # learns which outputs a propagating module consumes whole.
+    assert _summed(mon, model, x, 1) == [
+        "conv1", "bn1", "conv2", "bn2", "relu2", "down", "bn3", "pool", "fc1", "ln", "fc2",
+        "fc3", "fc4", "fc5", "fc6"]
+    # Then: conv1 is covered by bn1; relu's input is bn1's output, just summed; conv2 is
+    # covered by bn2; bn2's output is changed in place by ``out += h`` after bn2 summed it, so
+    # relu2 sums it again; down is strided, so it covers nothing but is covered by bn3; fc1,
+    # ln, fc2, fc3 are covered by fc4 (MAX_COVERED = 4), fc5 by fc6.
+    assert _summed(mon, model, x, 2) == ["bn1", "bn2", "relu2", "bn3", "pool", "fc4", "fc6"]
     assert H._propagates(model.conv1) and not H._propagates(model.down)
