@@ -81,8 +81,9 @@ def _propagates(module: nn.Module) -> bool:
 def _finite_on_host(t: torch.Tensor) -> bool:
     """True when ``t`` lives on the CPU and is all finite: the sentinel's common case, read
     without any device synchronisation (on accelerators this is always False, and the flags
-    are folded on device)."""
-    return t.device.type == "cpu" and bool(torch.isfinite(t).all())
+    are folded on device). From the sum (one reduction and one read): a finite sum means
+    finite elements; a sum that overflows only sends the caller to its exact check."""
+    return t.is_cpu and math.isfinite(t.sum().item())
 
 
 def _world() -> int:
@@ -346,7 +347,7 @@ class HealthMonitor:
                 self._act_rows.setdefault(i, []).append(raw)
                 s = raw[0]
             elif self.sentinel:
-                if t.device.type == "cpu":
+                if t.is_cpu:
                     self._sentinel_cpu(i, t, args, preserving, propagating)
                     return
                 pre, self._pre_checked = self._pre_checked, None
@@ -461,15 +462,21 @@ class HealthMonitor:
         elif self.sentinel:
             sums = [t.detach().sum(dtype=torch.float32) for t in S._tensors(batch)
                     if t.is_floating_point()]
-            if sums:
+            if len(sums) == 1 and sums[0].device == self._dev():
+                self._input_sum = sums[0]
+            elif sums:
                 self._input_sum = torch.stack([s.to(self._dev()) for s in sums]).sum()
 
     def before_optimizer_step(self) -> None:
         if not self._active:
             return
         self._optimizer_stepped = True
-        present = [i for i, (_, p) in enumerate(self._params) if p.grad is not None]
-        grads = [self._params[i][1].grad for i in present]
+        present, grads = [], []
+        for i, (_, p) in enumerate(self._params):
+            g = p.grad
+            if g is not None:
+                present.append(i)
+                grads.append(g)
         norms = None
         if self._any_dtensor:                        # FSDP2: the rank's own shards
             grads = [S.local(g) for g in grads]
@@ -484,7 +491,8 @@ class HealthMonitor:
                 self._g_raw = full.index_copy(0, self._index(present).to(raw.device), raw)
                 self._snapshot = [self._param_data(i).clone() for i in present]
         elif grads:
-            norms = S._norms([g.detach() for g in grads], 2.0)
+            with torch.no_grad():
+                norms = S._norms(grads, 2.0)
         if self.sentinel and norms is not None and not _finite_on_host(norms):
             bad = torch.zeros(len(self._params), dtype=torch.bool, device=norms.device)
             bad = bad.index_put((self._index(present).to(norms.device),),
@@ -535,9 +543,9 @@ class HealthMonitor:
             hits = torch.zeros(len(self._leaves), dtype=torch.int32, device=sums.device)
             hits = hits.index_add(0, idx, (~torch.isfinite(sums)).to(torch.int32))
             self._mark("acts", hits > 0)
-        if loss_t is not None and loss_t.numel():
+        if loss_t is not None and loss_t.numel() and not _finite_on_host(loss_t):
             self._mark("loss", ~torch.isfinite(loss_t))
-        if self._input_sum is not None:
+        if self._input_sum is not None and not _finite_on_host(self._input_sum):
             self._mark("input", ~torch.isfinite(self._input_sum.reshape(1)))
 
     def _grad_raw(self, grads: List[torch.Tensor]) -> torch.Tensor:

@@ -66,12 +66,9 @@ def _f32(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype in (torch.float32, torch.float64) else x.float()
 
 
-def compiling() -> bool:
-    """True while dynamo traces the code (a hook running inside ``torch.compile``)."""
-    try:
-        return torch.compiler.is_compiling()
-    except AttributeError:                  # older torch
-        return False
+# True while dynamo traces the code (a hook running inside ``torch.compile``); called in every
+# hook, so bound once (older torch without it: never compiling).
+compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None) or (lambda: False)
 
 
 def unit_dim(x: torch.Tensor) -> Optional[int]:
