@@ -7,11 +7,11 @@ import pytest
 import torch
 import torch._dynamo
 from torch import nn
-from torch.nn import functional as F
 
-from tb_archviz import detectors, reader
+from tb_archviz import reader
 from tb_archviz.callbacks import ArchVizRecorder
 from tb_archviz.callbacks.capture import capture_architecture
+from tests.loops import non_finite_records, recorded_step
 
 counters = torch._dynamo.utils.counters
 
@@ -40,13 +40,7 @@ def test_a_compiled_model_is_monitored_like_the_eager_one(tmp_path, sentinel):
         if step == 7:
             with torch.no_grad():
                 net[0].weight[0, 0] = float("nan")
-        rec.start_step(step, x)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        rec.before_optimizer_step()
-        opt.step()
-        opt.zero_grad()
-        rec.end_step(loss, lrs=[0.01])
+        recorded_step(rec, model, opt, x, y, step)
     rec.close()
     assert sum(counters["graph_break"].values()) == 0
     # One graph with the hooks active between logging steps, one for logging steps (and
@@ -59,7 +53,7 @@ def test_a_compiled_model_is_monitored_like_the_eager_one(tmp_path, sentinel):
         layers["rows"]["weights"]
     assert {"0", "2", "0.weight", "2.bias"} <= set(names)
     assert not any("_orig_mod" in n for n in names)
-    records = [a for a in detectors.analyze_run(src, "run") if a["kind"] == "non_finite"]
+    records = non_finite_records(tmp_path)
     located = [(a["layer"], a["first_step"]) for a in records]
     # Between logging steps only the sentinel sees it (step 7); without it, logging step 10.
     assert located == ([("0", 7)] if sentinel else [("0", 10)])

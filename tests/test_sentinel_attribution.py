@@ -2,10 +2,9 @@
 must stay exact between logging steps (regression tests for that shortcut)."""
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from tb_archviz import detectors, reader
 from tb_archviz.callbacks import ArchVizRecorder
+from tests.loops import non_finite_records, recorded_step
 
 BAD_STEP = 7
 
@@ -40,16 +39,9 @@ def first_non_finite(tmp_path, functional_nan: bool) -> dict:
             if not functional_nan:
                 with torch.no_grad():
                     model.fc1.weight[0, 0] = float("nan")
-        rec.start_step(step, x)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        rec.before_optimizer_step()
-        opt.step()
-        opt.zero_grad()
-        rec.end_step(loss, lrs=[0.01])
+        recorded_step(rec, model, opt, x, y, step)
     rec.close()
-    src = reader.open_logdir(str(tmp_path))
-    (record,) = [a for a in detectors.analyze_run(src, "run") if a["kind"] == "non_finite"]
+    (record,) = non_finite_records(tmp_path)
     return record
 
 

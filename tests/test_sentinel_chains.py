@@ -4,11 +4,10 @@ logging steps must stay what summing every output gives."""
 import pytest
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from tb_archviz import detectors, reader
 from tb_archviz.callbacks import ArchVizRecorder
 from tb_archviz.callbacks import health as H
+from tests.loops import non_finite_records, recorded_step
 
 BAD_STEP = 5
 
@@ -62,16 +61,9 @@ def located(tmp_path, poison: str) -> dict:
             if layer is not None:
                 with torch.no_grad():
                     layer.weight.view(-1)[0] = float("nan")
-        rec.start_step(step, x)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        rec.before_optimizer_step()
-        opt.step()
-        opt.zero_grad()
-        rec.end_step(loss, lrs=[0.01])
+        recorded_step(rec, model, opt, x, y, step)
     rec.close()
-    src = reader.open_logdir(str(tmp_path))
-    (record,) = [a for a in detectors.analyze_run(src, "run") if a["kind"] == "non_finite"]
+    (record,) = non_finite_records(tmp_path)
     return record
 
 

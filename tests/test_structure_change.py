@@ -3,10 +3,10 @@ monitor kept the replaced, detached parameters and reported them as never gettin
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from tb_archviz import detectors, format as fmt, reader
 from tb_archviz.callbacks import ArchVizRecorder
+from tests.loops import recorded_step
 
 
 def test_a_replaced_head_is_monitored_after_the_architecture_is_captured_again(tmp_path):
@@ -23,13 +23,7 @@ def test_a_replaced_head_is_monitored_after_the_architecture_is_captured_again(t
             y = torch.randint(0, 3, (32,))
             opt = torch.optim.SGD(model.parameters(), lr=0.05)
             rec.capture_architecture(x, step=step)
-        rec.start_step(step, x)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        rec.before_optimizer_step()
-        opt.step()
-        opt.zero_grad()
-        rec.end_step(loss, lrs=[0.05])
+        recorded_step(rec, model, opt, x, y, step, lr=0.05)
     rec.close()
 
     src = reader.open_logdir(str(tmp_path))
