@@ -7,10 +7,11 @@ Costs (DESIGN.md §5):
   a list, ``before_optimizer_step`` takes one fused ``_foreach_norm`` over the gradients, and
   ``end_step`` folds the flags into first/last-step tensors with ``torch.where``: all on
   device, no ``.item()``, no host sync (on CPU, where reading a tensor is no sync, all-finite
-  flags are seen on the host and nothing is folded). On CPU one sum covers a chain: an
-  output consumed whole by a module that propagates NaN/Inf (``PROPAGATING``: Linear,
-  normalisations, stride-1 convolutions) is only summed when that module's sum is not
-  finite, and outputs of NaN-preserving modules fed by a checked tensor are not summed;
+  flags are seen on the host and nothing is folded). Outputs of NaN-preserving modules fed
+  by a tensor just checked are not summed; on CPU one sum also covers a chain: an output that
+  a module propagating NaN/Inf (``PROPAGATING``: Linear, normalisations, stride-1
+  convolutions) consumed whole at the previous step is only summed when that module's sum is
+  not finite;
 * on a logging step the forward hooks reduce each output at once to 8 numbers (nothing is
   kept alive past the hook; on CPU from sums, maxima and sign() on one reused buffer, see
   :func:`stats.act_raw`), weights and gradients are reduced with ``_foreach_norm`` and
@@ -76,14 +77,6 @@ def _propagates(module: nn.Module) -> bool:
     if isinstance(module, nn.modules.conv._ConvNd) and not module.transposed:
         return all(s == 1 for s in module.stride) and all(d == 1 for d in module.dilation)
     return False
-
-
-def _finite_on_host(t: torch.Tensor) -> bool:
-    """True when ``t`` lives on the CPU and is all finite: the sentinel's common case, read
-    without any device synchronisation (on accelerators this is always False, and the flags
-    are folded on device). From the sum (one reduction and one read): a finite sum means
-    finite elements; a sum that overflows only sends the caller to its exact check."""
-    return t.is_cpu and math.isfinite(t.sum().item())
 
 
 def _world() -> int:
@@ -289,9 +282,7 @@ class HealthMonitor:
         if covered and not math.isfinite(s.item()):
             self._sum_covered(covered)
         if t._version != version and consumer is not None:
-            if consumer not in self._seen:
-                self._seen.add(consumer)
-                self._order.append(consumer)
+            self._note(consumer)
             i = consumer
         self._calls.append(i)
         self._sums.append(s)
@@ -339,25 +330,15 @@ class HealthMonitor:
                 self._calls.append(i)
                 self._sums.append(s)
                 return
-            if i not in self._seen:
-                self._seen.add(i)
-                self._order.append(i)
+            self._note(i)
             if self._logging:
                 raw = S.act_raw(t, family, module, self._scratch)
                 self._act_rows.setdefault(i, []).append(raw)
                 s = raw[0]
             elif self.sentinel:
-                if t.is_cpu:
-                    self._sentinel_cpu(i, t, args, preserving, propagating)
-                    return
-                pre, self._pre_checked = self._pre_checked, None
-                if preserving and args and (self._just_checked(args[0]) or args[0] is pre):
-                    # Cannot turn the finite tensor just checked into NaN/Inf, and a NaN in
-                    # it is already flagged at the module that produced it. A preserving
-                    # module fed by functional code (relu(out + identity)) is still checked.
-                    return
-                s = t.detach().sum(dtype=torch.float32)
-                self._last_checked = (weakref.ref(t), t._version)
+                # Chains need a host read when a chain's sum is not finite: CPU only.
+                self._sentinel(i, t, args, preserving, propagating and t.is_cpu)
+                return
             else:
                 return
             self._calls.append(i)
@@ -365,14 +346,15 @@ class HealthMonitor:
 
         return hook
 
-    def _sentinel_cpu(self, i: int, t: torch.Tensor, args: tuple, preserving: bool,
-                      propagating: bool) -> None:
-        """The sentinel on host tensors: one sum per chain of outputs instead of one per
-        output. An output that a propagating module consumed whole at the previous step
+    def _sentinel(self, i: int, t: torch.Tensor, args: tuple, preserving: bool,
+                  propagating: bool) -> None:
+        """The sentinel's check of one output: one sum per chain of outputs instead of one
+        per output. An output that a propagating module consumed whole at the previous step
         (``_covered``) is not summed but held until the next leaf module runs: if that
         module consumes it whole again, its own sum covers it (and the covered outputs are
         summed only when that sum is not finite); if not, it is summed then. Every other
-        output is summed at once, while it is still in cache."""
+        output is summed at once, while it is still in cache. With ``propagating`` always
+        False (off the host) nothing is held: one sum per output, folded on device."""
         pend = self._pend
         x = args[0] if args else None
         pre, self._pre_checked = self._pre_checked, None
@@ -493,7 +475,7 @@ class HealthMonitor:
         elif grads:
             with torch.no_grad():
                 norms = S._norms(grads, 2.0)
-        if self.sentinel and norms is not None and not _finite_on_host(norms):
+        if self.sentinel and norms is not None and not S.finite_on_host(norms):
             bad = torch.zeros(len(self._params), dtype=torch.bool, device=norms.device)
             bad = bad.index_put((self._index(present).to(norms.device),),
                                 ~torch.isfinite(norms))
@@ -527,25 +509,29 @@ class HealthMonitor:
                 self._remove_hooks()
         return stop
 
+    def _note(self, i: int) -> None:
+        """Leaf ``i`` ran: the forward order is the order of first calls."""
+        if i not in self._seen:
+            self._seen.add(i)
+            self._order.append(i)
+
     def _note_order(self) -> None:
         """Forward order of modules first seen by compiled hooks (eager hooks note it)."""
         for i in self._calls:
-            if i not in self._seen:
-                self._seen.add(i)
-                self._order.append(i)
+            self._note(i)
 
     def _fold_sentinel(self, loss_t: Optional[torch.Tensor]) -> None:
         if self._pend is not None:
             self._flush_pending()
         sums = torch.stack(self._sums) if self._calls else None
-        if sums is not None and not _finite_on_host(sums):
+        if sums is not None and not S.finite_on_host(sums):
             idx = self._index(self._calls).to(sums.device)
             hits = torch.zeros(len(self._leaves), dtype=torch.int32, device=sums.device)
             hits = hits.index_add(0, idx, (~torch.isfinite(sums)).to(torch.int32))
             self._mark("acts", hits > 0)
-        if loss_t is not None and loss_t.numel() and not _finite_on_host(loss_t):
+        if loss_t is not None and loss_t.numel() and not S.finite_on_host(loss_t):
             self._mark("loss", ~torch.isfinite(loss_t))
-        if self._input_sum is not None and not _finite_on_host(self._input_sum):
+        if self._input_sum is not None and not S.finite_on_host(self._input_sum):
             self._mark("input", ~torch.isfinite(self._input_sum.reshape(1)))
 
     def _grad_raw(self, grads: List[torch.Tensor]) -> torch.Tensor:

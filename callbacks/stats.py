@@ -71,6 +71,14 @@ def _f32(x: torch.Tensor) -> torch.Tensor:
 compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None) or (lambda: False)
 
 
+def finite_on_host(t: torch.Tensor) -> bool:
+    """True when ``t`` lives on the CPU and is all finite, read without any device
+    synchronisation (elsewhere always False: the caller takes its device path). From the sum
+    (one reduction and one read): a finite sum means finite elements; a sum that overflows
+    only sends the caller to its exact path."""
+    return t.is_cpu and math.isfinite(t.sum().item())
+
+
 def unit_dim(x: torch.Tensor) -> Optional[int]:
     if x.dim() < 2:
         return None
@@ -160,20 +168,30 @@ def _act_raw_finite(xf: torch.Tensor, total: float, family: Optional[str],
                         dtype=torch.float32)
 
 
-def _count_nonzero_host(flat: torch.Tensor, scratch: Scratch) -> float:
-    """Nonzero elements of a 1-D host tensor, chunk by chunk: ``sign`` into the scratch
-    buffer, then ``dot(sign, sign)`` (sign(x)^2 is 1 exactly where x != 0). Several times
-    faster than ``count_nonzero`` on CPU; exact (a chunk's count is below 2**24, the total
-    is added up in Python)."""
+def _count_chunks(flat: torch.Tensor, scratch: Scratch,
+                  fill: Callable[[torch.Tensor, torch.Tensor], Any]) -> float:
+    """Sum of ``dot(b, b)`` over the chunks ``b`` that ``fill(chunk, b)`` writes into the
+    scratch buffer: a count when ``fill`` writes 0 and +-1. Exact: a chunk's count is below
+    2**24, the total is added up in Python."""
     total = 0.0
     for c in flat.split(CHUNK):
         buf = scratch.chunk(c.numel())
-        if c.dtype == torch.float32:
-            torch.sign(c, out=buf)
-        else:                                     # float64/float16: out= does not convert
-            buf.copy_(c).sign_()
+        fill(c, buf)
         total += torch.dot(buf, buf).item()
     return total
+
+
+def _sign_into(c: torch.Tensor, buf: torch.Tensor) -> None:
+    if c.dtype == torch.float32:
+        torch.sign(c, out=buf)
+    else:                                         # float64/float16: out= does not convert
+        buf.copy_(c).sign_()
+
+
+def _count_nonzero_host(flat: torch.Tensor, scratch: Scratch) -> float:
+    """Nonzero elements of a 1-D host tensor: sign(x)^2 is 1 exactly where x != 0. Several
+    times faster than ``count_nonzero`` on CPU."""
+    return _count_chunks(flat, scratch, _sign_into)
 
 
 def _unit_max(xf: torch.Tensor, dim: int) -> torch.Tensor:
@@ -189,17 +207,16 @@ def _unit_max(xf: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _count_above(flat: torch.Tensor, scratch: Scratch, bound: float,
                  prep: Optional[Callable[[torch.Tensor], Any]] = None) -> float:
-    """How many elements of ``prep(flat)`` exceed ``bound``, chunk by chunk in the scratch
-    buffer (``prep`` works in place). Exact: with gradual underflow ``a - b > 0`` holds
-    exactly when ``a > b``."""
-    total = 0.0
-    for c in flat.split(CHUNK):
-        buf = scratch.chunk(c.numel()).copy_(c)
+    """How many elements of ``prep(flat)`` exceed ``bound`` (``prep`` works in place on a
+    chunk's copy). Exact: with gradual underflow ``a - b > 0`` holds exactly when ``a > b``,
+    and sign() of the clamped difference is 0 or 1."""
+    def fill(c: torch.Tensor, buf: torch.Tensor) -> None:
+        buf.copy_(c)
         if prep is not None:
             prep(buf)
         buf.sub_(bound).clamp_(min=0.0).sign_()
-        total += buf.sum().item()
-    return total
+
+    return _count_chunks(flat, scratch, fill)
 
 
 def _act_raw_exact(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
@@ -271,9 +288,7 @@ def input_raw(batch, device: Optional[torch.device] = None) -> Optional[torch.Te
         if n == 0:
             continue
         total = tf.sum(dtype=torch.float32)
-        # A finite sum means finite elements; on the host that is read without a sync.
-        nonfinite = total.new_zeros(()) if tf.device.type == "cpu" and \
-            math.isfinite(total.item()) else _nonfinite(tf)
+        nonfinite = total.new_zeros(()) if finite_on_host(total) else _nonfinite(tf)
         lo, hi = torch.aminmax(tf)
         rows.append(torch.stack([
             tf.new_full((), n, dtype=torch.float32), total,
@@ -380,7 +395,7 @@ def _nonfinite(x: torch.Tensor) -> torch.Tensor:
 def _nonfinite_each(ts: List[torch.Tensor], norms: torch.Tensor) -> torch.Tensor:
     """Per-tensor NaN/Inf counts. A finite norm means finite elements, so on CPU (where reading
     the norms is no device synchronisation) the counts are only taken when a norm is not."""
-    if norms.device.type == "cpu" and bool(torch.isfinite(norms).all()):
+    if finite_on_host(norms):
         return torch.zeros(len(ts))
     return torch.stack([_nonfinite(t) for t in ts]).to(norms.device)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections
 import gzip
-import json
 import math
 import threading
 from typing import Any, Callable, Dict, List, Optional
@@ -103,9 +102,8 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
     def _store(self, key, payload: Any) -> Optional[bytes]:
         """Encode and keep ``payload``; None (not kept) when it holds NaN/Inf, which
         common.respond_json writes its own way."""
-        try:
-            text = json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-        except ValueError:
+        text = common.encode_json(payload)
+        if text is None:
             return None
         # Level 3 and mtime 0, as TensorBoard's http_util.Respond compresses.
         body = gzip.compress(text.encode("utf-8"), compresslevel=3, mtime=0)

@@ -100,12 +100,17 @@ def respond_json(request: wrappers.Request, payload: Any) -> wrappers.Response:
     A payload without NaN/Inf is encoded here (a string is passed through, then gzipped); one
     with them takes the usual path, so the JSON is the same either way.
     """
+    text = encode_json(payload)
+    return http_util.Respond(request, payload if text is None else text, "application/json")
+
+
+def encode_json(payload: Any) -> Optional[str]:
+    """Compact JSON of ``payload`` in one ``json.dumps`` call; None when it holds NaN/Inf
+    (which TensorBoard's ``Respond`` writes its own way)."""
     try:
-        payload = json.dumps(payload, allow_nan=False, ensure_ascii=False,
-                             separators=(",", ":"))
+        return json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except ValueError:
-        pass
-    return http_util.Respond(request, payload, "application/json")
+        return None
 
 
 def require(request: wrappers.Request, name: str) -> str:
