@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("logdir")
     ins.add_argument("--json", action="store_true", help="print one JSON document")
     ins.add_argument("--fail-on", choices=["warning", "error"], default=None,
-                     help="exit 1 if an anomaly of this severity or worse exists")
+                     help="exit 1 if an anomaly of this severity or worse exists, or if a "
+                          "run has records that could not be read")
 
     exp = sub.add_parser("export", help="write a run's block diagram to a file")
     exp.add_argument("logdir")
@@ -54,13 +55,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _analyze(src, run: str) -> list:
-    from tb_archviz import detectors
+    """The run's anomalies; if the detectors fail on its data, the stored records alone and
+    a problem saying why (one run's data must not stop the report)."""
+    from tb_archviz import detectors, reader
 
-    return detectors.analyze_run(src, run)
+    try:
+        return detectors.analyze_run(src, run)
+    except Exception as exc:
+        reader.note(src, run, f"offline detectors failed: {type(exc).__name__}: {exc}")
+        return reader.read_anomalies(src, run).get(run, [])
 
 
 def inspect_logdir(logdir: str) -> dict:
-    """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3)."""
+    """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3).
+
+    Each run carries ``problems``: one line per record that could not be read or did not
+    match the schema (FORMAT.md "Validation"); such records are left out of the rest."""
     from tb_archviz import reader
 
     src = reader.open_logdir(logdir)
@@ -75,6 +85,11 @@ def inspect_logdir(logdir: str) -> dict:
             entry["architecture"]["source"] = "graphdef"
         if len(versions) > 1:
             entry["architecture_versions"] = [s for s, _ in versions]
+        try:
+            reader.check_run(src, run)
+        except Exception as exc:  # the checks themselves must not stop the report
+            reader.note(src, run, f"cannot check the statistics: {type(exc).__name__}: {exc}")
+        entry["problems"] = reader.problems_of(src, run)
         runs.append(entry)
     return {"runs": runs}
 
@@ -93,15 +108,27 @@ def _print_text(doc: dict, out) -> None:
                   ("" if arch.get("status", "ok") == "ok" else f" ({arch['status']})"), file=out)
         anomalies = entry["anomalies"]
         if not anomalies:
-            print("  anomalies: none", file=out)
+            print("  anomalies: none" + (" found in what could be read"
+                                         if entry.get("problems") else ""), file=out)
         for a in anomalies:
             where = a.get("layer") or a.get("tag") or "run"
             print(f"  [{a['severity']}] {a['kind']} in {where}, steps {a['first_step']}-"
-                  f"{a['last_step']}: {a.get('message', '')}", file=out)
+                  f"{a.get('last_step')}: {a.get('message', '')}", file=out)
+        for problem in entry.get("problems", []):
+            print(f"  [problem] {problem}", file=out)
 
 
 def cmd_inspect(args) -> int:
-    doc = inspect_logdir(args.logdir)
+    # Data problems are part of the report (``problems``); not repeated as log lines.
+    logging.getLogger("tb_archviz.reader").setLevel(logging.ERROR)
+    try:
+        doc = inspect_logdir(args.logdir)
+    except (UsageError, FileNotFoundError):
+        raise
+    except Exception as exc:  # no traceback for a logdir we cannot read
+        logging.getLogger(__name__).debug("inspect failed", exc_info=True)
+        raise UsageError(f"cannot read logdir {args.logdir!r}: {type(exc).__name__}: "
+                         f"{exc}") from None
     if args.json:
         json.dump(_finite(doc), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
@@ -111,6 +138,14 @@ def cmd_inspect(args) -> int:
         worst = max((SEVERITY_RANK.get(a.get("severity"), 0)
                      for r in doc["runs"] for a in r["anomalies"]), default=-1)
         if worst >= SEVERITY_RANK[args.fail_on]:
+            return 1
+        # Records that could not be read may hold exactly the finding asked about: not an
+        # all-clear (issue 12).
+        unreadable = [r["run"] or "." for r in doc["runs"] if r.get("problems")]
+        if unreadable:
+            print(f"tb-archviz: {len(unreadable)} run(s) have records that could not be "
+                  f"read ({', '.join(unreadable[:5])}{', ...' if len(unreadable) > 5 else ''}"
+                  "); failing because of --fail-on", file=sys.stderr)
             return 1
     return 0
 

@@ -4,6 +4,11 @@ The TensorBoard plugins pass ``context.data_provider`` (Rust data server or Pyth
 the CLI builds a Python ``MultiplexerDataProvider`` over a logdir with every sample kept
 (:func:`open_logdir`). Both then use the same functions here, so what ``tb-archviz inspect``
 reports is what the tabs show.
+
+Every decoded payload is checked against the schema (:mod:`tb_archviz.validate`) before it is
+returned. What cannot be read or does not match is skipped, and a one-line message is kept per
+run in ``Source.problems`` (:func:`problems_of`), so that a bad record costs that record only
+and is never dropped without a word (issue 12).
 """
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ import concurrent.futures
 import dataclasses
 import logging
 import os
-from typing import Any, Dict, List, Optional, Tuple
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from tb_archviz import format as fmt
+from tb_archviz import validate
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +32,100 @@ ALL = 10**9
 
 _warned_payloads: set = set()
 
+# What the Rust data server answers for a blob of a run whose name it cannot put into a blob
+# key (a double quote or a backslash in the name: its JSON key parser wants borrowed strings).
+_BAD_KEY_MARKERS = ("failed to parse blob key", "BadJson")
+UNREADABLE_NAME_FIX = ("TensorBoard's default data server cannot read stored records of a run "
+                       "whose name contains a double quote or a backslash; start tensorboard "
+                       "with --load_fast=false, or rename the run directory")
+
+LABELS = {fmt.TAG_ARCHITECTURE: "architecture record", fmt.TAG_LAYERS: "layer table",
+          fmt.TAG_ANOMALIES: "anomaly records", fmt.TAG_PLAYGROUND: "playground frame"}
+
 
 @dataclasses.dataclass
 class Source:
-    """A data provider plus the request context and experiment id it needs."""
+    """A data provider plus the request context and experiment id it needs.
+
+    ``problems`` collects, per run, what could not be read (messages may repeat; read them
+    with :func:`problems_of`)."""
 
     provider: Any
     ctx: Any
     experiment_id: str = ""
+    problems: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+
+
+def note(src: Source, run: str, message: str) -> None:
+    """Record a data problem of ``run`` (and log it once)."""
+    problems = getattr(src, "problems", None)
+    if problems is not None:
+        problems.setdefault(run, []).append(message)
+    key = (run, message)
+    if key not in _warned_payloads:
+        _warned_payloads.add(key)
+        log.warning("tb_archviz: run %s: %s", run or ".", message)
+
+
+def problems_of(src: Source, run: str) -> List[str]:
+    """The distinct problem messages of ``run``, in the order they were found."""
+    return list(dict.fromkeys(getattr(src, "problems", {}).get(run, [])))
+
+
+def all_problems(src: Source) -> Dict[str, List[str]]:
+    """{run: distinct messages} for every run with a problem."""
+    return {r: problems_of(src, r) for r in sorted(getattr(src, "problems", {}))
+            if getattr(src, "problems", {}).get(r)}
+
+
+# ----------------------------------------------------------------------------- opening a logdir
+
+
+def run_directories(logdir: str) -> List[Tuple[str, str]]:
+    """(run name, directory) of every directory under ``logdir`` holding an event file.
+
+    Names are paths relative to ``logdir`` (``"."`` for the logdir itself), as TensorBoard
+    names runs. Directory links are followed, but every directory is entered at most once
+    (by device and inode), so a link loop (``run/self -> .``) ends instead of nesting until
+    the path is too long; unreadable directories are skipped."""
+    out: List[Tuple[str, str]] = []
+    seen = set()
+    stack = [(logdir, ".")]
+    while stack:
+        path, name = stack.pop()
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        ident = (st.st_dev, st.st_ino)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        has_events = False
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                continue
+            if is_dir:
+                subdirs.append(entry)
+            elif "tfevents" in entry.name:
+                has_events = True
+        if has_events:
+            out.append((name, path))
+        for entry in reversed(subdirs):
+            stack.append((entry.path, entry.name if name == "." else f"{name}/{entry.name}"))
+    return sorted(out)
 
 
 def open_logdir(logdir: str) -> Source:
-    """A Python data provider over ``logdir`` that keeps every sample of every plugin."""
+    """A Python data provider over ``logdir`` that keeps every sample of every plugin, with
+    listings answered once for all runs (:class:`IndexedProvider`)."""
     from tensorboard import context as tb_context
     from tensorboard.backend.event_processing import data_provider as dp
     from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
@@ -47,9 +136,133 @@ def open_logdir(logdir: str) -> Source:
                      "audio": 1, "compressedHistograms": 1, "graph": 1, "meta_graph": 1}
     mux = pem.EventMultiplexer(size_guidance=size_guidance, tensor_size_guidance={},
                                purge_orphaned_data=False)
-    mux.AddRunsFromDirectory(logdir)
+    # Our own walk instead of AddRunsFromDirectory: that one follows a link loop until the
+    # path is too long, adding one copy of the run per level.
+    for name, path in run_directories(logdir):
+        mux.AddRun(path, name)
     mux.Reload()
-    return Source(dp.MultiplexerDataProvider(mux, logdir), tb_context.RequestContext())
+    return Source(IndexedProvider(dp.MultiplexerDataProvider(mux, logdir)),
+                  tb_context.RequestContext())
+
+
+class IndexedProvider:
+    """A data provider whose listings are asked once for all runs and then filtered here.
+
+    Reading a whole logdir run by run asks the provider, per run, "what does this run have";
+    both providers answer such a filtered question by walking every run (the Python one
+    through ``AllSummaryMetadata``), which made 10,000 runs quadratic. This wrapper keeps one
+    unfiltered listing per (kind, plugin) and answers filtered ones from it, and narrows reads
+    to the tags a run has (a single run and tag is the Python provider's fast path). Meant
+    for one request or one CLI command: listings are not refreshed."""
+
+    def __init__(self, provider: Any):
+        self._p = provider
+        self._lists: Dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+        try:
+            from tensorboard.backend.event_processing import data_provider as dp
+
+            self._per_tag_reads = isinstance(provider, dp.MultiplexerDataProvider)
+        except ImportError:  # pragma: no cover - tensorboard always has it
+            self._per_tag_reads = False
+
+    @property
+    def wrapped(self) -> Any:
+        return self._p
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._p, name)
+
+    def _memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._lists:
+                self._lists[key] = compute()
+            return self._lists[key]
+
+    def list_runs(self, ctx=None, *, experiment_id):
+        return self._memo(("runs", experiment_id),
+                          lambda: self._p.list_runs(ctx, experiment_id=experiment_id))
+
+    def _listing(self, method: str, ctx, experiment_id, plugin_name) -> Dict[str, dict]:
+        return self._memo((method, experiment_id, plugin_name), lambda: getattr(self._p, method)(
+            ctx, experiment_id=experiment_id, plugin_name=plugin_name, run_tag_filter=None))
+
+    @staticmethod
+    def _filtered(listing: Dict[str, dict], flt) -> Dict[str, dict]:
+        runs = None if flt is None else flt.runs
+        tags = None if flt is None else flt.tags
+        names = listing.keys() if runs is None else [r for r in runs if r in listing]
+        out = {}
+        for r in names:
+            by_tag = listing[r] if tags is None else \
+                {t: listing[r][t] for t in tags if t in listing[r]}
+            if by_tag:
+                out[r] = dict(by_tag)
+        return out
+
+    def list_scalars(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
+        return self._filtered(self._listing("list_scalars", ctx, experiment_id, plugin_name),
+                              run_tag_filter)
+
+    def list_tensors(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
+        return self._filtered(self._listing("list_tensors", ctx, experiment_id, plugin_name),
+                              run_tag_filter)
+
+    def list_blob_sequences(self, ctx=None, *, experiment_id, plugin_name,
+                            run_tag_filter=None):
+        return self._filtered(self._listing("list_blob_sequences", ctx, experiment_id,
+                                            plugin_name), run_tag_filter)
+
+    def _read(self, method: str, lister: str, ctx, experiment_id, plugin_name, downsample,
+              run_tag_filter):
+        read = getattr(self._p, method)
+        if run_tag_filter is None or run_tag_filter.runs is None:
+            return read(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                        downsample=downsample, run_tag_filter=run_tag_filter)
+        listed = self._filtered(self._listing(lister, ctx, experiment_id, plugin_name),
+                                run_tag_filter)
+        pairs = [(r, t) for r, tags in listed.items() for t in tags]
+        if not pairs:
+            return {}
+        if not self._per_tag_reads:
+            from tensorboard.data import provider
+
+            flt = provider.RunTagFilter(runs=sorted(listed),
+                                        tags=sorted({t for _, t in pairs}))
+            return read(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                        downsample=downsample, run_tag_filter=flt)
+        from tensorboard.data import provider
+
+        out: Dict[str, dict] = {}
+        for r, t in pairs:
+            got = read(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                       downsample=downsample,
+                       run_tag_filter=provider.RunTagFilter(runs=[r], tags=[t]))
+            for rr, by_tag in got.items():
+                out.setdefault(rr, {}).update(by_tag)
+        return out
+
+    def read_scalars(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
+                     run_tag_filter=None):
+        return self._read("read_scalars", "list_scalars", ctx, experiment_id, plugin_name,
+                          downsample, run_tag_filter)
+
+    def read_tensors(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
+                     run_tag_filter=None):
+        return self._read("read_tensors", "list_tensors", ctx, experiment_id, plugin_name,
+                          downsample, run_tag_filter)
+
+    def read_blob_sequences(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
+                            run_tag_filter=None):
+        return self._read("read_blob_sequences", "list_blob_sequences", ctx, experiment_id,
+                          plugin_name, downsample, run_tag_filter)
+
+
+def indexed(src: Source) -> Source:
+    """``src`` reading through an :class:`IndexedProvider` (same problems dict)."""
+    if isinstance(src.provider, IndexedProvider):
+        return src
+    return Source(IndexedProvider(src.provider), src.ctx, src.experiment_id, src.problems)
 
 
 def list_runs(src: Source) -> List[str]:
@@ -68,31 +281,80 @@ def plugin_content(series) -> Optional[dict]:
         return None
 
 
-def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None
-                ) -> Dict[str, List[Tuple[int, Any]]]:
-    """{run: [(step, decoded JSON)]} for one blob-sequence tag, skipping unreadable values."""
+def content_of(src: Source, run: str, tag: str, series) -> Optional[dict]:
+    """A tag's plugin content, or None with a problem noted for ``run``."""
+    try:
+        return fmt.parse_plugin_content(series.plugin_content)
+    except ValueError as exc:
+        note(src, run, f"{tag} skipped: {exc}")
+        return None
+
+
+# ----------------------------------------------------------------------------- blobs
+
+
+def _unreadable_blob_message(run: str, tag: str, failed: int, total: int, exc: Exception
+                             ) -> str:
+    what = LABELS.get(tag, tag)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    msg = (f"{failed} of {total} {what} value(s) ({tag}) could not be read from the data "
+           f"provider: {text[:200]}")
+    if any(m in str(exc) for m in _BAD_KEY_MARKERS) or '"' in run or "\\" in run:
+        msg += f" — {UNREADABLE_NAME_FIX}"
+    return msg
+
+
+def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None,
+                    check: Optional[Callable[[Any], Any]] = None
+                    ) -> Dict[str, List[Tuple[int, Any]]]:
+    """{run: [(step, decoded JSON)]} for one blob-sequence tag, skipping unreadable values.
+
+    ``check(value)`` returns the value to keep or raises :class:`validate.Invalid`; whatever
+    is skipped (unreadable, undecodable, invalid, or listed but never returned, as the Rust
+    data server does for some run names) is noted as a problem of its run."""
     flt = run_tag_filter(run, tag)
-    listing = src.provider.list_blob_sequences(
-        src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, run_tag_filter=flt)
+    label = LABELS.get(tag, tag)
+    try:
+        listing = src.provider.list_blob_sequences(
+            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, run_tag_filter=flt)
+    except Exception as exc:  # a provider failure is a problem of the runs asked for
+        if run is not None:
+            note(src, run, f"cannot list {tag}: {exc}")
+        else:
+            log.warning("tb_archviz: cannot list %s: %s", tag, exc)
+        return {}
     wanted = {r for r, tags in listing.items()
-              if tag in tags and plugin_content(tags[tag]) is not None}
+              if tag in tags and content_of(src, r, tag, tags[tag]) is not None}
     if not wanted:
         return {}
-    data = src.provider.read_blob_sequences(
-        src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, downsample=ALL,
-        run_tag_filter=run_tag_filter(None if run is None else run, tag))
-    jobs = [(r, int(datum.step), datum.values[0].blob_key)
-            for r, tags in data.items() if r in wanted
-            for datum in tags.get(tag, []) if datum.values]
+    try:
+        data = src.provider.read_blob_sequences(
+            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, downsample=ALL,
+            run_tag_filter=flt)
+    except Exception as exc:
+        for r in sorted(wanted):
+            note(src, r, _unreadable_blob_message(r, tag, 1, 1, exc))
+        return {}
+    jobs = []
+    for r in sorted(wanted):
+        datums = [d for d in data.get(r, {}).get(tag, []) if d.values]
+        if not datums:
+            note(src, r, f"the data provider lists {label}s ({tag}) for this run but returned "
+                         "none of them" + (f" — {UNREADABLE_NAME_FIX}"
+                                           if '"' in r or "\\" in r else ""))
+        jobs += [(r, int(d.step), d.values[0].blob_key) for d in datums]
 
     def fetch(job):
         r, step, key = job
         try:
-            return r, step, fmt.decode_json_blob(src.provider.read_blob(src.ctx, blob_key=key))
-        except Exception as exc:  # a damaged record must not hide the others
-            log.warning("tb_archviz: skipping unreadable %s at step %s in %s: %s",
-                        tag, step, r, exc)
-            return None
+            blob = src.provider.read_blob(src.ctx, blob_key=key)
+        except Exception as exc:
+            return r, step, "unreadable", exc
+        try:
+            value = fmt.decode_json_blob(blob)
+        except Exception as exc:  # gzip, UTF-8 or JSON errors: a damaged record
+            return r, step, "undecodable", exc
+        return r, step, "ok", value
 
     # Each read_blob is one gRPC round trip to the Rust data server (~40 ms measured on the
     # demo logdir); they are independent, so overlap them.
@@ -102,9 +364,29 @@ def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = Non
     else:
         results = [fetch(job) for job in jobs]
     out: Dict[str, List[Tuple[int, Any]]] = {}
-    for result in results:
-        if result is not None:
-            out.setdefault(result[0], []).append(result[1:])
+    failed: Dict[str, list] = {}
+    totals: Dict[str, int] = {}
+    for r, step, status, value in results:
+        totals[r] = totals.get(r, 0) + 1
+        if status == "unreadable":
+            failed.setdefault(r, []).append(value)
+            continue
+        if status == "undecodable":
+            note(src, r, f"{label} at step {step} skipped: not valid (gzip) JSON: "
+                         f"{str(value)[:200]}")
+            continue
+        if check is not None:
+            try:
+                value = check(value)
+            except validate.Invalid as exc:
+                note(src, r, f"{label} at step {step} skipped: {exc}")
+                continue
+            except Exception as exc:  # a checker bug must cost this record only
+                note(src, r, f"{label} at step {step} skipped: {type(exc).__name__}: {exc}")
+                continue
+        out.setdefault(r, []).append((step, value))
+    for r, errors in failed.items():
+        note(src, r, _unreadable_blob_message(r, tag, len(errors), totals[r], errors[0]))
     return out
 
 
@@ -117,10 +399,10 @@ def run_tag_filter(run: Optional[str], tag: Optional[str]):
 
 def read_architectures(src: Source, run: Optional[str] = None
                        ) -> Dict[str, List[Tuple[int, dict]]]:
-    """{run: [(step, architecture record)]}, oldest version first."""
-    out = read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_ARCHITECTURE, run)
-    return {r: [(s, rec) for s, rec in versions if _known_schema(rec)]
-            for r, versions in out.items()}
+    """{run: [(step, architecture record)]}, oldest version first; invalid records skipped."""
+    out = read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_ARCHITECTURE, run,
+                          check=validate.check_architecture)
+    return {r: versions for r, versions in out.items() if versions}
 
 
 def read_any_architectures(src: Source, run: Optional[str] = None
@@ -130,42 +412,46 @@ def read_any_architectures(src: Source, run: Optional[str] = None
     from tb_archviz import graphdef
 
     archs = read_architectures(src, run)
-    for r, versions in graphdef.read_graph_architectures(src, run).items():
+    try:
+        graphs = graphdef.read_graph_architectures(src, run)
+    except Exception as exc:  # a graph we cannot convert must not hide the records
+        log.warning("tb_archviz: cannot read run graphs: %r", exc)
+        graphs = {}
+    for r, versions in graphs.items():
         archs.setdefault(r, versions)
     return archs
 
 
-def _known_schema(record: Any) -> bool:
-    if not isinstance(record, dict):
-        return False
-    version = record.get("schema", fmt.SCHEMA_VERSION)
-    if isinstance(version, int) and version <= fmt.SCHEMA_VERSION:
-        return True
-    key = f"record schema {version}"
-    if key not in _warned_payloads:
-        _warned_payloads.add(key)
-        log.warning("tb_archviz: skipping a payload of schema %r (this reader knows %d)",
-                    version, fmt.SCHEMA_VERSION)
-    return False
-
-
 def read_layer_tables(src: Source, run: Optional[str] = None
                       ) -> Dict[str, List[Tuple[int, dict]]]:
-    return read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_LAYERS, run)
+    return read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_LAYERS, run,
+                           check=validate.check_layer_table)
 
 
 def read_anomalies(src: Source, run: Optional[str] = None) -> Dict[str, List[dict]]:
-    """{run: [anomaly record]}: the latest version of each record, by first occurrence."""
+    """{run: [anomaly record]}: the latest version of each record, by first occurrence.
+    Records that do not match the schema are skipped one by one, each with a problem."""
     out: Dict[str, List[dict]] = {}
     for r, items in read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_ANOMALIES, run).items():
         latest: Dict[tuple, dict] = {}
-        for _step, records in items:
-            for rec in records if isinstance(records, list) else []:
+        for step, records in items:
+            try:
+                good, bad = validate.check_anomalies(records)
+            except validate.Invalid as exc:
+                note(src, r, f"anomaly records at step {step} skipped: {exc}")
+                continue
+            if bad:
+                note(src, r, f"{len(bad)} of {len(records)} anomaly records at step {step} "
+                             f"skipped (first: {bad[0]})")
+            for rec in good:
                 key = (rec.get("kind"), rec.get("layer"), rec.get("tag"), rec.get("first_step"))
                 latest[key] = rec
-        out[r] = sorted(latest.values(), key=lambda a: (a.get("first_step") or 0,
-                                                          str(a.get("kind")), str(a.get("layer"))))
+        out[r] = sorted(latest.values(), key=lambda a: (a["first_step"], a["kind"],
+                                                          str(a.get("layer"))))
     return out
+
+
+# ----------------------------------------------------------------------------- statistics
 
 
 @dataclasses.dataclass
@@ -178,45 +464,111 @@ class StatSeries:
     rows: List[str]
 
 
+def stats_rank(tag: str) -> int:
+    """2 for per-layer kinds (``[rows, stats]``), 1 for run-level vectors (FORMAT.md)."""
+    from tb_archviz import sink as sink_mod
+
+    base, level = sink_mod.split_pyramid_tag(tag)
+    kind = base[len(fmt.TAG_STATS_PREFIX):] if base.startswith(fmt.TAG_STATS_PREFIX) else base
+    return (2 if kind in fmt.STAT_KINDS else 1) + (1 if level else 0)
+
+
+def stats_content(src: Source, run: str, tag: str, series) -> Optional[Tuple[dict, List[str]]]:
+    """(plugin content, stat names) of a statistics tag, or None with a problem noted."""
+    content = content_of(src, run, tag, series)
+    if content is None:
+        return None
+    try:
+        return content, validate.stats_names(content)
+    except validate.Invalid as exc:
+        note(src, run, f"{tag} skipped: {exc}")
+        return None
+
+
+def checked_arrays(src: Source, run: str, tag: str, datums: Sequence[Any], columns: int,
+                   layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None
+                   ) -> Tuple[List[int], List[np.ndarray]]:
+    """(steps, float32 arrays) of the datums whose tensors have the right dtype, rank and
+    shape for ``tag``; the others are skipped with one problem per tag."""
+    rank = stats_rank(tag)
+    steps, arrays, bad = [], [], []
+    for d in datums:
+        try:
+            rows = None if layer_rows is None else validate.rows_in_force(layer_rows, int(d.step))
+            a = validate.check_stats_array(d.numpy, rank=rank, columns=columns, max_rows=rows)
+            if rank == 3 and a.shape[0] != 2:
+                raise validate.Invalid(f"expected min and max planes, got shape {list(a.shape)}")
+        except (validate.Invalid, ValueError, TypeError) as exc:
+            bad.append((int(d.step), exc))
+            continue
+        steps.append(int(d.step))
+        arrays.append(a)
+    if bad:
+        step, exc = bad[0]
+        note(src, run, f"{len(bad)} of {len(datums)} values of {tag} skipped (first at step "
+                       f"{step}: {exc})")
+    return steps, arrays
+
+
 def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None,
-               downsample: int = ALL) -> Optional[StatSeries]:
-    """Read one stats tensor tag of one run; rows are padded/truncated to a common width."""
-    listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
-                                        plugin_name=fmt.PLUGIN_HEALTH,
-                                        run_tag_filter=run_tag_filter(run, tag))
+               downsample: int = ALL,
+               layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None
+               ) -> Optional[StatSeries]:
+    """Read one stats tensor tag of one run; rows are padded/truncated to a common width.
+
+    Values whose tensor does not match the tag (dtype, rank, number of statistics, more rows
+    than ``layer_rows`` — ``[(step, row names)]`` of the layer tables — name) are skipped with
+    a problem noted; None when the run has no such tag or its metadata is unreadable."""
+    try:
+        listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
+                                            plugin_name=fmt.PLUGIN_HEALTH,
+                                            run_tag_filter=run_tag_filter(run, tag))
+    except Exception as exc:
+        note(src, run, f"cannot list {tag}: {exc}")
+        return None
     series = listing.get(run, {}).get(tag)
     if series is None:
         return None
-    content = plugin_content(series)
-    if content is None:
+    got = stats_content(src, run, tag, series)
+    if got is None:
         return None
-    data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
-                                     plugin_name=fmt.PLUGIN_HEALTH, downsample=downsample,
-                                     run_tag_filter=run_tag_filter(run, tag))
-    datums = data.get(run, {}).get(tag, [])
-    stats = list(content.get("stats", []))
-    if not datums:
+    _content, stats = got
+    try:
+        data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
+                                         plugin_name=fmt.PLUGIN_HEALTH, downsample=downsample,
+                                         run_tag_filter=run_tag_filter(run, tag))
+        datums = data.get(run, {}).get(tag, [])
+    except Exception as exc:
+        note(src, run, f"{tag} could not be read from the data provider: {exc}")
+        return None
+    steps, arrays = checked_arrays(src, run, tag, datums, len(stats), layer_rows)
+    if not arrays:
         return StatSeries(np.zeros(0, np.int64), np.zeros((0, 0, len(stats)), np.float32),
                           stats, list(rows or []))
-    arrays = [np.asarray(d.numpy, dtype=np.float32) for d in datums]
+    width = max(a.shape[-1] for a in arrays)
     if arrays[0].ndim == 1:
-        values = np.stack(arrays)[:, None, :]
+        values = np.full((len(arrays), 1, width), np.nan, np.float32)
+        for i, a in enumerate(arrays):
+            values[i, 0, : a.shape[0]] = a
     else:
-        width = max(a.shape[0] for a in arrays)
-        values = np.full((len(arrays), width, len(stats) or arrays[0].shape[1]), np.nan,
-                         np.float32)
+        height = max(a.shape[0] for a in arrays)
+        values = np.full((len(arrays), height, width), np.nan, np.float32)
         for i, a in enumerate(arrays):
             values[i, : a.shape[0], : a.shape[1]] = a
-    steps = np.array([int(d.step) for d in datums], dtype=np.int64)
-    return StatSeries(steps, values, stats, list(rows or []))
+    return StatSeries(np.array(steps, dtype=np.int64), values, stats, list(rows or []))
 
 
 def read_scalar_series(src: Source, run: Optional[str] = None
                        ) -> Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]]:
     """{run: {tag: (steps, values)}} for every ordinary scalar series (any writer)."""
-    data = src.provider.read_scalars(src.ctx, experiment_id=src.experiment_id,
-                                     plugin_name="scalars", downsample=ALL,
-                                     run_tag_filter=run_tag_filter(run, None))
+    try:
+        data = src.provider.read_scalars(src.ctx, experiment_id=src.experiment_id,
+                                         plugin_name="scalars", downsample=ALL,
+                                         run_tag_filter=run_tag_filter(run, None))
+    except Exception as exc:
+        if run is not None:
+            note(src, run, f"scalars could not be read from the data provider: {exc}")
+        return {}
     out: Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]] = {}
     for r, tags in data.items():
         for tag, points in tags.items():
@@ -226,14 +578,54 @@ def read_scalar_series(src: Source, run: Optional[str] = None
     return out
 
 
+# ----------------------------------------------------------------------------- whole runs
+
+
+def check_run(src: Source, run: str) -> None:
+    """Read every archviz payload of ``run`` that the summaries do not (layer tables and
+    statistics tensors), so that their problems are noted too (``inspect``)."""
+    tables = read_layer_tables(src, run).get(run, [])
+    try:
+        listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
+                                            plugin_name=fmt.PLUGIN_HEALTH,
+                                            run_tag_filter=run_tag_filter(run, None))
+    except Exception as exc:
+        note(src, run, f"cannot list statistics: {exc}")
+        return
+    for tag in sorted(listing.get(run, {})):
+        if not tag.startswith(fmt.TAG_STATS_PREFIX):
+            continue
+        kind = tag[len(fmt.TAG_STATS_PREFIX):].partition("@")[0]
+        layer_rows = [(s, list(t["rows"].get(kind, []))) for s, t in tables
+                      if kind in t["rows"]] if kind in fmt.STAT_KINDS else None
+        got = stats_content(src, run, tag, listing[run][tag])
+        if got is None:
+            continue
+        try:
+            data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
+                                             plugin_name=fmt.PLUGIN_HEALTH, downsample=ALL,
+                                             run_tag_filter=run_tag_filter(run, tag))
+        except Exception as exc:
+            note(src, run, f"{tag} could not be read from the data provider: {exc}")
+            continue
+        checked_arrays(src, run, tag, data.get(run, {}).get(tag, []), len(got[1]),
+                       layer_rows or None)
+
+
 def summarize_architecture(record: Optional[dict]) -> Optional[dict]:
     """The CLI's ``architecture`` summary: modules, parameters, edges (DESIGN.md §3)."""
     if record is None:
         return None
     totals = record.get("totals") or {}
+    modules = totals.get("modules")
     return {
-        "modules": int(totals.get("modules", len(record.get("modules", [])))),
-        "parameters": int(totals.get("parameters", 0)),
-        "edges": len(record.get("edges", [])),
-        "status": record.get("status", "ok"),
+        "modules": int(modules) if _finite_number(modules) else len(record.get("modules") or []),
+        "parameters": int(totals["parameters"]) if _finite_number(totals.get("parameters"))
+        else 0,
+        "edges": len(record.get("edges") or []),
+        "status": record.get("status") or "ok",
     }
+
+
+def _finite_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
