@@ -7,6 +7,7 @@ from torch import nn
 
 from tb_archviz.callbacks import ArchVizRecorder
 from tb_archviz.callbacks import health as H
+from tb_archviz.callbacks import sentinel as SN
 from tests.loops import non_finite_records, recorded_step
 
 BAD_STEP = 5
@@ -90,9 +91,10 @@ def test_a_nan_born_in_functional_code_on_a_pending_output_is_named_at_its_recei
 def _summed(mon, model, x, step):
     mon.start_step(step, x)
     model(x)
-    if mon._pend is not None:
-        mon._flush_pending()
-    names = [mon._leaves[i][0] for i in mon._calls]
+    sentinel = mon.nonfinite
+    if sentinel._pend is not None:
+        sentinel._flush_pending()
+    names = [mon.watched.leaves[i][0] for i in sentinel.calls()]
     mon.end_step(None)
     return names
 
@@ -112,4 +114,4 @@ def test_chains_sum_fewer_outputs_than_there_are_module_calls():
     # relu2 sums it again; down is strided, so it covers nothing but is covered by bn3; fc1,
     # ln, fc2, fc3 are covered by fc4 (MAX_COVERED = 4), fc5 by fc6.
     assert _summed(mon, model, x, 2) == ["bn1", "bn2", "relu2", "bn3", "pool", "fc4", "fc6"]
-    assert H._propagates(model.conv1) and not H._propagates(model.down)
+    assert SN.propagates(model.conv1) and not SN.propagates(model.down)

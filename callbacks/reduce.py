@@ -1,0 +1,73 @@
+"""The one device-to-host copy of a logging step: segments concatenated, all-gathered once
+across ranks, and combined per column (sums, maxima, minima, earliest step) on the host."""
+from __future__ import annotations
+
+from typing import Any, List, NamedTuple, Tuple
+
+import numpy as np
+import torch
+
+from tb_archviz.callbacks import stats as S
+
+NO_STEP = -1
+
+
+class Rows(NamedTuple):
+    """Per-row combine rule of a parameter segment: ``ops`` (per column) for the sharded rows,
+    ``rest`` for the others (replicated: every rank holds the same whole tensor)."""
+    rows: np.ndarray
+    ops: Tuple[str, ...]
+    rest: str
+
+
+# A segment: a tensor and how ranks combine it: "sum", "max", "mean", "first" (earliest
+# non-negative step), a tuple of per-column ops, or Rows.
+Segment = Tuple[torch.Tensor, Any]
+
+
+def world() -> int:
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+def gather(segments: List[Segment], device: torch.device) -> List[np.ndarray]:
+    """Concatenate, reduce across ranks in one all_gather, copy to host once."""
+    shapes = [tuple(t.shape) for t, _ in segments]
+    flat = torch.cat([t.to(device, torch.float64).reshape(-1) for t, _ in segments]) \
+        if segments else torch.zeros(0, dtype=torch.float64, device=device)
+    n_ranks = world()
+    if n_ranks > 1:
+        parts = [torch.empty_like(flat) for _ in range(n_ranks)]
+        torch.distributed.all_gather(parts, flat)
+        host = torch.stack(parts).cpu().numpy()          # [ranks, total]
+    else:
+        host = flat.cpu().numpy()[None, :]
+    out, offset = [], 0
+    for (_, ops), shape in zip(segments, shapes):
+        n = int(np.prod(shape)) if shape else 1
+        chunk = host[:, offset:offset + n].reshape((host.shape[0],) + shape)
+        offset += n
+        out.append(combine_ranks(chunk, ops))
+    return out
+
+
+def combine_ranks(chunk: np.ndarray, ops: Any) -> np.ndarray:
+    """[ranks, ...] -> [...] by the segment's rule."""
+    if chunk.shape[0] == 1:
+        return chunk[0]
+    if ops == "first":       # non-finite first step: earliest rank that saw it
+        c = np.where(chunk < 0, np.inf, chunk).min(axis=0)
+        return np.where(np.isinf(c), NO_STEP, c)
+    if ops == "mean":
+        return chunk.mean(axis=0)
+    if isinstance(ops, str):
+        return chunk.max(axis=0) if ops == "max" else chunk.sum(axis=0)
+    if isinstance(ops, Rows):               # sharded parameters among replicated ones
+        out = combine_ranks(chunk, ops.rest)
+        sub = chunk[:, ops.rows]
+        out[ops.rows] = S.combine_np(sub, ops.ops) if sub.ndim == 3 else \
+            S.combine_np(sub[..., None], ops.ops)[..., 0]
+        return out
+    return S.combine_np(chunk, ops)

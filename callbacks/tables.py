@@ -1,0 +1,105 @@
+"""Host side of a logging step: the gathered raw accumulators (numpy) finished into the
+published tables and run values, and the :class:`detectors.StepStats` the rules read."""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from tb_archviz import detectors as det
+from tb_archviz.callbacks import stats as S
+from tb_archviz.callbacks.reduce import NO_STEP
+from tb_archviz.callbacks.watched import Watched
+
+KIND_STATS = {"weights": S.WEIGHT_STATS, "grads": S.GRAD_STATS, "updates": S.UPDATE_STATS,
+              "acts": S.ACT_STATS}
+
+
+class StepInfo:
+    """What the host needs besides the gathered numbers: was there an optimizer step, which
+    parameters had a gradient, was there an input batch, the learning rates."""
+
+    def __init__(self, stepped: bool, present: Optional[List[int]], input_seen: bool,
+                 input_float: bool, loss_given: bool, lrs: list):
+        self.stepped = stepped
+        self.present = present or []
+        self.input_seen = input_seen
+        self.input_float = input_float
+        self.loss_given = loss_given
+        self.lrs = lrs
+
+
+def finish(w: Watched, host: List[np.ndarray], info: StepInfo
+           ) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+    """acts, weights, grads, updates, loss, input (Collector.segments, gathered) -> tables by
+    kind ([rows, KIND_STATS[kind]]) and run values by name."""
+    nan = float("nan")
+    a_raw, w_raw, g_raw, u_raw, loss_h, in_raw = host[:6]
+    w_raw = w.unshard(w_raw, [0], [1, 3])       # no-op unless sharded
+    g_raw = w.unshard(g_raw, [0], [2, 3])
+    u_raw = w.unshard(u_raw, [0], [])
+    if w.fsdp1:                  # rank-local flat shards: not measured (warned once)
+        w_raw, g_raw, u_raw = (np.full_like(np.asarray(a, np.float64), np.nan)
+                               for a in (w_raw, g_raw, u_raw))
+    P = len(w.params)
+    numel = np.array([p.numel() for _, p in w.params], np.float64)
+    ndim = np.array([p.dim() for _, p in w.params], np.float64)
+    if w.fsdp1:                  # local, flattened views: not the layer's tensors
+        numel[:] = ndim[:] = np.nan
+    trainable = np.array([p.requires_grad for _, p in w.params], np.float64)
+    weights = S.finish_weights(w_raw, numel, ndim, trainable)
+    tables = {"weights": weights, "acts": S.finish_acts(a_raw)}
+    run: Dict[str, float] = {"loss": float(loss_h[0])}
+    if info.stepped:
+        present = np.zeros(P)
+        present[info.present] = 1.0
+        g_raw = np.asarray(g_raw, np.float64).reshape(P, 4)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grads = np.stack([g_raw[:, 0], g_raw[:, 1], g_raw[:, 2] / numel, g_raw[:, 3],
+                              present], axis=1)
+            ratio = u_raw / weights[:, 0]
+        tables["grads"] = grads
+        tables["updates"] = np.stack([u_raw, ratio], axis=1)
+        g = g_raw[present > 0, 0]
+        run["grad_norm_total"] = float(np.sqrt(np.sum(g * g))) if g.size else nan
+    else:
+        run["grad_norm_total"] = nan
+    inp = S.finish_input(in_raw, info.input_float) if info.input_seen else \
+        np.full(len(S.INPUT_STATS), nan)
+    inp[0] = inp[0] if info.input_seen else 0.0
+    run.update(zip(S.INPUT_STATS, inp.tolist()))
+    for i, lr in enumerate(info.lrs):
+        run[f"lr_{i}"] = float(lr)
+    return tables, run
+
+
+def rows(w: Watched) -> Dict[str, List[str]]:
+    names = [n for n, _ in w.params]
+    return {"weights": names, "grads": names, "updates": names,
+            "acts": [n for n, _ in w.leaves]}
+
+
+def step_stats(step: int, w: Watched, tables: Dict[str, np.ndarray], run: Dict[str, float]
+               ) -> det.StepStats:
+    return det.StepStats(
+        step, rows(w), {k: dict(zip(KIND_STATS[k], np.asarray(v).T)) for k, v in tables.items()},
+        run, None, w.layer_of, w.act_families())
+
+
+def nonfinite_arrays(step: int, n_params: int, tables: Dict[str, np.ndarray],
+                     run: Dict[str, float], loss_given: bool) -> Dict[str, np.ndarray]:
+    """Without the sentinel: this step's flags from the statistics' nonfinite counts, as the
+    sentinel's first/last arrays (sentinel.locate reads them)."""
+    def at(mask):
+        m = np.asarray(mask, bool)
+        return np.where(m, step, NO_STEP), np.where(m, step, NO_STEP)
+
+    a = {}
+    a["acts_first"], a["acts_last"] = at(tables["acts"][:, 4] > 0)
+    g = tables.get("grads")
+    a["grads_first"], a["grads_last"] = at(g[:, 3] > 0 if g is not None else np.zeros(n_params))
+    a["weights_first"], a["weights_last"] = at(tables["weights"][:, 4] > 0)
+    a["loss_first"], a["loss_last"] = at([loss_given and not math.isfinite(run["loss"])])
+    a["input_first"], a["input_last"] = at([run.get("input_nonfinite", 0) > 0])
+    return a

@@ -1,0 +1,188 @@
+"""The rows of the health tables: a model's leaf modules and parameters, their forward order,
+and which parameters are sharded (FSDP2), found again when the model's structure changes."""
+from __future__ import annotations
+
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from tb_archviz.callbacks import reduce as R
+from tb_archviz.callbacks import stats as S
+from tb_archviz.callbacks.capture import clean_name
+
+_FSDP1_WARNED = False
+
+
+def _is_fsdp1(model: torch.nn.Module, params: list) -> bool:
+    """True when FSDP1 (FullyShardedDataParallel) manages the model; warns once per process."""
+    global _FSDP1_WARNED
+    flat = any(getattr(p, "_fsdp_flattened", False) for _, p in params)
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP1
+        flat = flat or any(isinstance(m, FSDP1) for m in model.modules())
+    except ImportError:
+        pass
+    if flat and not _FSDP1_WARNED:
+        _FSDP1_WARNED = True
+        warnings.warn("tb_archviz: FSDP1 (FullyShardedDataParallel) flattens and shards "
+                      "parameters: weight, gradient and update statistics are not supported "
+                      "under it and are written as NaN (not measured); activations, inputs, "
+                      "loss and the non-finite sentinel work. FSDP2 "
+                      "(torch.distributed.fsdp.fully_shard) is supported.", stacklevel=4)
+    return flat
+
+
+def leaf_modules(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Module]]:
+    """Named modules without children (the root excluded): the rows of ``acts``, named as
+    the architecture record names them (no ``_orig_mod`` level of compiled submodules)."""
+    return [(clean_name(n), m) for n, m in model.named_modules()
+            if n and next(m.children(), None) is None]
+
+
+def named_params(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]:
+    return [(clean_name(n), p) for n, p in model.named_parameters()]
+
+
+def is_compiled(model: torch.nn.Module) -> bool:
+    """Some part of the model runs through ``torch.compile`` (a wrapper inside it, a module
+    compiled in place, or Lightning's compiled module)."""
+    return getattr(model, "_compiler_ctx", None) is not None or any(
+        type(m).__name__ == "OptimizedModule" or
+        getattr(m, "_compiled_call_impl", None) is not None for m in model.modules())
+
+
+def _layer_of(params: list) -> Dict[str, str]:
+    return {n: n.rsplit(".", 1)[0] if "." in n else "" for n, _ in params}
+
+
+class Watched:
+    """Leaves (rows of ``acts``) and parameters (rows of weights/grads/updates) of one model.
+
+    Sharded parameters (FSDP2 DTensors) are classified at the first step (:meth:`check`):
+    ``fully_shard`` may run after the monitor is built (Lightning's configure_model) and
+    replaces them. Their rows travel as additive quantities (stats.SHARD_*_OPS) and are
+    finished by :meth:`unshard` after the one gather.
+    """
+
+    def __init__(self, model: torch.nn.Module):
+        self.model = model
+        self.params: List[Tuple[str, torch.nn.Parameter]] = named_params(model)
+        self.leaves: List[Tuple[str, torch.nn.Module]] = leaf_modules(model)
+        self.family = {n: S.act_family(m) for n, m in self.leaves}
+        self.layer_of = _layer_of(self.params)
+        self.order: List[int] = []          # leaf indices in forward order (first seen)
+        self.seen: set = set()
+        self.checked = False
+        self.any_dtensor = False
+        self.sharded = np.zeros(0, np.int64)       # indices into params
+        self.replicas = np.zeros(0)
+        self.sharded_set: set = set()
+        self.fsdp1 = False
+        self._idx_cache: Dict[tuple, torch.Tensor] = {}
+        self._device: Optional[torch.device] = None
+
+    def device(self) -> torch.device:
+        if self._device is None:
+            p = next(iter(self.model.parameters()), None)
+            self._device = p.device if p is not None else torch.device("cpu")
+        return self._device
+
+    def index(self, idx: Sequence[int]) -> torch.Tensor:
+        """``idx`` as an int64 tensor on the model's device, cached (no copy per step)."""
+        key = tuple(idx)
+        t = self._idx_cache.get(key)
+        if t is None:
+            if len(self._idx_cache) > 64:
+                self._idx_cache.clear()
+            t = torch.tensor(key, dtype=torch.int64).to(self.device())
+            self._idx_cache[key] = t
+        return t
+
+    def act_families(self) -> Dict[str, str]:
+        return {n: f for n, f in self.family.items() if f}
+
+    # -- forward order ------------------------------------------------------------------
+    def note(self, i: int) -> None:
+        """Leaf ``i`` ran: the forward order is the order of first calls."""
+        if i not in self.seen:
+            self.seen.add(i)
+            self.order.append(i)
+
+    def forward_order(self) -> List[int]:
+        rest = [i for i in range(len(self.leaves)) if i not in self.seen]
+        return list(self.order) + rest
+
+    # -- structure ----------------------------------------------------------------------
+    def check(self) -> Tuple[bool, bool]:
+        """At the first step and after a refresh: pick up modules and parameters replaced
+        since (a new head; FSDP2 swaps in DTensors) and find the sharded ones (nothing is
+        sharded without a process group). Returns (leaves changed, parameter count changed)."""
+        self.checked = True
+        leaves_changed = count_changed = False
+        leaves = leaf_modules(self.model)
+        if [id(m) for _, m in leaves] != [id(m) for _, m in self.leaves]:
+            leaves_changed = True
+            self.leaves = leaves
+            self.family = {n: S.act_family(m) for n, m in leaves}
+            self.order, self.seen = [], set()
+            self._idx_cache.clear()
+        params = named_params(self.model)
+        if [id(p) for _, p in params] != [id(p) for _, p in self.params]:
+            count_changed = len(params) != len(self.params)
+            self.params = params
+            self.layer_of = _layer_of(params)
+            self._idx_cache.clear()
+            self._device = None
+        world = R.world()
+        if world == 1:
+            return leaves_changed, count_changed
+        self.fsdp1 = _is_fsdp1(self.model, self.params)
+        self.any_dtensor = any(S.is_dtensor(p) for _, p in self.params)
+        if not self.any_dtensor:
+            return leaves_changed, count_changed
+        replicas = [S.shard_replicas(p, world) for _, p in self.params]
+        self.sharded = np.array([i for i, r in enumerate(replicas) if r is not None], np.int64)
+        self.replicas = np.array([r for r in replicas if r is not None], np.float64)
+        self.sharded_set = set(self.sharded.tolist())
+        return leaves_changed, count_changed
+
+    # -- parameter rows (sharded or not) -----------------------------------------------
+    def param_data(self, i: int) -> torch.Tensor:
+        p = self.params[i][1].detach()
+        return S.local(p) if self.any_dtensor else p
+
+    def raw_by_kind(self, idx: List[int], ts: List[torch.Tensor], plain, sharded
+                    ) -> torch.Tensor:
+        """Rows of ``plain(ts)``, except that the tensors of sharded parameters go through
+        ``sharded`` (additive quantities, see stats.SHARD_*_OPS)."""
+        if not self.sharded_set:
+            return plain(ts)
+        pos_sh = [k for k, i in enumerate(idx) if i in self.sharded_set]
+        pos_pl = [k for k, i in enumerate(idx) if i not in self.sharded_set]
+        parts = [(pos, fn([ts[k] for k in pos])) for pos, fn in
+                 ((pos_sh, sharded), (pos_pl, plain)) if pos]
+        first = parts[0][1]
+        out = torch.empty((len(ts), first.shape[1]), dtype=torch.float64, device=first.device)
+        for pos, rows in parts:
+            out = out.index_copy(0, self.index(pos).to(out.device), rows.to(out))
+        return out
+
+    def weight_raw(self) -> torch.Tensor:
+        if not self.any_dtensor:
+            return S.weight_raw([p for _, p in self.params])
+        return self.raw_by_kind(list(range(len(self.params))),
+                                [self.param_data(i) for i in range(len(self.params))],
+                                S.weight_raw, S.weight_raw_shards)
+
+    def param_ops(self, shard_ops: Tuple[str, ...]):
+        """Combine rule of a parameter segment: "max" (replicated, as under DDP) unless some
+        parameters are sharded."""
+        return R.Rows(self.sharded, shard_ops, "max") if self.sharded.size else "max"
+
+    def unshard(self, raw: np.ndarray, sq_cols: Sequence[int], count_cols: Sequence[int]
+                ) -> np.ndarray:
+        if not self.sharded.size or R.world() == 1:
+            return raw
+        return S.unshard_rows(raw, self.sharded, self.replicas, sq_cols, count_cols)
