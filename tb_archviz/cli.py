@@ -112,7 +112,7 @@ def _print_text(doc: dict, out) -> None:
                                          if entry.get("problems") else ""), file=out)
         for a in anomalies:
             where = a.get("layer") or a.get("tag") or "run"
-            print(f"  [{a['severity']}] {a['kind']} in {where}, steps {a['first_step']}-"
+            print(f"  [{a.get('severity', 'info')}] {a['kind']} in {where}, steps {a['first_step']}-"
                   f"{a.get('last_step')}: {a.get('message', '')}", file=out)
         for problem in entry.get("problems", []):
             print(f"  [problem] {problem}", file=out)

@@ -147,8 +147,8 @@ ARCHITECTURE = obj(
               "outputs": opt(list_of(TENSOR_INFO)), "params_unknown": opt(list_of(STR))})
 
 ANOMALY = obj(
-    required={"kind": STR, "severity": one_of(*SEVERITIES), "first_step": INT},
-    optional={"last_step": opt(INT), "layer": opt(STR), "tag": opt(STR), "value": opt(NUM),
+    required={"kind": STR, "first_step": INT},
+    optional={"severity": one_of(*SEVERITIES), "last_step": opt(INT), "layer": opt(STR), "tag": opt(STR), "value": opt(NUM),
               "threshold": opt(NUM), "stat": opt(STR), "message": opt(STR),
               "remedy": opt(STR), "pinned": opt(BOOL)})
 

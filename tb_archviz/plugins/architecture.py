@@ -148,7 +148,8 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
     # -- routes ---------------------------------------------------------------------------
     @wrappers.Request.application
     def runs_route(self, request: wrappers.Request) -> wrappers.Response:
-        src = common.source(self._provider, request.environ)
+        # Listings asked once for all runs (reader.indexed): linear in the number of runs.
+        src = reader.indexed(common.source(self._provider, request.environ))
         fingerprint = data_fingerprint(src, None)
         return self._respond_cached(request, ("runs", fingerprint),
                                     lambda: self._runs_and_first(src, fingerprint))
@@ -164,17 +165,23 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
             key = ("architecture", None, first[1])
             if self._cache.get(key) is None:
                 self._store(key, self.architecture_payload(first[0], archs[first[0]], None))
-        return self.runs_payload(archs)
+        return self.runs_payload(archs, reader.all_problems(src))
 
     def runs_impl(self, src: reader.Source) -> Dict[str, List[dict]]:
-        return self.runs_payload(reader.read_any_architectures(src))
+        archs = reader.read_any_architectures(src)
+        return self.runs_payload(archs, reader.all_problems(src))
 
     @staticmethod
-    def runs_payload(archs: Dict[str, List[tuple]]) -> Dict[str, List[dict]]:
+    def runs_payload(archs: Dict[str, List[tuple]],
+                     problems: Optional[Dict[str, List[str]]] = None) -> Dict[str, Any]:
+        """The run list; ``problems``: {run: [message]} for records that could not be read
+        or did not match the schema (left out of ``versions``; a run whose every record was
+        left out is listed there only)."""
         return {"runs": [{"run": run,
                           "versions": [version_summary(i, step, rec)
                                        for i, (step, rec) in enumerate(archs[run])]}
-                         for run in sorted(archs)]}
+                         for run in sorted(archs)],
+                "problems": dict(problems or {})}
 
     @wrappers.Request.application
     def architecture_route(self, request: wrappers.Request) -> wrappers.Response:
@@ -186,7 +193,13 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
 
     def architecture_impl(self, src: reader.Source, run: str, version) -> Dict[str, Any]:
         versions = reader.read_any_architectures(src, run=run).get(run)
-        return self.architecture_payload(run, versions, version)
+        problems = reader.problems_of(src, run)
+        if not versions and problems:
+            raise errors.NotFoundError(f"run {run!r} has no readable architecture record "
+                                       f"(skipped: {'; '.join(problems)})"[:2000])
+        payload = self.architecture_payload(run, versions, version)
+        payload["problems"] = problems
+        return payload
 
     @staticmethod
     def architecture_payload(run: str, versions, version: Optional[int]) -> Dict[str, Any]:
@@ -218,16 +231,21 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         largest. ``acts`` rows are modules already. Non-finite values are the strings
         ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; not-measured rows are left out.
         """
-        series = reader.read_stats(src, run, fmt.stats_tag(kind))
+        tables = [(s, tb) for s, tb in reader.read_layer_tables(src, run=run).get(run, [])]
+        layer_rows = [(s, list(tb["rows"][kind])) for s, tb in tables if kind in tb["rows"]]
+        series = reader.read_stats(src, run, fmt.stats_tag(kind), layer_rows=layer_rows or None)
         if series is None:
-            raise errors.NotFoundError(f"run {run!r} has no {kind} statistics")
+            problems = reader.problems_of(src, run)
+            raise errors.NotFoundError(f"run {run!r} has no {kind} statistics" + (
+                f" (skipped: {'; '.join(problems)})"[:2000] if problems else ""))
         stat = stat or (series.stats[0] if series.stats else None)
         if stat not in series.stats:
             raise errors.InvalidArgumentError(f"statistic {stat!r} is not one of "
                                               f"{series.stats} for {kind}")
         steps = [int(x) for x in series.steps]
         out = {"run": run, "kind": kind, "stat": stat, "stats": list(series.stats),
-               "steps": steps, "step": None, "values": {}}
+               "steps": steps, "step": None, "values": {},
+               "problems": reader.problems_of(src, run)}
         if not steps:
             return out
         if step is None:
@@ -237,8 +255,6 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
             t = before[-1] if before else 0
         at = steps[t]
         out["step"] = at
-        tables = [(s, tb) for s, tb in reader.read_layer_tables(src, run=run).get(run, [])
-                  if isinstance(tb, dict)]
         current = [tb for s, tb in tables if s <= at] or [tb for _s, tb in tables[:1]]
         if not current:
             return out

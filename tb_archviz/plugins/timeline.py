@@ -312,15 +312,23 @@ class TimelinePlugin(base_plugin.TBPlugin):
                                             tab_name="Anomaly Timeline")
 
     # -- cache -----------------------------------------------------------------------------
-    def _cached(self, key: tuple, version: tuple, compute):
+    def _cached(self, key: tuple, version: tuple, compute, src: reader.Source):
+        """``compute()``, or its cached value while ``version`` holds. Every key's second
+        element is the run: the problems ``compute`` noted for it are kept with the value
+        and noted again on a hit, so a cached answer still says what was skipped."""
+        run = key[1]
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == version:
                 self._cache.move_to_end(key)
+                for message in hit[2]:
+                    reader.note(src, run, message)
                 return hit[1]
+        before = len(src.problems.get(run, []))
         value = compute()
+        noted = list(src.problems.get(run, [])[before:])
         with self._lock:
-            self._cache[key] = (version, value)
+            self._cache[key] = (version, value, noted)
             self._cache.move_to_end(key)
             while len(self._cache) > CACHE_ENTRIES:
                 self._cache.popitem(last=False)
@@ -330,7 +338,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
         """{run: {tag: series}} over both tensor and blob tags of archviz_health."""
         flt = reader.run_tag_filter(run, None)
         out: Dict[str, dict] = {}
-        for lister in (self._provider.list_tensors, self._provider.list_blob_sequences):
+        for lister in (src.provider.list_tensors, src.provider.list_blob_sequences):
             listing = lister(src.ctx, experiment_id=src.experiment_id,
                              plugin_name=fmt.PLUGIN_HEALTH, run_tag_filter=flt)
             for r, tags in listing.items():
@@ -346,11 +354,11 @@ class TimelinePlugin(base_plugin.TBPlugin):
         if series is None:
             return []
         return self._cached(("layers", run), self._version(series),
-                            lambda: reader.read_layer_tables(src, run).get(run, []))
+                            lambda: reader.read_layer_tables(src, run).get(run, []), src)
 
     def _forward_order(self, src, run) -> Dict[str, int]:
         """{module: forward position} from the run's latest architecture record, if any."""
-        listing = self._provider.list_blob_sequences(
+        listing = src.provider.list_blob_sequences(
             src.ctx, experiment_id=src.experiment_id, plugin_name=fmt.PLUGIN_GRAPH,
             run_tag_filter=reader.run_tag_filter(run, fmt.TAG_ARCHITECTURE))
         series = listing.get(run, {}).get(fmt.TAG_ARCHITECTURE)
@@ -364,7 +372,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
             modules = versions[-1][1].get("modules", [])
             return {m["name"]: (m["order"] if m.get("order") is not None else 10**6 + i)
                     for i, m in enumerate(modules) if isinstance(m, dict) and "name" in m}
-        return self._cached(("order", run), self._version(series), compute)
+        return self._cached(("order", run), self._version(series), compute, src)
 
     def _table(self, src, run: str, tag: str, listing: dict,
                columns: int = DEFAULT_COLUMNS) -> Optional[_Table]:
@@ -374,9 +382,10 @@ class TimelinePlugin(base_plugin.TBPlugin):
         series = listing.get(tag)
         if series is None:
             return None
-        content = reader.plugin_content(series)
-        if content is None:
+        got = reader.stats_content(src, run, tag, series)
+        if got is None:
             return None
+        content = dict(got[0], stats=got[1])
         kind = tag[len(fmt.TAG_STATS_PREFIX):]
         tables = self._layer_tables(src, run, listing) if kind in fmt.STAT_KINDS else []
         need = max(1, int(columns * MIN_BUCKETS_PER_COLUMN))
@@ -387,19 +396,21 @@ class TimelinePlugin(base_plugin.TBPlugin):
                 levels.append((level, t))
         for level, ptag in sorted(levels, reverse=True):
             pseries = listing[ptag]
-            if reader.plugin_content(pseries) is None:
+            if reader.stats_content(src, run, ptag, pseries) is None:
                 continue
             coarse = self._cached(
                 ("table", run, ptag), self._version(pseries),
-                lambda: self._read_table(src, run, ptag, kind, content, tables, level=level))
+                lambda: self._read_table(src, run, ptag, kind, content, tables, level=level),
+                src)
             if len(coarse.steps) >= need:
                 return self._cached(
                     ("tail", run, tag, level), (self._version(series), self._version(pseries)),
-                    lambda: self._with_newest(src, run, tag, kind, content, tables, coarse))
+                    lambda: self._with_newest(src, run, tag, kind, content, tables, coarse),
+                    src)
 
         def compute():
             return self._read_table(src, run, tag, kind, content, tables)
-        return self._cached(("table", run, tag), self._version(series), compute)
+        return self._cached(("table", run, tag), self._version(series), compute, src)
 
     def _with_newest(self, src, run, tag, kind, content, tables, coarse: _Table) -> _Table:
         """A pyramid table followed by the newest raw value when it is past the last bucket
@@ -414,16 +425,21 @@ class TimelinePlugin(base_plugin.TBPlugin):
                       coarse.sampled, coarse.level, cat(coarse.first, newest.steps),
                       coarse.covered + 1)
 
-    def _read_planes(self, src, run, tag, downsample):
+    def _read_planes(self, src, run, tag, downsample, columns=0, layer_rows=None):
         """(steps, min, max) of a pyramid tag: min/max as [entries, rows, stats] (run-level
-        vectors become one row)."""
-        data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
-                                         plugin_name=fmt.PLUGIN_HEALTH, downsample=downsample,
-                                         run_tag_filter=reader.run_tag_filter(run, tag))
-        datums = data.get(run, {}).get(tag, [])
-        arrays = [np.asarray(d.numpy, dtype=np.float32) for d in datums]
-        arrays = [a[:, None, :] if a.ndim == 2 else a for a in arrays if a.ndim in (2, 3)]
-        steps = np.array([int(d.step) for d, a in zip(datums, arrays)], dtype=np.int64)
+        vectors become one row); values of the wrong shape are skipped with a problem."""
+        try:
+            data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
+                                             plugin_name=fmt.PLUGIN_HEALTH,
+                                             downsample=downsample,
+                                             run_tag_filter=reader.run_tag_filter(run, tag))
+            datums = data.get(run, {}).get(tag, [])
+        except Exception as exc:
+            reader.note(src, run, f"{tag} could not be read from the data provider: {exc}")
+            datums = []
+        step_list, arrays = reader.checked_arrays(src, run, tag, datums, columns, layer_rows)
+        arrays = [a[:, None, :] if a.ndim == 2 else a for a in arrays]
+        steps = np.array(step_list, dtype=np.int64)
         if not arrays:
             empty = np.zeros((0, 0, 0), np.float32)
             return np.zeros(0, np.int64), empty, empty
@@ -446,11 +462,17 @@ class TimelinePlugin(base_plugin.TBPlugin):
         budget = max(1, READ_BUDGET_BYTES // (4 * planes * width * max(1, len(stats))))
         if downsample is None:
             downsample = min(reader.ALL, budget)
+        layer_rows = versions if kind in fmt.STAT_KINDS and versions else None
         if level > 1:
-            steps, lo, hi = self._read_planes(src, run, tag, downsample)
+            steps, lo, hi = self._read_planes(src, run, tag, downsample, len(stats), layer_rows)
         else:
-            data = reader.read_stats(src, run, tag, downsample=downsample)
-            steps, lo = data.steps, data.values
+            data = reader.read_stats(src, run, tag, downsample=downsample,
+                                     layer_rows=layer_rows)
+            if data is None:
+                empty = np.zeros((0, 0, len(stats)), np.float32)
+                steps, lo = np.zeros(0, np.int64), empty
+            else:
+                steps, lo = data.steps, data.values
             hi = lo
         if len(steps):
             # Both providers return steps sorted; keep the last value per step regardless.
@@ -545,12 +567,13 @@ class TimelinePlugin(base_plugin.TBPlugin):
                     # Stored (online) records plus loss rules over plain scalars.
                     return order_anomalies(analyze_run(src, run) or [])
                 except Exception as exc:  # a detector bug must not hide the stored records
-                    log.warning("tb_archviz: offline detectors failed on %s: %r", run, exc)
+                    reader.note(src, run, f"offline detectors failed: {type(exc).__name__}: "
+                                          f"{exc}")
             return order_anomalies(reader.read_anomalies(src, run).get(run, []))
-        return self._cached(("anomalies", run), version, compute)
+        return self._cached(("anomalies", run), version, compute, src)
 
     def _scalar_version(self, src, run) -> tuple:
-        listing = self._provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
+        listing = src.provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
                                               plugin_name="scalars",
                                               run_tag_filter=reader.run_tag_filter(run, None))
         return tuple(sorted((t, self._version(s)) for t, s in listing.get(run, {}).items()))
@@ -558,51 +581,61 @@ class TimelinePlugin(base_plugin.TBPlugin):
     # -- routes ------------------------------------------------------------------------------
     @wrappers.Request.application
     def _runs_route(self, request):
-        src = common.source(self._provider, request.environ)
+        src = reader.indexed(common.source(self._provider, request.environ))
         return common.respond_json(request, self._runs_impl(src))
 
     def _runs_impl(self, src) -> dict:
+        """Every run with health data or scalars, with its anomaly summary; ``problems``:
+        {run: [message]} for what could not be read. One run's data never fails another's
+        entry, and the listings are asked once (``reader.indexed``): linear in runs."""
         health = self._health_listing(src)
-        scalars = self._provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
-                                              plugin_name="scalars",
-                                              run_tag_filter=reader.run_tag_filter(None, None))
+        scalars = src.provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
+                                            plugin_name="scalars",
+                                            run_tag_filter=reader.run_tag_filter(None, None))
         runs = [r for r in reader.list_runs(src) if health.get(r) or scalars.get(r)]
 
-        def anomalies_of(run):
-            return self._anomalies(src, run, health.get(run, {}),
-                                   self._scalar_version(src, run))
+        def entry_of(run):
+            try:
+                return self._run_entry(src, run, health.get(run, {}), scalars.get(run, {}))
+            except Exception as exc:  # a bug on one run's data must not blank the tab
+                log.warning("tb_archviz: run %s could not be summarised", run, exc_info=True)
+                reader.note(src, run, f"could not be summarised: {type(exc).__name__}: {exc}")
+                return {"run": run, "health": False, "kinds": {}, "run_stats": {},
+                        "scalars": sorted(scalars.get(run, {})), "max_step": None,
+                        "counts": {"error": 0, "warning": 0, "info": 0}, "first": None,
+                        "earliest": None}
         # Each run's anomaly records are a few blob reads (cached until they change); runs
         # are independent, so a logdir of many runs is read in parallel.
         if len(runs) > 1:
             with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(runs))) as pool:
-                all_anomalies = list(pool.map(anomalies_of, runs))
+                out = list(pool.map(entry_of, runs))
         else:
-            all_anomalies = [anomalies_of(r) for r in runs]
-        out = []
-        for run, anomalies in zip(runs, all_anomalies):
-            tags = health.get(run, {})
-            kinds = {}
-            for tag, series in tags.items():
-                if tag.startswith(fmt.TAG_STATS_PREFIX) and \
-                        sink_mod.split_pyramid_tag(tag)[1] is None:
-                    content = reader.plugin_content(series)
-                    if content is not None:
-                        kinds[tag[len(fmt.TAG_STATS_PREFIX):]] = list(content.get("stats", []))
-            run_scalars = scalars.get(run, {})
-            steps = [int(s.max_step) for s in list(tags.values()) + list(run_scalars.values())]
-            counts = collections.Counter(a.get("severity", "info") for a in anomalies)
-            out.append({
-                "run": run,
-                "health": any(k in fmt.STAT_KINDS for k in kinds),
-                "kinds": {k: v for k, v in kinds.items() if k in fmt.STAT_KINDS},
-                "run_stats": {k: v for k, v in kinds.items() if k not in fmt.STAT_KINDS},
-                "scalars": sorted(run_scalars),
-                "max_step": max(steps) if steps else None,
-                "counts": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
-                "first": anomalies[0] if anomalies else None,
-                "earliest": earliest_problem(anomalies),
-            })
-        return {"runs": out}
+            out = [entry_of(r) for r in runs]
+        return {"runs": out, "problems": reader.all_problems(src)}
+
+    def _run_entry(self, src, run: str, tags: dict, run_scalars: dict) -> dict:
+        anomalies = self._anomalies(src, run, tags, self._scalar_version(src, run))
+        kinds = {}
+        for tag, series in tags.items():
+            if tag.startswith(fmt.TAG_STATS_PREFIX) and \
+                    sink_mod.split_pyramid_tag(tag)[1] is None:
+                got = reader.stats_content(src, run, tag, series)
+                if got is not None:
+                    kinds[tag[len(fmt.TAG_STATS_PREFIX):]] = got[1]
+        steps = [int(s.max_step) for s in list(tags.values()) + list(run_scalars.values())
+                 if getattr(s, "max_step", None) is not None]
+        counts = collections.Counter(a.get("severity", "info") for a in anomalies)
+        return {
+            "run": run,
+            "health": any(k in fmt.STAT_KINDS for k in kinds),
+            "kinds": {k: v for k, v in kinds.items() if k in fmt.STAT_KINDS},
+            "run_stats": {k: v for k, v in kinds.items() if k not in fmt.STAT_KINDS},
+            "scalars": sorted(run_scalars),
+            "max_step": max(steps) if steps else None,
+            "counts": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
+            "first": anomalies[0] if anomalies else None,
+            "earliest": earliest_problem(anomalies),
+        }
 
     def _run_arg(self, request, src) -> Tuple[str, dict]:
         run = common.require(request, "run")
@@ -620,14 +653,15 @@ class TimelinePlugin(base_plugin.TBPlugin):
         lines = common.choice_arg(request, "lines", ("rows", "auto", "folded"), default="rows")
         planes = common.choice_arg(request, "planes", ("both", "max", "min"), default="both")
         fold = [f for f in request.args.getlist("fold") if f]
-        return common.respond_json(request, self._heatmap_impl(src, run, listing, kind, stat,
-                                                               columns, lines, fold, planes))
+        return _respond(request, src, run, self._heatmap_impl(src, run, listing, kind, stat,
+                                                             columns, lines, fold, planes))
 
     def _heatmap_impl(self, src, run, listing, kind, stat, columns, lines="rows",
                       fold=(), planes="both") -> dict:
         table = self._table(src, run, fmt.stats_tag(kind), listing, columns)
         if table is None:
-            raise errors.NotFoundError(f"run {run!r} has no {kind} statistics")
+            raise errors.NotFoundError(f"run {run!r} has no {kind} statistics"
+                                       + _skipped(src, run))
         if stat is None:
             stat = table.stats[0] if table.stats else None
         if stat not in table.stats:
@@ -671,18 +705,18 @@ class TimelinePlugin(base_plugin.TBPlugin):
         src = common.source(self._provider, request.environ)
         run, listing = self._run_arg(request, src)
         anomalies = self._anomalies(src, run, listing, self._scalar_version(src, run))
-        return common.respond_json(request, {"run": run, "anomalies": anomalies})
+        return _respond(request, src, run, {"run": run, "anomalies": anomalies})
 
     @wrappers.Request.application
     def _curves_route(self, request):
         src = common.source(self._provider, request.environ)
         run, listing = self._run_arg(request, src)
         columns = common.int_arg(request, "columns", DEFAULT_COLUMNS, 1, MAX_COLUMNS)
-        return common.respond_json(request, self._curves_impl(src, run, listing, columns))
+        return _respond(request, src, run, self._curves_impl(src, run, listing, columns))
 
     def _curves_impl(self, src, run, listing, columns) -> dict:
         scalars = self._cached(("scalars", run), self._scalar_version(src, run),
-                               lambda: reader.read_scalar_series(src, run).get(run, {}))
+                               lambda: reader.read_scalar_series(src, run).get(run, {}), src)
         curves = []
         for name, tags, (tag, stat_names) in CURVES:
             steps = lo = hi = None
@@ -723,7 +757,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
         run, listing = self._run_arg(request, src)
         layer = common.require(request, "layer")
         columns = common.int_arg(request, "columns", DEFAULT_COLUMNS, 1, MAX_COLUMNS)
-        return common.respond_json(request, self._layer_impl(src, run, listing, layer, columns))
+        return _respond(request, src, run, self._layer_impl(src, run, listing, layer, columns))
 
     def _layer_impl(self, src, run, listing, layer, columns) -> dict:
         kinds = {}
@@ -743,8 +777,20 @@ class TimelinePlugin(base_plugin.TBPlugin):
                            "min": _jsonable(np.transpose(lo, (1, 2, 0))),
                            "max": _jsonable(np.transpose(hi, (1, 2, 0)))}
         if not kinds:
-            raise errors.NotFoundError(f"run {run!r} has no statistics for layer {layer!r}")
+            raise errors.NotFoundError(f"run {run!r} has no statistics for layer {layer!r}"
+                                       + _skipped(src, run))
         return {"run": run, "layer": layer, "kinds": kinds}
+
+
+def _respond(request, src: reader.Source, run: str, payload: dict):
+    """A per-run JSON answer with ``problems``: what of that run could not be read."""
+    payload["problems"] = reader.problems_of(src, run)
+    return common.respond_json(request, payload)
+
+
+def _skipped(src: reader.Source, run: str) -> str:
+    problems = reader.problems_of(src, run)
+    return f" (skipped: {'; '.join(problems)})"[:2000] if problems else ""
 
 
 def order_anomalies(records: Sequence[dict]) -> List[dict]:
