@@ -316,7 +316,7 @@ def stats_table() -> str:
     """FORMAT.md's column table (markdown), generated; checked by ``tests/test_registry.py``."""
     lines = ["| family | column | meaning | unit | ranks and shards |", "|---|---|---|---|---|"]
     for s in STATS:
-        meaning = s.label + (f" ({s.doc})" if s.doc else "")
+        meaning = (s.label + (f" ({s.doc})" if s.doc else "")).replace("|", "\\|")
         lines.append(f"| `{s.family}` | `{s.name}` | {meaning} | {s.unit} | "
                      f"{COMBINES[s.combine]} |")
     return "\n".join(lines)
