@@ -60,3 +60,27 @@ def test_glob_columns_match_per_group_names_and_labels_come_from_the_registry():
     assert R.label("acts", "dead_fraction") == "dead-unit fraction"
     described = R.describe()
     assert described["grads"]["stats"]["norm"]["scale"] == "log"
+
+
+def test_both_plugins_serve_the_registry_vocabulary(tmp_path):
+    import json
+
+    from tensorboard.backend import application
+    from tensorboard.plugins import base_plugin
+    from werkzeug import test as wtest
+    from werkzeug import wrappers
+
+    from tb_archviz import reader
+    from tb_archviz.plugins.architecture import ArchitecturePlugin
+    from tb_archviz.plugins.timeline import TimelinePlugin
+
+    provider = reader.open_logdir(str(tmp_path)).provider
+    for cls in (TimelinePlugin, ArchitecturePlugin):
+        plugin = cls(base_plugin.TBContext(data_provider=provider, logdir=str(tmp_path)))
+        client = wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
+                              wrappers.Response)
+        resp = client.get(f"/data/plugin/{plugin.plugin_name}/registry")
+        assert resp.status_code == 200
+        body = json.loads(resp.get_data())
+        assert body["stats"]["acts"]["stats"]["dead_fraction"]["label"] == "dead-unit fraction"
+        assert body["kinds"]["wrong_mode"]["label"] == "wrong mode"

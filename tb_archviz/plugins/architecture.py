@@ -128,6 +128,7 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         return {
             "/static/*": common.static_app("architecture"),
             "/runs": self.runs_route,
+            "/registry": common.registry_route,
             "/architecture": self.architecture_route,
             "/health": self.health_route,
             **views.routes(self._provider),  # extra views' data (plugins/views.py)

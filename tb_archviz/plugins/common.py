@@ -143,3 +143,17 @@ def choice_arg(request: wrappers.Request, name: str, allowed, default: Optional[
         raise errors.InvalidArgumentError(f"query parameter {name!r} must be one of "
                                           f"{sorted(allowed)}, got {value!r}")
     return value
+
+
+def vocabulary() -> Dict[str, Any]:
+    """Labels, units and scales of every statistic and the label of every anomaly kind,
+    from the registry: what the tabs show instead of names typed in JavaScript."""
+    from tb_archviz import registry
+
+    return {"stats": registry.describe(),
+            "kinds": {r.kind: {"label": r.label} for r in registry.rules().values()}}
+
+
+@wrappers.Request.application
+def registry_route(request: wrappers.Request) -> wrappers.Response:
+    return respond_json(request, vocabulary())

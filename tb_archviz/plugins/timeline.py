@@ -293,6 +293,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
         return {
             "/static/*": common.static_app("timeline"),
             "/runs": self._runs_route,
+            "/registry": common.registry_route,
             "/heatmap": self._heatmap_route,
             "/anomalies": self._anomalies_route,
             "/curves": self._curves_route,
