@@ -67,7 +67,8 @@ class Collector:
                           dtype=raw.dtype, device=raw.device)
         self.g_raw = full.index_copy(0, self.w.index(present).to(raw.device), raw)
         self.snapshot = [self.w.param_data(i).clone() for i in present]
-        return raw[:, 0]            # squared for sharded rows: finite all the same
+        # squared for sharded rows: finite all the same
+        return raw[:, S.raw_col(S.GRAD_RAW, "norm")]
 
     def _grad_raw(self, grads: List[torch.Tensor]) -> torch.Tensor:
         return S.grad_raw(grads, self.scratch)
@@ -118,7 +119,7 @@ class Collector:
         return [
             (self.acts_table(), S.ACT_OPS),
             (self.w_raw, self.w.param_ops(S.SHARD_WEIGHT_OPS)),
-            (self.g_raw if self.g_raw is not None else torch.full((P, 4), nan),
+            (self.g_raw if self.g_raw is not None else torch.full((P, len(S.GRAD_RAW)), nan),
              self.w.param_ops(S.SHARD_GRAD_OPS)),
             (self.u_raw if self.u_raw is not None else torch.full((P,), nan),
              self.w.param_ops(S.SHARD_UPDATE_OPS)),

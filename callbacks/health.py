@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from tb_archviz import detectors as det
+from tb_archviz import format as fmt
 from tb_archviz.callbacks import reduce as R
 from tb_archviz.callbacks import stats as S
 from tb_archviz.callbacks import tables as T
@@ -50,6 +51,10 @@ from tb_archviz.callbacks.sentinel import NAN_PRESERVING, Sentinel, locate, prop
 from tb_archviz.callbacks.watched import Watched, is_compiled, leaf_modules, named_params  # noqa: F401
 
 log = logging.getLogger(__name__)
+
+# The sums the statistics take anyway, reused by the sentinel on logging steps.
+_ACT_SUM = S.raw_col(S.ACT_RAW, "sum")
+_INPUT_SUM = S.raw_col(S.INPUT_RAW, "sum")
 
 
 class HealthMonitor:
@@ -120,7 +125,7 @@ class HealthMonitor:
                 # producing kernels), no host reads, no identity or version checks, no set
                 # growing under a guard; the forward order is read from the calls afterwards.
                 if self._logging:
-                    s = collector.act(i, t, family, module, compiled=True)[0]
+                    s = collector.act(i, t, family, module, compiled=True)[_ACT_SUM]
                 elif self.sentinel:
                     s = t.detach().sum(dtype=torch.float32)
                 else:
@@ -129,7 +134,7 @@ class HealthMonitor:
                 return
             watched.note(i)
             if self._logging:
-                sentinel.add(i, collector.act(i, t, family, module, compiled=False)[0])
+                sentinel.add(i, collector.act(i, t, family, module, compiled=False)[_ACT_SUM])
             elif self.sentinel:
                 # Chains need a host read when a chain's sum is not finite: CPU only.
                 sentinel.check(i, t, args, preserving, propagating and t.is_cpu)
@@ -165,7 +170,7 @@ class HealthMonitor:
         if self._logging:
             raw = self.collector.input_batch(batch)
             if raw is not None:
-                self.nonfinite.input_sum = raw[1]
+                self.nonfinite.input_sum = raw[_INPUT_SUM]
         elif self.sentinel:
             self.nonfinite.input_batch(batch)
 
@@ -271,12 +276,11 @@ class HealthMonitor:
         if self.stats:
             val, host = host[0], host[1:]
             if has_val:
-                vals = S.finish_input(val, self.collector.val_float)
-                run_val = dict(zip(S.INPUT_STATS, vals.tolist()))
+                run_val = S.finish_input(val, self.collector.val_float)
                 self.writer.add(self.detector.update(det.StepStats(
                     step, {}, {}, {}, run_val, self.layer_of, {})))
                 if sink is not None:
-                    self.writer.run_val(step, vals, sink)
+                    self.writer.vector(fmt.TAG_RUN_VAL, "run_val", step, run_val, sink)
             self.collector.val_raw = None
         if self.sentinel:
             self.writer.update_nonfinite(self.nonfinite.record(host))

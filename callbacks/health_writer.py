@@ -10,8 +10,7 @@ import numpy as np
 
 from tb_archviz import detectors as det
 from tb_archviz import format as fmt
-from tb_archviz.callbacks import stats as S
-from tb_archviz.callbacks.tables import KIND_STATS
+from tb_archviz import registry
 
 # Logging steps between rewrites of anomaly records whose only change is a later last_step.
 ANOMALY_REFRESH_EVERY = 10
@@ -79,14 +78,15 @@ class HealthWriter:
                           content={"encoding": "json+gzip"}):
             self._layers_written = key
 
-    def step(self, step: int, tables: Dict[str, np.ndarray], run: Dict[str, float],
+    def step(self, step: int, tables: Dict[str, Dict[str, np.ndarray]], run: Dict[str, float],
              lrs: list, sink) -> None:
-        for kind, table in tables.items():
-            sink.tensor(fmt.stats_tag(kind), step, table.astype(np.float32),
-                        fmt.PLUGIN_HEALTH, content={"kind": kind, "stats": list(KIND_STATS[kind])})
-        run_names = list(run)
-        sink.tensor(fmt.TAG_RUN, step, np.array([run[k] for k in run_names], np.float32),
-                    fmt.PLUGIN_HEALTH, content={"kind": "run", "stats": run_names})
+        """The tables (columns in registry order), the run vector and the Scalars-tab
+        scalars of one logging step."""
+        for kind, cols in tables.items():
+            table = registry.assemble(kind, cols)
+            sink.tensor(fmt.stats_tag(kind), step, table.astype(np.float32), fmt.PLUGIN_HEALTH,
+                        content={"kind": kind, "stats": list(registry.columns(kind))})
+        self.vector(fmt.TAG_RUN, "run", step, run, sink)
         scalars = {"archviz/loss": run["loss"], "archviz/grad_norm_total":
                    run["grad_norm_total"]}
         for i, lr in enumerate(lrs):
@@ -95,6 +95,11 @@ class HealthWriter:
             if math.isfinite(value):
                 sink.scalar(tag, step, value)
 
-    def run_val(self, step: int, vals: np.ndarray, sink) -> None:
-        sink.tensor(fmt.TAG_RUN_VAL, step, vals.astype(np.float32), fmt.PLUGIN_HEALTH,
-                    content={"kind": "run_val", "stats": list(S.INPUT_STATS)})
+    def vector(self, tag: str, family: str, step: int, values: Dict[str, float], sink) -> None:
+        """A run-level vector: the family's fixed columns in registry order, then the glob
+        columns given (``lr_0``...) in their order."""
+        fixed = registry.columns(family)
+        extra = [k for k in values if k not in fixed]
+        vec = registry.assemble(family, values, extra=extra)
+        sink.tensor(tag, step, vec.astype(np.float32), fmt.PLUGIN_HEALTH,
+                    content={"kind": family, "stats": list(fixed) + extra})

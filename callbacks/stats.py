@@ -23,25 +23,34 @@ Conventions (documented in FORMAT.md, tested against slow references in
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-WEIGHT_STATS = ("norm", "mean", "std", "max_abs", "nonfinite", "numel", "ndim", "trainable")
-GRAD_STATS = ("norm", "max_abs", "zero_fraction", "nonfinite", "present")
-UPDATE_STATS = ("update_norm", "ratio")
-ACT_STATS = ("mean", "std", "max_abs", "zero_fraction", "nonfinite", "numel", "dead_fraction",
-             "saturated_fraction")
-INPUT_STATS = ("input_count", "input_mean", "input_std", "input_min", "input_max",
-               "input_nonfinite", "input_float", "input_constant")
-
-# Raw accumulator columns and how they combine across calls/ranks.
+# Raw accumulator columns and how they combine across calls/ranks. Internal to the training
+# side: the published columns are the registry's (tb_archviz/registry.py), and code outside
+# this module reads a raw row by name (:func:`raw_col`), never by position.
 ACT_RAW = ("sum", "sumsq", "max_abs", "zeros", "nonfinite", "count", "dead_fraction", "saturated")
 ACT_OPS = ("sum", "sum", "max", "sum", "sum", "sum", "min", "sum")
 INPUT_RAW = ("count", "sum", "sumsq", "min", "max", "nonfinite")
 INPUT_OPS = ("sum", "sum", "sum", "min", "max", "sum")
+# Parameter rows; for sharded parameters ``norm`` travels squared (see SHARD_*_OPS).
+WEIGHT_RAW = ("norm", "sum", "max_abs", "nonfinite")
+GRAD_RAW = ("norm", "max_abs", "zeros", "nonfinite")
+
+
+def raw_col(layout: Sequence[str], name: str) -> int:
+    """Position of column ``name`` in a raw layout (ACT_RAW, WEIGHT_RAW, ...)."""
+    return layout.index(name)
+
+
+def raw_cols(raw: np.ndarray, layout: Sequence[str]) -> Dict[str, np.ndarray]:
+    """A raw table ``[..., len(layout)]`` as columns by name (float64)."""
+    raw = np.asarray(raw, np.float64).reshape(-1, len(layout))
+    return {name: raw[:, j] for j, name in enumerate(layout)}
+
 
 SATURATION_BOUND = 0.99
 
@@ -264,15 +273,17 @@ def combine_np(stacked: np.ndarray, ops: Sequence[str], axis: int = 0) -> np.nda
     return out
 
 
-def finish_acts(raw: np.ndarray) -> np.ndarray:
-    """[rows, ACT_RAW] -> [rows, ACT_STATS] (float64)."""
-    raw = np.asarray(raw, dtype=np.float64).reshape(-1, len(ACT_RAW))
-    s, ss, mx, zeros, nonfinite, n, dead, sat = raw.T
+def finish_acts(raw: np.ndarray) -> Dict[str, np.ndarray]:
+    """[rows, ACT_RAW] -> the ``acts`` statistics by name, one value per row (float64)."""
+    r = raw_cols(raw, ACT_RAW)
+    n = r["count"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s / n
-        std = np.sqrt(np.maximum(ss / n - mean * mean, 0.0))
+        mean = r["sum"] / n
+        std = np.sqrt(np.maximum(r["sumsq"] / n - mean * mean, 0.0))
         std = np.where(np.isfinite(mean), std, np.nan)
-        return np.stack([mean, std, mx, zeros / n, nonfinite, n, dead, sat / n], axis=1)
+        return {"mean": mean, "std": std, "max_abs": r["max_abs"],
+                "zero_fraction": r["zeros"] / n, "nonfinite": r["nonfinite"], "numel": n,
+                "dead_fraction": r["dead_fraction"], "saturated_fraction": r["saturated"] / n}
 
 
 @torch.no_grad()
@@ -305,12 +316,16 @@ def input_is_float(batch) -> bool:
     return any(t.is_floating_point() for t in _tensors(batch))
 
 
-def finish_input(raw: np.ndarray, is_float: bool) -> np.ndarray:
-    n, s, ss, lo, hi, nonfinite = np.asarray(raw, dtype=np.float64)
+def finish_input(raw: np.ndarray, is_float: bool) -> Dict[str, float]:
+    """INPUT_RAW -> the ``input_*`` statistics by name."""
+    r = {k: float(v[0]) for k, v in raw_cols(raw, INPUT_RAW).items()}
+    n, lo, hi = r["count"], r["min"], r["max"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s / n
-        std = np.sqrt(max(ss / n - mean * mean, 0.0)) if np.isfinite(mean) else np.nan
-    return np.array([n, mean, std, lo, hi, nonfinite, float(is_float), float(lo == hi)])
+        mean = np.float64(r["sum"]) / n
+        std = np.sqrt(max(r["sumsq"] / n - mean * mean, 0.0)) if np.isfinite(mean) else np.nan
+    return {"input_count": n, "input_mean": float(mean), "input_std": float(std),
+            "input_min": lo, "input_max": hi, "input_nonfinite": r["nonfinite"],
+            "input_float": float(is_float), "input_constant": float(lo == hi)}
 
 
 def _tensors(batch):
@@ -334,9 +349,9 @@ def first_tensor(out) -> Optional[torch.Tensor]:
 
 @torch.no_grad()
 def weight_raw(params: List[torch.Tensor]) -> torch.Tensor:
-    """[P, 4]: norm, sum, max_abs, nonfinite, fused where torch allows it."""
+    """[P, WEIGHT_RAW]: norm, sum, max_abs, nonfinite, fused where torch allows it."""
     if not params:
-        return torch.zeros(0, 4)
+        return torch.zeros(0, len(WEIGHT_RAW))
     ps = [p.detach() for p in params]
     norms = _norms(ps, 2.0)
     maxs = _max_abs(ps)
@@ -346,20 +361,24 @@ def weight_raw(params: List[torch.Tensor]) -> torch.Tensor:
 
 
 def finish_weights(raw: np.ndarray, numel: np.ndarray, ndim: np.ndarray,
-                   trainable: np.ndarray) -> np.ndarray:
-    norm, total, mx, nonfinite = np.asarray(raw, np.float64).reshape(-1, 4).T
+                   trainable: np.ndarray) -> Dict[str, np.ndarray]:
+    """[P, WEIGHT_RAW] and per-parameter metadata -> the ``weights`` statistics by name."""
+    r = raw_cols(raw, WEIGHT_RAW)
+    norm = r["norm"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / np.maximum(numel, 1)
+        mean = r["sum"] / np.maximum(numel, 1)
         std = np.sqrt(np.maximum(norm * norm / np.maximum(numel, 1) - mean * mean, 0.0))
         std = np.where(np.isfinite(norm) & np.isfinite(mean), std, np.nan)
-    return np.stack([norm, mean, std, mx, nonfinite, numel, ndim, trainable], axis=1)
+    return {"norm": norm, "mean": mean, "std": std, "max_abs": r["max_abs"],
+            "nonfinite": r["nonfinite"], "numel": np.asarray(numel, np.float64),
+            "ndim": np.asarray(ndim, np.float64), "trainable": np.asarray(trainable, np.float64)}
 
 
 @torch.no_grad()
 def grad_raw(grads: List[torch.Tensor], scratch: Optional[Scratch] = None) -> torch.Tensor:
-    """[G, 4]: norm, max_abs, zeros, nonfinite of the gradients that exist."""
+    """[G, GRAD_RAW]: norm, max_abs, zeros, nonfinite of the gradients that exist."""
     if not grads:
-        return torch.zeros(0, 4)
+        return torch.zeros(0, len(GRAD_RAW))
     gs = [g.detach() for g in grads]
     norms = _norms(gs, 2.0)
     maxs = _max_abs(gs)
@@ -425,9 +444,15 @@ def _norms(ts: List[torch.Tensor], ord: float) -> torch.Tensor:
 # A sharded parameter's columns travel as quantities that add up over shards: the squared norm
 # instead of the norm, sums and counts as they are, maxima as maxima. HealthMonitor combines
 # them with SHARD_*_OPS in its one all-gather and finishes them with :func:`unshard_rows`.
+# Per column of WEIGHT_RAW / GRAD_RAW / the update norm; ``norm`` travels squared.
 SHARD_WEIGHT_OPS = ("sum", "sum", "max", "sum")       # sumsq, sum, max_abs, nonfinite
 SHARD_GRAD_OPS = ("sum", "max", "sum", "sum")         # sumsq, max_abs, zeros, nonfinite
 SHARD_UPDATE_OPS = ("sum",)                           # update sumsq
+# Columns finished by unshard_rows: squared (-> norm) and additive counts (/ replicas).
+SHARD_WEIGHT_FINISH = (("norm",), ("sum", "nonfinite"))
+SHARD_GRAD_FINISH = (("norm",), ("zeros", "nonfinite"))
+UPDATE_RAW = ("norm",)
+SHARD_UPDATE_FINISH = (("norm",), ())
 
 
 def shard_replicas(p: torch.Tensor, world: int) -> Optional[float]:
@@ -462,7 +487,7 @@ def weight_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
     """[P, 4] float64 over local shards: sumsq, sum, max_abs, nonfinite (SHARD_WEIGHT_OPS).
     float64 so that squaring a float32 norm loses nothing before the cross-rank sum."""
     if not shards:
-        return torch.zeros(0, 4)
+        return torch.zeros(0, len(WEIGHT_RAW))
     ps = [s.detach() for s in shards]
     norms = _norms(ps, 2.0)
     sums = torch.stack([p.sum(dtype=torch.float32) for p in ps])
@@ -474,7 +499,7 @@ def weight_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
 def grad_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
     """[G, 4] float64 over local gradient shards: sumsq, max_abs, zeros, nonfinite."""
     if not shards:
-        return torch.zeros(0, 4)
+        return torch.zeros(0, len(GRAD_RAW))
     gs = [g.detach() for g in shards]
     norms = _norms(gs, 2.0)
     numel = torch.tensor([g.numel() for g in gs], dtype=torch.float32, device=norms.device)

@@ -8,12 +8,14 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from tb_archviz import detectors as det
+from tb_archviz import registry
 from tb_archviz.callbacks import stats as S
 from tb_archviz.callbacks.reduce import NO_STEP
 from tb_archviz.callbacks.watched import Watched
 
-KIND_STATS = {"weights": S.WEIGHT_STATS, "grads": S.GRAD_STATS, "updates": S.UPDATE_STATS,
-              "acts": S.ACT_STATS}
+# The per-row families written on a logging step (registry.TABLE_FAMILIES).
+TABLE_KINDS = ("weights", "grads", "updates", "acts")
+Table = Dict[str, np.ndarray]       # a family's columns by statistic name
 
 
 class StepInfo:
@@ -31,14 +33,15 @@ class StepInfo:
 
 
 def finish(w: Watched, host: List[np.ndarray], info: StepInfo
-           ) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+           ) -> Tuple[Dict[str, Table], Dict[str, float]]:
     """acts, weights, grads, updates, loss, input (Collector.segments, gathered) -> tables by
-    kind ([rows, KIND_STATS[kind]]) and run values by name."""
+    kind (columns by registry name, one value per row) and run values by registry name (NaN:
+    not measured at this step)."""
     nan = float("nan")
     a_raw, w_raw, g_raw, u_raw, loss_h, in_raw = host[:6]
-    w_raw = w.unshard(w_raw, [0], [1, 3])       # no-op unless sharded
-    g_raw = w.unshard(g_raw, [0], [2, 3])
-    u_raw = w.unshard(u_raw, [0], [])
+    w_raw = w.unshard(w_raw, S.WEIGHT_RAW, S.SHARD_WEIGHT_FINISH)   # no-op unless sharded
+    g_raw = w.unshard(g_raw, S.GRAD_RAW, S.SHARD_GRAD_FINISH)
+    u_raw = w.unshard(u_raw, S.UPDATE_RAW, S.SHARD_UPDATE_FINISH)
     if w.fsdp1:                  # rank-local flat shards: not measured (warned once)
         w_raw, g_raw, u_raw = (np.full_like(np.asarray(a, np.float64), np.nan)
                                for a in (w_raw, g_raw, u_raw))
@@ -50,25 +53,24 @@ def finish(w: Watched, host: List[np.ndarray], info: StepInfo
     trainable = np.array([p.requires_grad for _, p in w.params], np.float64)
     weights = S.finish_weights(w_raw, numel, ndim, trainable)
     tables = {"weights": weights, "acts": S.finish_acts(a_raw)}
-    run: Dict[str, float] = {"loss": float(loss_h[0])}
+    run: Dict[str, float] = {name: nan for name in registry.columns("run")}
+    run["loss"] = float(loss_h[0])
     if info.stepped:
         present = np.zeros(P)
         present[info.present] = 1.0
-        g_raw = np.asarray(g_raw, np.float64).reshape(P, 4)
+        g = S.raw_cols(g_raw, S.GRAD_RAW)
+        u = np.asarray(u_raw, np.float64).reshape(P)
         with np.errstate(invalid="ignore", divide="ignore"):
-            grads = np.stack([g_raw[:, 0], g_raw[:, 1], g_raw[:, 2] / numel, g_raw[:, 3],
-                              present], axis=1)
-            ratio = u_raw / weights[:, 0]
-        tables["grads"] = grads
-        tables["updates"] = np.stack([u_raw, ratio], axis=1)
-        g = g_raw[present > 0, 0]
-        run["grad_norm_total"] = float(np.sqrt(np.sum(g * g))) if g.size else nan
+            tables["grads"] = {"norm": g["norm"], "max_abs": g["max_abs"],
+                               "zero_fraction": g["zeros"] / numel,
+                               "nonfinite": g["nonfinite"], "present": present}
+            tables["updates"] = {"update_norm": u, "ratio": u / weights["norm"]}
+        norms = g["norm"][present > 0]
+        run["grad_norm_total"] = float(np.sqrt(np.sum(norms * norms))) if norms.size else nan
+    if info.input_seen:
+        run.update(S.finish_input(in_raw, info.input_float))
     else:
-        run["grad_norm_total"] = nan
-    inp = S.finish_input(in_raw, info.input_float) if info.input_seen else \
-        np.full(len(S.INPUT_STATS), nan)
-    inp[0] = inp[0] if info.input_seen else 0.0
-    run.update(zip(S.INPUT_STATS, inp.tolist()))
+        run["input_count"] = 0.0
     for i, lr in enumerate(info.lrs):
         run[f"lr_{i}"] = float(lr)
     return tables, run
@@ -80,14 +82,12 @@ def rows(w: Watched) -> Dict[str, List[str]]:
             "acts": [n for n, _ in w.leaves]}
 
 
-def step_stats(step: int, w: Watched, tables: Dict[str, np.ndarray], run: Dict[str, float]
+def step_stats(step: int, w: Watched, tables: Dict[str, Table], run: Dict[str, float]
                ) -> det.StepStats:
-    return det.StepStats(
-        step, rows(w), {k: dict(zip(KIND_STATS[k], np.asarray(v).T)) for k, v in tables.items()},
-        run, None, w.layer_of, w.act_families())
+    return det.StepStats(step, rows(w), tables, run, None, w.layer_of, w.act_families())
 
 
-def nonfinite_arrays(step: int, n_params: int, tables: Dict[str, np.ndarray],
+def nonfinite_arrays(step: int, n_params: int, tables: Dict[str, Table],
                      run: Dict[str, float], loss_given: bool) -> Dict[str, np.ndarray]:
     """Without the sentinel: this step's flags from the statistics' nonfinite counts, as the
     sentinel's first/last arrays (sentinel.locate reads them)."""
@@ -96,10 +96,11 @@ def nonfinite_arrays(step: int, n_params: int, tables: Dict[str, np.ndarray],
         return np.where(m, step, NO_STEP), np.where(m, step, NO_STEP)
 
     a = {}
-    a["acts_first"], a["acts_last"] = at(tables["acts"][:, 4] > 0)
+    a["acts_first"], a["acts_last"] = at(tables["acts"]["nonfinite"] > 0)
     g = tables.get("grads")
-    a["grads_first"], a["grads_last"] = at(g[:, 3] > 0 if g is not None else np.zeros(n_params))
-    a["weights_first"], a["weights_last"] = at(tables["weights"][:, 4] > 0)
+    a["grads_first"], a["grads_last"] = at(g["nonfinite"] > 0 if g is not None
+                                            else np.zeros(n_params))
+    a["weights_first"], a["weights_last"] = at(tables["weights"]["nonfinite"] > 0)
     a["loss_first"], a["loss_last"] = at([loss_given and not math.isfinite(run["loss"])])
     a["input_first"], a["input_last"] = at([run.get("input_nonfinite", 0) > 0])
     return a

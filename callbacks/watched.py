@@ -181,8 +181,14 @@ class Watched:
         parameters are sharded."""
         return R.Rows(self.sharded, shard_ops, "max") if self.sharded.size else "max"
 
-    def unshard(self, raw: np.ndarray, sq_cols: Sequence[int], count_cols: Sequence[int]
-                ) -> np.ndarray:
+    def unshard(self, raw: np.ndarray, layout: Sequence[str],
+                finish: Tuple[Sequence[str], Sequence[str]]) -> np.ndarray:
+        """Finish the sharded rows of a gathered parameter table (``layout`` names its
+        columns; ``finish`` = (columns that travel squared, additive counts)); no-op unless
+        some parameters are sharded."""
         if not self.sharded.size or R.world() == 1:
             return raw
-        return S.unshard_rows(raw, self.sharded, self.replicas, sq_cols, count_cols)
+        squared, counts = finish
+        return S.unshard_rows(raw, self.sharded, self.replicas,
+                              [S.raw_col(layout, c) for c in squared],
+                              [S.raw_col(layout, c) for c in counts])

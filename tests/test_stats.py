@@ -25,11 +25,13 @@ def _ref_weights(t):
     std = math.sqrt(max(sq / n - mean * mean, 0.0)) if math.isfinite(norm) and \
         math.isfinite(mean) else float("nan")
     nonfinite = sum(1 for v in vals if not math.isfinite(v))
-    return [norm, mean, std, mx, nonfinite]
+    return {"norm": norm, "mean": mean, "std": std, "max_abs": mx, "nonfinite": nonfinite}
 
 
 def _close(a, b, rtol=1e-4):
-    for x, y in zip(a, b):
+    """``a`` (statistics by name) matches the reference ``b`` on every name ``b`` gives."""
+    for name, y in b.items():
+        x = float(np.asarray(a[name]).reshape(-1)[0])
         if math.isnan(y):
             assert math.isnan(x), (a, b)
         elif math.isinf(y):
@@ -56,19 +58,21 @@ def test_weight_statistics_match_a_python_reference(dtype):
     numel = np.array([p.numel() for p in params], float)
     table = S.finish_weights(raw, numel, np.full(len(params), 2.0), np.ones(len(params)))
     rtol = 1e-5 if dtype == torch.float32 else 1e-3
-    for p, row in zip(params, table):
-        _close(row[:5].tolist(), _ref_weights(p), rtol)
-        assert row[5] == p.numel() and row[6] == 2 and row[7] == 1
+    for k, p in enumerate(params):
+        row = {name: col[k] for name, col in table.items()}
+        _close(row, _ref_weights(p), rtol)
+        assert row["numel"] == p.numel() and row["ndim"] == 2 and row["trainable"] == 1
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
 def test_gradient_statistics_match_a_python_reference(dtype):
     grads = _cases(dtype)
     raw = S.grad_raw(grads).numpy()
-    for g, (norm, mx, zeros, nonfinite) in zip(grads, raw):
+    for g, row in zip(grads, raw):
+        got = dict(zip(S.GRAD_RAW, row.tolist()))
         ref = _ref_weights(g)
-        _close([norm, mx, nonfinite], [ref[0], ref[3], ref[4]], 1e-3)
-        assert zeros == sum(1 for v in _values(g) if v == 0)
+        _close(got, {k: ref[k] for k in ("norm", "max_abs", "nonfinite")}, 1e-3)
+        assert got["zeros"] == sum(1 for v in _values(g) if v == 0)
 
 
 def _ref_acts(t, family=None, lo=-1.0, hi=1.0):
@@ -96,7 +100,8 @@ def _ref_acts(t, family=None, lo=-1.0, hi=1.0):
         sat = sum(1 for v in vals if v < 0.01 or v > 0.99) / n
     elif family == "hardtanh":
         sat = sum(1 for v in vals if v <= lo or v >= hi) / n
-    return [mean, std, mx, zero, nonfinite, n, dead, sat]
+    return {"mean": mean, "std": std, "max_abs": mx, "zero_fraction": zero,
+            "nonfinite": nonfinite, "numel": n, "dead_fraction": dead, "saturated_fraction": sat}
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
@@ -115,15 +120,15 @@ def test_activation_statistics_match_a_python_reference(dtype):
     for t, fam in ((relu, "relu"), (seq, "relu"), (torch.zeros(3, 4), "relu"),
                    (torch.tanh(3 * x), "tanh"), (torch.sigmoid(6 * x), "sigmoid"), (bad, None)):
         t = t.to(dtype)
-        got = S.finish_acts(S.act_raw(t, fam).numpy()[None])[0].tolist()
+        got = S.finish_acts(S.act_raw(t, fam).numpy()[None])
         _close(got, _ref_acts(t, fam), rtol)
 
 
 def test_hardtanh_saturation_counts_the_clipped_values():
     m = nn.Hardtanh(-2.0, 2.0)
     t = m(torch.linspace(-4, 4, 17))
-    got = S.finish_acts(S.act_raw(t, "tanh", m).numpy()[None])[0]
-    assert got[7] == pytest.approx(_ref_acts(t, "hardtanh", -2.0, 2.0)[7])
+    got = S.finish_acts(S.act_raw(t, "tanh", m).numpy()[None])["saturated_fraction"][0]
+    assert got == pytest.approx(_ref_acts(t, "hardtanh", -2.0, 2.0)["saturated_fraction"])
 
 
 def test_several_calls_of_one_module_combine_like_one_big_call():
@@ -138,19 +143,34 @@ def test_ranks_combine_like_one_rank_holding_all_the_data():
     g = torch.Generator().manual_seed(3)
     a, b = torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g) + 1
     stacked = np.stack([S.act_raw(a).numpy(), S.act_raw(b).numpy()])[:, None, :]
-    got = S.finish_acts(S.combine_np(stacked, S.ACT_OPS))[0]
-    ref = S.finish_acts(S.act_raw(torch.cat([a, b])).numpy()[None])[0]
-    np.testing.assert_allclose(got, ref, rtol=1e-5, equal_nan=True)
+    got = S.finish_acts(S.combine_np(stacked, S.ACT_OPS))
+    ref = S.finish_acts(S.act_raw(torch.cat([a, b])).numpy()[None])
+    assert set(got) == set(ref)
+    for name in ref:
+        np.testing.assert_allclose(got[name], ref[name], rtol=1e-5, equal_nan=True)
 
 
 def test_input_statistics_cover_every_tensor_and_spot_constant_and_nan_batches():
     x = torch.tensor([[1.0, 2.0], [3.0, float("nan")]])
     got = S.finish_input(S.input_raw((x, torch.tensor([0, 1]))).numpy(), True)
-    count, mean, std, lo, hi, nonfinite, is_float, constant = got
-    assert count == 6 and nonfinite == 1 and math.isnan(mean) and is_float == 1
+    assert got["input_count"] == 6 and got["input_nonfinite"] == 1
+    assert math.isnan(got["input_mean"]) and got["input_float"] == 1
     const = S.finish_input(S.input_raw({"x": torch.full((4, 3), 0.5)}).numpy(), True)
-    assert const[7] == 1 and const[3] == const[4] == 0.5 and const[2] == 0
+    assert const["input_constant"] == 1 and const["input_std"] == 0
+    assert const["input_min"] == const["input_max"] == 0.5
     assert S.input_raw({"meta": "no tensors"}) is None
+
+
+def test_finished_statistics_are_the_registry_columns():
+    from tb_archviz import registry
+
+    acts = S.finish_acts(S.act_raw(torch.randn(3, 4)).numpy()[None])
+    weights = S.finish_weights(S.weight_raw([torch.randn(3)]).numpy(), np.array([3.0]),
+                               np.array([1.0]), np.array([1.0]))
+    inp = S.finish_input(S.input_raw(torch.randn(2, 2)).numpy(), True)
+    assert tuple(acts) == registry.columns("acts")
+    assert tuple(weights) == registry.columns("weights")
+    assert tuple(inp) == registry.columns("run_val")
 
 
 def test_families_leave_leaky_relu_and_gelu_alone():
