@@ -40,7 +40,7 @@ UNREADABLE_NAME_FIX = ("TensorBoard's default data server cannot read stored rec
                        "with --load_fast=false, or rename the run directory")
 
 LABELS = {fmt.TAG_ARCHITECTURE: "architecture record", fmt.TAG_LAYERS: "layer table",
-          fmt.TAG_ANOMALIES: "anomaly records", fmt.TAG_PLAYGROUND: "playground frame"}
+          fmt.TAG_ANOMALIES: "anomaly list", fmt.TAG_PLAYGROUND: "playground frame"}
 
 
 @dataclasses.dataclass
@@ -296,12 +296,11 @@ def content_of(src: Source, run: str, tag: str, series) -> Optional[dict]:
 def _unreadable_blob_message(run: str, tag: str, failed: int, total: int, exc: Exception
                              ) -> str:
     what = LABELS.get(tag, tag)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    msg = (f"{failed} of {total} {what} value(s) ({tag}) could not be read from the data "
-           f"provider: {text[:200]}")
+    head = f"{failed} of {total} {what} value(s) ({tag}) could not be read"
     if any(m in str(exc) for m in _BAD_KEY_MARKERS) or '"' in run or "\\" in run:
-        msg += f" — {UNREADABLE_NAME_FIX}"
-    return msg
+        return f"{head}: {UNREADABLE_NAME_FIX} (the data server said: failed to parse blob key)"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{head} from the data provider: {text[:200]}"
 
 
 def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None,

@@ -660,7 +660,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
     def _heatmap_impl(self, src, run, listing, kind, stat, columns, lines="rows",
                       fold=(), planes="both") -> dict:
         table = self._table(src, run, fmt.stats_tag(kind), listing, columns)
-        if table is None:
+        if table is None or not len(table.steps):
             raise errors.NotFoundError(f"run {run!r} has no {kind} statistics"
                                        + _skipped(src, run))
         if stat is None:
