@@ -33,17 +33,30 @@ export function byTrouble(a, b) {
          (b.counts.warning - a.counts.warning) || a.run.localeCompare(b.run);
 }
 
-/** One sentence per run, worst runs first; clicking a line selects the run. */
-export function renderSummary(container, runs, selected, onPick) {
+/**
+ * One sentence per run, worst runs first; clicking a line selects the run. `unread` is the
+ * /runs `problems` map ({run: [message]}): records that could not be read are said, never
+ * hidden behind "no problems found".
+ */
+export function renderSummary(container, runs, selected, onPick, unread = {}) {
   container.replaceChildren();
   const ordered = [...runs].sort(byTrouble);
+  for (const [run, messages] of Object.entries(unread || {})) {
+    if (runs.some((r) => r.run === run)) continue;
+    const line = div('summary-line warn unreadable');
+    line.append(span('run-name', run), document.createTextNode(': could not be read: ' +
+                                                                  messages.join(' · ')));
+    container.append(line);
+  }
   if (!ordered.length) {
     container.append(div('summary-line', 'No runs with training data yet. Start training with ' +
                          'ArchVizCallback (or log a loss) and this page fills in by itself.'));
     return;
   }
   for (const r of ordered) {
-    const line = div(`summary-line ${r.counts.error ? 'bad' : r.counts.warning ? 'warn' : 'ok'}` +
+    const skipped = (unread || {})[r.run] || [];
+    const line = div(`summary-line ${r.counts.error ? 'bad' :
+                                     r.counts.warning || skipped.length ? 'warn' : 'ok'}` +
                      `${r.run === selected ? ' selected' : ''}`);
     line.dataset.run = r.run;
     line.append(span('run-name', r.run), document.createTextNode(': '));
@@ -52,7 +65,8 @@ export function renderSummary(container, runs, selected, onPick) {
     if (r.counts.warning) problems.push(plural(r.counts.warning, 'warning'));
     if (!problems.length) {
       line.append(document.createTextNode(
-        `no problems found${r.max_step !== null ? ` up to step ${fmtStep(r.max_step)}` : ''}` +
+        `no problems found${skipped.length ? ' in what could be read' : ''}` +
+        `${r.max_step !== null ? ` up to step ${fmtStep(r.max_step)}` : ''}` +
         `${r.health ? '.' : ' (only ordinary scalars logged: loss checks only).'}`));
     } else {
       const f = r.first;
@@ -67,6 +81,9 @@ export function renderSummary(container, runs, selected, onPick) {
         }
         if (f.remedy) line.append(span('try', ` Try: ${firstSentence(f.remedy)}`));
       }
+    }
+    if (skipped.length) {
+      line.append(div('unreadable', `Not everything could be read: ${skipped.join(' · ')}`));
     }
     line.addEventListener('click', () => onPick(r.run));
     container.append(line);

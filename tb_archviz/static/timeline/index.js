@@ -161,7 +161,8 @@ class TimelineApp {
     this.cmpSel.replaceChildren(option('', '(none)', !this.state.compare),
                                 ...this.runs.filter((r) => r.run !== this.state.run)
                                   .map((r) => option(r.run, r.run, r.run === this.state.compare)));
-    renderSummary(this.summary, this.runs, this.state.run, (run) => this.selectRun(run));
+    renderSummary(this.summary, this.runs, this.state.run, (run) => this.selectRun(run),
+                  data.problems);
     this.setStatus(`updated ${new Date().toLocaleTimeString()}`);
     await this.refreshRun();
   }
