@@ -98,9 +98,25 @@ function buildUi(root) {
 
 function setStatus(text) { ui.status.textContent = text; }
 
+// Records the backend could not read (/runs "problems": {run: [message]}), one visible line
+// per run above the status line; an unreadable record is never silently missing.
+function showProblems(problems) {
+  if (!ui.problems) {
+    ui.problems = html('div', { class: 'problems', role: 'status' });
+    ui.status.before(ui.problems);
+  }
+  clear(ui.problems);
+  for (const [run, messages] of Object.entries(problems || {})) {
+    ui.problems.appendChild(html('div', { class: 'problem' },
+      `${run}: could not read everything: ${messages.join(' · ')}`));
+  }
+  ui.problems.hidden = !ui.problems.firstChild;
+}
+
 async function loadRuns() {
   const body = await getJson('runs');
   app.runs = body.runs;
+  showProblems(body.problems);
   clear(ui.runSel);
   for (const r of app.runs) ui.runSel.appendChild(html('option', { value: r.run }, r.run));
   if (!app.runs.length) {
@@ -160,6 +176,7 @@ async function refreshRuns() {
   refreshing = true;
   try {
     const body = await getJson('runs');
+    showProblems(body.problems);
     const before = JSON.stringify(app.runs);
     if (JSON.stringify(body.runs) === before) return;
     app.runs = body.runs;

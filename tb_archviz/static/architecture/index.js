@@ -30,9 +30,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// node_modules/elkjs/lib/elk-api.js
+// ../../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js
 var require_elk_api = __commonJS({
-  "node_modules/elkjs/lib/elk-api.js"(exports, module) {
+  "../../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js"(exports, module) {
     (function(f) {
       if (typeof exports === "object" && typeof module !== "undefined") {
         module.exports = f();
@@ -3098,9 +3098,25 @@ function buildUi(root) {
 function setStatus(text) {
   ui.status.textContent = text;
 }
+function showProblems(problems) {
+  if (!ui.problems) {
+    ui.problems = html("div", { class: "problems", role: "status" });
+    ui.status.before(ui.problems);
+  }
+  clear(ui.problems);
+  for (const [run, messages] of Object.entries(problems || {})) {
+    ui.problems.appendChild(html(
+      "div",
+      { class: "problem" },
+      `${run}: could not read everything: ${messages.join(" · ")}`
+    ));
+  }
+  ui.problems.hidden = !ui.problems.firstChild;
+}
 async function loadRuns() {
   const body = await getJson("runs");
   app.runs = body.runs;
+  showProblems(body.problems);
   clear(ui.runSel);
   for (const r of app.runs) ui.runSel.appendChild(html("option", { value: r.run }, r.run));
   if (!app.runs.length) {
@@ -3156,6 +3172,7 @@ async function refreshRuns() {
   refreshing = true;
   try {
     const body = await getJson("runs");
+    showProblems(body.problems);
     const before = JSON.stringify(app.runs);
     if (JSON.stringify(body.runs) === before) return;
     app.runs = body.runs;
