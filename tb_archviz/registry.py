@@ -51,6 +51,7 @@ class Stat:
     combine: str = "sum"
     scale: str = "linear"
     doc: str = ""
+    show: int = 0      # order in which the tabs offer it first (1 = default; 0 = later)
 
     def matches(self, name: str) -> bool:
         return self.name == name or ("*" in self.name and fnmatch.fnmatchcase(name, self.name))
@@ -83,37 +84,37 @@ def _input_stats(family: str, what: str) -> List[Stat]:
 
 STATS: Tuple[Stat, ...] = tuple([
     # weights: measured before the optimizer step
-    Stat("weights", "norm", "weight norm", "L2", "norm", "log"),
+    Stat("weights", "norm", "weight norm", "L2", "norm", "log", show=1),
     Stat("weights", "mean", "weight mean", "", "mean"),
-    Stat("weights", "std", "weight standard deviation", "", "std", "log"),
+    Stat("weights", "std", "weight standard deviation", "", "std", "log", show=2),
     Stat("weights", "max_abs", "largest |weight|", "", "max", "log"),
     Stat("weights", "nonfinite", "NaN/Inf weights", "elements", "sum"),
     Stat("weights", "numel", "elements", "elements", "same"),
     Stat("weights", "ndim", "dimensions", "", "same"),
     Stat("weights", "trainable", "trainable (requires_grad)", "0/1", "same"),
     # grads: as the optimizer sees them (after AMP unscaling, before clipping)
-    Stat("grads", "norm", "gradient norm", "L2", "norm", "log"),
-    Stat("grads", "max_abs", "largest |gradient|", "", "max", "log"),
+    Stat("grads", "norm", "gradient norm", "L2", "norm", "log", show=1),
+    Stat("grads", "max_abs", "largest |gradient|", "", "max", "log", show=2),
     Stat("grads", "zero_fraction", "exactly-zero gradient fraction", "fraction", "fraction"),
-    Stat("grads", "nonfinite", "NaN/Inf gradients", "elements", "sum"),
+    Stat("grads", "nonfinite", "NaN/Inf gradients", "elements", "sum", show=3),
     Stat("grads", "present", "has a gradient", "0/1", "max",
          doc="0 when .grad is None at the optimizer step"),
     # updates: over one optimizer step
     Stat("updates", "update_norm", "update norm", "L2", "norm", "log",
-         doc="||W_after - W_before||"),
+         doc="||W_after - W_before||", show=2),
     Stat("updates", "ratio", "update / weight ratio", "", "ratio", "log",
-         doc="update_norm / ||W_before||"),
+         doc="update_norm / ||W_before||", show=1),
     # acts: leaf module outputs, over all calls of the step and all ranks' batches
-    Stat("acts", "mean", "activation mean", "", "mean"),
-    Stat("acts", "std", "activation standard deviation", "", "std", "log"),
+    Stat("acts", "mean", "activation mean", "", "mean", show=2),
+    Stat("acts", "std", "activation standard deviation", "", "std", "log", show=1),
     Stat("acts", "max_abs", "largest |activation|", "", "max", "log"),
     Stat("acts", "zero_fraction", "zero activation fraction", "fraction", "fraction"),
-    Stat("acts", "nonfinite", "NaN/Inf activations", "elements", "sum"),
+    Stat("acts", "nonfinite", "NaN/Inf activations", "elements", "sum", show=5),
     Stat("acts", "numel", "activation elements", "elements", "sum"),
     Stat("acts", "dead_fraction", "dead-unit fraction", "fraction", "min",
-         doc="ReLU family: fraction of units zero for the whole batch"),
+         doc="ReLU family: fraction of units zero for the whole batch", show=3),
     Stat("acts", "saturated_fraction", "saturated fraction", "fraction", "fraction",
-         doc="tanh family |y| > 0.99, sigmoid y < 0.01 or > 0.99"),
+         doc="tanh family |y| > 0.99, sigmoid y < 0.01 or > 0.99", show=4),
     # run: one vector per logging step
     Stat("run", "loss", "loss", "", "mean", "log"),
     Stat("run", "grad_norm_total", "total gradient norm", "L2", "norm", "log",
@@ -199,7 +200,8 @@ def describe() -> Dict[str, dict]:
     out: Dict[str, dict] = {}
     for fam, stats in _BY_FAMILY.items():
         out[fam] = {"label": FAMILY_LABELS.get(fam, fam), "stats": {
-            s.name: {"label": s.label, "unit": s.unit, "scale": s.scale, "doc": s.doc}
+            s.name: {"label": s.label, "unit": s.unit, "scale": s.scale, "doc": s.doc,
+                     "show": s.show}
             for s in stats}}
     return out
 

@@ -10,12 +10,20 @@ import { PanZoom } from './panzoom.js';
 import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
 import '../views/index.js';
 
-// Health statistics offered for colouring: "kind/stat" (FORMAT.md "Statistics").
-const HEALTH_STATS = [
-  ['grads/norm', 'gradient norm'], ['updates/ratio', 'update ratio'],
-  ['acts/dead_fraction', 'dead units'], ['acts/std', 'activation std'],
-  ['weights/norm', 'weight norm'], ['grads/nonfinite', 'non-finite gradients'],
-];
+// Health statistics offered for colouring: "family/stat" with its label, from the plugin's
+// registry (/registry: tb_archviz/registry.py); the ones it features, in its order.
+let HEALTH_STATS = [];
+
+function healthStatsFrom(vocab) {
+  const out = [];
+  for (const fam of ['grads', 'updates', 'acts', 'weights']) {
+    const stats = (vocab.stats[fam] || {}).stats || {};
+    for (const [name, info] of Object.entries(stats)) {
+      if (info.show > 0) out.push([`${fam}/${name}`, info.label, info.show]);
+    }
+  }
+  return out.sort((a, b) => a[2] - b[2]).map(([v, l]) => [v, l]);
+}
 
 const app = {
   runs: [], run: null, version: null, record: null, tree: null, state: null, view: null,
@@ -601,6 +609,11 @@ export async function render() {
   // Handle for tests and for other tools in the page: read-only views and the exports.
   window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, show, setView, setColorMode,
     ready: false };
+  try {
+    HEALTH_STATS = healthStatsFrom(await getJson('registry'));
+    ui.healthStat.replaceChildren(...HEALTH_STATS.map(([value, label]) =>
+      html('option', { value }, label)));
+  } catch (err) { /* colouring by health stays without choices */ }
   try {
     await loadRuns();
   } catch (err) {

@@ -30,9 +30,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// ../../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js
+// node_modules/elkjs/lib/elk-api.js
 var require_elk_api = __commonJS({
-  "../../../../work/main/frontend/node_modules/elkjs/lib/elk-api.js"(exports, module) {
+  "node_modules/elkjs/lib/elk-api.js"(exports, module) {
     (function(f) {
       if (typeof exports === "object" && typeof module !== "undefined") {
         module.exports = f();
@@ -2932,14 +2932,17 @@ var VIEWS = [
 for (const view of VIEWS) registerView(view);
 
 // src/tab/index.js
-var HEALTH_STATS = [
-  ["grads/norm", "gradient norm"],
-  ["updates/ratio", "update ratio"],
-  ["acts/dead_fraction", "dead units"],
-  ["acts/std", "activation std"],
-  ["weights/norm", "weight norm"],
-  ["grads/nonfinite", "non-finite gradients"]
-];
+var HEALTH_STATS = [];
+function healthStatsFrom(vocab) {
+  const out = [];
+  for (const fam of ["grads", "updates", "acts", "weights"]) {
+    const stats = (vocab.stats[fam] || {}).stats || {};
+    for (const [name, info] of Object.entries(stats)) {
+      if (info.show > 0) out.push([`${fam}/${name}`, info.label, info.show]);
+    }
+  }
+  return out.sort((a, b) => a[2] - b[2]).map(([v, l]) => [v, l]);
+}
 var app = {
   runs: [],
   run: null,
@@ -3583,6 +3586,11 @@ async function render() {
     setColorMode,
     ready: false
   };
+  try {
+    HEALTH_STATS = healthStatsFrom(await getJson("registry"));
+    ui.healthStat.replaceChildren(...HEALTH_STATS.map(([value, label]) => html("option", { value }, label)));
+  } catch (err) {
+  }
   try {
     await loadRuns();
   } catch (err) {

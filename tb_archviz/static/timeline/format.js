@@ -1,22 +1,50 @@
 // Words and numbers as people read them: stat labels, anomaly glyphs, value formatting.
 
-const STAT_LABELS = {
-  norm: 'norm', mean: 'mean', std: 'standard deviation', max_abs: 'largest |value|',
-  update_ratio: 'update / weight ratio', ratio: 'update / weight ratio',
-  update_norm: 'update norm', dead_unit_fraction: 'dead-unit fraction',
-  dead_fraction: 'dead-unit fraction', saturated_fraction: 'saturated fraction',
-  nonfinite_fraction: 'NaN/Inf fraction', nonfinite: 'NaN/Inf count',
-  zero_fraction: 'zero fraction', present: 'has a gradient (1/0)',
-};
-const KIND_LABELS = {grads: 'Gradients', weights: 'Weights', updates: 'Updates',
-                     acts: 'Activations'};
+// Labels, units and scales come from the plugin (/registry, tb_archviz/registry.py): no
+// statistic or kind is named here.
+let VOCAB = {stats: {}, kinds: {}};
 
-export function statLabel(stat) {
-  return STAT_LABELS[stat] || stat.replaceAll('_', ' ');
+export function setVocabulary(vocab) {
+  if (vocab && vocab.stats && vocab.kinds) VOCAB = vocab;
+}
+
+function statInfo(stat, kind) {
+  const fams = kind && VOCAB.stats[kind] ? [VOCAB.stats[kind]] : Object.values(VOCAB.stats);
+  for (const fam of fams) {
+    if (fam.stats[stat]) return fam.stats[stat];
+  }
+  return null;
+}
+
+export function statLabel(stat, kind) {
+  const info = statInfo(stat, kind);
+  return info ? info.label : String(stat).replaceAll('_', ' ');
 }
 
 export function kindLabel(kind) {
-  return KIND_LABELS[kind] || kind;
+  return (VOCAB.stats[kind] && VOCAB.stats[kind].label) || kind;
+}
+
+/** The statistics of `kind` in the order the registry offers them (`show`), then the rest. */
+export function orderedStats(kind, available) {
+  const rank = (s) => {
+    const info = statInfo(s, kind);
+    return info && info.show > 0 ? info.show : 1000;
+  };
+  return [...available].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The statistics of `kind` the registry features (`show` > 0), in its order. */
+export function featuredStats(kind, available) {
+  return orderedStats(kind, available).filter((s) => {
+    const info = statInfo(s, kind);
+    return info && info.show > 0;
+  });
+}
+
+/** The statistic a newcomer should see first among `available`. */
+export function defaultStat(kind, available) {
+  return orderedStats(kind, available)[0];
 }
 
 // One glyph and colour per anomaly kind, shared by heatmap markers, curves and the list.
@@ -26,22 +54,18 @@ const GLYPHS = {
   saturated_activations: ['◆', '#9c36b5'], update_ratio_high: ['⇑', '#e8590c'],
   update_ratio_low: ['⇓', '#1971c2'], no_gradient: ['○', '#495057'],
   loss_plateau: ['▬', '#f08c00'], loss_divergence: ['↗', '#d0021b'], bad_input: ['■', '#c92a2a'],
+  overfitting: ['⤴', '#e8590c'], training_stalled: ['▬', '#1971c2'], wrong_mode: ['◐', '#c92a2a'],
+  symmetric_units: ['≡', '#c92a2a'], loss_output_mismatch: ['≠', '#d0021b'],
+  precision: ['◍', '#d0021b'], layer_outlier: ['✱', '#e8590c'], redundant_bias: ['·', '#868e96'],
 };
 
 export function glyph(kind) {
   return GLYPHS[kind] || ['◇', '#343a40'];
 }
 
-const KIND_WORDS = {
-  non_finite: 'NaN/Inf', exploding_gradients: 'exploding gradients',
-  vanishing_gradients: 'vanishing gradients', dead_units: 'dead units',
-  saturated_activations: 'saturated activations', update_ratio_high: 'updates too large',
-  update_ratio_low: 'weights not moving', no_gradient: 'no gradient',
-  loss_plateau: 'loss not improving', loss_divergence: 'loss diverging', bad_input: 'bad input',
-};
-
 export function kindWords(kind) {
-  return KIND_WORDS[kind] || String(kind).replaceAll('_', ' ');
+  const info = VOCAB.kinds[kind];
+  return info ? info.label : String(kind).replaceAll('_', ' ');
 }
 
 export function fmtValue(v) {

@@ -300,7 +300,7 @@ export class Heatmap {
     svg.setAttribute('height', H);
     const s = this.scale;
     const add = (name, attrs, text) => el(svg, name, attrs, text);
-    const title = `${statLabel(this.data.stat)} (${s.kind === 'log' ? 'log scale' :
+    const title = `${statLabel(this.data.stat, this.data.kind)} (${s.kind === 'log' ? 'log scale' :
                    s.kind === 'diverging' ? 'signed' : 'linear'}, bucket maximum)`;
     const x0 = 14, w = 230, y = 16;
     add('text', {x: x0, y: 11, class: 'legend-title'}, title);
@@ -361,7 +361,7 @@ export class Heatmap {
       const a = this.data.first_step[c], b = this.data.last_step[c];
       add('tt-sub', a === b ? `step ${fmtStep(a)}` : `steps ${fmtStep(a)}–${fmtStep(b)}`);
       const mx = line.max[c];
-      add('tt-val', `${statLabel(this.data.stat)}: max ${mx === -Infinity ? '—' : fmtValue(mx)}` +
+      add('tt-val', `${statLabel(this.data.stat, this.data.kind)}: max ${mx === -Infinity ? '—' : fmtValue(mx)}` +
                     `, min ${line.min ? fmtValue(line.min[c]) : '…'}`);
       for (const {line: li, a: an} of this._markers()) {
         if (li === p.line && Math.abs(this.axis.x(an.first_step) - p.x) < 8) {

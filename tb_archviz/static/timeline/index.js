@@ -4,7 +4,7 @@
 import {getJSON} from './api.js';
 import {byTrouble, keyOf, renderAnomalyList, renderSummary} from './anomalies.js';
 import {drawCurves, drawStepAxis, makeAxis} from './curves.js';
-import {kindLabel, statLabel} from './format.js';
+import {defaultStat, kindLabel, orderedStats, setVocabulary, statLabel} from './format.js';
 import {Heatmap} from './heatmap.js';
 import {listenForReload, onSharedStep, openInArchitecture, setSharedStep, sharedStep}
   from './host.js';
@@ -13,10 +13,6 @@ import {SVG} from './svg.js';
 
 const POLL_MS = 15000;
 const LABEL_W = 190;
-// Statistics a newcomer should see first, per kind (first present wins).
-const DEFAULT_STAT = {grads: ['norm'], weights: ['norm'],
-                      updates: ['ratio', 'update_ratio', 'update_norm'],
-                      acts: ['std', 'dead_fraction', 'dead_unit_fraction']};
 
 function h(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -128,6 +124,7 @@ class TimelineApp {
   async start() {
     const shared = sharedStep();
     if (shared) this.state.step = shared.step;
+    setVocabulary(await getJSON('registry'));
     await this.refreshRuns();
     listenForReload(() => this.reload());
     this.timer = setInterval(() => { if (!document.hidden) this.reload(); }, POLL_MS);
@@ -245,10 +242,9 @@ class TimelineApp {
     this.kindSel.value = this.state.kind;
     const stats = kinds[this.state.kind];
     if (!stats.includes(this.state.stat)) {
-      this.state.stat = (DEFAULT_STAT[this.state.kind] || []).find((s) => stats.includes(s)) ||
-                        stats[0];
+      this.state.stat = defaultStat(this.state.kind, stats);
     }
-    this.statSel.replaceChildren(...stats.map((s) => option(s, statLabel(s),
+    this.statSel.replaceChildren(...orderedStats(this.state.kind, stats).map((s) => option(s, statLabel(s, this.state.kind),
                                                             s === this.state.stat)));
     const folded = this.folds[this.state.kind];
     const params = {run: this.state.run, kind: this.state.kind, stat: this.state.stat,

@@ -3,17 +3,9 @@
 
 import {nums} from './api.js';
 import {el, SVG} from './svg.js';
-import {fmtStep, fmtValue, kindLabel, statLabel} from './format.js';
+import {fmtStep, fmtValue, featuredStats, kindLabel, statLabel} from './format.js';
 
 const COLOURS = ['#1c7ed6', '#f76707', '#2b8a3e', '#ae3ec9', '#e03131', '#495057'];
-// The statistics worth a chart per kind, in reading order; others are shown after them.
-const PREFERRED = {
-  weights: ['norm', 'std'], grads: ['norm', 'max_abs', 'nonfinite', 'nonfinite_fraction'],
-  updates: ['ratio', 'update_ratio'],
-  acts: ['std', 'mean', 'dead_fraction', 'dead_unit_fraction', 'saturated_fraction',
-         'nonfinite', 'nonfinite_fraction'],
-};
-
 function chart(data, kind, statIndex, step, width) {
   const k = data.kinds[kind];
   const H = 110, L = 52, R = 8, T = 18, B = 20;
@@ -37,7 +29,7 @@ function chart(data, kind, statIndex, step, width) {
     }
   }
   el(svg, 'text', {x: L, y: 12, class: 'chart-title'},
-     `${kindLabel(kind)} · ${statLabel(k.stats[statIndex])}`);
+     `${kindLabel(kind)} · ${statLabel(k.stats[statIndex], kind)}`);
   el(svg, 'rect', {x: L, y: T, width: width - L - R, height: H - T - B, fill: '#fcfcfd',
                    stroke: '#e9ecef'});
   if (!Number.isFinite(lo)) {
@@ -108,7 +100,7 @@ export function renderLayer(container, data, step, width, onArchitecture, onClos
   for (const kind of ['weights', 'grads', 'updates', 'acts']) {
     const k = data.kinds[kind];
     if (!k) continue;
-    const wanted = (PREFERRED[kind] || []).filter((s) => k.stats.includes(s));
+    const wanted = featuredStats(kind, k.stats);
     const stats = wanted.length ? wanted : k.stats.slice(0, 3);
     for (const s of stats) grid.append(chart(data, kind, k.stats.indexOf(s), step, per));
   }
