@@ -1,0 +1,177 @@
+"""The benchmark of realistic training bugs (issue 11, item 8), by one command.
+
+    python benchmarks/bugs.py [--only NAME[,NAME...]] [--out FILE.md] [--json FILE]
+                              [--jobs 1|2] [--keep DIR]
+
+Every scenario of ``tests/bugs/scenarios.py`` is trained fixed and buggy under
+``ArchVizRecorder`` (plain PyTorch loop, CPU, a few seconds each), checked (the bug really
+shows) and scored against what ``tb-archviz inspect --json`` reports; every healthy setup of
+``tests/bugs/healthy.py`` must train and stay quiet (nothing at warning or error). Prints a
+markdown table (and writes it with ``--out``); ``--json`` also writes every anomaly record;
+``--keep DIR`` keeps the logdirs (``DIR/<name>/{fixed,buggy,healthy}``) for TensorBoard.
+At most two worker processes, one thread each.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import multiprocessing
+import os
+import sys
+import time
+from typing import List, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests.bugs import healthy, scenarios  # noqa: E402
+from tests.bugs.harness import BugScore, HealthyScore  # noqa: E402
+
+
+def _init_worker() -> None:
+    import warnings
+
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+
+
+def _run(args: tuple):
+    from tests.bugs.harness import run_named
+
+    name, keep = args
+    try:
+        return run_named(name, keep)
+    except Exception as exc:   # one broken scenario must not hide the others' results
+        return name, f"{type(exc).__name__}: {exc}"
+
+
+DESIGN_KINDS = ("non_finite", "exploding_gradients", "vanishing_gradients", "dead_units",
+                "saturated_activations", "update_ratio_high", "update_ratio_low", "no_gradient",
+                "loss_plateau", "loss_divergence", "bad_input")
+
+
+def known_kinds() -> set:
+    """The kinds the current code declares (its registry), else DESIGN.md §3's."""
+    try:
+        from tb_archviz import registry
+
+        return set(registry.kinds())
+    except (ImportError, AttributeError):
+        return set(DESIGN_KINDS)
+
+
+def _kinds(expected: List[str], known: set) -> str:
+    return " / ".join(f"`{k}`" + ("" if k in known else "*") for k in expected)
+
+
+def _yn(flag: bool, applicable: bool = True) -> str:
+    return ("yes" if flag else "no") if applicable else "—"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def table(bugs: List[BugScore], quiet: List[HealthyScore], failed: List[tuple],
+          command: str) -> str:
+    lines = [f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}, torch "
+             f"{_torch_version()}, CPU). Culprit names are qualified module names; `!` marks "
+             "an error, the rest are warnings; info records are only counted. Expected kinds: "
+             "any one counts; `*` marks a kind the current registry does not have (proposed).",
+             ""]
+    known = known_kinds()
+    sane = [b for b in bugs if b.shows]
+    det = [b for b in sane if b.detected]
+    lines += [f"**Bug scenarios: {len(det)}/{len(sane)} detected, "
+              f"{sum(b.right_layer for b in det)} with the right layer, "
+              f"{sum(b.right_advice for b in det)} with the right advice** "
+              f"({len(bugs) - len(sane)} scenario(s) whose bug did not show are not counted).",
+              "",
+              "| scenario | expected kind | bug shows (fixed → buggy) | detected | right layer "
+              "| right advice | reported on the buggy run | reported on the fixed run |",
+              "|---|---|---|---|---|---|---|---|"]
+    for b in bugs:
+        lines.append(
+            f"| `{b.name}` | {_kinds(b.expected, known)} | "
+            f"{_yn(b.shows)}: {_cell(b.sanity)} | {_yn(b.detected, b.shows)} | "
+            f"{_yn(b.right_layer, b.shows and b.detected)} | "
+            f"{_yn(b.right_advice, b.shows and b.detected)} | {_cell(b.reported)} | "
+            f"{_cell(b.fixed_reported)} |")
+    ok = [h for h in quiet if not h.alarms]
+    lines += ["", f"**Healthy setups: {len(ok)}/{len(quiet)} quiet.**", "",
+              "| healthy setup | trains (val metric) | alarms (warning/error) | all records |",
+              "|---|---|---|---|"]
+    for h in quiet:
+        lines.append(f"| `{h.name}` | {_yn(h.trains)} ({h.metric:.2f}) | "
+                     f"{_cell(', '.join(h.alarms) or 'none')} | {_cell(h.reported)} |")
+    if failed:
+        lines += ["", "**Failed to run:**", ""]
+        lines += [f"- `{name}`: {_cell(err)}" for name, err in failed]
+    lines += ["", "Scenarios (sources: H = Humbatova et al., AT = AUTOTRAINER, DD = "
+              "DeepDiagnosis, FD = DeepFD, UM = UMLAUT, TC = TrainCheck):", ""]
+    for sc in scenarios.SCENARIOS:
+        if any(b.name == sc.name for b in bugs):
+            lines.append(f"- `{sc.name}` ({sc.source}): {sc.description}.")
+    missed = [b for b in sane if not (b.detected and b.right_layer and b.right_advice)]
+    notes = [(b, scenarios.BY_NAME[b.name].evidence) for b in missed
+             if scenarios.BY_NAME[b.name].evidence]
+    if notes:
+        lines += ["", "What the missed or mis-explained bugs leave in today's statistics:", ""]
+        lines += [f"- `{b.name}`: {text}" for b, text in notes]
+    return "\n".join(lines) + "\n"
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+")[0]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", default=None,
+                   help="comma-separated scenario or healthy-setup names")
+    p.add_argument("--out", default=None, help="write the markdown table to this file")
+    p.add_argument("--json", default=None, help="write scores and anomaly records as JSON")
+    p.add_argument("--jobs", type=int, default=2, choices=(1, 2))
+    p.add_argument("--keep", default=None, help="keep the logdirs under this directory")
+    args = p.parse_args(argv)
+    names = [s.name for s in scenarios.SCENARIOS] + [h.name for h in healthy.HEALTHY]
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            p.error(f"unknown name(s) {', '.join(unknown)}; known: {', '.join(names)}")
+        names = [n for n in names if n in wanted]
+    t0 = time.perf_counter()
+    tasks = [(n, args.keep) for n in names]
+    if args.jobs == 1:
+        _init_worker()
+        results = [_run(t) for t in tasks]
+    else:
+        with multiprocessing.get_context("spawn").Pool(2, initializer=_init_worker) as pool:
+            results = pool.map(_run, tasks, chunksize=1)
+    bugs = [r for r in results if isinstance(r, BugScore)]
+    quiet = [r for r in results if isinstance(r, HealthyScore)]
+    failed = [r for r in results if isinstance(r, tuple)]
+    command = "python benchmarks/bugs.py" + (f" --only {args.only}" if args.only else "")
+    text = table(bugs, quiet, failed, command)
+    print(text)
+    print(f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"bugs": [dataclasses.asdict(b) for b in bugs],
+                       "healthy": [dataclasses.asdict(h) for h in quiet],
+                       "failed": failed}, f, indent=1, default=str)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
