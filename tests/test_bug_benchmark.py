@@ -1,0 +1,120 @@
+"""The bug benchmark (``tests/bugs``, issue 11 item 8): a fast subset in CI, everything with
+``ARCHVIZ_BUG_BENCH=1``.
+
+In CI: every scenario's bug really shows on a plain run (no monitor, so it is cheap), the
+scenarios the current detectors catch are caught (``EXPECTED_DETECTED``, a sample of them in
+``CI_SCENARIOS``) and a few healthy setups stay quiet. ``ARCHVIZ_BUG_BENCH=1`` runs the whole
+benchmark and asserts everything: every bug detected with the right layer and advice, every
+healthy setup quiet. It fails today by design; ``python benchmarks/bugs.py`` shows what is
+missed and why (``benchmarks/bugs_results.md``).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+import torch
+
+from tests.bugs import healthy, scenarios
+from tests.bugs.core import train
+from tests.bugs.harness import run_healthy, run_scenario, sanity, score_records
+
+torch.set_num_threads(1)
+warnings.filterwarnings("ignore", message=".*Converting a tensor.*")
+
+# Scenarios the current detectors catch, and what is asserted for each. Extend it when a rule
+# starts catching another scenario (benchmarks/bugs_results.md lists the misses).
+ALL = ("detected", "right_layer", "right_advice")
+EXPECTED_DETECTED = {
+    "dying_relu_negative_bias": ALL,
+    "detached_branch": ALL,
+    "layer_missing_from_optimizer": ALL,
+    "saturated_tanh_large_init": ALL,
+    "nan_in_data": ALL,
+    "lr_too_high": ALL,
+    "lr_too_low": ALL,
+    "lr_zero": ALL,
+    "scheduler_decays_too_early": ALL,
+    "one_layer_init_x1000": ALL,
+    "relu_on_output": ALL,
+    "constant_init": ALL,
+    "unnormalized_inputs": ALL,
+    "fp16_weights_adam": ("detected",),
+    "missing_zero_grad": ("detected", "right_layer"),
+    "huge_weight_decay": ("detected", "right_layer"),
+    "tiny_gradient_clip": ("detected", "right_layer"),
+}
+CI_SCENARIOS = ("dying_relu_negative_bias", "detached_branch", "layer_missing_from_optimizer",
+                "saturated_tanh_large_init")
+CI_HEALTHY = ("conv_batchnorm", "transformer_prenorm", "mlp_default_bias")
+
+FULL = os.environ.get("ARCHVIZ_BUG_BENCH") == "1"
+full_only = pytest.mark.skipif(not FULL, reason="the whole bug benchmark: ARCHVIZ_BUG_BENCH=1")
+
+
+def test_registries_name_known_scenarios():
+    assert set(EXPECTED_DETECTED) <= set(scenarios.BY_NAME)
+    assert set(CI_SCENARIOS) <= set(EXPECTED_DETECTED)
+    assert set(CI_HEALTHY) <= set(healthy.BY_NAME)
+    assert len(scenarios.SCENARIOS) >= 25 and len(healthy.HEALTHY) >= 8
+    assert len(scenarios.BY_NAME) == len(scenarios.SCENARIOS)
+
+
+@pytest.mark.parametrize("name", [s.name for s in scenarios.SCENARIOS])
+def test_bug_really_shows_on_a_plain_run(name):
+    sc = scenarios.BY_NAME[name]
+    fixed_setup = sc.build(False)
+    fixed, buggy = train(fixed_setup), train(sc.build(True))
+    shows, text = sanity(sc, fixed, buggy, fixed_setup.data.task)
+    assert shows, f"{name}: the bug does not show ({text})"
+
+
+def test_scoring_needs_the_expected_kind_layer_and_advice():
+    sc = scenarios.BY_NAME["detached_branch"]
+    right = {"kind": "no_gradient", "layer": "fc1", "severity": "warning",
+             "message": "fc1.weight received no gradient", "remedy": "remove the .detach()"}
+    assert score_records(sc, [right]) == (True, True, True)
+    assert score_records(sc, [dict(right, severity="info")]) == (False, False, False)
+    assert score_records(sc, [dict(right, kind="dead_units")]) == (False, False, False)
+    assert score_records(sc, [dict(right, layer="fc2")]) == (True, False, True)
+    assert score_records(sc, [dict(right, remedy="lower the learning rate")]) == \
+        (True, True, False)
+
+
+def _check(name: str, asserted) -> None:
+    score = run_scenario(scenarios.BY_NAME[name])
+    assert score.shows, f"{name}: the bug does not show ({score.sanity})"
+    for what in asserted:
+        assert getattr(score, what), \
+            f"{name}: not {what}; reported: {score.reported}; records: {score.records}"
+
+
+@pytest.mark.parametrize("name", CI_SCENARIOS)
+def test_current_detectors_catch_bug(name):
+    _check(name, EXPECTED_DETECTED[name])
+
+
+@pytest.mark.parametrize("name", CI_HEALTHY)
+def test_healthy_setup_trains_and_stays_quiet(name):
+    score = run_healthy(healthy.BY_NAME[name])
+    assert score.trains, f"{name}: does not train (val metric {score.metric:.2f})"
+    assert not score.alarms, f"{name}: raised {score.alarms}; records: {score.records}"
+
+
+@full_only
+@pytest.mark.parametrize("name", sorted(set(EXPECTED_DETECTED) - set(CI_SCENARIOS)))
+def test_current_detectors_catch_every_listed_bug(name):
+    _check(name, EXPECTED_DETECTED[name])
+
+
+@full_only
+@pytest.mark.parametrize("name", [s.name for s in scenarios.SCENARIOS])
+def test_monitor_finds_every_bug_with_layer_and_advice(name):
+    _check(name, ALL)
+
+
+@full_only
+@pytest.mark.parametrize("name", [h.name for h in healthy.HEALTHY])
+def test_every_healthy_setup_stays_quiet(name):
+    test_healthy_setup_trains_and_stays_quiet(name)
