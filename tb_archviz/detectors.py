@@ -1214,21 +1214,44 @@ def locate_non_finite(sources: List[NonFiniteSource], layer_of: Dict[str, str],
         layer, where = layer_of.get(name, name), f"{_SOURCE_WORDS[src.source]} {name}"
     else:
         layer, where = None, _SOURCE_WORDS[src.source]
-    what = f"NaN/Inf first appeared in {where}"
-    origin = trouble_origin(state, before=step) if state is not None else None
-    if origin is not None and src.source != "input":
-        oname, ostep, growth = origin
-        what = (f"Gradients of {layer_of.get(oname, oname)} grew {_fmt(growth)}x from step "
-                f"{ostep}; NaN/Inf then first appeared in {where}")
-    f = Flag("non_finite", layer, None, 1.0, 0.0, f"{src.source}/nonfinite", "error", what)
+    f = Flag("non_finite", layer, None, 1.0, 0.0, f"{src.source}/nonfinite", "error",
+             f"NaN/Inf first appeared in {where}")
     record = make_record(f, step, max(last_any, step))
-    if origin is not None and src.source != "input":
-        record["culprit"] = layer_of.get(origin[0], origin[0])
-        record["remedy"] = _explosion_remedy(StepStats(step, {}, {}))
     if src.source == "input":
         # The model is not at fault: the advice is about the data, not the optimizer.
         record["remedy"] = INPUT_NON_FINITE_REMEDY
-    return record
+    return explain_non_finite(record, state, layer_of) if state is not None else record
+
+
+def explain_non_finite(record: dict, state: State, layer_of: Dict[str, str]) -> dict:
+    """The culprit, not only the symptom: when a gradient grew away from its early level
+    before the NaN, the record names that layer (``culprit``) and tells the chain."""
+    if record.get("stat") == "input/nonfinite" or "culprit" in record:
+        return record
+    origin = trouble_origin(state, before=int(record["first_step"]))
+    if origin is None:
+        return record
+    name, ostep, growth = origin
+    culprit = layer_of.get(name, name)
+    out = dict(record, culprit=culprit)
+    msg = record["message"]
+    out["message"] = (f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; "
+                      + msg[:1].lower() + msg[1:]) if msg.startswith("NaN") else \
+        f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; " + msg
+    out["remedy"] = _explosion_remedy(StepStats(int(record["first_step"]), {}, {}))
+    return out
+
+
+_SINCE = re.compile(r"(?: since step -?\d+(?: \(still at step -?\d+\))?| at step -?\d+"
+                    r"| from step -?\d+ to step -?\d+)\.$")
+
+
+def regrow(record: dict, last_step: int) -> dict:
+    """The record with a later ``last_step`` and its message's "since when" rebuilt."""
+    out = dict(record, last_step=int(last_step))
+    what = _SINCE.sub("", record.get("message", "")).rstrip(".")
+    out["message"] = what + _since(int(record["first_step"]), int(last_step)) + "."
+    return out
 
 
 def input_record(nf: dict) -> Optional[dict]:
@@ -1333,6 +1356,10 @@ class Detector:
     def locate_non_finite(self, sources: List[NonFiniteSource], layer_of: Dict[str, str]
                           ) -> Optional[dict]:
         return locate_non_finite(sources, layer_of, self.state)
+
+    def explain(self, record: dict, layer_of: Dict[str, str]) -> dict:
+        """A non_finite record with the culprit from this detector's gradient history."""
+        return explain_non_finite(record, self.state, layer_of)
 
     # Kept for callers of the earlier attribute names.
     @property
