@@ -190,6 +190,13 @@ def mlp_default_bias() -> Setup:
                  nn.CrossEntropyLoss(), tabular(), steps=200)
 
 
+def mlp_batchnorm() -> Setup:
+    seeded(0)
+    m = MLP(16, (32, 32), 4, norm=nn.BatchNorm1d)    # Linear keeps its default bias
+    return Setup(m, torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9),
+                 nn.CrossEntropyLoss(), tabular(), steps=200)
+
+
 def residual_mlp_layernorm() -> Setup:
     seeded(0)
     m = ResidualMLP()
@@ -231,6 +238,8 @@ HEALTHY: List[Healthy] = [
             gradient_accumulation, 0.7),
     Healthy("mlp_default_bias", "ReLU MLP with default biases, SGD momentum", mlp_default_bias,
             0.7),
+    Healthy("mlp_batchnorm", "Linear (default bias) + BatchNorm1d + ReLU, SGD momentum",
+            mlp_batchnorm, 0.7),
     Healthy("residual_mlp_layernorm", "pre-norm residual MLP (LayerNorm, GELU, dropout), AdamW, "
             "warm-up + cosine", residual_mlp_layernorm, 0.7),
 ]
