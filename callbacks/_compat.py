@@ -3,11 +3,12 @@
 Users' Trainers come from ``lightning.pytorch`` or from ``pytorch_lightning``. Lightning only
 ever calls hooks by name, but it checks ``isinstance(x, Callback)`` when a single callback is
 passed, so :class:`ArchVizCallback` derives from every ``Callback`` class that is installed.
+Strategies are recognised by the classes of either namespace the same way.
 """
 from __future__ import annotations
 
 import importlib
-from typing import List, Tuple, Type
+from typing import Any, List, Tuple, Type
 
 NAMESPACES = ("lightning.pytorch", "pytorch_lightning")
 
@@ -41,3 +42,33 @@ def tensorboard_logger_classes() -> Tuple[Type, ...]:
         if cls is not None:
             classes.append(cls)
     return tuple(classes)
+
+
+def _classes(module_suffix: str, name: str) -> Tuple[Type, ...]:
+    classes: List[Type] = []
+    for ns in NAMESPACES:
+        try:
+            mod = importlib.import_module(ns + module_suffix)
+        except ImportError:
+            continue
+        cls = getattr(mod, name, None)
+        if cls is not None:
+            classes.append(cls)
+    return tuple(classes)
+
+
+def is_fsdp_strategy(strategy: Any) -> bool:
+    """Lightning's ``FSDPStrategy`` (FSDP1), or a subclass of it: it wraps the model after the
+    callbacks' ``setup``, and a forward through the wrapped model outside FSDP's own order
+    breaks FSDP's lazy initialisation (issue 14)."""
+    classes = _classes(".strategies", "FSDPStrategy")
+    return bool(classes) and strategy is not None and isinstance(strategy, classes)
+
+
+def fsdp1_modules(model: Any) -> List[str]:
+    """Names of the FSDP1 (``FullyShardedDataParallel``) units inside ``model``."""
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel
+    except ImportError:
+        return []
+    return [n for n, m in model.named_modules() if isinstance(m, FullyShardedDataParallel)]

@@ -2,7 +2,8 @@
 record of ``tb_archviz/FORMAT.md`` (module tree, hyperparameters, parameters, shapes, dataflow,
 FLOPs, repeats), leaving the model exactly as it was.
 
-Public: :func:`capture_architecture` and :func:`structure_signature`.
+Public: :func:`capture_architecture`, :func:`structure_signature`, :func:`has_uninitialized`
+and :func:`script_modules`.
 """
 from __future__ import annotations
 
@@ -81,6 +82,33 @@ def eager_submodules(model: nn.Module) -> Iterator[None]:
             parent._modules[key] = child
 
 
+def has_uninitialized(model: nn.Module) -> bool:
+    """True while a lazy module (``nn.LazyLinear``...) still holds an uninitialized parameter
+    or buffer: its shape, size and values exist only after the first forward."""
+    is_lazy = nn.parameter.is_lazy
+    return any(is_lazy(p) for p in model.parameters()) or \
+        any(is_lazy(b) for b in model.buffers())
+
+
+def script_modules(model: nn.Module) -> List[str]:
+    """Qualified names of the TorchScript modules (``torch.jit.script``/``trace``) in the
+    tree, outermost only: they accept no Python hooks, so their dataflow stays hidden."""
+    names: List[str] = []
+    for name, m in model.named_modules():
+        inside = any(n == "" or name == n or name.startswith(n + ".") for n in names)
+        if isinstance(m, torch.jit.ScriptModule) and not inside:
+            names.append(name)
+    return names
+
+
+def _numel(t: torch.Tensor) -> int:
+    return 0 if nn.parameter.is_lazy(t) else t.numel()
+
+
+def _shape(t: torch.Tensor) -> Any:
+    return "lazy" if nn.parameter.is_lazy(t) else tuple(t.shape)
+
+
 def structure_signature(model: nn.Module) -> str:
     """Cheap hash of the module tree (names, classes, parameter shapes) to detect changes."""
     model = unwrap_model(model)
@@ -88,7 +116,7 @@ def structure_signature(model: nn.Module) -> str:
     for name, m in model.named_modules():
         h.update(f"{name}:{type(m).__module__}.{type(m).__qualname__};".encode())
     for name, p in model.named_parameters():
-        h.update(f"{name}:{tuple(p.shape)}:{p.requires_grad};".encode())
+        h.update(f"{name}:{_shape(p)}:{p.requires_grad};".encode())
     return h.hexdigest()[:16]
 
 
@@ -144,6 +172,13 @@ def _type_name(m: nn.Module) -> str:
     return f"{type(m).__module__}.{type(m).__qualname__}"
 
 
+def _class_name(m: nn.Module) -> str:
+    """``type(m).__name__``, or for a TorchScript module the class it was scripted from."""
+    if isinstance(m, torch.jit.ScriptModule):
+        return str(getattr(m, "original_name", None) or type(m).__name__)
+    return type(m).__name__
+
+
 def _tree(model: nn.Module) -> Tuple[List[dict], Dict[str, nn.Module], Dict[str, List[str]]]:
     named = list(model.named_modules())
     module_of = {n: m for n, m in named}
@@ -160,7 +195,7 @@ def _tree(model: nn.Module) -> Tuple[List[dict], Dict[str, nn.Module], Dict[str,
         parent = None if n == "" else (n.rsplit(".", 1)[0] if "." in n else "")
         if parent is not None:
             children.setdefault(parent, []).append(n)
-        entries.append({"name": n, "class": type(m).__name__, "type": _type_name(m),
+        entries.append({"name": n, "class": _class_name(m), "type": _type_name(m),
                         "parent": parent, "leaf": leaf, "aliases": aliases.get(n, []),
                         "hparams": hparams(m, leaf), "extra_repr": extra_repr(m, leaf)})
     return entries, module_of, children
@@ -178,16 +213,16 @@ def _param_counts(model: nn.Module, entries: List[dict], module_of: Dict[str, nn
         for c in children.get(n, []):
             total.update(subtree[c])
         subtree[n] = total
-        trainable = sum(p.numel() for p in total.values() if p.requires_grad)
-        all_ = sum(p.numel() for p in total.values())
-        e["params"] = {"own": sum(p.numel() for p in own.values()), "total": all_,
+        trainable = sum(_numel(p) for p in total.values() if p.requires_grad)
+        all_ = sum(_numel(p) for p in total.values())
+        e["params"] = {"own": sum(_numel(p) for p in own.values()), "total": all_,
                        "trainable": trainable, "frozen": all_ - trainable}
     root = subtree.get("", {})
-    trainable = sum(p.numel() for p in root.values() if p.requires_grad)
-    total = sum(p.numel() for p in root.values())
+    trainable = sum(_numel(p) for p in root.values() if p.requires_grad)
+    total = sum(_numel(p) for p in root.values())
     buffers = {id(b): b for b in model.buffers()}
     return {"modules": len(entries), "parameters": total, "trainable": trainable,
-            "frozen": total - trainable, "buffers": sum(b.numel() for b in buffers.values())}
+            "frozen": total - trainable, "buffers": sum(_numel(b) for b in buffers.values())}
 
 
 def _ties(model: nn.Module) -> List[List[str]]:
@@ -218,7 +253,7 @@ def _base_record(model: nn.Module, source: Optional[str], example: Any) -> Tuple
         e.update(calls=0, io=[], devices=sorted(devs), flops=None, macs=None, order=None,
                  struct_hash=hashes[e["name"]], repeat=reps.get(e["name"]))
     record = {
-        "schema": SCHEMA, "model_class": type(model).__name__, "status": "ok", "error": None,
+        "schema": SCHEMA, "model_class": _class_name(model), "status": "ok", "error": None,
         "example_input": (source or "argument") if example is not None else None,
         "capture_seconds": None, "devices": sorted(devices), "totals": totals,
         "modules": entries, "ops": [], "ops_truncated": False, "edges": [],
@@ -328,9 +363,23 @@ def _capture(model: nn.Module, example_input: Any, source: Optional[str], t0: fl
                 "totals": None, "modules": [], "ops": [], "ops_truncated": False,
                 "edges": [], "ties": [], "inputs": [], "outputs": []}
     error: Optional[str]
+    quiet = False                        # a limit of the capture, not a problem of the model
+    scripted = script_modules(model)
     if example_input is None:
         error = "no example input was available (set example_input_array or pass an input), " \
                 "so only the module tree was recorded"
+    elif scripted:
+        # Hooks cannot be registered on ScriptModules (issue 12): their forward is compiled
+        # TorchScript, so shapes, ops and edges inside them are invisible to the capture.
+        where = scripted[0] or "<root>"
+        error = (f"TorchScript hides the dataflow: {where} is a ScriptModule (torch.jit.script "
+                 "or trace), which accepts no Python hooks, so the module tree and parameters "
+                 "were recorded without shapes, ops or edges")
+        quiet = True
+    elif has_uninitialized(model):
+        # Running the forward here would materialise them out of the training's order.
+        error = ("lazy modules (nn.LazyLinear, ...) have uninitialized parameters until the "
+                 "first forward, so only the module tree was recorded; capture again after it")
     else:
         try:
             with preserved_state(model):
@@ -341,7 +390,7 @@ def _capture(model: nn.Module, example_input: Any, source: Optional[str], t0: fl
         record["status"] = "partial"
         record["error"] = error
         record["ops"], record["edges"] = [], []
-        if example_input is not None:
+        if example_input is not None and not quiet:
             warnings.warn(f"tb_archviz: architecture capture is partial: {error}", stacklevel=2)
     record["capture_seconds"] = round(time.perf_counter() - t0, 6)
     return record

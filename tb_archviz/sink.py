@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
@@ -119,12 +120,17 @@ class SummarySink:
         # One pyramid per source tag; after a resume they start with empty buckets.
         self._pyramids: Dict[str, Pyramid] = {}
         self._pyramid_content: Dict[str, tuple] = {}
+        # Set when the writer raised (a closed or unwritable file): every later write is
+        # skipped, so a failing disk never stops training (issue 12).
+        self.broken: Optional[str] = None
 
     # -- state for resume ----------------------------------------------------------------
     def last_steps(self) -> Dict[str, int]:
         return dict(self._last_step)
 
     def _accept(self, tag: str, step: int) -> bool:
+        if self.broken is not None:
+            return False
         last = self._last_step.get(tag)
         if last is not None and step <= last:
             if tag not in self._warned:
@@ -133,6 +139,21 @@ class SummarySink:
                             "TensorBoard needs strictly increasing steps per tag", tag, step, last)
             return False
         self._last_step[tag] = step
+        return True
+
+    def _break(self, exc: BaseException) -> None:
+        self.broken = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"tb_archviz: writing the event file failed ({self.broken}); nothing "
+                      "more is written to this run, training goes on", stacklevel=4)
+
+    def _write(self, summary, step: int) -> bool:
+        if self.broken is not None:
+            return False
+        try:
+            self._writer.add_summary(summary, step)
+        except Exception as exc:  # noqa: BLE001 - a writer failure must not stop training
+            self._break(exc)
+            return False
         return True
 
     def _meta(self, tag: str, make):
@@ -148,7 +169,8 @@ class SummarySink:
             return False
         meta = self._meta(tag, lambda: fmt.create_metadata(
             plugin_name, fmt.DATA_CLASS_TENSOR, content))
-        self._writer.add_summary(fmt.tensor_summary(tag, array, plugin_name, meta), step)
+        if not self._write(fmt.tensor_summary(tag, array, plugin_name, meta), step):
+            return False
         if tag in PYRAMID_SOURCES:
             pyramid = self._pyramids.get(tag)
             if pyramid is None:
@@ -166,7 +188,7 @@ class SummarySink:
             meta = self._meta(ptag, lambda: fmt.create_metadata(
                 plugin_name, fmt.DATA_CLASS_TENSOR,
                 dict(content, level=level, of=tag, planes=list(PYRAMID_PLANES))))
-            self._writer.add_summary(fmt.tensor_summary(ptag, planes, plugin_name, meta), step)
+            self._write(fmt.tensor_summary(ptag, planes, plugin_name, meta), step)
 
     def finish_pyramids(self) -> None:
         """Write every open pyramid bucket now (end of training; a new layer table)."""
@@ -182,20 +204,22 @@ class SummarySink:
             self.finish_pyramids()
         meta = self._meta(tag, lambda: fmt.create_metadata(
             plugin_name, fmt.DATA_CLASS_BLOB_SEQUENCE, content))
-        self._writer.add_summary(fmt.blob_summary(tag, [fmt.encode_json_blob(obj)], meta), step)
-        return True
+        return self._write(fmt.blob_summary(tag, [fmt.encode_json_blob(obj)], meta), step)
 
     def scalar(self, tag: str, step: int, value: float, description: str = "") -> bool:
         if not self._accept(tag, step):
             return False
         meta = self._meta(tag, lambda: fmt.scalar_metadata(description))
-        self._writer.add_summary(fmt.scalar_summary(tag, value, meta), step)
-        return True
+        return self._write(fmt.scalar_summary(tag, value, meta), step)
 
     def flush(self) -> None:
         flush = getattr(self._writer, "flush", None)
-        if flush is not None:
+        if flush is None or self.broken is not None:
+            return
+        try:
             flush()
+        except Exception as exc:  # noqa: BLE001 - same as a failed write
+            self._break(exc)
 
     def close(self) -> None:
         """End of training: write the open pyramid buckets, then flush (the writer stays open;

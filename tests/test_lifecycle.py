@@ -1,0 +1,221 @@
+"""One exit path and nothing that stops training (issue 12, training side): a run that raises
+still writes what the sentinel saw and leaves no hooks behind; a second ``fit`` (same Trainer,
+or the same callback on another Trainer) re-attaches and appends; an unusable log directory
+or a writer that fails mid-run costs one warning and leaves the loss trajectory bit-identical.
+Real Trainers on a tiny MLP, real event files read back through the reader."""
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+import torch
+
+pl = pytest.importorskip("lightning.pytorch")
+
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader  # noqa: E402
+
+from tb_archviz import format as fmt  # noqa: E402
+from tb_archviz import reader  # noqa: E402
+from tb_archviz.callbacks import ArchVizCallback  # noqa: E402
+from tests.test_faults import Lit, Net, data, loader, records, trainer  # noqa: E402
+
+torch.set_num_threads(1)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _hooks(model: torch.nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+def _events(run_dir) -> list:
+    """(tag, step) of every archviz summary, file by file in write order."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(str(run_dir), "events.out.tfevents.*"))):
+        for event in EventFileLoader(path).Load():
+            for value in event.summary.value:
+                if value.tag.startswith("archviz/"):
+                    out.append((value.tag, event.step))
+    return out
+
+
+def _strictly_increasing(events) -> None:
+    last: dict = {}
+    for tag, step in events:
+        assert step > last.get(tag, -1), f"{tag} went back to step {step}"
+        last[tag] = step
+
+
+def _tb_warnings(caught) -> list:
+    return [str(w.message) for w in caught if "tb_archviz" in str(w.message)]
+
+
+class RaisesOnNanLoss(Lit):
+    """The user's own guard: raise when the loss is not finite."""
+
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}")
+        return loss
+
+
+# ----------------------------------------------------------------------------- one exit path
+
+
+def test_a_nan_seen_before_the_users_own_exception_is_written_and_no_hooks_remain(tmp_path):
+    net = Net()
+    net.fault.grad_scale, net.fault.start = float("nan"), 3   # NaN gradients from step 3,
+    lit = RaisesOnNanLoss(net)                                  # so the loss is NaN at step 4
+    assert _hooks(lit) == 0
+    pl.seed_everything(0, verbose=False)
+    t = trainer(tmp_path, steps=20, every=50, callbacks=[ArchVizCallback()])
+    with pytest.raises(FloatingPointError, match="at step 4"):
+        t.fit(lit, loader(*data()))
+    nf = [r for r in records(tmp_path) if r["kind"] == "non_finite"]
+    assert [(r["first_step"], r["layer"]) for r in nf] == [(3, "net.fc1")], nf
+    assert _hooks(lit) == 0
+
+
+def test_close_is_idempotent_and_reached_at_interpreter_exit(tmp_path):
+    """A plain loop that raises without calling close(): the atexit path writes the finding."""
+    script = tmp_path / "plain.py"
+    script.write_text(textwrap.dedent("""
+        import sys, torch
+        from tb_archviz.callbacks import ArchVizRecorder
+        from tests.test_faults import Net, data
+        from tests.loops import recorded_step
+        net = Net()
+        net.fault.nan_from = 3
+        rec = ArchVizRecorder(net, logdir=sys.argv[1], log_every_n_steps=50)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        x, y = data(32)
+        for step in range(10):
+            net.fault.step = step
+            if step == 4:
+                raise SystemExit("the user's loop stops here without rec.close()")
+            recorded_step(rec, net, opt, x, y, step)
+    """))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "run")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "without rec.close()" in proc.stderr, proc.stderr[-2000:]
+    src = reader.open_logdir(str(tmp_path))
+    nf = [r for r in reader.read_anomalies(src, "run")["run"] if r["kind"] == "non_finite"]
+    assert [(r["first_step"], r["layer"]) for r in nf] == [(3, "fault")], nf
+
+
+def test_closing_twice_writes_nothing_twice(tmp_path):
+    from tb_archviz.callbacks import ArchVizRecorder
+    from tests.loops import recorded_step
+
+    net = Net()
+    net.fault.nan_from = 1
+    rec = ArchVizRecorder(net, logdir=str(tmp_path / "run"), log_every_n_steps=50)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, y = data(32)
+    for step in range(3):
+        net.fault.step = step
+        recorded_step(rec, net, opt, x, y, step)
+    rec.close()
+    rec.close()
+    assert rec.closed and _hooks(net) == 0
+    events = _events(tmp_path / "run")
+    assert events.count((fmt.TAG_ANOMALIES, 2)) == 1
+
+
+# ----------------------------------------------------------------------------- the next fit
+
+
+def test_a_second_fit_on_the_same_trainer_appends_to_the_run(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    lit = Lit()
+    t = trainer(tmp_path, steps=-1, max_epochs=1, callbacks=[ArchVizCallback()])
+    dl = loader(*data(128))                 # 8 steps per epoch
+    t.fit(lit, dl)
+    t.fit_loop.max_epochs = 2
+    t.fit(lit, dl)                          # was: OSError: Writer is closed
+    assert t.global_step == 16
+    events = _events(tmp_path / "run" / "version_0")
+    _strictly_increasing(events)
+    acts = [s for tag, s in events if tag == fmt.stats_tag("acts")]
+    assert acts == list(range(0, 16, 2))
+    assert [s for tag, s in events if tag == fmt.TAG_ARCHITECTURE] == [0]
+    assert _hooks(lit) == 0
+
+
+def test_the_same_callback_on_a_second_trainer_records_its_run_too(tmp_path):
+    cb = ArchVizCallback()
+    for version in (0, 1):
+        pl.seed_everything(0, verbose=False)
+        t = pl.Trainer(max_steps=6, logger=pl.loggers.TensorBoardLogger(
+            str(tmp_path), name="run", version=version), enable_progress_bar=False,
+            enable_checkpointing=False, enable_model_summary=False, log_every_n_steps=2,
+            callbacks=[cb])
+        t.fit(Lit(), loader(*data()))
+    for version in (0, 1):
+        events = _events(tmp_path / "run" / f"version_{version}")
+        _strictly_increasing(events)
+        assert [s for tag, s in events if tag == fmt.stats_tag("acts")] == [0, 2, 4]
+        assert [s for tag, s in events if tag == fmt.TAG_ARCHITECTURE] == [0]
+
+
+# ----------------------------------------------------------------------------- never break training
+
+
+def _losses(make_trainer, callbacks) -> torch.Tensor:
+    pl.seed_everything(0, verbose=False)
+    lit = Lit()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_trainer(callbacks).fit(lit, loader(*data()))
+    return torch.stack(lit.losses), _tb_warnings(caught)
+
+
+def test_an_unusable_log_directory_warns_once_and_training_goes_on(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+
+    def make(callbacks):
+        return pl.Trainer(max_steps=12, logger=False, default_root_dir=str(blocker / "sub"),
+                          enable_progress_bar=False, enable_checkpointing=False,
+                          enable_model_summary=False, log_every_n_steps=2,
+                          deterministic=True, callbacks=callbacks)
+
+    plain, _ = _losses(make, [])
+    watched, said = _losses(make, [ArchVizCallback(log_every_n_steps=1)])
+    assert torch.equal(plain, watched)
+    failures = [m for m in said if "switched off" in m]
+    assert len(failures) == 1 and "Error" in failures[0], said
+
+
+class ClosesItsLogger(Lit):
+    """User code that closes the logger's writer mid-run (as ``logger.finalize`` does)."""
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        if self.global_step == 5:
+            self.logger.experiment.close()
+
+
+def test_a_writer_that_fails_mid_run_warns_once_and_leaves_the_loss_identical(tmp_path):
+    def run(callbacks, name):
+        pl.seed_everything(0, verbose=False)
+        lit = ClosesItsLogger()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer(tmp_path, name, steps=12, callbacks=callbacks,
+                    deterministic=True).fit(lit, loader(*data()))
+        return torch.stack(lit.losses), _tb_warnings(caught)
+
+    plain, _ = run([], "plain")
+    watched, said = run([ArchVizCallback(log_every_n_steps=1)], "watched")
+    assert torch.equal(plain, watched)
+    assert len([m for m in said if "Writer is closed" in m]) == 1, said
+    steps = [s for tag, s in _events(tmp_path / "watched" / "version_0")
+             if tag == fmt.stats_tag("acts")]
+    assert steps == [0, 1, 2, 3, 4]          # written until the writer closed
