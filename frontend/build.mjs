@@ -1,10 +1,11 @@
-// Builds the Architecture tab's assets into tb_archviz/static/architecture/ and the
-// Python-side bundle into tb_archviz/js/. Deterministic: same sources, same bytes.
+// Builds both tabs from src/ (src/tab: the Architecture tab, src/timeline: the Anomaly
+// Timeline; src/common: what they share) into tb_archviz/static/{architecture,timeline}/, and
+// the Python-side diagram bundle into tb_archviz/js/. Deterministic: same sources, same bytes.
 //   node build.mjs                  build into the package folders
-//   node build.mjs --out DIR        build into DIR/{static,js} (used by --check)
+//   node build.mjs --out DIR        build into DIR/{architecture,timeline,js} (used by --check)
 //   node build.mjs --check          rebuild into a temp dir, fail if committed files differ
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,9 @@ const args = process.argv.slice(2);
 const check = args.includes('--check');
 const outIdx = args.indexOf('--out');
 
-async function buildInto(staticDir, jsDir) {
+async function buildInto(staticDir, timelineDir, jsDir) {
   mkdirSync(staticDir, { recursive: true });
+  mkdirSync(timelineDir, { recursive: true });
   mkdirSync(jsDir, { recursive: true });
   const common = { absWorkingDir: here, bundle: true, minify: false, legalComments: 'inline', target: 'es2020',
     charset: 'utf8', logLevel: 'warning', sourcemap: false };
@@ -26,6 +28,10 @@ async function buildInto(staticDir, jsDir) {
   // The same diagram library as an IIFE for V8 inside Python (mini-racer): globalThis.ArchvizDiagram.
   await build({ ...common, entryPoints: [join(here, 'src/diagram/index.js')], format: 'iife',
     globalName: 'ArchvizDiagram', outfile: join(jsDir, 'archviz_diagram.js') });
+  // The Anomaly Timeline tab: one ES module exporting render(), and its stylesheet.
+  await build({ ...common, entryPoints: [join(here, 'src/timeline/index.js')], format: 'esm',
+    outfile: join(timelineDir, 'index.js') });
+  copyFileSync(join(here, 'src/timeline/style.css'), join(timelineDir, 'style.css'));
   const elk = join(here, 'node_modules/elkjs/lib');
   copyFileSync(join(elk, 'elk-worker.min.js'), join(staticDir, 'elk-worker.min.js'));
   copyFileSync(join(elk, 'elk.bundled.js'), join(jsDir, 'elk.bundled.js'));
@@ -34,16 +40,16 @@ async function buildInto(staticDir, jsDir) {
 }
 
 function listFiles(dir) {
-  return readdirSync(dir).sort();
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
 if (check) {
   const tmp = mkdtempSync(join(tmpdir(), 'archviz-build-'));
   try {
-    await buildInto(join(tmp, 'static'), join(tmp, 'js'));
+    await buildInto(join(tmp, 'architecture'), join(tmp, 'timeline'), join(tmp, 'js'));
     const problems = [];
-    for (const [built, committed] of [[join(tmp, 'static'), join(pkg, 'static/architecture')],
-      [join(tmp, 'js'), join(pkg, 'js')]]) {
+    for (const [built, committed] of [[join(tmp, 'architecture'), join(pkg, 'static/architecture')],
+      [join(tmp, 'timeline'), join(pkg, 'static/timeline')], [join(tmp, 'js'), join(pkg, 'js')]]) {
       const want = listFiles(built);
       const have = listFiles(committed);
       for (const f of want) {
@@ -65,7 +71,7 @@ if (check) {
   }
 } else if (outIdx >= 0) {
   const out = resolve(args[outIdx + 1]);
-  await buildInto(join(out, 'static'), join(out, 'js'));
+  await buildInto(join(out, 'architecture'), join(out, 'timeline'), join(out, 'js'));
 } else {
-  await buildInto(join(pkg, 'static/architecture'), join(pkg, 'js'));
+  await buildInto(join(pkg, 'static/architecture'), join(pkg, 'static/timeline'), join(pkg, 'js'));
 }

@@ -40,7 +40,8 @@ def test_timeline_tab_shows_the_injected_nan_and_opens_its_layer(tmp_path):
     assert json.loads(seen["sharedStep"])["step"] == fx.NAN_STEP
     focus = json.loads(seen["focus"])
     assert focus["run"] == "nan_fc2" and focus["layer"] == fx.NAN_LAYER
-    assert seen["parentHash"] == "#archviz_graph", report
+    # The Architecture tab, with the run kept in the URL (p.<plugin>.run) so a reload shows it.
+    assert seen["parentHash"] == "#archviz_graph&p.archviz_graph.run=nan_fc2", report
     assert not [e for e in seen["errors"] if "archviz_health" in e or "timeline" in e], report
 
 

@@ -1,7 +1,8 @@
-// DOM helpers: the diagram's element tree to SVG nodes, and small HTML builders.
-// Text is always a text node (module names are data; never innerHTML).
-const SVG_NS = 'http://www.w3.org/2000/svg';
+// DOM helpers shared by both tabs: HTML and SVG elements built from data with attributes and
+// text nodes (module names and messages are data; never innerHTML).
+export const SVG_NS = 'http://www.w3.org/2000/svg';
 
+// The diagram library's element tree ({tag, attrs, children}) to SVG nodes.
 export function toDom(el) {
   if (typeof el === 'string' || typeof el === 'number') return document.createTextNode(String(el));
   const node = document.createElementNS(SVG_NS, el.tag);
@@ -12,6 +13,7 @@ export function toDom(el) {
   return node;
 }
 
+// html('div', {class, onclick, hidden, ...}, ...children): an HTML element.
 export function html(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -26,6 +28,15 @@ export function html(tag, attrs = {}, ...children) {
     node.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
   }
   return node;
+}
+
+// Append `<name attrs…>text</name>` (SVG) to `parent` and return it.
+export function svgEl(parent, name, attrs = {}, text) {
+  const e = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  if (parent) parent.append(e);
+  return e;
 }
 
 export function clear(node) {

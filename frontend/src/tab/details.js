@@ -1,6 +1,6 @@
 // The details panel: everything the record holds about the selected block.
 import { formatCount, formatShape, typeLine } from '../diagram/labels.js';
-import { clear, html } from './dom.js';
+import { clear, html } from '../common/dom.js';
 
 function row(k, v) {
   return html('tr', {}, html('th', {}, k), html('td', {}, v));

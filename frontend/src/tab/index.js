@@ -2,10 +2,11 @@
 // render(). Layout runs in ELK's same-origin worker (CSP forbids blob: workers).
 import ELK from 'elkjs/lib/elk-api.js';
 import { buildElkGraph, buildTree, foldGraph, LAYOUT_OPTIONS, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
+import { getJSON } from '../common/api.js';
 import { showDetails } from './details.js';
-import { clear, html, toDom } from './dom.js';
+import { clear, html, toDom } from '../common/dom.js';
 import { LayoutCache } from './layoutcache.js';
-import { FOCUS_KEY, listenForReload, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from './host.js';
+import { FOCUS_KEY, listenForReload, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from '../common/host.js';
 import { PanZoom } from './panzoom.js';
 import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
 import '../views/index.js';
@@ -50,11 +51,7 @@ function warmUpElk(elk) {
     .catch(() => { /* the real layout reports problems */ });
 }
 
-async function getJson(url) {
-  const resp = await fetch(url);
-  if (!resp.ok) throw new Error(`${url}: ${resp.status} ${await resp.text()}`);
-  return resp.json();
-}
+const getJson = (url) => getJSON(url);
 
 let ui = null;
 

@@ -1,5 +1,5 @@
 // Pan (drag), zoom (wheel, around the pointer), fit, centre, and a minimap for large graphs.
-import { toDom } from './dom.js';
+import { toDom } from '../common/dom.js';
 
 export class PanZoom {
   constructor(canvas, minimap) {

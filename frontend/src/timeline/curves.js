@@ -1,8 +1,8 @@
 // Run-level curves above the heatmap on the same step axis: loss (train, val), total
 // gradient norm, learning rate. Each is drawn as a min–max band plus its maximum line.
 
-import {nums} from './api.js';
-import {el, SVG} from './svg.js';
+import {nums} from '../common/api.js';
+import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
 import {fmtStep, fmtValue, glyph, kindWords} from './format.js';
 
 const PANELS = [

@@ -3,10 +3,10 @@
 // line (a row, or a folded group's worst value) and says which groups it folded; folding or
 // unfolding asks the app for the planes of the new set (onFold).
 
-import {decodeF32, num, timed} from './api.js';
+import {decodeF32, num, timed} from '../common/api.js';
 import {fmtStep, fmtValue, glyph, kindWords, statLabel} from './format.js';
 import {EMPTY_RGB, makeScale, NONFINITE_RGB} from './scale.js';
-import {el, SVG} from './svg.js';
+import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
 
 
 /** Group tree of row names ("a.b.c" sits in group "a.b"), in order of first appearance. */

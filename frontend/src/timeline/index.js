@@ -1,27 +1,18 @@
 // The Anomaly Timeline tab: which run is broken, which layer, since when, and what to try.
 // Entry point: TensorBoard imports this module in the tab's iframe and calls render().
 
-import {getJSON} from './api.js';
+import {getJSON, setMeasurePrefix} from '../common/api.js';
 import {byTrouble, keyOf, renderAnomalyList, renderSummary} from './anomalies.js';
 import {drawCurves, drawStepAxis, makeAxis} from './curves.js';
 import {defaultStat, kindLabel, orderedStats, setVocabulary, statLabel} from './format.js';
 import {Heatmap} from './heatmap.js';
-import {listenForReload, onSharedStep, openInArchitecture, setSharedStep, sharedStep}
-  from './host.js';
+import {listenForReload, onSharedStep, openInArchitecture, readSharedStep as sharedStep,
+  writeSharedStep as setSharedStep} from '../common/host.js';
 import {renderLayer} from './layer.js';
-import {SVG} from './svg.js';
+import {html as h, SVG_NS as SVG} from '../common/dom.js';
 
 const POLL_MS = 15000;
 const LABEL_W = 190;
-
-function h(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v; else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
 
 function option(value, text, selected) {
   const o = h('option', {value});
@@ -376,6 +367,7 @@ class TimelineApp {
 }
 
 export async function render() {
+  setMeasurePrefix('tl');
   const root = h('div', {class: 'tl-root', id: 'timeline-root'});
   document.body.append(root);
   const app = new TimelineApp(root);

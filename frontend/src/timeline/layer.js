@@ -1,8 +1,8 @@
 // One layer's series: weights, gradients, updates and activations over steps, as small
 // multiples (one chart per statistic, one line per row: weight, bias, module output).
 
-import {nums} from './api.js';
-import {el, SVG} from './svg.js';
+import {nums} from '../common/api.js';
+import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
 import {fmtStep, fmtValue, featuredStats, kindLabel, statLabel} from './format.js';
 
 const COLOURS = ['#1c7ed6', '#f76707', '#2b8a3e', '#ae3ec9', '#e03131', '#495057'];

@@ -1,6 +1,6 @@
 // The 3-D volumes view: draws volumeLayout() as isometric boxes labelled H×W×C (shapes from
 // volumes_draw.js, shared with `tb-archviz export --style volumes`).
-import { toDom } from '../tab/dom.js';
+import { toDom } from '../common/dom.js';
 import { volumeLayout } from './volumes_layout.js';
 import { volumesContent } from './volumes_draw.js';
 import { message, stage } from './svg.js';

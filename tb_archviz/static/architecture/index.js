@@ -1950,7 +1950,39 @@ function stateFor(tree, depth) {
   return { ...auto, depth: Math.max(1, Math.min(depth, Math.max(1, tree.maxDepth))) };
 }
 
-// src/tab/dom.js
+// src/common/api.js
+var measurePrefix = null;
+function timed(name, fn) {
+  const t0 = performance.now();
+  const out = fn();
+  performance.measure(name, { start: t0, end: performance.now() });
+  return out;
+}
+function routeUrl(route, params = {}) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) for (const item of v) query.append(k, String(item));
+    else if (v !== void 0 && v !== null && v !== "") query.set(k, String(v));
+  }
+  const q = query.toString();
+  const base = route.startsWith("./") ? route : `./${route}`;
+  return q ? `${base}${base.includes("?") ? "&" : "?"}${q}` : base;
+}
+async function getJSON(route, params = {}) {
+  const name = route.split("?")[0];
+  const t0 = performance.now();
+  const resp = await fetch(routeUrl(route, params), { credentials: "same-origin" });
+  const text = await resp.text();
+  if (measurePrefix) performance.measure(`${measurePrefix}:net:${name}`, { start: t0, end: performance.now() });
+  if (!resp.ok) {
+    const err = new Error(text || `${name}: HTTP ${resp.status}`);
+    err.status = resp.status;
+    throw err;
+  }
+  return measurePrefix ? timed(`${measurePrefix}:parse:${name}`, () => JSON.parse(text)) : JSON.parse(text);
+}
+
+// src/common/dom.js
 var SVG_NS = "http://www.w3.org/2000/svg";
 function toDom(el) {
   if (typeof el === "string" || typeof el === "number") return document.createTextNode(String(el));
@@ -2099,7 +2131,7 @@ var LayoutCache = class {
   }
 };
 
-// src/tab/host.js
+// src/common/host.js
 var STEP_KEY = "tb_archviz.step";
 var FOCUS_KEY = "tb_archviz.focus";
 function listenForReload(onReload) {
@@ -2990,11 +3022,7 @@ function warmUpElk(elk) {
   }).catch(() => {
   });
 }
-async function getJson(url) {
-  const resp = await fetch(url);
-  if (!resp.ok) throw new Error(`${url}: ${resp.status} ${await resp.text()}`);
-  return resp.json();
-}
+var getJson = (url) => getJSON(url);
 var ui = null;
 function buildUi(root) {
   const runSel = html("select", { class: "run", title: "run", onchange: () => loadRun(runSel.value, null) });

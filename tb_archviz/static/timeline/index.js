@@ -1,0 +1,1577 @@
+// src/common/api.js
+var measurePrefix = null;
+function setMeasurePrefix(prefix) {
+  measurePrefix = prefix;
+}
+function timed(name, fn) {
+  const t0 = performance.now();
+  const out = fn();
+  performance.measure(name, { start: t0, end: performance.now() });
+  return out;
+}
+function routeUrl(route, params = {}) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) for (const item of v) query.append(k, String(item));
+    else if (v !== void 0 && v !== null && v !== "") query.set(k, String(v));
+  }
+  const q = query.toString();
+  const base = route.startsWith("./") ? route : `./${route}`;
+  return q ? `${base}${base.includes("?") ? "&" : "?"}${q}` : base;
+}
+async function getJSON(route, params = {}) {
+  const name = route.split("?")[0];
+  const t0 = performance.now();
+  const resp = await fetch(routeUrl(route, params), { credentials: "same-origin" });
+  const text = await resp.text();
+  if (measurePrefix) performance.measure(`${measurePrefix}:net:${name}`, { start: t0, end: performance.now() });
+  if (!resp.ok) {
+    const err = new Error(text || `${name}: HTTP ${resp.status}`);
+    err.status = resp.status;
+    throw err;
+  }
+  return measurePrefix ? timed(`${measurePrefix}:parse:${name}`, () => JSON.parse(text)) : JSON.parse(text);
+}
+function num(v) {
+  if (typeof v === "number") return v;
+  if (v === "NaN") return NaN;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  return v === null || v === void 0 ? NaN : Number(v);
+}
+function nums(list) {
+  return Float64Array.from(list || [], num);
+}
+function decodeF32(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+// src/timeline/format.js
+var VOCAB = { stats: {}, kinds: {} };
+function setVocabulary(vocab) {
+  if (vocab && vocab.stats && vocab.kinds) VOCAB = vocab;
+}
+function statInfo(stat, kind) {
+  const fams = kind && VOCAB.stats[kind] ? [VOCAB.stats[kind]] : Object.values(VOCAB.stats);
+  for (const fam of fams) {
+    if (fam.stats[stat]) return fam.stats[stat];
+  }
+  return null;
+}
+function statLabel(stat, kind) {
+  const info = statInfo(stat, kind);
+  return info ? info.label : String(stat).replaceAll("_", " ");
+}
+function kindLabel(kind) {
+  return VOCAB.stats[kind] && VOCAB.stats[kind].label || kind;
+}
+function orderedStats(kind, available) {
+  const rank = (s) => {
+    const info = statInfo(s, kind);
+    return info && info.show > 0 ? info.show : 1e3;
+  };
+  return [...available].sort((a, b) => rank(a) - rank(b));
+}
+function featuredStats(kind, available) {
+  return orderedStats(kind, available).filter((s) => {
+    const info = statInfo(s, kind);
+    return info && info.show > 0;
+  });
+}
+function defaultStat(kind, available) {
+  return orderedStats(kind, available)[0];
+}
+var GLYPHS = {
+  non_finite: ["✖", "#d0021b"],
+  exploding_gradients: ["▲", "#e8590c"],
+  vanishing_gradients: ["▼", "#1971c2"],
+  dead_units: ["●", "#495057"],
+  saturated_activations: ["◆", "#9c36b5"],
+  update_ratio_high: ["⇑", "#e8590c"],
+  update_ratio_low: ["⇓", "#1971c2"],
+  no_gradient: ["○", "#495057"],
+  loss_plateau: ["▬", "#f08c00"],
+  loss_divergence: ["↗", "#d0021b"],
+  bad_input: ["■", "#c92a2a"],
+  overfitting: ["⤴", "#e8590c"],
+  training_stalled: ["▬", "#1971c2"],
+  wrong_mode: ["◐", "#c92a2a"],
+  symmetric_units: ["≡", "#c92a2a"],
+  loss_output_mismatch: ["≠", "#d0021b"],
+  precision: ["◍", "#d0021b"],
+  layer_outlier: ["✱", "#e8590c"],
+  redundant_bias: ["·", "#868e96"]
+};
+function glyph(kind) {
+  return GLYPHS[kind] || ["◇", "#343a40"];
+}
+function kindWords(kind) {
+  const info = VOCAB.kinds[kind];
+  return info ? info.label : String(kind).replaceAll("_", " ");
+}
+function fmtValue(v) {
+  if (typeof v === "string") v = Number(v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v);
+  if (v === null || v === void 0) return "—";
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+function fmtStep(s) {
+  return Number(s).toLocaleString("en-US");
+}
+function firstSentence(text) {
+  if (!text) return "";
+  const m = String(text).match(/^.*?[.!?](\s|$)/);
+  return (m ? m[0] : String(text)).trim();
+}
+
+// src/timeline/anomalies.js
+function div(cls, text) {
+  const d = document.createElement("div");
+  if (cls) d.className = cls;
+  if (text !== void 0) d.textContent = text;
+  return d;
+}
+function span(cls, text) {
+  const s = document.createElement("span");
+  if (cls) s.className = cls;
+  s.textContent = text;
+  return s;
+}
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+function where(a) {
+  if (a.layer) return `in ${a.layer}`;
+  if (a.tag) return `in ${a.tag}`;
+  return "in the whole run";
+}
+function byTrouble(a, b) {
+  const nf = (r) => r.first && r.first.kind === "non_finite" ? 1 : 0;
+  return nf(b) - nf(a) || b.counts.error - a.counts.error || b.counts.warning - a.counts.warning || a.run.localeCompare(b.run);
+}
+function renderSummary(container, runs, selected, onPick, unread = {}) {
+  container.replaceChildren();
+  const ordered = [...runs].sort(byTrouble);
+  for (const [run, messages] of Object.entries(unread || {})) {
+    if (runs.some((r) => r.run === run)) continue;
+    const line = div("summary-line warn unreadable");
+    line.append(span("run-name", run), document.createTextNode(": could not be read: " + messages.join(" · ")));
+    container.append(line);
+  }
+  if (!ordered.length) {
+    container.append(div("summary-line", "No runs with training data yet. Start training with ArchVizCallback (or log a loss) and this page fills in by itself."));
+    return;
+  }
+  for (const r of ordered) {
+    const skipped = (unread || {})[r.run] || [];
+    const line = div(`summary-line ${r.counts.error ? "bad" : r.counts.warning || skipped.length ? "warn" : "ok"}${r.run === selected ? " selected" : ""}`);
+    line.dataset.run = r.run;
+    line.append(span("run-name", r.run), document.createTextNode(": "));
+    const problems = [];
+    if (r.counts.error) problems.push(plural(r.counts.error, "error"));
+    if (r.counts.warning) problems.push(plural(r.counts.warning, "warning"));
+    if (!problems.length) {
+      line.append(document.createTextNode(
+        `no problems found${skipped.length ? " in what could be read" : ""}${r.max_step !== null ? ` up to step ${fmtStep(r.max_step)}` : ""}${r.health ? "." : " (only ordinary scalars logged: loss checks only)."}`
+      ));
+    } else {
+      const f = r.first;
+      line.append(span("counts", problems.join(", ")));
+      if (f) {
+        line.append(document.createTextNode(
+          ` — first ${kindWords(f.kind)} at step ${fmtStep(f.first_step)} ${where(f)}.`
+        ));
+        const e = r.earliest;
+        if (e && e.first_step < f.first_step) {
+          line.append(document.createTextNode(
+            ` It started earlier: ${kindWords(e.kind)} at step ${fmtStep(e.first_step)} ${where(e)}.`
+          ));
+        }
+        if (f.remedy) line.append(span("try", ` Try: ${firstSentence(f.remedy)}`));
+      }
+    }
+    if (skipped.length) {
+      line.append(div("unreadable", `Not everything could be read: ${skipped.join(" · ")}`));
+    }
+    line.addEventListener("click", () => onPick(r.run));
+    container.append(line);
+  }
+}
+function renderAnomalyList(container, items, selectedKey, onPick) {
+  container.replaceChildren();
+  if (!items.length) {
+    container.append(div("empty", "No anomalies: nothing looks wrong in this run so far."));
+    return;
+  }
+  for (const a of items) {
+    const [ch, colour] = glyph(a.kind);
+    const item = div(`anomaly sev-${a.severity || "info"}${a.pinned ? " pinned" : ""}`);
+    item.dataset.kind = a.kind;
+    item.dataset.layer = a.layer || "";
+    item.tabIndex = 0;
+    if (selectedKey && selectedKey === keyOf(a)) item.classList.add("selected");
+    const head = div("anomaly-head");
+    const g = span("glyph", ch);
+    g.style.color = colour;
+    head.append(g, span("kind", kindWords(a.kind)), span(`sev ${a.severity}`, a.severity || "info"));
+    if (a.pinned) head.append(span("pin", "first NaN/Inf"));
+    if (a.compare) head.append(span("run-chip", a.run));
+    item.append(head);
+    const meta = div("anomaly-meta");
+    const steps = a.last_step !== void 0 && a.last_step !== a.first_step ? `steps ${fmtStep(a.first_step)}–${fmtStep(a.last_step)}` : `step ${fmtStep(a.first_step)}`;
+    meta.append(span("layer", a.layer || a.tag || "whole run"), span("steps", steps));
+    if (a.value !== void 0 && a.value !== null) {
+      const thr = a.threshold !== void 0 && a.threshold !== null ? ` (threshold ${fmtValue(a.threshold)})` : "";
+      meta.append(span("value", `${a.stat ? a.stat + " " : ""}${fmtValue(a.value)}${thr}`));
+    }
+    item.append(meta);
+    if (a.message) item.append(div("message", a.message));
+    if (a.remedy) {
+      const rem = div("remedy");
+      rem.append(span("remedy-label", "What to try: "), document.createTextNode(a.remedy));
+      item.append(rem);
+    }
+    const pick = () => onPick(a);
+    item.addEventListener("click", pick);
+    item.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") pick();
+    });
+    container.append(item);
+  }
+}
+function keyOf(a) {
+  return [a.run, a.kind, a.layer, a.tag, a.first_step].join("|");
+}
+
+// src/common/dom.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+function html(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === void 0 || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === void 0 || c === false) continue;
+    node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+  }
+  return node;
+}
+function svgEl(parent, name, attrs = {}, text) {
+  const e = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== void 0) e.textContent = text;
+  if (parent) parent.append(e);
+  return e;
+}
+
+// src/timeline/curves.js
+var PANELS = [
+  { title: "loss", names: ["loss", "val_loss"], colours: ["#1c7ed6", "#f76707"] },
+  { title: "total gradient norm", names: ["grad_norm"], colours: ["#2b8a3e"] },
+  { title: "learning rate", names: ["lr"], colours: ["#862e9c"] }
+];
+var PANEL_H = 74;
+function makeAxis(width, left, s0, s1) {
+  const right = 12;
+  const span2 = Math.max(1, s1 - s0);
+  const inner = Math.max(10, width - left - right);
+  return {
+    width,
+    left,
+    s0,
+    s1,
+    pxPerStep: inner / span2,
+    x: (s) => left + (s - s0) / span2 * inner,
+    stepAt: (px) => s0 + (px - left) / inner * span2
+  };
+}
+function drawStepAxis(svg, axis) {
+  svg.replaceChildren();
+  svg.setAttribute("width", axis.width);
+  svg.setAttribute("height", 22);
+  svgEl(svg, "line", { x1: axis.left, x2: axis.x(axis.s1), y1: 2, y2: 2, stroke: "#adb5bd" });
+  const n = Math.max(2, Math.floor((axis.width - axis.left) / 110));
+  const raw = (axis.s1 - axis.s0) / n;
+  const mag = 10 ** Math.floor(Math.log10(Math.max(1, raw)));
+  const stride = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  for (let s = Math.ceil(axis.s0 / stride) * stride; s <= axis.s1; s += stride) {
+    const x = axis.x(s);
+    svgEl(svg, "line", { x1: x, x2: x, y1: 2, y2: 6, stroke: "#868e96" });
+    svgEl(svg, "text", { x, y: 17, "text-anchor": "middle", class: "tick" }, fmtStep(s));
+  }
+  svgEl(svg, "text", { x: axis.left - 8, y: 17, "text-anchor": "end", class: "tick" }, "step");
+}
+function yScale(series, top, bottom) {
+  let lo = Infinity, hi = -Infinity, pos = Infinity;
+  for (const s of series) {
+    for (const arr of [s.min, s.max]) {
+      for (const v of arr) {
+        if (Number.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+          if (v > 0) pos = Math.min(pos, v);
+        }
+      }
+    }
+  }
+  if (!Number.isFinite(lo)) return null;
+  const log = lo > 0 && hi / pos > 100;
+  const f = log ? Math.log10 : (v) => v;
+  const a = f(log ? pos : lo), b = f(hi);
+  const span2 = b - a || Math.abs(a) || 1;
+  const y = (v) => bottom - (f(Math.max(v, log ? pos : -Infinity)) - a) / span2 * (bottom - top);
+  return { y, log, lo: log ? pos : lo, hi };
+}
+function drawCurves(svg, axis, runs, anomalies, step) {
+  svg.replaceChildren();
+  const height = PANELS.length * PANEL_H;
+  svg.setAttribute("width", axis.width);
+  svg.setAttribute("height", height);
+  PANELS.forEach((panel, p) => {
+    const top = p * PANEL_H + 14, bottom = (p + 1) * PANEL_H - 6;
+    const series = [];
+    for (const r of runs) {
+      panel.names.forEach((name, i) => {
+        const c = r.curves.find((cc) => cc.name === name);
+        if (c) {
+          series.push({
+            run: r.run,
+            name,
+            dashed: r.dashed,
+            colour: panel.colours[i],
+            step: nums(c.step),
+            min: nums(c.min),
+            max: nums(c.max),
+            source: c.source
+          });
+        }
+      });
+    }
+    svgEl(svg, "rect", {
+      x: axis.left,
+      y: top,
+      width: axis.x(axis.s1) - axis.left,
+      height: bottom - top,
+      fill: "#fcfcfd",
+      stroke: "#e9ecef"
+    });
+    const label = svgEl(svg, "text", {
+      x: axis.left - 8,
+      y: top + 10,
+      "text-anchor": "end",
+      class: "panel-title"
+    }, panel.title);
+    const ys = yScale(series, top + 2, bottom - 2);
+    if (!ys) {
+      svgEl(
+        svg,
+        "text",
+        { x: axis.left + 8, y: (top + bottom) / 2 + 4, class: "muted" },
+        "not logged in this run"
+      );
+      return;
+    }
+    svgEl(
+      svg,
+      "text",
+      { x: axis.left + 4, y: top + 10, class: "tick" },
+      `${fmtValue(ys.hi)}${ys.log ? " (log scale)" : ""}`
+    );
+    svgEl(svg, "text", { x: axis.left + 4, y: bottom - 3, class: "tick" }, fmtValue(ys.lo));
+    series.forEach((s, i) => {
+      drawSeries(svg, axis, ys, s, top);
+      const name = `${s.name === "val_loss" ? "val" : s.name === "loss" ? "train" : "value"}${runs.length > 1 ? ` · ${s.run}` : ""}`;
+      const ly = top + 24 + i * 12;
+      if (ly > bottom + 4) return;
+      svgEl(svg, "line", {
+        x1: axis.left - 30,
+        x2: axis.left - 10,
+        y1: ly - 3,
+        y2: ly - 3,
+        stroke: s.colour,
+        "stroke-width": 2,
+        "stroke-dasharray": s.dashed ? "4 3" : "none"
+      });
+      svgEl(svg, "text", { x: axis.left - 34, y: ly, "text-anchor": "end", class: "tick" }, name);
+    });
+    label.setAttribute("data-series", series.map((s) => s.name).join(","));
+    if (p === 0) {
+      for (const a of anomalies.filter((an) => !an.layer)) {
+        const [ch, colour] = glyph(a.kind);
+        const x = axis.x(a.first_step);
+        svgEl(svg, "line", {
+          x1: x,
+          x2: x,
+          y1: top,
+          y2: bottom,
+          stroke: colour,
+          "stroke-dasharray": "3 2"
+        });
+        const t = svgEl(svg, "text", {
+          x,
+          y: bottom - 3,
+          "text-anchor": "middle",
+          fill: colour,
+          class: "glyph"
+        }, ch);
+        svgEl(t, "title", {}, `${kindWords(a.kind)} from step ${fmtStep(a.first_step)}`);
+      }
+    }
+  });
+  const nf = anomalies.find((a) => a.kind === "non_finite");
+  if (nf) {
+    const x = axis.x(nf.first_step);
+    svgEl(svg, "line", { x1: x, x2: x, y1: 0, y2: height, stroke: "#d0021b", "stroke-width": 1.5 });
+    svgEl(
+      svg,
+      "text",
+      { x: x + 4, y: 10, fill: "#d0021b", class: "tick" },
+      `first NaN/Inf · step ${fmtStep(nf.first_step)}`
+    );
+  }
+  if (step !== null && step !== void 0) {
+    const x = axis.x(step);
+    svgEl(svg, "line", { x1: x, x2: x, y1: 0, y2: height, stroke: "#000", "stroke-dasharray": "4 3" });
+  }
+}
+function drawSeries(svg, axis, ys, s, top) {
+  const n = s.step.length;
+  let band = "", line = "";
+  let open = false;
+  const bandParts = [];
+  let lower = [];
+  const flush = () => {
+    if (lower.length) bandParts.push(band + " L" + lower.reverse().join(" L") + " Z");
+    band = "";
+    lower = [];
+  };
+  for (let i = 0; i < n; i++) {
+    const x = axis.x(s.step[i]).toFixed(1);
+    const hi = s.max[i], lo = s.min[i];
+    if (!Number.isFinite(hi) || !Number.isFinite(lo)) {
+      open = false;
+      flush();
+      svgEl(svg, "line", { x1: x, x2: x, y1: top, y2: top + 6, stroke: "#d0021b", "stroke-width": 2 });
+      continue;
+    }
+    const yh = ys.y(hi).toFixed(1), yl = ys.y(lo).toFixed(1);
+    line += `${open ? " L" : " M"}${x},${yh}`;
+    band += `${band ? " L" : "M"}${x},${yh}`;
+    lower.push(`${x},${yl}`);
+    open = true;
+  }
+  flush();
+  for (const d of bandParts) {
+    svgEl(svg, "path", { d, fill: s.colour, "fill-opacity": 0.18, stroke: "none" });
+  }
+  if (line) {
+    svgEl(svg, "path", {
+      d: line,
+      fill: "none",
+      stroke: s.colour,
+      "stroke-width": 1.4,
+      "stroke-dasharray": s.dashed ? "5 3" : "none",
+      class: `curve curve-${s.name}`
+    });
+  }
+}
+
+// src/timeline/scale.js
+var RAMP = [
+  [13, 8, 135],
+  [84, 2, 163],
+  [139, 10, 165],
+  [185, 50, 137],
+  [219, 92, 104],
+  [244, 136, 73],
+  [254, 188, 43],
+  [240, 249, 33]
+];
+var DIVERGING = [
+  [33, 102, 172],
+  [103, 169, 207],
+  [209, 229, 240],
+  [247, 247, 247],
+  [253, 219, 199],
+  [239, 138, 98],
+  [178, 24, 43]
+];
+var NONFINITE_RGB = [255, 0, 153];
+var EMPTY_RGB = [233, 236, 239];
+function ramp(stops, t) {
+  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = stops[i], b = stops[i + 1];
+  return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
+}
+function makeScale(lo, hi, posMin) {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    return { kind: "empty", rgb: () => EMPTY_RGB, ticks: [], lo: 0, hi: 1, toT: () => 0 };
+  }
+  let scale;
+  if (lo < 0 && hi > 0) {
+    const m = Math.max(-lo, hi);
+    scale = { kind: "diverging", lo: -m, hi: m, toT: (v) => (v + m) / (2 * m), stops: DIVERGING };
+  } else if (lo >= 0 && posMin > 0 && hi / posMin > 100) {
+    const a = Math.log10(posMin), b = Math.log10(hi);
+    scale = {
+      kind: "log",
+      lo: posMin,
+      hi,
+      toT: (v) => v <= 0 ? 0 : (Math.log10(v) - a) / (b - a || 1),
+      stops: RAMP
+    };
+  } else {
+    const span2 = hi - lo || 1;
+    scale = { kind: "linear", lo, hi, toT: (v) => (v - lo) / span2, stops: RAMP };
+  }
+  scale.rgb = (v) => Number.isNaN(v) || !Number.isFinite(v) ? NONFINITE_RGB : ramp(scale.stops, scale.toT(v));
+  scale.ramp = (t) => ramp(scale.stops, t);
+  scale.ticks = ticks(scale);
+  return scale;
+}
+function ticks(scale) {
+  if (scale.kind === "log") {
+    const out = [];
+    for (let e = Math.ceil(Math.log10(scale.lo)); e <= Math.floor(Math.log10(scale.hi)); e++) {
+      out.push(10 ** e);
+    }
+    if (out.length > 6) {
+      const stride = Math.ceil(out.length / 6);
+      return out.filter((_, i) => i % stride === 0);
+    }
+    return out.length ? out : [scale.lo, scale.hi];
+  }
+  const n = 4;
+  return Array.from({ length: n + 1 }, (_, i) => scale.lo + (scale.hi - scale.lo) * i / n);
+}
+
+// src/timeline/heatmap.js
+function buildTree(rows) {
+  const root = { path: "", label: "", children: [], rows: [], depth: -1 };
+  const nodes = /* @__PURE__ */ new Map([["", root]]);
+  rows.forEach((name, i) => {
+    const parts = name.split(".");
+    let parent = root;
+    for (let d = 0; d < parts.length - 1; d++) {
+      const path = parts.slice(0, d + 1).join(".");
+      let node = nodes.get(path);
+      if (!node) {
+        node = { path, label: parts[d], children: [], rows: [], depth: d };
+        nodes.set(path, node);
+        parent.children.push(node);
+      }
+      parent = node;
+    }
+    parent.children.push({ row: i, label: parts[parts.length - 1], depth: parts.length - 1 });
+  });
+  const collect = (node) => {
+    for (const c of node.children) {
+      if (c.row !== void 0) node.rows.push(c.row);
+      else node.rows.push(...collect(c));
+    }
+    return node.rows;
+  };
+  collect(root);
+  const squash = (node) => {
+    node.children = node.children.map((c) => {
+      if (c.row !== void 0) return c;
+      while (c.children.length === 1 && c.children[0].row === void 0) {
+        const only = c.children[0];
+        c = { ...only, label: `${c.label}.${only.label}`, depth: c.depth };
+      }
+      squash(c);
+      return c;
+    });
+  };
+  squash(root);
+  return root;
+}
+var Heatmap = class {
+  constructor(container, { onSelect, onScrub, onFold }) {
+    this.onSelect = onSelect;
+    this.onFold = onFold;
+    this.onScrub = onScrub;
+    this.wrap = document.createElement("div");
+    this.wrap.className = "hm-wrap";
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "hm-canvas";
+    this.tooltip = document.createElement("div");
+    this.tooltip.className = "tooltip";
+    this.tooltip.hidden = true;
+    this.legend = document.createElementNS(SVG_NS, "svg");
+    this.legend.setAttribute("class", "legend");
+    this.wrap.append(this.canvas, this.tooltip);
+    container.append(this.legend, this.wrap);
+    this.collapsed = /* @__PURE__ */ new Set();
+    this.treeKey = null;
+    this.anomalies = [];
+    this.step = null;
+    this.selectedLayer = null;
+    this.canvas.addEventListener("mousemove", (e) => this._hover(e));
+    this.canvas.addEventListener("mouseleave", () => {
+      this.tooltip.hidden = true;
+    });
+    this.canvas.addEventListener("click", (e) => this._click(e));
+  }
+  setData(data) {
+    this.data = data;
+    this.cols = data.first_step.length;
+    this.nrows = data.rows.length;
+    this.max = timed("tl:decode", () => decodeF32(data.max));
+    this.min = data.min ? decodeF32(data.min) : null;
+    const key = data.rows.join("\n");
+    if (key !== this.treeKey) {
+      this.treeKey = key;
+      this.tree = buildTree(data.rows);
+    }
+    this.collapsed = new Set(data.folded || []);
+    this.lineIndex = new Map(data.lines.map((l, i) => [l.group === void 0 ? `r${l.row}` : `g${l.group}`, i]));
+    timed("tl:scale", () => {
+      this.scale = makeScale(num(data.finite_min), num(data.finite_max), num(data.positive_min));
+      this._drawLegend();
+    });
+    timed("tl:layout", () => this._layout());
+  }
+  /** The minimum plane of the same request (planes=min), for the tooltip. */
+  setMin(data) {
+    if (!this.data || data.min === void 0 || data.lines.length !== this.data.lines.length || data.first_step.length !== this.cols || data.stat !== this.data.stat || data.kind !== this.data.kind || data.run !== this.data.run || (data.folded || []).join("\n") !== (this.data.folded || []).join("\n")) return;
+    this.min = decodeF32(data.min);
+    this._layout();
+  }
+  setAnomalies(anomalies) {
+    this.anomalies = anomalies || [];
+  }
+  setAxis(axis) {
+    this.axis = axis;
+  }
+  setStep(step) {
+    this.step = step;
+  }
+  setSelectedLayer(layer) {
+    this.selectedLayer = layer;
+  }
+  /** Visible lines: {label, depth, rows (indices), group (node) | null}. */
+  _lines() {
+    const out = [];
+    const walk = (node) => {
+      for (const c of node.children) {
+        if (c.row !== void 0) {
+          out.push({ label: c.label, depth: c.depth, rows: [c.row], group: null });
+        } else {
+          const folded = this.collapsed.has(c.path);
+          out.push({ label: c.label, depth: c.depth, rows: c.rows, group: c, folded });
+          if (!folded) walk(c);
+        }
+      }
+    };
+    walk(this.tree);
+    return out;
+  }
+  _layout() {
+    this.lines = this._lines();
+    const C = this.cols, L = this.data.lines.length;
+    for (const line of this.lines) {
+      const li = this.lineIndex.get(line.group ? `g${line.group.path}` : `r${line.rows[0]}`);
+      const mx = new Float32Array(C).fill(-Infinity);
+      const mn = this.min ? new Float32Array(C).fill(NaN) : null;
+      if (li !== void 0) {
+        for (let c = 0; c < C; c++) mx[c] = this.max[c * L + li];
+        if (mn) for (let c = 0; c < C; c++) mn[c] = this.min[c * L + li];
+      }
+      line.max = mx;
+      line.min = mn;
+      line.layers = new Set(line.rows.map((r) => this.data.layers[r]));
+      line.names = line.rows.map((r) => this.data.rows[r]);
+    }
+    this.rowH = this.lines.length > 80 ? 9 : this.lines.length > 40 ? 12 : 16;
+  }
+  _markers() {
+    const out = [];
+    for (const a of this.anomalies) {
+      if (!a.layer) continue;
+      let best = -1, bestScore = -1;
+      this.lines.forEach((line, i) => {
+        let score = -1;
+        if (line.group === null && line.layers.has(a.layer)) score = 3;
+        else if (line.group && line.folded && line.layers.has(a.layer)) score = 2;
+        else if (line.group && line.folded && a.layer.startsWith(line.group.path + ".")) score = 1;
+        else if (line.group && line.group.path && a.layer.startsWith(line.group.path + ".") && !line.layers.has(a.layer)) score = 0.5 + line.group.path.length / 1e4;
+        if (score > bestScore) {
+          best = i;
+          bestScore = score;
+        }
+      });
+      if (best >= 0) out.push({ line: best, a });
+    }
+    return out;
+  }
+  draw() {
+    if (!this.data || !this.axis) return;
+    timed("tl:draw", () => this._draw());
+    if (!this.painted) {
+      this.painted = true;
+      performance.mark("tl:first-heatmap-paint");
+    }
+  }
+  _draw() {
+    const ax = this.axis;
+    const dpr = window.devicePixelRatio || 1;
+    const W = ax.width, H = Math.max(this.lines.length * this.rowH, 20);
+    const Wd = Math.round(W * dpr), Hd = Math.round(H * dpr);
+    this.canvas.width = Wd;
+    this.canvas.height = Hd;
+    this.canvas.style.width = `${W}px`;
+    this.canvas.style.height = `${H}px`;
+    const g = this.canvas.getContext("2d");
+    const first = this.data.first_step, last = this.data.last_step;
+    const xs = new Int32Array(this.cols + 1);
+    for (let c = 0; c < this.cols; c++) xs[c] = Math.round(ax.x(first[c]) * dpr);
+    xs[this.cols] = this.cols ? Math.round((ax.x(last[this.cols - 1]) + Math.max(2, ax.pxPerStep || 0)) * dpr) : 0;
+    const img = g.createImageData(Wd, Hd);
+    const px = new Uint32Array(img.data.buffer);
+    const pack = (rgb) => (255 << 24 | (rgb[2] | 0) << 16 | (rgb[1] | 0) << 8 | (rgb[0] | 0)) >>> 0;
+    px.fill(pack([255, 255, 255]));
+    const groupBg = pack([241, 243, 245]);
+    const empty = pack(EMPTY_RGB);
+    const left = Math.round(ax.left * dpr);
+    const line = new Uint32Array(Wd);
+    const rh = this.rowH;
+    const val = new Float32Array(Wd);
+    const has = new Uint8Array(Wd);
+    this.lines.forEach((ln, i) => {
+      const open = ln.group && !ln.folded;
+      line.fill(open ? groupBg : pack([255, 255, 255]));
+      has.fill(0);
+      for (let c = 0; c < this.cols; c++) {
+        const v = ln.max[c];
+        const x0 = Math.max(left, xs[c]), x1 = Math.min(Wd, Math.max(xs[c + 1], x0 + 1));
+        for (let x = x0; x < x1; x++) {
+          const cur = val[x];
+          if (!has[x] || Number.isNaN(v) || !Number.isNaN(cur) && v > cur) {
+            val[x] = v;
+            has[x] = 1;
+          }
+        }
+      }
+      let prev = NaN, prevColour = 0, prevSet = false;
+      for (let x = left; x < Wd; x++) {
+        if (!has[x]) continue;
+        const v = val[x];
+        if (!prevSet || !(v === prev || Number.isNaN(v) && Number.isNaN(prev))) {
+          prevColour = v === -Infinity ? empty : pack(this.scale.rgb(v));
+          prev = v;
+          prevSet = true;
+        }
+        line[x] = prevColour;
+      }
+      const inset = open ? 3 : 0.5;
+      const y0 = Math.round((i * rh + inset) * dpr), y1 = Math.round(((i + 1) * rh - inset) * dpr);
+      if (open) {
+        const band = new Uint32Array(Wd).fill(pack([255, 255, 255]));
+        band.fill(groupBg, left, Wd);
+        for (let y = Math.round(i * rh * dpr); y < Math.round((i + 1) * rh * dpr); y++) {
+          px.set(band, y * Wd);
+        }
+      }
+      for (let y = y0; y < y1 && y < Hd; y++) px.set(line, y * Wd);
+    });
+    g.putImageData(img, 0, 0);
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.lines.forEach((line2, i) => {
+      const y = i * rh;
+      const selected = this.selectedLayer && line2.layers.has(this.selectedLayer) && !line2.group;
+      g.fillStyle = selected ? "#e7f5ff" : "#ffffff";
+      g.fillRect(0, y, ax.left - 4, rh);
+      g.fillStyle = line2.group ? "#212529" : "#343a40";
+      g.font = `${line2.group ? "600 " : ""}${rh > 13 ? 12 : rh > 10 ? 10 : 8}px system-ui, sans-serif`;
+      g.textBaseline = "middle";
+      const indent = 4 + Math.min(line2.depth, 8) * 10;
+      const text = line2.group ? `${line2.folded ? "▸" : "▾"} ${line2.label} (${line2.rows.length})` : line2.label;
+      g.fillText(text, indent, y + rh / 2, ax.left - indent - 8);
+    });
+    for (const { line: line2, a } of this._markers()) {
+      const [ch, colour] = glyph(a.kind);
+      const y = line2 * rh;
+      const x0 = ax.x(a.first_step), x1 = ax.x(a.last_step ?? a.first_step);
+      g.fillStyle = colour;
+      g.fillRect(x0, y + rh - 3, Math.max(2, x1 - x0), 2);
+      g.font = `bold ${rh - 2}px system-ui, sans-serif`;
+      g.textAlign = "center";
+      g.lineWidth = 3;
+      g.strokeStyle = "#ffffff";
+      g.strokeText(ch, x0, y + rh / 2);
+      g.fillText(ch, x0, y + rh / 2);
+      g.textAlign = "start";
+    }
+    if (this.step !== null && this.step !== void 0) {
+      const x = ax.x(this.step);
+      g.strokeStyle = "#000000";
+      g.lineWidth = 1;
+      g.setLineDash([4, 3]);
+      g.beginPath();
+      g.moveTo(x + 0.5, 0);
+      g.lineTo(x + 0.5, H);
+      g.stroke();
+      g.setLineDash([]);
+    }
+  }
+  _drawLegend() {
+    const svg = this.legend;
+    svg.replaceChildren();
+    const W = 420, H = 38;
+    svg.setAttribute("width", W + 20);
+    svg.setAttribute("height", H);
+    const s = this.scale;
+    const add = (name, attrs, text) => svgEl(svg, name, attrs, text);
+    const title = `${statLabel(this.data.stat, this.data.kind)} (${s.kind === "log" ? "log scale" : s.kind === "diverging" ? "signed" : "linear"}, bucket maximum)`;
+    const x0 = 14, w = 230, y = 16;
+    add("text", { x: x0, y: 11, class: "legend-title" }, title);
+    for (let i = 0; i < 60; i++) {
+      const rgb = s.ramp ? s.ramp(i / 59) : EMPTY_RGB;
+      add("rect", {
+        x: x0 + w * i / 60,
+        y,
+        width: w / 60 + 0.5,
+        height: 10,
+        fill: `rgb(${rgb.map((v) => v | 0).join(",")})`
+      });
+    }
+    for (const t of s.ticks) {
+      const tx = x0 + w * Math.min(1, Math.max(0, s.toT(t)));
+      add("line", { x1: tx, x2: tx, y1: y + 10, y2: y + 13, stroke: "#495057" });
+      add("text", { x: tx, y: y + 21, class: "legend-tick", "text-anchor": "middle" }, fmtValue(t));
+    }
+    add("rect", {
+      x: 262,
+      y,
+      width: 12,
+      height: 10,
+      fill: `rgb(${NONFINITE_RGB.join(",")})`
+    });
+    add("text", { x: 278, y: y + 9, class: "legend-tick" }, "NaN / Inf");
+    add("rect", {
+      x: 340,
+      y,
+      width: 12,
+      height: 10,
+      fill: `rgb(${EMPTY_RGB.join(",")})`,
+      stroke: "#ced4da"
+    });
+    add("text", { x: 356, y: y + 9, class: "legend-tick" }, "no data");
+  }
+  _pick(e) {
+    const rect = this.canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left, y = e.clientY - rect.top;
+    const line = Math.floor(y / this.rowH);
+    if (!this.lines || line < 0 || line >= this.lines.length) return null;
+    let col = -1;
+    if (x >= this.axis.left) {
+      const step = this.axis.stepAt(x);
+      const first = this.data.first_step;
+      let lo = 0, hi = this.cols - 1;
+      while (lo < hi) {
+        const mid = lo + hi + 1 >> 1;
+        if (first[mid] <= step) lo = mid;
+        else hi = mid - 1;
+      }
+      col = lo;
+    }
+    return { x, y, line, col };
+  }
+  _hover(e) {
+    const p = this._pick(e);
+    if (!p) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    const line = this.lines[p.line];
+    const tip = this.tooltip;
+    tip.replaceChildren();
+    const add = (cls, text) => {
+      const d = document.createElement("div");
+      d.className = cls;
+      d.textContent = text;
+      tip.append(d);
+      return d;
+    };
+    add("tt-title", line.group ? `${line.group.path} (${line.rows.length} rows)` : line.names[0]);
+    if (!line.group && line.layers.size) add("tt-sub", `module ${[...line.layers][0]}`);
+    if (p.col >= 0) {
+      const c = p.col;
+      const a = this.data.first_step[c], b = this.data.last_step[c];
+      add("tt-sub", a === b ? `step ${fmtStep(a)}` : `steps ${fmtStep(a)}–${fmtStep(b)}`);
+      const mx = line.max[c];
+      add("tt-val", `${statLabel(this.data.stat, this.data.kind)}: max ${mx === -Infinity ? "—" : fmtValue(mx)}, min ${line.min ? fmtValue(line.min[c]) : "…"}`);
+      for (const { line: li, a: an } of this._markers()) {
+        if (li === p.line && Math.abs(this.axis.x(an.first_step) - p.x) < 8) {
+          add("tt-anomaly", `${glyph(an.kind)[0]} ${kindWords(an.kind)} from step ${fmtStep(an.first_step)}: ${an.message || ""}`);
+        }
+      }
+      add("tt-hint", line.group && line.folded ? "click to unfold" : "click to open this layer");
+    } else if (line.group) {
+      add("tt-hint", line.folded ? "click to unfold" : "click to fold");
+    }
+    tip.hidden = false;
+    const wrapW = this.wrap.clientWidth;
+    const left = p.x + 16 + 280 > wrapW ? Math.max(0, p.x - 296) : p.x + 16;
+    tip.style.left = `${left}px`;
+    tip.style.top = `${p.y + 12}px`;
+  }
+  _click(e) {
+    const p = this._pick(e);
+    if (!p) return;
+    const line = this.lines[p.line];
+    if (line.group && (p.col < 0 || line.folded)) {
+      const folded = new Set(this.collapsed);
+      if (folded.has(line.group.path)) folded.delete(line.group.path);
+      else folded.add(line.group.path);
+      this.onFold([...folded]);
+      return;
+    }
+    if (p.col < 0) return;
+    const step = this.data.last_step[p.col];
+    const layer = this.data.layers[line.rows[0]];
+    this.onSelect({ layer, row: line.names[0], step });
+  }
+};
+
+// src/common/host.js
+var STEP_KEY = "tb_archviz.step";
+var FOCUS_KEY = "tb_archviz.focus";
+var ARCHITECTURE_PLUGIN = "archviz_graph";
+function listenForReload(onReload) {
+  if (window.parent === window) return;
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (event) => {
+    let msg = null;
+    try {
+      msg = JSON.parse(event.data);
+    } catch (err) {
+      return;
+    }
+    if (!msg || msg.isReply) return;
+    if (msg.type === "experimental.DataReloaded") onReload();
+    channel.port1.postMessage(JSON.stringify({
+      type: msg.type,
+      id: msg.id,
+      payload: null,
+      error: null,
+      isReply: true
+    }));
+  };
+  window.parent.postMessage("experimental.bootstrap", "*", [channel.port2]);
+}
+function readSharedStep() {
+  try {
+    const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
+    if (v && typeof v === "object" && Number.isFinite(v.step)) return v;
+    if (Number.isFinite(v)) return { step: v };
+  } catch (err) {
+  }
+  return null;
+}
+function writeSharedStep(run, step) {
+  try {
+    window.localStorage.setItem(STEP_KEY, JSON.stringify({ run, step, t: Date.now() }));
+  } catch (err) {
+  }
+}
+function onSharedStep(fn) {
+  window.addEventListener("storage", (e) => {
+    if (e.key === STEP_KEY) fn(readSharedStep());
+  });
+}
+function openInArchitecture(run, layer, step) {
+  try {
+    window.localStorage.setItem(FOCUS_KEY, JSON.stringify({ run, layer, step, t: Date.now() }));
+  } catch (err) {
+  }
+  if (window.parent !== window) {
+    const dict = hashDict(window.parent.location.hash);
+    dict.set("__tab__", ARCHITECTURE_PLUGIN);
+    if (run) dict.set(`p.${ARCHITECTURE_PLUGIN}.run`, run);
+    window.parent.location.hash = hashString(dict);
+  }
+}
+function hashDict(hash) {
+  const dict = /* @__PURE__ */ new Map();
+  const parts = String(hash || "").replace(/^#/, "").split("&").filter(Boolean);
+  parts.forEach((part, i) => {
+    const eq = part.indexOf("=");
+    if (eq < 0 && i === 0) dict.set("__tab__", decodeURIComponent(part));
+    else if (eq >= 0) dict.set(decodeURIComponent(part.slice(0, eq)), decodeURIComponent(part.slice(eq + 1)));
+  });
+  return dict;
+}
+function hashString(dict) {
+  const out = [];
+  if (dict.has("__tab__")) out.push(encodeURIComponent(dict.get("__tab__")));
+  for (const [k, v] of dict) {
+    if (k !== "__tab__") out.push(`${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+  }
+  return `#${out.join("&")}`;
+}
+
+// src/timeline/layer.js
+var COLOURS = ["#1c7ed6", "#f76707", "#2b8a3e", "#ae3ec9", "#e03131", "#495057"];
+function chart(data, kind, statIndex, step, width) {
+  const k = data.kinds[kind];
+  const H = 110, L = 52, R = 8, T = 18, B = 20;
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", H);
+  svg.setAttribute("class", "layer-chart");
+  const steps = nums(k.step);
+  const s0 = steps[0], s1 = steps[steps.length - 1];
+  const x = (s) => L + (s - s0) / Math.max(1, s1 - s0) * (width - L - R);
+  let lo = Infinity, hi = -Infinity, pos = Infinity, nonfinite = false;
+  const series = k.rows.map((row, r) => ({
+    row,
+    min: nums(k.min[r][statIndex]),
+    max: nums(k.max[r][statIndex])
+  }));
+  for (const s of series) {
+    for (const arr of [s.min, s.max]) {
+      for (const v of arr) {
+        if (Number.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+          if (v > 0) pos = Math.min(pos, v);
+        } else nonfinite = true;
+      }
+    }
+  }
+  svgEl(
+    svg,
+    "text",
+    { x: L, y: 12, class: "chart-title" },
+    `${kindLabel(kind)} · ${statLabel(k.stats[statIndex], kind)}`
+  );
+  svgEl(svg, "rect", {
+    x: L,
+    y: T,
+    width: width - L - R,
+    height: H - T - B,
+    fill: "#fcfcfd",
+    stroke: "#e9ecef"
+  });
+  if (!Number.isFinite(lo)) {
+    svgEl(svg, "text", { x: L + 6, y: H / 2, class: "muted" }, nonfinite ? "all NaN/Inf" : "no data");
+    return svg;
+  }
+  const log = lo > 0 && hi / pos > 100;
+  const f = log ? Math.log10 : (v) => v;
+  const a = f(log ? pos : lo), b = f(hi), span2 = b - a || Math.abs(a) || 1;
+  const y = (v) => H - B - (f(log ? Math.max(v, pos) : v) - a) / span2 * (H - T - B);
+  svgEl(svg, "text", { x: L - 4, y: T + 8, "text-anchor": "end", class: "tick" }, fmtValue(hi));
+  svgEl(
+    svg,
+    "text",
+    { x: L - 4, y: H - B, "text-anchor": "end", class: "tick" },
+    `${fmtValue(log ? pos : lo)}${log ? " log" : ""}`
+  );
+  svgEl(svg, "text", { x: L, y: H - 6, class: "tick" }, fmtStep(s0));
+  svgEl(svg, "text", { x: width - R, y: H - 6, "text-anchor": "end", class: "tick" }, fmtStep(s1));
+  series.forEach((s, i) => {
+    let d = "", open = false;
+    for (let j = 0; j < steps.length; j++) {
+      const v = s.max[j];
+      if (!Number.isFinite(v)) {
+        open = false;
+        svgEl(svg, "line", {
+          x1: x(steps[j]),
+          x2: x(steps[j]),
+          y1: T,
+          y2: T + 5,
+          stroke: "#d0021b",
+          "stroke-width": 2
+        });
+        continue;
+      }
+      d += `${open ? " L" : " M"}${x(steps[j]).toFixed(1)},${y(v).toFixed(1)}`;
+      open = true;
+    }
+    svgEl(svg, "path", { d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 1.4 });
+  });
+  if (step !== null && step !== void 0 && step >= s0 && step <= s1) {
+    svgEl(svg, "line", {
+      x1: x(step),
+      x2: x(step),
+      y1: T,
+      y2: H - B,
+      stroke: "#000",
+      "stroke-dasharray": "3 2"
+    });
+  }
+  return svg;
+}
+function renderLayer(container, data, step, width, onArchitecture, onClose) {
+  container.replaceChildren();
+  const head = document.createElement("div");
+  head.className = "layer-head";
+  const title = document.createElement("h3");
+  title.textContent = `Layer ${data.layer}`;
+  const link = document.createElement("button");
+  link.className = "arch-link";
+  link.textContent = "Show this block in the Architecture tab →";
+  link.addEventListener("click", onArchitecture);
+  const close = document.createElement("button");
+  close.className = "close";
+  close.textContent = "Close";
+  close.addEventListener("click", onClose);
+  head.append(title, link, close);
+  container.append(head);
+  const legend = document.createElement("div");
+  legend.className = "layer-legend";
+  const rows = /* @__PURE__ */ new Set();
+  for (const k of Object.values(data.kinds)) k.rows.forEach((r) => rows.add(r));
+  [...rows].forEach((r) => {
+    const s = document.createElement("span");
+    s.textContent = r;
+    legend.append(s);
+  });
+  container.append(legend);
+  const grid = document.createElement("div");
+  grid.className = "layer-grid";
+  const per = Math.max(220, Math.floor((width - 24) / 4) - 8);
+  for (const kind of ["weights", "grads", "updates", "acts"]) {
+    const k = data.kinds[kind];
+    if (!k) continue;
+    const wanted = featuredStats(kind, k.stats);
+    const stats = wanted.length ? wanted : k.stats.slice(0, 3);
+    for (const s of stats) grid.append(chart(data, kind, k.stats.indexOf(s), step, per));
+  }
+  container.append(grid);
+  const first = Object.values(data.kinds)[0];
+  [...legend.children].forEach((node) => {
+    const i = first.rows.indexOf(node.textContent);
+    node.style.borderColor = COLOURS[(i >= 0 ? i : 0) % COLOURS.length];
+  });
+}
+
+// src/timeline/index.js
+var POLL_MS = 15e3;
+var LABEL_W = 190;
+function option(value, text, selected) {
+  const o = html("option", { value });
+  o.textContent = text;
+  o.selected = Boolean(selected);
+  return o;
+}
+var TimelineApp = class {
+  constructor(root) {
+    this.root = root;
+    this.state = {
+      run: null,
+      compare: "",
+      kind: "grads",
+      stat: null,
+      layer: null,
+      step: null,
+      anomalyKey: null
+    };
+    this.runs = [];
+    this.seq = 0;
+    this._build();
+  }
+  _build() {
+    const css = html("link", { rel: "stylesheet", href: new URL("./style.css", import.meta.url).href });
+    document.head.append(css);
+    this.status = html("span", { class: "status" });
+    this.runSel = html("select", { id: "run-select", "aria-label": "run" });
+    this.cmpSel = html("select", { id: "compare-select", "aria-label": "compare with" });
+    this.kindSel = html("select", { id: "kind-select", "aria-label": "statistics kind" });
+    this.statSel = html("select", { id: "stat-select", "aria-label": "statistic" });
+    const title = html("h1");
+    title.textContent = "Anomaly Timeline";
+    const lbl = (text, el) => {
+      const l = html("label");
+      l.append(text, el);
+      return l;
+    };
+    const bar = html(
+      "div",
+      { class: "bar" },
+      title,
+      lbl("Run ", this.runSel),
+      lbl("Compare with ", this.cmpSel),
+      this.status
+    );
+    this.summary = html("div", { class: "summary", id: "summary" });
+    this.curvesSvg = document.createElementNS(SVG_NS, "svg");
+    this.curvesSvg.setAttribute("class", "curves");
+    this.curvesSvg.id = "curves";
+    this.axisSvg = document.createElementNS(SVG_NS, "svg");
+    this.axisSvg.setAttribute("class", "step-axis");
+    this.scrub = html("input", {
+      type: "range",
+      id: "step-scrubber",
+      min: "0",
+      max: "1",
+      step: "1",
+      "aria-label": "step"
+    });
+    this.scrubLabel = html("span", { class: "scrub-label" });
+    const hmControls = html(
+      "div",
+      { class: "hm-controls" },
+      lbl("Show ", this.kindSel),
+      lbl(" statistic ", this.statSel)
+    );
+    this.hmHost = html("div", { class: "heatmap", id: "heatmap" });
+    this.hmNote = html("div", { class: "note" });
+    this.folds = {};
+    this.heatmap = new Heatmap(this.hmHost, {
+      onSelect: (sel) => this.selectLayer(sel.layer, sel.step),
+      onFold: (folded) => {
+        this.folds[this.state.kind] = folded;
+        this.refreshHeatmap();
+      }
+    });
+    hmControls.append(this.heatmap.legend);
+    this.left = html(
+      "div",
+      { class: "timeline" },
+      this.curvesSvg,
+      hmControls,
+      this.hmHost,
+      this.axisSvg,
+      html("div", { class: "scrubber" }, this.scrub, this.scrubLabel),
+      this.hmNote
+    );
+    this.list = html("div", { class: "anomaly-list", id: "anomaly-list" });
+    const listBox = html("div", { class: "side" }, html("h2"), this.list);
+    listBox.firstChild.textContent = "Anomalies (first occurrence first)";
+    this.layerBox = html("div", { class: "layer-view", id: "layer-view" });
+    this.layerBox.hidden = true;
+    this.main = html("div", { class: "main" }, this.left, listBox);
+    this.root.append(bar, this.summary, this.main, this.layerBox);
+    this.runSel.addEventListener("change", () => this.selectRun(this.runSel.value));
+    this.cmpSel.addEventListener("change", () => {
+      this.state.compare = this.cmpSel.value;
+      this.refreshRun();
+    });
+    this.kindSel.addEventListener("change", () => {
+      this.state.kind = this.kindSel.value;
+      this.state.stat = null;
+      this.refreshHeatmap();
+    });
+    this.statSel.addEventListener("change", () => {
+      this.state.stat = this.statSel.value;
+      this.refreshHeatmap();
+    });
+    this.scrub.addEventListener("input", () => {
+      this.setStep(Number(this.scrub.value), true);
+    });
+    onSharedStep((v) => {
+      if (v) this.setStep(v.step, false);
+    });
+    let resizeTimer = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(() => this.redraw(), 150);
+    });
+  }
+  width() {
+    return Math.max(480, this.left.clientWidth || 800);
+  }
+  /** Step columns to ask for: one per device pixel of the cell area (at most 2 per CSS px). */
+  columns() {
+    const dpr = Math.min(2, window.devicePixelRatio || 1);
+    return Math.min(4e3, Math.max(50, Math.floor((this.width() - LABEL_W - 12) * dpr)));
+  }
+  async start() {
+    const shared = readSharedStep();
+    if (shared) this.state.step = shared.step;
+    setVocabulary(await getJSON("registry"));
+    await this.refreshRuns();
+    listenForReload(() => this.reload());
+    this.timer = setInterval(() => {
+      if (!document.hidden) this.reload();
+    }, POLL_MS);
+  }
+  setStatus(text, bad = false) {
+    this.status.textContent = text;
+    this.status.classList.toggle("bad", bad);
+  }
+  async reload() {
+    try {
+      await this.refreshRuns();
+    } catch (err) {
+      this.setStatus(`reload failed: ${err.message}`, true);
+    }
+  }
+  async refreshRuns() {
+    const data = await getJSON("runs");
+    this.runs = data.runs;
+    const names = this.runs.map((r) => r.run);
+    if (!names.includes(this.state.run)) {
+      const worst = [...this.runs].sort(byTrouble)[0];
+      this.state.run = worst ? worst.run : null;
+    }
+    if (this.state.compare && !names.includes(this.state.compare)) this.state.compare = "";
+    this.runSel.replaceChildren(...this.runs.map((r) => option(
+      r.run,
+      r.run,
+      r.run === this.state.run
+    )));
+    this.cmpSel.replaceChildren(
+      option("", "(none)", !this.state.compare),
+      ...this.runs.filter((r) => r.run !== this.state.run).map((r) => option(r.run, r.run, r.run === this.state.compare))
+    );
+    renderSummary(
+      this.summary,
+      this.runs,
+      this.state.run,
+      (run) => this.selectRun(run),
+      data.problems
+    );
+    this.setStatus(`updated ${(/* @__PURE__ */ new Date()).toLocaleTimeString()}`);
+    await this.refreshRun();
+  }
+  selectRun(run) {
+    if (run === this.state.run) return;
+    this.state.run = run;
+    this.state.layer = null;
+    this.state.anomalyKey = null;
+    if (this.state.compare === run) this.state.compare = "";
+    this.layerBox.hidden = true;
+    this.runSel.value = run;
+    this.refreshRuns();
+  }
+  runInfo(run) {
+    return this.runs.find((r) => r.run === run);
+  }
+  async refreshRun() {
+    const run = this.state.run;
+    if (!run) {
+      this.left.hidden = true;
+      return;
+    }
+    this.left.hidden = false;
+    const seq = ++this.seq;
+    const cols = this.columns();
+    const wanted = [run, this.state.compare].filter(Boolean);
+    if (this.shownRun !== run) {
+      this.folds = {};
+      this.heatmapData = null;
+      this.anomalies = this.compareAnomalies = this.curves = null;
+      this.shownRun = run;
+    }
+    const heatmap = this.refreshHeatmap();
+    const anomalies = Promise.all(wanted.map((r) => getJSON("anomalies", { run: r }))).then((anoms) => {
+      if (seq !== this.seq) return;
+      this.anomalies = anoms[0].anomalies.map((a) => ({ ...a, run }));
+      this.compareAnomalies = anoms[1] ? anoms[1].anomalies.map((a) => ({
+        ...a,
+        run: wanted[1],
+        compare: true
+      })) : [];
+      this._renderList();
+      this.redraw();
+    });
+    const curves = Promise.all(wanted.map((r) => getJSON("curves", { run: r, columns: cols }))).then((data) => {
+      if (seq !== this.seq) return;
+      this.curves = data.map((c, i) => ({ run: wanted[i], curves: c.curves, dashed: i > 0 }));
+      this.redraw();
+    });
+    await Promise.all([heatmap, anomalies, curves]);
+  }
+  _kinds() {
+    const info = this.runInfo(this.state.run);
+    return info ? info.kinds : {};
+  }
+  async refreshHeatmap() {
+    const seq = this.hmSeq = (this.hmSeq || 0) + 1;
+    const kinds = this._kinds();
+    const available = ["grads", "weights", "updates", "acts"].filter((k) => kinds[k]);
+    this.kindSel.replaceChildren(...available.map((k) => option(
+      k,
+      kindLabel(k),
+      k === this.state.kind
+    )));
+    if (!available.length) {
+      this.heatmapData = null;
+      this.hmHost.hidden = true;
+      this.kindSel.parentElement.parentElement.hidden = true;
+      this.hmNote.textContent = "This run has only ordinary scalars (no per-layer statistics): the curves and the loss checks above are all there is. Add ArchVizCallback to the Trainer to see every layer.";
+      this.redraw();
+      return;
+    }
+    this.hmHost.hidden = false;
+    this.kindSel.parentElement.parentElement.hidden = false;
+    if (!available.includes(this.state.kind)) this.state.kind = available[0];
+    this.kindSel.value = this.state.kind;
+    const stats = kinds[this.state.kind];
+    if (!stats.includes(this.state.stat)) {
+      this.state.stat = defaultStat(this.state.kind, stats);
+    }
+    this.statSel.replaceChildren(...orderedStats(this.state.kind, stats).map((s) => option(
+      s,
+      statLabel(s, this.state.kind),
+      s === this.state.stat
+    )));
+    const folded = this.folds[this.state.kind];
+    const params = {
+      run: this.state.run,
+      kind: this.state.kind,
+      stat: this.state.stat,
+      columns: this.columns(),
+      lines: folded ? "folded" : "auto",
+      fold: folded
+    };
+    const data = await getJSON("heatmap", { ...params, planes: "max" });
+    if (seq !== this.hmSeq) return;
+    getJSON("heatmap", { ...params, fold: data.folded, lines: "folded", planes: "min" }).then((mins) => {
+      if (this.heatmapData === data) this.heatmap.setMin(mins);
+    }).catch(() => {
+    });
+    this.heatmapData = data;
+    this.heatmap.setData(data);
+    this.folds[this.state.kind] = data.folded;
+    const n = data.steps_total.toLocaleString("en-US");
+    this.hmNote.textContent = data.sampled ? `Showing a sample of ${n} logged steps (an older run, larger than one read, written without the statistics summary); anomaly markers are exact.` : data.level > 1 ? `${data.rows.length} rows × about ${n} logged steps, read from the per-${data.level}-step summary; each cell is the largest value in its step range, so one bad step is never hidden.` : `${data.rows.length} rows × ${n} logged steps; each cell is the largest value in its step range, so one bad step is never hidden.`;
+    this.redraw();
+    if (this.state.layer) this.openLayer(false);
+  }
+  stepRange() {
+    let s0 = Infinity, s1 = -Infinity;
+    const d = this.heatmapData;
+    if (d && d.first_step.length) {
+      s0 = Math.min(s0, d.first_step[0]);
+      s1 = Math.max(s1, d.last_step[d.last_step.length - 1]);
+    }
+    for (const r of this.curves || []) {
+      for (const c of r.curves) {
+        if (c.step.length) {
+          s0 = Math.min(s0, c.step[0]);
+          s1 = Math.max(s1, c.step[c.step.length - 1]);
+        }
+      }
+    }
+    if (!Number.isFinite(s0)) {
+      s0 = 0;
+      s1 = 1;
+    }
+    return [s0, s1];
+  }
+  redraw() {
+    if (!this.state.run) return;
+    const [s0, s1] = this.stepRange();
+    this.axis = makeAxis(this.width(), LABEL_W, s0, s1);
+    this.scrub.min = String(s0);
+    this.scrub.max = String(s1);
+    this.scrub.style.marginLeft = `${LABEL_W}px`;
+    this.scrub.style.width = `${this.axis.x(s1) - LABEL_W}px`;
+    if (this.state.step !== null) this.scrub.value = String(this.state.step);
+    this.scrubLabel.textContent = this.state.step === null ? "drag to pick a step" : `step ${Number(this.state.step).toLocaleString("en-US")}`;
+    const all = [...this.anomalies || [], ...this.compareAnomalies || []];
+    drawCurves(
+      this.curvesSvg,
+      this.axis,
+      this.curves || [],
+      this.anomalies || [],
+      this.state.step
+    );
+    drawStepAxis(this.axisSvg, this.axis);
+    if (this.heatmapData) {
+      this.heatmap.setAxis(this.axis);
+      this.heatmap.setAnomalies(all.filter((a) => !a.compare));
+      this.heatmap.setStep(this.state.step);
+      this.heatmap.setSelectedLayer(this.state.layer);
+      this.heatmap.draw();
+    }
+  }
+  setStep(step, publish) {
+    this.state.step = step;
+    if (publish) writeSharedStep(this.state.run, step);
+    this.redraw();
+    if (this.layerData) this._drawLayer();
+  }
+  _renderList() {
+    const items = [...this.anomalies, ...this.compareAnomalies];
+    items.sort((a, b) => (b.pinned && !b.compare) - (a.pinned && !a.compare) || (a.first_step ?? 0) - (b.first_step ?? 0));
+    renderAnomalyList(this.list, items, this.state.anomalyKey, (a) => {
+      this.state.anomalyKey = keyOf(a);
+      if (a.compare) {
+        this.selectRun(a.run);
+        return;
+      }
+      this._renderList();
+      if (a.layer) this.selectLayer(a.layer, a.first_step);
+      else this.setStep(a.first_step, true);
+    });
+  }
+  selectLayer(layer, step) {
+    this.state.layer = layer;
+    if (step !== void 0 && step !== null) {
+      this.state.step = step;
+      writeSharedStep(this.state.run, step);
+    }
+    this.redraw();
+    this.openLayer(true);
+  }
+  async openLayer(scroll) {
+    const run = this.state.run, layer = this.state.layer;
+    try {
+      this.layerData = await getJSON("layer", { run, layer, columns: 400 });
+    } catch (err) {
+      this.layerData = null;
+      this.layerBox.hidden = false;
+      this.layerBox.replaceChildren(html("div", { class: "empty" }));
+      this.layerBox.firstChild.textContent = `No statistics for ${layer}: ${err.message}`;
+      return;
+    }
+    if (run !== this.state.run || layer !== this.state.layer) return;
+    this._drawLayer();
+    if (scroll) this.layerBox.scrollIntoView({ behavior: "smooth", block: "nearest" });
+  }
+  _drawLayer() {
+    this.layerBox.hidden = false;
+    renderLayer(
+      this.layerBox,
+      this.layerData,
+      this.state.step,
+      this.root.clientWidth || 1e3,
+      () => openInArchitecture(this.state.run, this.state.layer, this.state.step),
+      () => {
+        this.state.layer = null;
+        this.layerData = null;
+        this.layerBox.hidden = true;
+        this.redraw();
+      }
+    );
+  }
+};
+async function render() {
+  setMeasurePrefix("tl");
+  const root = html("div", { class: "tl-root", id: "timeline-root" });
+  document.body.append(root);
+  const app = new TimelineApp(root);
+  window.__timeline = app;
+  try {
+    await app.start();
+    root.dataset.ready = "true";
+  } catch (err) {
+    const box = html("div", { class: "error" });
+    box.textContent = `Could not load the anomaly timeline: ${err.message}`;
+    root.prepend(box);
+    root.dataset.ready = "error";
+  }
+}
+export {
+  render
+};
