@@ -9,7 +9,7 @@ import collections
 import gzip
 import math
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 from tensorboard import errors
@@ -165,7 +165,8 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         if first is not None and archs.get(first[0]):
             key = ("architecture", None, first[1])
             if self._cache.get(key) is None:
-                self._store(key, self.architecture_payload(first[0], archs[first[0]], None))
+                self._store(key, self.architecture_payload(first[0], archs[first[0]], None,
+                                                           reader.problems_of(src, first[0])))
         return self.runs_payload(archs, reader.all_problems(src))
 
     def runs_impl(self, src: reader.Source) -> Dict[str, List[dict]]:
@@ -198,12 +199,11 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         if not versions and problems:
             raise errors.NotFoundError(f"run {run!r} has no readable architecture record "
                                        f"(skipped: {'; '.join(problems)})"[:2000])
-        payload = self.architecture_payload(run, versions, version)
-        payload["problems"] = problems
-        return payload
+        return self.architecture_payload(run, versions, version, problems)
 
     @staticmethod
-    def architecture_payload(run: str, versions, version: Optional[int]) -> Dict[str, Any]:
+    def architecture_payload(run: str, versions, version: Optional[int],
+                             problems: Sequence[str] = ()) -> Dict[str, Any]:
         if not versions:
             raise errors.NotFoundError(f"run {run!r} has no architecture record")
         index = len(versions) - 1 if version is None else version
@@ -212,7 +212,7 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
                                        f"version(s); no version {index}")
         step, record = versions[index]
         return {"run": run, "version": version_summary(index, step, record),
-                "versions": len(versions), "record": record}
+                "versions": len(versions), "record": record, "problems": list(problems)}
 
     @wrappers.Request.application
     def health_route(self, request: wrappers.Request) -> wrappers.Response:
