@@ -265,10 +265,13 @@ def run_demo(logdir: str, steps: Optional[int] = None, quick: bool = False,
         logging.getLogger(name).setLevel(logging.ERROR)
     steps = steps or (40 if quick else 240)
     out = {}
-    for name, spec in DEMOS.items():
-        if only and name not in only:
-            continue
+    chosen = [name for name in DEMOS if not only or name in only]
+    started = time.time()
+    for index, name in enumerate(chosen, 1):
+        spec = DEMOS[name]
         t0 = time.time()
+        progress = _Progress(pl, f"[{index}/{len(chosen)}] {name}", steps, t0)
+        progress.say(0)
         pl.seed_everything(0, workers=True, verbose=False)
         data = spec["data"]()
         n_val = len(data) // 8
@@ -279,7 +282,7 @@ def run_demo(logdir: str, steps: Optional[int] = None, quick: bool = False,
                                 on_step=spec.get("on_step"))
         logger = pl.loggers.TensorBoardLogger(save_dir=logdir, name=name, version="")
         trainer = pl.Trainer(
-            max_steps=steps, logger=logger, callbacks=[ArchVizCallback()],
+            max_steps=steps, logger=logger, callbacks=[ArchVizCallback(), progress.callback],
             log_every_n_steps=5, val_check_interval=1.0, check_val_every_n_epoch=1,
             enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
             accelerator="cpu", devices=1, num_sanity_val_steps=0)
@@ -290,5 +293,47 @@ def run_demo(logdir: str, steps: Optional[int] = None, quick: bool = False,
             trainer.fit(model, DataLoader(train, batch_size=64, shuffle=True),
                         DataLoader(val, batch_size=64))
         out[name] = logger.log_dir
-        print(f"  {name:22s} {time.time() - t0:5.1f}s  {spec['story']}")
+        progress.done(spec["story"])
+    print(f"trained {len(chosen)} runs of {steps} steps in {time.time() - started:.0f}s "
+          f"into {os.path.abspath(logdir)}", flush=True)
     return out
+
+
+class _Progress:
+    """Progress of one demo run on the terminal: which run, step of total, seconds so far.
+
+    On a terminal one line is rewritten in place; elsewhere (a log, CI) a line is printed at
+    every quarter, so that a slow machine never looks hung (issue 16).
+    """
+
+    def __init__(self, pl, label: str, total: int, t0: float):
+        import sys
+
+        self.label, self.total, self.t0 = label, total, t0
+        self.tty = sys.stdout.isatty()
+        self.next_mark = max(1, total // 4)
+        progress = self
+
+        class _Callback(pl.Callback):
+            def on_train_batch_end(self, trainer, *args, **kwargs):
+                progress.step(trainer.global_step)
+
+        self.callback = _Callback()
+
+    def say(self, step: int, end: str = "") -> None:
+        line = f"  {self.label:30s} step {step:4d}/{self.total}  {time.time() - self.t0:5.1f}s"
+        if self.tty:  # one line per run, rewritten in place
+            print("\r" + line + end, end="\n" if end else "", flush=True)
+        else:
+            print(line + end, flush=True)
+
+    def step(self, step: int) -> None:
+        self.last = step
+        if self.tty:
+            self.say(step)
+        elif self.next_mark <= step < self.total:
+            self.next_mark += max(1, self.total // 4)
+            self.say(step)
+
+    def done(self, story: str) -> None:
+        self.say(getattr(self, "last", self.total), f"  done: {story}")
