@@ -39,6 +39,9 @@ DEFAULT_COLUMNS = 800
 # a tag larger than this is read as an evenly random sample of steps and flagged ``sampled``.
 READ_BUDGET_BYTES = 160 * 2**20
 CACHE_ENTRIES = 24
+# Anomaly lists are small and /runs needs one per run: they get their own, larger cache, so
+# that a logdir of thousands of runs is not re-analysed on every /runs request.
+ANOMALY_CACHE_ENTRIES = 100_000
 # A pyramid level is used when it has at least this many buckets per requested column
 # (0.5: a bucket is at most two screen columns wide), coarsest such level first.
 MIN_BUCKETS_PER_COLUMN = 0.5
@@ -286,6 +289,8 @@ class TimelinePlugin(base_plugin.TBPlugin):
         self._provider = context.data_provider
         self._cache: "collections.OrderedDict[tuple, Tuple[tuple, Any]]" = \
             collections.OrderedDict()
+        self._anomaly_cache: "collections.OrderedDict[tuple, Tuple[tuple, Any]]" = \
+            collections.OrderedDict()
         self._lock = threading.Lock()
 
     # -- TensorBoard plumbing --------------------------------------------------------------
@@ -318,10 +323,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
         element is the run: the problems ``compute`` noted for it are kept with the value
         and noted again on a hit, so a cached answer still says what was skipped."""
         run = key[1]
+        cache, limit = (self._anomaly_cache, ANOMALY_CACHE_ENTRIES) if key[0] == "anomalies" \
+            else (self._cache, CACHE_ENTRIES)
         with self._lock:
-            hit = self._cache.get(key)
+            hit = cache.get(key)
             if hit is not None and hit[0] == version:
-                self._cache.move_to_end(key)
+                cache.move_to_end(key)
                 for message in hit[2]:
                     reader.note(src, run, message)
                 return hit[1]
@@ -329,10 +336,10 @@ class TimelinePlugin(base_plugin.TBPlugin):
         value = compute()
         noted = list(src.problems.get(run, [])[before:])
         with self._lock:
-            self._cache[key] = (version, value, noted)
-            self._cache.move_to_end(key)
-            while len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+            cache[key] = (version, value, noted)
+            cache.move_to_end(key)
+            while len(cache) > limit:
+                cache.popitem(last=False)
         return value
 
     def _health_listing(self, src: reader.Source, run: Optional[str] = None) -> Dict[str, dict]:
