@@ -369,12 +369,12 @@ def _capture(model: nn.Module, example_input: Any, source: Optional[str], t0: fl
         error = "no example input was available (set example_input_array or pass an input), " \
                 "so only the module tree was recorded"
     elif scripted:
-        # Hooks cannot be registered on ScriptModules (issue 12): their forward is compiled
-        # TorchScript, so shapes, ops and edges inside them are invisible to the capture.
+        # Scripted modules refuse hooks and traced ones never call their children's (issue
+        # 12): the forward is compiled TorchScript, invisible to hooks and function modes.
         where = scripted[0] or "<root>"
         error = (f"TorchScript hides the dataflow: {where} is a ScriptModule (torch.jit.script "
-                 "or trace), which accepts no Python hooks, so the module tree and parameters "
-                 "were recorded without shapes, ops or edges")
+                 "or trace), whose compiled forward runs no Python hooks inside it, so the "
+                 "module tree and parameters were recorded without shapes, ops or edges")
         quiet = True
     elif has_uninitialized(model):
         # Running the forward here would materialise them out of the training's order.

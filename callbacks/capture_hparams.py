@@ -110,6 +110,11 @@ def _digest(payload: Any) -> str:
     return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def _shape(t: Any) -> Any:
+    """A tensor's shape as a list; ``"lazy"`` for an uninitialized one (no shape yet)."""
+    return "lazy" if nn.parameter.is_lazy(t) else list(t.shape)
+
+
 def struct_hashes(entries: List[dict], module_of: Dict[str, nn.Module],
                   children: Dict[str, List[str]]) -> Dict[str, str]:
     """Hash of class + built-in hyperparameters + own tensor shapes + children's hashes (no
@@ -118,8 +123,8 @@ def struct_hashes(entries: List[dict], module_of: Dict[str, nn.Module],
     for e in reversed(entries):  # named_modules() is pre-order: children come after parents
         name = e["name"]
         m = module_of[name]
-        own = [[list(p.shape), str(p.dtype)] for _, p in m.named_parameters(recurse=False)]
-        own += [[list(b.shape), str(b.dtype)] for _, b in m.named_buffers(recurse=False)]
+        own = [[_shape(p), str(p.dtype)] for _, p in m.named_parameters(recurse=False)]
+        own += [[_shape(b), str(b.dtype)] for _, b in m.named_buffers(recurse=False)]
         payload = [e["type"], e["hparams"] if _is_builtin(m) else {}, own,
                    [out[c] for c in children.get(name, [])]]
         out[name] = _digest(payload)

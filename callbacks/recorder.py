@@ -140,7 +140,7 @@ class ArchVizRecorder:
             if scripted:
                 self._off.add("health")
                 self._warn_once("health", "per-layer statistics and the non-finite sentinel "
-                                "are off: TorchScript modules accept no hooks "
+                                "are off: TorchScript modules run no Python hooks "
                                 f"({scripted[0] or '<root>'} is one); training goes on")
             else:
                 with self._guard("health"):
@@ -251,6 +251,29 @@ class ArchVizRecorder:
         if self.health is not None:
             with self._guard("health"):
                 self.health.before_optimizer_step()
+
+    # -- evidence for the rules: optimizers, the loss, logged metrics (evidence.py) -------
+    def watch_optimizers(self, optimizers: list, *, scaler: Any = None,
+                         precision: Optional[str] = None) -> None:
+        """Read their settings, and the gradient norm they step with (after clipping), on
+        logging steps; call ``before_optimizer_step`` before clipping."""
+        self._make_parts()
+        if self.health is not None:
+            with self._guard("health"):
+                self.health.watch_optimizers(optimizers, scaler=scaler, precision=precision)
+
+    def watch_loss(self, loss_fn: torch.nn.Module) -> None:
+        """The loss module: its class and the range of the model output it receives."""
+        self._make_parts()
+        if self.health is not None:
+            with self._guard("health"):
+                self.health.watch_loss(loss_fn)
+
+    def log_metrics(self, step: int, metrics: Dict[str, Any]) -> None:
+        """Validation loss and other metrics (latest values) for the rules and the run."""
+        if self.health is not None:
+            with self._guard("health"):
+                self.health.log_metrics(step, metrics)
 
     def end_step(self, loss: Any = None, lrs: Optional[list] = None) -> bool:
         """Finish a step; returns True when training should stop (non-finite loss, if asked)."""
