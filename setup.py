@@ -31,6 +31,7 @@ setup(
         "test": [
             "pytest>=7",
             "pytest-timeout>=2",
+            "hypothesis>=6.100",
             "werkzeug>=2",
             "lightning>=2.1",
             "pytorch_lightning>=2.1",
