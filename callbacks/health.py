@@ -34,7 +34,7 @@ between logging steps.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -46,6 +46,7 @@ from tb_archviz.callbacks import stats as S
 from tb_archviz.callbacks import tables as T
 from tb_archviz.callbacks.capture import unwrap_model
 from tb_archviz.callbacks.collect import Collector
+from tb_archviz.callbacks.evidence import Evidence, find_losses
 from tb_archviz.callbacks.health_writer import ANOMALY_REFRESH_EVERY, HealthWriter  # noqa: F401
 from tb_archviz.callbacks.sentinel import NAN_PRESERVING, Sentinel, locate, propagates
 from tb_archviz.callbacks.watched import Watched, is_compiled, leaf_modules, named_params  # noqa: F401
@@ -73,16 +74,42 @@ class HealthMonitor:
         self.watched = Watched(model)
         self.nonfinite = Sentinel(self.watched)
         self.collector = Collector(self.watched)
-        self.writer = HealthWriter()
+        self.writer = HealthWriter(
+            explain=lambda rec: self.detector.explain(rec, self.watched.layer_of))
         self._hooks: list = []
         self._active = False
         self._logging = False
         self._read_requested = False
         self._step = 0
+        self.evidence = Evidence(self.watched)
+        for _name, loss_fn in find_losses(model):     # Lightning: self.criterion = nn...Loss()
+            self.evidence.watch_loss(loss_fn)
 
     @property
     def layer_of(self) -> Dict[str, str]:
         return self.watched.layer_of
+
+    # -- what else to watch (evidence.py) --------------------------------------------------
+    def watch_optimizers(self, optimizers: Sequence[torch.optim.Optimizer], *,
+                         scaler: Any = None, precision: Optional[str] = None) -> None:
+        """Read these optimizers' settings on logging steps, and the gradient norm they
+        step with (after clipping) through a step post-hook, removed by :meth:`detach`.
+        ``scaler``: an AMP GradScaler (its loss scale), ``precision``: e.g. "16-mixed"."""
+        self.evidence.watch_optimizers(list(optimizers), scaler=scaler)
+        if precision is not None:
+            self.evidence.static["precision"] = str(precision)
+
+    def watch_loss(self, loss_fn: torch.nn.Module) -> None:
+        """The loss module: its class and the range of the output it receives."""
+        self.evidence.watch_loss(loss_fn)
+        if self._hooks:
+            self.evidence.remove_loss_hooks()
+            self.evidence.register_loss_hooks()
+
+    def log_metrics(self, step: int, metrics: Dict[str, Any]) -> None:
+        """Metrics the user logs (validation loss, accuracy...): the latest value of each
+        reaches the detectors at the next logging step and the epoch end."""
+        self.evidence.log_metrics(metrics)
 
     # -- hooks ---------------------------------------------------------------------------
     def _register(self) -> None:
@@ -91,11 +118,13 @@ class HealthMonitor:
             if getattr(module, "inplace", False) is True:
                 self._hooks.append(module.register_forward_pre_hook(
                     self._make_pre_inplace(i)))
+        self.evidence.register_loss_hooks()
 
     def _remove_hooks(self) -> None:
         for h in self._hooks:
             h.remove()
         self._hooks = []
+        self.evidence.remove_loss_hooks()
 
     def _make_pre_inplace(self, i: int):
         def pre_hook(module, args):
@@ -165,6 +194,7 @@ class HealthMonitor:
         self._active = self.sentinel or self._logging
         if self._active and not self._hooks:
             self._register()
+        self.evidence.start(batch if self._active else None, self._logging)
         if batch is None or not self._active:
             return
         if self._logging:
@@ -213,11 +243,13 @@ class HealthMonitor:
                 stop = not bool(torch.isfinite(loss_t).all())
             if self._logging:
                 self.collector.finish_updates()
+                self.evidence.end(self.model)
                 self._logging_step(loss_t, lrs or [], sink)
             elif stop or (self._read_requested and self.sentinel):
                 self._readout_sentinel(sink)
         finally:
             self._reset_step()
+            self.evidence.start(None, False)
             self._active = False
             if not self.sentinel and not self._keep_hooks:
                 self._remove_hooks()
@@ -238,15 +270,22 @@ class HealthMonitor:
 
     def _logging_step(self, loss_t: Optional[torch.Tensor], lrs: list, sink) -> None:
         c = self.collector
-        host = self._gather(c.segments(loss_t) + self._sentinel_segments())
+        stats_segs = c.segments(loss_t)
+        ev_segs, ev_parts = self.evidence.segments()
+        host = self._gather(stats_segs + ev_segs + self._sentinel_segments())
+        n_stats, n_ev = len(stats_segs), len(ev_segs)
         loss_given = loss_t is not None and loss_t.numel() > 0
         info = T.StepInfo(c.optimizer_stepped, c.present, c.input_raw is not None,
                           c.input_float, loss_given, lrs)
-        tables, run = T.finish(self.watched, host, info)
+        tables, run = T.finish(self.watched, host[:n_stats], info)
+        context, features = self.evidence.finish(host[n_stats:n_stats + n_ev], ev_parts, run)
+        metrics = dict(self.evidence.metrics)
         step = self._step
-        self.writer.add(self.detector.update(T.step_stats(step, self.watched, tables, run)))
+        self.writer.add(self.detector.update(T.step_stats(
+            step, self.watched, tables, run, context=context, features=features,
+            metrics=metrics)))
         if self.sentinel:
-            self.writer.update_nonfinite(self.nonfinite.record(host[6:]))
+            self.writer.update_nonfinite(self.nonfinite.record(host[n_stats + n_ev:]))
         else:
             self.writer.update_nonfinite(locate(self.watched, T.nonfinite_arrays(
                 step, len(self.watched.params), tables, run, loss_given)))
@@ -254,6 +293,7 @@ class HealthMonitor:
             self.writer.layers(step, T.rows(self.watched), self.layer_of,
                                self.watched.act_families(), sink)
             self.writer.step(step, tables, run, lrs, sink)
+            self.writer.evidence(step, context, features, metrics, sink)
         self.writer.anomalies(step, sink)
 
     # -- validation, end of epoch / fit -------------------------------------------------------
@@ -278,16 +318,25 @@ class HealthMonitor:
             if has_val:
                 run_val = S.finish_input(val, self.collector.val_float)
                 self.writer.add(self.detector.update(det.StepStats(
-                    step, {}, {}, {}, run_val, self.layer_of, {})))
+                    step, {}, {}, {}, run_val, self.layer_of, {},
+                    metrics=dict(self.evidence.metrics))))
                 if sink is not None:
                     self.writer.vector(fmt.TAG_RUN_VAL, "run_val", step, run_val, sink)
+            elif self.evidence.metrics:
+                # The last validation of a fit may come after its last logging step.
+                self.writer.add(self.detector.update(det.StepStats(
+                    step, {}, {}, {}, None, self.layer_of, {},
+                    metrics=dict(self.evidence.metrics))))
             self.collector.val_raw = None
+            if sink is not None:
+                self.writer.metrics(step, self.evidence.metrics, sink)
         if self.sentinel:
             self.writer.update_nonfinite(self.nonfinite.record(host))
         self.writer.anomalies(step, sink, force=True)
 
     def detach(self) -> None:
         self._remove_hooks()
+        self.evidence.detach()
         self.collector.release()
         self._reset_step()
         self._active = False

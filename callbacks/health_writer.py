@@ -3,8 +3,9 @@ and the anomaly records (new ones at once, ones that only grew at most every
 ``ANOMALY_REFRESH_EVERY`` logging steps). Only the rank with a sink writes."""
 from __future__ import annotations
 
+import json
 import math
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -17,12 +18,16 @@ ANOMALY_REFRESH_EVERY = 10
 
 
 class HealthWriter:
-    def __init__(self) -> None:
+    def __init__(self, explain=None) -> None:
+        # explain(record) -> record naming where the trouble began (the detector's history)
+        self.explain = explain
         self.pending: List[dict] = []
         self.nf_record: Optional[dict] = None     # the run's one non_finite record
         self._written: Dict[tuple, str] = {}      # record identity -> severity written
         self._anomaly_checks = 0
         self._layers_written: Optional[tuple] = None
+        self._context_written: Optional[str] = None
+        self._metrics_written: tuple = ()
 
     # -- records ------------------------------------------------------------------------
     def add(self, records: List[dict]) -> None:
@@ -33,15 +38,16 @@ class HealthWriter:
         if rec is None:
             return
         if self.nf_record is None:
-            self.nf_record = rec
+            self.nf_record = self.explain(rec) if self.explain is not None else rec
         elif rec["last_step"] > self.nf_record["last_step"]:
-            self.nf_record = dict(self.nf_record, last_step=rec["last_step"])
-            first = self.nf_record["first_step"]
-            msg = self.nf_record["message"].split(" since step")[0]
-            self.nf_record["message"] = msg + det._since(first, rec["last_step"]) + "."
+            self.nf_record = det.regrow(self.nf_record, rec["last_step"])
         else:
             return
         self.pending.append(self.nf_record)
+        # A non-finite input batch is also bad_input (DESIGN.md §3), at the same steps.
+        twin = det.input_record(self.nf_record)
+        if twin is not None:
+            self.pending.append(twin)
 
     def anomalies(self, step: int, sink, force: bool = False) -> None:
         """Write new records at once; records that only grew (``last_step``) at most every
@@ -103,3 +109,46 @@ class HealthWriter:
         vec = registry.assemble(family, values, extra=extra)
         sink.tensor(tag, step, vec.astype(np.float32), fmt.PLUGIN_HEALTH,
                     content={"kind": family, "stats": list(fixed) + extra})
+
+    # -- evidence (evidence.py) ---------------------------------------------------------
+    def evidence(self, step: int, context: Dict[str, Any], features: Dict[str, np.ndarray],
+                 metrics: Dict[str, float], sink) -> None:
+        """Per-feature input statistics at every logging step; the context blob and the
+        metrics vector when they change."""
+        if features:
+            table = registry.assemble("features", features)
+            sink.tensor(fmt.TAG_FEATURES, step, table.astype(np.float32), fmt.PLUGIN_HEALTH,
+                        content={"kind": "features", "stats": list(registry.columns("features"))})
+        stable = stable_context(context)
+        key = json.dumps(stable, sort_keys=True, default=str)
+        if stable and key != self._context_written and \
+                sink.last_steps().get(fmt.TAG_CONTEXT, -1) < step:
+            if sink.json_blob(fmt.TAG_CONTEXT, step, stable, fmt.PLUGIN_HEALTH,
+                              content={"encoding": "json+gzip"}):
+                self._context_written = key
+        self.metrics(step, metrics, sink)
+
+    def metrics_changed(self, metrics: Dict[str, float]) -> bool:
+        return tuple(sorted(metrics.items())) != self._metrics_written
+
+    def metrics(self, step: int, metrics: Dict[str, float], sink) -> None:
+        """The user's metrics (latest values), when they changed since the last write."""
+        if not metrics or not self.metrics_changed(metrics) or \
+                sink.last_steps().get(fmt.TAG_METRICS, -1) >= step:
+            return
+        names = sorted(metrics)
+        sink.tensor(fmt.TAG_METRICS, step, np.array([metrics[k] for k in names], np.float32),
+                    fmt.PLUGIN_HEALTH, content={"kind": "metrics", "stats": names})
+        self._metrics_written = tuple(sorted(metrics.items()))
+
+
+def stable_context(context: Dict[str, Any]) -> Dict[str, Any]:
+    """The context without what changes from step to step (learning rates are in the run
+    vector as ``lr_<i>``; the AMP loss scale moves by itself), so that it is written only when
+    a setting changes."""
+    out = {k: v for k, v in context.items() if k != "grad_scale"}
+    if "optimizers" in out:
+        out["optimizers"] = [dict(o, groups=[{k: v for k, v in g.items() if k != "lr"}
+                                             for g in o.get("groups", [])])
+                             for o in out["optimizers"]]
+    return out

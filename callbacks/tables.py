@@ -82,9 +82,11 @@ def rows(w: Watched) -> Dict[str, List[str]]:
             "acts": [n for n, _ in w.leaves]}
 
 
-def step_stats(step: int, w: Watched, tables: Dict[str, Table], run: Dict[str, float]
-               ) -> det.StepStats:
-    return det.StepStats(step, rows(w), tables, run, None, w.layer_of, w.act_families())
+def step_stats(step: int, w: Watched, tables: Dict[str, Table], run: Dict[str, float],
+               **evidence) -> det.StepStats:
+    """``evidence``: context, features, metrics (evidence.py)."""
+    return det.StepStats(step, rows(w), tables, run, None, w.layer_of, w.act_families(),
+                         **evidence)
 
 
 def nonfinite_arrays(step: int, n_params: int, tables: Dict[str, Table],

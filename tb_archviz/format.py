@@ -41,6 +41,15 @@ STAT_KINDS = ("weights", "grads", "updates", "acts")
 # vector; ``run`` for training batches, ``run_val`` for validation batches.
 TAG_RUN = "archviz/stats/run"
 TAG_RUN_VAL = "archviz/stats/run_val"
+# The metrics the user logs (self.log / log_metrics), float32 vector named in the content,
+# written when they change.
+TAG_METRICS = "archviz/stats/metrics"
+# Per-input-feature statistics: float32 [features, stats] (dim 1 of the first floating input,
+# up to 64 features), at logging steps.
+TAG_FEATURES = "archviz/features"
+# Training context (JSON, gzip), PLUGIN_HEALTH, blob sequence of one element, written when it
+# changes: optimizers and their settings, the loss class, module modes, precision.
+TAG_CONTEXT = "archviz/context"
 # Anomaly records (JSON list), PLUGIN_HEALTH, blob sequence of one element per step at
 # which records were opened or updated. Kept in full (retention 0), never sampled away.
 TAG_ANOMALIES = "archviz/anomalies"

@@ -10,7 +10,6 @@ single host read between logging steps fails these tests; on a logging step the 
 import numpy as np
 import pytest
 import torch
-from torch.nn import functional as F
 
 from tb_archviz.callbacks import demo
 from tb_archviz.callbacks.health import HealthMonitor
@@ -39,6 +38,12 @@ def test_host_reads_happen_only_in_the_one_gather_of_a_logging_step(kind, sentin
     torch.manual_seed(0)
     model, x, y = _model(kind)
     mon = HealthMonitor(model, sentinel=sentinel)
+    # The evidence too: optimizer settings and the clipped norm (step post-hook), the loss
+    # module's input range (forward hook), per-feature input statistics, module modes.
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    mon.watch_optimizers([opt])
+    mon.watch_loss(loss_fn)
     gathers = []
 
     def counted_gather(segments):
@@ -52,13 +57,18 @@ def test_host_reads_happen_only_in_the_one_gather_of_a_logging_step(kind, sentin
     for step in range(6):
         logging = step in (2, 5)
         mon.start_step(step, (x, y), logging=logging)
-        loss = F.cross_entropy(model(x), y)
+        loss = loss_fn(model(x), y)
         loss.backward()
         mon.before_optimizer_step()
-        with torch.no_grad():
-            for p in model.parameters():
-                p -= 0.1 * p.grad
-                p.grad = None
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad()
+        ev = mon.evidence
+        if logging:           # the evidence was taken on device, not skipped
+            assert ev.clip_raw is not None and ev.out_rows
+            assert (ev.feat_raw is not None) == (kind == "cnn")     # token ids: no features
+        else:
+            assert ev.clip_raw is None and not ev.out_rows and ev.feat_raw is None
         mon.end_step(loss, [0.1], None)
         per_step.append(len(gathers))
         gathers.clear()
