@@ -162,6 +162,11 @@ def _finite(obj):
     return obj
 
 
+# Exit code of ``export`` when the format needs an optional dependency that is not installed
+# (1 is ``inspect --fail-on``'s "anomalies found", 2 a usage error).
+EXIT_MISSING_DEPENDENCY = 3
+
+
 def cmd_export(args) -> int:
     from tb_archviz import export, reader
 
@@ -177,6 +182,9 @@ def cmd_export(args) -> int:
                              ", ".join(sorted(archs)))
         run = next(iter(archs))
     if run not in archs:
+        if run not in set(reader.list_runs(src)):
+            raise UsageError(f"run {run!r} does not exist in {args.logdir!r}; runs with an "
+                             "architecture: " + ", ".join(sorted(archs)))
         raise UsageError(f"run {run!r} has no architecture; runs with one: " +
                          ", ".join(sorted(archs)))
     versions = archs[run]
@@ -190,6 +198,9 @@ def cmd_export(args) -> int:
         export.export_architecture(record, args.output, depth=args.depth, style=args.style)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except export.MissingDependency as exc:  # one line and its own exit code, not a traceback
+        print(f"tb-archviz: error: {exc}", file=sys.stderr)
+        return EXIT_MISSING_DEPENDENCY
     print(f"wrote {args.output}")
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import threading
 from typing import Any, Dict, Optional
 
@@ -141,13 +142,36 @@ def volumes(record: dict, title: Optional[str] = None) -> Dict[str, Any]:
     return json.loads(out)
 
 
+class MissingDependency(RuntimeError):
+    """An optional dependency a format needs is not installed; the message is one line that
+    names the install command (the CLI prints it and exits with its own code, 3)."""
+
+
 def _cairosvg():
     try:
         import cairosvg
-    except ImportError as exc:  # optional dependency (extra "export")
-        raise RuntimeError("PNG and PDF export need cairosvg: pip install 'tb_archviz[export]' "
-                           f"(or pip install cairosvg); import failed: {exc}") from None
+    except (ImportError, OSError) as exc:  # optional dependency (extra "export"); OSError: no libcairo
+        raise MissingDependency("PNG and PDF export need cairosvg and the cairo library: "
+                                "pip install 'tb_archviz[export]' (or: pip install cairosvg); "
+                                f"{type(exc).__name__}: {exc}".replace("\n", " ")) from None
     return cairosvg
+
+
+# Some symbols the diagram draws ("‖" for concatenation, math operators, shapes) are missing
+# from the Helvetica stand-ins fontconfig picks (Liberation Sans, Arimo): cairo draws an empty
+# box. Browsers fall back per glyph; cairo does not, so text holding such a symbol names a
+# font that has it (arrows, "−" and "×" are in every Helvetica stand-in: left alone).
+_SYMBOL_TEXT = re.compile(
+    r"(<text\b)([^>]*>[^<]*[\u2016\u2200-\u2211\u2213-\u22ff\u2300-\u2bff][^<]*</text>)")
+SYMBOL_FONT = "DejaVu Sans, Noto Sans Math, Noto Sans Symbols, Segoe UI Symbol, sans-serif"
+
+
+def raster_ready(svg: str) -> str:
+    """The SVG with symbol-bearing text set in a font that has the symbols (for cairosvg)."""
+    def fix(m: "re.Match[str]") -> str:
+        rest = re.sub(r'\sfont-family="[^"]*"', "", m.group(2), count=1)
+        return f'{m.group(1)} font-family="{SYMBOL_FONT}"{rest}'
+    return _SYMBOL_TEXT.sub(fix, svg)
 
 
 def to_dot(result: Dict[str, Any], record: dict) -> str:
@@ -244,9 +268,9 @@ def export_architecture(record: dict, out_path: str, fmt: Optional[str] = None,
     if fmt == "svg":
         data: bytes = svg.encode("utf-8")
     elif fmt == "png":
-        data = _cairosvg().svg2png(bytestring=svg.encode("utf-8"), scale=2.0)
+        data = _cairosvg().svg2png(bytestring=raster_ready(svg).encode("utf-8"), scale=2.0)
     elif fmt == "pdf":
-        data = _cairosvg().svg2pdf(bytestring=svg.encode("utf-8"))
+        data = _cairosvg().svg2pdf(bytestring=raster_ready(svg).encode("utf-8"))
     elif fmt == "dot":
         data = to_dot(result, record).encode("utf-8")
     elif style == "volumes":
