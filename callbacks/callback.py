@@ -11,6 +11,9 @@ Logged (all documented in ``tb_archviz/FORMAT.md``):
 * ``archviz/layers``, ``archviz/stats/{weights,grads,updates,acts,run,run_val}``: health statistics
   on logging steps;
 * ``archviz/anomalies``: anomaly records, as they open and grow;
+* ``archviz/context``, ``archviz/features``, ``archviz/metrics``: the optimizers'
+  settings, loss class and module modes (when they change), per-feature input statistics,
+  the metrics logged with ``self.log`` (read at each validation end);
 * ``archviz/grad_norm_total``, ``archviz/lr``…: scalars for the Scalars tab;
 * ``archviz/weights/<parameter>``, ``archviz/playground``: view snapshots (small layers'
   weights, the 2-D input plane).
@@ -255,6 +258,16 @@ class ArchVizCallback(*callback_bases()):
         self.recorder.start_step(self._step_of_batch, input_from_batch(batch), targets=targets)
 
     @_guarded()
+    def on_train_start(self, trainer, pl_module) -> None:
+        # Evidence for the rules: the optimizers' settings and the gradient norm they step
+        # with after Lightning's clipping; under fp16 AMP the loss scale.
+        if self.recorder is not None:
+            plugin = getattr(trainer, "precision_plugin", None)
+            self.recorder.watch_optimizers(list(trainer.optimizers),
+                                           scaler=getattr(plugin, "scaler", None),
+                                           precision=getattr(trainer, "precision", None))
+
+    @_guarded()
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
         if self.recorder is not None:
             self.recorder.before_optimizer_step()
@@ -275,6 +288,12 @@ class ArchVizCallback(*callback_bases()):
                                   dataloader_idx: int = 0) -> None:
         if self.recorder is not None and not trainer.sanity_checking:
             self.recorder.validation_batch(trainer.global_step, input_from_batch(batch))
+
+    @_guarded()
+    def on_validation_end(self, trainer, pl_module) -> None:
+        # What the user logs with self.log (val_loss, accuracy...), read once per validation.
+        if self.recorder is not None and not trainer.sanity_checking:
+            self.recorder.log_metrics(trainer.global_step, dict(trainer.callback_metrics))
 
     @_guarded()
     def on_train_epoch_end(self, trainer, pl_module) -> None:

@@ -136,10 +136,10 @@ class HealthWriter:
         if not metrics or not self.metrics_changed(metrics) or \
                 sink.last_steps().get(fmt.TAG_METRICS, -1) >= step:
             return
-        names = sorted(metrics)
-        sink.tensor(fmt.TAG_METRICS, step, np.array([metrics[k] for k in names], np.float32),
-                    fmt.PLUGIN_HEALTH, content={"kind": "metrics", "stats": names})
-        self._metrics_written = tuple(sorted(metrics.items()))
+        values = {k: metrics[k] for k in sorted(metrics)}
+        if sink.json_blob(fmt.TAG_METRICS, step, values, fmt.PLUGIN_HEALTH,
+                          content={"encoding": "json+gzip"}):
+            self._metrics_written = tuple(values.items())
 
 
 def stable_context(context: Dict[str, Any]) -> Dict[str, Any]:

@@ -41,9 +41,10 @@ STAT_KINDS = ("weights", "grads", "updates", "acts")
 # vector; ``run`` for training batches, ``run_val`` for validation batches.
 TAG_RUN = "archviz/stats/run"
 TAG_RUN_VAL = "archviz/stats/run_val"
-# The metrics the user logs (self.log / log_metrics), float32 vector named in the content,
-# written when they change.
-TAG_METRICS = "archviz/stats/metrics"
+# The metrics the user logs (self.log / log_metrics): JSON {name: latest value}, PLUGIN_HEALTH,
+# blob sequence of one element, written when they change (a JSON object, because the set of
+# names grows during a run and only a tag's first metadata is read).
+TAG_METRICS = "archviz/metrics"
 # Per-input-feature statistics: float32 [features, stats] (dim 1 of the first floating input,
 # up to 64 features), at logging steps.
 TAG_FEATURES = "archviz/features"

@@ -349,9 +349,9 @@ def test_logged_metrics_reach_the_rules_and_are_written_when_they_change(tmp_pat
     metrics = {s.step: s.metrics for s in seen}
     assert metrics[0] == {} and metrics[2] == {}
     assert metrics[4] == {"val_loss": 0.75, "val_acc": 0.5}
-    written = _tensors(tmp_path, fmt.TAG_METRICS)
-    assert sorted(written) == [4]              # the last value arrived after the last flush
-    assert written[4].tolist() == [0.5, 0.75]  # sorted by name: val_acc, val_loss
+    written = _blobs(tmp_path, fmt.TAG_METRICS)
+    # Written once: the last value arrived after the last flush.
+    assert written == [(4, {"val_acc": 0.5, "val_loss": 0.75})]
 
 
 # -- lifecycle --------------------------------------------------------------------------------------
