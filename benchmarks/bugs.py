@@ -78,8 +78,8 @@ def _cell(text: str) -> str:
 
 def table(bugs: List[BugScore], quiet: List[HealthyScore], failed: List[tuple],
           command: str) -> str:
-    lines = [f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}, torch "
-             f"{_torch_version()}, CPU). Culprit names are qualified module names; `!` marks "
+    lines = [f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}, {_code_version()}, "
+             f"torch {_torch_version()}, CPU). Culprit names are qualified module names; `!` marks "
              "an error, the rest are warnings; info records are only counted. Expected kinds: "
              "any one counts; `*` marks a kind the current registry does not have (proposed).",
              ""]
@@ -123,6 +123,20 @@ def table(bugs: List[BugScore], quiet: List[HealthyScore], failed: List[tuple],
         lines += ["", "What the missed or mis-explained bugs leave in today's statistics:", ""]
         lines += [f"- `{b.name}`: {text}" for b, text in notes]
     return "\n".join(lines) + "\n"
+
+
+def _code_version() -> str:
+    """The commit measured, and whether the monitor's code had uncommitted changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "tb_archviz", "callbacks"],
+                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown commit"
+    return f"commit {head}" + (" + uncommitted changes to the monitor" if dirty.strip() else "")
 
 
 def _torch_version() -> str:

@@ -8,8 +8,9 @@ or error), right layer, right advice (a keyword in message + remedy).
 
 Only the public API is called: ``ArchVizRecorder`` as in the README's plain-PyTorch loop, and
 ``tb_archviz.cli.inspect_logdir`` (the ``inspect --json`` document). Three planned calls of
-issue 11 (item 3) are made when the recorder has them: ``watch_optimizer(opt)``,
-``watch_loss(loss_fn)`` and ``log_metrics(step, {"val_loss": ..., ...})``.
+issue 11 (item 3) are made when the recorder has them: ``watch_optimizers([opt])`` (or
+``watch_optimizer(opt)``), ``watch_loss(loss_fn)`` and ``log_metrics(step, {"val_loss": ...,
+"val_acc": ...})`` (``val_r2`` for regression).
 """
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ def record(setup: Setup, logdir: str, seed: int = 0) -> Result:
     rec = ArchVizRecorder(setup.model, logdir=logdir, log_every_n_steps=LOG_EVERY,
                           snapshots=False)
     # Planned API (issue 11, item 3): guarded so the harness runs on today's recorder.
-    if hasattr(rec, "watch_optimizer"):
+    if hasattr(rec, "watch_optimizers"):
+        rec.watch_optimizers([setup.opt])
+    elif hasattr(rec, "watch_optimizer"):
         rec.watch_optimizer(setup.opt)
     if hasattr(rec, "watch_loss"):
         rec.watch_loss(setup.loss_fn)

@@ -4,7 +4,7 @@ Sources (``research/peers-health.md``): H = Humbatova et al.'s taxonomy of real 
 AT = AUTOTRAINER, DD = DeepDiagnosis, FD = DeepFD, UM = UMLAUT, TC = TrainCheck.
 Every ``build(buggy)`` returns a fresh setup seeded the same way for both variants, so the
 two differ only by the bug. The baseline recipe: a 16-32-32-4 ReLU MLP on the teacher-labelled
-tabular set (256 train, 256 validation), batch 32, 200 steps.
+tabular set (1024 train, 256 validation), batch 32, 200 steps.
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def labels_shuffled(buggy: bool) -> Setup:
 
 
 def overfitting_tiny_data(buggy: bool) -> Setup:
-    data = tabular(n=24 if buggy else 256, label_noise=0.2)
+    data = tabular(n=24 if buggy else 1024, label_noise=0.2)
     m = _mlp(hidden=(128, 128))
     return Setup(m, _adam(m, lr=3e-3), _ce(), data, steps=300)
 
@@ -261,7 +261,7 @@ def one_layer_init_x1000(buggy: bool) -> Setup:
 def relu_on_output(buggy: bool) -> Setup:
     m = _mlp(out_act=nn.ReLU() if buggy else None)
     with torch.no_grad():
-        m.fc3.bias[0] = -5.0     # a class prior in the output bias, in both variants
+        m.fc3.bias[C - 1] = -8.0     # a class prior in the output bias, in both variants
     return Setup(m, _sgd(m), _ce(), tabular(), steps=200)
 
 
