@@ -402,85 +402,82 @@ SCENARIOS: List[Scenario] = [
 
 BY_NAME: Dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 
-# What each bug leaves in the statistics the writer records (measured on the runs of
-# benchmarks/bugs_results.md, with ArchVizRecorder as in the README's plain loop): printed by
-# the benchmark for the scenarios that are missed or explained wrongly.
+# What each bug leaves in the statistics the writer records (measured with ArchVizRecorder as
+# in the README's plain loop, plus watch_optimizers/watch_loss/log_metrics): the benchmark
+# prints these for the scenarios that are missed or explained wrongly.
 EVIDENCE: Dict[str, str] = {
     "softmax_into_cross_entropy":
         "`acts` of `out_act` (a Softmax, the last module): min ≥ 0, max ≤ 1 and mean exactly "
-        "1/C = 0.250 at every step (rows sum to 1); the loss cannot go below CE's floor for "
-        "probability inputs, ln(1 + (C−1)/e) = 0.74. The loss class is not known to the "
-        "plain-loop recorder (`watch_loss` is planned), and the `output_*` run columns are NaN.",
+        "1/C = 0.250 at every step (rows sum to 1); the loss cannot go below CrossEntropyLoss's "
+        "floor for probability inputs, ln(1 + (C−1)/e) = 0.74.",
     "sigmoid_into_bce_with_logits":
-        "the last module is a Sigmoid (`act_family` sigmoid) whose output (0.13–0.59) goes "
-        "into a loss that applies its own sigmoid; the loss hovers at 0.67–0.86 (ln 2 = 0.69) "
-        "for 200 steps, too noisy for the 1 % plateau test. Needs the loss class.",
+        "the last module is a Sigmoid (`act_family` sigmoid) whose output (batch mean 0.10–0.55, max 0.59) goes into "
+        "BCEWithLogitsLoss (`archviz/context` loss class); the loss hovers at 0.67–0.86 "
+        "(ln 2 = 0.69) for 200 steps.",
     "nll_on_raw_logits":
-        "`run/loss` is negative from the first steps (−0.03, −0.41, −1.63): NLL of "
-        "log-probabilities is never below 0. That shows 25 steps before the gradients explode "
-        "and is reported only as `exploding_gradients` + `non_finite` with lr/clip advice.",
+        "`run/loss` is negative from the first steps (−0.01, −0.40, −1.57, −7.6): NLL of "
+        "log-probabilities is never below 0. That shows 25 steps before the gradients explode.",
     "regression_targets_unscaled":
         "the first logged loss is 1.05e6 (MSE of a fresh model on standardized targets starts "
         "near 1) and NaN from step 3; no target statistics are recorded (the README loop does "
-        "not pass targets), so the advice is the generic lr/clip one.",
+        "not pass targets), so only the generic non-finite advice (lr, clipping) is given.",
     "loss_summed_high_lr":
-        "the step-0 loss is 45.4 = batch 32 × ln 4 (a mean-reduced CE starts at ln C = 1.39) "
-        "and `grad_norm_total` is 12.8 against 0.40 in the fixed run (×32, the batch size); "
-        "reported per layer (`update_ratio_high`@fc3) and as `training_stalled`, never as a "
-        "run-level loss-reduction problem.",
+        "the step-0 loss is 45.4 = batch 32 × ln 4 (a mean-reduced CE starts at ln C = 1.39) and "
+        "`grad_norm_total` is 14.3 against 0.45 in the fixed run (×32, the batch size); the "
+        "findings are per layer (`update_ratio_high`@fc3) or about the stall that follows, none "
+        "names the loss reduction.",
     "labels_shuffled":
-        "training loss falls to 0.02 (memorised) while validation accuracy stays at chance, but "
-        "the plain-loop recorder cannot receive a validation loss (`log_metrics` is planned); "
-        "`run_val` holds only validation *input* statistics, which match training.",
+        "`archviz/stats/metrics`: val_acc stays at chance (0.19–0.27) from the first validation "
+        "and val_loss rises 1.40 → 1.57 while the training loss falls 1.43 → 0.94. Unlike "
+        "overfitting, validation never improved at all: labels unrelated to their inputs.",
     "overfitting_tiny_data":
-        "training loss 1.37 → 7e-5; the validation loss climbs 1.6 → 3.3 from step 20 but is "
-        "never recorded (no validation-metric API in the plain loop).",
+        "training loss 1.37 → 7e-5 on 24 samples; val_loss climbs 1.6 → 3.3 from step 20.",
     "repeated_batch":
-        "every logged input statistic is identical at every logging step (input_mean 0.0765, "
-        "std 1.0371, max 3.5362 from step 0 to 195; random batches never repeat to 4 digits) "
-        "while the training loss falls to 3e-4.",
+        "every logged input statistic is identical at every logging step (input_mean −0.0728, "
+        "input_std 1.0243 from step 0 to 195; random batches never repeat to 4 digits) while "
+        "the training loss falls to 2e-4: one batch, memorised.",
     "feature_goes_constant":
-        "`input_std` drops from 1.04 to 0.51 at step 40 (validation stays 0.99); "
-        "`input_constant` flags only a batch that is constant as a whole, and per-feature "
-        "statistics (12 of 16 features with zero variance) are not recorded.",
+        "`input_std` drops from 1.04 to 0.51 at step 40 (validation stays 0.99); 12 of 16 "
+        "features have zero variance from then on (`archviz/features`).",
     "data_drift":
-        "`input_mean` jumps 0.03 → 3.1 and `input_std` 1.0 → 4.4 at step 60 (3 early σ; std ×4, "
-        "under the 10× rule); validation inputs stay at mean 0 / std 1, but the train/val test "
-        "measures the gap in the drifted training σ (4.4), so it passes.",
+        "`input_mean` jumps 0.03 → 3.1 and `input_std` 1.0 → 4.4 at step 60; validation inputs "
+        "stay at mean 0 / std 1.",
+    "lr_too_high":
+        "the loss spikes (1.42 → 2.68 → 10.4 at step 25) and `grad_norm_total` with it (0.45 → "
+        "23.8), then settles at chance (ln 4); `archviz/context` records SGD lr = 3.0. The "
+        "findings are per layer (`update_ratio_high`) plus a run-level plateau/stall; none "
+        "run-level names the learning rate.",
+    "scheduler_decays_too_early":
+        "`run/lr_0` goes 0.045 → 0.02 → 0 at step 10 and stays 0; every update ratio is exactly "
+        "0 from step 10; the loss stays at 1.35–1.42 (ln 4 = 1.39).",
+    "missing_zero_grad":
+        "`grad_norm_total` grows steadily, 0.45 → 1.15 → 2.35 → 3.58 → 6.8 … 424, while the "
+        "loss is still at its start (1.32–1.51, steps 0–20): the norm of a running sum of "
+        "gradients.",
+    "zero_grad_before_step":
+        "*every* trainable parameter has `present` = 0 at the optimizer step although the model "
+        "ran and the loss was computed: the gradients were cleared between backward and step.",
     "frozen_by_mistake":
         "fc1 has `trainable` = 0, like a deliberately frozen backbone. What tells them apart: "
         "fc1 is still at PyTorch's default init (max_abs 0.2494 ≈ 1/√fan_in = 0.25, std 0.145 ≈ "
         "1/√(3·fan_in)) and sits in front of trainable layers; a pretrained backbone is not.",
     "eval_mode_during_training":
         "`bn1`'s output has std 12 → 23 and mean −0.5 → −30 during training steps; a BatchNorm "
-        "in training mode outputs std ≈ 1, mean ≈ 0 (fixed run: 1.00). Only running statistics "
-        "(eval mode) do that. Reported as `dead_units` with lr/bias advice; the `eval_modules` "
-        "run column is NaN.",
+        "in training mode outputs std ≈ 1, mean ≈ 0 (fixed run: 1.00).",
+    "huge_weight_decay":
+        "the weight norm of fc2 falls 3.35 → 0.076 in 30 steps (halving every 5) while "
+        "`grad_norm_total` stays 0.06–0.45: the weights shrink, which only weight decay does; "
+        "`archviz/context` records AdamW weight_decay = 50.",
+    "tiny_gradient_clip":
+        "`grad_norm_total` (before clipping) is 0.3–0.5 while update ratios are 4e-6 (fixed "
+        "run: ~1e-2): clipping to 1e-4 removes nearly all of the gradient.",
     "deep_sigmoid_vanishing":
-        "gradient norms fall 4–10× per sigmoid layer towards the input (fc5.weight 0.48, fc4 "
-        "0.08, fc3 0.012, fc2 1.4e-3, fc1 4e-4: 1200×) and update ratios are 4e-5 (fc1) vs 2e-2 "
-        "(fc5), far from the 1e-6× rule; the loss stays at ln 4 but its noise beats the 1 % "
-        "plateau test.",
+        "median gradient norms fall 4–10× per sigmoid layer towards the input (fc5.weight 0.48, "
+        "fc4 0.076, fc3 0.011, fc2 1.5e-3, fc1 3.4e-4: 1400×) and update ratios are 3.6e-5 "
+        "(fc1) vs 3.1e-2 (fc5); the loss stays at ln 4 ≈ 1.39 (noisy, 1.33–1.45).",
     "bottleneck_width_one":
         "the architecture record shows fc2 = Linear(32, 1) between 32-wide layers and its "
         "`acts` numel is 32 for a 32-sample batch (one unit); no rank statistic is recorded.",
-    "missing_zero_grad":
-        "`grad_norm_total` grows steadily, 0.40 → 1.3 → 2.0 → 3.7 → 5.6 … 78, while the loss is "
-        "still falling (steps 0–15): the norm of a running sum of gradients. Reported as "
-        "`loss_divergence` with lr/clip advice.",
-    "zero_grad_before_step":
-        "*every* trainable parameter has `present` = 0 at the optimizer step although the model "
-        "ran and the loss was computed: gradients cleared between backward and step. Reported "
-        "as `no_gradient` on each layer with 'unused parameter' advice.",
-    "huge_weight_decay":
-        "the weight norm of fc2 falls 3.35 → 0.07 in 35 steps (halving every 5) while the "
-        "gradients stay at 0.1–0.4: the weights shrink, which only weight decay does. Reported "
-        "as `loss_plateau` with label/loss advice; the optimizer's weight_decay (50) is not "
-        "recorded in a plain loop.",
-    "tiny_gradient_clip":
-        "`grad_norm_total` (before clipping) is 0.3–0.5 but update ratios are 4e-6 (fixed run: "
-        "~1e-2); `grad_norm_clipped` is NaN (clip_grad_norm_ runs after "
-        "before_optimizer_step). Reported as `loss_plateau` with label/loss advice.",
 }
 for _sc in SCENARIOS:
     _sc.evidence = EVIDENCE.get(_sc.name, "")
