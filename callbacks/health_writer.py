@@ -37,6 +37,8 @@ class HealthWriter:
         """One non_finite record per run (its first occurrence); later reads grow last_step."""
         if rec is None:
             return
+        rec = dict(rec)
+        input_last = rec.pop("_input_last", None)
         if self.nf_record is None:
             self.nf_record = self.explain(rec) if self.explain is not None else rec
         elif rec["last_step"] > self.nf_record["last_step"]:
@@ -45,7 +47,7 @@ class HealthWriter:
             return
         self.pending.append(self.nf_record)
         # A non-finite input batch is also bad_input (DESIGN.md §3), at the same steps.
-        twin = det.input_record(self.nf_record)
+        twin = det.input_record(self.nf_record, input_last)
         if twin is not None:
             self.pending.append(twin)
 

@@ -1220,6 +1220,9 @@ def locate_non_finite(sources: List[NonFiniteSource], layer_of: Dict[str, str],
     if src.source == "input":
         # The model is not at fault: the advice is about the data, not the optimizer.
         record["remedy"] = INPUT_NON_FINITE_REMEDY
+        # The input's own last bad step (the NaN may live on in the weights): for the
+        # bad_input twin (input_record); writers drop this key before writing.
+        record["_input_last"] = int(np.asarray(src.last, dtype=np.int64).max())
     return explain_non_finite(record, state, layer_of) if state is not None else record
 
 
@@ -1254,21 +1257,24 @@ def regrow(record: dict, last_step: int) -> dict:
     return out
 
 
-def input_record(nf: dict) -> Optional[dict]:
+def input_record(nf: dict, input_last: Optional[int] = None) -> Optional[dict]:
     """A non_finite record located in the input batch is also ``bad_input`` (DESIGN.md §3:
-    non-finite input batches), at the same exact steps."""
+    non-finite input batches), from its first step to the input's own last bad step."""
     if nf.get("stat") != "input/nonfinite":
         return None
+    last = nf["last_step"] if input_last is None else max(int(input_last), nf["first_step"])
     f = Flag("bad_input", None, None, 1.0, 0.0, "run/input_nonfinite", "error",
              "The training input batch holds NaN/Inf values", remedy=INPUT_NON_FINITE_REMEDY)
-    return make_record(f, nf["first_step"], nf["last_step"])
+    return make_record(f, nf["first_step"], last)
 
 
 # ----------------------------------------------------------------------------- tracking
 
 
 def _since(first: int, last: int) -> str:
-    return f" since step {first}" if first == last else f" since step {first} (still at " \
+    # One grammar with the Timeline tab (frontend/src/timeline/sentences.js, issue 16): "at
+    # step N" for one step, "since step A (still at step B)" while it lasts.
+    return f" at step {first}" if first == last else f" since step {first} (still at " \
         f"step {last})"
 
 
