@@ -1,15 +1,16 @@
 """The benchmark of realistic training bugs (issue 11, item 8), by one command.
 
-    python benchmarks/bugs.py [--only NAME[,NAME...]] [--out FILE.md] [--json FILE]
-                              [--jobs 1|2] [--keep DIR]
+    python benchmarks/bugs.py [--only NAME[,NAME...]] [--trainer plain,lightning]
+                              [--out FILE.md] [--json FILE] [--jobs 1|2] [--keep DIR]
 
-Every scenario of ``tests/bugs/scenarios.py`` is trained fixed and buggy under
-``ArchVizRecorder`` (plain PyTorch loop, CPU, a few seconds each), checked (the bug really
-shows) and scored against what ``tb-archviz inspect --json`` reports; every healthy setup of
-``tests/bugs/healthy.py`` must train and stay quiet (nothing at warning or error). Prints a
-markdown table (and writes it with ``--out``); ``--json`` also writes every anomaly record;
-``--keep DIR`` keeps the logdirs (``DIR/<name>/{fixed,buggy,healthy}``) for TensorBoard.
-At most two worker processes, one thread each.
+Every scenario of ``tests/bugs/scenarios.py`` is trained fixed and buggy (CPU, a few seconds
+each) in a plain PyTorch loop under ``ArchVizRecorder`` and in a tiny Lightning ``Trainer``
+with ``ArchVizCallback()``, checked (the bug really shows) and scored against what
+``tb-archviz inspect --json`` reports; every healthy setup of ``tests/bugs/healthy.py`` must
+train and stay quiet (nothing at warning or error). Prints a markdown report (``--out`` writes
+it; ``benchmarks/bugs_results.md`` is the committed one); ``--json`` also writes every
+anomaly record; ``--keep DIR`` keeps the logdirs (``DIR/<name>/<variant>[-lightning]``) for
+TensorBoard. At most two worker processes, one thread each.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -42,9 +43,9 @@ def _init_worker() -> None:
 def _run(args: tuple):
     from tests.bugs.harness import run_named
 
-    name, keep = args
+    name, keep, trainer = args
     try:
-        return run_named(name, keep)
+        return run_named(name, keep, trainer)
     except Exception as exc:   # one broken scenario must not hide the others' results
         return name, f"{type(exc).__name__}: {exc}"
 
@@ -76,24 +77,26 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def table(bugs: List[BugScore], quiet: List[HealthyScore], failed: List[tuple],
-          command: str) -> str:
-    lines = [f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}, {_code_version()}, "
-             f"torch {_torch_version()}, CPU). Culprit names are qualified module names; `!` marks "
-             "an error, the rest are warnings; info records are only counted. Expected kinds: "
-             "any one counts; `*` marks a kind the current registry does not have (proposed).",
-             ""]
+TRAINERS = {"plain": "Plain PyTorch loop (`ArchVizRecorder`, README calls + `watch_optimizers`, "
+                     "`watch_loss`, `log_metrics` when present)",
+            "lightning": "Lightning `Trainer` with `ArchVizCallback()` (model in `self.model`, "
+                         "so culprits read `model.<name>`)"}
+
+
+def section(trainer: str, bugs: List[BugScore], quiet: List[HealthyScore]) -> List[str]:
+    """The two tables (bugs, healthy setups) of one trainer."""
     known = known_kinds()
     sane = [b for b in bugs if b.shows]
     det = [b for b in sane if b.detected]
-    lines += [f"**Bug scenarios: {len(det)}/{len(sane)} detected, "
-              f"{sum(b.right_layer for b in det)} with the right layer, "
-              f"{sum(b.right_advice for b in det)} with the right advice** "
-              f"({len(bugs) - len(sane)} scenario(s) whose bug did not show are not counted).",
-              "",
-              "| scenario | expected kind | bug shows (fixed → buggy) | detected | right layer "
-              "| right advice | reported on the buggy run | reported on the fixed run |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines = [f"### {TRAINERS[trainer]}", "",
+             f"**Bug scenarios: {len(det)}/{len(sane)} detected, "
+             f"{sum(b.right_layer for b in det)} with the right layer, "
+             f"{sum(b.right_advice for b in det)} with the right advice** "
+             f"({len(bugs) - len(sane)} scenario(s) whose bug did not show are not counted).",
+             "",
+             "| scenario | expected kind | bug shows (fixed → buggy) | detected | right layer "
+             "| right advice | reported on the buggy run | reported on the fixed run |",
+             "|---|---|---|---|---|---|---|---|"]
     for b in bugs:
         lines.append(
             f"| `{b.name}` | {_kinds(b.expected, known)} | "
@@ -108,20 +111,38 @@ def table(bugs: List[BugScore], quiet: List[HealthyScore], failed: List[tuple],
     for h in quiet:
         lines.append(f"| `{h.name}` | {_yn(h.trains)} ({h.metric:.2f}) | "
                      f"{_cell(', '.join(h.alarms) or 'none')} | {_cell(h.reported)} |")
-    if failed:
-        lines += ["", "**Failed to run:**", ""]
-        lines += [f"- `{name}`: {_cell(err)}" for name, err in failed]
-    lines += ["", "Scenarios (sources: H = Humbatova et al., AT = AUTOTRAINER, DD = "
+    return lines + [""]
+
+
+def table(results: Dict[str, list], command: str) -> str:
+    """The whole report: one section per trainer, the scenario list, the evidence notes."""
+    lines = [f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}, {_code_version()}, "
+             f"torch {_torch_version()}, CPU). Culprit names are qualified module names; `!` "
+             "marks an error, the rest are warnings; info records are only counted. Expected "
+             "kinds: any one counts; `*` marks a kind the current registry does not have "
+             "(proposed).", ""]
+    missed: Dict[str, None] = {}
+    for trainer, res in results.items():
+        bugs = [r for r in res if isinstance(r, BugScore)]
+        lines += section(trainer, bugs, [r for r in res if isinstance(r, HealthyScore)])
+        failed = [r for r in res if isinstance(r, tuple)]
+        if failed:
+            lines += ["**Failed to run:**", ""]
+            lines += [f"- `{name}`: {_cell(err)}" for name, err in failed] + [""]
+        for b in bugs:
+            if b.shows and not (b.detected and b.right_layer and b.right_advice):
+                missed.setdefault(b.name, None)
+    ran = {r.name for res in results.values() for r in res if isinstance(r, BugScore)}
+    lines += ["Scenarios (sources: H = Humbatova et al., AT = AUTOTRAINER, DD = "
               "DeepDiagnosis, FD = DeepFD, UM = UMLAUT, TC = TrainCheck):", ""]
-    for sc in scenarios.SCENARIOS:
-        if any(b.name == sc.name for b in bugs):
-            lines.append(f"- `{sc.name}` ({sc.source}): {sc.description}.")
-    missed = [b for b in sane if not (b.detected and b.right_layer and b.right_advice)]
-    notes = [(b, scenarios.BY_NAME[b.name].evidence) for b in missed
-             if scenarios.BY_NAME[b.name].evidence]
+    lines += [f"- `{sc.name}` ({sc.source}): {sc.description}."
+              for sc in scenarios.SCENARIOS if sc.name in ran]
+    notes = [(n, scenarios.BY_NAME[n].evidence) for n in missed
+             if scenarios.BY_NAME[n].evidence]
     if notes:
-        lines += ["", "What the missed or mis-explained bugs leave in today's statistics:", ""]
-        lines += [f"- `{b.name}`: {text}" for b, text in notes]
+        lines += ["", "What the missed or mis-explained bugs leave in the recorded statistics:",
+                  ""]
+        lines += [f"- `{n}`: {text}" for n, text in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -149,6 +170,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", default=None,
                    help="comma-separated scenario or healthy-setup names")
+    p.add_argument("--trainer", default="plain,lightning",
+                   help="plain, lightning or both (comma-separated; default both)")
     p.add_argument("--out", default=None, help="write the markdown table to this file")
     p.add_argument("--json", default=None, help="write scores and anomaly records as JSON")
     p.add_argument("--jobs", type=int, default=2, choices=(1, 2))
@@ -161,19 +184,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         if unknown:
             p.error(f"unknown name(s) {', '.join(unknown)}; known: {', '.join(names)}")
         names = [n for n in names if n in wanted]
+    trainers = [t.strip() for t in args.trainer.split(",") if t.strip()]
+    if not trainers or set(trainers) - set(TRAINERS):
+        p.error(f"--trainer takes {', '.join(TRAINERS)} (comma-separated)")
     t0 = time.perf_counter()
-    tasks = [(n, args.keep) for n in names]
+    tasks = [(n, args.keep, t) for t in trainers for n in names]
     if args.jobs == 1:
         _init_worker()
-        results = [_run(t) for t in tasks]
+        flat = [_run(t) for t in tasks]
     else:
         with multiprocessing.get_context("spawn").Pool(2, initializer=_init_worker) as pool:
-            results = pool.map(_run, tasks, chunksize=1)
-    bugs = [r for r in results if isinstance(r, BugScore)]
-    quiet = [r for r in results if isinstance(r, HealthyScore)]
-    failed = [r for r in results if isinstance(r, tuple)]
-    command = "python benchmarks/bugs.py" + (f" --only {args.only}" if args.only else "")
-    text = table(bugs, quiet, failed, command)
+            flat = pool.map(_run, tasks, chunksize=1)
+    results = {t: [r for (_n, _k, tt), r in zip(tasks, flat) if tt == t] for t in trainers}
+    command = "python benchmarks/bugs.py" + (f" --only {args.only}" if args.only else "") + \
+        (f" --trainer {args.trainer}" if args.trainer != "plain,lightning" else "")
+    text = table(results, command)
     print(text)
     print(f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     if args.out:
@@ -181,9 +206,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             f.write(text)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"bugs": [dataclasses.asdict(b) for b in bugs],
-                       "healthy": [dataclasses.asdict(h) for h in quiet],
-                       "failed": failed}, f, indent=1, default=str)
+            json.dump({t: [dataclasses.asdict(r) if not isinstance(r, tuple) else list(r)
+                           for r in res] for t, res in results.items()},
+                      f, indent=1, default=str)
+    failed = any(isinstance(r, tuple) for r in flat)
     return 1 if failed else 0
 
 

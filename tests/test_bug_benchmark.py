@@ -2,8 +2,8 @@
 ``ARCHVIZ_BUG_BENCH=1``.
 
 In CI: a sample of the scenarios the current detectors catch (``CI_SCENARIOS`` out of
-``EXPECTED_DETECTED``) shows its bug and is caught, a few healthy setups train and stay quiet,
-and the scoring itself is checked. ``ARCHVIZ_BUG_BENCH=1`` runs the whole benchmark and asserts
+``EXPECTED_DETECTED``) shows its bug and is caught (one of them also through a Lightning
+``Trainer``), a few healthy setups train and stay quiet, and the scoring itself is checked. ``ARCHVIZ_BUG_BENCH=1`` runs the whole benchmark and asserts
 everything: every scenario's bug shows on a plain run, every bug is detected with the right
 layer and advice, every healthy setup is quiet. It fails today by design; ``python benchmarks/bugs.py`` shows what is
 missed and why (``benchmarks/bugs_results.md``).
@@ -94,6 +94,15 @@ def _check(name: str, asserted) -> None:
 @pytest.mark.parametrize("name", CI_SCENARIOS)
 def test_current_detectors_catch_bug(name):
     _check(name, EXPECTED_DETECTED[name])
+
+
+def test_lightning_trainer_run_is_caught_with_the_model_prefix():
+    pytest.importorskip("lightning.pytorch")
+    score = run_scenario(scenarios.BY_NAME["detached_branch"], trainer="lightning")
+    assert score.shows, score.sanity
+    assert (score.detected, score.right_layer, score.right_advice) == (True, True, True), \
+        score.records
+    assert any(a.get("layer") == "model.fc1" for a in score.records)
 
 
 @pytest.mark.parametrize("name", CI_HEALTHY)

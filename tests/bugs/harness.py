@@ -35,8 +35,13 @@ TRAINS = {"classify": 0.6, "binary": 0.75, "regress": 0.3}   # the fixed run mus
 
 
 # ----------------------------------------------------------------------------- monitored run
-def record(setup: Setup, logdir: str, seed: int = 0) -> Result:
-    """Train ``setup`` under ``ArchVizRecorder`` writing to ``logdir``."""
+def record(setup: Setup, logdir: str, seed: int = 0, trainer: str = "plain") -> Result:
+    """Train ``setup`` under ``ArchVizRecorder`` (``trainer="plain"``) or a Lightning
+    ``Trainer`` with ``ArchVizCallback`` (``"lightning"``), writing to ``logdir``."""
+    if trainer == "lightning":
+        from tests.bugs.lightning import train_lightning
+
+        return train_lightning(setup, logdir, LOG_EVERY, seed)
     from tb_archviz.callbacks import ArchVizRecorder
 
     rec = ArchVizRecorder(setup.model, logdir=logdir, log_every_n_steps=LOG_EVERY,
@@ -130,11 +135,14 @@ def sanity(sc: Scenario, fixed: Result, buggy: Result, task: str) -> tuple:
     return fixed.metric - buggy.metric >= sc.margin, text
 
 
-def score_records(sc: Scenario, records: List[dict]) -> tuple:
+def score_records(sc: Scenario, records: List[dict], prefix: str = "") -> tuple:
+    """(detected, right layer, right advice); ``prefix``: where the model sits in the
+    monitored root (``model.`` inside a LightningModule)."""
     matched = [a for a in alarms(records) if a["kind"] in sc.expected]
-    layer = any(a.get("layer") in sc.layer or
+    names = [None if n is None else prefix + n for n in sc.layer]
+    layer = any(a.get("layer") in names or
                 (a.get("layer") is not None and
-                 any(n is not None and a["layer"].startswith(n + ".") for n in sc.layer))
+                 any(n is not None and a["layer"].startswith(n + ".") for n in names))
                 for a in matched)
     advice = any(k.lower() in (str(a.get("message", "")) + " " +
                                str(a.get("remedy", ""))).lower()
@@ -151,15 +159,16 @@ def _logdir(keep: Optional[str], name: str, variant: str) -> str:
     return tempfile.mkdtemp(prefix=f"bugbench-{name}-{variant}-")
 
 
-def run_scenario(sc: Scenario, keep: Optional[str] = None) -> BugScore:
+def run_scenario(sc: Scenario, keep: Optional[str] = None, trainer: str = "plain") -> BugScore:
     t0 = time.perf_counter()
-    dirs = {v: _logdir(keep, sc.name, v) for v in ("fixed", "buggy")}
+    dirs = {v: _logdir(keep, sc.name, f"{v}-{trainer}" if trainer != "plain" else v)
+            for v in ("fixed", "buggy")}
     try:
         fixed_setup, buggy_setup = sc.build(False), None
         task = fixed_setup.data.task
-        fixed = record(fixed_setup, dirs["fixed"])
+        fixed = record(fixed_setup, dirs["fixed"], trainer=trainer)
         buggy_setup = sc.build(True)
-        buggy = record(buggy_setup, dirs["buggy"])
+        buggy = record(buggy_setup, dirs["buggy"], trainer=trainer)
         shows, text = sanity(sc, fixed, buggy, task)
         records = findings(dirs["buggy"])
         fixed_records = findings(dirs["fixed"])
@@ -167,18 +176,19 @@ def run_scenario(sc: Scenario, keep: Optional[str] = None) -> BugScore:
         if not keep:
             for d in dirs.values():
                 shutil.rmtree(d, ignore_errors=True)
-    detected, layer, advice = score_records(sc, records)
+    detected, layer, advice = score_records(sc, records, _prefix(trainer))
     return BugScore(sc.name, list(sc.expected), shows, text, detected, layer, advice,
                     describe(records), describe(fixed_records), records,
                     time.perf_counter() - t0)
 
 
-def run_healthy(h: Healthy, keep: Optional[str] = None) -> HealthyScore:
+def run_healthy(h: Healthy, keep: Optional[str] = None, trainer: str = "plain"
+                ) -> HealthyScore:
     t0 = time.perf_counter()
-    logdir = _logdir(keep, h.name, "healthy")
+    logdir = _logdir(keep, h.name, "healthy" + (f"-{trainer}" if trainer != "plain" else ""))
     try:
         setup = h.build()
-        result = record(setup, logdir)
+        result = record(setup, logdir, trainer=trainer)
         records = findings(logdir)
     finally:
         if not keep:
@@ -189,11 +199,19 @@ def run_healthy(h: Healthy, keep: Optional[str] = None) -> HealthyScore:
                         time.perf_counter() - t0)
 
 
-def run_named(name: str, keep: Optional[str] = None) -> Any:
+def run_named(name: str, keep: Optional[str] = None, trainer: str = "plain") -> Any:
     """Run one scenario or healthy setup by name (what the benchmark's workers call)."""
     from tests.bugs import healthy, scenarios
 
     torch.set_num_threads(1)
     if name in scenarios.BY_NAME:
-        return run_scenario(scenarios.BY_NAME[name], keep)
-    return run_healthy(healthy.BY_NAME[name], keep)
+        return run_scenario(scenarios.BY_NAME[name], keep, trainer)
+    return run_healthy(healthy.BY_NAME[name], keep, trainer)
+
+
+def _prefix(trainer: str) -> str:
+    if trainer == "lightning":
+        from tests.bugs.lightning import PREFIX
+
+        return PREFIX
+    return ""
