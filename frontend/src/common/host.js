@@ -4,7 +4,7 @@
 export const STEP_KEY = 'tb_archviz.step';
 export const FOCUS_KEY = 'tb_archviz.focus';
 export const ARCHITECTURE_PLUGIN = 'archviz_graph';
-export const TIMELINE_PLUGIN = 'archviz_timeline';
+export const TIMELINE_PLUGIN = 'archviz_health';
 
 // Call onReload() for each `experimental.DataReloaded` the host sends; every message is
 // answered so the host's promise settles. Does nothing when the page is not embedded.

@@ -1,62 +1,32 @@
 // The Architecture tab: TensorBoard loads this ES module in its plugin iframe and calls
-// render(). Layout runs in ELK's same-origin worker (CSP forbids blob: workers).
-import ELK from 'elkjs/lib/elk-api.js';
-import { buildElkGraph, buildTree, foldGraph, LAYOUT_OPTIONS, layoutView, renderDiagram, reveal, search, stateFor, toggle, toSvgString } from '../diagram/index.js';
+// render(). This module wires the toolbar, the run and version choice and the drawing
+// together; state (state.js), layout worker (elk.js), prefetching (prefetch.js), version
+// diff (diff.js), export (exporting.js), landing fit (fit.js) live in their own modules.
+import { buildTree, layoutView, renderDiagram, reveal, search, stateFor, toggle } from '../diagram/index.js';
 import { getJSON } from '../common/api.js';
-import { showDetails } from './details.js';
 import { clear, html, toDom } from '../common/dom.js';
+import { ARCHITECTURE_PLUGIN, listenForReload, onFocus, onSharedStep as onSharedStepChange,
+  readFocus, readSharedStep, readUrlChoice, writeSharedStep, writeUrlChoice } from '../common/host.js';
+import { landingRun } from '../common/runs.js';
+import { showDetails } from './details.js';
+import { diffRecords } from './diff.js';
+import { makeElk, warmUpElk } from './elk.js';
+import { exportPng as exportPngOf, exportSvg as exportSvgOf, paperSvg as paperSvgOf } from './exporting.js';
+import { healthStatsFrom } from './health.js';
 import { LayoutCache } from './layoutcache.js';
-import { FOCUS_KEY, listenForReload, readFocus, readSharedStep, STEP_KEY, writeSharedStep } from '../common/host.js';
 import { PanZoom } from './panzoom.js';
+import { PREFETCH_KEY, prefetchLayouts } from './prefetch.js';
+import { app, setStatus, ui } from './state.js';
 import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
 import '../views/index.js';
 
-// Health statistics offered for colouring: "family/stat" with its label, from the plugin's
-// registry (/registry: tb_archviz/registry.py); the ones it features, in its order.
+// Health statistics offered for colouring ("family/stat", label), from /registry.
 let HEALTH_STATS = [];
-
-function healthStatsFrom(vocab) {
-  const out = [];
-  for (const fam of ['grads', 'updates', 'acts', 'weights']) {
-    const stats = (vocab.stats[fam] || {}).stats || {};
-    for (const [name, info] of Object.entries(stats)) {
-      if (info.show > 0) out.push([`${fam}/${name}`, info.label, info.show]);
-    }
-  }
-  return out.sort((a, b) => a[2] - b[2]).map(([v, l]) => [v, l]);
-}
-
-const app = {
-  runs: [], run: null, version: null, record: null, tree: null, state: null, view: null,
-  colorMode: 'type', selected: null, highlight: new Set(), diff: null, hits: [], hitIndex: -1,
-  timings: {}, elk: null, layouts: null, prefetch: true, seq: 0, health: null, healthSeq: 0, viewId: DIAGRAM_VIEW, viewHandle: null,
-};
-
-function makeElk() {
-  const workerUrl = new URL('./elk-worker.min.js', import.meta.url).href;
-  return new ELK({ workerUrl });
-}
-
-// ELK's first layout in a fresh worker pays for loading and compiling the layered
-// algorithm (~300-400 ms measured); do it on a tiny compound graph while the record is
-// still being fetched, so the first real layout does not.
-function warmUpElk(elk) {
-  const box = (id) => ({ id, width: 40, height: 20 });
-  const graph = { id: 'warm', layoutOptions: LAYOUT_OPTIONS, edges: [
-    { id: 'w1', sources: ['a'], targets: ['b'] }, { id: 'w2', sources: ['b'], targets: ['c1'] },
-    { id: 'w3', sources: ['c1'], targets: ['c2'] }, { id: 'w4', sources: ['a'], targets: ['c2'] }],
-  children: [box('a'), box('b'), { id: 'c', children: [box('c1'), box('c2')] }] };
-  const t0 = performance.now();
-  elk.layout(graph).then(() => { app.timings.elkWarmMs = Math.round(performance.now() - t0); })
-    .catch(() => { /* the real layout reports problems */ });
-}
 
 const getJson = (url) => getJSON(url);
 
-let ui = null;
-
 function buildUi(root) {
-  const runSel = html('select', { class: 'run', title: 'run', onchange: () => loadRun(runSel.value, null) });
+  const runSel = html('select', { class: 'run', title: 'run', onchange: () => chooseRun(runSel.value) });
   const viewSel = html('select', { class: 'view', title: 'view', onchange: () => setView(viewSel.value) });
   const verSel = html('select', { class: 'version', title: 'architecture version',
     onchange: () => loadRun(app.run, Number(verSel.value)) });
@@ -82,7 +52,8 @@ function buildUi(root) {
   const find = html('input', { type: 'search', class: 'search', placeholder: 'search modules',
     onkeydown: (e) => { if (e.key === 'Enter') nextHit(); }, oninput: () => runSearch(find.value) });
   const hitLabel = html('span', { class: 'hits' }, '');
-  const fit = html('button', { class: 'fit', onclick: () => ui.pz.fit() }, 'Fit');
+  const fit = html('button', { class: 'fit', title: 'the whole diagram; again: back to a readable width',
+    onclick: () => ui.pz.toggleFit() }, 'Fit');
   const svgBtn = html('button', { class: 'export-svg', onclick: () => exportSvg() }, 'Export SVG');
   const pngBtn = html('button', { class: 'export-png', onclick: () => exportPng() }, 'Export PNG');
   const toolbar = html('div', { class: 'toolbar' }, html('label', {}, 'View ', viewSel), runSel, verSel, diffSel,
@@ -100,8 +71,6 @@ function buildUi(root) {
   canvas.addEventListener('click', onCanvasClick);
   return { healthBar, healthStat, healthStep, healthLabel, viewSel, stage, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
-
-function setStatus(text) { ui.status.textContent = text; }
 
 // Records the backend could not read (/runs "problems": {run: [message]}), one visible line
 // per run above the status line; an unreadable record is never silently missing.
@@ -129,12 +98,40 @@ async function loadRuns() {
     return;
   }
   const focus = readFocus();
-  const run = focus && app.runs.some((r) => r.run === focus.run) ? focus.run
-    : app.run && app.runs.some((r) => r.run === app.run) ? app.run : app.runs[0].run;
-  await loadRun(run, null);
+  const names = app.runs.map((r) => r.run);
+  const run = focus && names.includes(focus.run) ? focus.run
+    : app.run && names.includes(app.run) ? app.run
+      : landingRun(names, readUrlChoice(ARCHITECTURE_PLUGIN, 'run'), await timelineRuns());
+  await loadRun(run, null, { landing: true });
 }
 
-async function loadRun(run, version) {
+// The Anomaly Timeline's run list (its plugin's /runs), so that this tab lands on the same
+// worst run; [] when that plugin is not there.
+async function timelineRuns() {
+  try {
+    return (await getJSON('../archviz_health/runs')).runs || [];
+  } catch (err) {
+    return [];
+  }
+}
+
+// The user picked a run: show it and keep the choice in the URL.
+async function chooseRun(run) {
+  writeUrlChoice(ARCHITECTURE_PLUGIN, 'run', run);
+  await loadRun(run, null, { landing: true });
+}
+
+// Land readably: if the drawing's width does not fit at a scale where its labels read
+// (fit.js), show one level less, down to depth 1.
+async function landReadably() {
+  for (let i = 0; i < 8; i++) {
+    if (!app.view || ui.pz.fit() || app.state.depth <= 1) return;
+    app.state = { ...app.state, depth: app.state.depth - 1, expanded: [], collapsed: [] };
+    await redraw();
+  }
+}
+
+async function loadRun(run, version, opts = {}) {
   const t0 = performance.now();
   const q = `architecture?run=${encodeURIComponent(run)}` + (version === null ? '' : `&version=${version}`);
   const body = await getJson(q);
@@ -158,6 +155,7 @@ async function loadRun(run, version) {
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
   fillViewSelect();
   await redraw({ fit: true });
+  if (opts.landing) await landReadably();
   if (app.colorMode === 'health') await loadHealth(keepStep);
   mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
@@ -173,8 +171,6 @@ async function loadRun(run, version) {
 // Live: TensorBoard's reload (and a slow poll) re-reads the run list. A run whose
 // architecture appeared since shows up; the user's run, version and view are kept.
 const POLL_MS = 30000;
-// "off" in localStorage turns layout prefetching off (to measure cold clicks).
-const PREFETCH_KEY = 'tb_archviz.prefetch';
 let refreshing = false;
 async function refreshRuns() {
   if (refreshing) return;
@@ -330,39 +326,7 @@ async function redraw(opts = {}) {
     nodes: view.folded.nodes.length, edges: view.folded.edges.length, cached };
   app.timings.redraws = (app.timings.redraws || 0) + 1;
   updateStatus();
-  prefetchLayouts(seq);
-}
-
-// ELK takes 100-300 ms for a view of a few dozen blocks (most of it warming up the worker's
-// code), too slow for a click. While the user looks at a drawing, lay out what each click
-// on it would show, one at a time in the worker (a click waits for at most the one running):
-// ×N blocks first, then closed containers, then open ones (collapsing), in drawing order.
-// Views over PREFETCH_MAX_NODES blocks are left for the click (a long layout would hold the
-// worker). Stops as soon as something else is drawn.
-const PREFETCH_MAX_NODES = 400;
-const PREFETCH_MAX_VIEWS = 24;
-async function prefetchLayouts(seq) {
-  if (!app.prefetch || !app.view) return;
-  const tree = app.tree;
-  const nodes = app.view.folded.nodes;
-  const openable = (v) => v.kind === 'repeat' || (v.kind === 'module' && tree.nodes.get(v.id).children.length > 0);
-  const rank = (v) => (v.kind === 'repeat' ? 0 : v.open ? 2 : 1);
-  const ids = nodes.filter(openable).sort((a, b) => rank(a) - rank(b)).map((v) => v.id)
-    .slice(0, PREFETCH_MAX_VIEWS);
-  for (const id of ids) {
-    await new Promise((ok) => setTimeout(ok, 0)); // let input and painting go first
-    if (seq !== app.seq) return;
-    const state = toggle(tree, app.state, id);
-    const folded = foldGraph(tree, state);
-    if (folded.nodes.length > PREFETCH_MAX_NODES) continue;
-    const { graph } = buildElkGraph(tree, folded, drawOptions());
-    if (app.layouts.has(graph)) continue;
-    try {
-      await app.layouts.lookup(graph).promise;
-    } catch (err) {
-      return; // the click will report it
-    }
-  }
+  prefetchLayouts(app, () => seq === app.seq, drawOptions());
 }
 
 // Re-render colours/selection without a new layout.
@@ -455,11 +419,13 @@ async function applyFocus(f) {
   if (!f || !app.tree) return;
   const key = JSON.stringify(f);
   if (key === appliedFocus) return;
-  appliedFocus = key;
   if (f.run && f.run !== app.run && app.runs.some((r) => r.run === f.run)) {
+    // Not marked applied yet: loadRun applies it once the run is drawn. (Marking it first
+    // made a tab opened earlier switch the run and select nothing: issue 16.)
     await loadRun(f.run, null);
-    return; // loadRun applies the focus after drawing
+    return;
   }
+  appliedFocus = key;
   await focusLayer(f.layer);
 }
 
@@ -471,23 +437,8 @@ async function setDiff(value) {
   const otherVersion = at < 0 ? value : value.slice(0, at);
   const other = (await getJson(`architecture?run=${encodeURIComponent(otherRun)}&version=${otherVersion}`)).record;
   const what = otherRun === app.run ? `v${otherVersion}` : `${otherRun} v${otherVersion}`;
-  const before = new Map(other.modules.map((m) => [m.name, m]));
-  const now = new Set(app.record.modules.map((m) => m.name));
-  const added = new Set();
-  const changed = new Set();
-  for (const m of app.record.modules) {
-    const b = before.get(m.name);
-    if (!b) added.add(m.name);
-    else if ((m.leaf || (app.tree.nodes.get(m.name) || {}).inner) && (b.struct_hash !== m.struct_hash || b.class !== m.class ||
-      JSON.stringify(b.hparams || {}) !== JSON.stringify(m.hparams || {}) ||
-      ((b.params || {}).total ?? 0) !== ((m.params || {}).total ?? 0))) changed.add(m.name);
-  }
-  const removed = other.modules.filter((m) => !now.has(m.name)).map((m) => m.name);
-  // A closed block shows the changes inside it.
-  for (const id of [...added, ...changed]) {
-    const rep = app.view.folded.rep.get(id);
-    if (rep && rep !== id) changed.add(rep);
-  }
+  const { added, changed, removed } = diffRecords(app.record, other, app.tree,
+    (id) => app.view.folded.rep.get(id));
   app.diff = { added, changed };
   repaint();
   setStatus(`compared with ${what}: ${added.size} added, ${changed.size} changed, ` +
@@ -546,44 +497,10 @@ function setView(id) {
   if (app.viewId === DIAGRAM_VIEW && app.view) ui.pz.fit();
 }
 
-// Export: the current view in paper style (no selection, no UI), same code as the CLI.
-function paperSvg() {
-  const el = renderDiagram(app.tree, app.view.folded, app.view.geo,
-    { ...drawOptions(), selected: null, highlight: new Set() });
-  return toSvgString(el);
-}
-
-function download(blob, name) {
-  const a = html('a', { href: URL.createObjectURL(blob), download: name });
-  document.body.appendChild(a);
-  a.click();
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-}
-
-function fileBase() {
-  return `${app.run.replace(/[^A-Za-z0-9_.-]+/g, '_')}-v${app.version}`;
-}
-
-function exportSvg() {
-  const text = paperSvg();
-  download(new Blob([text], { type: 'image/svg+xml' }), `${fileBase()}.svg`);
-  return text;
-}
-
-async function exportPng(scale = 2) {
-  const text = paperSvg();
-  const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
-  const img = new Image();
-  await new Promise((ok, fail) => { img.onload = ok; img.onerror = fail; img.src = url; });
-  const canvas = html('canvas', { width: String(img.width * scale), height: String(img.height * scale) });
-  const ctx = canvas.getContext('2d');
-  ctx.scale(scale, scale);
-  ctx.drawImage(img, 0, 0);
-  URL.revokeObjectURL(url);
-  const blob = await new Promise((ok) => canvas.toBlob(ok, 'image/png'));
-  download(blob, `${fileBase()}.png`);
-  return blob.size;
-}
+// Export: the current view in paper style (exporting.js).
+const paperSvg = () => paperSvgOf(app, drawOptions());
+const exportSvg = () => exportSvgOf(app, drawOptions());
+const exportPng = (scale = 2) => exportPngOf(app, drawOptions(), scale);
 
 export async function render() {
   app.timings.start = performance.now();
@@ -592,17 +509,15 @@ export async function render() {
   document.body.className = 'archviz';
   const root = html('div', { class: 'archviz-root' });
   document.body.appendChild(root);
-  ui = buildUi(root);
+  Object.assign(ui, buildUi(root));
   app.elk = makeElk();
   app.layouts = new LayoutCache(app.elk);
   try {
     app.prefetch = window.localStorage.getItem(PREFETCH_KEY) !== 'off';
   } catch (err) { /* storage disabled: keep the default */ }
-  warmUpElk(app.elk);
-  window.addEventListener('storage', (e) => {
-    if (e.key === FOCUS_KEY) applyFocus(readFocus());
-    if (e.key === STEP_KEY) onSharedStep();
-  });
+  warmUpElk(app.elk, (ms) => { app.timings.elkWarmMs = ms; });
+  onFocus((f) => applyFocus(f));
+  onSharedStepChange(() => onSharedStep());
   // Handle for tests and for other tools in the page: read-only views and the exports.
   window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, show, setView, setColorMode,
     ready: false };

@@ -1,5 +1,7 @@
-// Pan (drag), zoom (wheel, around the pointer), fit, centre, and a minimap for large graphs.
+// Pan (drag, wheel), zoom (ctrl/pinch + wheel, around the pointer), fit, centre, and a
+// minimap for large graphs.
 import { toDom } from '../common/dom.js';
+import { readableFit, smallestFont, wholeFit } from './fit.js';
 
 export class PanZoom {
   constructor(canvas, minimap) {
@@ -10,8 +12,15 @@ export class PanZoom {
     this.dragged = false;
     canvas.addEventListener('wheel', (e) => {
       e.preventDefault();
-      const r = canvas.getBoundingClientRect();
-      this.zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
+      if (e.ctrlKey || e.metaKey) { // a pinch arrives as ctrl + wheel
+        const r = canvas.getBoundingClientRect();
+        this.zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
+      } else { // scroll: a tall diagram lands at a readable width and is read by scrolling
+        this.t.x -= e.shiftKey ? e.deltaY : e.deltaX;
+        this.t.y -= e.shiftKey ? 0 : e.deltaY;
+        this.fitted = null;
+        this.apply();
+      }
     }, { passive: false });
     let start = null;
     canvas.addEventListener('pointerdown', (e) => {
@@ -23,7 +32,7 @@ export class PanZoom {
       const dx = e.clientX - start.x;
       const dy = e.clientY - start.y;
       if (Math.abs(dx) + Math.abs(dy) > 4) this.dragged = true;
-      if (this.dragged) { this.t.x = start.tx + dx; this.t.y = start.ty + dy; this.apply(); }
+      if (this.dragged) { this.t.x = start.tx + dx; this.t.y = start.ty + dy; this.fitted = null; this.apply(); }
     });
     window.addEventListener('pointerup', () => { start = null; setTimeout(() => { this.dragged = false; }, 0); });
     minimap.addEventListener('click', (e) => {
@@ -37,6 +46,7 @@ export class PanZoom {
     while (this.canvas.firstChild) this.canvas.removeChild(this.canvas.firstChild);
     this.svg = svg;
     this.size = { width: Number(el.attrs.width), height: Number(el.attrs.height) };
+    this.minFont = smallestFont(el);
     svg.removeAttribute('width');
     svg.removeAttribute('height');
     svg.style.width = '100%';
@@ -70,18 +80,33 @@ export class PanZoom {
     return Math.min(160 / this.size.width, 220 / this.size.height);
   }
 
+  viewSize() {
+    return { width: this.canvas.clientWidth || 800, height: this.canvas.clientHeight || 600 };
+  }
+
+  // The landing view: the width at a scale where every label reads (>= 11 px), top first.
+  // Returns whether the whole width fits at that scale.
   fit() {
-    const w = this.canvas.clientWidth || 800;
-    const h = this.canvas.clientHeight || 600;
-    const k = Math.min(w / this.size.width, h / this.size.height, 1.5);
-    this.t = { k, x: (w - this.size.width * k) / 2, y: Math.max(0, (h - this.size.height * k) / 2) };
-    if (this.size.height * k < h * 0.3 || k < 0.35) {
-      // Very tall graphs: readable scale, start at the top.
-      this.t.k = Math.max(k, Math.min(0.8, w / this.size.width));
-      this.t.x = (w - this.size.width * this.t.k) / 2;
-      this.t.y = 8;
-    }
+    const f = readableFit(this.size, this.viewSize(), this.minFont);
+    this.t = { k: f.k, x: f.x, y: f.y };
+    this.fitted = 'readable';
     this.apply();
+    return f.fits;
+  }
+
+  // The whole drawing in the window.
+  fitWhole() {
+    const f = wholeFit(this.size, this.viewSize());
+    this.t = { k: f.k, x: f.x, y: f.y };
+    this.fitted = 'whole';
+    this.apply();
+  }
+
+  // The "Fit" button: the whole drawing; pressed again, back to the readable view. It always
+  // shows something else unless both are the same picture.
+  toggleFit() {
+    if (this.fitted === 'whole') this.fit();
+    else this.fitWhole();
   }
 
   zoomAt(px, py, factor) {
@@ -89,6 +114,7 @@ export class PanZoom {
     this.t.x = px - ((px - this.t.x) * k) / this.t.k;
     this.t.y = py - ((py - this.t.y) * k) / this.t.k;
     this.t.k = k;
+    this.fitted = null;
     this.apply();
   }
 

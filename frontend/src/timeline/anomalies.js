@@ -1,6 +1,8 @@
 // The plain-words summary of every run and the selected run's anomaly list.
 
 import {firstSentence, fmtStep, fmtValue, glyph, kindWords} from './format.js';
+import {byTrouble} from '../common/runs.js';
+import {anomalyMessage, whenClause, whereClause as where} from './sentences.js';
 
 function div(cls, text) {
   const d = document.createElement('div');
@@ -20,18 +22,6 @@ function plural(n, word) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function where(a) {
-  if (a.layer) return `in ${a.layer}`;
-  if (a.tag) return `in ${a.tag}`;
-  return 'in the whole run';
-}
-
-/** Worst run first: a NaN/Inf beats any number of other errors, then errors, warnings. */
-export function byTrouble(a, b) {
-  const nf = (r) => (r.first && r.first.kind === 'non_finite' ? 1 : 0);
-  return (nf(b) - nf(a)) || (b.counts.error - a.counts.error) ||
-         (b.counts.warning - a.counts.warning) || a.run.localeCompare(b.run);
-}
 
 /**
  * One sentence per run, worst runs first; clicking a line selects the run. `unread` is the
@@ -94,7 +84,7 @@ export function renderSummary(container, runs, selected, onPick, unread = {}) {
  * The anomaly list: pinned first non-finite on top, then by first occurrence. `items` are
  * records, each with `run` set; clicking one calls `onPick(record)`.
  */
-export function renderAnomalyList(container, items, selectedKey, onPick) {
+export function renderAnomalyList(container, items, selectedKey, onPick, runEnds = {}) {
   container.replaceChildren();
   if (!items.length) {
     container.append(div('empty', 'No anomalies: nothing looks wrong in this run so far.'));
@@ -115,8 +105,7 @@ export function renderAnomalyList(container, items, selectedKey, onPick) {
     if (a.compare) head.append(span('run-chip', a.run));
     item.append(head);
     const meta = div('anomaly-meta');
-    const steps = a.last_step !== undefined && a.last_step !== a.first_step
-      ? `steps ${fmtStep(a.first_step)}–${fmtStep(a.last_step)}` : `step ${fmtStep(a.first_step)}`;
+    const steps = whenClause(a, runEnds[a.run]);
     meta.append(span('layer', a.layer || a.tag || 'whole run'), span('steps', steps));
     if (a.value !== undefined && a.value !== null) {
       const thr = a.threshold !== undefined && a.threshold !== null
@@ -124,7 +113,7 @@ export function renderAnomalyList(container, items, selectedKey, onPick) {
       meta.append(span('value', `${a.stat ? a.stat + ' ' : ''}${fmtValue(a.value)}${thr}`));
     }
     item.append(meta);
-    if (a.message) item.append(div('message', a.message));
+    if (a.message) item.append(div('message', anomalyMessage(a, runEnds[a.run])));
     if (a.remedy) {
       const rem = div('remedy');
       rem.append(span('remedy-label', 'What to try: '), document.createTextNode(a.remedy));
@@ -136,6 +125,8 @@ export function renderAnomalyList(container, items, selectedKey, onPick) {
     container.append(item);
   }
 }
+
+export {byTrouble};
 
 export function keyOf(a) {
   return [a.run, a.kind, a.layer, a.tag, a.first_step].join('|');

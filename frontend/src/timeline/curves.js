@@ -3,7 +3,8 @@
 
 import {nums} from '../common/api.js';
 import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
-import {fmtStep, fmtValue, glyph, kindWords} from './format.js';
+import {fmtStep, fmtValue, glyph} from './format.js';
+import {anomalySentence} from './sentences.js';
 
 const PANELS = [
   {title: 'loss', names: ['loss', 'val_loss'], colours: ['#1c7ed6', '#f76707']},
@@ -41,7 +42,9 @@ export function drawStepAxis(svg, axis) {
   el(svg, 'text', {x: axis.left - 8, y: 17, 'text-anchor': 'end', class: 'tick'}, 'step');
 }
 
-function yScale(series, top, bottom) {
+/** The y scale of a panel over every finite min/max of `series`; null when none is finite.
+ * Log when all values are positive and span more than two decades. */
+export function yScale(series, top, bottom) {
   let lo = Infinity, hi = -Infinity, pos = Infinity;
   for (const s of series) {
     for (const arr of [s.min, s.max]) {
@@ -66,7 +69,7 @@ function yScale(series, top, bottom) {
  * Draw the curve panels into `svg`. `runs` is [{run, curves, dashed}] (the selected run
  * first, a compared run after); run-level anomalies (no layer) are marked on the loss panel.
  */
-export function drawCurves(svg, axis, runs, anomalies, step) {
+export function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
   svg.replaceChildren();
   const height = PANELS.length * PANEL_H;
   svg.setAttribute('width', axis.width);
@@ -89,8 +92,12 @@ export function drawCurves(svg, axis, runs, anomalies, step) {
                                    class: 'panel-title'}, panel.title);
     const ys = yScale(series, top + 2, bottom - 2);
     if (!ys) {
-      el(svg, 'text', {x: axis.left + 8, y: (top + bottom) / 2 + 4, class: 'muted'},
-         'not logged in this run');
+      // Logged but never finite (a run that diverged at once) is not "not logged": say so
+      // and still mark every non-finite bucket.
+      const text = panelNote(series);
+      el(svg, 'text', {x: axis.left + 8, y: (top + bottom) / 2 + 4,
+                       class: series.length ? 'panel-note nonfinite' : 'muted'}, text);
+      for (const s of series) drawSeries(svg, axis, null, s, top);
       return;
     }
     // Value range inside the plot's corners; the label column holds title and legend.
@@ -117,7 +124,7 @@ export function drawCurves(svg, axis, runs, anomalies, step) {
                          'stroke-dasharray': '3 2'});
         const t = el(svg, 'text', {x, y: bottom - 3, 'text-anchor': 'middle', fill: colour,
                                    class: 'glyph'}, ch);
-        el(t, 'title', {}, `${kindWords(a.kind)} from step ${fmtStep(a.first_step)}`);
+        el(t, 'title', {}, anomalySentence(a, runEnd));
       }
     }
   });
@@ -134,6 +141,13 @@ export function drawCurves(svg, axis, runs, anomalies, step) {
   }
 }
 
+/** What an empty panel says: nothing logged, or logged with no finite value. */
+export function panelNote(series) {
+  if (!series.length) return 'not logged in this run';
+  const names = series.map((s) => s.name).join(', ');
+  return `every logged value is NaN/Inf (${names}): red marks show where`;
+}
+
 function drawSeries(svg, axis, ys, s, top) {
   const n = s.step.length;
   let band = '', line = '';
@@ -147,7 +161,7 @@ function drawSeries(svg, axis, ys, s, top) {
   for (let i = 0; i < n; i++) {
     const x = axis.x(s.step[i]).toFixed(1);
     const hi = s.max[i], lo = s.min[i];
-    if (!Number.isFinite(hi) || !Number.isFinite(lo)) {
+    if (!ys || !Number.isFinite(hi) || !Number.isFinite(lo)) {
       open = false;
       flush();
       // A non-finite bucket: a red tick at the panel's top edge.

@@ -6,6 +6,7 @@
 import {decodeF32, num, timed} from '../common/api.js';
 import {fmtStep, fmtValue, glyph, kindWords, statLabel} from './format.js';
 import {EMPTY_RGB, makeScale, NONFINITE_RGB} from './scale.js';
+import {anomalyMessage} from './sentences.js';
 import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
 
 
@@ -109,7 +110,7 @@ export class Heatmap {
     this._layout();
   }
 
-  setAnomalies(anomalies) { this.anomalies = anomalies || []; }
+  setAnomalies(anomalies, runEnd) { this.anomalies = anomalies || []; this.runEnd = runEnd; }
   setAxis(axis) { this.axis = axis; }
   setStep(step) { this.step = step; }
   setSelectedLayer(layer) { this.selectedLayer = layer; }
@@ -365,8 +366,7 @@ export class Heatmap {
                     `, min ${line.min ? fmtValue(line.min[c]) : '…'}`);
       for (const {line: li, a: an} of this._markers()) {
         if (li === p.line && Math.abs(this.axis.x(an.first_step) - p.x) < 8) {
-          add('tt-anomaly', `${glyph(an.kind)[0]} ${kindWords(an.kind)} from step ` +
-                            `${fmtStep(an.first_step)}: ${an.message || ''}`);
+          add('tt-anomaly', `${glyph(an.kind)[0]} ${anomalyMessage(an, this.runEnd)}`);
         }
       }
       add('tt-hint', line.group && line.folded ? 'click to unfold' : 'click to open this layer');

@@ -2,12 +2,14 @@
 // Entry point: TensorBoard imports this module in the tab's iframe and calls render().
 
 import {getJSON, setMeasurePrefix} from '../common/api.js';
-import {byTrouble, keyOf, renderAnomalyList, renderSummary} from './anomalies.js';
+import {keyOf, renderAnomalyList, renderSummary} from './anomalies.js';
+import {landingRun} from '../common/runs.js';
 import {drawCurves, drawStepAxis, makeAxis} from './curves.js';
 import {defaultStat, kindLabel, orderedStats, setVocabulary, statLabel} from './format.js';
 import {Heatmap} from './heatmap.js';
 import {listenForReload, onSharedStep, openInArchitecture, readSharedStep as sharedStep,
-  writeSharedStep as setSharedStep} from '../common/host.js';
+  readUrlChoice, TIMELINE_PLUGIN, writeSharedStep as setSharedStep, writeUrlChoice}
+  from '../common/host.js';
 import {renderLayer} from './layer.js';
 import {html as h, SVG_NS as SVG} from '../common/dom.js';
 
@@ -140,8 +142,8 @@ class TimelineApp {
     this.runs = data.runs;
     const names = this.runs.map((r) => r.run);
     if (!names.includes(this.state.run)) {
-      const worst = [...this.runs].sort(byTrouble)[0];
-      this.state.run = worst ? worst.run : null;
+      // The run the URL remembers (the user's last choice), else the worst run.
+      this.state.run = landingRun(names, readUrlChoice(TIMELINE_PLUGIN, 'run'), this.runs);
     }
     if (this.state.compare && !names.includes(this.state.compare)) this.state.compare = '';
     this.runSel.replaceChildren(...this.runs.map((r) => option(r.run, r.run,
@@ -158,6 +160,7 @@ class TimelineApp {
   selectRun(run) {
     if (run === this.state.run) return;
     this.state.run = run;
+    writeUrlChoice(TIMELINE_PLUGIN, 'run', run);
     this.state.layer = null;
     this.state.anomalyKey = null;
     if (this.state.compare === run) this.state.compare = '';
@@ -168,6 +171,12 @@ class TimelineApp {
 
   runInfo(run) {
     return this.runs.find((r) => r.run === run);
+  }
+
+  /** The run's last logged step (a range reaching it is still going on), or null. */
+  runEnd(run) {
+    const info = this.runInfo(run);
+    return info && info.max_step !== undefined ? info.max_step : null;
   }
 
   async refreshRun() {
@@ -292,11 +301,11 @@ class TimelineApp {
       : `step ${Number(this.state.step).toLocaleString('en-US')}`;
     const all = [...(this.anomalies || []), ...(this.compareAnomalies || [])];
     drawCurves(this.curvesSvg, this.axis, this.curves || [], this.anomalies || [],
-               this.state.step);
+               this.state.step, this.runEnd(this.state.run));
     drawStepAxis(this.axisSvg, this.axis);
     if (this.heatmapData) {
       this.heatmap.setAxis(this.axis);
-      this.heatmap.setAnomalies(all.filter((a) => !a.compare));
+      this.heatmap.setAnomalies(all.filter((a) => !a.compare), this.runEnd(this.state.run));
       this.heatmap.setStep(this.state.step);
       this.heatmap.setSelectedLayer(this.state.layer);
       this.heatmap.draw();
@@ -324,7 +333,7 @@ class TimelineApp {
       this._renderList();
       if (a.layer) this.selectLayer(a.layer, a.first_step);
       else this.setStep(a.first_step, true);
-    });
+    }, Object.fromEntries(this.runs.map((r) => [r.run, r.max_step])));
   }
 
   selectLayer(layer, step) {

@@ -6,9 +6,34 @@ import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
 import {fmtStep, fmtValue, featuredStats, kindLabel, statLabel} from './format.js';
 
 const COLOURS = ['#1c7ed6', '#f76707', '#2b8a3e', '#ae3ec9', '#e03131', '#495057'];
+const TICK_PX = 10;  // svg text.tick in style.css
+
+/** Width in pixels a tick label needs (system-ui digits are at most ~0.62 em wide). */
+export function labelWidth(text, px = TICK_PX) {
+  return Math.ceil(String(text).length * px * 0.62) + 2;
+}
+
+/**
+ * The y-axis labels of a chart over finite values [lo, hi] (`pos`: smallest positive, used
+ * on a log axis): [{text, at: 'top' | 'bottom' | 'middle'}]. A constant axis gets one label,
+ * not the same number at both ends.
+ */
+export function yAxisLabels(lo, hi, pos, log) {
+  const bottom = `${fmtValue(log ? pos : lo)}${log ? ' log' : ''}`;
+  const top = fmtValue(hi);
+  if (fmtValue(log ? pos : lo) === top) return [{text: `${top} (constant)`, at: 'middle'}];
+  return [{text: top, at: 'top'}, {text: bottom, at: 'bottom'}];
+}
+
+/** The left margin a chart needs so that its y labels are not clipped. */
+export function leftMargin(labels) {
+  return Math.max(40, ...labels.map((l) => labelWidth(l.text) + 8));
+}
+
 function chart(data, kind, statIndex, step, width) {
   const k = data.kinds[kind];
-  const H = 110, L = 52, R = 8, T = 18, B = 20;
+  const H = 110, R = 8, T = 18, B = 20;
+  let L = 52;
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('width', width);
   svg.setAttribute('height', H);
@@ -28,6 +53,9 @@ function chart(data, kind, statIndex, step, width) {
       }
     }
   }
+  const log = Number.isFinite(lo) && lo > 0 && hi / pos > 100;
+  const labels = Number.isFinite(lo) ? yAxisLabels(lo, hi, pos, log) : [];
+  L = leftMargin(labels);
   el(svg, 'text', {x: L, y: 12, class: 'chart-title'},
      `${kindLabel(kind)} · ${statLabel(k.stats[statIndex], kind)}`);
   el(svg, 'rect', {x: L, y: T, width: width - L - R, height: H - T - B, fill: '#fcfcfd',
@@ -36,13 +64,14 @@ function chart(data, kind, statIndex, step, width) {
     el(svg, 'text', {x: L + 6, y: H / 2, class: 'muted'}, nonfinite ? 'all NaN/Inf' : 'no data');
     return svg;
   }
-  const log = lo > 0 && hi / pos > 100;
   const f = log ? Math.log10 : (v) => v;
   const a = f(log ? pos : lo), b = f(hi), span = b - a || Math.abs(a) || 1;
   const y = (v) => (H - B) - ((f(log ? Math.max(v, pos) : v) - a) / span) * (H - T - B);
-  el(svg, 'text', {x: L - 4, y: T + 8, 'text-anchor': 'end', class: 'tick'}, fmtValue(hi));
-  el(svg, 'text', {x: L - 4, y: H - B, 'text-anchor': 'end', class: 'tick'},
-     `${fmtValue(log ? pos : lo)}${log ? ' log' : ''}`);
+  const labelY = {top: T + 8, bottom: H - B, middle: (H - B + T) / 2 + 4};
+  for (const label of labels) {
+    el(svg, 'text', {x: L - 4, y: labelY[label.at], 'text-anchor': 'end', class: 'tick y-label'},
+       label.text);
+  }
   el(svg, 'text', {x: L, y: H - 6, class: 'tick'}, fmtStep(s0));
   el(svg, 'text', {x: width - R, y: H - 6, 'text-anchor': 'end', class: 'tick'}, fmtStep(s1));
   series.forEach((s, i) => {

@@ -22,7 +22,11 @@ function ramp(stops, t) {
  */
 export function makeScale(lo, hi, posMin) {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-    return {kind: 'empty', rgb: () => EMPTY_RGB, ticks: [], lo: 0, hi: 1, toT: () => 0};
+    // No finite value at all (a run whose values are all NaN/Inf): non-finite cells are still
+    // NaN/Inf, drawn as the legend says, never as "no data".
+    return {kind: 'empty', rgb: (v) => (Number.isNaN(v) || !Number.isFinite(v) ? NONFINITE_RGB
+                                                                             : EMPTY_RGB),
+            ticks: [], lo: 0, hi: 1, toT: () => 0};
   }
   let scale;
   if (lo < 0 && hi > 0) {

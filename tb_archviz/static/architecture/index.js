@@ -274,9 +274,6 @@ var require_elk_api = __commonJS({
   }
 });
 
-// src/tab/index.js
-var import_elk_api = __toESM(require_elk_api(), 1);
-
 // src/diagram/fold.js
 var ROOT = "";
 function buildTree(record) {
@@ -2012,6 +2009,122 @@ function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
 }
 
+// src/common/host.js
+var STEP_KEY = "tb_archviz.step";
+var FOCUS_KEY = "tb_archviz.focus";
+var ARCHITECTURE_PLUGIN = "archviz_graph";
+function listenForReload(onReload) {
+  if (window.parent === window) return;
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (event) => {
+    let msg = null;
+    try {
+      msg = JSON.parse(event.data);
+    } catch (err) {
+      return;
+    }
+    if (!msg || msg.isReply) return;
+    if (msg.type === "experimental.DataReloaded") onReload();
+    channel.port1.postMessage(JSON.stringify({
+      type: msg.type,
+      id: msg.id,
+      payload: null,
+      error: null,
+      isReply: true
+    }));
+  };
+  window.parent.postMessage("experimental.bootstrap", "*", [channel.port2]);
+}
+function readSharedStep() {
+  try {
+    const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
+    if (v && typeof v === "object" && Number.isFinite(v.step)) return v;
+    if (Number.isFinite(v)) return { step: v };
+  } catch (err) {
+  }
+  return null;
+}
+function writeSharedStep(run, step) {
+  try {
+    window.localStorage.setItem(STEP_KEY, JSON.stringify({ run, step, t: Date.now() }));
+  } catch (err) {
+  }
+}
+function onSharedStep(fn) {
+  window.addEventListener("storage", (e) => {
+    if (e.key === STEP_KEY) fn(readSharedStep());
+  });
+}
+function readFocus() {
+  try {
+    const raw = window.localStorage.getItem(FOCUS_KEY);
+    const f = raw ? JSON.parse(raw) : null;
+    return f && typeof f.layer === "string" ? f : null;
+  } catch (err) {
+    return null;
+  }
+}
+function onFocus(fn) {
+  window.addEventListener("storage", (e) => {
+    if (e.key === FOCUS_KEY) fn(readFocus());
+  });
+}
+function hashDict(hash) {
+  const dict = /* @__PURE__ */ new Map();
+  const parts = String(hash || "").replace(/^#/, "").split("&").filter(Boolean);
+  parts.forEach((part, i) => {
+    const eq = part.indexOf("=");
+    if (eq < 0 && i === 0) dict.set("__tab__", decodeURIComponent(part));
+    else if (eq >= 0) dict.set(decodeURIComponent(part.slice(0, eq)), decodeURIComponent(part.slice(eq + 1)));
+  });
+  return dict;
+}
+function hashString(dict) {
+  const out = [];
+  if (dict.has("__tab__")) out.push(encodeURIComponent(dict.get("__tab__")));
+  for (const [k, v] of dict) {
+    if (k !== "__tab__") out.push(`${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+  }
+  return `#${out.join("&")}`;
+}
+function topWindow() {
+  try {
+    if (window.parent !== window && window.parent.location.href) return window.parent;
+  } catch (err) {
+  }
+  return window;
+}
+function readUrlChoice(plugin, name) {
+  const v = hashDict(topWindow().location.hash).get(`p.${plugin}.${name}`);
+  return v === void 0 || v === "" ? null : v;
+}
+function writeUrlChoice(plugin, name, value) {
+  const w = topWindow();
+  const dict = hashDict(w.location.hash);
+  const key = `p.${plugin}.${name}`;
+  if (value === null || value === void 0 || value === "") dict.delete(key);
+  else dict.set(key, String(value));
+  const hash = hashString(dict);
+  if (hash === w.location.hash || hash === "#" && !w.location.hash) return;
+  try {
+    w.history.replaceState(w.history.state, "", hash);
+  } catch (err) {
+  }
+}
+
+// src/common/runs.js
+function byTrouble(a, b) {
+  const nf = (r) => r.first && r.first.kind === "non_finite" ? 1 : 0;
+  const counts = (r) => r.counts || { error: 0, warning: 0 };
+  return nf(b) - nf(a) || counts(b).error - counts(a).error || counts(b).warning - counts(a).warning || a.run.localeCompare(b.run);
+}
+function landingRun(names, remembered, health = []) {
+  if (remembered && names.includes(remembered)) return remembered;
+  const worst = [...health].filter((r) => names.includes(r.run)).sort(byTrouble)[0];
+  if (worst) return worst.run;
+  return names.length ? names[0] : null;
+}
+
 // src/tab/details.js
 function row(k, v) {
   return html("tr", {}, html("th", {}, k), html("td", {}, v));
@@ -2094,6 +2207,107 @@ function showDetails(panel, tree, id, record) {
   if (m.extra_repr) panel.appendChild(html("pre", {}, m.extra_repr));
 }
 
+// src/tab/diff.js
+function diffRecords(record, other, tree, rep) {
+  const before = new Map(other.modules.map((m) => [m.name, m]));
+  const now2 = new Set(record.modules.map((m) => m.name));
+  const added = /* @__PURE__ */ new Set();
+  const changed = /* @__PURE__ */ new Set();
+  for (const m of record.modules) {
+    const b = before.get(m.name);
+    if (!b) added.add(m.name);
+    else if ((m.leaf || (tree.nodes.get(m.name) || {}).inner) && (b.struct_hash !== m.struct_hash || b.class !== m.class || JSON.stringify(b.hparams || {}) !== JSON.stringify(m.hparams || {}) || ((b.params || {}).total ?? 0) !== ((m.params || {}).total ?? 0))) changed.add(m.name);
+  }
+  const removed = other.modules.filter((m) => !now2.has(m.name)).map((m) => m.name);
+  for (const id of [...added, ...changed]) {
+    const r = rep(id);
+    if (r && r !== id) changed.add(r);
+  }
+  return { added, changed, removed };
+}
+
+// src/tab/elk.js
+var import_elk_api = __toESM(require_elk_api(), 1);
+function makeElk() {
+  const workerUrl = new URL("./elk-worker.min.js", import.meta.url).href;
+  return new import_elk_api.default({ workerUrl });
+}
+function warmUpElk(elk, onDone) {
+  const box = (id) => ({ id, width: 40, height: 20 });
+  const graph = {
+    id: "warm",
+    layoutOptions: LAYOUT_OPTIONS,
+    edges: [
+      { id: "w1", sources: ["a"], targets: ["b"] },
+      { id: "w2", sources: ["b"], targets: ["c1"] },
+      { id: "w3", sources: ["c1"], targets: ["c2"] },
+      { id: "w4", sources: ["a"], targets: ["c2"] }
+    ],
+    children: [box("a"), box("b"), { id: "c", children: [box("c1"), box("c2")] }]
+  };
+  const t0 = performance.now();
+  elk.layout(graph).then(() => onDone(Math.round(performance.now() - t0))).catch(() => {
+  });
+}
+
+// src/tab/exporting.js
+function paperSvg(app2, options) {
+  const el = renderDiagram(
+    app2.tree,
+    app2.view.folded,
+    app2.view.geo,
+    { ...options, selected: null, highlight: /* @__PURE__ */ new Set() }
+  );
+  return toSvgString(el);
+}
+function download(blob, name) {
+  const a = html("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(a.href);
+    a.remove();
+  }, 1e3);
+}
+function fileBase(app2) {
+  return `${app2.run.replace(/[^A-Za-z0-9_.-]+/g, "_")}-v${app2.version}`;
+}
+function exportSvg(app2, options) {
+  const text = paperSvg(app2, options);
+  download(new Blob([text], { type: "image/svg+xml" }), `${fileBase(app2)}.svg`);
+  return text;
+}
+async function exportPng(app2, options, scale = 2) {
+  const text = paperSvg(app2, options);
+  const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
+  const img = new Image();
+  await new Promise((ok, fail) => {
+    img.onload = ok;
+    img.onerror = fail;
+    img.src = url;
+  });
+  const canvas = html("canvas", { width: String(img.width * scale), height: String(img.height * scale) });
+  const ctx = canvas.getContext("2d");
+  ctx.scale(scale, scale);
+  ctx.drawImage(img, 0, 0);
+  URL.revokeObjectURL(url);
+  const blob = await new Promise((ok) => canvas.toBlob(ok, "image/png"));
+  download(blob, `${fileBase(app2)}.png`);
+  return blob.size;
+}
+
+// src/tab/health.js
+function healthStatsFrom(vocab) {
+  const out = [];
+  for (const fam of ["grads", "updates", "acts", "weights"]) {
+    const stats = (vocab && vocab.stats && vocab.stats[fam] || {}).stats || {};
+    for (const [name, info] of Object.entries(stats)) {
+      if (info.show > 0) out.push([`${fam}/${name}`, info.label, info.show]);
+    }
+  }
+  return out.sort((a, b) => a[2] - b[2]).map(([v, l]) => [v, l]);
+}
+
 // src/tab/layoutcache.js
 var LayoutCache = class {
   constructor(elk, limit = 48) {
@@ -2131,54 +2345,33 @@ var LayoutCache = class {
   }
 };
 
-// src/common/host.js
-var STEP_KEY = "tb_archviz.step";
-var FOCUS_KEY = "tb_archviz.focus";
-function listenForReload(onReload) {
-  if (window.parent === window) return;
-  const channel = new MessageChannel();
-  channel.port1.onmessage = (event) => {
-    let msg = null;
-    try {
-      msg = JSON.parse(event.data);
-    } catch (err) {
-      return;
-    }
-    if (!msg || msg.isReply) return;
-    if (msg.type === "experimental.DataReloaded") onReload();
-    channel.port1.postMessage(JSON.stringify({
-      type: msg.type,
-      id: msg.id,
-      payload: null,
-      error: null,
-      isReply: true
-    }));
+// src/tab/fit.js
+var MIN_LABEL_PX = 11;
+var MAX_SCALE = 2;
+var MARGIN = 8;
+function smallestFont(el) {
+  let min = Infinity;
+  const walk = (e) => {
+    if (!e || typeof e !== "object") return;
+    const s = Number(e.attrs && e.attrs["font-size"]);
+    if (Number.isFinite(s) && s > 0) min = Math.min(min, s);
+    for (const c of e.children || []) walk(c);
   };
-  window.parent.postMessage("experimental.bootstrap", "*", [channel.port2]);
+  walk(el);
+  return Number.isFinite(min) ? min : null;
 }
-function readSharedStep() {
-  try {
-    const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
-    if (v && typeof v === "object" && Number.isFinite(v.step)) return v;
-    if (Number.isFinite(v)) return { step: v };
-  } catch (err) {
-  }
-  return null;
+function readableFit(size, view, minFont) {
+  const kMin = minFont ? MIN_LABEL_PX / minFont : 1;
+  const kWidth = (view.width - 2 * MARGIN) / size.width;
+  const k = Math.max(kMin, Math.min(kWidth, MAX_SCALE));
+  const fits = kWidth >= kMin;
+  const x = fits ? (view.width - size.width * k) / 2 : MARGIN;
+  const y = Math.max(MARGIN, (view.height - size.height * k) / 2);
+  return { k, x, y, fits };
 }
-function writeSharedStep(run, step) {
-  try {
-    window.localStorage.setItem(STEP_KEY, JSON.stringify({ run, step, t: Date.now() }));
-  } catch (err) {
-  }
-}
-function readFocus() {
-  try {
-    const raw = window.localStorage.getItem(FOCUS_KEY);
-    const f = raw ? JSON.parse(raw) : null;
-    return f && typeof f.layer === "string" ? f : null;
-  } catch (err) {
-    return null;
-  }
+function wholeFit(size, view) {
+  const k = Math.min((view.width - 2 * MARGIN) / size.width, (view.height - 2 * MARGIN) / size.height, MAX_SCALE);
+  return { k, x: (view.width - size.width * k) / 2, y: (view.height - size.height * k) / 2 };
 }
 
 // src/tab/panzoom.js
@@ -2191,8 +2384,15 @@ var PanZoom = class {
     this.dragged = false;
     canvas.addEventListener("wheel", (e) => {
       e.preventDefault();
-      const r = canvas.getBoundingClientRect();
-      this.zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 15e-4));
+      if (e.ctrlKey || e.metaKey) {
+        const r = canvas.getBoundingClientRect();
+        this.zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 15e-4));
+      } else {
+        this.t.x -= e.shiftKey ? e.deltaY : e.deltaX;
+        this.t.y -= e.shiftKey ? 0 : e.deltaY;
+        this.fitted = null;
+        this.apply();
+      }
     }, { passive: false });
     let start = null;
     canvas.addEventListener("pointerdown", (e) => {
@@ -2207,6 +2407,7 @@ var PanZoom = class {
       if (this.dragged) {
         this.t.x = start.tx + dx;
         this.t.y = start.ty + dy;
+        this.fitted = null;
         this.apply();
       }
     });
@@ -2226,6 +2427,7 @@ var PanZoom = class {
     while (this.canvas.firstChild) this.canvas.removeChild(this.canvas.firstChild);
     this.svg = svg2;
     this.size = { width: Number(el.attrs.width), height: Number(el.attrs.height) };
+    this.minFont = smallestFont(el);
     svg2.removeAttribute("width");
     svg2.removeAttribute("height");
     svg2.style.width = "100%";
@@ -2256,23 +2458,37 @@ var PanZoom = class {
   miniScale() {
     return Math.min(160 / this.size.width, 220 / this.size.height);
   }
+  viewSize() {
+    return { width: this.canvas.clientWidth || 800, height: this.canvas.clientHeight || 600 };
+  }
+  // The landing view: the width at a scale where every label reads (>= 11 px), top first.
+  // Returns whether the whole width fits at that scale.
   fit() {
-    const w = this.canvas.clientWidth || 800;
-    const h3 = this.canvas.clientHeight || 600;
-    const k = Math.min(w / this.size.width, h3 / this.size.height, 1.5);
-    this.t = { k, x: (w - this.size.width * k) / 2, y: Math.max(0, (h3 - this.size.height * k) / 2) };
-    if (this.size.height * k < h3 * 0.3 || k < 0.35) {
-      this.t.k = Math.max(k, Math.min(0.8, w / this.size.width));
-      this.t.x = (w - this.size.width * this.t.k) / 2;
-      this.t.y = 8;
-    }
+    const f = readableFit(this.size, this.viewSize(), this.minFont);
+    this.t = { k: f.k, x: f.x, y: f.y };
+    this.fitted = "readable";
     this.apply();
+    return f.fits;
+  }
+  // The whole drawing in the window.
+  fitWhole() {
+    const f = wholeFit(this.size, this.viewSize());
+    this.t = { k: f.k, x: f.x, y: f.y };
+    this.fitted = "whole";
+    this.apply();
+  }
+  // The "Fit" button: the whole drawing; pressed again, back to the readable view. It always
+  // shows something else unless both are the same picture.
+  toggleFit() {
+    if (this.fitted === "whole") this.fit();
+    else this.fitWhole();
   }
   zoomAt(px, py, factor) {
     const k = Math.max(0.05, Math.min(6, this.t.k * factor));
     this.t.x = px - (px - this.t.x) * k / this.t.k;
     this.t.y = py - (py - this.t.y) * k / this.t.k;
     this.t.k = k;
+    this.fitted = null;
     this.apply();
   }
   centerOn(box) {
@@ -2301,6 +2517,33 @@ var PanZoom = class {
   }
 };
 
+// src/tab/prefetch.js
+var PREFETCH_MAX_NODES = 400;
+var PREFETCH_MAX_VIEWS = 24;
+var PREFETCH_KEY = "tb_archviz.prefetch";
+async function prefetchLayouts(app2, isCurrent, options) {
+  if (!app2.prefetch || !app2.view) return;
+  const tree = app2.tree;
+  const nodes = app2.view.folded.nodes;
+  const openable = (v) => v.kind === "repeat" || v.kind === "module" && tree.nodes.get(v.id).children.length > 0;
+  const rank = (v) => v.kind === "repeat" ? 0 : v.open ? 2 : 1;
+  const ids = nodes.filter(openable).sort((a, b) => rank(a) - rank(b)).map((v) => v.id).slice(0, PREFETCH_MAX_VIEWS);
+  for (const id of ids) {
+    await new Promise((ok) => setTimeout(ok, 0));
+    if (!isCurrent()) return;
+    const state = toggle(tree, app2.state, id);
+    const folded = foldGraph(tree, state);
+    if (folded.nodes.length > PREFETCH_MAX_NODES) continue;
+    const { graph } = buildElkGraph(tree, folded, options);
+    if (app2.layouts.has(graph)) continue;
+    try {
+      await app2.layouts.lookup(graph).promise;
+    } catch (err) {
+      return;
+    }
+  }
+}
+
 // src/tab/views.js
 var DIAGRAM_VIEW = "diagram";
 var registry = [];
@@ -2324,6 +2567,36 @@ function availableViews(record, ctx) {
 }
 function getView(id) {
   return registry.find((v) => v.id === id) || null;
+}
+
+// src/tab/state.js
+var app = {
+  runs: [],
+  run: null,
+  version: null,
+  record: null,
+  tree: null,
+  state: null,
+  view: null,
+  colorMode: "type",
+  selected: null,
+  highlight: /* @__PURE__ */ new Set(),
+  diff: null,
+  hits: [],
+  hitIndex: -1,
+  timings: {},
+  elk: null,
+  layouts: null,
+  prefetch: true,
+  seq: 0,
+  health: null,
+  healthSeq: 0,
+  viewId: DIAGRAM_VIEW,
+  viewHandle: null
+};
+var ui = {};
+function setStatus(text) {
+  if (ui.status) ui.status.textContent = text;
 }
 
 // src/views/neurons_layout.js
@@ -2965,67 +3238,9 @@ for (const view of VIEWS) registerView(view);
 
 // src/tab/index.js
 var HEALTH_STATS = [];
-function healthStatsFrom(vocab) {
-  const out = [];
-  for (const fam of ["grads", "updates", "acts", "weights"]) {
-    const stats = (vocab.stats[fam] || {}).stats || {};
-    for (const [name, info] of Object.entries(stats)) {
-      if (info.show > 0) out.push([`${fam}/${name}`, info.label, info.show]);
-    }
-  }
-  return out.sort((a, b) => a[2] - b[2]).map(([v, l]) => [v, l]);
-}
-var app = {
-  runs: [],
-  run: null,
-  version: null,
-  record: null,
-  tree: null,
-  state: null,
-  view: null,
-  colorMode: "type",
-  selected: null,
-  highlight: /* @__PURE__ */ new Set(),
-  diff: null,
-  hits: [],
-  hitIndex: -1,
-  timings: {},
-  elk: null,
-  layouts: null,
-  prefetch: true,
-  seq: 0,
-  health: null,
-  healthSeq: 0,
-  viewId: DIAGRAM_VIEW,
-  viewHandle: null
-};
-function makeElk() {
-  const workerUrl = new URL("./elk-worker.min.js", import.meta.url).href;
-  return new import_elk_api.default({ workerUrl });
-}
-function warmUpElk(elk) {
-  const box = (id) => ({ id, width: 40, height: 20 });
-  const graph = {
-    id: "warm",
-    layoutOptions: LAYOUT_OPTIONS,
-    edges: [
-      { id: "w1", sources: ["a"], targets: ["b"] },
-      { id: "w2", sources: ["b"], targets: ["c1"] },
-      { id: "w3", sources: ["c1"], targets: ["c2"] },
-      { id: "w4", sources: ["a"], targets: ["c2"] }
-    ],
-    children: [box("a"), box("b"), { id: "c", children: [box("c1"), box("c2")] }]
-  };
-  const t0 = performance.now();
-  elk.layout(graph).then(() => {
-    app.timings.elkWarmMs = Math.round(performance.now() - t0);
-  }).catch(() => {
-  });
-}
 var getJson = (url) => getJSON(url);
-var ui = null;
 function buildUi(root) {
-  const runSel = html("select", { class: "run", title: "run", onchange: () => loadRun(runSel.value, null) });
+  const runSel = html("select", { class: "run", title: "run", onchange: () => chooseRun(runSel.value) });
   const viewSel = html("select", { class: "view", title: "view", onchange: () => setView(viewSel.value) });
   const verSel = html("select", {
     class: "version",
@@ -3094,9 +3309,13 @@ function buildUi(root) {
     oninput: () => runSearch(find.value)
   });
   const hitLabel = html("span", { class: "hits" }, "");
-  const fit = html("button", { class: "fit", onclick: () => ui.pz.fit() }, "Fit");
-  const svgBtn = html("button", { class: "export-svg", onclick: () => exportSvg() }, "Export SVG");
-  const pngBtn = html("button", { class: "export-png", onclick: () => exportPng() }, "Export PNG");
+  const fit = html("button", {
+    class: "fit",
+    title: "the whole diagram; again: back to a readable width",
+    onclick: () => ui.pz.toggleFit()
+  }, "Fit");
+  const svgBtn = html("button", { class: "export-svg", onclick: () => exportSvg2() }, "Export SVG");
+  const pngBtn = html("button", { class: "export-png", onclick: () => exportPng2() }, "Export PNG");
   const toolbar = html(
     "div",
     { class: "toolbar" },
@@ -3126,9 +3345,6 @@ function buildUi(root) {
   canvas.addEventListener("click", onCanvasClick);
   return { healthBar, healthStat, healthStep, healthLabel, viewSel, stage: stage2, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
-function setStatus(text) {
-  ui.status.textContent = text;
-}
 function showProblems(problems) {
   if (!ui.problems) {
     ui.problems = html("div", { class: "problems", role: "status" });
@@ -3155,10 +3371,29 @@ async function loadRuns() {
     return;
   }
   const focus = readFocus();
-  const run = focus && app.runs.some((r) => r.run === focus.run) ? focus.run : app.run && app.runs.some((r) => r.run === app.run) ? app.run : app.runs[0].run;
-  await loadRun(run, null);
+  const names = app.runs.map((r) => r.run);
+  const run = focus && names.includes(focus.run) ? focus.run : app.run && names.includes(app.run) ? app.run : landingRun(names, readUrlChoice(ARCHITECTURE_PLUGIN, "run"), await timelineRuns());
+  await loadRun(run, null, { landing: true });
 }
-async function loadRun(run, version) {
+async function timelineRuns() {
+  try {
+    return (await getJSON("../archviz_health/runs")).runs || [];
+  } catch (err) {
+    return [];
+  }
+}
+async function chooseRun(run) {
+  writeUrlChoice(ARCHITECTURE_PLUGIN, "run", run);
+  await loadRun(run, null, { landing: true });
+}
+async function landReadably() {
+  for (let i = 0; i < 8; i++) {
+    if (!app.view || ui.pz.fit() || app.state.depth <= 1) return;
+    app.state = { ...app.state, depth: app.state.depth - 1, expanded: [], collapsed: [] };
+    await redraw();
+  }
+}
+async function loadRun(run, version, opts = {}) {
   const t0 = performance.now();
   const q = `architecture?run=${encodeURIComponent(run)}` + (version === null ? "" : `&version=${version}`);
   const body = await getJson(q);
@@ -3185,6 +3420,7 @@ async function loadRun(run, version) {
   ui.depth.max = String(Math.max(1, app.tree.maxDepth));
   fillViewSelect();
   await redraw({ fit: true });
+  if (opts.landing) await landReadably();
   if (app.colorMode === "health") await loadHealth(keepStep);
   mountView();
   app.timings.firstPaintMs = Math.round(performance.now() - t0);
@@ -3196,7 +3432,6 @@ async function loadRun(run, version) {
   updateStatus();
 }
 var POLL_MS = 3e4;
-var PREFETCH_KEY = "tb_archviz.prefetch";
 var refreshing = false;
 async function refreshRuns() {
   if (refreshing) return;
@@ -3314,7 +3549,7 @@ async function onHealthSlider() {
   writeSharedStep(app.run, step);
   await loadHealth(step);
 }
-function onSharedStep() {
+function onSharedStep2() {
   const shared = readSharedStep();
   if (!shared || app.colorMode !== "health") return;
   if (app.health && shared.step === app.health.step) return;
@@ -3349,31 +3584,7 @@ async function redraw(opts = {}) {
   };
   app.timings.redraws = (app.timings.redraws || 0) + 1;
   updateStatus();
-  prefetchLayouts(seq);
-}
-var PREFETCH_MAX_NODES = 400;
-var PREFETCH_MAX_VIEWS = 24;
-async function prefetchLayouts(seq) {
-  if (!app.prefetch || !app.view) return;
-  const tree = app.tree;
-  const nodes = app.view.folded.nodes;
-  const openable = (v) => v.kind === "repeat" || v.kind === "module" && tree.nodes.get(v.id).children.length > 0;
-  const rank = (v) => v.kind === "repeat" ? 0 : v.open ? 2 : 1;
-  const ids = nodes.filter(openable).sort((a, b) => rank(a) - rank(b)).map((v) => v.id).slice(0, PREFETCH_MAX_VIEWS);
-  for (const id of ids) {
-    await new Promise((ok) => setTimeout(ok, 0));
-    if (seq !== app.seq) return;
-    const state = toggle(tree, app.state, id);
-    const folded = foldGraph(tree, state);
-    if (folded.nodes.length > PREFETCH_MAX_NODES) continue;
-    const { graph } = buildElkGraph(tree, folded, drawOptions());
-    if (app.layouts.has(graph)) continue;
-    try {
-      await app.layouts.lookup(graph).promise;
-    } catch (err) {
-      return;
-    }
-  }
+  prefetchLayouts(app, () => seq === app.seq, drawOptions());
 }
 function repaint() {
   if (!app.view) return;
@@ -3453,11 +3664,11 @@ async function applyFocus(f) {
   if (!f || !app.tree) return;
   const key = JSON.stringify(f);
   if (key === appliedFocus) return;
-  appliedFocus = key;
   if (f.run && f.run !== app.run && app.runs.some((r) => r.run === f.run)) {
     await loadRun(f.run, null);
     return;
   }
+  appliedFocus = key;
   await focusLayer(f.layer);
 }
 async function setDiff(value) {
@@ -3472,20 +3683,12 @@ async function setDiff(value) {
   const otherVersion = at < 0 ? value : value.slice(0, at);
   const other = (await getJson(`architecture?run=${encodeURIComponent(otherRun)}&version=${otherVersion}`)).record;
   const what = otherRun === app.run ? `v${otherVersion}` : `${otherRun} v${otherVersion}`;
-  const before = new Map(other.modules.map((m) => [m.name, m]));
-  const now2 = new Set(app.record.modules.map((m) => m.name));
-  const added = /* @__PURE__ */ new Set();
-  const changed = /* @__PURE__ */ new Set();
-  for (const m of app.record.modules) {
-    const b = before.get(m.name);
-    if (!b) added.add(m.name);
-    else if ((m.leaf || (app.tree.nodes.get(m.name) || {}).inner) && (b.struct_hash !== m.struct_hash || b.class !== m.class || JSON.stringify(b.hparams || {}) !== JSON.stringify(m.hparams || {}) || ((b.params || {}).total ?? 0) !== ((m.params || {}).total ?? 0))) changed.add(m.name);
-  }
-  const removed = other.modules.filter((m) => !now2.has(m.name)).map((m) => m.name);
-  for (const id of [...added, ...changed]) {
-    const rep = app.view.folded.rep.get(id);
-    if (rep && rep !== id) changed.add(rep);
-  }
+  const { added, changed, removed } = diffRecords(
+    app.record,
+    other,
+    app.tree,
+    (id) => app.view.folded.rep.get(id)
+  );
   app.diff = { added, changed };
   repaint();
   setStatus(`compared with ${what}: ${added.size} added, ${changed.size} changed, ${removed.length} removed${removed.length ? " (" + removed.slice(0, 8).join(", ") + ")" : ""}`);
@@ -3541,50 +3744,9 @@ function setView(id) {
   mountView();
   if (app.viewId === DIAGRAM_VIEW && app.view) ui.pz.fit();
 }
-function paperSvg() {
-  const el = renderDiagram(
-    app.tree,
-    app.view.folded,
-    app.view.geo,
-    { ...drawOptions(), selected: null, highlight: /* @__PURE__ */ new Set() }
-  );
-  return toSvgString(el);
-}
-function download(blob, name) {
-  const a = html("a", { href: URL.createObjectURL(blob), download: name });
-  document.body.appendChild(a);
-  a.click();
-  setTimeout(() => {
-    URL.revokeObjectURL(a.href);
-    a.remove();
-  }, 1e3);
-}
-function fileBase() {
-  return `${app.run.replace(/[^A-Za-z0-9_.-]+/g, "_")}-v${app.version}`;
-}
-function exportSvg() {
-  const text = paperSvg();
-  download(new Blob([text], { type: "image/svg+xml" }), `${fileBase()}.svg`);
-  return text;
-}
-async function exportPng(scale = 2) {
-  const text = paperSvg();
-  const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
-  const img = new Image();
-  await new Promise((ok, fail) => {
-    img.onload = ok;
-    img.onerror = fail;
-    img.src = url;
-  });
-  const canvas = html("canvas", { width: String(img.width * scale), height: String(img.height * scale) });
-  const ctx = canvas.getContext("2d");
-  ctx.scale(scale, scale);
-  ctx.drawImage(img, 0, 0);
-  URL.revokeObjectURL(url);
-  const blob = await new Promise((ok) => canvas.toBlob(ok, "image/png"));
-  download(blob, `${fileBase()}.png`);
-  return blob.size;
-}
+var paperSvg2 = () => paperSvg(app, drawOptions());
+var exportSvg2 = () => exportSvg(app, drawOptions());
+var exportPng2 = (scale = 2) => exportPng(app, drawOptions(), scale);
 async function render() {
   app.timings.start = performance.now();
   const link = html("link", { rel: "stylesheet", href: new URL("./style.css", import.meta.url).href });
@@ -3592,22 +3754,22 @@ async function render() {
   document.body.className = "archviz";
   const root = html("div", { class: "archviz-root" });
   document.body.appendChild(root);
-  ui = buildUi(root);
+  Object.assign(ui, buildUi(root));
   app.elk = makeElk();
   app.layouts = new LayoutCache(app.elk);
   try {
     app.prefetch = window.localStorage.getItem(PREFETCH_KEY) !== "off";
   } catch (err) {
   }
-  warmUpElk(app.elk);
-  window.addEventListener("storage", (e) => {
-    if (e.key === FOCUS_KEY) applyFocus(readFocus());
-    if (e.key === STEP_KEY) onSharedStep();
+  warmUpElk(app.elk, (ms) => {
+    app.timings.elkWarmMs = ms;
   });
+  onFocus((f) => applyFocus(f));
+  onSharedStep(() => onSharedStep2());
   window.__archviz = {
     app,
-    exportSvg: paperSvg,
-    exportPng,
+    exportSvg: paperSvg2,
+    exportPng: exportPng2,
     focusLayer,
     show,
     setView,

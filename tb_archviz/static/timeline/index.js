@@ -131,6 +131,49 @@ function firstSentence(text) {
   return (m ? m[0] : String(text)).trim();
 }
 
+// src/common/runs.js
+function byTrouble(a, b) {
+  const nf = (r) => r.first && r.first.kind === "non_finite" ? 1 : 0;
+  const counts = (r) => r.counts || { error: 0, warning: 0 };
+  return nf(b) - nf(a) || counts(b).error - counts(a).error || counts(b).warning - counts(a).warning || a.run.localeCompare(b.run);
+}
+function landingRun(names, remembered, health = []) {
+  if (remembered && names.includes(remembered)) return remembered;
+  const worst = [...health].filter((r) => names.includes(r.run)).sort(byTrouble)[0];
+  if (worst) return worst.run;
+  return names.length ? names[0] : null;
+}
+
+// src/timeline/sentences.js
+var WHEN_CLAUSE = / (?:since step -?[\d,]+(?: \(still at step -?[\d,]+\))?|at step -?[\d,]+|from step -?[\d,]+ to step -?[\d,]+)\.?$/;
+function finiteStep(v) {
+  return v !== null && v !== void 0 && Number.isFinite(Number(v));
+}
+function whenClause(a, runEnd) {
+  const first = Number(a.first_step);
+  const last = finiteStep(a.last_step) ? Number(a.last_step) : first;
+  if (last <= first) return `at step ${fmtStep(first)}`;
+  const ongoing = !finiteStep(runEnd) || last >= Number(runEnd);
+  return ongoing ? `since step ${fmtStep(first)} (still at step ${fmtStep(last)})` : `from step ${fmtStep(first)} to step ${fmtStep(last)}`;
+}
+function whereClause(a) {
+  if (a.layer) return `in ${a.layer}`;
+  if (a.tag) return `in ${a.tag}`;
+  return "in the whole run";
+}
+function capitalised(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : text;
+}
+function anomalySentence(a, runEnd) {
+  return `${capitalised(kindWords(a.kind))} ${whereClause(a)} ${whenClause(a, runEnd)}.`;
+}
+function anomalyMessage(a, runEnd) {
+  const text = String(a.message || "").trim();
+  if (!text) return anomalySentence(a, runEnd);
+  const what = text.replace(WHEN_CLAUSE, "").replace(/[.;:,\s]+$/, "");
+  return `${what} ${whenClause(a, runEnd)}.`;
+}
+
 // src/timeline/anomalies.js
 function div(cls, text) {
   const d = document.createElement("div");
@@ -146,15 +189,6 @@ function span(cls, text) {
 }
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-function where(a) {
-  if (a.layer) return `in ${a.layer}`;
-  if (a.tag) return `in ${a.tag}`;
-  return "in the whole run";
-}
-function byTrouble(a, b) {
-  const nf = (r) => r.first && r.first.kind === "non_finite" ? 1 : 0;
-  return nf(b) - nf(a) || b.counts.error - a.counts.error || b.counts.warning - a.counts.warning || a.run.localeCompare(b.run);
 }
 function renderSummary(container, runs, selected, onPick, unread = {}) {
   container.replaceChildren();
@@ -186,12 +220,12 @@ function renderSummary(container, runs, selected, onPick, unread = {}) {
       line.append(span("counts", problems.join(", ")));
       if (f) {
         line.append(document.createTextNode(
-          ` — first ${kindWords(f.kind)} at step ${fmtStep(f.first_step)} ${where(f)}.`
+          ` — first ${kindWords(f.kind)} at step ${fmtStep(f.first_step)} ${whereClause(f)}.`
         ));
         const e = r.earliest;
         if (e && e.first_step < f.first_step) {
           line.append(document.createTextNode(
-            ` It started earlier: ${kindWords(e.kind)} at step ${fmtStep(e.first_step)} ${where(e)}.`
+            ` It started earlier: ${kindWords(e.kind)} at step ${fmtStep(e.first_step)} ${whereClause(e)}.`
           ));
         }
         if (f.remedy) line.append(span("try", ` Try: ${firstSentence(f.remedy)}`));
@@ -204,7 +238,7 @@ function renderSummary(container, runs, selected, onPick, unread = {}) {
     container.append(line);
   }
 }
-function renderAnomalyList(container, items, selectedKey, onPick) {
+function renderAnomalyList(container, items, selectedKey, onPick, runEnds = {}) {
   container.replaceChildren();
   if (!items.length) {
     container.append(div("empty", "No anomalies: nothing looks wrong in this run so far."));
@@ -225,14 +259,14 @@ function renderAnomalyList(container, items, selectedKey, onPick) {
     if (a.compare) head.append(span("run-chip", a.run));
     item.append(head);
     const meta = div("anomaly-meta");
-    const steps = a.last_step !== void 0 && a.last_step !== a.first_step ? `steps ${fmtStep(a.first_step)}–${fmtStep(a.last_step)}` : `step ${fmtStep(a.first_step)}`;
+    const steps = whenClause(a, runEnds[a.run]);
     meta.append(span("layer", a.layer || a.tag || "whole run"), span("steps", steps));
     if (a.value !== void 0 && a.value !== null) {
       const thr = a.threshold !== void 0 && a.threshold !== null ? ` (threshold ${fmtValue(a.threshold)})` : "";
       meta.append(span("value", `${a.stat ? a.stat + " " : ""}${fmtValue(a.value)}${thr}`));
     }
     item.append(meta);
-    if (a.message) item.append(div("message", a.message));
+    if (a.message) item.append(div("message", anomalyMessage(a, runEnds[a.run])));
     if (a.remedy) {
       const rem = div("remedy");
       rem.append(span("remedy-label", "What to try: "), document.createTextNode(a.remedy));
@@ -333,7 +367,7 @@ function yScale(series, top, bottom) {
   const y = (v) => bottom - (f(Math.max(v, log ? pos : -Infinity)) - a) / span2 * (bottom - top);
   return { y, log, lo: log ? pos : lo, hi };
 }
-function drawCurves(svg, axis, runs, anomalies, step) {
+function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
   svg.replaceChildren();
   const height = PANELS.length * PANEL_H;
   svg.setAttribute("width", axis.width);
@@ -374,12 +408,13 @@ function drawCurves(svg, axis, runs, anomalies, step) {
     }, panel.title);
     const ys = yScale(series, top + 2, bottom - 2);
     if (!ys) {
-      svgEl(
-        svg,
-        "text",
-        { x: axis.left + 8, y: (top + bottom) / 2 + 4, class: "muted" },
-        "not logged in this run"
-      );
+      const text = panelNote(series);
+      svgEl(svg, "text", {
+        x: axis.left + 8,
+        y: (top + bottom) / 2 + 4,
+        class: series.length ? "panel-note nonfinite" : "muted"
+      }, text);
+      for (const s of series) drawSeries(svg, axis, null, s, top);
       return;
     }
     svgEl(
@@ -425,7 +460,7 @@ function drawCurves(svg, axis, runs, anomalies, step) {
           fill: colour,
           class: "glyph"
         }, ch);
-        svgEl(t, "title", {}, `${kindWords(a.kind)} from step ${fmtStep(a.first_step)}`);
+        svgEl(t, "title", {}, anomalySentence(a, runEnd));
       }
     }
   });
@@ -445,6 +480,11 @@ function drawCurves(svg, axis, runs, anomalies, step) {
     svgEl(svg, "line", { x1: x, x2: x, y1: 0, y2: height, stroke: "#000", "stroke-dasharray": "4 3" });
   }
 }
+function panelNote(series) {
+  if (!series.length) return "not logged in this run";
+  const names = series.map((s) => s.name).join(", ");
+  return `every logged value is NaN/Inf (${names}): red marks show where`;
+}
 function drawSeries(svg, axis, ys, s, top) {
   const n = s.step.length;
   let band = "", line = "";
@@ -459,7 +499,7 @@ function drawSeries(svg, axis, ys, s, top) {
   for (let i = 0; i < n; i++) {
     const x = axis.x(s.step[i]).toFixed(1);
     const hi = s.max[i], lo = s.min[i];
-    if (!Number.isFinite(hi) || !Number.isFinite(lo)) {
+    if (!ys || !Number.isFinite(hi) || !Number.isFinite(lo)) {
       open = false;
       flush();
       svgEl(svg, "line", { x1: x, x2: x, y1: top, y2: top + 6, stroke: "#d0021b", "stroke-width": 2 });
@@ -518,7 +558,14 @@ function ramp(stops, t) {
 }
 function makeScale(lo, hi, posMin) {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-    return { kind: "empty", rgb: () => EMPTY_RGB, ticks: [], lo: 0, hi: 1, toT: () => 0 };
+    return {
+      kind: "empty",
+      rgb: (v) => Number.isNaN(v) || !Number.isFinite(v) ? NONFINITE_RGB : EMPTY_RGB,
+      ticks: [],
+      lo: 0,
+      hi: 1,
+      toT: () => 0
+    };
   }
   let scale;
   if (lo < 0 && hi > 0) {
@@ -651,8 +698,9 @@ var Heatmap = class {
     this.min = decodeF32(data.min);
     this._layout();
   }
-  setAnomalies(anomalies) {
+  setAnomalies(anomalies, runEnd) {
     this.anomalies = anomalies || [];
+    this.runEnd = runEnd;
   }
   setAxis(axis) {
     this.axis = axis;
@@ -917,7 +965,7 @@ var Heatmap = class {
       add("tt-val", `${statLabel(this.data.stat, this.data.kind)}: max ${mx === -Infinity ? "—" : fmtValue(mx)}, min ${line.min ? fmtValue(line.min[c]) : "…"}`);
       for (const { line: li, a: an } of this._markers()) {
         if (li === p.line && Math.abs(this.axis.x(an.first_step) - p.x) < 8) {
-          add("tt-anomaly", `${glyph(an.kind)[0]} ${kindWords(an.kind)} from step ${fmtStep(an.first_step)}: ${an.message || ""}`);
+          add("tt-anomaly", `${glyph(an.kind)[0]} ${anomalyMessage(an, this.runEnd)}`);
         }
       }
       add("tt-hint", line.group && line.folded ? "click to unfold" : "click to open this layer");
@@ -952,6 +1000,7 @@ var Heatmap = class {
 var STEP_KEY = "tb_archviz.step";
 var FOCUS_KEY = "tb_archviz.focus";
 var ARCHITECTURE_PLUGIN = "archviz_graph";
+var TIMELINE_PLUGIN = "archviz_health";
 function listenForReload(onReload) {
   if (window.parent === window) return;
   const channel = new MessageChannel();
@@ -1024,12 +1073,50 @@ function hashString(dict) {
   }
   return `#${out.join("&")}`;
 }
+function topWindow() {
+  try {
+    if (window.parent !== window && window.parent.location.href) return window.parent;
+  } catch (err) {
+  }
+  return window;
+}
+function readUrlChoice(plugin, name) {
+  const v = hashDict(topWindow().location.hash).get(`p.${plugin}.${name}`);
+  return v === void 0 || v === "" ? null : v;
+}
+function writeUrlChoice(plugin, name, value) {
+  const w = topWindow();
+  const dict = hashDict(w.location.hash);
+  const key = `p.${plugin}.${name}`;
+  if (value === null || value === void 0 || value === "") dict.delete(key);
+  else dict.set(key, String(value));
+  const hash = hashString(dict);
+  if (hash === w.location.hash || hash === "#" && !w.location.hash) return;
+  try {
+    w.history.replaceState(w.history.state, "", hash);
+  } catch (err) {
+  }
+}
 
 // src/timeline/layer.js
 var COLOURS = ["#1c7ed6", "#f76707", "#2b8a3e", "#ae3ec9", "#e03131", "#495057"];
+var TICK_PX = 10;
+function labelWidth(text, px = TICK_PX) {
+  return Math.ceil(String(text).length * px * 0.62) + 2;
+}
+function yAxisLabels(lo, hi, pos, log) {
+  const bottom = `${fmtValue(log ? pos : lo)}${log ? " log" : ""}`;
+  const top = fmtValue(hi);
+  if (fmtValue(log ? pos : lo) === top) return [{ text: `${top} (constant)`, at: "middle" }];
+  return [{ text: top, at: "top" }, { text: bottom, at: "bottom" }];
+}
+function leftMargin(labels) {
+  return Math.max(40, ...labels.map((l) => labelWidth(l.text) + 8));
+}
 function chart(data, kind, statIndex, step, width) {
   const k = data.kinds[kind];
-  const H = 110, L = 52, R = 8, T = 18, B = 20;
+  const H = 110, R = 8, T = 18, B = 20;
+  let L = 52;
   const svg = document.createElementNS(SVG_NS, "svg");
   svg.setAttribute("width", width);
   svg.setAttribute("height", H);
@@ -1054,6 +1141,9 @@ function chart(data, kind, statIndex, step, width) {
       }
     }
   }
+  const log = Number.isFinite(lo) && lo > 0 && hi / pos > 100;
+  const labels = Number.isFinite(lo) ? yAxisLabels(lo, hi, pos, log) : [];
+  L = leftMargin(labels);
   svgEl(
     svg,
     "text",
@@ -1072,17 +1162,18 @@ function chart(data, kind, statIndex, step, width) {
     svgEl(svg, "text", { x: L + 6, y: H / 2, class: "muted" }, nonfinite ? "all NaN/Inf" : "no data");
     return svg;
   }
-  const log = lo > 0 && hi / pos > 100;
   const f = log ? Math.log10 : (v) => v;
   const a = f(log ? pos : lo), b = f(hi), span2 = b - a || Math.abs(a) || 1;
   const y = (v) => H - B - (f(log ? Math.max(v, pos) : v) - a) / span2 * (H - T - B);
-  svgEl(svg, "text", { x: L - 4, y: T + 8, "text-anchor": "end", class: "tick" }, fmtValue(hi));
-  svgEl(
-    svg,
-    "text",
-    { x: L - 4, y: H - B, "text-anchor": "end", class: "tick" },
-    `${fmtValue(log ? pos : lo)}${log ? " log" : ""}`
-  );
+  const labelY = { top: T + 8, bottom: H - B, middle: (H - B + T) / 2 + 4 };
+  for (const label of labels) {
+    svgEl(
+      svg,
+      "text",
+      { x: L - 4, y: labelY[label.at], "text-anchor": "end", class: "tick y-label" },
+      label.text
+    );
+  }
   svgEl(svg, "text", { x: L, y: H - 6, class: "tick" }, fmtStep(s0));
   svgEl(svg, "text", { x: width - R, y: H - 6, "text-anchor": "end", class: "tick" }, fmtStep(s1));
   series.forEach((s, i) => {
@@ -1319,8 +1410,7 @@ var TimelineApp = class {
     this.runs = data.runs;
     const names = this.runs.map((r) => r.run);
     if (!names.includes(this.state.run)) {
-      const worst = [...this.runs].sort(byTrouble)[0];
-      this.state.run = worst ? worst.run : null;
+      this.state.run = landingRun(names, readUrlChoice(TIMELINE_PLUGIN, "run"), this.runs);
     }
     if (this.state.compare && !names.includes(this.state.compare)) this.state.compare = "";
     this.runSel.replaceChildren(...this.runs.map((r) => option(
@@ -1345,6 +1435,7 @@ var TimelineApp = class {
   selectRun(run) {
     if (run === this.state.run) return;
     this.state.run = run;
+    writeUrlChoice(TIMELINE_PLUGIN, "run", run);
     this.state.layer = null;
     this.state.anomalyKey = null;
     if (this.state.compare === run) this.state.compare = "";
@@ -1354,6 +1445,11 @@ var TimelineApp = class {
   }
   runInfo(run) {
     return this.runs.find((r) => r.run === run);
+  }
+  /** The run's last logged step (a range reaching it is still going on), or null. */
+  runEnd(run) {
+    const info = this.runInfo(run);
+    return info && info.max_step !== void 0 ? info.max_step : null;
   }
   async refreshRun() {
     const run = this.state.run;
@@ -1484,12 +1580,13 @@ var TimelineApp = class {
       this.axis,
       this.curves || [],
       this.anomalies || [],
-      this.state.step
+      this.state.step,
+      this.runEnd(this.state.run)
     );
     drawStepAxis(this.axisSvg, this.axis);
     if (this.heatmapData) {
       this.heatmap.setAxis(this.axis);
-      this.heatmap.setAnomalies(all.filter((a) => !a.compare));
+      this.heatmap.setAnomalies(all.filter((a) => !a.compare), this.runEnd(this.state.run));
       this.heatmap.setStep(this.state.step);
       this.heatmap.setSelectedLayer(this.state.layer);
       this.heatmap.draw();
@@ -1513,7 +1610,7 @@ var TimelineApp = class {
       this._renderList();
       if (a.layer) this.selectLayer(a.layer, a.first_step);
       else this.setStep(a.first_step, true);
-    });
+    }, Object.fromEntries(this.runs.map((r) => [r.run, r.max_step])));
   }
   selectLayer(layer, step) {
     this.state.layer = layer;
