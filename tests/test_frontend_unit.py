@@ -1,4 +1,7 @@
-"""Runs the Architecture tab's JavaScript unit tests (node --test) and the build check."""
+"""Runs both tabs' JavaScript unit tests (node --test) and the build check (both tabs are
+built from frontend/src by frontend/build.mjs; --check fails when the committed assets in
+tb_archviz/static/ and tb_archviz/js/ differ from a fresh build)."""
+import json
 import os
 import shutil
 import subprocess
@@ -28,3 +31,15 @@ def test_committed_assets_match_a_fresh_build_of_the_sources():
     proc = subprocess.run(["node", "build.mjs", "--check"], cwd=FRONTEND, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_unit_tests_vocabulary_is_what_the_plugin_serves_at_registry():
+    """frontend/test/fixtures/vocabulary.json stands for /registry in the node tests (every
+    anomaly kind's sentence is tested from it): it must not fall behind the registry.
+    Regenerate: python -c "import json; from tb_archviz.plugins.common import vocabulary;
+    print(json.dumps(vocabulary(), indent=1, sort_keys=True, ensure_ascii=False))"."""
+    from tb_archviz.plugins.common import vocabulary
+
+    with open(os.path.join(FRONTEND, "test", "fixtures", "vocabulary.json"), encoding="utf-8") as f:
+        fixture = json.load(f)
+    assert fixture == json.loads(json.dumps(vocabulary())), "regenerate vocabulary.json"

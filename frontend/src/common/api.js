@@ -26,7 +26,7 @@ export function routeUrl(route, params = {}) {
     else if (v !== undefined && v !== null && v !== '') query.set(k, String(v));
   }
   const q = query.toString();
-  const base = route.startsWith('./') ? route : `./${route}`;
+  const base = route.startsWith('./') || route.startsWith('../') ? route : `./${route}`;
   return q ? `${base}${base.includes('?') ? '&' : '?'}${q}` : base;
 }
 

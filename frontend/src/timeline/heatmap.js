@@ -11,7 +11,7 @@ import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
 
 
 /** Group tree of row names ("a.b.c" sits in group "a.b"), in order of first appearance. */
-function buildTree(rows) {
+export function buildTree(rows) {
   const root = {path: '', label: '', children: [], rows: [], depth: -1};
   const nodes = new Map([['', root]]);
   rows.forEach((name, i) => {
@@ -51,6 +51,30 @@ function buildTree(rows) {
   };
   squash(root);
   return root;
+}
+
+/** The heatmap's visible lines, top to bottom: {label, depth, rows (indices), group (node) |
+ * null, folded}; a folded group is one line, an open group a header line and its children. */
+export function visibleLines(tree, collapsed) {
+  const out = [];
+  const walk = (node) => {
+    for (const c of node.children) {
+      if (c.row !== undefined) {
+        out.push({label: c.label, depth: c.depth, rows: [c.row], group: null});
+      } else {
+        const folded = collapsed.has(c.path);
+        out.push({label: c.label, depth: c.depth, rows: c.rows, group: c, folded});
+        if (!folded) walk(c);
+      }
+    }
+  };
+  walk(tree);
+  return out;
+}
+
+/** Row height in CSS pixels for `n` visible lines (denser when there are many). */
+export function rowHeight(n) {
+  return n > 80 ? 9 : n > 40 ? 12 : 16;
 }
 
 export class Heatmap {
@@ -115,22 +139,8 @@ export class Heatmap {
   setStep(step) { this.step = step; }
   setSelectedLayer(layer) { this.selectedLayer = layer; }
 
-  /** Visible lines: {label, depth, rows (indices), group (node) | null}. */
   _lines() {
-    const out = [];
-    const walk = (node) => {
-      for (const c of node.children) {
-        if (c.row !== undefined) {
-          out.push({label: c.label, depth: c.depth, rows: [c.row], group: null});
-        } else {
-          const folded = this.collapsed.has(c.path);
-          out.push({label: c.label, depth: c.depth, rows: c.rows, group: c, folded});
-          if (!folded) walk(c);
-        }
-      }
-    };
-    walk(this.tree);
-    return out;
+    return visibleLines(this.tree, this.collapsed);
   }
 
   _layout() {
@@ -149,7 +159,7 @@ export class Heatmap {
       line.layers = new Set(line.rows.map((r) => this.data.layers[r]));
       line.names = line.rows.map((r) => this.data.rows[r]);
     }
-    this.rowH = this.lines.length > 80 ? 9 : this.lines.length > 40 ? 12 : 16;
+    this.rowH = rowHeight(this.lines.length);
   }
 
   _markers() {

@@ -1962,7 +1962,7 @@ function routeUrl(route, params = {}) {
     else if (v !== void 0 && v !== null && v !== "") query.set(k, String(v));
   }
   const q = query.toString();
-  const base = route.startsWith("./") ? route : `./${route}`;
+  const base = route.startsWith("./") || route.startsWith("../") ? route : `./${route}`;
   return q ? `${base}${base.includes("?") ? "&" : "?"}${q}` : base;
 }
 async function getJSON(route, params = {}) {

@@ -16,7 +16,7 @@ function routeUrl(route, params = {}) {
     else if (v !== void 0 && v !== null && v !== "") query.set(k, String(v));
   }
   const q = query.toString();
-  const base = route.startsWith("./") ? route : `./${route}`;
+  const base = route.startsWith("./") || route.startsWith("../") ? route : `./${route}`;
   return q ? `${base}${base.includes("?") ? "&" : "?"}${q}` : base;
 }
 async function getJSON(route, params = {}) {
@@ -646,6 +646,25 @@ function buildTree(rows) {
   squash(root);
   return root;
 }
+function visibleLines(tree, collapsed) {
+  const out = [];
+  const walk = (node) => {
+    for (const c of node.children) {
+      if (c.row !== void 0) {
+        out.push({ label: c.label, depth: c.depth, rows: [c.row], group: null });
+      } else {
+        const folded = collapsed.has(c.path);
+        out.push({ label: c.label, depth: c.depth, rows: c.rows, group: c, folded });
+        if (!folded) walk(c);
+      }
+    }
+  };
+  walk(tree);
+  return out;
+}
+function rowHeight(n) {
+  return n > 80 ? 9 : n > 40 ? 12 : 16;
+}
 var Heatmap = class {
   constructor(container, { onSelect, onScrub, onFold }) {
     this.onSelect = onSelect;
@@ -711,22 +730,8 @@ var Heatmap = class {
   setSelectedLayer(layer) {
     this.selectedLayer = layer;
   }
-  /** Visible lines: {label, depth, rows (indices), group (node) | null}. */
   _lines() {
-    const out = [];
-    const walk = (node) => {
-      for (const c of node.children) {
-        if (c.row !== void 0) {
-          out.push({ label: c.label, depth: c.depth, rows: [c.row], group: null });
-        } else {
-          const folded = this.collapsed.has(c.path);
-          out.push({ label: c.label, depth: c.depth, rows: c.rows, group: c, folded });
-          if (!folded) walk(c);
-        }
-      }
-    };
-    walk(this.tree);
-    return out;
+    return visibleLines(this.tree, this.collapsed);
   }
   _layout() {
     this.lines = this._lines();
@@ -744,7 +749,7 @@ var Heatmap = class {
       line.layers = new Set(line.rows.map((r) => this.data.layers[r]));
       line.names = line.rows.map((r) => this.data.rows[r]);
     }
-    this.rowH = this.lines.length > 80 ? 9 : this.lines.length > 40 ? 12 : 16;
+    this.rowH = rowHeight(this.lines.length);
   }
   _markers() {
     const out = [];
