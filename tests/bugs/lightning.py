@@ -71,10 +71,16 @@ def train_lightning(s: Setup, logdir: str, log_every: int, seed: int = 0) -> Res
             if not s.train_mode:
                 self.model.eval()      # the bug: a hook that switches the model to eval
 
+        def on_after_batch_transfer(self, batch, dataloader_idx):
+            # The data bugs live in the pipeline: the batch arrives already changed, before
+            # the callbacks' on_train_batch_start sees it.
+            if s.batch_hook is None or not self.trainer.training:
+                return batch
+            x, y = s.batch_hook(self.global_step, *_split(batch))
+            return [*_tensors(x), y]
+
         def training_step(self, batch, batch_idx):
             x, y = _split(batch)
-            if s.batch_hook is not None:
-                x, y = s.batch_hook(self.global_step, x, y)
             x = _cast(x, s.input_dtype)
             loss = _loss(s, self(*_tensors(x)), y)
             if len(losses) <= self.global_step:
