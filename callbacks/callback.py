@@ -63,6 +63,18 @@ def input_from_batch(batch: Any) -> Any:
     return batch
 
 
+def _learning_rates(trainer) -> list:
+    """Every parameter group's ``lr``; groups of optimizers without one (custom optimizers
+    may name their step size otherwise) are left out."""
+    out = []
+    for opt in getattr(trainer, "optimizers", None) or []:
+        for group in getattr(opt, "param_groups", []):
+            lr = group.get("lr")
+            if isinstance(lr, (int, float, torch.Tensor)):
+                out.append(float(lr))
+    return out
+
+
 def _guarded(switch_off: bool = True) -> Callable:
     """Catch every ``Exception`` of a hook body at the hook boundary (DESIGN.md §6): warn once
     with the reason and, if ``switch_off``, skip that hook from then on. The closing hooks
@@ -278,7 +290,7 @@ class ArchVizCallback(*callback_bases()):
             return
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         # Learning rates are written on logging steps only.
-        lrs = ([g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+        lrs = (_learning_rates(trainer)
                if self.recorder.is_logging_step(self._step_of_batch) else None)
         if self.recorder.end_step(loss, lrs=lrs):
             trainer.should_stop = True

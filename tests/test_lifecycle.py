@@ -132,15 +132,23 @@ def test_closing_twice_writes_nothing_twice(tmp_path):
 # ----------------------------------------------------------------------------- the next fit
 
 
-def test_a_second_fit_on_the_same_trainer_appends_to_the_run(tmp_path):
+def _fit_twice(tmp_path, name, callbacks):
     pl.seed_everything(0, verbose=False)
     lit = Lit()
-    t = trainer(tmp_path, steps=-1, max_epochs=1, callbacks=[ArchVizCallback()])
+    t = trainer(tmp_path, name, steps=-1, max_epochs=1, callbacks=callbacks,
+                deterministic=True)
     dl = loader(*data(128))                 # 8 steps per epoch
     t.fit(lit, dl)
     t.fit_loop.max_epochs = 2
     t.fit(lit, dl)                          # was: OSError: Writer is closed
     assert t.global_step == 16
+    return lit
+
+
+def test_a_second_fit_on_the_same_trainer_appends_to_the_run(tmp_path):
+    plain = _fit_twice(tmp_path, "plain", [])
+    lit = _fit_twice(tmp_path, "run", [ArchVizCallback()])
+    assert torch.equal(torch.stack(plain.losses), torch.stack(lit.losses))
     events = _events(tmp_path / "run" / "version_0")
     _strictly_increasing(events)
     acts = [s for tag, s in events if tag == fmt.stats_tag("acts")]
@@ -219,3 +227,69 @@ def test_a_writer_that_fails_mid_run_warns_once_and_leaves_the_loss_identical(tm
     steps = [s for tag, s in _events(tmp_path / "watched" / "version_0")
              if tag == fmt.stats_tag("acts")]
     assert steps == [0, 1, 2, 3, 4]          # written until the writer closed
+
+
+class StepSizeSGD(torch.optim.Optimizer):
+    """A custom optimizer whose groups call their learning rate ``step_size`` (no ``lr``)."""
+
+    def __init__(self, params, step_size=0.1):
+        super().__init__(params, {"step_size": step_size})
+
+    def step(self, closure=None):
+        if closure is not None:
+            with torch.enable_grad():
+                closure()
+        with torch.no_grad():
+            self._update()
+
+    def _update(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=-group["step_size"])
+
+
+class CustomOptimizer(Lit):
+    def configure_optimizers(self):
+        return StepSizeSGD(self.parameters())
+
+
+def test_an_optimizer_without_lr_trains_the_same_under_the_callback(tmp_path):
+    def run(callbacks, name):
+        pl.seed_everything(0, verbose=False)
+        lit = CustomOptimizer()
+        trainer(tmp_path, name, steps=6, callbacks=callbacks,
+                deterministic=True).fit(lit, loader(*data()))    # was: KeyError: 'lr'
+        return torch.stack(lit.losses)
+
+    assert torch.equal(run([], "plain"), run([ArchVizCallback()], "watched"))
+    events = _events(tmp_path / "watched" / "version_0")
+    assert [s for tag, s in events if tag == fmt.stats_tag("acts")] == [0, 2, 4]
+
+
+class FaultyCapture(ArchVizCallback):
+    """Fault injection: the glue around the capture raises, as a bug in it would."""
+
+    def _capture(self, pl_module, step, source):
+        raise ZeroDivisionError("injected")
+
+
+def test_an_error_inside_a_hook_is_warned_once_and_switches_off_that_hook_only(tmp_path):
+    def run(callbacks, name):
+        pl.seed_everything(0, verbose=False)
+        lit = Lit()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer(tmp_path, name, steps=8, callbacks=callbacks,
+                    deterministic=True).fit(lit, loader(*data()))
+        return lit, torch.stack(lit.losses), _tb_warnings(caught)
+
+    _, plain, _ = run([], "plain")
+    lit, watched, said = run([FaultyCapture()], "watched")
+    assert torch.equal(plain, watched)
+    assert said == ["tb_archviz: ArchVizCallback.on_train_batch_start failed "
+                    "(ZeroDivisionError: injected); it is switched off, training goes on"]
+    assert _hooks(lit) == 0
+    # the other hooks went on: the epoch-end flush still wrote (nothing to report)
+    assert not [tag for tag, _ in _events(tmp_path / "watched" / "version_0")
+                if tag == fmt.TAG_ARCHITECTURE]
