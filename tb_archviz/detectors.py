@@ -1238,9 +1238,9 @@ def explain_non_finite(record: dict, state: State, layer_of: Dict[str, str]) -> 
     culprit = layer_of.get(name, name)
     out = dict(record, culprit=culprit)
     msg = record["message"]
-    out["message"] = (f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; "
-                      + msg[:1].lower() + msg[1:]) if msg.startswith("NaN") else \
-        f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; " + msg
+    # "NaN" keeps its capitals after the semicolon ("naN/Inf first appeared" was a typo
+    # users saw; issue 16).
+    out["message"] = f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; " + msg
     out["remedy"] = _explosion_remedy(StepStats(int(record["first_step"]), {}, {}))
     return out
 
