@@ -143,6 +143,12 @@ def table(results: Dict[str, list], command: str) -> str:
         lines += ["", "What the missed or mis-explained bugs leave in the recorded statistics:",
                   ""]
         lines += [f"- `{n}`: {text}" for n, text in notes]
+    loud = {r.name for res in results.values() for r in res
+            if isinstance(r, HealthyScore) and r.alarms}
+    false = [(n, healthy.NOTES[n]) for n in sorted(loud) if n in healthy.NOTES]
+    if false:
+        lines += ["", "Why the healthy setups' alarms are false:", ""]
+        lines += [f"- `{n}`: {text}" for n, text in false]
     return "\n".join(lines) + "\n"
 
 
