@@ -114,13 +114,54 @@ def section(trainer: str, bugs: List[BugScore], quiet: List[HealthyScore]) -> Li
     return lines + [""]
 
 
+def _short(b: BugScore) -> str:
+    if not b.shows:
+        return "bug did not show"
+    if not b.detected:
+        return "**missed**"
+    return f"yes · {_yn(b.right_layer)} · {_yn(b.right_advice)}"
+
+
+def summary(results: Dict[str, list]) -> List[str]:
+    """One compact table for the README: per scenario and trainer, detected · right layer ·
+    right advice; per healthy setup and trainer, the alarms."""
+    trainers = list(results)
+    names = {"plain": "plain loop", "lightning": "Lightning"}
+    by = {t: {r.name: r for r in res if not isinstance(r, tuple)} for t, res in results.items()}
+    lines = []
+    for t in trainers:
+        bugs = [r for r in by[t].values() if isinstance(r, BugScore) and r.shows]
+        det = [b for b in bugs if b.detected]
+        ok = [h for h in by[t].values() if isinstance(h, HealthyScore)]
+        lines.append(f"- {names[t]}: **{len(det)}/{len(bugs)} bugs detected, "
+                     f"{sum(b.right_layer for b in det)} with the right layer, "
+                     f"{sum(b.right_advice for b in det)} with the right advice; "
+                     f"{sum(not h.alarms for h in ok)}/{len(ok)} healthy setups quiet**")
+    lines += ["", "| scenario | " + " | ".join(f"{names[t]}: detected · layer · advice"
+                                             for t in trainers) + " |",
+              "|---|" + "---|" * len(trainers)]
+    for sc in scenarios.SCENARIOS:
+        cells = [_short(by[t][sc.name]) if isinstance(by[t].get(sc.name), BugScore) else "—"
+                 for t in trainers]
+        if any(c != "—" for c in cells):
+            lines.append(f"| `{sc.name}` | " + " | ".join(cells) + " |")
+    lines += ["", "| healthy setup | " + " | ".join(f"{names[t]}: alarms" for t in trainers)
+              + " |", "|---|" + "---|" * len(trainers)]
+    for h in healthy.HEALTHY:
+        cells = [", ".join(by[t][h.name].alarms) or "none"
+                 if isinstance(by[t].get(h.name), HealthyScore) else "—" for t in trainers]
+        if any(c != "—" for c in cells):
+            lines.append(f"| `{h.name}` | " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
 def table(results: Dict[str, list], command: str) -> str:
     """The whole report: one section per trainer, the scenario list, the evidence notes."""
     lines = [f"Produced by `{command}` ({time.strftime('%Y-%m-%d')}, {_code_version()}, "
              f"torch {_torch_version()}, CPU). Culprit names are qualified module names; `!` "
              "marks an error, the rest are warnings; info records are only counted. Expected "
              "kinds: any one counts; `*` marks a kind the current registry does not have "
-             "(proposed).", ""]
+             "(proposed).", "", "## Summary", ""] + summary(results) + ["", "## Details", ""]
     missed: Dict[str, None] = {}
     for trainer, res in results.items():
         bugs = [r for r in res if isinstance(r, BugScore)]
