@@ -9,6 +9,7 @@ message. Unknown extra fields are allowed (newer writers may add them, FORMAT.md
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -50,6 +51,13 @@ def NUM(v: Any, path: str) -> None:
     # NaN and infinities are numbers here: the writer encodes them (allow_nan).
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         _fail(path, "a number", v)
+
+
+def COUNT_NUM(v: Any, path: str) -> None:
+    """A finite number (counts: a NaN or infinite count cannot be shown or summed)."""
+    NUM(v, path)
+    if not math.isfinite(v):
+        raise Invalid(f"{path}: expected a finite number, got {v!r}")
 
 
 def BOOL(v: Any, path: str) -> None:
@@ -140,7 +148,7 @@ EDGE = obj(required={"src": STR, "dst": STR},
 ARCHITECTURE = obj(
     optional={"schema": INT, "source": opt(STR), "model_class": opt(STR), "status": opt(STR),
               "error": opt(STR), "example_input": opt(STR), "capture_seconds": opt(NUM),
-              "devices": opt(list_of(opt(STR))), "totals": opt(dict_of(opt(NUM))),
+              "devices": opt(list_of(opt(STR))), "totals": opt(dict_of(opt(COUNT_NUM))),
               "modules": list_of(MODULE), "ops": opt(list_of(OP)),
               "ops_truncated": opt(BOOL), "edges": opt(list_of(EDGE)),
               "ties": opt(list_of(list_of(STR))), "inputs": opt(list_of(TENSOR_INFO)),

@@ -124,7 +124,7 @@ def test_runs_of_both_tabs_answer_with_the_problems_of_each_bad_run(clients):
 
     data = get(clients["archviz_graph"], "archviz_graph", "runs").get_json()
     assert "good" in [r["run"] for r in data["runs"]]
-    for name in ("totals_string", "architecture_list", "architecture_null", "module_name_list",
+    for name in ("totals_string", "totals_nan", "architecture_list", "architecture_null", "module_name_list",
                  "architecture_newer"):
         phrase = damaged.DAMAGED[name][1]
         assert name not in [r["run"] for r in data["runs"]]

@@ -24,11 +24,11 @@ from tb_archviz.plugins import common, views
 
 
 def version_summary(index: int, step: int, record: dict) -> Dict[str, Any]:
-    totals = record.get("totals") or {}
+    # The counts as the CLI reports them (finite numbers only; the record is validated).
+    counts = reader.summarize_architecture(record)
     return {"index": index, "step": step, "model_class": record.get("model_class"),
             "status": record.get("status", "ok"),
-            "modules": int(totals.get("modules", len(record.get("modules", [])))),
-            "parameters": int(totals.get("parameters", 0))}
+            "modules": counts["modules"], "parameters": counts["parameters"]}
 
 
 class ResponseCache:
