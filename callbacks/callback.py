@@ -185,6 +185,7 @@ class ArchVizCallback(*callback_bases()):
         writer, logdir = self._resolve_writer(trainer)
         every = self.log_every_n_steps or int(getattr(trainer, "log_every_n_steps", 50) or 50)
         write = bool(writer is not None or logdir is not None)
+        self._sharded = is_fsdp_strategy(getattr(trainer, "strategy", None))
         if rec is not None and rec.model is pl_module and previous_run == self.logdir:
             # Another fit into the same run: continue it (steps strictly after the last).
             rec.close()
@@ -197,13 +198,13 @@ class ArchVizCallback(*callback_bases()):
                 pl_module, logdir=logdir, writer=writer, log_every_n_steps=every,
                 health=self.health, sentinel=self.sentinel,
                 stop_on_nonfinite=self.stop_on_nonfinite, thresholds=self.thresholds,
-                write=write, snapshots=self.snapshots)
+                # FSDP1 leaves each rank a flat shard: no whole weights to draw.
+                write=write, snapshots=self.snapshots and not self._sharded)
             self._captured = False
             if self._pending_state is not None:
                 self.recorder.load_state_dict(self._pending_state)
                 self._pending_state = None
         self._run_dir = self.logdir
-        self._sharded = is_fsdp_strategy(getattr(trainer, "strategy", None))
         if self._sharded and self.architecture and not self._captured:
             # Before the strategy wraps the model: the only moment it runs as written.
             self._example = getattr(pl_module, "example_input_array", None)
