@@ -132,6 +132,27 @@ def test_closing_twice_writes_nothing_twice(tmp_path):
 # ----------------------------------------------------------------------------- the next fit
 
 
+def test_a_closed_recorder_reopens_at_its_next_step_and_appends_to_the_run(tmp_path):
+    from tb_archviz.callbacks import ArchVizRecorder
+    from tests.loops import recorded_step
+
+    net = Net()
+    rec = ArchVizRecorder(net, logdir=str(tmp_path / "run"), log_every_n_steps=2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, y = data(32)
+    for step in range(4):
+        recorded_step(rec, net, opt, x, y, step)
+    rec.close()
+    assert _hooks(net) == 0
+    for step in range(4, 8):                # a plain loop goes on after close()
+        recorded_step(rec, net, opt, x, y, step)
+    rec.close()
+    assert len(glob.glob(str(tmp_path / "run" / "events.out.tfevents.*"))) == 2
+    events = _events(tmp_path / "run")
+    _strictly_increasing(events)
+    assert [s for tag, s in events if tag == fmt.stats_tag("acts")] == [0, 2, 4, 6]
+
+
 def _fit_twice(tmp_path, name, callbacks):
     pl.seed_everything(0, verbose=False)
     lit = Lit()
