@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { makeScale, NONFINITE_RGB, EMPTY_RGB } from '../src/timeline/scale.js';
-import { panelNote, yScale } from '../src/timeline/curves.js';
+import { panelNote, valueLabels, yScale } from '../src/timeline/curves.js';
 import { buildTree, rowHeight, visibleLines } from '../src/timeline/heatmap.js';
 import { labelWidth, leftMargin, yAxisLabels } from '../src/timeline/layer.js';
 import { glyph, kindWords, setVocabulary } from '../src/timeline/format.js';
@@ -55,6 +55,14 @@ test('a curve panel whose values are all NaN says so instead of "not logged"', (
   assert.match(panelNote(nan), /NaN\/Inf/);
   assert.doesNotMatch(panelNote(nan), /not logged/);
   assert.equal(panelNote([]), 'not logged in this run');
+});
+
+test('a constant curve (a fixed learning rate) is labelled once and drawn mid-panel', () => {
+  const ys = yScale([series([8, 8, 8], [8, 8, 8], 'lr')], 0, 100);
+  assert.equal(ys.y(8), 50);
+  assert.deepEqual(valueLabels(ys).map((l) => l.text), ['8 (constant)']);
+  const moving = yScale([series([1, 2], [2, 3])], 0, 100);
+  assert.deepEqual(valueLabels(moving).map((l) => l.text), ['3', '1']);
 });
 
 // ---- heatmap rows ----

@@ -59,10 +59,24 @@ export function yScale(series, top, bottom) {
   if (!Number.isFinite(lo)) return null;
   const log = lo > 0 && hi / pos > 100;
   const f = log ? Math.log10 : (v) => v;
-  const a = f(log ? pos : lo), b = f(hi);
-  const span = b - a || Math.abs(a) || 1;
+  let a = f(log ? pos : lo), b = f(hi);
+  const constant = a === b;
+  if (constant) {  // a constant series (a fixed learning rate) runs through the middle
+    const pad = Math.abs(a) / 2 || 1;
+    a -= pad;
+    b += pad;
+  }
+  const span = b - a;
   const y = (v) => bottom - ((f(Math.max(v, log ? pos : -Infinity)) - a) / span) * (bottom - top);
-  return {y, log, lo: log ? pos : lo, hi};
+  return {y, log, lo: log ? pos : lo, hi, constant};
+}
+
+/** The value labels of a panel: [{text, at: 'top' | 'bottom'}]; a constant panel has one
+ * ("8 (constant)"), never the same number at both ends. */
+export function valueLabels(ys) {
+  const hi = `${fmtValue(ys.hi)}${ys.log ? ' (log scale)' : ''}`;
+  if (ys.constant || fmtValue(ys.lo) === fmtValue(ys.hi)) return [{text: `${fmtValue(ys.hi)} (constant)`, at: 'top'}];
+  return [{text: hi, at: 'top'}, {text: fmtValue(ys.lo), at: 'bottom'}];
 }
 
 /**
@@ -101,9 +115,10 @@ export function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
       return;
     }
     // Value range inside the plot's corners; the label column holds title and legend.
-    el(svg, 'text', {x: axis.left + 4, y: top + 10, class: 'tick'},
-       `${fmtValue(ys.hi)}${ys.log ? ' (log scale)' : ''}`);
-    el(svg, 'text', {x: axis.left + 4, y: bottom - 3, class: 'tick'}, fmtValue(ys.lo));
+    for (const label of valueLabels(ys)) {
+      el(svg, 'text', {x: axis.left + 4, y: label.at === 'top' ? top + 10 : bottom - 3,
+                       class: 'tick value-label'}, label.text);
+    }
     series.forEach((s, i) => {
       drawSeries(svg, axis, ys, s, top);
       const name = `${s.name === 'val_loss' ? 'val' : s.name === 'loss' ? 'train' : 'value'}` +

@@ -362,10 +362,21 @@ function yScale(series, top, bottom) {
   if (!Number.isFinite(lo)) return null;
   const log = lo > 0 && hi / pos > 100;
   const f = log ? Math.log10 : (v) => v;
-  const a = f(log ? pos : lo), b = f(hi);
-  const span2 = b - a || Math.abs(a) || 1;
+  let a = f(log ? pos : lo), b = f(hi);
+  const constant = a === b;
+  if (constant) {
+    const pad = Math.abs(a) / 2 || 1;
+    a -= pad;
+    b += pad;
+  }
+  const span2 = b - a;
   const y = (v) => bottom - (f(Math.max(v, log ? pos : -Infinity)) - a) / span2 * (bottom - top);
-  return { y, log, lo: log ? pos : lo, hi };
+  return { y, log, lo: log ? pos : lo, hi, constant };
+}
+function valueLabels(ys) {
+  const hi = `${fmtValue(ys.hi)}${ys.log ? " (log scale)" : ""}`;
+  if (ys.constant || fmtValue(ys.lo) === fmtValue(ys.hi)) return [{ text: `${fmtValue(ys.hi)} (constant)`, at: "top" }];
+  return [{ text: hi, at: "top" }, { text: fmtValue(ys.lo), at: "bottom" }];
 }
 function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
   svg.replaceChildren();
@@ -417,13 +428,13 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
       for (const s of series) drawSeries(svg, axis, null, s, top);
       return;
     }
-    svgEl(
-      svg,
-      "text",
-      { x: axis.left + 4, y: top + 10, class: "tick" },
-      `${fmtValue(ys.hi)}${ys.log ? " (log scale)" : ""}`
-    );
-    svgEl(svg, "text", { x: axis.left + 4, y: bottom - 3, class: "tick" }, fmtValue(ys.lo));
+    for (const label2 of valueLabels(ys)) {
+      svgEl(svg, "text", {
+        x: axis.left + 4,
+        y: label2.at === "top" ? top + 10 : bottom - 3,
+        class: "tick value-label"
+      }, label2.text);
+    }
     series.forEach((s, i) => {
       drawSeries(svg, axis, ys, s, top);
       const name = `${s.name === "val_loss" ? "val" : s.name === "loss" ? "train" : "value"}${runs.length > 1 ? ` · ${s.run}` : ""}`;
