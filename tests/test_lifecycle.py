@@ -178,20 +178,34 @@ def test_a_second_fit_on_the_same_trainer_appends_to_the_run(tmp_path):
     assert _hooks(lit) == 0
 
 
-def test_the_same_callback_on_a_second_trainer_records_its_run_too(tmp_path):
+def test_the_same_callback_on_other_trainers_appends_to_its_run_or_records_a_new_one(
+        tmp_path):
     cb = ArchVizCallback()
-    for version in (0, 1):
-        pl.seed_everything(0, verbose=False)
-        t = pl.Trainer(max_steps=6, logger=pl.loggers.TensorBoardLogger(
+    lit = Lit()
+
+    def fit(version, steps, ckpt_path=None):
+        t = pl.Trainer(max_steps=steps, logger=pl.loggers.TensorBoardLogger(
             str(tmp_path), name="run", version=version), enable_progress_bar=False,
             enable_checkpointing=False, enable_model_summary=False, log_every_n_steps=2,
             callbacks=[cb])
-        t.fit(Lit(), loader(*data()))
-    for version in (0, 1):
-        events = _events(tmp_path / "run" / f"version_{version}")
-        _strictly_increasing(events)
-        assert [s for tag, s in events if tag == fmt.stats_tag("acts")] == [0, 2, 4]
-        assert [s for tag, s in events if tag == fmt.TAG_ARCHITECTURE] == [0]
+        t.fit(lit, loader(*data()), ckpt_path=ckpt_path)
+        return t
+
+    pl.seed_everything(0, verbose=False)
+    first = fit(0, 6)
+    ckpt = str(tmp_path / "mid.ckpt")
+    first.save_checkpoint(ckpt)
+    fit(0, 10, ckpt_path=ckpt)              # the same run, resumed: steps 6..9 appended
+    fit(1, 4)                               # a new run: recorded from its own step 0
+    events = _events(tmp_path / "run" / "version_0")
+    _strictly_increasing(events)
+    assert [s for tag, s in events if tag == fmt.stats_tag("acts")] == [0, 2, 4, 6, 8]
+    assert [s for tag, s in events if tag == fmt.TAG_ARCHITECTURE] == [0]
+    events = _events(tmp_path / "run" / "version_1")
+    _strictly_increasing(events)
+    assert [s for tag, s in events if tag == fmt.stats_tag("acts")] == [0, 2]
+    assert [s for tag, s in events if tag == fmt.TAG_ARCHITECTURE] == [0]
+    assert _hooks(lit) == 0
 
 
 # ----------------------------------------------------------------------------- never break training
