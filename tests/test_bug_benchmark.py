@@ -27,26 +27,38 @@ warnings.filterwarnings("ignore", message=".*Converting a tensor.*")
 # starts catching another scenario (benchmarks/bugs_results.md lists the misses).
 ALL = ("detected", "right_layer", "right_advice")
 EXPECTED_DETECTED = {
-    "dying_relu_negative_bias": ALL,
-    "detached_branch": ALL,
-    "layer_missing_from_optimizer": ALL,
-    "saturated_tanh_large_init": ALL,
+    "softmax_into_cross_entropy": ALL,
+    "sigmoid_into_bce_with_logits": ALL,
+    "nll_on_raw_logits": ALL,
+    "regression_targets_unscaled": ("detected", "right_layer"),
+    "loss_summed_high_lr": ("detected", "right_advice"),
+    "labels_shuffled": ("detected", "right_layer"),
+    "overfitting_tiny_data": ALL,
+    "repeated_batch": ("detected", "right_layer"),
     "nan_in_data": ALL,
-    "lr_too_high": ALL,
+    "unnormalized_inputs": ALL,
+    "feature_goes_constant": ALL,
+    "data_drift": ALL,
+    "lr_too_high": ("detected", "right_advice"),
     "lr_too_low": ALL,
     "lr_zero": ALL,
-    "scheduler_decays_too_early": ALL,
+    "missing_zero_grad": ("detected", "right_layer"),
+    "zero_grad_before_step": ("detected",),
+    "layer_missing_from_optimizer": ALL,
+    "detached_branch": ALL,
+    "eval_mode_during_training": ALL,
+    "huge_weight_decay": ("detected", "right_layer"),
+    "tiny_gradient_clip": ALL,
+    "fp16_weights_adam": ALL,
+    "constant_init": ALL,
+    "dying_relu_negative_bias": ALL,
+    "dying_relu_high_lr": ALL,
+    "saturated_tanh_large_init": ALL,
     "one_layer_init_x1000": ALL,
     "relu_on_output": ALL,
-    "constant_init": ALL,
-    "unnormalized_inputs": ALL,
-    "fp16_weights_adam": ("detected",),
-    "missing_zero_grad": ("detected", "right_layer"),
-    "huge_weight_decay": ("detected", "right_layer"),
-    "tiny_gradient_clip": ("detected", "right_layer"),
 }
-CI_SCENARIOS = ("dying_relu_negative_bias", "detached_branch", "layer_missing_from_optimizer",
-                "saturated_tanh_large_init")
+CI_SCENARIOS = ("dying_relu_negative_bias", "detached_branch", "softmax_into_cross_entropy",
+                "eval_mode_during_training")
 CI_HEALTHY = ("conv_batchnorm", "transformer_prenorm", "gru_seq2seq")
 
 FULL = os.environ.get("ARCHVIZ_BUG_BENCH") == "1"
