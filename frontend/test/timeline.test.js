@@ -133,6 +133,9 @@ test('a message\'s own "since when" is said in the same grammar, whatever wrote 
   assert.equal(anomalyMessage(grown, 240), 'Dead units since step 60 (still at step 240).');
   assert.equal(anomalyMessage({ ...grown, last_step: 100 }, 240), 'Dead units from step 60 to step 100.');
   assert.equal(whenClause({ first_step: 1000, last_step: 1000 }, 5000), 'at step 1,000');
+  // Checked on logging steps: a range ending a few steps before the run's last step goes on.
+  assert.equal(whenClause({ first_step: 0, last_step: 235 }, 240), 'since step 0 (still at step 235)');
+  assert.equal(whenClause({ first_step: 5, last_step: 20 }, 239), 'from step 5 to step 20');
   assert.equal(anomalyMessage({ kind: 'dead_units', layer: 'net.act2', first_step: 5 }, 10),
     'Dead units in net.act2 at step 5.');
 });

@@ -16,7 +16,7 @@ def seen(tmp_path_factory):
     pytest.importorskip("lightning")
     logdir = str(tmp_path_factory.mktemp("demo"))
     walkthrough.make_demo_logdir(logdir)
-    result = walkthrough.run(logdir, harness.artifacts("walkthrough"))
+    result = walkthrough.run(logdir, harness.artifacts("walkthrough"), showcase="healthy_moons")
     assert not result.get("failure"), result.get("failure")
     return result
 
@@ -31,6 +31,11 @@ def test_the_architecture_tab_lands_fitted_to_the_width_with_readable_labels(see
     a = seen["archLanding"]
     assert a["minLabelPx"] >= 11 - 1e-6, a
     assert a["drawnWidthPx"] <= a["canvasWidth"], a
+
+
+def test_a_run_chosen_in_the_url_lands_readable_too(seen):
+    s = seen["showcase"]
+    assert s["run"] == "healthy_moons" and s["minLabelPx"] >= 11 - 1e-6, s
 
 
 def test_a_run_whose_curves_are_all_nan_does_not_say_not_logged(seen):

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { collectErrors, launch, pluginFrame } from './browser.mjs';
 import { byTrouble } from '../../frontend/src/common/runs.js';
 
-const [url, outdir] = process.argv.slice(2);
+const [url, outdir, showcase] = process.argv.slice(2);
 const out = { steps: [] };
 const browser = await launch();
 const shot = async (page, name) => {
@@ -143,11 +143,15 @@ try {
   out.deepLink.brokenWords = await brokenWords(arch);
   await shot(page, '4-architecture-deeplink');
 
-  // 5. Fit: the whole diagram (then a block is expanded in it), and back to readable.
+  // 5. Fit: the whole diagram, and again: back to the readable width, top first.
   const before = await readArch(arch);
   await arch.click('button.fit');
   const whole = await readArch(arch);
   await shot(page, '5-architecture-fit');
+  await arch.click('button.fit');
+  const back = await readArch(arch);
+  out.fit = { before: before.transform, whole: whole.transform, back: back.transform,
+    wholeFits: whole.drawnWidthPx <= whole.canvasWidth + 1, backMinLabelPx: back.minLabelPx };
 
   // 6. Expand a block: a closed container (or a ×N block) opens on a click. A small model
   // shown whole has none: close its container first (a click on its title), then open it.
@@ -182,11 +186,6 @@ try {
   out.expanded.brokenWordsNarrow = await brokenWords(arch, 200);
   await shot(page, '6-architecture-expanded');
 
-  await arch.click('button.fit');
-  const back = await readArch(arch);
-  out.fit = { before: before.transform, whole: whole.transform, back: back.transform,
-    wholeFits: whole.drawnWidthPx <= whole.canvasWidth + 1, backMinLabelPx: back.minLabelPx };
-
   // 7. Export: the SVG and PNG downloads.
   const [svgDownload] = await Promise.all([page.waitForEvent('download'), arch.click('button.export-svg')]);
   await svgDownload.saveAs(`${outdir}/walkthrough-export.svg`);
@@ -211,6 +210,15 @@ try {
   await page3.goto(`${url}${kept}`, { waitUntil: 'load' });
   arch = await archFrame(page3);
   out.reloadedArchRun = await readArch(arch).then((r) => r.run);
+
+  // 9. A showcase run (optional third argument) as the Architecture tab lands on it.
+  if (showcase) {
+    const page4 = await context.newPage();
+    await page4.goto(`${url}#archviz_graph&p.archviz_graph.run=${encodeURIComponent(showcase)}`, { waitUntil: 'load' });
+    const a4 = await archFrame(page4);
+    out.showcase = await readArch(a4);
+    await shot(page4, '9-architecture-showcase');
+  }
 } catch (err) {
   out.failure = String(err && err.stack || err);
 } finally {

@@ -23,9 +23,10 @@ CI_STEPS = 100
 
 # Walkthrough screenshot -> README image.
 DOCS = {"walkthrough-2-timeline-landing.png": "timeline-tab.png",
-        "walkthrough-4-architecture-deeplink.png": "architecture-tab.png",
         "walkthrough-3-timeline-layer.png": "timeline-layer.png",
-        "walkthrough-6-architecture-expanded.png": "architecture-expanded.png"}
+        "walkthrough-4-architecture-deeplink.png": "architecture-deeplink.png",
+        "walkthrough-9-architecture-showcase.png": "architecture-tab.png"}
+SHOWCASE = "healthy_resnet"  # the README's Architecture screenshot, when the logdir has it
 
 
 def make_demo_logdir(logdir: str, runs: Optional[Sequence[str]] = CI_RUNS,
@@ -41,13 +42,15 @@ def make_demo_logdir(logdir: str, runs: Optional[Sequence[str]] = CI_RUNS,
     return proc.stdout
 
 
-def run(logdir: str, outdir: str) -> dict:
-    """The walkthrough against ``tensorboard --logdir LOGDIR``; what it saw."""
+def run(logdir: str, outdir: str, showcase: Optional[str] = None) -> dict:
+    """The walkthrough against ``tensorboard --logdir LOGDIR``; what it saw. ``showcase``:
+    a run also shown as the Architecture tab lands on it."""
     os.makedirs(outdir, exist_ok=True)
+    extra = [showcase] if showcase else []
     with harness.tensorboard(logdir) as tb:
         harness.wait_for_plugin(tb.url, "archviz_health")
         harness.wait_for_plugin(tb.url, "archviz_graph")
-        return harness.run_node_script("walkthrough.mjs", tb.url, outdir, timeout=600)
+        return harness.run_node_script("walkthrough.mjs", tb.url, outdir, *extra, timeout=600)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -56,11 +59,13 @@ def main(argv: Sequence[str]) -> int:
         return 2
     logdir, docs = argv
     shots = harness.artifacts("walkthrough-docs")
-    seen = run(logdir, shots)
+    seen = run(logdir, shots, SHOWCASE if os.path.isdir(os.path.join(logdir, SHOWCASE)) else None)
     if seen.get("failure"):
         print(seen["failure"], file=sys.stderr)
         return 1
     for src, dst in DOCS.items():
+        if not os.path.exists(os.path.join(shots, src)):
+            continue
         shutil.copyfile(os.path.join(shots, src), os.path.join(docs, dst))
         print(f"wrote {os.path.join(docs, dst)}")
     return 0

@@ -311,8 +311,10 @@ export class Heatmap {
     svg.setAttribute('height', H);
     const s = this.scale;
     const add = (name, attrs, text) => el(svg, name, attrs, text);
-    const title = `${statLabel(this.data.stat, this.data.kind)} (${s.kind === 'log' ? 'log scale' :
-                   s.kind === 'diverging' ? 'signed' : 'linear'}, bucket maximum)`;
+    const title = s.kind === 'empty'
+      ? `${statLabel(this.data.stat, this.data.kind)}: no finite value in this run`
+      : `${statLabel(this.data.stat, this.data.kind)} (${s.kind === 'log' ? 'log scale' :
+         s.kind === 'diverging' ? 'signed' : 'linear'}, bucket maximum)`;
     const x0 = 14, w = 230, y = 16;
     add('text', {x: x0, y: 11, class: 'legend-title'}, title);
     for (let i = 0; i < 60; i++) {

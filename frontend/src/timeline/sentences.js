@@ -1,7 +1,7 @@
 // One grammar for anomaly sentences, every kind alike: what, where, since when, until when.
 //   "<What> in <layer | tag | the whole run> at step N."              (one step)
 //   "... from step A to step B."                                        (over, before the run's end)
-//   "... since step A (still at step B)."                               (still there at the last step)
+//   "... since step A (still at step B)."                               (still there at the run's end)
 // The Python side writes the same clauses into a record's message (tb_archviz/detectors.py
 // `_since`, rebuilt by `regrow` when last_step grows); a message's trailing clause is
 // rewritten here from the record's steps, so older logdirs read the same way.
@@ -14,13 +14,21 @@ function finiteStep(v) {
   return v !== null && v !== undefined && Number.isFinite(Number(v));
 }
 
+// A range whose last step is this close to the run's last step is still going on: records
+// are checked on logging steps, the run's last step may be a few steps later (2% of the run,
+// at least 10 steps).
+export function stillGoing(last, runEnd) {
+  if (!finiteStep(runEnd)) return true;
+  return Number(runEnd) - last <= Math.max(10, 0.02 * Number(runEnd));
+}
+
 /** "at step N", "from step A to step B" or "since step A (still at step B)". `runEnd` is
- * the run's last step (a range reaching it is still going on); unknown: treated as ongoing. */
+ * the run's last step (stillGoing); unknown: treated as ongoing. */
 export function whenClause(a, runEnd) {
   const first = Number(a.first_step);
   const last = finiteStep(a.last_step) ? Number(a.last_step) : first;
   if (last <= first) return `at step ${fmtStep(first)}`;
-  const ongoing = !finiteStep(runEnd) || last >= Number(runEnd);
+  const ongoing = stillGoing(last, runEnd);
   return ongoing ? `since step ${fmtStep(first)} (still at step ${fmtStep(last)})`
     : `from step ${fmtStep(first)} to step ${fmtStep(last)}`;
 }

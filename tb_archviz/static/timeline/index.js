@@ -149,11 +149,15 @@ var WHEN_CLAUSE = / (?:since step -?[\d,]+(?: \(still at step -?[\d,]+\))?|at st
 function finiteStep(v) {
   return v !== null && v !== void 0 && Number.isFinite(Number(v));
 }
+function stillGoing(last, runEnd) {
+  if (!finiteStep(runEnd)) return true;
+  return Number(runEnd) - last <= Math.max(10, 0.02 * Number(runEnd));
+}
 function whenClause(a, runEnd) {
   const first = Number(a.first_step);
   const last = finiteStep(a.last_step) ? Number(a.last_step) : first;
   if (last <= first) return `at step ${fmtStep(first)}`;
-  const ongoing = !finiteStep(runEnd) || last >= Number(runEnd);
+  const ongoing = stillGoing(last, runEnd);
   return ongoing ? `since step ${fmtStep(first)} (still at step ${fmtStep(last)})` : `from step ${fmtStep(first)} to step ${fmtStep(last)}`;
 }
 function whereClause(a) {
@@ -900,7 +904,7 @@ var Heatmap = class {
     svg.setAttribute("height", H);
     const s = this.scale;
     const add = (name, attrs, text) => svgEl(svg, name, attrs, text);
-    const title = `${statLabel(this.data.stat, this.data.kind)} (${s.kind === "log" ? "log scale" : s.kind === "diverging" ? "signed" : "linear"}, bucket maximum)`;
+    const title = s.kind === "empty" ? `${statLabel(this.data.stat, this.data.kind)}: no finite value in this run` : `${statLabel(this.data.stat, this.data.kind)} (${s.kind === "log" ? "log scale" : s.kind === "diverging" ? "signed" : "linear"}, bucket maximum)`;
     const x0 = 14, w = 230, y = 16;
     add("text", { x: x0, y: 11, class: "legend-title" }, title);
     for (let i = 0; i < 60; i++) {
