@@ -100,12 +100,17 @@ def build(logdir: str, runs: int, every: int) -> float:
 
 
 def time_inspect(logdir: str) -> dict:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect", logdir, "--json"],
                          capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     doc = json.loads(out.stdout) if out.returncode == 0 else {"runs": []}
-    return {"seconds": wall, "exit": out.returncode, "runs": len(doc["runs"]),
+    return {"seconds": wall, "cpu_seconds": cpu, "exit": out.returncode, "runs": len(doc["runs"]),
             "with_anomalies": sum(1 for r in doc["runs"] if r["anomalies"]),
             "stderr": out.stderr[-500:]}
 
@@ -169,7 +174,8 @@ def main(argv=None) -> int:
               f"{build(args.logdir, args.runs, args.archviz_every):.1f} s")
     report = {"runs": args.runs, "archviz_runs": archviz_runs,
               "inspect": time_inspect(args.logdir)}
-    print(f"tb-archviz inspect --json: {report['inspect']['seconds']:.1f} s, "
+    print(f"tb-archviz inspect --json: {report['inspect']['seconds']:.1f} s "
+          f"({report['inspect']['cpu_seconds']:.1f} s CPU), "
           f"{report['inspect']['runs']} runs listed, exit {report['inspect']['exit']}",
           flush=True)
     if not args.no_tensorboard:
