@@ -315,9 +315,7 @@ def train(s: Setup, recorder: Any = None, seed: int = 0,
                               lrs=[grp["lr"] for grp in s.opt.param_groups])
         last = step == s.steps - 1
         if (step + 1) % s.val_every == 0 or last:
-            v_loss, v_metric = evaluate(s, s.data.x_val, s.data.y_val)
-            if not s.train_mode:
-                s.model.eval()    # evaluate() restores modes; the buggy loop never calls train()
+            v_loss, v_metric = evaluate(s, s.data.x_val, s.data.y_val)   # modes restored
             val.append((step, v_loss, v_metric))
             if on_validation is not None:
                 on_validation(step, v_loss, v_metric)

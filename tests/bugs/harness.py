@@ -97,7 +97,7 @@ class BugScore:
     name: str
     expected: List[str]
     shows: bool                 # the bug really shows (a miss is then the monitor's)
-    sanity: str                 # how it shows: "val acc 0.86 -> 0.20", "non-finite at step 3"
+    sanity: str                 # how it shows: "val acc 0.86 → 0.20", "non-finite at step 3"
     detected: bool
     right_layer: bool
     right_advice: bool
@@ -131,7 +131,7 @@ def sanity(sc: Scenario, fixed: Result, buggy: Result, task: str) -> tuple:
         bad = next((i for i, v in enumerate(buggy.losses) if not math.isfinite(v)), None)
         where = f"loss non-finite at step {bad}" if bad is not None else "weights non-finite"
         return True, f"{where} ({name} {fixed.metric:.2f} fixed)"
-    text = f"{name} {fixed.metric:.2f} -> {buggy.metric:.2f}"
+    text = f"{name} {fixed.metric:.2f} → {buggy.metric:.2f}"
     return fixed.metric - buggy.metric >= sc.margin, text
 
 
