@@ -196,8 +196,8 @@ def eval_mode_during_training(buggy: bool) -> Setup:
 
 def huge_weight_decay(buggy: bool) -> Setup:
     m = _mlp()
-    return Setup(m, torch.optim.AdamW(m.parameters(), lr=3e-3, weight_decay=50.0 if buggy else 0.01),
-                 _ce(), tabular(), steps=200)
+    opt = torch.optim.AdamW(m.parameters(), lr=3e-3, weight_decay=50.0 if buggy else 0.01)
+    return Setup(m, opt, _ce(), tabular(), steps=200)
 
 
 def tiny_gradient_clip(buggy: bool) -> Setup:
@@ -375,7 +375,8 @@ SCENARIOS: List[Scenario] = [
              "fc1 bias initialised at -3: every unit of act1 is dead from the start",
              dying_relu_negative_bias, ("dead_units",), ("act1",), ("bias", "leaky", "relu")),
     Scenario("dying_relu_high_lr", "AT, DD",
-             "plain SGD lr=4.0 (0.2 in the fix): ReLU units die after a few large steps", dying_relu_high_lr,
+             "plain SGD lr=4.0 (0.2 in the fix): ReLU units die after a few large steps",
+             dying_relu_high_lr,
              ("dead_units", "loss_divergence"), ("act1", "act2"), ("learning rate", "lr")),
     Scenario("saturated_tanh_large_init", "AT, DD",
              "tanh layers initialised 30x too large: outputs pinned at +-1",
@@ -411,9 +412,9 @@ EVIDENCE: Dict[str, str] = {
         "1/C = 0.250 at every step (rows sum to 1); the loss cannot go below CrossEntropyLoss's "
         "floor for probability inputs, ln(1 + (C−1)/e) = 0.74.",
     "sigmoid_into_bce_with_logits":
-        "the last module is a Sigmoid (`act_family` sigmoid) whose output (batch mean 0.10–0.55, max 0.59) goes into "
-        "BCEWithLogitsLoss (`archviz/context` loss class); the loss hovers at 0.67–0.86 "
-        "(ln 2 = 0.69) for 200 steps.",
+        "the last module is a Sigmoid (`act_family` sigmoid) whose output (batch mean "
+        "0.10–0.55, max 0.59) goes into BCEWithLogitsLoss (`archviz/context` loss class); "
+        "the loss hovers at 0.67–0.86 (ln 2 = 0.69) for 200 steps.",
     "nll_on_raw_logits":
         "`run/loss` is negative from the first steps (−0.01, −0.40, −1.57, −7.6): NLL of "
         "log-probabilities is never below 0. That shows 25 steps before the gradients explode.",
