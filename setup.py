@@ -16,7 +16,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["tb_archviz", "tb_archviz.plugins", "tb_archviz.callbacks"],
+    packages=["tb_archviz", "tb_archviz.plugins", "tb_archviz.rules", "tb_archviz.callbacks"],
     package_dir={"tb_archviz.callbacks": "callbacks"},
     package_data={"tb_archviz": ["static/*", "static/**/*", "http_api.md", "FORMAT.md", "js/*"]},
     include_package_data=True,

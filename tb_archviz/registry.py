@@ -7,13 +7,13 @@ labels, units and scales from the plugin (``/registry`` of the Timeline plugin).
 column order is the declaration order below; a reader never relies on it (every tensor names
 its columns in its plugin content).
 
-Rules (:data:`RULES`) are declared next to their functions in ``tb_archviz/detectors.py``
+Rules (:data:`RULES`) are declared next to their functions in ``tb_archviz/rules/``
 with the :func:`rule` decorator: kind, severity, thresholds with their defaults and meaning,
 the README summary and the default advice. :func:`rules` returns them all.
 
 Adding a statistic: one :class:`Stat` entry here, the function that computes it on the
 training side, one test against a slow reference. Adding a rule: one ``@rule`` function in
-``detectors.py`` and one test.
+``tb_archviz/rules/`` and one test.
 """
 from __future__ import annotations
 
@@ -252,7 +252,7 @@ KIND_LABELS: Dict[str, str] = {}
 def rule(kind: str, *, label: str, summary: str, remedy: str,
          thresholds: Sequence[Threshold] = (), acute: bool = False, name: Optional[str] = None,
          family: str = "step") -> Callable:
-    """Declare a rule; decorates its function (detectors.py)."""
+    """Declare a rule; decorates its function (``tb_archviz/rules/``)."""
 
     def wrap(fn: Callable) -> Callable:
         key = name or fn.__name__
@@ -273,7 +273,7 @@ def rule(kind: str, *, label: str, summary: str, remedy: str,
 
 def rules() -> Dict[str, Rule]:
     """Every rule (imports the detectors, which declare them)."""
-    from tb_archviz import detectors  # noqa: F401  (registers the rules)
+    from tb_archviz import rules as _rules  # noqa: F401  (declares the rules)
 
     return RULES
 
