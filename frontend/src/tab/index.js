@@ -4,95 +4,31 @@
 // diff (diff.js), export (exporting.js), landing fit (fit.js) live in their own modules.
 import { buildTree, layoutView, renderDiagram, reveal, search, stateFor, toggle } from '../diagram/index.js';
 import { getJSON } from '../common/api.js';
-import { clear, html, toDom } from '../common/dom.js';
+import { html, toDom } from '../common/dom.js';
 import { ARCHITECTURE_PLUGIN, listenForReload, onFocus, onSharedStep as onSharedStepChange,
-  readFocus, readSharedStep, readUrlChoice, writeSharedStep, writeUrlChoice } from '../common/host.js';
+  readFocus, readUrlChoice, writeUrlChoice } from '../common/host.js';
 import { landingRun } from '../common/runs.js';
 import { showDetails } from './details.js';
 import { diffRecords } from './diff.js';
 import { makeElk, warmUpElk } from './elk.js';
 import { exportPng as exportPngOf, exportSvg as exportSvgOf, paperSvg as paperSvgOf } from './exporting.js';
-import { healthStatsFrom } from './health.js';
+import { healthStatLabel, loadHealth, offerHealthStats, onHealthSlider, onSharedStep, setColorMode,
+  setDrawing } from './health.js';
 import { LayoutCache } from './layoutcache.js';
-import { PanZoom } from './panzoom.js';
 import { PREFETCH_KEY, prefetchLayouts } from './prefetch.js';
 import { app, setStatus, ui } from './state.js';
-import { availableViews, DIAGRAM_VIEW, getView } from './views.js';
+import { fillRunSelect, fillVersionSelects, showProblems, updateStatus } from './runlist.js';
+import { buildUi } from './toolbar.js';
+import { fillViewSelect, mountView, setView } from './viewhost.js';
 import '../views/index.js';
 
-// Health statistics offered for colouring ("family/stat", label), from /registry.
-let HEALTH_STATS = [];
-
 const getJson = (url) => getJSON(url);
-
-function buildUi(root) {
-  const runSel = html('select', { class: 'run', title: 'run', onchange: () => chooseRun(runSel.value) });
-  const viewSel = html('select', { class: 'view', title: 'view', onchange: () => setView(viewSel.value) });
-  const verSel = html('select', { class: 'version', title: 'architecture version',
-    onchange: () => loadRun(app.run, Number(verSel.value)) });
-  const diffSel = html('select', { class: 'diff', title: 'compare with another version',
-    onchange: () => setDiff(diffSel.value) });
-  const depth = html('input', { type: 'range', min: '1', max: '1', value: '1', class: 'depth',
-    title: 'depth: how many levels of blocks are open', oninput: () => setDepth(Number(depth.value)) });
-  const depthLabel = html('span', { class: 'depth-label' }, '');
-  const color = html('select', { class: 'color', title: 'colour by',
-    onchange: () => setColorMode(color.value) },
-  html('option', { value: 'type' }, 'colour: layer type'),
-  html('option', { value: 'params' }, 'colour: parameters'),
-  html('option', { value: 'device' }, 'colour: device'),
-  html('option', { value: 'health' }, 'colour: health'));
-  const healthStat = html('select', { class: 'health-stat', title: 'health statistic',
-    onchange: () => loadHealth() },
-  ...HEALTH_STATS.map(([value, label]) => html('option', { value }, label)));
-  const healthStep = html('input', { type: 'range', min: '0', max: '0', value: '0', class: 'health-step',
-    title: 'logged step (shared with the Anomaly Timeline tab)', oninput: () => onHealthSlider() });
-  const healthLabel = html('span', { class: 'health-label' }, '');
-  const healthBar = html('span', { class: 'health-bar', hidden: true }, healthStat,
-    html('label', {}, 'step ', healthStep, healthLabel));
-  const find = html('input', { type: 'search', class: 'search', placeholder: 'search modules',
-    onkeydown: (e) => { if (e.key === 'Enter') nextHit(); }, oninput: () => runSearch(find.value) });
-  const hitLabel = html('span', { class: 'hits' }, '');
-  const fit = html('button', { class: 'fit', title: 'the whole diagram; again: back to a readable width',
-    onclick: () => ui.pz.toggleFit() }, 'Fit');
-  const svgBtn = html('button', { class: 'export-svg', onclick: () => exportSvg() }, 'Export SVG');
-  const pngBtn = html('button', { class: 'export-png', onclick: () => exportPng() }, 'Export PNG');
-  const toolbar = html('div', { class: 'toolbar' }, html('label', {}, 'View ', viewSel), runSel, verSel, diffSel,
-    html('label', {}, 'depth ', depth, depthLabel), color, healthBar, find, hitLabel, fit, svgBtn, pngBtn);
-  const canvas = html('div', { class: 'canvas' });
-  const minimap = html('div', { class: 'minimap' });
-  const details = html('div', { class: 'details' });
-  const status = html('div', { class: 'status' }, 'loading…');
-  root.appendChild(toolbar);
-  const stage = html('div', { class: 'stage' }, canvas, minimap);
-  const viewHost = html('div', { class: 'view-host', hidden: true });
-  root.appendChild(html('div', { class: 'main' }, stage, viewHost, details));
-  root.appendChild(status);
-  const pz = new PanZoom(canvas, minimap);
-  canvas.addEventListener('click', onCanvasClick);
-  return { healthBar, healthStat, healthStep, healthLabel, viewSel, stage, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
-}
-
-// Records the backend could not read (/runs "problems": {run: [message]}), one visible line
-// per run above the status line; an unreadable record is never silently missing.
-function showProblems(problems) {
-  if (!ui.problems) {
-    ui.problems = html('div', { class: 'problems', role: 'status' });
-    ui.status.before(ui.problems);
-  }
-  clear(ui.problems);
-  for (const [run, messages] of Object.entries(problems || {})) {
-    ui.problems.appendChild(html('div', { class: 'problem' },
-      `${run}: could not read everything: ${messages.join(' · ')}`));
-  }
-  ui.problems.hidden = !ui.problems.firstChild;
-}
 
 async function loadRuns() {
   const body = await getJson('runs');
   app.runs = body.runs;
   showProblems(body.problems);
-  clear(ui.runSel);
-  for (const r of app.runs) ui.runSel.appendChild(html('option', { value: r.run }, r.run));
+  fillRunSelect();
   if (!app.runs.length) {
     setStatus('No architecture recorded yet: add ArchVizCallback() to your Trainer.');
     return;
@@ -185,8 +121,7 @@ async function refreshRuns() {
       await loadRuns();
       return;
     }
-    clear(ui.runSel);
-    for (const r of app.runs) ui.runSel.appendChild(html('option', { value: r.run }, r.run));
+    fillRunSelect();
     ui.runSel.value = app.run;
     fillVersionSelects();
   } catch (err) {
@@ -196,113 +131,12 @@ async function refreshRuns() {
   }
 }
 
-function fillVersionSelects() {
-  const info = app.runs.find((r) => r.run === app.run);
-  const diffValue = ui.diffSel.value;
-  clear(ui.verSel);
-  clear(ui.diffSel);
-  ui.diffSel.appendChild(html('option', { value: '' }, 'compare: off'));
-  for (const v of (info ? info.versions : [])) {
-    ui.verSel.appendChild(html('option', { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
-    if (v.index !== app.version) {
-      ui.diffSel.appendChild(html('option', { value: String(v.index) }, `compare with v${v.index}`));
-    }
-  }
-  for (const r of app.runs) {
-    if (r.run === app.run || !r.versions.length) continue;
-    const last = r.versions[r.versions.length - 1];
-    ui.diffSel.appendChild(html('option', { value: `${last.index}@${r.run}` },
-      `compare with ${r.run} (v${last.index})`));
-  }
-  ui.verSel.value = String(app.version);
-  ui.diffSel.value = [...ui.diffSel.options].some((o) => o.value === diffValue) ? diffValue : '';
-}
-
-function updateStatus() {
-  const r = app.record;
-  const totals = (r && r.totals) || {};
-  const view = app.view;
-  setStatus(`${r.model_class} · ${totals.modules ?? '?'} modules · ${totals.parameters ?? '?'} parameters · ` +
-    `showing ${view ? view.folded.nodes.length : 0} blocks, ${view ? view.folded.edges.length : 0} edges · ` +
-    `first paint ${app.timings.firstPaintMs ?? '?'} ms` +
-    (app.timings.lastLayoutMs !== undefined ? ` · last layout ${app.timings.lastLayoutMs} ms` : '') +
-    (r.status !== 'ok' ? ` · capture ${r.status}: ${r.error || ''}` : ''));
-}
-
 function drawOptions() {
   const health = app.colorMode === 'health';
   return { colorMode: health ? 'value' : app.colorMode, selected: app.selected, highlight: app.highlight,
     diff: app.diff || undefined, legend: true,
     values: health && app.health ? app.health.values : undefined,
     valueLabel: health && app.health ? `${healthStatLabel()} @ step ${app.health.step}` : undefined };
-}
-
-// ---- health colour mode: a statistic per block at a logged step ----
-function healthStatLabel() {
-  const hit = HEALTH_STATS.find(([v]) => v === ui.healthStat.value);
-  return hit ? hit[1] : ui.healthStat.value;
-}
-
-async function setColorMode(mode) {
-  // Device lanes change the layout itself, so entering or leaving device mode lays out again.
-  const relayout = (mode === 'device') !== (app.colorMode === 'device');
-  app.colorMode = mode;
-  ui.color.value = mode;
-  ui.healthBar.hidden = mode !== 'health';
-  if (mode === 'health') {
-    const shared = readSharedStep();
-    await loadHealth(shared ? shared.step : null);
-  } else if (relayout && app.tree) {
-    await redraw();
-  } else {
-    repaint();
-  }
-}
-
-// Fetch the chosen statistic at ``step`` (null: the slider's step, else the latest) and repaint.
-async function loadHealth(step) {
-  if (!app.run) return;
-  const [kind, stat] = ui.healthStat.value.split('/');
-  if (step === undefined || step === null) {
-    step = app.health && app.health.steps.length ? app.health.steps[Number(ui.healthStep.value)] : null;
-  }
-  const seq = ++app.healthSeq;
-  const run = app.run;
-  let body = null;
-  try {
-    body = await getJson(`health?run=${encodeURIComponent(run)}&kind=${kind}&stat=${stat}` +
-      (step === null || step === undefined ? '' : `&step=${step}`));
-  } catch (err) {
-    if (seq !== app.healthSeq) return;
-    app.health = { steps: [], step: null, values: {} };
-    ui.healthLabel.textContent = ' no statistics logged';
-    repaint();
-    return;
-  }
-  if (seq !== app.healthSeq || run !== app.run) return;
-  const values = {};
-  for (const [k, v] of Object.entries(body.values)) values[k] = typeof v === 'string' ? Number(v) : v;
-  app.health = { steps: body.steps, step: body.step, values, kind, stat };
-  ui.healthStep.max = String(Math.max(0, body.steps.length - 1));
-  ui.healthStep.value = String(Math.max(0, body.steps.indexOf(body.step)));
-  ui.healthLabel.textContent = body.step === null ? ' no statistics logged' : ` ${body.step}`;
-  if (app.colorMode === 'health') repaint();
-}
-
-async function onHealthSlider() {
-  if (!app.health || !app.health.steps.length) return;
-  const step = app.health.steps[Number(ui.healthStep.value)];
-  ui.healthLabel.textContent = ` ${step}`;
-  writeSharedStep(app.run, step);
-  await loadHealth(step);
-}
-
-// The Timeline tab (or another Architecture tab) moved the shared step.
-function onSharedStep() {
-  const shared = readSharedStep();
-  if (!shared || app.colorMode !== 'health') return;
-  if (app.health && shared.step === app.health.step) return;
-  loadHealth(shared.step);
 }
 
 // Lay out the current state (in the worker) and replace the drawing; stale results dropped.
@@ -445,58 +279,6 @@ async function setDiff(value) {
     `${removed.length} removed${removed.length ? ' (' + removed.slice(0, 8).join(', ') + ')' : ''}`);
 }
 
-// ---- views (registry in views.js) ----
-function viewContext() {
-  return {
-    run: app.run,
-    version: app.version,
-    get step() { const s = readSharedStep(); return s ? s.step : null; },
-    fetchJSON: (rel) => getJson(rel),
-    onSelectModule: (name) => {
-      app.selected = name;
-      showDetails(ui.details, app.tree, name, app.record);
-    },
-  };
-}
-
-function fillViewSelect() {
-  const views = app.record ? availableViews(app.record, viewContext()) : [];
-  clear(ui.viewSel);
-  ui.viewSel.appendChild(html('option', { value: DIAGRAM_VIEW }, 'Block diagram'));
-  for (const v of views) ui.viewSel.appendChild(html('option', { value: v.id }, v.label));
-  if (!views.some((v) => v.id === app.viewId)) app.viewId = DIAGRAM_VIEW;
-  ui.viewSel.value = app.viewId;
-}
-
-function unmountView() {
-  if (app.viewHandle) {
-    try { app.viewHandle.dispose(); } catch (err) { /* a view's cleanup must not break the tab */ }
-  }
-  app.viewHandle = null;
-  clear(ui.viewHost);
-}
-
-// Show the chosen view for the current record (the diagram stays laid out underneath).
-function mountView() {
-  unmountView();
-  const diagram = app.viewId === DIAGRAM_VIEW;
-  ui.stage.hidden = !diagram;
-  ui.viewHost.hidden = diagram;
-  if (diagram || !app.record) return;
-  const view = getView(app.viewId);
-  try {
-    app.viewHandle = view.render(ui.viewHost, app.record, viewContext()) || null;
-  } catch (err) {
-    ui.viewHost.appendChild(html('p', { class: 'view-error' }, `${view.label}: ${err.message}`));
-  }
-}
-
-function setView(id) {
-  app.viewId = id === DIAGRAM_VIEW || getView(id) ? id : DIAGRAM_VIEW;
-  mountView();
-  if (app.viewId === DIAGRAM_VIEW && app.view) ui.pz.fit();
-}
-
 // Export: the current view in paper style (exporting.js).
 const paperSvg = () => paperSvgOf(app, drawOptions());
 const exportSvg = () => exportSvgOf(app, drawOptions());
@@ -509,7 +291,10 @@ export async function render() {
   document.body.className = 'archviz';
   const root = html('div', { class: 'archviz-root' });
   document.body.appendChild(root);
-  Object.assign(ui, buildUi(root));
+  Object.assign(ui, buildUi(root, { chooseRun, setView, setDiff, setDepth, setColorMode, loadHealth,
+    onHealthSlider, nextHit, runSearch, exportSvg, exportPng, canvasClick: onCanvasClick,
+    chooseVersion: (v) => loadRun(app.run, v) }));
+  setDrawing({ redraw, repaint });
   app.elk = makeElk();
   app.layouts = new LayoutCache(app.elk);
   try {
@@ -522,9 +307,7 @@ export async function render() {
   window.__archviz = { app, exportSvg: paperSvg, exportPng, focusLayer, show, setView, setColorMode,
     ready: false };
   try {
-    HEALTH_STATS = healthStatsFrom(await getJson('registry'));
-    ui.healthStat.replaceChildren(...HEALTH_STATS.map(([value, label]) =>
-      html('option', { value }, label)));
+    offerHealthStats(await getJson('registry'));
   } catch (err) { /* colouring by health stays without choices */ }
   try {
     await loadRuns();

@@ -2296,7 +2296,73 @@ async function exportPng(app2, options, scale = 2) {
   return blob.size;
 }
 
+// src/tab/views.js
+var DIAGRAM_VIEW = "diagram";
+var registry = [];
+function registerView(view) {
+  if (!view || typeof view.id !== "string" || !view.id || typeof view.render !== "function") {
+    throw new Error("registerView: need {id, label, render(container, record, ctx)}");
+  }
+  if (view.id === DIAGRAM_VIEW || registry.some((v) => v.id === view.id)) {
+    throw new Error(`registerView: view id "${view.id}" is already taken`);
+  }
+  registry.push({ label: view.id, available: () => true, ...view });
+}
+function availableViews(record, ctx) {
+  return registry.filter((v) => {
+    try {
+      return Boolean(v.available(record, ctx));
+    } catch (err) {
+      return false;
+    }
+  });
+}
+function getView(id) {
+  return registry.find((v) => v.id === id) || null;
+}
+
+// src/tab/state.js
+var app = {
+  runs: [],
+  run: null,
+  version: null,
+  record: null,
+  tree: null,
+  state: null,
+  view: null,
+  colorMode: "type",
+  selected: null,
+  highlight: /* @__PURE__ */ new Set(),
+  diff: null,
+  hits: [],
+  hitIndex: -1,
+  timings: {},
+  elk: null,
+  layouts: null,
+  prefetch: true,
+  seq: 0,
+  health: null,
+  healthSeq: 0,
+  viewId: DIAGRAM_VIEW,
+  viewHandle: null
+};
+var ui = {};
+function setStatus(text) {
+  if (ui.status) ui.status.textContent = text;
+}
+
 // src/tab/health.js
+var HEALTH_STATS = [];
+var drawing = { redraw: async () => {
+}, repaint: () => {
+} };
+function setDrawing(fns) {
+  Object.assign(drawing, fns);
+}
+function offerHealthStats(vocab) {
+  HEALTH_STATS = healthStatsFrom(vocab);
+  ui.healthStat.replaceChildren(...HEALTH_STATS.map(([value, label]) => html("option", { value }, label)));
+}
 function healthStatsFrom(vocab) {
   const out = [];
   for (const fam of ["grads", "updates", "acts", "weights"]) {
@@ -2306,6 +2372,64 @@ function healthStatsFrom(vocab) {
     }
   }
   return out.sort((a, b) => a[2] - b[2]).map(([v, l]) => [v, l]);
+}
+function healthStatLabel() {
+  const hit = HEALTH_STATS.find(([v]) => v === ui.healthStat.value);
+  return hit ? hit[1] : ui.healthStat.value;
+}
+async function setColorMode(mode) {
+  const relayout = mode === "device" !== (app.colorMode === "device");
+  app.colorMode = mode;
+  ui.color.value = mode;
+  ui.healthBar.hidden = mode !== "health";
+  if (mode === "health") {
+    const shared = readSharedStep();
+    await loadHealth(shared ? shared.step : null);
+  } else if (relayout && app.tree) {
+    await drawing.redraw();
+  } else {
+    drawing.repaint();
+  }
+}
+async function loadHealth(step) {
+  if (!app.run) return;
+  const [kind, stat] = ui.healthStat.value.split("/");
+  if (step === void 0 || step === null) {
+    step = app.health && app.health.steps.length ? app.health.steps[Number(ui.healthStep.value)] : null;
+  }
+  const seq = ++app.healthSeq;
+  const run = app.run;
+  let body = null;
+  try {
+    body = await getJSON(`health?run=${encodeURIComponent(run)}&kind=${kind}&stat=${stat}` + (step === null || step === void 0 ? "" : `&step=${step}`));
+  } catch (err) {
+    if (seq !== app.healthSeq) return;
+    app.health = { steps: [], step: null, values: {} };
+    ui.healthLabel.textContent = " no statistics logged";
+    drawing.repaint();
+    return;
+  }
+  if (seq !== app.healthSeq || run !== app.run) return;
+  const values = {};
+  for (const [k, v] of Object.entries(body.values)) values[k] = typeof v === "string" ? Number(v) : v;
+  app.health = { steps: body.steps, step: body.step, values, kind, stat };
+  ui.healthStep.max = String(Math.max(0, body.steps.length - 1));
+  ui.healthStep.value = String(Math.max(0, body.steps.indexOf(body.step)));
+  ui.healthLabel.textContent = body.step === null ? " no statistics logged" : ` ${body.step}`;
+  if (app.colorMode === "health") drawing.repaint();
+}
+async function onHealthSlider() {
+  if (!app.health || !app.health.steps.length) return;
+  const step = app.health.steps[Number(ui.healthStep.value)];
+  ui.healthLabel.textContent = ` ${step}`;
+  writeSharedStep(app.run, step);
+  await loadHealth(step);
+}
+function onSharedStep2() {
+  const shared = readSharedStep();
+  if (!shared || app.colorMode !== "health") return;
+  if (app.health && shared.step === app.health.step) return;
+  loadHealth(shared.step);
 }
 
 // src/tab/layoutcache.js
@@ -2344,6 +2468,84 @@ var LayoutCache = class {
     return this.lookup(graph).promise;
   }
 };
+
+// src/tab/prefetch.js
+var PREFETCH_MAX_NODES = 400;
+var PREFETCH_MAX_VIEWS = 24;
+var PREFETCH_KEY = "tb_archviz.prefetch";
+async function prefetchLayouts(app2, isCurrent, options) {
+  if (!app2.prefetch || !app2.view) return;
+  const tree = app2.tree;
+  const nodes = app2.view.folded.nodes;
+  const openable = (v) => v.kind === "repeat" || v.kind === "module" && tree.nodes.get(v.id).children.length > 0;
+  const rank = (v) => v.kind === "repeat" ? 0 : v.open ? 2 : 1;
+  const ids = nodes.filter(openable).sort((a, b) => rank(a) - rank(b)).map((v) => v.id).slice(0, PREFETCH_MAX_VIEWS);
+  for (const id of ids) {
+    await new Promise((ok) => setTimeout(ok, 0));
+    if (!isCurrent()) return;
+    const state = toggle(tree, app2.state, id);
+    const folded = foldGraph(tree, state);
+    if (folded.nodes.length > PREFETCH_MAX_NODES) continue;
+    const { graph } = buildElkGraph(tree, folded, options);
+    if (app2.layouts.has(graph)) continue;
+    try {
+      await app2.layouts.lookup(graph).promise;
+    } catch (err) {
+      return;
+    }
+  }
+}
+
+// src/tab/runlist.js
+function showProblems(problems) {
+  if (!ui.problems) {
+    ui.problems = html("div", { class: "problems", role: "status" });
+    ui.status.before(ui.problems);
+  }
+  clear(ui.problems);
+  for (const [run, messages] of Object.entries(problems || {})) {
+    ui.problems.appendChild(html(
+      "div",
+      { class: "problem" },
+      `${run}: could not read everything: ${messages.join(" · ")}`
+    ));
+  }
+  ui.problems.hidden = !ui.problems.firstChild;
+}
+function fillVersionSelects() {
+  const info = app.runs.find((r) => r.run === app.run);
+  const diffValue = ui.diffSel.value;
+  clear(ui.verSel);
+  clear(ui.diffSel);
+  ui.diffSel.appendChild(html("option", { value: "" }, "compare: off"));
+  for (const v of info ? info.versions : []) {
+    ui.verSel.appendChild(html("option", { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
+    if (v.index !== app.version) {
+      ui.diffSel.appendChild(html("option", { value: String(v.index) }, `compare with v${v.index}`));
+    }
+  }
+  for (const r of app.runs) {
+    if (r.run === app.run || !r.versions.length) continue;
+    const last = r.versions[r.versions.length - 1];
+    ui.diffSel.appendChild(html(
+      "option",
+      { value: `${last.index}@${r.run}` },
+      `compare with ${r.run} (v${last.index})`
+    ));
+  }
+  ui.verSel.value = String(app.version);
+  ui.diffSel.value = [...ui.diffSel.options].some((o) => o.value === diffValue) ? diffValue : "";
+}
+function updateStatus() {
+  const r = app.record;
+  const totals = r && r.totals || {};
+  const view = app.view;
+  setStatus(`${r.model_class} · ${totals.modules ?? "?"} modules · ${totals.parameters ?? "?"} parameters · showing ${view ? view.folded.nodes.length : 0} blocks, ${view ? view.folded.edges.length : 0} edges · first paint ${app.timings.firstPaintMs ?? "?"} ms` + (app.timings.lastLayoutMs !== void 0 ? ` · last layout ${app.timings.lastLayoutMs} ms` : "") + (r.status !== "ok" ? ` · capture ${r.status}: ${r.error || ""}` : ""));
+}
+function fillRunSelect() {
+  clear(ui.runSel);
+  for (const r of app.runs) ui.runSel.appendChild(html("option", { value: r.run }, r.run));
+}
 
 // src/tab/fit.js
 var MIN_LABEL_PX = 11;
@@ -2517,86 +2719,162 @@ var PanZoom = class {
   }
 };
 
-// src/tab/prefetch.js
-var PREFETCH_MAX_NODES = 400;
-var PREFETCH_MAX_VIEWS = 24;
-var PREFETCH_KEY = "tb_archviz.prefetch";
-async function prefetchLayouts(app2, isCurrent, options) {
-  if (!app2.prefetch || !app2.view) return;
-  const tree = app2.tree;
-  const nodes = app2.view.folded.nodes;
-  const openable = (v) => v.kind === "repeat" || v.kind === "module" && tree.nodes.get(v.id).children.length > 0;
-  const rank = (v) => v.kind === "repeat" ? 0 : v.open ? 2 : 1;
-  const ids = nodes.filter(openable).sort((a, b) => rank(a) - rank(b)).map((v) => v.id).slice(0, PREFETCH_MAX_VIEWS);
-  for (const id of ids) {
-    await new Promise((ok) => setTimeout(ok, 0));
-    if (!isCurrent()) return;
-    const state = toggle(tree, app2.state, id);
-    const folded = foldGraph(tree, state);
-    if (folded.nodes.length > PREFETCH_MAX_NODES) continue;
-    const { graph } = buildElkGraph(tree, folded, options);
-    if (app2.layouts.has(graph)) continue;
-    try {
-      await app2.layouts.lookup(graph).promise;
-    } catch (err) {
-      return;
-    }
-  }
-}
-
-// src/tab/views.js
-var DIAGRAM_VIEW = "diagram";
-var registry = [];
-function registerView(view) {
-  if (!view || typeof view.id !== "string" || !view.id || typeof view.render !== "function") {
-    throw new Error("registerView: need {id, label, render(container, record, ctx)}");
-  }
-  if (view.id === DIAGRAM_VIEW || registry.some((v) => v.id === view.id)) {
-    throw new Error(`registerView: view id "${view.id}" is already taken`);
-  }
-  registry.push({ label: view.id, available: () => true, ...view });
-}
-function availableViews(record, ctx) {
-  return registry.filter((v) => {
-    try {
-      return Boolean(v.available(record, ctx));
-    } catch (err) {
-      return false;
-    }
+// src/tab/toolbar.js
+function buildUi(root, on) {
+  const runSel = html("select", { class: "run", title: "run", onchange: () => on.chooseRun(runSel.value) });
+  const viewSel = html("select", { class: "view", title: "view", onchange: () => on.setView(viewSel.value) });
+  const verSel = html("select", {
+    class: "version",
+    title: "architecture version",
+    onchange: () => on.chooseVersion(Number(verSel.value))
   });
-}
-function getView(id) {
-  return registry.find((v) => v.id === id) || null;
+  const diffSel = html("select", {
+    class: "diff",
+    title: "compare with another version",
+    onchange: () => on.setDiff(diffSel.value)
+  });
+  const depth = html("input", {
+    type: "range",
+    min: "1",
+    max: "1",
+    value: "1",
+    class: "depth",
+    title: "depth: how many levels of blocks are open",
+    oninput: () => on.setDepth(Number(depth.value))
+  });
+  const depthLabel = html("span", { class: "depth-label" }, "");
+  const color = html(
+    "select",
+    {
+      class: "color",
+      title: "colour by",
+      onchange: () => on.setColorMode(color.value)
+    },
+    html("option", { value: "type" }, "colour: layer type"),
+    html("option", { value: "params" }, "colour: parameters"),
+    html("option", { value: "device" }, "colour: device"),
+    html("option", { value: "health" }, "colour: health")
+  );
+  const healthStat = html("select", {
+    class: "health-stat",
+    title: "health statistic",
+    onchange: () => on.loadHealth()
+  });
+  const healthStep = html("input", {
+    type: "range",
+    min: "0",
+    max: "0",
+    value: "0",
+    class: "health-step",
+    title: "logged step (shared with the Anomaly Timeline tab)",
+    oninput: () => on.onHealthSlider()
+  });
+  const healthLabel = html("span", { class: "health-label" }, "");
+  const healthBar = html(
+    "span",
+    { class: "health-bar", hidden: true },
+    healthStat,
+    html("label", {}, "step ", healthStep, healthLabel)
+  );
+  const find = html("input", {
+    type: "search",
+    class: "search",
+    placeholder: "search modules",
+    onkeydown: (e) => {
+      if (e.key === "Enter") on.nextHit();
+    },
+    oninput: () => on.runSearch(find.value)
+  });
+  const hitLabel = html("span", { class: "hits" }, "");
+  const fit = html("button", {
+    class: "fit",
+    title: "the whole diagram; again: back to a readable width",
+    onclick: () => pz.toggleFit()
+  }, "Fit");
+  const svgBtn = html("button", { class: "export-svg", onclick: () => on.exportSvg() }, "Export SVG");
+  const pngBtn = html("button", { class: "export-png", onclick: () => on.exportPng() }, "Export PNG");
+  const toolbar = html(
+    "div",
+    { class: "toolbar" },
+    html("label", {}, "View ", viewSel),
+    runSel,
+    verSel,
+    diffSel,
+    html("label", {}, "depth ", depth, depthLabel),
+    color,
+    healthBar,
+    find,
+    hitLabel,
+    fit,
+    svgBtn,
+    pngBtn
+  );
+  const canvas = html("div", { class: "canvas" });
+  const minimap = html("div", { class: "minimap" });
+  const details = html("div", { class: "details" });
+  const status = html("div", { class: "status" }, "loading…");
+  root.appendChild(toolbar);
+  const stage2 = html("div", { class: "stage" }, canvas, minimap);
+  const viewHost = html("div", { class: "view-host", hidden: true });
+  root.appendChild(html("div", { class: "main" }, stage2, viewHost, details));
+  root.appendChild(status);
+  const pz = new PanZoom(canvas, minimap);
+  canvas.addEventListener("click", on.canvasClick);
+  return { healthBar, healthStat, healthStep, healthLabel, viewSel, stage: stage2, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
 }
 
-// src/tab/state.js
-var app = {
-  runs: [],
-  run: null,
-  version: null,
-  record: null,
-  tree: null,
-  state: null,
-  view: null,
-  colorMode: "type",
-  selected: null,
-  highlight: /* @__PURE__ */ new Set(),
-  diff: null,
-  hits: [],
-  hitIndex: -1,
-  timings: {},
-  elk: null,
-  layouts: null,
-  prefetch: true,
-  seq: 0,
-  health: null,
-  healthSeq: 0,
-  viewId: DIAGRAM_VIEW,
-  viewHandle: null
-};
-var ui = {};
-function setStatus(text) {
-  if (ui.status) ui.status.textContent = text;
+// src/tab/viewhost.js
+var getJson = (url) => getJSON(url);
+function viewContext() {
+  return {
+    run: app.run,
+    version: app.version,
+    get step() {
+      const s = readSharedStep();
+      return s ? s.step : null;
+    },
+    fetchJSON: (rel) => getJson(rel),
+    onSelectModule: (name) => {
+      app.selected = name;
+      showDetails(ui.details, app.tree, name, app.record);
+    }
+  };
+}
+function fillViewSelect() {
+  const views = app.record ? availableViews(app.record, viewContext()) : [];
+  clear(ui.viewSel);
+  ui.viewSel.appendChild(html("option", { value: DIAGRAM_VIEW }, "Block diagram"));
+  for (const v of views) ui.viewSel.appendChild(html("option", { value: v.id }, v.label));
+  if (!views.some((v) => v.id === app.viewId)) app.viewId = DIAGRAM_VIEW;
+  ui.viewSel.value = app.viewId;
+}
+function unmountView() {
+  if (app.viewHandle) {
+    try {
+      app.viewHandle.dispose();
+    } catch (err) {
+    }
+  }
+  app.viewHandle = null;
+  clear(ui.viewHost);
+}
+function mountView() {
+  unmountView();
+  const diagram = app.viewId === DIAGRAM_VIEW;
+  ui.stage.hidden = !diagram;
+  ui.viewHost.hidden = diagram;
+  if (diagram || !app.record) return;
+  const view = getView(app.viewId);
+  try {
+    app.viewHandle = view.render(ui.viewHost, app.record, viewContext()) || null;
+  } catch (err) {
+    ui.viewHost.appendChild(html("p", { class: "view-error" }, `${view.label}: ${err.message}`));
+  }
+}
+function setView(id) {
+  app.viewId = id === DIAGRAM_VIEW || getView(id) ? id : DIAGRAM_VIEW;
+  mountView();
+  if (app.viewId === DIAGRAM_VIEW && app.view) ui.pz.fit();
 }
 
 // src/views/neurons_layout.js
@@ -3237,135 +3515,12 @@ var VIEWS = [
 for (const view of VIEWS) registerView(view);
 
 // src/tab/index.js
-var HEALTH_STATS = [];
-var getJson = (url) => getJSON(url);
-function buildUi(root) {
-  const runSel = html("select", { class: "run", title: "run", onchange: () => chooseRun(runSel.value) });
-  const viewSel = html("select", { class: "view", title: "view", onchange: () => setView(viewSel.value) });
-  const verSel = html("select", {
-    class: "version",
-    title: "architecture version",
-    onchange: () => loadRun(app.run, Number(verSel.value))
-  });
-  const diffSel = html("select", {
-    class: "diff",
-    title: "compare with another version",
-    onchange: () => setDiff(diffSel.value)
-  });
-  const depth = html("input", {
-    type: "range",
-    min: "1",
-    max: "1",
-    value: "1",
-    class: "depth",
-    title: "depth: how many levels of blocks are open",
-    oninput: () => setDepth(Number(depth.value))
-  });
-  const depthLabel = html("span", { class: "depth-label" }, "");
-  const color = html(
-    "select",
-    {
-      class: "color",
-      title: "colour by",
-      onchange: () => setColorMode(color.value)
-    },
-    html("option", { value: "type" }, "colour: layer type"),
-    html("option", { value: "params" }, "colour: parameters"),
-    html("option", { value: "device" }, "colour: device"),
-    html("option", { value: "health" }, "colour: health")
-  );
-  const healthStat = html(
-    "select",
-    {
-      class: "health-stat",
-      title: "health statistic",
-      onchange: () => loadHealth()
-    },
-    ...HEALTH_STATS.map(([value, label]) => html("option", { value }, label))
-  );
-  const healthStep = html("input", {
-    type: "range",
-    min: "0",
-    max: "0",
-    value: "0",
-    class: "health-step",
-    title: "logged step (shared with the Anomaly Timeline tab)",
-    oninput: () => onHealthSlider()
-  });
-  const healthLabel = html("span", { class: "health-label" }, "");
-  const healthBar = html(
-    "span",
-    { class: "health-bar", hidden: true },
-    healthStat,
-    html("label", {}, "step ", healthStep, healthLabel)
-  );
-  const find = html("input", {
-    type: "search",
-    class: "search",
-    placeholder: "search modules",
-    onkeydown: (e) => {
-      if (e.key === "Enter") nextHit();
-    },
-    oninput: () => runSearch(find.value)
-  });
-  const hitLabel = html("span", { class: "hits" }, "");
-  const fit = html("button", {
-    class: "fit",
-    title: "the whole diagram; again: back to a readable width",
-    onclick: () => ui.pz.toggleFit()
-  }, "Fit");
-  const svgBtn = html("button", { class: "export-svg", onclick: () => exportSvg2() }, "Export SVG");
-  const pngBtn = html("button", { class: "export-png", onclick: () => exportPng2() }, "Export PNG");
-  const toolbar = html(
-    "div",
-    { class: "toolbar" },
-    html("label", {}, "View ", viewSel),
-    runSel,
-    verSel,
-    diffSel,
-    html("label", {}, "depth ", depth, depthLabel),
-    color,
-    healthBar,
-    find,
-    hitLabel,
-    fit,
-    svgBtn,
-    pngBtn
-  );
-  const canvas = html("div", { class: "canvas" });
-  const minimap = html("div", { class: "minimap" });
-  const details = html("div", { class: "details" });
-  const status = html("div", { class: "status" }, "loading…");
-  root.appendChild(toolbar);
-  const stage2 = html("div", { class: "stage" }, canvas, minimap);
-  const viewHost = html("div", { class: "view-host", hidden: true });
-  root.appendChild(html("div", { class: "main" }, stage2, viewHost, details));
-  root.appendChild(status);
-  const pz = new PanZoom(canvas, minimap);
-  canvas.addEventListener("click", onCanvasClick);
-  return { healthBar, healthStat, healthStep, healthLabel, viewSel, stage: stage2, viewHost, runSel, verSel, diffSel, depth, depthLabel, color, find, hitLabel, canvas, minimap, details, status, pz };
-}
-function showProblems(problems) {
-  if (!ui.problems) {
-    ui.problems = html("div", { class: "problems", role: "status" });
-    ui.status.before(ui.problems);
-  }
-  clear(ui.problems);
-  for (const [run, messages] of Object.entries(problems || {})) {
-    ui.problems.appendChild(html(
-      "div",
-      { class: "problem" },
-      `${run}: could not read everything: ${messages.join(" · ")}`
-    ));
-  }
-  ui.problems.hidden = !ui.problems.firstChild;
-}
+var getJson2 = (url) => getJSON(url);
 async function loadRuns() {
-  const body = await getJson("runs");
+  const body = await getJson2("runs");
   app.runs = body.runs;
   showProblems(body.problems);
-  clear(ui.runSel);
-  for (const r of app.runs) ui.runSel.appendChild(html("option", { value: r.run }, r.run));
+  fillRunSelect();
   if (!app.runs.length) {
     setStatus("No architecture recorded yet: add ArchVizCallback() to your Trainer.");
     return;
@@ -3396,7 +3551,7 @@ async function landReadably() {
 async function loadRun(run, version, opts = {}) {
   const t0 = performance.now();
   const q = `architecture?run=${encodeURIComponent(run)}` + (version === null ? "" : `&version=${version}`);
-  const body = await getJson(q);
+  const body = await getJson2(q);
   const tFetched = performance.now();
   app.run = run;
   app.version = body.version.index;
@@ -3437,7 +3592,7 @@ async function refreshRuns() {
   if (refreshing) return;
   refreshing = true;
   try {
-    const body = await getJson("runs");
+    const body = await getJson2("runs");
     showProblems(body.problems);
     const before = JSON.stringify(app.runs);
     if (JSON.stringify(body.runs) === before) return;
@@ -3446,44 +3601,13 @@ async function refreshRuns() {
       await loadRuns();
       return;
     }
-    clear(ui.runSel);
-    for (const r of app.runs) ui.runSel.appendChild(html("option", { value: r.run }, r.run));
+    fillRunSelect();
     ui.runSel.value = app.run;
     fillVersionSelects();
   } catch (err) {
   } finally {
     refreshing = false;
   }
-}
-function fillVersionSelects() {
-  const info = app.runs.find((r) => r.run === app.run);
-  const diffValue = ui.diffSel.value;
-  clear(ui.verSel);
-  clear(ui.diffSel);
-  ui.diffSel.appendChild(html("option", { value: "" }, "compare: off"));
-  for (const v of info ? info.versions : []) {
-    ui.verSel.appendChild(html("option", { value: String(v.index) }, `v${v.index} @ step ${v.step}`));
-    if (v.index !== app.version) {
-      ui.diffSel.appendChild(html("option", { value: String(v.index) }, `compare with v${v.index}`));
-    }
-  }
-  for (const r of app.runs) {
-    if (r.run === app.run || !r.versions.length) continue;
-    const last = r.versions[r.versions.length - 1];
-    ui.diffSel.appendChild(html(
-      "option",
-      { value: `${last.index}@${r.run}` },
-      `compare with ${r.run} (v${last.index})`
-    ));
-  }
-  ui.verSel.value = String(app.version);
-  ui.diffSel.value = [...ui.diffSel.options].some((o) => o.value === diffValue) ? diffValue : "";
-}
-function updateStatus() {
-  const r = app.record;
-  const totals = r && r.totals || {};
-  const view = app.view;
-  setStatus(`${r.model_class} · ${totals.modules ?? "?"} modules · ${totals.parameters ?? "?"} parameters · showing ${view ? view.folded.nodes.length : 0} blocks, ${view ? view.folded.edges.length : 0} edges · first paint ${app.timings.firstPaintMs ?? "?"} ms` + (app.timings.lastLayoutMs !== void 0 ? ` · last layout ${app.timings.lastLayoutMs} ms` : "") + (r.status !== "ok" ? ` · capture ${r.status}: ${r.error || ""}` : ""));
 }
 function drawOptions() {
   const health = app.colorMode === "health";
@@ -3496,64 +3620,6 @@ function drawOptions() {
     values: health && app.health ? app.health.values : void 0,
     valueLabel: health && app.health ? `${healthStatLabel()} @ step ${app.health.step}` : void 0
   };
-}
-function healthStatLabel() {
-  const hit = HEALTH_STATS.find(([v]) => v === ui.healthStat.value);
-  return hit ? hit[1] : ui.healthStat.value;
-}
-async function setColorMode(mode) {
-  const relayout = mode === "device" !== (app.colorMode === "device");
-  app.colorMode = mode;
-  ui.color.value = mode;
-  ui.healthBar.hidden = mode !== "health";
-  if (mode === "health") {
-    const shared = readSharedStep();
-    await loadHealth(shared ? shared.step : null);
-  } else if (relayout && app.tree) {
-    await redraw();
-  } else {
-    repaint();
-  }
-}
-async function loadHealth(step) {
-  if (!app.run) return;
-  const [kind, stat] = ui.healthStat.value.split("/");
-  if (step === void 0 || step === null) {
-    step = app.health && app.health.steps.length ? app.health.steps[Number(ui.healthStep.value)] : null;
-  }
-  const seq = ++app.healthSeq;
-  const run = app.run;
-  let body = null;
-  try {
-    body = await getJson(`health?run=${encodeURIComponent(run)}&kind=${kind}&stat=${stat}` + (step === null || step === void 0 ? "" : `&step=${step}`));
-  } catch (err) {
-    if (seq !== app.healthSeq) return;
-    app.health = { steps: [], step: null, values: {} };
-    ui.healthLabel.textContent = " no statistics logged";
-    repaint();
-    return;
-  }
-  if (seq !== app.healthSeq || run !== app.run) return;
-  const values = {};
-  for (const [k, v] of Object.entries(body.values)) values[k] = typeof v === "string" ? Number(v) : v;
-  app.health = { steps: body.steps, step: body.step, values, kind, stat };
-  ui.healthStep.max = String(Math.max(0, body.steps.length - 1));
-  ui.healthStep.value = String(Math.max(0, body.steps.indexOf(body.step)));
-  ui.healthLabel.textContent = body.step === null ? " no statistics logged" : ` ${body.step}`;
-  if (app.colorMode === "health") repaint();
-}
-async function onHealthSlider() {
-  if (!app.health || !app.health.steps.length) return;
-  const step = app.health.steps[Number(ui.healthStep.value)];
-  ui.healthLabel.textContent = ` ${step}`;
-  writeSharedStep(app.run, step);
-  await loadHealth(step);
-}
-function onSharedStep2() {
-  const shared = readSharedStep();
-  if (!shared || app.colorMode !== "health") return;
-  if (app.health && shared.step === app.health.step) return;
-  loadHealth(shared.step);
 }
 async function redraw(opts = {}) {
   const seq = ++app.seq;
@@ -3681,7 +3747,7 @@ async function setDiff(value) {
   const at = value.indexOf("@");
   const otherRun = at < 0 ? app.run : value.slice(at + 1);
   const otherVersion = at < 0 ? value : value.slice(0, at);
-  const other = (await getJson(`architecture?run=${encodeURIComponent(otherRun)}&version=${otherVersion}`)).record;
+  const other = (await getJson2(`architecture?run=${encodeURIComponent(otherRun)}&version=${otherVersion}`)).record;
   const what = otherRun === app.run ? `v${otherVersion}` : `${otherRun} v${otherVersion}`;
   const { added, changed, removed } = diffRecords(
     app.record,
@@ -3693,57 +3759,6 @@ async function setDiff(value) {
   repaint();
   setStatus(`compared with ${what}: ${added.size} added, ${changed.size} changed, ${removed.length} removed${removed.length ? " (" + removed.slice(0, 8).join(", ") + ")" : ""}`);
 }
-function viewContext() {
-  return {
-    run: app.run,
-    version: app.version,
-    get step() {
-      const s = readSharedStep();
-      return s ? s.step : null;
-    },
-    fetchJSON: (rel) => getJson(rel),
-    onSelectModule: (name) => {
-      app.selected = name;
-      showDetails(ui.details, app.tree, name, app.record);
-    }
-  };
-}
-function fillViewSelect() {
-  const views = app.record ? availableViews(app.record, viewContext()) : [];
-  clear(ui.viewSel);
-  ui.viewSel.appendChild(html("option", { value: DIAGRAM_VIEW }, "Block diagram"));
-  for (const v of views) ui.viewSel.appendChild(html("option", { value: v.id }, v.label));
-  if (!views.some((v) => v.id === app.viewId)) app.viewId = DIAGRAM_VIEW;
-  ui.viewSel.value = app.viewId;
-}
-function unmountView() {
-  if (app.viewHandle) {
-    try {
-      app.viewHandle.dispose();
-    } catch (err) {
-    }
-  }
-  app.viewHandle = null;
-  clear(ui.viewHost);
-}
-function mountView() {
-  unmountView();
-  const diagram = app.viewId === DIAGRAM_VIEW;
-  ui.stage.hidden = !diagram;
-  ui.viewHost.hidden = diagram;
-  if (diagram || !app.record) return;
-  const view = getView(app.viewId);
-  try {
-    app.viewHandle = view.render(ui.viewHost, app.record, viewContext()) || null;
-  } catch (err) {
-    ui.viewHost.appendChild(html("p", { class: "view-error" }, `${view.label}: ${err.message}`));
-  }
-}
-function setView(id) {
-  app.viewId = id === DIAGRAM_VIEW || getView(id) ? id : DIAGRAM_VIEW;
-  mountView();
-  if (app.viewId === DIAGRAM_VIEW && app.view) ui.pz.fit();
-}
 var paperSvg2 = () => paperSvg(app, drawOptions());
 var exportSvg2 = () => exportSvg(app, drawOptions());
 var exportPng2 = (scale = 2) => exportPng(app, drawOptions(), scale);
@@ -3754,7 +3769,22 @@ async function render() {
   document.body.className = "archviz";
   const root = html("div", { class: "archviz-root" });
   document.body.appendChild(root);
-  Object.assign(ui, buildUi(root));
+  Object.assign(ui, buildUi(root, {
+    chooseRun,
+    setView,
+    setDiff,
+    setDepth,
+    setColorMode,
+    loadHealth,
+    onHealthSlider,
+    nextHit,
+    runSearch,
+    exportSvg: exportSvg2,
+    exportPng: exportPng2,
+    canvasClick: onCanvasClick,
+    chooseVersion: (v) => loadRun(app.run, v)
+  }));
+  setDrawing({ redraw, repaint });
   app.elk = makeElk();
   app.layouts = new LayoutCache(app.elk);
   try {
@@ -3777,8 +3807,7 @@ async function render() {
     ready: false
   };
   try {
-    HEALTH_STATS = healthStatsFrom(await getJson("registry"));
-    ui.healthStat.replaceChildren(...HEALTH_STATS.map(([value, label]) => html("option", { value }, label)));
+    offerHealthStats(await getJson2("registry"));
   } catch (err) {
   }
   try {
