@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { makeScale, NONFINITE_RGB, EMPTY_RGB } from '../src/timeline/scale.js';
-import { panelNote, valueLabels, yScale } from '../src/timeline/curves.js';
+import { makeAxis, panelNote, seriesGeometry, valueLabels, yScale } from '../src/timeline/curves.js';
 import { buildTree, rowHeight, visibleLines } from '../src/timeline/heatmap.js';
 import { labelWidth, leftMargin, yAxisLabels } from '../src/timeline/layer.js';
 import { glyph, kindWords, setVocabulary } from '../src/timeline/format.js';
@@ -63,6 +63,21 @@ test('a constant curve (a fixed learning rate) is labelled once and drawn mid-pa
   assert.deepEqual(valueLabels(ys).map((l) => l.text), ['8 (constant)']);
   const moving = yScale([series([1, 2], [2, 3])], 0, 100);
   assert.deepEqual(valueLabels(moving).map((l) => l.text), ['3', '1']);
+});
+
+test('a downsampled series is a min-max band and a max line, broken where a bucket is NaN', () => {
+  const axis = makeAxis(300, 100, 0, 40);  // 100 px of labels, steps 0..40 over 188 px
+  const s = { step: Float64Array.from([0, 10, 20, 30, 40]), min: Float64Array.from([1, 1, NaN, 2, 2]),
+    max: Float64Array.from([2, 3, NaN, 4, 3]) };
+  const ys = yScale([s], 0, 100);
+  const g = seriesGeometry(axis, ys, s);
+  assert.equal(g.bands.length, 2, 'one band each side of the NaN bucket');
+  assert.deepEqual(g.nonfinite, [Number(axis.x(20).toFixed(1))]);
+  assert.equal((g.line.match(/M/g) || []).length, 2, 'the max line restarts after the gap');
+  assert.ok(g.line.startsWith(`M${axis.x(0).toFixed(1)},${ys.y(2).toFixed(1)}`));
+  const allNaN = { step: Float64Array.from([0, 10]), min: Float64Array.from([NaN, NaN]), max: Float64Array.from([NaN, NaN]) };
+  const empty = seriesGeometry(axis, null, allNaN);
+  assert.deepEqual([empty.bands.length, empty.line, empty.nonfinite.length], [0, '', 2]);
 });
 
 // ---- heatmap rows ----

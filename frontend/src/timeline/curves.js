@@ -163,14 +163,19 @@ export function panelNote(series) {
   return `every logged value is NaN/Inf (${names}): red marks show where`;
 }
 
-function drawSeries(svg, axis, ys, s, top) {
+/**
+ * The drawing of one downsampled series ({step, min, max} per bucket): `bands` (one closed
+ * min–max path per finite stretch), `line` (the maximum, broken at non-finite buckets) and
+ * `nonfinite` (x of each bucket holding NaN/Inf). `ys` null: nothing finite to scale by.
+ */
+export function seriesGeometry(axis, ys, s) {
   const n = s.step.length;
   let band = '', line = '';
   let open = false;
-  const bandParts = [];
+  const bands = [], nonfinite = [];
   let lower = [];
   const flush = () => {
-    if (lower.length) bandParts.push(band + ' L' + lower.reverse().join(' L') + ' Z');
+    if (lower.length) bands.push(band + ' L' + lower.reverse().join(' L') + ' Z');
     band = ''; lower = [];
   };
   for (let i = 0; i < n; i++) {
@@ -179,8 +184,7 @@ function drawSeries(svg, axis, ys, s, top) {
     if (!ys || !Number.isFinite(hi) || !Number.isFinite(lo)) {
       open = false;
       flush();
-      // A non-finite bucket: a red tick at the panel's top edge.
-      el(svg, 'line', {x1: x, x2: x, y1: top, y2: top + 6, stroke: '#d0021b', 'stroke-width': 2});
+      nonfinite.push(Number(x));
       continue;
     }
     const yh = ys.y(hi).toFixed(1), yl = ys.y(lo).toFixed(1);
@@ -190,11 +194,20 @@ function drawSeries(svg, axis, ys, s, top) {
     open = true;
   }
   flush();
-  for (const d of bandParts) {
+  return {bands, line: line.trim(), nonfinite};
+}
+
+function drawSeries(svg, axis, ys, s, top) {
+  const g = seriesGeometry(axis, ys, s);
+  // A non-finite bucket: a red tick at the panel's top edge.
+  for (const x of g.nonfinite) {
+    el(svg, 'line', {x1: x, x2: x, y1: top, y2: top + 6, stroke: '#d0021b', 'stroke-width': 2});
+  }
+  for (const d of g.bands) {
     el(svg, 'path', {d, fill: s.colour, 'fill-opacity': 0.18, stroke: 'none'});
   }
-  if (line) {
-    el(svg, 'path', {d: line, fill: 'none', stroke: s.colour, 'stroke-width': 1.4,
+  if (g.line) {
+    el(svg, 'path', {d: g.line, fill: 'none', stroke: s.colour, 'stroke-width': 1.4,
                      'stroke-dasharray': s.dashed ? '5 3' : 'none',
                      class: `curve curve-${s.name}`});
   }

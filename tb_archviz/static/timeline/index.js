@@ -500,14 +500,14 @@ function panelNote(series) {
   const names = series.map((s) => s.name).join(", ");
   return `every logged value is NaN/Inf (${names}): red marks show where`;
 }
-function drawSeries(svg, axis, ys, s, top) {
+function seriesGeometry(axis, ys, s) {
   const n = s.step.length;
   let band = "", line = "";
   let open = false;
-  const bandParts = [];
+  const bands = [], nonfinite = [];
   let lower = [];
   const flush = () => {
-    if (lower.length) bandParts.push(band + " L" + lower.reverse().join(" L") + " Z");
+    if (lower.length) bands.push(band + " L" + lower.reverse().join(" L") + " Z");
     band = "";
     lower = [];
   };
@@ -517,7 +517,7 @@ function drawSeries(svg, axis, ys, s, top) {
     if (!ys || !Number.isFinite(hi) || !Number.isFinite(lo)) {
       open = false;
       flush();
-      svgEl(svg, "line", { x1: x, x2: x, y1: top, y2: top + 6, stroke: "#d0021b", "stroke-width": 2 });
+      nonfinite.push(Number(x));
       continue;
     }
     const yh = ys.y(hi).toFixed(1), yl = ys.y(lo).toFixed(1);
@@ -527,12 +527,19 @@ function drawSeries(svg, axis, ys, s, top) {
     open = true;
   }
   flush();
-  for (const d of bandParts) {
+  return { bands, line: line.trim(), nonfinite };
+}
+function drawSeries(svg, axis, ys, s, top) {
+  const g = seriesGeometry(axis, ys, s);
+  for (const x of g.nonfinite) {
+    svgEl(svg, "line", { x1: x, x2: x, y1: top, y2: top + 6, stroke: "#d0021b", "stroke-width": 2 });
+  }
+  for (const d of g.bands) {
     svgEl(svg, "path", { d, fill: s.colour, "fill-opacity": 0.18, stroke: "none" });
   }
-  if (line) {
+  if (g.line) {
     svgEl(svg, "path", {
-      d: line,
+      d: g.line,
       fill: "none",
       stroke: s.colour,
       "stroke-width": 1.4,
