@@ -239,8 +239,8 @@ def test_learning_rate_raised_at_step_k_diverges_and_moves_weights_too_far(tmp_p
     assert "loss_divergence" in kinds
     div = next(r for r in recs if r["kind"] == "loss_divergence")
     assert K <= div["first_step"] <= K + 6
-    assert ("update_ratio_high", "net.fc1", K) in found(recs) or \
-        ("update_ratio_high", "net.fc2", K) in found(recs)
+    # every layer moved too far at once: one run-level record, the learning rate's
+    assert ("update_ratio_high", None, K) in found(recs)
 
 
 def _big_weights(lit):

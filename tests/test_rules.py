@@ -132,10 +132,15 @@ def test_probabilities_into_cross_entropy_are_a_loss_output_mismatch():
     assert _kinds(rec) == {("loss_output_mismatch", None)} and \
         "log_softmax" in rec[0]["remedy"]
     # sigmoid output into BCEWithLogitsLoss
+    # sigmoid output into BCEWithLogitsLoss: only when it lasts (a fresh model's logits may
+    # sit in [0, 1] for a while)
     sig = {"output_min": 0.2, "output_max": 0.7, "output_rowsum": 0.5, "output_logsumexp": 0.5}
-    rec = det.Detector().update(_step(0, run=sig, context={"loss": {"class":
-                                                                    "BCEWithLogitsLoss"}}))
-    assert _kinds(rec) == {("loss_output_mismatch", None)}
+    d = det.Detector()
+    ctx = {"loss": {"class": "BCEWithLogitsLoss"}}
+    assert d.update(_step(0, run=sig, context=ctx)) == []
+    assert d.update(_step(1, run=sig, context=ctx)) == []
+    rec = d.update(_step(2, run=sig, context=ctx))
+    assert _kinds(rec) == {("loss_output_mismatch", None)} and rec[0]["first_step"] == 0
 
 
 def test_fp16_weights_under_adam_are_a_precision_error_with_the_master_weights_advice():
@@ -246,3 +251,104 @@ def test_every_threshold_has_a_meaning_and_every_kind_a_remedy():
     assert all(len(m) > 10 for m in meanings.values())
     assert all(det.REMEDIES[k] for k in det.KINDS)
     assert all(math.isfinite(v) for v in det.DEFAULT_THRESHOLDS.values())
+
+
+def test_a_gradient_norm_that_grows_at_every_point_while_the_loss_stays_is_never_reset():
+    d = det.Detector()
+    out = []
+    for k, g in enumerate([0.45, 1.15, 2.35, 3.58, 6.8, 12.0, 20.0]):
+        out += d.update(_step(k * 5, run={"grad_norm_total": g, "loss": 1.4 + 0.02 * (k % 2)}))
+    rec = [r for r in out if r["kind"] == "gradient_accumulation"]
+    assert rec and "zero_grad" in rec[0]["remedy"]
+    d = det.Detector()      # growing gradients while the loss falls: early training, quiet
+    for k, g in enumerate([0.45, 1.15, 2.35, 3.58, 6.8, 12.0, 20.0]):
+        assert d.update(_step(k * 5, run={"grad_norm_total": g, "loss": 1.4 * 0.8 ** k})) == []
+
+
+def test_no_gradient_anywhere_at_the_step_is_one_run_level_error():
+    names = ["net.fc1.weight", "net.fc2.weight", "net.fc3.weight"]
+    g = (names, {"norm": [np.nan] * 3, "present": [0, 0, 0]})
+    w = (names, {"trainable": [1, 1, 1], "numel": [64] * 3, "ndim": [2] * 3})
+    rec = det.Detector({"patience": 1}).update(_step(0, grads=g, weights=w))
+    assert [(r["kind"], r["layer"], r["severity"]) for r in rec] == [
+        ("no_gradient", None, "error")]
+    assert "zero_grad" in rec[0]["remedy"]
+
+
+def test_learning_rate_at_zero_early_stalls_training_before_any_baseline():
+    d = det.Detector()
+    out = []
+    for k, lr in enumerate([0.05, 0.02, 0.0, 0.0, 0.0]):
+        ctx = {"optimizers": [{"class": "SGD", "groups": [{"lr": lr}]}]}
+        out += d.update(_step(k * 5, context=ctx))
+    stalled = [r for r in out if r["kind"] == "training_stalled"]
+    assert stalled and stalled[0]["first_step"] == 10 and "scheduler" in stalled[0]["remedy"]
+
+
+def test_weights_that_decay_away_under_weight_decay_name_it():
+    d = det.Detector()
+    out = []
+    for k in range(8):
+        w = (PARAMS, {"norm": [3.0 * 0.5 ** k] * 5, "ndim": [4, 1, 2, 1, 2],
+                      "trainable": [1] * 5, "numel": [64, 8, 256, 16, 32]})
+        ctx = {"optimizers": [{"class": "AdamW", "groups": [{"lr": 1e-3, "weight_decay": 50}]}]}
+        out += d.update(_step(k * 5, weights=w, context=ctx))
+    stalled = [r for r in out if r["kind"] == "training_stalled"]
+    assert stalled and "weight_decay" in stalled[0]["remedy"]
+
+
+def test_a_frozen_matrix_still_at_its_uniform_initialization_is_frozen_by_mistake():
+    names = ["backbone.weight", "head.weight"]
+
+    def weights(max_abs):
+        return (names, {"trainable": [0, 1], "ndim": [2, 2], "numel": [1024, 128],
+                        "std": [0.0722, 0.1], "max_abs": [max_abs, 0.3],
+                        "mean": [0.0001, 0.0], "norm": [2.3, 1.1]})
+    rec = det.Detector().update(_step(0, weights=weights(0.1249)))    # 1/sqrt(64), /sqrt(3)
+    assert _kinds(rec) == {("frozen_layer", "backbone")}
+    rec = det.Detector().update(_step(0, weights=weights(0.31)))      # trained: heavy tails
+    assert rec == []
+
+
+def test_a_regression_loss_that_starts_at_a_million_points_at_the_targets():
+    rec = det.Detector().update(_step(0, run={"loss": 1.05e6},
+                                      context={"loss": {"class": "MSELoss"}}))
+    assert _kinds(rec) == {("bad_target", None)} and "Standardize" in rec[0]["remedy"]
+    assert det.Detector().update(_step(0, run={"loss": 1.05e6},
+                                       context={"loss": {"class": "CrossEntropyLoss"}})) == []
+
+
+def test_gradients_shrinking_through_sigmoid_layers_vanish_through_depth():
+    names = [f"net.fc{i}.weight" for i in range(1, 6)]
+    fam = {f"net.act{i}": "sigmoid" for i in range(1, 5)}
+    g = (names, {"norm": [3.4e-4, 1.5e-3, 0.011, 0.076, 0.48], "present": [1] * 5})
+    w = (names, {"ndim": [2] * 5, "numel": [256] * 5, "trainable": [1] * 5})
+    d = det.Detector()
+    out = []
+    for k in range(3):
+        out += d.update(_step(k, grads=g, weights=w, act_family=fam))
+    assert ("vanishing_gradients", "net.fc1") in _kinds(out)
+    d = det.Detector()                                  # the same decay with ReLUs: quiet
+    for k in range(3):
+        assert d.update(_step(k, grads=g, weights=w,
+                              act_family={n: "relu" for n in fam})) == []
+
+
+def test_most_matrices_moving_too_far_at_once_is_one_run_level_record():
+    g, w, u = _params([1.0, 0.1, 0.5, 0.1, 0.3], ratio=[0.9, 0.001, 0.8, 0.001, 0.7])
+    rec = det.Detector({"patience": 1}).update(_step(0, grads=g, weights=w, updates=u,
+                                                     context={"optimizers": [{"class": "SGD",
+                                                               "groups": [{"lr": 3.0}]}]}))
+    assert _kinds(rec) == {("update_ratio_high", None)} and "3" in rec[0]["remedy"]
+
+
+def test_the_same_batch_at_every_point_turns_the_overfitting_advice_to_the_loop():
+    d = det.Detector()
+    out = []
+    same = {"input_count": 64, "input_mean": -0.0728, "input_std": 1.0243, "input_min": -3.0,
+            "input_max": 3.0, "input_nonfinite": 0, "input_float": 1.0}
+    for k in range(8):
+        out += d.update(_step(k * 10, run={**same, "loss": 1.4 * 0.5 ** k},
+                              metrics={"val_loss": 1.4 + 0.01 * k}))
+    over = [r for r in out if r["kind"] == "overfitting"]
+    assert over and "next(iter(loader))" in over[-1]["remedy"]

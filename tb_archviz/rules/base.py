@@ -118,6 +118,11 @@ class State:
     lr_max: List[float] = dataclasses.field(default_factory=list)
     metrics: Dict[str, List[List[float]]] = dataclasses.field(default_factory=dict)
     points: int = 0
+    same_input: int = 0          # logging points in a row with an identical input batch
+    last_input: List[float] = dataclasses.field(default_factory=list)
+    weight_norm0: float = float("nan")   # median weight-matrix norm at the first point
+    grad_totals: List[List[float]] = dataclasses.field(default_factory=list)  # step, norm, loss
+    loss0: float = float("nan")
 
     HISTORY = 8
 

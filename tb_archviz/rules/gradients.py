@@ -262,6 +262,17 @@ def no_gradient(s: StepStats, th: Dict[str, float], st: State
         if trainable[i] > 0:
             per_layer.setdefault(s.layer_of.get(name, name), []).append(i)
     checked, flags = [], []
+    trainable_idx = [i for idx in per_layer.values() for i in idx]
+    if len(per_layer) >= 2 and trainable_idx and all(present[i] == 0 for i in trainable_idx):
+        # Not one layer cut off: the optimizer stepped with no gradient anywhere.
+        return [("no_gradient", None, None)], [Flag(
+            "no_gradient", None, None, float(len(trainable_idx)), 0.0, "grads/present",
+            "error", "No parameter had a gradient when the optimizer stepped, although the "
+            "model ran",
+            remedy="The gradients are cleared or never computed before optimizer.step(): call "
+                   "optimizer.zero_grad() before loss.backward() (not between backward() and "
+                   "step()), and check that backward() runs and nothing is under "
+                   "torch.no_grad().")]
     for layer, idx in per_layer.items():
         checked.append(("no_gradient", layer, None))
         missing = [names[i] for i in idx if present[i] == 0]
@@ -271,3 +282,72 @@ def no_gradient(s: StepStats, th: Dict[str, float], st: State
                               f"{', '.join(missing)} received no gradient although "
                               "requires_grad=True"))
     return checked, flags
+
+
+
+@rule("gradient_accumulation", label="gradients never reset", acute=True,
+      summary="the total gradient norm grows at every one of 6 logging points in a row, 5× "
+              "overall, while the loss does not improve (a running sum of gradients)",
+      remedy="Gradients add up across steps: call optimizer.zero_grad() once per step (for "
+             "deliberate accumulation, after every k-th step).",
+      thresholds=(T("accumulation_points", 6.0, "logging points in a row with a growing total "
+                    "gradient norm"),
+                  T("accumulation_growth", 5.0, "growth of the total gradient norm over them")))
+def gradient_accumulation(s: StepStats, th: Dict[str, float], st: State
+                          ) -> Tuple[List[tuple], List[Flag]]:
+    total, loss = s.run.get("grad_norm_total"), s.run.get("loss")
+    if total is None or loss is None or not (math.isfinite(total) and math.isfinite(loss)):
+        return [], []
+    st.grad_totals = (st.grad_totals + [[float(s.step), float(total), float(loss)]])[-12:]
+    n = int(th["accumulation_points"])
+    h = st.grad_totals[-n:]
+    key = ("gradient_accumulation", None, None)
+    if len(h) < n:
+        return [key], []
+    norms = [x[1] for x in h]
+    losses = [x[2] for x in h]
+    growing = all(b > a for a, b in zip(norms, norms[1:])) and \
+        norms[-1] > th["accumulation_growth"] * norms[0] > 0
+    if not growing or _median(losses[-3:]) < 0.95 * _median(losses[:3]):
+        return [key], []
+    return [key], [Flag("gradient_accumulation", None, None, norms[-1] / norms[0],
+                        th["accumulation_growth"], "run/grad_norm_total", "error",
+                        f"The total gradient norm grew at every logging point from "
+                        f"{_fmt(norms[0])} to {_fmt(norms[-1])} while the loss stayed at "
+                        f"{_fmt(losses[-1])}: the gradients of successive steps add up")]
+
+
+@rule("vanishing_through_depth", label="vanishing gradients",
+      summary="with tanh/sigmoid layers: the first weight matrix's gradient norm < 1e-3 × the "
+              "last one's for 3 points (AUTOTRAINER's ratio rule)",
+      remedy="Gradients shrink through the saturating activations: use ReLU/GELU, add "
+             "normalization (BatchNorm/LayerNorm) or residual connections, or a smaller depth.",
+      thresholds=(T("depth_ratio_low", 1e-3, "first-to-last weight-matrix gradient norm ratio "
+                    "below which gradients vanish through depth (AUTOTRAINER beta_1)"),))
+def vanishing_through_depth(s: StepStats, th: Dict[str, float], st: State
+                            ) -> Tuple[List[tuple], List[Flag]]:
+    if "grads" not in s.tables or "weights" not in s.tables or \
+            s.rows.get("weights") != s.rows["grads"]:
+        return [], []
+    if not any(f in ("tanh", "sigmoid") for f in s.act_family.values()):
+        return [], []
+    names = s.rows["grads"]
+    norm = _col(s.tables["grads"], "norm", len(names))
+    present = _col(s.tables["grads"], "present", len(names))
+    ndim = _col(s.tables["weights"], "ndim", len(names))
+    mats = [i for i in range(len(names)) if ndim[i] >= 2 and present[i] > 0 and
+            np.isfinite(norm[i])]
+    if len(mats) < 3:
+        return [], []
+    first, last = mats[0], mats[-1]
+    layer = s.layer_of.get(names[first], names[first])
+    key = ("vanishing_gradients", layer, "depth")
+    if not (norm[last] > 0 and norm[first] < th["depth_ratio_low"] * norm[last]):
+        return [key], []
+    ratio = norm[first] / norm[last]
+    return [key], [Flag("vanishing_gradients", layer, "depth", float(ratio),
+                        th["depth_ratio_low"], "grads/norm", "warning",
+                        f"The gradient of {names[first]} is {_fmt(ratio)} of the last layer's "
+                        f"({names[last]}): it shrinks through the tanh/sigmoid layers",
+                        remedy="Gradients shrink through the saturating activations: use "
+                               "ReLU/GELU, add normalization or residual connections.")]

@@ -41,6 +41,12 @@ def bad_input(s: StepStats, th: Dict[str, float], st: State
     flags += f
     run = s.run
     if run.get("input_count", 0) and np.isfinite(run.get("input_std", np.nan)):
+        # The same batch at every logging point (random batches never repeat all of count,
+        # sum and spread): for the advice of the loss rules.
+        sig = [float(run.get(k, np.nan)) for k in ("input_count", "input_mean", "input_std",
+                                                    "input_min", "input_max")]
+        st.same_input = st.same_input + 1 if sig == st.last_input else 0
+        st.last_input = sig
         st.last_train_input = {k: float(v) for k, v in run.items() if k.startswith("input_")}
         if len(st.input_ref) < th["baseline_points"] and run.get("input_nonfinite", 0) == 0:
             st.input_ref.append([float(run.get("input_mean", 0.0)), float(run["input_std"])])

@@ -68,7 +68,8 @@ def loss_output_mismatch(s: StepStats, th: Dict[str, float], st: State
                     f"{cls} receives values in [{_fmt(lo)}, {_fmt(hi)}], which look like "
                     "probabilities: it applies a sigmoid itself",
                     remedy=f"Remove the sigmoid at the end of the model: {cls} expects raw "
-                           "scores (logits). Or keep it and use BCELoss.")
+                           "scores (logits). Or keep it and use BCELoss.",
+                    acute=False)      # a fresh model's logits may sit in [0, 1] for a while
     elif cls in LOGPROB_LOSSES and not logprobs and math.isfinite(lse):
         what = "probabilities" if simplex else "raw scores"
         flag = Flag("loss_output_mismatch", None, None, lse, 0.0, "run/output_logsumexp",
@@ -246,61 +247,103 @@ def _train_val(st: State, metrics: Dict[str, float], run_loss: Optional[float], 
         del h[:-200]
 
 
-@rule("overfitting", label="overfitting", family="metrics",
-      summary="validation loss 10 % above its best while the training loss keeps falling, or "
-              "a training loss that halves while the validation loss never improves (3 "
-              "validation points)",
+@rule("overfitting", label="overfitting", family="metrics", acute=True,
+      summary="validation loss > 10 % above its best for 3 validations in a row while the "
+              "training loss falls, or a training loss that falls 25 % after the first "
+              "validation while the validation loss never improves",
       remedy="The model memorizes the training set: add data or augmentation, regularize "
              "(weight decay, dropout), stop early at the best validation loss; if the "
              "validation loss never improved at all, check that labels match their inputs.",
       thresholds=(T("overfit_rel", 0.1, "validation loss above its best by this fraction"),
-                  T("memorize_gain", 0.5, "fraction by which the training loss fell while "
-                    "the validation loss did not improve")))
+                  T("overfit_points", 3.0, "validations in a row the rise must last"),
+                  T("memorize_gain", 0.25, "fraction by which the training loss fell since "
+                    "the first validation while the validation loss did not improve")))
 def overfitting(s: StepStats, th: Dict[str, float], st: State
                 ) -> Tuple[List[tuple], List[Flag]]:
     _train_val(st, s.metrics, s.run.get("loss"), s.step)
-    return overfitting_flags(st.metrics.get("train", []), st.metrics.get("val", []), th)
+    return overfitting_flags(st.metrics.get("train", []), st.metrics.get("val", []), th,
+                             repeated=st.same_input >= th["patience"])
 
 
 def overfitting_flags(train: List[List[float]], val: List[List[float]],
-                      th: Dict[str, float], tag: Optional[str] = None
-                      ) -> Tuple[List[tuple], List[Flag]]:
-    if len(val) < 3 or len(train) < 3:
+                      th: Dict[str, float], tag: Optional[str] = None,
+                      repeated: bool = False) -> Tuple[List[tuple], List[Flag]]:
+    """Over the (step, value) series of the training and validation loss: a validation loss
+    that never improved while the training loss kept falling since the first validation (the
+    labels or the data, not the capacity), or one that rose for ``overfit_points``
+    validations in a row above its best while the training loss fell (memorizing).
+    ``repeated``: every logged training batch was the same one."""
+    if len(val) < th["overfit_points"] + 1 or len(train) < 3:
         return [], []
     key = ("overfitting", None, tag)
+    n = int(th["overfit_points"])
     v = [x for _, x in val]
-    t = [x for _, x in train]
     v_first = v[0]
     best_i = int(np.argmin(v))
     v_best = v[best_i]
-    v_now = _median(v[-2:]) if len(v) >= 4 else v[-1]
+    v_now = v[-1]
+    t_now = _median([x for _, x in train][-3:])
+    t_first_val = _nearest(train, val[0][0])
     t_at_best = _nearest(train, val[best_i][0])
-    t_now = _median(t[-3:])
-    t_first = _median(t[:3])
     flags = []
-    if best_i < len(v) - 2 and v_now > v_best * (1 + th["overfit_rel"]) + 1e-12 and \
-            t_now < t_at_best:
+    same_batch = (" Every logged training batch is the same one: the loop trains on one "
+                  "batch (next(iter(loader)) outside the loop?) instead of iterating over "
+                  "the loader.") if repeated else ""
+    if t_first_val > 0 and t_now < (1 - th["memorize_gain"]) * t_first_val and \
+            v_best >= v_first * (1 - th["plateau_rel"] * 2):
+        flags.append(Flag("overfitting", None, tag, v_now, v_first, "metrics/val_loss",
+                          "warning", f"The training loss fell from {_fmt(t_first_val)} to "
+                          f"{_fmt(t_now)} since the first validation but the validation loss "
+                          f"never improved ({_fmt(v_now)} against {_fmt(v_first)})",
+                          remedy=(same_batch.strip() + " " if repeated else "") +
+                          "Nothing learned carries over to validation: check that training "
+                          "labels match their inputs (a shuffle applied to inputs or labels "
+                          "only, misaligned files), that validation is preprocessed like "
+                          "training, then regularize."))
+    elif best_i <= len(v) - n - 1 and all(x > v_best * (1 + th["overfit_rel"]) for x in v[-n:]) \
+            and v[-1] >= v[-n] and t_now < t_at_best:
         flags.append(Flag("overfitting", None, tag, v_now, v_best, "metrics/val_loss",
                           "warning", f"The validation loss rose to {_fmt(v_now)} from its best "
                           f"{_fmt(v_best)} at step {int(val[best_i][0])} while the training "
                           f"loss fell to {_fmt(t_now)}",
-                          remedy="The model starts to memorize the training set: stop at the "
-                                 f"best validation loss (step {int(val[best_i][0])}; "
-                                 "EarlyStopping on val_loss), add regularization (weight "
-                                 "decay, dropout) or data augmentation."))
-    elif t_first > 0 and t_now < (1 - th["memorize_gain"]) * t_first and \
-            v_best >= v_first * (1 - 0.01) and len(v) >= 3:
-        flags.append(Flag("overfitting", None, tag, v_now, v_first, "metrics/val_loss",
-                          "warning", f"The training loss fell from {_fmt(t_first)} to "
-                          f"{_fmt(t_now)} but the validation loss never improved ({_fmt(v_now)}"
-                          f" against {_fmt(v_first)} at the first validation)",
-                          remedy="Nothing learned carries over to validation: check that "
-                                 "training labels match their inputs (a shuffle applied to "
-                                 "inputs or labels only, misaligned files), that validation "
-                                 "is preprocessed like training, then regularize."))
+                          remedy=(same_batch.strip() + " " if repeated else "") +
+                          "The model starts to memorize the training set: stop at the best "
+                          f"validation loss (step {int(val[best_i][0])}; EarlyStopping on "
+                          "val_loss), add regularization (weight decay, dropout) or data "
+                          "augmentation."))
     return [key], flags
 
 
 def _nearest(series: List[List[float]], step: float) -> float:
     before = [v for s_, v in series if s_ <= step]
     return before[-1] if before else series[0][1]
+
+
+
+REGRESSION_LOSSES = ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "GaussianNLLLoss")
+
+
+@rule("bad_target", label="targets off scale", acute=True,
+      summary="a regression loss (MSE, L1, Huber) whose first value is > 1000: targets far "
+              "from the unit scale of a fresh model's outputs",
+      remedy="Standardize the regression targets (subtract the mean, divide by the std) and "
+             "undo it for predictions, or scale them to about [-1, 1].",
+      thresholds=(T("target_loss_high", 1000.0, "first regression loss above which the "
+                    "targets are off scale"),))
+def bad_target(s: StepStats, th: Dict[str, float], st: State
+               ) -> Tuple[List[tuple], List[Flag]]:
+    loss = s.context.get("loss") or {}
+    cls = loss.get("class") if isinstance(loss, dict) else None
+    value = s.run.get("loss")
+    if value is not None and math.isfinite(value) and not math.isfinite(st.loss0):
+        st.loss0 = float(value)
+    if cls not in REGRESSION_LOSSES or not math.isfinite(st.loss0):
+        return [], []
+    key = ("bad_target", None, None)
+    if st.loss0 <= th["target_loss_high"]:
+        return [key], []
+    scale = math.sqrt(st.loss0) if cls in ("MSELoss", "GaussianNLLLoss") else st.loss0
+    return [key], [Flag("bad_target", None, None, st.loss0, th["target_loss_high"],
+                        "run/loss", "warning",
+                        f"{cls} started at {_fmt(st.loss0)}: the targets are about "
+                        f"{_fmt(scale)} away from what a fresh model outputs (unit scale)")]

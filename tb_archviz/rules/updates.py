@@ -14,7 +14,8 @@ from tb_archviz.rules.base import (Flag, State, StepStats, _col, _fmt, _groups, 
 from tb_archviz.rules.gradients import _redundant_biases
 
 @rule("update_ratio_high", label="updates too large",
-      summary="‖ΔW‖/‖W‖ of a weight matrix > 0.3 over one optimizer step",
+      summary="‖ΔW‖/‖W‖ of a weight matrix > 0.3 over one optimizer step (one run-level "
+              "record when half the matrices are)",
       remedy="The learning rate is probably too high for this layer: lower it, use warm-up, "
              "or clip gradients.",
       thresholds=(T("update_ratio_high", 0.3, "||dW|| / ||W|| of a weight matrix over one "
@@ -30,9 +31,22 @@ def update_ratio_high(s: StepStats, th: Dict[str, float], st: State
     ndim = _col(w, "ndim", n) if w else np.full(n, 2.0)
     wnorm = _col(w, "norm", n) if w else np.ones(n)
     checked, flags = [], []
-    for i, name in enumerate(names):
-        if not (np.isfinite(ratio[i]) and wnorm[i] > 0) or ndim[i] < 2:
-            continue
+    mats = [i for i in range(n) if np.isfinite(ratio[i]) and wnorm[i] > 0 and ndim[i] >= 2]
+    high = [i for i in mats if ratio[i] > th["update_ratio_high"]]
+    if len(mats) >= 3 and len(high) >= 0.5 * len(mats):
+        # Most of the model: the learning rate, not one layer.
+        worst = max(high, key=lambda i: ratio[i])
+        checked += [("update_ratio_high", None, None)]
+        flags.append(Flag("update_ratio_high", None, None, float(ratio[worst]),
+                          th["update_ratio_high"], "updates/ratio", "warning",
+                          f"One optimizer step changed {len(high)} of {len(mats)} weight "
+                          f"matrices by more than {_fmt(th['update_ratio_high'])} of their "
+                          f"norm (up to {_fmt(ratio[worst])}, {names[worst]})",
+                          score=float(ratio[worst]), remedy=_lr_remedy(s)))
+        return checked, flags
+    checked.append(("update_ratio_high", None, None))
+    for i in mats:
+        name = names[i]
         layer = s.layer_of.get(name, name)
         checked.append(("update_ratio_high", layer, None))
         if ratio[i] > th["update_ratio_high"]:
@@ -74,9 +88,10 @@ def update_ratio_low(s: StepStats, th: Dict[str, float], st: State
     moving = ratio[ok & (gnorm > 0)]
     median = float(np.median(moving)) if moving.size else 0.0
     unopt = set(s.context.get("unoptimized") or ())
+    redundant = set(_redundant_biases(s, th))      # cancelled by a normalization: info only
     checked, flags = [], []
     for i, name in enumerate(names):
-        if not ok[i] or not (gnorm[i] > 0 and np.isfinite(gnorm[i])):
+        if not ok[i] or not (gnorm[i] > 0 and np.isfinite(gnorm[i])) or name in redundant:
             continue
         layer = s.layer_of.get(name, name)
         checked.append(("update_ratio_low", layer, None))
@@ -98,15 +113,18 @@ def update_ratio_low(s: StepStats, th: Dict[str, float], st: State
 
 
 @rule("training_stalled", label="training stalled",
-      summary="the whole model's median update ratio falls below 1e-3× its early level for "
-              "3 logging points; named by cause: learning rate at zero, clipping that removes "
-              "nearly all of the gradient, weight decay that dominates the update",
+      summary="the learning rate falls to < 1e-4× its peak, weight matrices shrink to < 0.1× "
+              "their initial norm under weight decay, or the whole model's median update ratio "
+              "falls below 1e-3× its early level (clipping named when it removes nearly all "
+              "of the gradient); for 3 logging points",
       remedy="Find what stopped the updates: the learning-rate schedule, the clipping "
              "threshold, the weight decay.",
       thresholds=(T("stall_drop", 1e-3, "median update ratio relative to its early level "
                     "below which training has stalled"),
                   T("clip_keep", 0.01, "fraction of the gradient norm left after clipping "
-                    "below which clipping removes nearly all of it")))
+                    "below which clipping removes nearly all of it"),
+                  T("decay_shrink", 0.1, "fraction of their initial norm below which weights "
+                    "decayed away")))
 def training_stalled(s: StepStats, th: Dict[str, float], st: State
                      ) -> Tuple[List[tuple], List[Flag]]:
     med = _median_update(s)
@@ -116,44 +134,103 @@ def training_stalled(s: StepStats, th: Dict[str, float], st: State
         lrs = [float(v) for k, v in sorted(s.run.items()) if k.startswith("lr_")
                and math.isfinite(v)]
     if lrs:
-        if not st.lr_max:
-            st.lr_max = [max(lrs)]
-        st.lr_max = [max(st.lr_max[0], max(lrs))]
+        st.lr_max = [max(st.lr_max[0] if st.lr_max else 0.0, max(lrs))]
+    wmed = _median_weight_norm(s)
+    if math.isfinite(wmed) and not math.isfinite(st.weight_norm0):
+        st.weight_norm0 = wmed
+    key = ("training_stalled", None, None)
+    # Causes first: each is evidence enough, whatever the early baseline.
+    if lrs and st.lr_max and st.lr_max[0] > 0 and max(lrs) <= 1e-4 * st.lr_max[0]:
+        return [key], [Flag(
+            "training_stalled", None, None, max(lrs), 1e-4 * st.lr_max[0], "run/lr_0", "warning",
+            f"Training stopped: the learning rate fell to {_fmt(max(lrs))} (from "
+            f"{_fmt(st.lr_max[0])})",
+            remedy="The learning-rate schedule brought the rate to ~0 before training ended: "
+                   "check the scheduler's step unit (stepped per batch vs per epoch, "
+                   "Lightning's interval='step'/'epoch'), its T_max / total_iters / gamma, or "
+                   "set a minimum learning rate.")]
+    wd = [float(g.get("weight_decay") or 0.0) for g in groups]
+    if wd and max(wd) > 0 and math.isfinite(wmed) and st.weight_norm0 > 0 and \
+            wmed < th["decay_shrink"] * st.weight_norm0:
+        return [key], [Flag(
+            "training_stalled", None, None, wmed / st.weight_norm0, th["decay_shrink"],
+            "weights/norm", "warning",
+            f"The weights shrank to {_fmt(wmed / st.weight_norm0)} of their initial norm "
+            f"(median over weight matrices) under weight decay {_fmt(max(wd))}: decay "
+            "dominates the update",
+            remedy="Weight decay pulls the weights to zero faster than the gradient moves them: "
+                   f"use a much smaller weight_decay than {_fmt(max(wd))} (1e-4..1e-2 for SGD/"
+                   "Adam, ~0.01-0.1 for AdamW).")]
     if not math.isfinite(med):
         return [], []
     if len(st.update_baseline) < th["baseline_points"]:
         if med > 0:
             st.update_baseline.append(med)
-        return [("training_stalled", None, None)], []
+        return [key], []
     early = _median(st.update_baseline)
-    checked = [("training_stalled", None, None)]
     if not (early > 0 and med < th["stall_drop"] * early):
-        return checked, []
+        return [key], []
     cause, remedy = "", None
     total, clipped = s.run.get("grad_norm_total"), s.run.get("grad_norm_clipped")
-    if lrs and st.lr_max and max(lrs) <= 1e-4 * st.lr_max[0]:
-        cause = f": the learning rate fell to {_fmt(max(lrs))} (from {_fmt(st.lr_max[0])})"
-        remedy = ("The learning-rate schedule has brought the rate to ~0 before training "
-                  "ended: check the scheduler's step unit (interval='step' vs 'epoch'), its "
-                  "T_max / total steps and gamma, or set a minimum learning rate.")
-    elif total and clipped is not None and math.isfinite(clipped) and total > 0 and \
+    if total and clipped is not None and math.isfinite(clipped) and total > 0 and \
             clipped < th["clip_keep"] * total:
         cause = (f": clipping keeps {_fmt(clipped / total)} of the gradient norm "
                  f"({_fmt(clipped)} of {_fmt(total)})")
         remedy = ("Gradient clipping removes nearly all of the gradient: raise the clipping "
                   "threshold (gradient_clip_val ~1.0 for norms) or find why the gradient "
                   "norm is so large.")
-    else:
-        wd = [float(g.get("weight_decay") or 0.0) for g in groups]
-        if wd and max(wd) >= 0.1 and _weights_shrinking(s):
-            cause = f": weight decay {_fmt(max(wd))} dominates the update"
-            remedy = ("Weight decay pulls the weights to zero faster than the gradient moves "
-                      "them: use a much smaller weight_decay (1e-4..1e-2; AdamW ~0.01-0.1).")
-    return checked, [Flag("training_stalled", None, None, med, th["stall_drop"] * early,
-                          "updates/ratio", "warning",
-                          f"Updates stopped across the model: median update ratio "
-                          f"{_fmt(med)} against {_fmt(early)} at the start{cause}",
-                          remedy=remedy)]
+    return [key], [Flag("training_stalled", None, None, med, th["stall_drop"] * early,
+                        "updates/ratio", "warning",
+                        f"Updates stopped across the model: median update ratio "
+                        f"{_fmt(med)} against {_fmt(early)} at the start{cause}",
+                        remedy=remedy)]
+
+
+def _median_weight_norm(s: StepStats) -> float:
+    w = s.tables.get("weights")
+    if not w or "weights" not in s.rows:
+        return math.nan
+    n = len(s.rows["weights"])
+    norm, ndim = _col(w, "norm", n), _col(w, "ndim", n)
+    trainable = _col(w, "trainable", n)
+    vals = norm[np.isfinite(norm) & (ndim >= 2) & (trainable != 0)]
+    return float(np.median(vals)) if vals.size else math.nan
+
+
+@rule("frozen_layer", label="frozen at initialization", acute=True,
+      summary="a frozen (requires_grad=False) weight matrix whose values are still uniformly "
+              "distributed like PyTorch's default initialization (max \\|w\\| ≈ √3 × std): "
+              "frozen by mistake, not pretrained",
+      remedy="This layer never trains and still holds its random initialization: remove the "
+             "requires_grad_(False) / freeze for it, or load its pretrained weights before "
+             "freezing.")
+def frozen_layer(s: StepStats, th: Dict[str, float], st: State
+                 ) -> Tuple[List[tuple], List[Flag]]:
+    w = s.tables.get("weights")
+    if not w or "weights" not in s.rows:
+        return [], []
+    names = s.rows["weights"]
+    n = len(names)
+    trainable, ndim = _col(w, "trainable", n), _col(w, "ndim", n)
+    numel, std, mx = _col(w, "numel", n), _col(w, "std", n), _col(w, "max_abs", n)
+    mean = _col(w, "mean", n)
+    if not np.any(trainable > 0):
+        return [], []                 # nothing trains: an evaluation or a frozen model
+    checked, flags = [], []
+    for i, name in enumerate(names):
+        if trainable[i] != 0 or ndim[i] < 2 or numel[i] < 256 or not std[i] > 0:
+            continue
+        layer = s.layer_of.get(name, name)
+        checked.append(("frozen_layer", layer, None))
+        # U(-b, b): std = b / sqrt(3), max |w| -> b; trained weights have heavier tails.
+        ratio = mx[i] / std[i]
+        if abs(ratio - math.sqrt(3.0)) < 0.03 and abs(mean[i]) < 0.05 * std[i]:
+            flags.append(Flag("frozen_layer", layer, None, float(ratio), math.sqrt(3.0),
+                              "weights/max_abs", "warning",
+                              f"{name} is frozen (requires_grad=False) but still looks like "
+                              "its random initialization (uniform values, max |w| "
+                              f"{_fmt(mx[i])} = {_fmt(ratio)} std)"))
+    return checked, flags
 
 
 def _weights_shrinking(s: StepStats) -> bool:
