@@ -57,6 +57,8 @@ const GLYPHS = {
   overfitting: ['⤴', '#e8590c'], training_stalled: ['▬', '#1971c2'], wrong_mode: ['◐', '#c92a2a'],
   symmetric_units: ['≡', '#c92a2a'], loss_output_mismatch: ['≠', '#d0021b'],
   precision: ['◍', '#d0021b'], layer_outlier: ['✱', '#e8590c'], redundant_bias: ['·', '#868e96'],
+  gradient_accumulation: ['Σ', '#e8590c'], frozen_layer: ['❄', '#1971c2'],
+  bad_target: ['◎', '#c92a2a'], vanishing_through_depth: ['▽', '#1971c2'],
 };
 
 export function glyph(kind) {

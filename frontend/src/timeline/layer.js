@@ -65,7 +65,13 @@ function chart(data, kind, statIndex, step, width) {
     return svg;
   }
   const f = log ? Math.log10 : (v) => v;
-  const a = f(log ? pos : lo), b = f(hi), span = b - a || Math.abs(a) || 1;
+  let a = f(log ? pos : lo), b = f(hi);
+  if (a === b) {  // a constant series runs through the middle, like the curves above
+    const pad = Math.abs(a) / 2 || 1;
+    a -= pad;
+    b += pad;
+  }
+  const span = b - a;
   const y = (v) => (H - B) - ((f(log ? Math.max(v, pos) : v) - a) / span) * (H - T - B);
   const labelY = {top: T + 8, bottom: H - B, middle: (H - B + T) / 2 + 4};
   for (const label of labels) {

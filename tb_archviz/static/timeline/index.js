@@ -103,7 +103,11 @@ var GLYPHS = {
   loss_output_mismatch: ["≠", "#d0021b"],
   precision: ["◍", "#d0021b"],
   layer_outlier: ["✱", "#e8590c"],
-  redundant_bias: ["·", "#868e96"]
+  redundant_bias: ["·", "#868e96"],
+  gradient_accumulation: ["Σ", "#e8590c"],
+  frozen_layer: ["❄", "#1971c2"],
+  bad_target: ["◎", "#c92a2a"],
+  vanishing_through_depth: ["▽", "#1971c2"]
 };
 function glyph(kind) {
   return GLYPHS[kind] || ["◇", "#343a40"];
@@ -1190,7 +1194,13 @@ function chart(data, kind, statIndex, step, width) {
     return svg;
   }
   const f = log ? Math.log10 : (v) => v;
-  const a = f(log ? pos : lo), b = f(hi), span2 = b - a || Math.abs(a) || 1;
+  let a = f(log ? pos : lo), b = f(hi);
+  if (a === b) {
+    const pad = Math.abs(a) / 2 || 1;
+    a -= pad;
+    b += pad;
+  }
+  const span2 = b - a;
   const y = (v) => H - B - (f(log ? Math.max(v, pos) : v) - a) / span2 * (H - T - B);
   const labelY = { top: T + 8, bottom: H - B, middle: (H - B + T) / 2 + 4 };
   for (const label of labels) {
