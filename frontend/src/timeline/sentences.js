@@ -2,7 +2,7 @@
 //   "<What> in <layer | tag | the whole run> at step N."              (one step)
 //   "... from step A to step B."                                        (over, before the run's end)
 //   "... since step A (still at step B)."                               (still there at the run's end)
-// The Python side writes the same clauses into a record's message (tb_archviz/detectors.py
+// The Python side writes the same clauses into a record's message (tb_archviz/rules/base.py
 // `_since`, rebuilt by `regrow` when last_step grows); a message's trailing clause is
 // rewritten here from the record's steps, so older logdirs read the same way.
 import {fmtStep, kindWords} from './format.js';
