@@ -328,3 +328,46 @@ def test_an_error_inside_a_hook_is_warned_once_and_switches_off_that_hook_only(t
     # the other hooks went on: the epoch-end flush still wrote (nothing to report)
     assert not [tag for tag, _ in _events(tmp_path / "watched" / "version_0")
                 if tag == fmt.TAG_ARCHITECTURE]
+
+
+DDP_RAISES = textwrap.dedent("""
+    import sys, warnings
+    import torch
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+    from tests.test_faults import Lit, Net, data, loader, trainer
+    from tb_archviz.callbacks import ArchVizCallback
+
+    class RankOneRaises(Lit):
+        def training_step(self, batch, batch_idx):
+            if self.global_rank == 1 and self.global_step == 3:
+                raise FloatingPointError("rank 1 gives up")
+            return super().training_step(batch, batch_idx)
+
+    if __name__ == "__main__":
+        t = trainer(sys.argv[1], steps=10, every=50, accelerator="cpu", devices=2,
+                    strategy="ddp", callbacks=[ArchVizCallback()])
+        t.fit(RankOneRaises(Net()), loader(*data()))
+""")
+
+
+def test_an_exception_on_one_ddp_rank_ends_the_run_without_a_hang(tmp_path):
+    """Closing after an exception reads no sentinel with several processes: that collective
+    would wait forever for the ranks still in training (a close() that read it hung here)."""
+    import signal
+
+    script = tmp_path / "ddp_raises.py"
+    script.write_text(DDP_RAISES)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1")
+    # Own session: on a timeout the relaunched rank is killed with the launcher.
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("training hung after rank 1 raised")
+    assert proc.returncode != 0 and "rank 1 gives up" in err, err[-3000:]
