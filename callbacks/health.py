@@ -4,8 +4,10 @@ A thin facade over one object per seam, the data flowing one way::
 
     hooks ──▶ Sentinel (sentinel.py: every step, flags on device)
           ──▶ Collector (collect.py: logging steps, raw rows on device)
+          ──▶ Evidence (evidence.py: logging steps, optimizers, loss, modes, features)
     ──▶ reduce.gather (one tensor, one collective, one copy to the host)
-    ──▶ tables.finish (numpy tables) ──▶ detectors ──▶ HealthWriter (health_writer.py)
+    ──▶ tables.finish, Evidence.finish (numpy) ──▶ detectors
+    ──▶ HealthWriter (health_writer.py)
 
 The rows (leaves, parameters, forward order, sharded parameters) live in
 :class:`watched.Watched`. Costs (DESIGN.md §5):
@@ -47,9 +49,9 @@ from tb_archviz.callbacks import tables as T
 from tb_archviz.callbacks.capture import unwrap_model
 from tb_archviz.callbacks.collect import Collector
 from tb_archviz.callbacks.evidence import Evidence, find_losses
-from tb_archviz.callbacks.health_writer import ANOMALY_REFRESH_EVERY, HealthWriter  # noqa: F401
+from tb_archviz.callbacks.health_writer import HealthWriter
 from tb_archviz.callbacks.sentinel import NAN_PRESERVING, Sentinel, locate, propagates
-from tb_archviz.callbacks.watched import Watched, is_compiled, leaf_modules, named_params  # noqa: F401
+from tb_archviz.callbacks.watched import Watched, is_compiled
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ class HealthMonitor:
         self.watched = Watched(model)
         self.nonfinite = Sentinel(self.watched)
         self.collector = Collector(self.watched)
+        self.evidence = Evidence(self.watched)
+        for _name, loss_fn in find_losses(model):     # Lightning: self.criterion = nn...Loss()
+            self.evidence.watch_loss(loss_fn)
         self.writer = HealthWriter(
             explain=lambda rec: self.detector.explain(rec, self.watched.layer_of))
         self._hooks: list = []
@@ -81,9 +86,6 @@ class HealthMonitor:
         self._logging = False
         self._read_requested = False
         self._step = 0
-        self.evidence = Evidence(self.watched)
-        for _name, loss_fn in find_losses(model):     # Lightning: self.criterion = nn...Loss()
-            self.evidence.watch_loss(loss_fn)
 
     @property
     def layer_of(self) -> Dict[str, str]:

@@ -354,7 +354,7 @@ def test_logged_metrics_reach_the_rules_and_are_written_when_they_change(tmp_pat
     assert written == [(4, {"val_acc": 0.5, "val_loss": 0.75})]
 
 
-# -- lifecycle --------------------------------------------------------------------------------------
+# -- lifecycle ---------------------------------------------------------------------------------
 def test_optimizer_and_loss_hooks_are_removed_at_close(tmp_path):
     model = Net()
     loss_fn = nn.CrossEntropyLoss()
