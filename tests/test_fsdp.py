@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent("""
     from torch import nn
     warnings.filterwarnings("ignore")
 
-    STEPS, NAN_STEP, LOG_EVERY = %(steps)d, %(nan_step)d, %(log_every)d
+    STEPS, NAN_STEP, LOG_EVERY, CLIP = %(steps)d, %(nan_step)d, %(log_every)d, 0.1
 
     def ref(t):
         t = t.detach().double()
@@ -68,6 +68,9 @@ SCRIPT = textwrap.dedent("""
         rec = ArchVizRecorder(model, logdir=os.path.join(out, "run") if rank == 0 else None,
                               write=rank == 0, log_every_n_steps=LOG_EVERY)
         opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        loss_fn = nn.MSELoss()
+        rec.watch_optimizers([opt])
+        rec.watch_loss(loss_fn)
         names = [n for n, _ in model.named_parameters()]
         refs = []
         g = torch.Generator().manual_seed(100 + rank)
@@ -77,11 +80,18 @@ SCRIPT = textwrap.dedent("""
                 with torch.no_grad():
                     model[0].weight.to_local()[0, 0] = float("nan")
             rec.start_step(step, x)
-            loss = ((model(x) - y) ** 2).mean()
+            pred = model(x)
+            loss = loss_fn(pred, y)
             loss.backward()
             rec.before_optimizer_step()
             before = [p.full_tensor() for p in model.parameters()]
             grads = [p.grad.full_tensor() for p in model.parameters()]
+            torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+            clipped = [p.grad.full_tensor() for p in model.parameters()]
+            xs, outs = [torch.empty_like(x) for _ in range(2)], \
+                [torch.empty_like(pred) for _ in range(2)]
+            dist.all_gather(xs, x)                     # both ranks' batches: the reference
+            dist.all_gather(outs, pred.detach())
             opt.step()
             after = [p.full_tensor() for p in model.parameters()]
             opt.zero_grad()
@@ -91,7 +101,15 @@ SCRIPT = textwrap.dedent("""
                          "updates": {n: float((a.double() - b.double()).norm())
                                      for n, a, b in zip(names, after, before)},
                          "local_numel": {n: p.to_local().numel()
-                                         for n, p in model.named_parameters()}})
+                                         for n, p in model.named_parameters()},
+                         "grad_norm_total": float(torch.cat(
+                             [t.double().reshape(-1) for t in grads]).norm()),
+                         "grad_norm_clipped": float(torch.cat(
+                             [t.double().reshape(-1) for t in clipped]).norm()),
+                         "features": [torch.cat(xs).double().mean(0).tolist(),
+                                      torch.cat(xs).double().std(0, unbiased=False).tolist()],
+                         "output": [float(torch.cat(outs).min()),
+                                    float(torch.cat(outs).max())]})
         rec.close()
         with open(os.path.join(out, "ref_%%d.json" %% rank), "w") as f:
             json.dump(refs, f)
@@ -224,3 +242,33 @@ def test_fsdp1_parameter_statistics_are_not_measured_and_warned_about_once(fsdp_
     assert weights.steps.tolist() == [0, 1]
     assert np.isnan(weights.values[:, :, weights.stats.index("norm")]).all()
     assert np.isfinite(acts.values[:, :, acts.stats.index("mean")]).any()   # acts still work
+
+
+def test_evidence_of_sharded_training_equals_that_of_the_whole_tensors_and_batches(fsdp_run):
+    # Gradient norm before and after clipping (sharded gradients, one gather), per-feature
+    # input statistics and the loss input's range over both ranks' batches.
+    out, refs = fsdp_run
+    src = reader.open_logdir(str(out))
+    run = reader.read_stats(src, "run", fmt.TAG_RUN)
+    col = {name: run.values[:, 0, i] for i, name in enumerate(run.stats)}
+    data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
+                                     plugin_name=fmt.PLUGIN_HEALTH, downsample=1000,
+                                     run_tag_filter=reader.run_tag_filter("run",
+                                                                          fmt.TAG_FEATURES))
+    features = {d.step: d.numpy for d in data["run"][fmt.TAG_FEATURES]}
+    checked = 0
+    for t, step in enumerate(run.steps.tolist()):
+        if step >= NAN_STEP:
+            continue
+        ref = refs[step]
+        _close(col["grad_norm_total"][t], ref["grad_norm_total"])
+        _close(col["grad_norm_clipped"][t], ref["grad_norm_clipped"])
+        assert ref["grad_norm_clipped"] < ref["grad_norm_total"]      # clipping happened
+        _close(col["output_min"][t], ref["output"][0])
+        _close(col["output_max"][t], ref["output"][1])
+        np.testing.assert_allclose(features[step][:, 0], ref["features"][0], rtol=2e-5,
+                                   atol=1e-6)
+        np.testing.assert_allclose(features[step][:, 1], ref["features"][1], rtol=2e-5,
+                                   atol=1e-6)
+        checked += 1
+    assert checked == 2
