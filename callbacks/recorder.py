@@ -7,11 +7,13 @@ Plain PyTorch::
 
     rec = ArchVizRecorder(model, logdir="runs/exp1", log_every_n_steps=50)
     rec.capture_architecture(example_input)          # once, before training
+    rec.watch_optimizers([opt])                      # settings, clipped gradient norm
+    rec.watch_loss(loss_fn)                          # an nn.Module: the output it gets
     for step, (x, y) in enumerate(loader):
         rec.start_step(step, x)
         loss = loss_fn(model(x), y)
         loss.backward()
-        rec.before_optimizer_step()
+        rec.before_optimizer_step()                  # before any gradient clipping
         opt.step(); opt.zero_grad()
         rec.end_step(loss, lrs=[g["lr"] for g in opt.param_groups])
     rec.close()
@@ -264,6 +266,9 @@ class ArchVizRecorder:
 
     def watch_loss(self, loss_fn: torch.nn.Module) -> None:
         """The loss module: its class and the range of the model output it receives."""
+        if not isinstance(loss_fn, torch.nn.Module):     # setup time: fail loudly
+            raise TypeError("watch_loss needs the loss as an nn.Module (nn.CrossEntropyLoss()"
+                            f"...), got {type(loss_fn).__name__}")
         self._make_parts()
         if self.health is not None:
             with self._guard("health"):

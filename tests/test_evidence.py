@@ -260,6 +260,14 @@ def test_the_loss_class_and_the_range_of_its_input_match_a_slow_reference(
     assert written[seen[-1].step] == pytest.approx(last["output_logsumexp"], rel=1e-5, abs=1e-6)
 
 
+def test_a_functional_loss_is_refused_at_setup_with_the_fix(tmp_path):
+    rec = ArchVizRecorder(Net(), logdir=str(tmp_path / RUN), snapshots=False)
+    with pytest.raises(TypeError, match="nn.Module"):
+        rec.watch_loss(nn.functional.cross_entropy)
+    assert rec.health is not None                  # nothing switched off
+    rec.close()
+
+
 def test_a_loss_module_held_by_the_model_is_found_without_being_told():
     class WithLoss(Net):
         def __init__(self):
