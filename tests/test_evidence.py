@@ -179,6 +179,37 @@ def test_gradient_norm_before_and_after_clipping_match_the_gradients(tmp_path, c
             assert after == pytest.approx(clip, rel=1e-3) and before > 2 * clip
 
 
+def test_the_amp_loss_scale_and_the_unscaled_clipped_norm_reach_the_rules(tmp_path):
+    torch.manual_seed(0)
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scaler = torch.amp.GradScaler("cpu", init_scale=256.0, growth_interval=2)
+    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=2,
+                          snapshots=False)
+    rec.watch_optimizers([opt], scaler=scaler, precision="16-mixed")
+    seen, scales, clipped = _spy(rec), {}, {}
+    for step in range(5):
+        x, y = _batch(step)
+        rec.start_step(step, x)
+        scaler.scale(nn.functional.cross_entropy(model(x), y)).backward()
+        scaler.unscale_(opt)
+        rec.before_optimizer_step()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+        clipped[step] = _norm([p.grad for p in model.parameters() if p.grad is not None])
+        scaler.step(opt)
+        scaler.update()
+        opt.zero_grad()
+        scales[step] = scaler.get_scale()
+        rec.end_step(None)
+    rec.close()
+    assert [s.context["grad_scale"] for s in seen] == [scales[0], scales[2], scales[4]] == \
+        [256.0, 512.0, 1024.0]
+    assert all(s.context["precision"] == "16-mixed" for s in seen)
+    for s in seen:
+        assert s.run["grad_norm_clipped"] == pytest.approx(clipped[s.step], rel=1e-5)
+    assert "grad_scale" not in _blobs(tmp_path, fmt.TAG_CONTEXT)[0][1]     # it moves alone
+
+
 def test_without_watched_optimizers_the_clipped_norm_is_not_measured(tmp_path):
     model = Net()
     rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=1,
