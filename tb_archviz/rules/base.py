@@ -122,6 +122,7 @@ class State:
     last_input: List[float] = dataclasses.field(default_factory=list)
     weight_norm0: float = float("nan")   # median weight-matrix norm at the first point
     grad_totals: List[List[float]] = dataclasses.field(default_factory=list)  # step, norm, loss
+    grad_total_early: List[float] = dataclasses.field(default_factory=list)
     loss0: float = float("nan")
 
     HISTORY = 8

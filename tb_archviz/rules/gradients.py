@@ -287,7 +287,8 @@ def no_gradient(s: StepStats, th: Dict[str, float], st: State
 
 @rule("gradient_accumulation", label="gradients never reset", acute=True,
       summary="the total gradient norm grows at every one of 6 logging points in a row, 5× "
-              "overall, while the loss does not improve (a running sum of gradients)",
+              "over them and over its early level, while the loss stays where it was (a "
+              "running sum of gradients)",
       remedy="Gradients add up across steps: call optimizer.zero_grad() once per step (for "
              "deliberate accumulation, after every k-th step).",
       thresholds=(T("accumulation_points", 6.0, "logging points in a row with a growing total "
@@ -299,6 +300,8 @@ def gradient_accumulation(s: StepStats, th: Dict[str, float], st: State
     if total is None or loss is None or not (math.isfinite(total) and math.isfinite(loss)):
         return [], []
     st.grad_totals = (st.grad_totals + [[float(s.step), float(total), float(loss)]])[-12:]
+    if len(st.grad_total_early) < th["baseline_points"]:
+        st.grad_total_early.append(float(total))
     n = int(th["accumulation_points"])
     h = st.grad_totals[-n:]
     key = ("gradient_accumulation", None, None)
@@ -306,9 +309,13 @@ def gradient_accumulation(s: StepStats, th: Dict[str, float], st: State
         return [key], []
     norms = [x[1] for x in h]
     losses = [x[2] for x in h]
+    early = _median(st.grad_total_early)
     growing = all(b > a for a, b in zip(norms, norms[1:])) and \
-        norms[-1] > th["accumulation_growth"] * norms[0] > 0
-    if not growing or _median(losses[-3:]) < 0.95 * _median(losses[:3]):
+        norms[-1] > th["accumulation_growth"] * norms[0] > 0 and \
+        norms[-1] > th["accumulation_growth"] * early
+    start, now = _median(losses[:3]), _median(losses[-3:])
+    if not growing or not 0.95 * start <= now <= 1.5 * start:
+        # a falling loss is learning; a climbing one is divergence (its own rule)
         return [key], []
     return [key], [Flag("gradient_accumulation", None, None, norms[-1] / norms[0],
                         th["accumulation_growth"], "run/grad_norm_total", "error",

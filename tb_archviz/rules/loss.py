@@ -248,13 +248,13 @@ def _train_val(st: State, metrics: Dict[str, float], run_loss: Optional[float], 
 
 
 @rule("overfitting", label="overfitting", family="metrics", acute=True,
-      summary="validation loss > 10 % above its best for 3 validations in a row while the "
+      summary="validation loss > 20 % above its best for 3 validations in a row while the "
               "training loss falls, or a training loss that falls 25 % after the first "
               "validation while the validation loss never improves",
       remedy="The model memorizes the training set: add data or augmentation, regularize "
              "(weight decay, dropout), stop early at the best validation loss; if the "
              "validation loss never improved at all, check that labels match their inputs.",
-      thresholds=(T("overfit_rel", 0.1, "validation loss above its best by this fraction"),
+      thresholds=(T("overfit_rel", 0.2, "validation loss above its best by this fraction"),
                   T("overfit_points", 3.0, "validations in a row the rise must last"),
                   T("memorize_gain", 0.25, "fraction by which the training loss fell since "
                     "the first validation while the validation loss did not improve")))

@@ -14,8 +14,8 @@ from tb_archviz.rules.base import (Flag, State, StepStats, _col, _fmt, _groups, 
 from tb_archviz.rules.gradients import _redundant_biases
 
 @rule("update_ratio_high", label="updates too large",
-      summary="‖ΔW‖/‖W‖ of a weight matrix > 0.3 over one optimizer step (one run-level "
-              "record when half the matrices are)",
+      summary="‖ΔW‖/‖W‖ of a weight matrix > 0.3 over one optimizer step for 3 points (one "
+              "run-level record at once when half of 3 or more matrices are)",
       remedy="The learning rate is probably too high for this layer: lower it, use warm-up, "
              "or clip gradients.",
       thresholds=(T("update_ratio_high", 0.3, "||dW|| / ||W|| of a weight matrix over one "
@@ -42,7 +42,7 @@ def update_ratio_high(s: StepStats, th: Dict[str, float], st: State
                           f"One optimizer step changed {len(high)} of {len(mats)} weight "
                           f"matrices by more than {_fmt(th['update_ratio_high'])} of their "
                           f"norm (up to {_fmt(ratio[worst])}, {names[worst]})",
-                          score=float(ratio[worst]), remedy=_lr_remedy(s)))
+                          score=float(ratio[worst]), remedy=_lr_remedy(s), acute=True))
         return checked, flags
     checked.append(("update_ratio_high", None, None))
     for i in mats:
@@ -218,13 +218,15 @@ def frozen_layer(s: StepStats, th: Dict[str, float], st: State
         return [], []                 # nothing trains: an evaluation or a frozen model
     checked, flags = [], []
     for i, name in enumerate(names):
-        if trainable[i] != 0 or ndim[i] < 2 or numel[i] < 256 or not std[i] > 0:
+        if trainable[i] != 0 or ndim[i] < 2 or numel[i] < 64 or not std[i] > 0:
             continue
         layer = s.layer_of.get(name, name)
         checked.append(("frozen_layer", layer, None))
         # U(-b, b): std = b / sqrt(3), max |w| -> b; trained weights have heavier tails.
         ratio = mx[i] / std[i]
-        if abs(ratio - math.sqrt(3.0)) < 0.03 and abs(mean[i]) < 0.05 * std[i]:
+        # Sampling error of a uniform sample's max/std, and of its mean (4 sigma).
+        tol = max(0.03, 1.0 / math.sqrt(numel[i]))
+        if abs(ratio - math.sqrt(3.0)) < tol and abs(mean[i]) < 4 * std[i] / math.sqrt(numel[i]):
             flags.append(Flag("frozen_layer", layer, None, float(ratio), math.sqrt(3.0),
                               "weights/max_abs", "warning",
                               f"{name} is frozen (requires_grad=False) but still looks like "
