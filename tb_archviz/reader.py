@@ -158,7 +158,8 @@ class IndexedProvider:
     def __init__(self, provider: Any):
         self._p = provider
         self._lists: Dict[tuple, Any] = {}
-        self._lock = threading.Lock()
+        # Reentrant: a listing computed inside _memo may need another listing.
+        self._lock = threading.RLock()
         try:
             from tensorboard.backend.event_processing import data_provider as dp
 
@@ -224,14 +225,16 @@ class IndexedProvider:
         pairs = [(r, t) for r, tags in listed.items() for t in tags]
         if not pairs:
             return {}
-        if not self._per_tag_reads:
-            from tensorboard.data import provider
+        from tensorboard.data import provider
 
+        if not self._per_tag_reads:
+            if method in self.BATCHED and len(listed) == 1:
+                return self._batched_read(method, lister, ctx, experiment_id, plugin_name,
+                                          downsample, next(iter(listed)), run_tag_filter.tags)
             flt = provider.RunTagFilter(runs=sorted(listed),
                                         tags=sorted({t for _, t in pairs}))
             return read(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
                         downsample=downsample, run_tag_filter=flt)
-        from tensorboard.data import provider
 
         out: Dict[str, dict] = {}
         for r, t in pairs:
@@ -241,6 +244,75 @@ class IndexedProvider:
             for rr, by_tag in got.items():
                 out.setdefault(rr, {}).update(by_tag)
         return out
+
+    # Reads of one run that are answered from a read of many (see _batched_read): small per
+    # series (the data server keeps at most 1,000 scalars per series by default, blob
+    # sequences are keys), needed for every run by the /runs routes.
+    BATCHED = ("read_scalars", "read_blob_sequences")
+    BATCH_RUNS = 512
+    BATCH_SERIES = 2048
+
+    def _chunk_of(self, lister: str, ctx, experiment_id, plugin_name, run: str
+                  ) -> Tuple[int, List[str]]:
+        """(index, runs) of the fixed group of listed runs that ``run`` is read with."""
+        def compute():
+            listing = self._listing(lister, ctx, experiment_id, plugin_name)
+            chunks: List[List[str]] = [[]]
+            series = 0
+            for r in sorted(listing):
+                if chunks[-1] and (len(chunks[-1]) >= self.BATCH_RUNS
+                                   or series + len(listing[r]) > self.BATCH_SERIES):
+                    chunks.append([])
+                    series = 0
+                chunks[-1].append(r)
+                series += len(listing[r])
+            return chunks, {r: i for i, c in enumerate(chunks) for r in c}
+        chunks, where = self._memo(("chunks", lister, experiment_id, plugin_name), compute)
+        return where[run], chunks[where[run]]
+
+    def _batched_read(self, method: str, lister: str, ctx, experiment_id, plugin_name,
+                      downsample, run: str, tags):
+        """One run's series, read together with its group of runs in one call.
+
+        Every read of the Rust data server costs ~40 ms whatever it returns (measured: one
+        series of one run 40 ms, every run of 1,000 runs 35 ms), so reading a logdir run by
+        run took 40 ms per run. The group's answer is kept until each of its runs was served
+        once (then dropped: memory stays one group's worth)."""
+        index, runs = self._chunk_of(lister, ctx, experiment_id, plugin_name, run)
+        key = ("batch", method, experiment_id, plugin_name, downsample, index)
+        with self._lock:
+            batch = self._lists.get(key)
+        if batch is None:
+            from tensorboard.data import provider
+
+            batch_lock = self._memo(("batch-lock",) + key[1:], threading.Lock)
+            with batch_lock:
+                with self._lock:
+                    batch = self._lists.get(key)
+                if batch is None:
+                    data = getattr(self._p, method)(
+                        ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                        downsample=downsample,
+                        run_tag_filter=provider.RunTagFilter(runs=list(runs), tags=None))
+                    batch = {"data": dict(data), "served": set()}
+                    with self._lock:
+                        self._lists[key] = batch
+        with self._lock:
+            if run in batch["served"]:
+                got = None  # asked again: read it alone
+            else:
+                batch["served"].add(run)
+                got = batch["data"].pop(run, {})
+        if got is None:
+            from tensorboard.data import provider
+
+            return getattr(self._p, method)(
+                ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                downsample=downsample, run_tag_filter=provider.RunTagFilter(
+                    runs=[run], tags=None if tags is None else list(tags)))
+        if tags is not None:
+            got = {t: v for t, v in got.items() if t in tags}
+        return {run: got} if got else {}
 
     def read_scalars(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
                      run_tag_filter=None):
