@@ -352,3 +352,13 @@ def test_the_same_batch_at_every_point_turns_the_overfitting_advice_to_the_loop(
                               metrics={"val_loss": 1.4 + 0.01 * k}))
     over = [r for r in out if r["kind"] == "overfitting"]
     assert over and "next(iter(loader))" in over[-1]["remedy"]
+
+
+def test_divergence_after_a_gradient_norm_that_grew_at_every_point_points_at_zero_grad():
+    d = det.Detector()
+    out = []
+    losses = [1.4, 1.4, 1.4, 1.5, 2.5, 5.0, 9.0]
+    for k, (g, loss) in enumerate(zip([0.4, 0.9, 1.5, 2.4, 4.0, 7.0, 11.0], losses)):
+        out += d.update(_step(k * 5, run={"grad_norm_total": g, "loss": loss}))
+    div = [r for r in out if r["kind"] == "loss_divergence"]
+    assert div and "zero_grad" in div[0]["remedy"]

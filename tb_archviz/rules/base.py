@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from tb_archviz import registry as R
+from tb_archviz.record import Anomaly
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -163,11 +164,11 @@ def _since(first: int, last: int) -> str:
 
 
 def make_record(f: Flag, first_step: int, last_step: int) -> dict:
-    return {"kind": f.kind, "layer": f.layer, "tag": f.tag, "first_step": int(first_step),
-            "last_step": int(last_step), "severity": f.severity,
-            "value": _json_float(f.value), "threshold": _json_float(f.threshold),
-            "stat": f.stat, "message": f.what + _since(first_step, last_step) + ".",
-            "remedy": f.remedy or remedy_of(f.kind)}
+    return Anomaly(kind=f.kind, layer=f.layer, tag=f.tag, first_step=int(first_step),
+                   last_step=int(last_step), severity=f.severity,
+                   value=_json_float(f.value), threshold=_json_float(f.threshold),
+                   stat=f.stat, message=f.what + _since(first_step, last_step) + ".",
+                   remedy=f.remedy or remedy_of(f.kind)).to_json()
 
 
 def _json_float(x: float) -> Optional[float]:

@@ -48,7 +48,7 @@ def exploding_gradients(s: StepStats, th: Dict[str, float], st: State
                 "exploding_gradients", layer, None, float(norm[i]), th["grad_norm_high"],
                 "grads/norm", "error", f"Gradient of {name} exploded: norm {_fmt(norm[i])}"
                 f"{growth}{_origin_clause(st, name, s.step)}", score=float(norm[i]),
-                remedy=_explosion_remedy(s)))
+                remedy=_explosion_remedy(s, st)))
     return checked, flags
 
 
@@ -85,10 +85,17 @@ def trouble_origin(st: State, before: int, growth: float = 10.0
     return best[2], best[0], -best[1]
 
 
-def _explosion_remedy(s: StepStats) -> str:
+def _explosion_remedy(s: StepStats, st: Optional[State] = None) -> str:
+    """Advice for gradients or a loss that blow up, from the evidence: a total gradient norm
+    that grew at every logging point (a running sum: zero_grad missing) first, then the
+    learning rate, clipping, the loss reduction."""
     groups = _groups(s)
     lrs = [g.get("lr") for g in groups if isinstance(g.get("lr"), (int, float))]
     parts = []
+    norms = [x[1] for x in (st.grad_totals if st is not None else [])][-4:]
+    if len(norms) == 4 and all(b > a for a, b in zip(norms, norms[1:])):
+        parts.append("The total gradient norm grew at every logging point, as a running sum "
+                     "does: check that optimizer.zero_grad() runs at every step")
     if lrs:
         parts.append(f"Lower the learning rate (now {_fmt(max(lrs))}) or add warm-up")
     else:

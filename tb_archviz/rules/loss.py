@@ -129,8 +129,8 @@ class LossRule:
         return {"first": self.first, "recent": self.recent, "best": self.best,
                 "points": self.points, "progressed": self.progressed}
 
-    def update(self, value: float, th: Dict[str, float], s: Optional[StepStats] = None
-               ) -> Tuple[List[tuple], List[Flag]]:
+    def update(self, value: float, th: Dict[str, float], s: Optional[StepStats] = None,
+               st: Optional[State] = None) -> Tuple[List[tuple], List[Flag]]:
         if value is None or not math.isfinite(value):
             return [], []   # non-finite losses are the non_finite rule's business
         self.points += 1
@@ -162,7 +162,7 @@ class LossRule:
                                   self.stat, "error",
                                   f"{where} climbed to {_fmt(smooth)} (start {_fmt(start)}, "
                                   f"best {_fmt(best)})",
-                                  remedy=_explosion_remedy(s) if s is not None else None))
+                                  remedy=_explosion_remedy(s, st) if s is not None else None))
             self.best = smooth if self.best is None else min(self.best, smooth)
         return checked, flags
 
@@ -220,7 +220,7 @@ def loss_divergence(s: StepStats, th: Dict[str, float], st: State
     if "loss" not in s.run:
         return [], []
     rule_ = _loss_rule(st)
-    out = rule_.update(float(s.run["loss"]), th, s)
+    out = rule_.update(float(s.run["loss"]), th, s, st)
     st.loss = rule_.state_dict()
     return out
 
