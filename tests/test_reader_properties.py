@@ -288,7 +288,8 @@ def damaged_clients(request, tmp_path_factory):
 
 
 ROUTES = [("archviz_health", r) for r in ("runs", "anomalies", "curves", "heatmap", "layer")] + \
-    [("archviz_graph", r) for r in ("runs", "architecture", "health")]
+    [("archviz_graph", r) for r in ("runs", "architecture", "health", "views/weights",
+                                    "views/playground")]
 PARAM_NAMES = ["run", "kind", "stat", "columns", "lines", "planes", "fold", "layer", "version",
                "step"]
 param_values = (st.sampled_from(["good", "grads_rank3", "anomalies_null", "grads", "acts",

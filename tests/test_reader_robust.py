@@ -246,3 +246,29 @@ def test_timeline_runs_reads_many_runs_scalars_in_one_call_of_the_data_server(tm
     assert len(data["runs"]) == 12 and data["problems"] == {}
     assert all(r["scalars"] == ["train_loss"] for r in data["runs"])
     assert 1 <= len(calls) <= 2, len(calls)
+
+
+@pytest.mark.parametrize("kind", PROVIDERS)
+def test_a_weight_snapshot_that_is_not_numeric_is_skipped_not_a_500(kind, tmp_path):
+    import numpy as np
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.util import tensor_util
+
+    from tb_archviz import format as fmt
+    from tb_archviz.sink import EventWriter
+
+    writer = EventWriter(str(tmp_path / "r"))
+    value = summary_pb2.Summary.Value(
+        tag=fmt.TAG_WEIGHTS_PREFIX + "net.fc1.weight",
+        tensor=tensor_util.make_tensor_proto(np.array([b"x"], dtype=object)))
+    value.metadata.CopyFrom(fmt.create_metadata(fmt.PLUGIN_GRAPH, fmt.DATA_CLASS_TENSOR,
+                                                {"module": "net.fc1"}))
+    writer.add_summary(summary_pb2.Summary(value=[value]), 0)
+    writer.close()
+    with data_provider(kind, str(tmp_path)) as provider:
+        ctx = base_plugin.TBContext(data_provider=provider, logdir=str(tmp_path))
+        client = wtest.Client(application.TensorBoardWSGI([ArchitecturePlugin(ctx)],
+                                                          data_provider=provider),
+                              wrappers.Response)
+        data = get(client, "archviz_graph", "views/weights", run="r").get_json()
+    assert data["params"] == {}

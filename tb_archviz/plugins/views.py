@@ -48,7 +48,11 @@ def weights_impl(src: reader.Source, run: str, step: Optional[int] = None) -> Di
                 datum = d
         if datum is None:
             continue
-        arr = np.asarray(datum.numpy, dtype=np.float32)
+        try:
+            arr = np.asarray(datum.numpy, dtype=np.float32)
+        except (TypeError, ValueError) as exc:  # not a numeric tensor: skip it (issue 12)
+            reader.note(src, run, f"{tag} at step {datum.step} skipped: {exc}")
+            continue
         params[tag[len(fmt.TAG_WEIGHTS_PREFIX):]] = {
             "module": content.get("module"), "param": content.get("param"),
             "class": content.get("class"), "kind": content.get("kind"),
