@@ -18,9 +18,8 @@ import torch
 from torch import nn
 
 from tb_archviz.callbacks.capture_dataflow import Tracer, flatten, flatten_call, spec
-from tb_archviz.callbacks.capture_hparams import extra_repr, hparams, repeats, struct_hashes
-
-SCHEMA = 1
+from tb_archviz.callbacks.capture_hparams import extra_repr, hparams, struct_hashes
+from tb_archviz.record import ArchitectureRecord, Module, Params, Totals, repeats
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -179,7 +178,7 @@ def _class_name(m: nn.Module) -> str:
     return type(m).__name__
 
 
-def _tree(model: nn.Module) -> Tuple[List[dict], Dict[str, nn.Module], Dict[str, List[str]]]:
+def _tree(model: nn.Module) -> Tuple[List[Module], Dict[str, nn.Module], Dict[str, List[str]]]:
     named = list(model.named_modules())
     module_of = {n: m for n, m in named}
     primary = {id(m): n for n, m in named}
@@ -195,18 +194,18 @@ def _tree(model: nn.Module) -> Tuple[List[dict], Dict[str, nn.Module], Dict[str,
         parent = None if n == "" else (n.rsplit(".", 1)[0] if "." in n else "")
         if parent is not None:
             children.setdefault(parent, []).append(n)
-        entries.append({"name": n, "class": _class_name(m), "type": _type_name(m),
-                        "parent": parent, "leaf": leaf, "aliases": aliases.get(n, []),
-                        "hparams": hparams(m, leaf), "extra_repr": extra_repr(m, leaf)})
+        entries.append(Module(name=n, class_=_class_name(m), type=_type_name(m), parent=parent,
+                              leaf=leaf, aliases=aliases.get(n, []), hparams=hparams(m, leaf),
+                              extra_repr=extra_repr(m, leaf)))
     return entries, module_of, children
 
 
-def _param_counts(model: nn.Module, entries: List[dict], module_of: Dict[str, nn.Module],
-                  children: Dict[str, List[str]]) -> dict:
+def _param_counts(model: nn.Module, entries: List[Module], module_of: Dict[str, nn.Module],
+                  children: Dict[str, List[str]]) -> Totals:
     """Per-module parameter counts (each distinct tensor once per subtree) and model totals."""
     subtree: Dict[str, Dict[int, nn.Parameter]] = {}
     for e in reversed(entries):
-        n = e["name"]
+        n = e.name
         m = module_of[n]
         own = {id(p): p for p in m.parameters(recurse=False)}
         total = dict(own)
@@ -215,14 +214,14 @@ def _param_counts(model: nn.Module, entries: List[dict], module_of: Dict[str, nn
         subtree[n] = total
         trainable = sum(_numel(p) for p in total.values() if p.requires_grad)
         all_ = sum(_numel(p) for p in total.values())
-        e["params"] = {"own": sum(_numel(p) for p in own.values()), "total": all_,
-                       "trainable": trainable, "frozen": all_ - trainable}
+        e.params = Params(own=sum(_numel(p) for p in own.values()), total=all_,
+                          trainable=trainable, frozen=all_ - trainable)
     root = subtree.get("", {})
     trainable = sum(_numel(p) for p in root.values() if p.requires_grad)
     total = sum(_numel(p) for p in root.values())
     buffers = {id(b): b for b in model.buffers()}
-    return {"modules": len(entries), "parameters": total, "trainable": trainable,
-            "frozen": total - trainable, "buffers": sum(_numel(b) for b in buffers.values())}
+    return Totals(modules=len(entries), parameters=total, trainable=trainable,
+                  frozen=total - trainable, buffers=sum(_numel(b) for b in buffers.values()))
 
 
 def _ties(model: nn.Module) -> List[List[str]]:
@@ -241,33 +240,32 @@ def _static_devices(m: nn.Module) -> set:
 
 
 # -- the record -------------------------------------------------------------------------------
-def _base_record(model: nn.Module, source: Optional[str], example: Any) -> Tuple[dict, Any]:
+def _base_record(model: nn.Module, source: Optional[str],
+                 example: Any) -> Tuple[ArchitectureRecord, Any]:
     entries, module_of, children = _tree(model)
     totals = _param_counts(model, entries, module_of, children)
     hashes = struct_hashes(entries, module_of, children)
-    reps = repeats(entries, children, hashes)
+    reps = repeats(children, hashes)
     devices = set()
     for e in entries:
-        devs = _static_devices(module_of[e["name"]])
+        devs = _static_devices(module_of[e.name])
         devices |= devs
-        e.update(calls=0, io=[], devices=sorted(devs), flops=None, macs=None, order=None,
-                 struct_hash=hashes[e["name"]], repeat=reps.get(e["name"]))
-    record = {
-        "schema": SCHEMA, "model_class": _class_name(model), "status": "ok", "error": None,
-        "example_input": (source or "argument") if example is not None else None,
-        "capture_seconds": None, "devices": sorted(devices), "totals": totals,
-        "modules": entries, "ops": [], "ops_truncated": False, "edges": [],
-        "ties": _ties(model), "inputs": [], "outputs": [],
-    }
+        e.devices = sorted(devs)
+        e.struct_hash = hashes[e.name]
+        e.repeat = reps.get(e.name)
+    record = ArchitectureRecord(
+        model_class=_class_name(model),
+        example_input=(source or "argument") if example is not None else None,
+        devices=sorted(devices), totals=totals, modules=entries, ties=_ties(model))
     return record, (module_of, children)
 
 
-def _node_modules(entries: List[dict], module_of: Dict[str, nn.Module]) -> set:
+def _node_modules(entries: List[Module], module_of: Dict[str, nn.Module]) -> set:
     nodes = set()
     for e in entries:
-        m = module_of[e["name"]]
-        if e["leaf"] or isinstance(m, nn.MultiheadAttention):
-            nodes.add(e["name"])
+        m = module_of[e.name]
+        if e.leaf or isinstance(m, nn.MultiheadAttention):
+            nodes.add(e.name)
     return nodes
 
 
@@ -279,30 +277,30 @@ def _failure_message(tracer: Tracer, exc: BaseException,
     return f"failed in layer {label} ({cls}): {type(exc).__name__}: {exc}"
 
 
-def _sum_uncalled_containers(entries: List[dict]) -> None:
+def _sum_uncalled_containers(entries: List[Module]) -> None:
     """Containers never called themselves (``nn.ModuleList``, ``nn.ModuleDict``) get the sum
     of their children's FLOPs when every child ran and is known."""
-    kids: Dict[str, List[dict]] = {}
+    kids: Dict[str, List[Module]] = {}
     for e in entries:
-        if e["parent"] is not None:
-            kids.setdefault(e["parent"], []).append(e)
+        if e.parent is not None:
+            kids.setdefault(e.parent, []).append(e)
     for e in reversed(entries):
-        ch = kids.get(e["name"])
-        if e["calls"] or not ch:
+        ch = kids.get(e.name)
+        if e.calls or not ch:
             continue
-        if all(c["calls"] and c["flops"] is not None for c in ch):
-            e["flops"] = sum(c["flops"] for c in ch)
-            e["macs"] = sum(c["macs"] or 0 for c in ch)
+        if all(c.calls and c.flops is not None for c in ch):
+            e.flops = sum(c.flops or 0 for c in ch)
+            e.macs = sum(c.macs or 0 for c in ch)
 
 
-def _run_forward(model: nn.Module, record: dict, module_of: Dict[str, nn.Module],
-                 example: Any) -> Optional[str]:
+def _run_forward(model: nn.Module, record: ArchitectureRecord,
+                 module_of: Dict[str, nn.Module], example: Any) -> Optional[str]:
     """Run one traced forward pass and fill the dynamic fields; returns an error or None."""
-    entries = record["modules"]
+    entries = record.modules
     tracer = Tracer(list(module_of.items()), _node_modules(entries, module_of))
     args, kwargs = split_example_input(example)
     inputs = flatten_call(args, kwargs)
-    record["inputs"] = [spec(p, t) for p, t in inputs]
+    record.inputs = [spec(p, t) for p, t in inputs]
     tracer.mark_inputs(inputs)
     output = None
     try:
@@ -316,24 +314,24 @@ def _run_forward(model: nn.Module, record: dict, module_of: Dict[str, nn.Module]
     if tracer.internal_error is not None:
         return f"capture error: {tracer.internal_error}"
     outs = flatten(output)
-    record["outputs"] = [spec(p, t) for p, t in outs]
+    record.outputs = [spec(p, t) for p, t in outs]
     tracer.mark_outputs(outs)
     for e in entries:
-        n = e["name"]
-        e["calls"] = tracer.calls.get(n, 0)
-        e["io"] = tracer.io.get(n, [])
-        e["order"] = tracer.order.get(n)
-        e["devices"] = sorted(set(e["devices"]) | tracer.devices.get(n, set()))
-        e["flops"] = tracer.flops.get(n)
-        e["macs"] = tracer.macs.get(n)
+        n = e.name
+        e.calls = tracer.calls.get(n, 0)
+        e.io = tracer.io.get(n, [])
+        e.order = tracer.order.get(n)
+        e.devices = sorted(set(e.devices) | tracer.devices.get(n, set()))
+        e.flops = tracer.flops.get(n)
+        e.macs = tracer.macs.get(n)
     _sum_uncalled_containers(entries)
-    record["ops"] = tracer.ops
-    record["ops_truncated"] = tracer.ops_truncated
-    record["edges"] = list(tracer.edges.values())
-    devices = set(record["devices"])
-    for s in record["inputs"] + record["outputs"]:
-        devices.add(s["device"])
-    record["devices"] = sorted(devices)
+    record.ops = tracer.ops
+    record.ops_truncated = tracer.ops_truncated
+    record.edges = list(tracer.edges.values())
+    devices = set(record.devices)
+    for s in record.inputs + record.outputs:
+        devices.add(s.device)
+    record.devices = sorted(devices)
     return None
 
 
@@ -349,19 +347,18 @@ def capture_architecture(model: nn.Module, example_input: Any = None,
     t0 = time.perf_counter()
     model = unwrap_model(model)
     with eager_submodules(model):
-        return _capture(model, example_input, source, t0)
+        return _capture(model, example_input, source, t0).to_json()
 
 
-def _capture(model: nn.Module, example_input: Any, source: Optional[str], t0: float) -> dict:
+def _capture(model: nn.Module, example_input: Any, source: Optional[str],
+             t0: float) -> ArchitectureRecord:
     try:
         record, (module_of, _children) = _base_record(model, source, example_input)
     except Exception as exc:  # an unexpected internal error must not stop training
         warnings.warn(f"tb_archviz: architecture capture failed: {exc!r}", stacklevel=2)
-        return {"schema": SCHEMA, "model_class": type(model).__name__, "status": "failed",
-                "error": f"{type(exc).__name__}: {exc}", "example_input": None,
-                "capture_seconds": time.perf_counter() - t0, "devices": [],
-                "totals": None, "modules": [], "ops": [], "ops_truncated": False,
-                "edges": [], "ties": [], "inputs": [], "outputs": []}
+        return ArchitectureRecord(model_class=type(model).__name__, status="failed",
+                                  error=f"{type(exc).__name__}: {exc}",
+                                  capture_seconds=time.perf_counter() - t0)
     error: Optional[str]
     quiet = False                        # a limit of the capture, not a problem of the model
     scripted = script_modules(model)
@@ -387,10 +384,10 @@ def _capture(model: nn.Module, example_input: Any, source: Optional[str], t0: fl
         except Exception as exc:  # internal error after or around the forward pass
             error = f"capture error: {type(exc).__name__}: {exc}"
     if error is not None:
-        record["status"] = "partial"
-        record["error"] = error
-        record["ops"], record["edges"] = [], []
+        record.status = "partial"
+        record.error = error
+        record.ops, record.edges = [], []
         if example_input is not None and not quiet:
             warnings.warn(f"tb_archviz: architecture capture is partial: {error}", stacklevel=2)
-    record["capture_seconds"] = round(time.perf_counter() - t0, 6)
+    record.capture_seconds = round(time.perf_counter() - t0, 6)
     return record

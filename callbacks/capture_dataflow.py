@@ -18,30 +18,22 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from tb_archviz.callbacks import capture_flops as flops_mod
-from tb_archviz.callbacks.capture_flops import canonical_op
+from tb_archviz.record import (
+    ABSENT,
+    CONCAT_OPS,
+    MAX_IO_PER_MODULE,
+    MAX_OPS,
+    MAX_SPECS,
+    NAMED_OPS,
+    Call,
+    Edge,
+    Op,
+    TensorSpec,
+    canonical_op,
+)
 
-MAX_IO_PER_MODULE = 8      # "io" entries kept per module ("calls" stays exact)
-MAX_SPECS = 32             # tensors described per input/output list
-MAX_OPS = 20000            # beyond this, ops pass provenance through without being recorded
 _MAX_DEPTH = 6
 
-# Functional ops worth a node of their own even with a single tensor input.
-RESHAPE_OPS = frozenset({
-    "view", "reshape", "permute", "transpose", "flatten", "unflatten", "squeeze", "unsqueeze",
-    "view_as", "reshape_as", "expand", "expand_as", "repeat", "t", "movedim", "swapaxes",
-    "split", "chunk", "unbind", "tensor_split", "narrow", "flip", "roll", "pad",
-})
-CONCAT_OPS = frozenset({"cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack"})
-ADD_OPS = frozenset({"add", "__add__", "__radd__", "__iadd__", "add_"})
-NAMED_OPS = frozenset({
-    "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "baddbmm", "addmm", "einsum", "linear",
-    "conv1d", "conv2d", "conv3d", "scaled_dot_product_attention",
-    "relu", "relu_", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu",
-    "elu", "hardswish", "mish", "dropout", "layer_norm", "group_norm", "batch_norm", "rms_norm",
-    "normalize", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
-    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
-    "interpolate", "embedding", "mean", "sum", "amax", "max", "topk", "where",
-}) | RESHAPE_OPS | CONCAT_OPS
 # Ops whose second tensor argument only supplies a dtype/shape/device, not data.
 _FIRST_INPUT_ONLY = frozenset({"type_as", "to", "expand_as", "view_as", "reshape_as", "new_zeros",
                                "new_ones", "new_empty", "new_full", "new_tensor", "copy_"})
@@ -108,15 +100,9 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
-def spec(path: Optional[str], t: torch.Tensor, device: bool = True) -> dict:
-    d: Dict[str, Any] = {}
-    if path is not None:
-        d["path"] = path
-    d["shape"] = list(t.shape)
-    d["dtype"] = dtype_name(t.dtype)
-    if device:
-        d["device"] = str(t.device)
-    return d
+def spec(path: Optional[str], t: torch.Tensor, device: bool = True) -> TensorSpec:
+    return TensorSpec(path=ABSENT if path is None else path, shape=list(t.shape),
+                      dtype=dtype_name(t.dtype), device=str(t.device) if device else ABSENT)
 
 
 def _tensors_in_args(args: tuple, kwargs: Optional[dict]) -> List[torch.Tensor]:
@@ -177,21 +163,21 @@ class Tracer(TorchFunctionMode):
         self.node_modules = node_modules
         self.stack: List[_Frame] = []
         self.calls: Dict[str, int] = {}
-        self.io: Dict[str, List[dict]] = {}
+        self.io: Dict[str, List[Call]] = {}
         self.order: Dict[str, int] = {}
         self.flops: Dict[str, Optional[int]] = {}
         self.macs: Dict[str, Optional[int]] = {}
         self.devices: Dict[str, set] = {}
-        self.ops: List[dict] = []
+        self.ops: List[Op] = []
         self.ops_truncated = False
-        self.edges: Dict[tuple, dict] = {}
+        self.edges: Dict[tuple, Edge] = {}
         self.counter = 0
         self._prov: Dict[int, Tuple[weakref.ref, str, int]] = {}
         self._consumers: Dict[str, set] = {}
         self._busy = False
         self.internal_error: Optional[str] = None
         self._handles: List[Any] = []
-        self._pending_inputs: Dict[str, list] = {}
+        self._pending_inputs: Dict[str, List[TensorSpec]] = {}
         # Node modules called from several places (one nn.ReLU used twice in a block): each
         # distinct call site gets its own node id, "name" then "name#1", "name#2", ...
         self._sites: Dict[str, Dict[Tuple[str, int], str]] = {}
@@ -215,10 +201,10 @@ class Tracer(TorchFunctionMode):
         self._consumers.setdefault(src, set()).add(dst)
         e = self.edges.get(key)
         if e is None:
-            self.edges[key] = {"src": src, "dst": dst, "shape": list(t.shape),
-                               "dtype": dtype_name(t.dtype), "kind": kind, "count": 1}
+            self.edges[key] = Edge(src=src, dst=dst, shape=list(t.shape),
+                                   dtype=dtype_name(t.dtype), kind=kind, count=1)
         else:
-            e["count"] += 1
+            e.count += 1
 
     def mark_inputs(self, tensors: List[Tuple[str, torch.Tensor]]) -> None:
         for i, (_, t) in enumerate(tensors):
@@ -306,8 +292,8 @@ class Tracer(TorchFunctionMode):
             n = self.calls[name]
             if n <= MAX_IO_PER_MODULE:
                 self.io.setdefault(name, []).append(
-                    {"inputs": self._pending_inputs.pop(name, []),
-                     "outputs": [spec(p, t) for p, t in outs[:MAX_SPECS]]})
+                    Call(inputs=self._pending_inputs.pop(name, []),
+                         outputs=[spec(p, t) for p, t in outs[:MAX_SPECS]]))
             devs = self.devices.setdefault(name, set())
             for _, t in outs[:MAX_SPECS]:
                 devs.add(str(t.device))
@@ -380,7 +366,7 @@ class Tracer(TorchFunctionMode):
         if not tracked:
             return
         canon = canonical_op(name)
-        record = (len(ins) >= 2 or canon in NAMED_OPS or name in NAMED_OPS) and \
+        record = (len(ins) >= 2 or canon in NAMED_OPS) and \
             len(self.ops) < MAX_OPS
         if len(self.ops) >= MAX_OPS:
             self.ops_truncated = True
@@ -403,7 +389,7 @@ class Tracer(TorchFunctionMode):
         kinds = ["data"] * len(tracked)
         if canon in CONCAT_OPS:
             kinds = ["concat"] * len(tracked)
-        elif name in ADD_OPS or canon == "add":
+        elif canon == "add":
             # The skip input: produced earliest, and also consumed elsewhere already (it
             # branched), unlike e.g. token + position embeddings summed once.
             distinct = {p[0] for _, p in tracked}
@@ -413,9 +399,9 @@ class Tracer(TorchFunctionMode):
                     kinds[first] = "residual"
         for (t, p), kind in zip(tracked, kinds):
             self.add_edge(p[0], op_id, t, kind)
-        self.ops.append({"id": op_id, "op": canon, "scope": frame.name, "order": order,
-                         "inputs": [spec(None, t, device=False) for t in ins[:MAX_SPECS]],
-                         "outputs": [spec(None, t, device=False) for t in outs[:MAX_SPECS]],
-                         "flops": f, "macs": m if f is not None else None})
+        self.ops.append(Op(id=op_id, op=canon, scope=frame.name, order=order,
+                           inputs=[spec(None, t, device=False) for t in ins[:MAX_SPECS]],
+                           outputs=[spec(None, t, device=False) for t in outs[:MAX_SPECS]],
+                           flops=f, macs=m if f is not None else None))
         for t in outs:
             self.set_producer(t, op_id, order)

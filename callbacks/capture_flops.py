@@ -17,23 +17,14 @@ from typing import Any, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from tb_archviz.record import canonical_op
+
 Result = Tuple[Optional[int], Optional[int]]
 _UNKNOWN: Result = (None, None)
 
 
 def _numel(shape: Sequence[int]) -> int:
     return int(math.prod(int(s) for s in shape))
-
-
-def canonical_op(name: str) -> str:
-    """``__iadd__``/``__radd__``/``add_`` → ``add``; ``__matmul__`` → ``matmul``."""
-    base = name.strip("_")
-    if name.startswith("__") and base[:1] in ("i", "r") and base[1:] in (
-            "add", "sub", "mul", "truediv", "matmul", "and", "or", "pow", "floordiv", "mod"):
-        base = base[1:]
-    if base.endswith("_"):
-        base = base.rstrip("_")
-    return {"truediv": "div", "concatenate": "cat", "concat": "cat"}.get(base, base)
 
 
 # -- functional ops ---------------------------------------------------------------------------

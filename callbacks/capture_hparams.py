@@ -1,4 +1,4 @@
-"""Hyperparameters of modules as JSON-able dicts, structural hashes and repeated-sibling runs.
+"""Hyperparameters of modules as JSON-able dicts, and the inputs of their structural hashes.
 
 Built-in ``torch.nn`` layers declare their hyperparameters in ``__constants__`` (conv kernel,
 stride, channels; linear features; norm eps; dropout p; RNN sizes...); a few classes need extra
@@ -8,12 +8,12 @@ module also gets its ``extra_repr()`` as a fallback label.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import torch
 from torch import nn
+
+from tb_archviz.record import Module, struct_hash
 
 _MAX_ATTRS = 16
 _SKIP_ATTRS = frozenset({"training", "inplace_", "dump_patches", "call_super_init"})
@@ -106,43 +106,20 @@ def extra_repr(module: nn.Module, leaf: bool) -> str:
     return text[:400]
 
 
-def _digest(payload: Any) -> str:
-    return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def _shape(t: Any) -> Any:
     """A tensor's shape as a list; ``"lazy"`` for an uninitialized one (no shape yet)."""
     return "lazy" if nn.parameter.is_lazy(t) else list(t.shape)
 
 
-def struct_hashes(entries: List[dict], module_of: Dict[str, nn.Module],
+def struct_hashes(entries: List[Module], module_of: Dict[str, nn.Module],
                   children: Dict[str, List[str]]) -> Dict[str, str]:
-    """Hash of class + built-in hyperparameters + own tensor shapes + children's hashes (no
-    names), bottom-up, so that equal blocks get equal hashes wherever they sit."""
+    """:func:`tb_archviz.record.struct_hash` of every module, bottom-up (built-in
+    hyperparameters only: a user's attributes may hold anything)."""
     out: Dict[str, str] = {}
     for e in reversed(entries):  # named_modules() is pre-order: children come after parents
-        name = e["name"]
-        m = module_of[name]
+        m = module_of[e.name]
         own = [[_shape(p), str(p.dtype)] for _, p in m.named_parameters(recurse=False)]
         own += [[_shape(b), str(b.dtype)] for _, b in m.named_buffers(recurse=False)]
-        payload = [e["type"], e["hparams"] if _is_builtin(m) else {}, own,
-                   [out[c] for c in children.get(name, [])]]
-        out[name] = _digest(payload)
-    return out
-
-
-def repeats(entries: List[dict], children: Dict[str, List[str]],
-            hashes: Dict[str, str]) -> Dict[str, Optional[dict]]:
-    """Runs of >= 2 consecutive siblings with equal ``struct_hash``: group = first member."""
-    out: Dict[str, Optional[dict]] = {}
-    for parent, kids in children.items():
-        i = 0
-        while i < len(kids):
-            j = i
-            while j + 1 < len(kids) and hashes[kids[j + 1]] == hashes[kids[i]]:
-                j += 1
-            if j > i:
-                for idx, k in enumerate(kids[i:j + 1]):
-                    out[k] = {"group": kids[i], "index": idx, "count": j - i + 1}
-            i = j + 1
+        out[e.name] = struct_hash(e.type, e.hparams if _is_builtin(m) else {}, own,
+                                  [out[c] for c in children.get(e.name, [])])
     return out

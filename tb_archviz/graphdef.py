@@ -25,15 +25,29 @@ Any other ``GraphDef`` (TensorFlow-style ``dense/MatMul``) still gives a hierarc
 """
 from __future__ import annotations
 
-import hashlib
 import heapq
-import json
 import logging
 import math
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from tb_archviz import format as fmt
+from tb_archviz.record import (
+    CONCAT_OPS,
+    MAX_IO_PER_MODULE,
+    MAX_SPECS,
+    NAMED_OPS,
+    ArchitectureRecord,
+    Call,
+    Edge,
+    Module,
+    Op,
+    Params,
+    TensorSpec,
+    Totals,
+    canonical_op,
+    repeats,
+    struct_hash,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +57,6 @@ GRAPH_PLUGIN = "graphs"
 RUN_GRAPH_TAG = "__run_graph__"
 
 SOURCE = "graphdef"
-MAX_IO = 8           # io entries kept per module, as the training side does
 MAX_NODES = 200000   # beyond this a GraphDef is not drawn (no record, one warning)
 
 _MODULE_SEGMENT = re.compile(r"^(?P<cls>[^\[\]/]+)\[(?P<attr>[^\[\]/]*)\]$")
@@ -66,19 +79,6 @@ _SHAPE_OPS = frozenset({
 _BUFFER_NAMES = frozenset({"running_mean", "running_var", "num_batches_tracked"})
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderWithDefault"})
 
-# Free-standing ops worth a node even with one tracked input (the training side's vocabulary).
-_NAMED_OPS = frozenset({
-    "matmul", "mm", "bmm", "baddbmm", "addmm", "einsum", "linear", "conv1d", "conv2d", "conv3d",
-    "scaled_dot_product_attention", "relu", "gelu", "silu", "sigmoid", "tanh", "softmax",
-    "log_softmax", "leaky_relu", "elu", "hardswish", "mish", "dropout", "layer_norm",
-    "group_norm", "batch_norm", "rms_norm", "normalize", "max_pool1d", "max_pool2d",
-    "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate", "embedding", "mean", "sum",
-    "amax", "max", "topk", "where", "view", "reshape", "permute", "transpose", "flatten",
-    "unflatten", "squeeze", "unsqueeze", "expand", "repeat", "t", "movedim", "split", "chunk",
-    "unbind", "narrow", "flip", "roll", "pad", "cat", "stack", "hstack", "vstack", "dstack",
-})
-_CONCAT_OPS = frozenset({"cat", "stack", "hstack", "vstack", "dstack"})
 _TF_OPS = {"addv2": "add", "add": "add", "biasadd": "add", "concatv2": "cat", "concat": "cat",
            "pack": "stack", "matmul": "matmul", "batchmatmul": "bmm", "batchmatmulv2": "bmm",
            "conv2d": "conv2d", "relu": "relu", "softmax": "softmax", "reshape": "reshape",
@@ -289,6 +289,9 @@ class _Builder:
 
     # -- the record -----------------------------------------------------------------------
     def build(self) -> dict:
+        return self.record().to_json()
+
+    def record(self) -> ArchitectureRecord:
         if self.torch:
             self._torch_tree()
         else:
@@ -300,23 +303,19 @@ class _Builder:
         flow = _Flow(self)
         flow.run()
         modules = self._modules(leaves, flow)
-        params_unknown = sorted(m["name"] for m in modules if m.pop("_params_unknown", False))
-        total = sum(m["params"]["own"] for m in modules)
-        buffers = sum(flow.buffers.get(m["name"], 0) for m in modules)
-        return {
-            "schema": fmt.SCHEMA_VERSION, "source": SOURCE, "model_class": self.root_class,
-            "status": "ok", "error": None, "example_input": None, "capture_seconds": None,
-            "devices": [],
-            "totals": {"modules": len(modules), "parameters": total, "trainable": total,
-                       "frozen": 0, "buffers": buffers},
-            "params_unknown": params_unknown,
-            "modules": modules, "ops": flow.ops, "ops_truncated": False, "edges": flow.edges,
-            "ties": [], "inputs": flow.graph_inputs, "outputs": flow.graph_outputs,
-        }
+        params_unknown = sorted(m.name for m in modules if m.name in flow.params_unknown)
+        total = sum(m.params.own for m in modules)
+        buffers = sum(flow.buffers.get(m.name, 0) for m in modules)
+        return ArchitectureRecord(
+            source=SOURCE, model_class=self.root_class,
+            totals=Totals(modules=len(modules), parameters=total, trainable=total, frozen=0,
+                          buffers=buffers),
+            params_unknown=params_unknown, modules=modules, ops=flow.ops, edges=flow.edges,
+            inputs=flow.graph_inputs, outputs=flow.graph_outputs)
 
-    def _modules(self, leaves: set, flow: "_Flow") -> List[dict]:
+    def _modules(self, leaves: set, flow: "_Flow") -> List[Module]:
         order_of = flow.module_order
-        entries: List[dict] = []
+        entries: List[Module] = []
 
         def visit(name: str, parent: Optional[str]) -> None:
             entries.append(self._entry(name, parent, name in leaves, flow))
@@ -327,40 +326,38 @@ class _Builder:
                 visit(k, name)
 
         visit("", None)
-        by_name = {e["name"]: e for e in entries}
+        by_name = {e.name: e for e in entries}
         for e in reversed(entries):  # children after parents: sum bottom-up
-            kids = [by_name[k] for k in self.children.get(e["name"], [])]
-            e["params"]["total"] = e["params"]["own"] + sum(k["params"]["total"] for k in kids)
-            e["params"]["trainable"] = e["params"]["total"]
-            if kids and e["flops"] is None and all(k["flops"] is not None for k in kids) \
-                    and not flow.unknown_cost.get(e["name"]):
-                e["flops"] = sum(k["flops"] for k in kids)
-                e["macs"] = sum(k["macs"] for k in kids)
-            e["struct_hash"] = _digest([e["class"], e["hparams"],
-                                        [k["struct_hash"] for k in kids]])
-            e["order"] = order_of.get(e["name"])
-        for parent, kids in self.children.items():
-            _mark_repeats([by_name[k] for k in kids])
+            kids = [by_name[k] for k in self.children.get(e.name, [])]
+            e.params.total = e.params.own + sum(k.params.total for k in kids)
+            e.params.trainable = e.params.total
+            if kids and e.flops is None and all(k.flops is not None for k in kids) \
+                    and not flow.unknown_cost.get(e.name):
+                e.flops = sum(k.flops or 0 for k in kids)
+                e.macs = sum(k.macs or 0 for k in kids)
+            # No parameter shapes in a trace: the hash rests on class, hyperparameters, children.
+            e.struct_hash = struct_hash(e.class_, e.hparams, [],
+                                        [k.struct_hash for k in kids])
+            e.order = order_of.get(e.name)
+        runs = repeats(self.children, {e.name: e.struct_hash for e in entries})
+        for e in entries:
+            e.repeat = runs.get(e.name)
         return entries
 
-    def _entry(self, name: str, parent: Optional[str], leaf: bool, flow: "_Flow") -> dict:
+    def _entry(self, name: str, parent: Optional[str], leaf: bool, flow: "_Flow") -> Module:
         hp = flow.hparams.get(name, {})
         own = flow.own_params.get(name, 0)
         calls, io = flow.calls_and_io(name)
         if self.called is not None and name not in self.called:
             calls, io = 0, []
         cost = flow.costs.get(name)
-        return {
-            "name": name, "class": self.classes[name], "type": self.classes[name],
-            "parent": parent, "leaf": leaf, "aliases": [], "hparams": hp,
-            "extra_repr": ", ".join(f"{k}={_repr_value(v)}" for k, v in hp.items()),
-            "params": {"own": own, "total": own, "trainable": own, "frozen": 0},
-            "calls": calls, "io": io, "devices": [],
-            "flops": None if cost is None or not leaf else cost * 2,
-            "macs": None if cost is None or not leaf else cost,
-            "order": None, "struct_hash": "", "repeat": None,
-            "_params_unknown": name in flow.params_unknown,
-        }
+        return Module(
+            name=name, class_=self.classes[name], type=self.classes[name], parent=parent,
+            leaf=leaf, hparams=hp,
+            extra_repr=", ".join(f"{k}={_repr_value(v)}" for k, v in hp.items()),
+            params=Params(own=own, total=own, trainable=own, frozen=0), calls=calls, io=io,
+            flops=None if cost is None or not leaf else cost * 2,
+            macs=None if cost is None or not leaf else cost)
 
 
 def _module_segments(scope: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -442,31 +439,15 @@ def _topological(nodes: List[_Node], by_name: Dict[str, _Node]) -> List[_Node]:
     return out
 
 
-def _digest(payload: Any) -> str:
-    return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def _mark_repeats(kids: List[dict]) -> None:
-    i = 0
-    while i < len(kids):
-        j = i
-        while j + 1 < len(kids) and kids[j + 1]["struct_hash"] == kids[i]["struct_hash"]:
-            j += 1
-        if j > i:
-            for idx, k in enumerate(kids[i:j + 1]):
-                k["repeat"] = {"group": kids[i]["name"], "index": idx, "count": j - i + 1}
-        i = j + 1
-
-
 def _repr_value(v: Any) -> str:
     return f"({', '.join(str(x) for x in v)})" if isinstance(v, list) else str(v)
 
 
-def _spec(shape: Optional[List[Optional[int]]], path: Optional[str] = None) -> dict:
-    out = {"shape": shape, "dtype": None}
-    if path is not None:
-        out = {"path": path, **out, "device": None}
-    return out
+def _spec(shape: Optional[List[Optional[int]]], path: Optional[str] = None) -> TensorSpec:
+    # A trace has no dtypes and no devices: null where the record has the field at all.
+    if path is None:
+        return TensorSpec(shape=shape)
+    return TensorSpec(path=path, shape=shape, device=None)
 
 # ----------------------------------------------------------------------------- dataflow
 class _Flow:
@@ -475,12 +456,12 @@ class _Flow:
     def __init__(self, builder: _Builder):
         self.b = builder
         self.prod: Dict[str, List[Tuple[str, int, Any]]] = {}
-        self.edges: List[dict] = []
-        self._edge_keys: Dict[Tuple[str, str, str], dict] = {}
+        self.edges: List[Edge] = []
+        self._edge_keys: Dict[Tuple[str, str, str], Edge] = {}
         self._fed: set = set()  # producers whose output already went somewhere
-        self.ops: List[dict] = []
-        self.graph_inputs: List[dict] = []
-        self.graph_outputs: List[dict] = []
+        self.ops: List[Op] = []
+        self.graph_inputs: List[TensorSpec] = []
+        self.graph_outputs: List[TensorSpec] = []
         self.counter = 0
         self.module_order: Dict[str, int] = {}
         self.hparams: Dict[str, dict] = {}
@@ -542,13 +523,13 @@ class _Flow:
         if not tracked:
             self.prod[n.name] = []
             return
-        if len(tracked) < 2 and canon not in _NAMED_OPS:
+        if len(tracked) < 2 and canon not in NAMED_OPS:
             # Elementwise op with one tracked input: the output keeps the input's producer.
             self.prod[n.name] = [(tracked[0][1][0], tracked[0][1][1], n.shape)]
             return
         op_id = f"op:{len(self.ops)}"
         kinds = ["data"] * len(tracked)
-        if canon in _CONCAT_OPS:
+        if canon in CONCAT_OPS:
             kinds = ["concat"] * len(tracked)
         elif canon == "add" and len({p[0] for _, p in tracked}) >= 2:
             # The skip: the earliest producer that already fed another node (it branched).
@@ -557,11 +538,9 @@ class _Flow:
                 kinds[min(branched, key=lambda k: tracked[k][1][1])] = "residual"
         for (_, p), kind in zip(tracked, kinds):
             self._edge(p[0], op_id, p[2], kind)
-        self.ops.append({"id": op_id, "op": canon, "scope": n.module or "",
-                         "order": self._next(),
-                         "inputs": [_spec(p[2]) for _, p in tracked],
-                         "outputs": [_spec(s) for s in (n.shapes or [None])],
-                         "flops": None, "macs": None})
+        self.ops.append(Op(id=op_id, op=canon, scope=n.module or "", order=self._next(),
+                           inputs=[_spec(p[2]) for _, p in tracked],
+                           outputs=[_spec(s) for s in (n.shapes or [None])]))
         self.prod[n.name] = [(op_id, n.pos, n.shape)]
 
     def _tracked(self, n: _Node) -> List[Tuple[_Node, Tuple[str, int, Any]]]:
@@ -580,9 +559,9 @@ class _Flow:
         self._fed.add(src)
         key = (src, dst, kind)
         if key in self._edge_keys:
-            self._edge_keys[key]["count"] += 1
+            self._edge_keys[key].count += 1
             return
-        edge = {"src": src, "dst": dst, "shape": shape, "dtype": None, "kind": kind, "count": 1}
+        edge = Edge(src=src, dst=dst, shape=shape, kind=kind)
         self._edge_keys[key] = edge
         self.edges.append(edge)
 
@@ -626,9 +605,10 @@ class _Flow:
             self.buffers[owner] = self.buffers.get(owner, 0) + count
 
     # -- calls and io per module ----------------------------------------------------------
-    def calls_and_io(self, name: str) -> Tuple[int, List[dict]]:
+    def calls_and_io(self, name: str) -> Tuple[int, List[Call]]:
         if name == "":
-            return 1, [{"inputs": self.graph_inputs[:32], "outputs": self.graph_outputs[:32]}]
+            return 1, [Call(inputs=self.graph_inputs[:MAX_SPECS],
+                            outputs=self.graph_outputs[:MAX_SPECS])]
         members: List[_Node] = []
         stack = [name]
         while stack:
@@ -662,23 +642,19 @@ class _Flow:
                                for c in n.consumers):
                 g["outputs"].append(n.shape)
         calls = [g for g in groups.values() if g["compute"]]
-        io = [{"inputs": [_spec(s, str(k)) for k, s in enumerate(g["inputs"][:32])],
-               "outputs": [_spec(s, str(k)) for k, s in enumerate(g["outputs"][:32])]}
-              for g in calls[:MAX_IO]]
+        io = [Call(inputs=[_spec(s, str(k)) for k, s in enumerate(g["inputs"][:MAX_SPECS])],
+                   outputs=[_spec(s, str(k)) for k, s in enumerate(g["outputs"][:MAX_SPECS])])
+              for g in calls[:MAX_IO_PER_MODULE]]
         return len(calls), io
 
 
 def _canonical(op: str, shape: Any, torch_style: bool) -> str:
     if not torch_style:
         return _TF_OPS.get(op.lower(), op.lower())
-    base = op.split("::", 1)[-1]
-    if base.startswith("__") and base.strip("_")[:1] in ("i", "r") and \
-            base.strip("_")[1:] in ("add", "sub", "mul", "matmul", "and", "or"):
-        base = base.strip("_")[1:]
-    base = base.strip("_")
+    base = canonical_op(op)
     if base in ("convolution", "conv"):
         base = f"conv{len(shape) - 2}d" if shape and 3 <= len(shape) <= 5 else "conv"
-    return {"rsub": "sub", "truediv": "div", "concat": "cat", "concatenate": "cat"}.get(base, base)
+    return base
 
 
 # ----------------------------------------------------------------------------- derivers

@@ -1,0 +1,319 @@
+"""The records: dataclasses whose field names are the JSON keys of FORMAT.md (no torch).
+
+The architecture record (``archviz/architecture``) and the anomaly record
+(``archviz/anomalies``) are built through these types by every producer: the training-side
+capture (``callbacks/capture.py``), the GraphDef reader (``tb_archviz/graphdef.py``) and the
+rules (``tb_archviz/rules/base.py``). ``to_json()`` gives the plain dict that is written, with
+the keys in declaration order; ``from_json()`` reads one back (unknown keys are dropped, so
+a round trip shows whether a dict holds only known fields).
+
+The structure vocabulary both architecture producers share lives here too: the canonical op
+names and which ops get a node of their own (:func:`canonical_op`, :data:`NAMED_OPS`), the
+structural hash (:func:`struct_hash`) and the folding of repeated siblings (:func:`repeats`).
+
+A field that a record may omit altogether (``source``, ``params_unknown``, a tensor
+description's ``path`` and ``device``) defaults to :data:`ABSENT` and is left out of the JSON;
+``None`` is written as ``null``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
+
+from tb_archviz.format import SCHEMA_VERSION
+
+SCHEMA = SCHEMA_VERSION
+
+# Bounds every producer applies (FORMAT.md: "io keeps the first 8 calls (32 tensors per list)",
+# "ops_truncated: true when more than 20000 ops ran").
+MAX_IO_PER_MODULE = 8
+MAX_SPECS = 32
+MAX_OPS = 20000
+
+
+class _Absent:
+    """The value of a field that is not in the JSON at all (unlike ``None``: ``null``)."""
+
+    _instance: Optional["_Absent"] = None
+
+    def __new__(cls) -> "_Absent":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+
+R = TypeVar("R", bound="_Record")
+
+
+def _key(name: str, of: Optional[type] = None) -> Dict[str, Any]:
+    """Field metadata: the JSON key when it is a Python keyword, the record type of a nested
+    value (one record, or each item of a list)."""
+    meta: Dict[str, Any] = {"key": name}
+    if of is not None:
+        meta["of"] = of
+    return meta
+
+
+@functools.lru_cache(maxsize=None)
+def _layout(cls: type) -> Tuple[Tuple[str, str, Optional[type]], ...]:
+    return tuple((f.name, f.metadata.get("key", f.name), f.metadata.get("of"))
+                 for f in dataclasses.fields(cls))
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, _Record):
+        return value.to_json()
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    return value
+
+
+def _load(of: type, value: Any) -> Any:
+    if isinstance(value, list):
+        return [of.from_json(v) if isinstance(v, dict) else v for v in value]
+    if isinstance(value, dict):
+        return of.from_json(value)
+    return value
+
+
+class _Record:
+    """``to_json``/``from_json`` for the dataclasses below."""
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {}
+        for attr, key, _ in _layout(type(self)):
+            value = getattr(self, attr)
+            if value is not ABSENT:
+                out[key] = _dump(value)
+        return out
+
+    @classmethod
+    def from_json(cls: Type[R], data: Mapping[str, Any]) -> R:
+        kwargs = {}
+        for attr, key, of in _layout(cls):
+            if key in data:
+                value = data[key]
+                kwargs[attr] = _load(of, value) if of is not None else value
+        return cls(**kwargs)
+
+
+# -- the architecture record ---------------------------------------------------------------------
+@dataclasses.dataclass
+class TensorSpec(_Record):
+    """One tensor: ``path`` into the call's arguments/outputs and ``device`` for module io and
+    the record's inputs/outputs, absent for an op's tensors."""
+
+    path: Any = ABSENT
+    shape: Optional[List[Optional[int]]] = None
+    dtype: Optional[str] = None
+    device: Any = ABSENT
+
+
+@dataclasses.dataclass
+class Call(_Record):
+    """The tensors of one call of a module (an ``io`` entry)."""
+
+    inputs: List[TensorSpec] = dataclasses.field(default_factory=list,
+                                                 metadata=_key("inputs", TensorSpec))
+    outputs: List[TensorSpec] = dataclasses.field(default_factory=list,
+                                                  metadata=_key("outputs", TensorSpec))
+
+
+@dataclasses.dataclass
+class Params(_Record):
+    own: int = 0
+    total: int = 0
+    trainable: int = 0
+    frozen: int = 0
+
+
+@dataclasses.dataclass
+class Repeat(_Record):
+    """Membership in a run of equal consecutive siblings; ``group`` names its first member."""
+
+    group: str = ""
+    index: int = 0
+    count: int = 0
+
+
+@dataclasses.dataclass
+class Module(_Record):
+    name: str = ""
+    class_: str = dataclasses.field(default="", metadata=_key("class"))
+    type: str = ""
+    parent: Optional[str] = None
+    leaf: bool = False
+    aliases: List[str] = dataclasses.field(default_factory=list)
+    hparams: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    extra_repr: str = ""
+    params: Params = dataclasses.field(default_factory=Params, metadata=_key("params", Params))
+    calls: int = 0
+    io: List[Call] = dataclasses.field(default_factory=list, metadata=_key("io", Call))
+    devices: List[str] = dataclasses.field(default_factory=list)
+    flops: Optional[int] = None
+    macs: Optional[int] = None
+    order: Optional[int] = None
+    struct_hash: str = ""
+    repeat: Optional[Repeat] = dataclasses.field(default=None, metadata=_key("repeat", Repeat))
+
+
+@dataclasses.dataclass
+class Op(_Record):
+    """A functional op observed between modules; ``id`` is ``op:N``."""
+
+    id: str = ""
+    op: str = ""
+    scope: str = ""
+    order: Optional[int] = None
+    inputs: List[TensorSpec] = dataclasses.field(default_factory=list,
+                                                 metadata=_key("inputs", TensorSpec))
+    outputs: List[TensorSpec] = dataclasses.field(default_factory=list,
+                                                  metadata=_key("outputs", TensorSpec))
+    flops: Optional[int] = None
+    macs: Optional[int] = None
+
+
+EDGE_KINDS = ("data", "residual", "concat")
+
+
+@dataclasses.dataclass
+class Edge(_Record):
+    """Dataflow from node ``src`` to node ``dst``; ``count`` times the flow happened."""
+
+    src: str = ""
+    dst: str = ""
+    shape: Optional[List[Optional[int]]] = None
+    dtype: Optional[str] = None
+    kind: str = "data"
+    count: int = 1
+
+
+@dataclasses.dataclass
+class Totals(_Record):
+    modules: int = 0
+    parameters: int = 0
+    trainable: int = 0
+    frozen: int = 0
+    buffers: int = 0
+
+
+@dataclasses.dataclass
+class ArchitectureRecord(_Record):
+    """The record of ``archviz/architecture`` (FORMAT.md "Architecture record")."""
+
+    schema: int = SCHEMA
+    source: Any = ABSENT                   # "graphdef" for records read from a GraphDef
+    model_class: str = ""
+    status: str = "ok"                     # "ok" | "partial" | "failed"
+    error: Optional[str] = None
+    example_input: Optional[str] = None
+    capture_seconds: Optional[float] = None
+    devices: List[str] = dataclasses.field(default_factory=list)
+    totals: Optional[Totals] = dataclasses.field(default=None, metadata=_key("totals", Totals))
+    params_unknown: Any = ABSENT           # GraphDef records: modules whose params are unknown
+    modules: List[Module] = dataclasses.field(default_factory=list,
+                                              metadata=_key("modules", Module))
+    ops: List[Op] = dataclasses.field(default_factory=list, metadata=_key("ops", Op))
+    ops_truncated: bool = False
+    edges: List[Edge] = dataclasses.field(default_factory=list, metadata=_key("edges", Edge))
+    ties: List[List[str]] = dataclasses.field(default_factory=list)
+    inputs: List[TensorSpec] = dataclasses.field(default_factory=list,
+                                                 metadata=_key("inputs", TensorSpec))
+    outputs: List[TensorSpec] = dataclasses.field(default_factory=list,
+                                                  metadata=_key("outputs", TensorSpec))
+
+
+# -- the anomaly record --------------------------------------------------------------------------
+@dataclasses.dataclass
+class Anomaly(_Record):
+    """One record of ``archviz/anomalies`` (FORMAT.md "Anomaly record"); identified by
+    ``(kind, layer, tag, first_step)``. ``pinned`` is added by the Timeline plugin only."""
+
+    kind: str = ""
+    layer: Optional[str] = None
+    tag: Optional[str] = None
+    first_step: int = 0
+    last_step: int = 0
+    severity: str = "warning"
+    value: Optional[float] = None
+    threshold: Optional[float] = None
+    stat: Optional[str] = None
+    message: str = ""
+    remedy: str = ""
+    pinned: Any = ABSENT
+
+
+# -- the structure vocabulary --------------------------------------------------------------------
+_REVERSED_OR_INPLACE = frozenset({"add", "sub", "mul", "truediv", "matmul", "and", "or", "pow",
+                                  "floordiv", "mod"})
+_SYNONYMS = {"truediv": "div", "concatenate": "cat", "concat": "cat", "rsub": "sub"}
+
+
+def canonical_op(name: str) -> str:
+    """The op name a record uses for a torch function, method or TorchScript ``aten::`` op:
+    ``__iadd__``/``__radd__``/``add_`` → ``add``, ``__matmul__`` → ``matmul``,
+    ``truediv`` → ``div``, ``concat`` → ``cat``."""
+    base = name.split("::", 1)[-1]
+    dunder = base.startswith("__")
+    base = base.strip("_")
+    if dunder and base[:1] in ("i", "r") and base[1:] in _REVERSED_OR_INPLACE:
+        base = base[1:]
+    return _SYNONYMS.get(base, base)
+
+
+RESHAPE_OPS = frozenset({
+    "view", "reshape", "permute", "transpose", "flatten", "unflatten", "squeeze", "unsqueeze",
+    "view_as", "reshape_as", "expand", "expand_as", "repeat", "t", "movedim", "swapaxes",
+    "split", "chunk", "unbind", "tensor_split", "narrow", "flip", "roll", "pad",
+})
+# Every input of these is a "concat" edge.
+CONCAT_OPS = frozenset({"cat", "stack", "hstack", "vstack", "dstack"})
+# Canonical ops worth a node of their own even with a single tensor input; other single-input
+# ops pass their input's producer through.
+NAMED_OPS = frozenset({
+    "matmul", "mm", "bmm", "baddbmm", "addmm", "einsum", "linear", "conv1d", "conv2d", "conv3d",
+    "scaled_dot_product_attention", "relu", "gelu", "silu", "sigmoid", "tanh", "softmax",
+    "log_softmax", "leaky_relu", "elu", "hardswish", "mish", "dropout", "layer_norm",
+    "group_norm", "batch_norm", "rms_norm", "normalize", "max_pool1d", "max_pool2d",
+    "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate", "embedding", "mean", "sum",
+    "amax", "max", "topk", "where",
+}) | RESHAPE_OPS | CONCAT_OPS
+
+
+def struct_hash(type_name: str, hparams: Mapping[str, Any], tensors: Sequence[Any],
+                children: Sequence[str]) -> str:
+    """FORMAT.md ``struct_hash``: class, hyperparameters, own parameter/buffer shapes and dtypes
+    (``[[shape, dtype], ...]``) and the children's hashes in order; no names, so that equal
+    blocks get equal hashes wherever they sit."""
+    payload = [type_name, dict(hparams), list(tensors), list(children)]
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def repeats(children: Mapping[str, Sequence[str]],
+            hashes: Mapping[str, str]) -> Dict[str, Repeat]:
+    """Runs of >= 2 consecutive siblings with equal hashes, by member name."""
+    out: Dict[str, Repeat] = {}
+    for kids in children.values():
+        i = 0
+        while i < len(kids):
+            j = i
+            while j + 1 < len(kids) and hashes[kids[j + 1]] == hashes[kids[i]]:
+                j += 1
+            if j > i:
+                for idx, k in enumerate(kids[i:j + 1]):
+                    out[k] = Repeat(group=kids[i], index=idx, count=j - i + 1)
+            i = j + 1
+    return out
