@@ -137,14 +137,14 @@ class LossRule:
         if len(self.first) < 3:
             self.first.append(float(value))
         self.recent = (self.recent + [float(value)])[-5:]
-        start = float(np.median(self.first))
-        smooth = float(np.median(self.recent[-3:]))
+        start = _median(self.first)
+        smooth = _median(self.recent[-3:])
         scale = max(abs(start), 1e-12)
         checked = [("loss_plateau", None, self.tag), ("loss_divergence", None, self.tag)]
         flags: List[Flag] = []
         where = f"'{self.tag}'" if self.tag else "The loss"
         if len(self.first) >= 3:
-            current = float(np.median(self.recent))
+            current = _median(self.recent)
             if (start - current) / scale >= th["plateau_rel"]:
                 self.progressed = True
             if not self.progressed and self.points >= th["plateau_min_points"]:
