@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { makeScale, NONFINITE_RGB, EMPTY_RGB } from '../src/timeline/scale.js';
 import { makeAxis, panelNote, seriesGeometry, valueLabels, yScale } from '../src/timeline/curves.js';
 import { buildTree, rowHeight, visibleLines } from '../src/timeline/heatmap.js';
-import { labelWidth, leftMargin, yAxisLabels } from '../src/timeline/layer.js';
+import { labelWidth, leftMargin, notApplicable, yAxisLabels } from '../src/timeline/layer.js';
 import { glyph, kindWords, setVocabulary } from '../src/timeline/format.js';
 import { anomalyMessage, anomalySentence, whenClause } from '../src/timeline/sentences.js';
 import { byTrouble, landingRun } from '../src/common/runs.js';
@@ -115,6 +115,17 @@ test('a constant axis (a fixed learning rate) is labelled once, not with the sam
   assert.equal(labels.length, 1);
   assert.match(labels[0].text, /0\.001.*constant/);
   assert.equal(yAxisLabels(0.001, 0.002, 0.001, false).length, 2);
+});
+
+test('a statistic with no value where its siblings have some does not apply; all NaN everywhere is NaN', () => {
+  // Series as /layer sends them: min/max[row][stat] = values over steps ("NaN" as a string).
+  const relu = { stats: ['std', 'saturated_fraction'], rows: ['out'],
+    min: [[[0.1, 0.2], ['NaN', 'NaN']]], max: [[[0.3, 0.4], ['NaN', 'NaN']]] };
+  assert.equal(notApplicable(relu, 1), true);
+  assert.equal(notApplicable(relu, 0), false);
+  const diverged = { stats: ['std', 'saturated_fraction'], rows: ['out'],
+    min: [[['NaN', 'NaN'], ['NaN', 'NaN']]], max: [[['NaN', 'Infinity'], ['NaN', 'NaN']]] };
+  assert.equal(notApplicable(diverged, 1), false, 'a layer gone NaN keeps its charts');
 });
 
 // ---- anomaly sentences: one grammar, every kind ----

@@ -102,6 +102,17 @@ function chart(data, kind, statIndex, step, width) {
   return svg;
 }
 
+/**
+ * True when statistic `i` of a kind's series ({stats, min, max} per row) has no finite value
+ * while another statistic of the same kind has some: the statistic does not apply to this
+ * layer (a saturated fraction for a ReLU), not "NaN/Inf" in the layer.
+ */
+export function notApplicable(k, i) {
+  const finite = (j) => k.rows.some((_, r) => [k.min[r][j], k.max[r][j]].some(
+    (arr) => (arr || []).some((v) => Number.isFinite(typeof v === 'number' ? v : Number(v)))));
+  return !finite(i) && k.stats.some((_, j) => j !== i && finite(j));
+}
+
 /** Fill `container` with the layer's charts; `onArchitecture()` is the deep-link action. */
 export function renderLayer(container, data, step, width, onArchitecture, onClose) {
   container.replaceChildren();
@@ -132,14 +143,25 @@ export function renderLayer(container, data, step, width, onArchitecture, onClos
   const grid = document.createElement('div');
   grid.className = 'layer-grid';
   const per = Math.max(220, Math.floor((width - 24) / 4) - 8);
+  const skipped = [];
   for (const kind of ['weights', 'grads', 'updates', 'acts']) {
     const k = data.kinds[kind];
     if (!k) continue;
     const wanted = featuredStats(kind, k.stats);
     const stats = wanted.length ? wanted : k.stats.slice(0, 3);
-    for (const s of stats) grid.append(chart(data, kind, k.stats.indexOf(s), step, per));
+    for (const s of stats) {
+      const i = k.stats.indexOf(s);
+      if (notApplicable(k, i)) skipped.push(statLabel(s, kind));
+      else grid.append(chart(data, kind, i, step, per));
+    }
   }
   container.append(grid);
+  if (skipped.length) {
+    const note = document.createElement('div');
+    note.className = 'note not-measured';
+    note.textContent = `Not measured for this layer (they do not apply to its type): ${skipped.join(', ')}.`;
+    container.append(note);
+  }
   // Row colours follow the chart lines: colour each legend entry by its row index per kind.
   const first = Object.values(data.kinds)[0];
   [...legend.children].forEach((node) => {

@@ -1246,6 +1246,12 @@ function chart(data, kind, statIndex, step, width) {
   }
   return svg;
 }
+function notApplicable(k, i) {
+  const finite = (j) => k.rows.some((_, r) => [k.min[r][j], k.max[r][j]].some(
+    (arr) => (arr || []).some((v) => Number.isFinite(typeof v === "number" ? v : Number(v)))
+  ));
+  return !finite(i) && k.stats.some((_, j) => j !== i && finite(j));
+}
 function renderLayer(container, data, step, width, onArchitecture, onClose) {
   container.replaceChildren();
   const head = document.createElement("div");
@@ -1275,14 +1281,25 @@ function renderLayer(container, data, step, width, onArchitecture, onClose) {
   const grid = document.createElement("div");
   grid.className = "layer-grid";
   const per = Math.max(220, Math.floor((width - 24) / 4) - 8);
+  const skipped = [];
   for (const kind of ["weights", "grads", "updates", "acts"]) {
     const k = data.kinds[kind];
     if (!k) continue;
     const wanted = featuredStats(kind, k.stats);
     const stats = wanted.length ? wanted : k.stats.slice(0, 3);
-    for (const s of stats) grid.append(chart(data, kind, k.stats.indexOf(s), step, per));
+    for (const s of stats) {
+      const i = k.stats.indexOf(s);
+      if (notApplicable(k, i)) skipped.push(statLabel(s, kind));
+      else grid.append(chart(data, kind, i, step, per));
+    }
   }
   container.append(grid);
+  if (skipped.length) {
+    const note = document.createElement("div");
+    note.className = "note not-measured";
+    note.textContent = `Not measured for this layer (they do not apply to its type): ${skipped.join(", ")}.`;
+    container.append(note);
+  }
   const first = Object.values(data.kinds)[0];
   [...legend.children].forEach((node) => {
     const i = first.rows.indexOf(node.textContent);
