@@ -155,7 +155,7 @@ class _Node:
         self.consumers: List["_Node"] = []
 
     @property
-    def shape(self) -> Optional[List[Optional[int]]]:
+    def shape(self) -> Any:  # Optional[List[Optional[int]]]; derivers catch what is missing
         return self.shapes[0] if self.shapes else None
 
 
@@ -168,7 +168,7 @@ def _strip_port(name: str) -> str:
 def _shapes(node: Any) -> List[Optional[List[Optional[int]]]]:
     if "_output_shapes" not in node.attr:
         return []
-    out = []
+    out: List[Optional[List[Optional[int]]]] = []
     for shp in node.attr["_output_shapes"].list.shape:
         if shp.unknown_rank:
             out.append(None)
@@ -634,9 +634,9 @@ class _Flow:
                                                  "compute": False})
             # Scalar arithmetic on sizes is compute without data: not a call of its own.
             g["compute"] |= _is_compute(n) and bool(self.prod.get(n.name))
-            for i, p in self._tracked(n):
-                if i.name not in inside and i.name not in g["seen"]:
-                    g["seen"].add(i.name)
+            for src, p in self._tracked(n):
+                if src.name not in inside and src.name not in g["seen"]:
+                    g["seen"].add(src.name)
                     g["inputs"].append(p[2])
             if n.shape and any(c.name not in inside and c.op not in _SHAPE_OPS
                                for c in n.consumers):
@@ -665,7 +665,7 @@ class _Args:
         self.nodes = nodes
         self.by_name = by_name
 
-    def shape(self, k: int) -> List[Optional[int]]:
+    def shape(self, k: int) -> List[Any]:  # sizes may be None: derivers catch the error
         node = self.nodes[k]
         if node is None or not node.shape:
             raise ValueError("no shape")
@@ -686,10 +686,12 @@ class _Args:
 
 
 def _prod(values: Sequence[Optional[int]]) -> int:
-    return int(math.prod(v for v in values)) if all(v is not None for v in values) else 0
+    if any(v is None for v in values):
+        return 0
+    return int(math.prod(int(v or 0) for v in values))
 
 
-def _count(counts: dict, ref: Optional[Tuple[str, str]], n: int) -> bool:
+def _count(counts: dict, ref: Optional[Tuple[str, str]], n: Any) -> bool:
     if ref is not None:
         counts[ref] = n
     return ref is not None

@@ -18,7 +18,6 @@ description's ``path`` and ``device``) defaults to :data:`ABSENT` and is left ou
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
@@ -65,10 +64,15 @@ def _key(name: str, of: Optional[type] = None) -> Dict[str, Any]:
     return meta
 
 
-@functools.lru_cache(maxsize=None)
-def _layout(cls: type) -> Tuple[Tuple[str, str, Optional[type]], ...]:
-    return tuple((f.name, f.metadata.get("key", f.name), f.metadata.get("of"))
-                 for f in dataclasses.fields(cls))
+def _layout(cls: Any) -> Tuple[Tuple[str, str, Any], ...]:
+    """(attribute, JSON key, nested record type or None) per field, in declaration order;
+    kept on the class after the first use."""
+    layout = cls.__dict__.get("_json_layout")
+    if layout is None:
+        layout = tuple((f.name, f.metadata.get("key", f.name), f.metadata.get("of"))
+                       for f in dataclasses.fields(cls))
+        cls._json_layout = layout
+    return layout
 
 
 def _dump(value: Any) -> Any:
@@ -79,7 +83,7 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def _load(of: type, value: Any) -> Any:
+def _load(of: Any, value: Any) -> Any:
     if isinstance(value, list):
         return [of.from_json(v) if isinstance(v, dict) else v for v in value]
     if isinstance(value, dict):
