@@ -4,11 +4,12 @@
 JSON fixtures built from records (``frontend/test/fixtures``), from ``tests/record_fixtures.py``:
 ``python -m pytest tests/test_golden.py --update-golden``, then review the diff.
 
-Fixtures: ``data_provider`` starts a TensorBoard data provider over a logdir (``"python"``: the
-multiplexer, ``"rust"``: the real ``tensorboard_data_server`` on a free port) and stops it at
-the end of the test; ``tensorboard`` runs a real ``tensorboard`` process on a free port under
-either provider and kills it at the end. Both go through one implementation each
-(``tests/providers.py``, ``tests/e2e/harness.py``).
+Fixtures: ``start_data_provider`` starts a TensorBoard data provider over a logdir
+(``"python"``: the multiplexer, ``"rust"``: the real ``tensorboard_data_server`` on a free
+port) and stops it at the end of the test; ``start_tensorboard`` runs a real ``tensorboard``
+process on a free port under either provider and kills it at the end. Each goes through the
+one implementation of its kind (``tests/providers.py``, ``tests/e2e/harness.py``); a
+module-scoped fixture uses those directly (``with providers.data_provider(kind, logdir)``).
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def data_provider() -> Iterator[Callable[[str, Any], Any]]:
-    """``data_provider(kind, logdir)`` → a loaded data provider; stopped after the test."""
+def start_data_provider() -> Iterator[Callable[[str, Any], Any]]:
+    """``start_data_provider(kind, logdir)`` → a loaded data provider; stopped after the test."""
     from tests import providers
 
     with contextlib.ExitStack() as stack:
@@ -39,8 +40,8 @@ def data_provider() -> Iterator[Callable[[str, Any], Any]]:
 
 
 @pytest.fixture
-def tensorboard() -> Iterator[Callable[..., Any]]:
-    """``tensorboard(logdir, provider="rust"|"python", extra_args=())`` → a running
+def start_tensorboard() -> Iterator[Callable[..., Any]]:
+    """``start_tensorboard(logdir, provider="rust"|"python", extra_args=())`` → a running
     ``tensorboard`` (``.url``, ``.port``, ``.proc``) on a free port; killed after the test."""
     from tests.e2e import harness
 

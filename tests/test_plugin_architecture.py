@@ -1,24 +1,22 @@
 """Architecture tab routes, in-process over real event files, under both data providers."""
+import contextlib
 import copy
 import gzip
 import json
 import os
-import signal
-import time
 
 import pytest
-from werkzeug import test as wtest
-from werkzeug import wrappers
-
-from tensorboard import context as tb_context
 from tensorboard.backend import application
 from tensorboard.backend.event_processing import data_provider as dp
 from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
 from tensorboard.plugins import base_plugin
+from werkzeug import test as wtest
+from werkzeug import wrappers
 
 from tb_archviz import format as fmt
 from tb_archviz.plugins.architecture import ArchitecturePlugin
 from tb_archviz.sink import EventWriter, SummarySink
+from tests import providers
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "frontend", "test", "fixtures",
                        "tiny_resnet.json")
@@ -55,55 +53,16 @@ def _python_provider(logdir):
     return dp.MultiplexerDataProvider(mux, logdir), None
 
 
-def _rust_provider(logdir):
-    from tensorboard.data import server_ingester
-    from tensorboard.util import grpc_util
-
-    binary = server_ingester.get_server_binary()
-    ingester = server_ingester.SubprocessServerDataIngester(
-        server_binary=binary, logdir=logdir, reload_interval=0,
-        channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
-        samples_per_plugin={fmt.PLUGIN_GRAPH: 0}, extra_flags=["--host=127.0.0.1"])
-    ingester.start()
-    provider = ingester.data_provider
-    assert _data_server_pids(logdir), "the Rust data server did not start"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # the server loads the logdir in the background
-        listing = provider.list_blob_sequences(tb_context.RequestContext(), experiment_id="",
-                                               plugin_name=fmt.PLUGIN_GRAPH)
-        if listing.get("resnet"):
-            break
-        time.sleep(0.2)
-    return provider, ingester
-
-
 @pytest.fixture(scope="module", params=["python", "rust"])
 def client(request, logdir):
-    provider, ingester = (_python_provider if request.param == "python" else _rust_provider)(logdir)
-    plugin = ArchitecturePlugin(base_plugin.TBContext(data_provider=provider, logdir=logdir))
-    app = application.TensorBoardWSGI([plugin])
-    yield wtest.Client(app, wrappers.Response)
-    if ingester is not None:
-        for pid in _data_server_pids(logdir):  # killed by PID, not left to stdin EOF
-            os.kill(pid, signal.SIGKILL)
-        ingester._stdin_handle.close()
-
-
-def _data_server_pids(logdir):
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read().decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == os.getpid() and f"--logdir={logdir}" in cmd:
-            pids.append(int(entry))
-    return pids
+    with contextlib.ExitStack() as stack:
+        if request.param == "python":
+            provider, _ = _python_provider(logdir)
+        else:
+            provider = stack.enter_context(providers.data_provider("rust", logdir))
+        plugin = ArchitecturePlugin(base_plugin.TBContext(data_provider=provider, logdir=logdir))
+        app = application.TensorBoardWSGI([plugin])
+        yield wtest.Client(app, wrappers.Response)
 
 
 def _get(client, path):
@@ -157,7 +116,8 @@ def test_static_files_are_the_same_bytes_gzipped_or_not(client):
     from tb_archviz.plugins import common
     want = open(os.path.join(common.STATIC_ROOT, "architecture", "index.js"), "rb").read()
     for _ in range(2):                     # compressed once, then served from memory
-        resp = client.get("/data/plugin/archviz_graph/static/index.js", headers={"Accept-Encoding": "gzip"})
+        resp = client.get("/data/plugin/archviz_graph/static/index.js",
+                          headers={"Accept-Encoding": "gzip"})
         assert resp.headers["Content-Encoding"] == "gzip"
         assert gzip.decompress(resp.get_data()) == want
     plain = _get(client, "/static/index.js")

@@ -7,13 +7,10 @@ exercised through TensorBoard's own WSGI app, so typed errors become real 400/40
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-import re
 import os
-import signal
-import subprocess
-import tempfile
-import time
+import re
 
 import numpy as np
 import pytest
@@ -26,9 +23,11 @@ from tb_archviz import format as fmt
 from tb_archviz import reader
 from tb_archviz.plugins import timeline
 from tb_archviz.plugins.timeline import TimelinePlugin, bucket_starts, minmax_downsample
+from tests import providers
 from tests import timeline_fixtures as fx
 
 PREFIX = "/data/plugin/archviz_health"
+SCALARS = {"scalars": 0}  # the Rust server keeps every scalar too
 
 
 @pytest.fixture(scope="module")
@@ -38,70 +37,16 @@ def logdir(tmp_path_factory):
     return root
 
 
-def _rust_provider(logdir: str):
-    """Spawn the Rust data server on 127.0.0.1 (all samples kept); (provider, process)."""
-    from tensorboard.data import grpc_provider, server_ingester
-    from tensorboard.util import grpc_util
-
-    binary = server_ingester.get_server_binary()
-    tmp = tempfile.mkdtemp(prefix="tl_data_server_")
-    port_file = os.path.join(tmp, "port")
-    proc = subprocess.Popen(
-        [binary.path, f"--logdir={logdir}", "--reload=once", "--host=127.0.0.1", "--port=0",
-         f"--port-file={port_file}", "--die-after-stdin",
-         "--samples-per-plugin=archviz_health=all,archviz_graph=all,scalars=all"],
-        stdin=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    port = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        if os.path.exists(port_file):
-            text = open(port_file).read()
-            if text.endswith("\n"):
-                port = int(text)
-                break
-        time.sleep(0.05)
-    if port is None:
-        proc.kill()
-        raise RuntimeError("data server did not report a port")
-    stub = server_ingester._make_stub(f"127.0.0.1:{port}", grpc_util.ChannelCredsType.LOCAL)
-    return grpc_provider.GrpcDataProvider(f"127.0.0.1:{port}", stub), proc
-
-
-def _wait_loaded(provider, runs: int) -> None:
-    """Poll until every run's last step of every fixture series is visible."""
-    from tensorboard import context as tb_context
-
-    ctx = tb_context.RequestContext()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        tensors = provider.list_tensors(ctx, experiment_id="", plugin_name=fmt.PLUGIN_HEALTH,
-                                        run_tag_filter=None)
-        scalars = provider.list_scalars(ctx, experiment_id="", plugin_name="scalars",
-                                        run_tag_filter=None)
-        done = [r for r, tags in scalars.items()
-                if tags and all(s.max_step == 300 for s in tags.values())]
-        if len(done) == runs and all(all(s.max_step == 300 for t, s in tags.items()
-                                         if "@" not in t)
-                                     for tags in tensors.values()) and len(tensors) == 2:
-            return
-        time.sleep(0.1)
-    raise RuntimeError("data server did not finish loading the fixture logdir")
-
-
 @pytest.fixture(scope="module", params=["python", "rust"])
 def client(request, logdir):
-    proc = None
-    if request.param == "python":
-        provider = reader.open_logdir(logdir).provider
-    else:
-        provider, proc = _rust_provider(logdir)
-        _wait_loaded(provider, runs=3)
-    plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=logdir))
-    app = application.TensorBoardWSGI([plugin], data_provider=provider)
-    yield wtest.Client(app, wrappers.Response)
-    if proc is not None:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+    with contextlib.ExitStack() as stack:
+        if request.param == "python":
+            provider = reader.open_logdir(logdir).provider
+        else:
+            provider = stack.enter_context(providers.data_provider("rust", logdir, SCALARS))
+        plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=logdir))
+        app = application.TensorBoardWSGI([plugin], data_provider=provider)
+        yield wtest.Client(app, wrappers.Response)
 
 
 def get_json(client, route: str, **params):
@@ -345,27 +290,14 @@ def long_client(request, tmp_path_factory):
                     content=run)
     sink.flush()  # no close: the run is still training, the newest steps are raw only
     writer.close()
-    proc = None
-    if request.param == "python":
-        provider = reader.open_logdir(root).provider
-    else:
-        from tensorboard import context as tb_context
-
-        provider, proc = _rust_provider(root)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            tags = provider.list_tensors(tb_context.RequestContext(), experiment_id="",
-                                         plugin_name=fmt.PLUGIN_HEALTH,
-                                         run_tag_filter=None).get("long", {})
-            if len(tags) == 8 and tags[fmt.TAG_RUN].max_step == LONG_STEPS - 1:
-                break
-            time.sleep(0.1)
-    plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=root))
-    yield wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
-                       wrappers.Response)
-    if proc is not None:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+    with contextlib.ExitStack() as stack:
+        if request.param == "python":
+            provider = reader.open_logdir(root).provider
+        else:
+            provider = stack.enter_context(providers.data_provider("rust", root, SCALARS))
+        plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=root))
+        yield wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
+                           wrappers.Response)
 
 
 @pytest.mark.parametrize("columns,level", [(8, 1000), (100, 100), (1000, 10), (4000, 1)])

@@ -11,8 +11,8 @@ import importlib
 from typing import Any, Dict, Tuple
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 # -- plain PyTorch ---------------------------------------------------------------------------
