@@ -111,7 +111,8 @@ class Collector:
         return acts
 
     def segments(self, loss_t: Optional[torch.Tensor]) -> List[Segment]:
-        """acts, weights, grads, updates, loss, input: the logging step's statistics."""
+        """acts, weights, grads, updates, loss, input, replica spread: the logging step's
+        statistics."""
         nan = float("nan")
         P = len(self.w.params)
         if self.w_raw is None:     # no optimizer step at this batch: weights only
@@ -127,6 +128,9 @@ class Collector:
              "mean"),
             (self.input_raw if self.input_raw is not None else
              torch.full((len(S.INPUT_RAW),), nan), S.INPUT_OPS),
+            # Each parameter's sum on every rank: replicas that drifted apart (data-parallel
+            # desync) show a spread; rides along in the same gather.
+            (self.w_raw[:, S.raw_col(S.WEIGHT_RAW, "sum")], "spread"),
         ]
 
     def val_segment(self) -> Segment:

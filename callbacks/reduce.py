@@ -21,7 +21,8 @@ class Rows(NamedTuple):
 
 
 # A segment: a tensor and how ranks combine it: "sum", "max", "mean", "first" (earliest
-# non-negative step), a tuple of per-column ops, or Rows.
+# non-negative step), "spread" (max - min: do the replicas agree?), a tuple of per-column
+# ops, or Rows.
 Segment = Tuple[torch.Tensor, Any]
 
 
@@ -55,6 +56,8 @@ def gather(segments: List[Segment], device: torch.device) -> List[np.ndarray]:
 
 def combine_ranks(chunk: np.ndarray, ops: Any) -> np.ndarray:
     """[ranks, ...] -> [...] by the segment's rule."""
+    if ops == "spread":      # max - min over ranks: 0 where the replicas agree
+        return chunk.max(axis=0) - chunk.min(axis=0)
     if chunk.shape[0] == 1:
         return chunk[0]
     if ops == "first":       # non-finite first step: earliest rank that saw it

@@ -32,6 +32,22 @@ class StepInfo:
         self.lrs = lrs
 
 
+def replica_spread(w: Watched, spread: Optional[np.ndarray], weights: Table) -> np.ndarray:
+    """How far the ranks' replicas of each parameter are apart: the spread of its sum over
+    ranks relative to ``norm * sqrt(numel)`` (a bound on the sum of |w|); 0 on one process,
+    NaN for sharded parameters (their ranks hold different pieces by design)."""
+    P = len(w.params)
+    if spread is None or w.fsdp1:
+        return np.full(P, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.asarray(spread, np.float64).reshape(P) / \
+            (weights["norm"] * np.sqrt(np.maximum(weights["numel"], 1.0)))
+    rel = np.where(np.asarray(spread).reshape(P) == 0, 0.0, rel)
+    if w.sharded.size:
+        rel[w.sharded] = np.nan
+    return rel
+
+
 def finish(w: Watched, host: List[np.ndarray], info: StepInfo
            ) -> Tuple[Dict[str, Table], Dict[str, float]]:
     """acts, weights, grads, updates, loss, input (Collector.segments, gathered) -> tables by
@@ -52,6 +68,7 @@ def finish(w: Watched, host: List[np.ndarray], info: StepInfo
         numel[:] = ndim[:] = np.nan
     trainable = np.array([p.requires_grad for _, p in w.params], np.float64)
     weights = S.finish_weights(w_raw, numel, ndim, trainable)
+    weights["rank_spread"] = replica_spread(w, host[6] if len(host) > 6 else None, weights)
     tables = {"weights": weights, "acts": S.finish_acts(a_raw)}
     run: Dict[str, float] = {name: nan for name in registry.columns("run")}
     run["loss"] = float(loss_h[0])

@@ -35,6 +35,7 @@ COMBINES = {
     "same": "equal on every rank (metadata of the whole tensor)",
     "rank0": "the writing rank's value (host-side settings)",
     "ratio": "computed after combining its parts",
+    "spread": "max minus min over ranks (replicas that should be equal)",
 }
 SCALES = ("linear", "log")
 
@@ -92,6 +93,9 @@ STATS: Tuple[Stat, ...] = tuple([
     Stat("weights", "numel", "elements", "elements", "same"),
     Stat("weights", "ndim", "dimensions", "", "same"),
     Stat("weights", "trainable", "trainable (requires_grad)", "0/1", "same"),
+    Stat("weights", "rank_spread", "spread across data-parallel replicas", "", "spread",
+         doc="(max - min over ranks of the sum) / (norm * sqrt(numel)); 0 on one process, "
+             "NaN when sharded"),
     # grads: as the optimizer sees them (after AMP unscaling, before clipping)
     Stat("grads", "norm", "gradient norm", "L2", "norm", "log", show=1),
     Stat("grads", "max_abs", "largest |gradient|", "", "max", "log", show=2),

@@ -169,7 +169,8 @@ def test_finished_statistics_are_the_registry_columns():
                                np.array([1.0]), np.array([1.0]))
     inp = S.finish_input(S.input_raw(torch.randn(2, 2)).numpy(), True)
     assert tuple(acts) == registry.columns("acts")
-    assert tuple(weights) == registry.columns("weights")
+    # rank_spread compares ranks: the logging step adds it after the gather (tables.finish)
+    assert tuple(weights) + ("rank_spread",) == registry.columns("weights")
     assert tuple(inp) == registry.columns("run_val")
 
 

@@ -331,7 +331,7 @@ def gradient_accumulation(s: StepStats, th: Dict[str, float], st: State
                         f"{_fmt(losses[-1])}: the gradients of successive steps add up")]
 
 
-@rule("vanishing_through_depth", label="vanishing gradients",
+@rule("vanishing_gradients", name="vanishing_through_depth", label="vanishing gradients",
       summary="with tanh/sigmoid layers: the first weight matrix's gradient norm < 1e-3 × the "
               "last one's for 3 points (AUTOTRAINER's ratio rule)",
       remedy="Gradients shrink through the saturating activations: use ReLU/GELU, add "
