@@ -37,7 +37,8 @@ def _capture(model: Any, example: Any, source: str = "example_input_array") -> d
 def golden_records() -> Dict[str, dict]:
     """{name: record} captured from the shared zoo (``tests/zoo.py``): a residual CNN with a
     repeat and a concat, a shared module, an LSTM, nested inputs and outputs, attention, a
-    forward that fails, and a capture without input."""
+    forward that fails, a capture without input, and the record the reader builds from a
+    residual net's GraphDef."""
     import torch
 
     from tests import zoo
@@ -51,11 +52,31 @@ def golden_records() -> Dict[str, dict]:
         "failing_forward": lambda: _capture(zoo.make_failing_model(), zoo.example_image()),
         "no_example_input": lambda: _capture(zoo.make_residual_cnn(), None),
     }
+    cases["graphdef_resnet"] = lambda: _from_graphdef(zoo.ResNet(), zoo.example_image())
     out = {}
     for name, make in cases.items():
         torch.manual_seed(0)
         out[name] = make()
     return out
+
+
+def _from_graphdef(model: Any, example: Any) -> dict:
+    """The reader's record of the GraphDef that ``SummaryWriter.add_graph`` writes."""
+    import tempfile
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    from tb_archviz import graphdef
+    from tests.providers import provider_source
+
+    with tempfile.TemporaryDirectory() as root:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with SummaryWriter(os.path.join(root, "run")) as writer:
+                writer.add_graph(model, example)
+        with provider_source("python", root) as src:
+            ((_step, record),) = graphdef.read_graph_architectures(src)["run"]
+    return record
 
 
 def frontend_fixtures() -> Dict[str, Any]:

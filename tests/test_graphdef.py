@@ -15,92 +15,8 @@ from tensorboard.compat.proto import event_pb2, graph_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from tb_archviz import graphdef, reader
+from tests import zoo
 from tests.providers import PROVIDERS, provider_source
-
-
-class CNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten()
-        self.head = nn.Linear(8, 5)
-
-    def forward(self, x):
-        return self.head(self.flatten(self.pool(self.features(x))))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride=1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU()
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = (nn.Conv2d(cin, cout, 1, stride=stride, bias=False)
-                           if stride != 1 else None)
-
-    def forward(self, x):
-        skip = x if self.downsample is None else self.downsample(x)
-        return self.relu(self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x))))) + skip)
-
-
-class ResNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Conv2d(3, 4, 3, padding=1)
-        self.layer1 = nn.Sequential(BasicBlock(4, 4), BasicBlock(4, 8, stride=2))
-        self.side = nn.Conv2d(4, 8, 3, stride=2, padding=1)
-        self.head = nn.Linear(16, 3)
-
-    def forward(self, x):
-        x = self.stem(x)
-        y = torch.cat([self.layer1(x), self.side(x)], dim=1)
-        return self.head(y.mean(dim=(2, 3)))
-
-
-class Attention(nn.Module):
-    def __init__(self, dim, heads):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x):
-        b, t, d = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        w = torch.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, dim=-1)
-        return self.proj((w @ v).transpose(1, 2).reshape(b, t, d))
-
-
-class Block(nn.Module):
-    def __init__(self, dim=16):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, 2)
-        self.ln2 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 32), nn.GELU(), nn.Linear(32, dim))
-
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))
-
-
-class TinyTransformer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embed = nn.Embedding(50, 16)
-        self.blocks = nn.ModuleList([Block(), Block()])
-        self.head = nn.Linear(16, 50)
-
-    def forward(self, ids):
-        x = self.embed(ids)
-        for block in self.blocks:
-            x = block(x)
-        return self.head(x)
 
 
 def _truth(model):
@@ -148,9 +64,9 @@ def logdir(tmp_path_factory):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     root = tmp_path_factory.mktemp("graphs")
-    models = {"cnn": (CNN(), torch.randn(2, 3, 8, 8)),
-              "resnet": (ResNet(), torch.randn(2, 3, 8, 8)),
-              "transformer": (TinyTransformer(), torch.randint(0, 50, (2, 5)))}
+    models = {"cnn": (zoo.CNN(), torch.randn(2, 3, 8, 8)),
+              "resnet": (zoo.ResNet(), torch.randn(2, 3, 8, 8)),
+              "transformer": (zoo.TinyTransformer(), torch.randint(0, 50, (2, 5)))}
     truth = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
