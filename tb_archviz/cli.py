@@ -66,14 +66,15 @@ def _analyze(src, run: str) -> list:
         return reader.read_anomalies(src, run).get(run, [])
 
 
-def inspect_logdir(logdir: str) -> dict:
+def inspect_logdir(logdir: str, loader: str = "fast") -> dict:
     """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3).
 
     Each run carries ``problems``: one line per record that could not be read or did not
-    match the schema (FORMAT.md "Validation"); such records are left out of the rest."""
+    match the schema (FORMAT.md "Validation"); such records are left out of the rest.
+    ``loader`` chooses how event files are read (:func:`tb_archviz.reader.open_logdir`)."""
     from tb_archviz import reader
 
-    src = reader.open_logdir(logdir)
+    src = reader.open_logdir(logdir, loader=loader)
     archs = reader.read_any_architectures(src)
     runs = []
     for run in reader.list_runs(src):

@@ -87,51 +87,44 @@ def run_directories(logdir: str) -> List[Tuple[str, str]]:
     Names are paths relative to ``logdir`` (``"."`` for the logdir itself), as TensorBoard
     names runs. Directory links are followed, but every directory is entered at most once
     (by device and inode), so a link loop (``run/self -> .``) ends instead of nesting until
-    the path is too long; unreadable directories are skipped."""
-    out: List[Tuple[str, str]] = []
-    seen = set()
-    stack = [(logdir, ".")]
-    while stack:
-        path, name = stack.pop()
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        ident = (st.st_dev, st.st_ino)
-        if ident in seen:
-            continue
-        seen.add(ident)
-        try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        has_events = False
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=True)
-            except OSError:
-                continue
-            if is_dir:
-                subdirs.append(entry)
-            elif "tfevents" in entry.name:
-                has_events = True
-        if has_events:
-            out.append((name, path))
-        for entry in reversed(subdirs):
-            stack.append((entry.path, entry.name if name == "." else f"{name}/{entry.name}"))
-    return sorted(out)
+    the path is too long; unreadable directories are skipped (:func:`eventfiles.walk`)."""
+    from tb_archviz import eventfiles
+
+    return [(name, path) for name, path, _files in eventfiles.walk(logdir)]
 
 
-def open_logdir(logdir: str) -> Source:
-    """A Python data provider over ``logdir`` that keeps every sample of every plugin, with
-    listings answered once for all runs (:class:`IndexedProvider`)."""
+LOADERS = ("fast", "multiplexer")
+
+
+def open_logdir(logdir: str, loader: str = "fast") -> Source:
+    """A Python data provider over ``logdir`` that keeps every sample, with listings
+    answered once for all runs (:class:`IndexedProvider`).
+
+    ``loader="fast"`` (the default) reads the event files with :mod:`tb_archviz.eventfiles`
+    (our TFRecord framing, TensorBoard's protobuf classes and migrations, only the plugins the
+    reader needs) and serves them through TensorBoard's own ``MultiplexerDataProvider``;
+    ``loader="multiplexer"`` loads them with TensorBoard's ``EventMultiplexer`` (every
+    plugin; several times slower over many runs). Both give the same answers for our plugins,
+    plain scalars, run graphs and hparams (tests/test_eventfiles.py)."""
     from tensorboard import context as tb_context
-    from tensorboard.backend.event_processing import data_provider as dp
-    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
 
     if not os.path.isdir(logdir):
         raise FileNotFoundError(f"logdir {logdir!r} does not exist or is not a directory")
+    if loader == "fast":
+        from tb_archviz import eventfiles
+
+        provider = eventfiles.data_provider(logdir)
+    elif loader == "multiplexer":
+        provider = _multiplexer_provider(logdir)
+    else:
+        raise ValueError(f"loader must be one of {LOADERS}, not {loader!r}")
+    return Source(IndexedProvider(provider), tb_context.RequestContext())
+
+
+def _multiplexer_provider(logdir: str):
+    from tensorboard.backend.event_processing import data_provider as dp
+    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
+
     size_guidance = {"tensors": 0, "scalars": 0, "histograms": 1, "images": 1,
                      "audio": 1, "compressedHistograms": 1, "graph": 1, "meta_graph": 1}
     mux = pem.EventMultiplexer(size_guidance=size_guidance, tensor_size_guidance={},
@@ -141,8 +134,7 @@ def open_logdir(logdir: str) -> Source:
     for name, path in run_directories(logdir):
         mux.AddRun(path, name)
     mux.Reload()
-    return Source(IndexedProvider(dp.MultiplexerDataProvider(mux, logdir)),
-                  tb_context.RequestContext())
+    return dp.MultiplexerDataProvider(mux, logdir)
 
 
 class IndexedProvider:
