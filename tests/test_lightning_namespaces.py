@@ -134,7 +134,8 @@ def test_cli_usage_errors_exit_2_and_a_foreign_logdir_has_no_architecture(tmp_pa
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
-    assert doc["runs"] == [{"run": "foreign", "architecture": None, "anomalies": []}]
+    assert doc["runs"] == [{"run": "foreign", "architecture": None, "anomalies": [],
+                            "problems": []}]
 
 
 def test_inspect_falls_back_to_an_add_graph_graphdef(tmp_path):
