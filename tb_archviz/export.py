@@ -56,8 +56,12 @@ def _load_engine():
     global _engine
     if _engine is not None:
         return _engine
-    from py_mini_racer import MiniRacer
-
+    try:
+        from py_mini_racer import MiniRacer
+    except ImportError as exc:
+        raise MissingDependency("diagram export runs the tab's layout code in V8 through "
+                                "mini-racer: pip install 'tb_archviz[export]' (or: pip install "
+                                "mini-racer)") from exc
     ctx = MiniRacer()
     ctx.eval(_PRELUDE)
     for name in ("elk.bundled.js", "archviz_diagram.js"):

@@ -54,6 +54,32 @@ def test_png_export_without_cairosvg_is_one_line_with_the_install_command_and_ex
     assert not (tmp_path / f"x.{ext}").exists()
 
 
+def test_svg_export_without_mini_racer_names_the_export_extra_and_exits_3(logdir, tmp_path):
+    # mini-racer is in the [export] extra only: inspect and the tabs never need it.
+    code = (f"import sys; sys.modules['py_mini_racer'] = None\n"
+            f"from tb_archviz.cli import main\n"
+            f"sys.exit(main(['export', {logdir!r}, '--run', 'run', '-o', "
+            f"{str(tmp_path / 'x.svg')!r}]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == cli.EXIT_MISSING_DEPENDENCY == 3, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "tb_archviz[export]" in lines[0], proc.stderr
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_inspect_and_the_plugins_work_without_mini_racer(logdir, tmp_path):
+    code = (f"import sys, json; sys.modules['py_mini_racer'] = None\n"
+            f"import tb_archviz.plugins.loader, tb_archviz.plugins.architecture\n"
+            f"import tb_archviz.plugins.timeline\n"
+            f"from tb_archviz.cli import main\n"
+            f"sys.exit(main(['inspect', {logdir!r}, '--json']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["run"] for r in json.loads(proc.stdout)["runs"]] == ["run"]
+
+
 def test_export_of_a_run_that_does_not_exist_says_so(logdir, tmp_path, capsys):
     assert cli.main(["export", logdir, "--run", "no_such_run", "-o",
                      str(tmp_path / "x.svg")]) == 2
@@ -63,7 +89,6 @@ def test_export_of_a_run_that_does_not_exist_says_so(logdir, tmp_path, capsys):
 
 
 def test_export_of_a_run_without_an_architecture_still_says_that(tmp_path, capsys):
-    from tb_archviz import format as fmt
     from tb_archviz.sink import EventWriter, SummarySink
 
     root = _logdir_with(_record("tiny_resnet.json"), str(tmp_path / "logs"))
