@@ -1,10 +1,11 @@
 """Dataflow tracing for architecture capture: module hooks plus a ``TorchFunctionMode``.
 
-Public mechanisms only (issue "Foundation"): per-module forward pre/post hooks tell which module
-is running; a :class:`torch.overrides.TorchFunctionMode` sees the functional ops that run between
-modules (residual ``+``, ``torch.cat``, ``@``, reshapes). Every tensor produced by a leaf module or
-a recorded op is remembered by ``id()`` with a weak reference (so a recycled id never matches a
-dead tensor), which turns "this tensor went into that module" into an edge.
+Public mechanisms only (CHANGELOG.md, work item "Foundation"): per-module forward pre/post
+hooks tell which module is running; a :class:`torch.overrides.TorchFunctionMode` sees the
+functional ops that run between modules (residual ``+``, ``torch.cat``, ``@``, reshapes).
+Every tensor produced by a leaf module or a recorded op is remembered by ``id()`` with a weak
+reference (so a recycled id never matches a dead tensor), which turns "this tensor went into
+that module" into an edge.
 """
 from __future__ import annotations
 

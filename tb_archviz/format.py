@@ -4,7 +4,7 @@ Everything tb_archviz writes is an ordinary TensorBoard summary in the run's own
 This module names the plugins and tags, builds the ``Summary`` protos (numpy only, no I/O,
 no torch) and parses their metadata back. The JSON payloads are described in ``FORMAT.md``.
 
-Facts that shape it (see ``research/tensorboard-platform.md``): every summary sets
+Facts that shape it (CONTRIBUTING.md, "TensorBoard facts"): every summary sets
 ``data_class`` (unset means invisible); only the first metadata per run/tag is read, so it is
 attached to the first value of each tag only; steps must be strictly increasing per tag (the
 Rust data server keeps only the last write per step); tensors are float32 (float64 scalars

@@ -2,9 +2,10 @@
 
 ``torch.utils.tensorboard.SummaryWriter.add_graph`` and Lightning's
 ``TensorBoardLogger(log_graph=True)`` store a TorchScript trace as a TensorFlow ``GraphDef``
-(issue "The lecture's other views, and existing logdirs"). Both data providers expose it as a
-blob sequence of the ``graphs`` plugin under the tag ``__run_graph__`` (checked by experiment
-under the Python multiplexer and the Rust data server). This module turns it into the same
+(CHANGELOG.md, work item "The lecture's other views, and existing logdirs"). Both data
+providers expose it as a blob sequence of the ``graphs`` plugin under the tag
+``__run_graph__`` (checked by experiment under the Python multiplexer and the Rust data
+server). This module turns it into the same
 architecture record the training-side capture writes (``FORMAT.md``), marked
 ``"source": "graphdef"``, so that one diagram and export path renders both.
 

@@ -1,6 +1,6 @@
 """The bug scenarios: ``SCENARIOS``, each a :class:`~tests.bugs.core.Scenario`.
 
-Sources (``research/peers-health.md``): H = Humbatova et al.'s taxonomy of real faults,
+Sources (the published studies, abbreviated): H = Humbatova et al.'s taxonomy of real faults,
 AT = AUTOTRAINER, DD = DeepDiagnosis, FD = DeepFD, UM = UMLAUT, TC = TrainCheck.
 Every ``build(buggy)`` returns a fresh setup seeded the same way for both variants, so the
 two differ only by the bug. The baseline recipe: a 16-32-32-4 ReLU MLP on the teacher-labelled
