@@ -49,6 +49,8 @@ KEPT_PLUGINS = frozenset({"scalars", "archviz_graph", "archviz_health", "graphs"
 
 _HEADER = struct.Struct("<QI")
 _DATA_CLASS_SCALAR = 1  # summary_pb2.DATA_CLASS_SCALAR
+_DATA_CLASS_BLOB_SEQUENCE = 3  # summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+_DT_STRING = 7  # types_pb2.DT_STRING
 
 TensorEvent = collections.namedtuple("TensorEvent", ["wall_time", "step", "tensor_proto"])
 
@@ -99,18 +101,31 @@ def walk(logdir: str) -> List[Tuple[str, str, List[str]]]:
     return sorted(out)
 
 
-_header_crcs: Dict[bytes, int] = {}
+_length_crcs: Dict[int, int] = {}
 
 
-def _length_crc(header: bytes) -> int:
-    crc = _header_crcs.get(header)
+def _length_crc(length: int) -> int:
+    """The masked CRC-32C of a record's 8 length bytes (memoized: lengths repeat)."""
+    crc = _length_crcs.get(length)
     if crc is None:
         from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-        crc = _header_crcs[header] = masked_crc32c(header)
-        if len(_header_crcs) > 65536:  # lengths repeat; keep the memo bounded anyway
-            _header_crcs.clear()
+        if len(_length_crcs) > 65536:
+            _length_crcs.clear()
+        crc = _length_crcs[length] = masked_crc32c(struct.pack("<Q", length))
     return crc
+
+
+_EVENT = None
+
+
+def _event_class():
+    global _EVENT
+    if _EVENT is None:
+        from tensorboard.compat.proto import event_pb2
+
+        _EVENT = event_pb2.Event
+    return _EVENT
 
 
 def records(data: bytes, label: str = "event file") -> Iterator[memoryview]:
@@ -123,7 +138,7 @@ def records(data: bytes, label: str = "event file") -> Iterator[memoryview]:
             log.debug("%s: record header cut short at byte %d", label, pos)
             return
         length, crc = _HEADER.unpack_from(data, pos)
-        if _length_crc(data[pos:pos + 8]) != crc:
+        if _length_crc(length) != crc:
             log.debug("%s: length CRC mismatch at byte %d; rest of the file skipped",
                       label, pos)
             return
@@ -147,7 +162,7 @@ def _scalar_number(tensor) -> Optional[float]:
     """The number of a rank-0 float32/float64 ``TensorProto`` as ``make_ndarray(t).item()``
     gives it, or None for anything else (read the TensorBoard way)."""
     kind = _FLOAT_KINDS.get(tensor.dtype)
-    if kind is None or tensor.tensor_shape.dim or tensor.tensor_shape.unknown_rank:
+    if kind is None or tensor.tensor_shape.dim:  # make_ndarray's shape: the dims only
         return None
     field, packed = kind
     content = tensor.tensor_content
@@ -171,8 +186,6 @@ class _Run:
         self._dropped: set = set()                 # tags of plugins not kept
 
     def load_file(self, path: str) -> None:
-        from tensorboard.compat.proto import event_pb2
-
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -181,10 +194,12 @@ class _Run:
             return
         # Per file, as TensorBoard's EventFileLoader keeps it (dataclass_compat).
         initial: Dict[str, object] = {}
-        # Tags whose values in this file migrate to float32 scalars (dataclass_compat saw
-        # a plain scalar first in this file).
-        file_scalars: set = set()
-        parse = event_pb2.Event.FromString
+        # tag -> its kept values, for the tags whose values in this file are plain scalars:
+        # the run's metadata says scalar, and dataclass_compat saw a scalar first in this
+        # file. Their values skip the migrations and the TensorProto (the common case).
+        fast: Dict[str, list] = {}
+        dropped = self._dropped
+        parse = _event_class().FromString
         for record in records(data, path):
             try:
                 event = parse(record)
@@ -192,46 +207,41 @@ class _Run:
                 log.debug("%s: record does not parse (%s); rest of the file skipped",
                           path, exc)
                 return
-            self._event(event, initial, file_scalars)
+            if self.first_event_timestamp is None:
+                self.first_event_timestamp = event.wall_time
+            if not event.HasField("summary"):
+                if event.WhichOneof("what") in ("graph_def", "tagged_run_metadata"):
+                    from tensorboard import dataclass_compat
 
-    def _event(self, event, initial, file_scalars) -> None:
-        if self.first_event_timestamp is None:
-            self.first_event_timestamp = event.wall_time
-        what = event.WhichOneof("what")
-        if what != "summary":
-            if what in ("graph_def", "tagged_run_metadata"):
-                from tensorboard import dataclass_compat
-
-                for ev in dataclass_compat.migrate_event(event, initial):
-                    if ev.WhichOneof("what") == "summary":
-                        self._values(ev, initial, file_scalars)
-            return
-        self._values(event, initial, file_scalars)
-
-    def _values(self, event, initial, file_scalars) -> None:
-        step = event.step
-        wall_time = event.wall_time
-        for value in event.summary.value:
-            tag = value.tag
-            kind = value.WhichOneof("value")
-            if tag in file_scalars and tag in self._scalar_tags:
-                # The common cases, without a TensorProto or numpy: TensorBoard would make a
-                # float32 scalar tensor of a ``simple_value`` and hand back that float32 as a
-                # Python float, which ``simple_value`` (a proto float) already is; a scalar
-                # tensor of float32 or float64 reads back as its one number.
-                if kind == "simple_value":
-                    self.tensors[tag].append(TensorEvent(wall_time, step, value.simple_value))
-                    continue
-                if kind == "tensor":
-                    number = _scalar_number(value.tensor)
-                    if number is not None:
-                        self.tensors[tag].append(TensorEvent(wall_time, step, number))
-                        continue
-            if tag in self._dropped and tag in initial:
+                    for ev in dataclass_compat.migrate_event(event, initial):
+                        if ev.HasField("summary"):
+                            for value in ev.summary.value:
+                                self._migrated(value, ev.step, ev.wall_time, initial, fast)
                 continue
-            self._migrated(value, step, wall_time, initial, file_scalars)
+            step = event.step
+            wall_time = event.wall_time
+            for value in event.summary.value:
+                tag = value.tag
+                kept = fast.get(tag)
+                if kept is not None:
+                    # TensorBoard would make a float32 scalar tensor of a ``simple_value``
+                    # and hand back that float32 as a Python float, which ``simple_value``
+                    # (a proto float) already is; a rank-0 float32/float64 tensor reads back
+                    # as its one number.
+                    kind = value.WhichOneof("value")
+                    if kind == "simple_value":
+                        kept.append(TensorEvent(wall_time, step, value.simple_value))
+                        continue
+                    if kind == "tensor":
+                        number = _scalar_number(value.tensor)
+                        if number is not None:
+                            kept.append(TensorEvent(wall_time, step, number))
+                            continue
+                elif tag in dropped and tag in initial:
+                    continue
+                self._migrated(value, step, wall_time, initial, fast)
 
-    def _migrated(self, value, step, wall_time, initial, file_scalars) -> None:
+    def _migrated(self, value, step, wall_time, initial, fast) -> None:
         """One value through TensorBoard's migrations and EventAccumulator._ProcessEvent."""
         from tensorboard import data_compat, dataclass_compat
 
@@ -247,14 +257,15 @@ class _Run:
                         self._scalar_tags.add(tag)
                 else:
                     self._dropped.add(tag)
-            first = initial.get(tag)
-            if first is not None and first.plugin_data.plugin_name == "scalars":
-                file_scalars.add(tag)
             if new.HasField("tensor"):
                 key = tag or new.node_name
                 if key in self._dropped:
                     continue
-                self.tensors.setdefault(key, []).append(TensorEvent(wall_time, step, new.tensor))
+                kept = self.tensors.setdefault(key, [])
+                kept.append(TensorEvent(wall_time, step, new.tensor))
+                if tag and tag in self._scalar_tags and tag not in fast \
+                        and initial[tag].plugin_data.plugin_name == "scalars":
+                    fast[tag] = kept
 
     def finish(self) -> None:
         # Values stored before their tag's metadata arrived, for a plugin we do not keep.
@@ -382,6 +393,27 @@ def _provider_class():
             self._validate_downsample(downsample)
             index = self._index(plugin_name, run_tag_filter, summary_pb2.DATA_CLASS_TENSOR)
             return self._read(convert_tensor, index, downsample)
+
+        def read_blob(self, ctx=None, *, blob_key):
+            # TensorBoard's read_blob, without a numpy array of every blob of the step for
+            # the one asked (blob sequences are 1-D string tensors; anything else its way).
+            self._validate_context(ctx)
+            _eid, _plugin, run, tag, step, index = dp._decode_blob_key(blob_key)
+            try:
+                metadata = self._multiplexer.SummaryMetadata(run, tag)
+            except KeyError:
+                metadata = None
+            if metadata is not None and metadata.data_class == _DATA_CLASS_BLOB_SEQUENCE:
+                event = next((e for e in self._multiplexer.Tensors(run, tag)
+                              if e.step == step), None)
+                proto = getattr(event, "tensor_proto", None)
+                if proto is not None and not isinstance(proto, float) \
+                        and proto.dtype == _DT_STRING \
+                        and len(proto.tensor_shape.dim) == 1 \
+                        and proto.tensor_shape.dim[0].size == len(proto.string_val) \
+                        and 0 <= index < len(proto.string_val):
+                    return proto.string_val[index]
+            return super().read_blob(ctx, blob_key=blob_key)
 
     return FastProvider
 
