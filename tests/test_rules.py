@@ -166,7 +166,7 @@ def test_dead_unit_in_the_output_layer_is_an_error_at_once():
 def test_validation_loss_rising_while_training_falls_is_overfitting():
     d = det.Detector()
     out = []
-    val = [1.0, 0.8, 0.7, 0.75, 0.85, 0.95, 1.05]
+    val = [1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.1, 1.2]
     for k, v in enumerate(val):
         out += d.update(_step(k * 10, run={"loss": 1.0 * 0.7 ** k},
                               metrics={"val_loss": v, "train_loss": 1.0 * 0.7 ** k}))
@@ -192,7 +192,7 @@ def test_training_loss_falling_while_validation_never_improves_points_at_labels(
 def test_offline_overfitting_over_plain_scalars():
     steps = np.arange(0, 80, 10)
     series = {"train_loss": (steps, 2.0 * 0.7 ** np.arange(8)),
-              "val_loss": (steps, np.array([1.0, 0.8, 0.7, 0.75, 0.85, 0.95, 1.05, 1.2]))}
+              "val_loss": (steps, np.array([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.1, 1.2]))}
     rec = det.scalar_overfitting(series)
     assert rec and rec[0]["kind"] == "overfitting" and rec[0]["tag"] == "val_loss"
 

@@ -248,14 +248,16 @@ def _train_val(st: State, metrics: Dict[str, float], run_loss: Optional[float], 
 
 
 @rule("overfitting", label="overfitting", family="metrics", acute=True,
-      summary="validation loss > 20 % above its best for 3 validations in a row while the "
-              "training loss falls, or a training loss that falls 25 % after the first "
+      summary="validation loss > 20 % above its best (median of 3), for 3 validations in a "
+              "row and giving back ≥ 10 % of its improvement, while the training loss falls, or a training loss that falls 25 % after the first "
               "validation while the validation loss never improves",
       remedy="The model memorizes the training set: add data or augmentation, regularize "
              "(weight decay, dropout), stop early at the best validation loss; if the "
              "validation loss never improved at all, check that labels match their inputs.",
       thresholds=(T("overfit_rel", 0.2, "validation loss above its best by this fraction"),
                   T("overfit_points", 3.0, "validations in a row the rise must last"),
+                  T("overfit_giveback", 0.1, "fraction of its improvement the validation loss "
+                    "must have given back (a rise on a loss near zero is noise)"),
                   T("memorize_gain", 0.25, "fraction by which the training loss fell since "
                     "the first validation while the validation loss did not improve")))
 def overfitting(s: StepStats, th: Dict[str, float], st: State
@@ -279,8 +281,10 @@ def overfitting_flags(train: List[List[float]], val: List[List[float]],
     n = int(th["overfit_points"])
     v = [x for _, x in val]
     v_first = v[0]
-    best_i = int(np.argmin(v))
-    v_best = v[best_i]
+    # The best validation loss as a trailing median of 3: one lucky validation is no level.
+    smooth = [_median(v[max(0, i - 2):i + 1]) for i in range(len(v))]
+    best_i = int(np.argmin(smooth))
+    v_best = smooth[best_i]
     v_now = v[-1]
     t_now = _median([x for _, x in train][-3:])
     t_first_val = _nearest(train, val[0][0])
@@ -301,6 +305,7 @@ def overfitting_flags(train: List[List[float]], val: List[List[float]],
                           "only, misaligned files), that validation is preprocessed like "
                           "training, then regularize."))
     elif best_i <= len(v) - n - 1 and all(x > v_best * (1 + th["overfit_rel"]) for x in v[-n:]) \
+            and smooth[-1] - v_best >= th["overfit_giveback"] * (v_first - v_best) \
             and v[-1] >= v[-n] and t_now < t_at_best:
         flags.append(Flag("overfitting", None, tag, v_now, v_best, "metrics/val_loss",
                           "warning", f"The validation loss rose to {_fmt(v_now)} from its best "
