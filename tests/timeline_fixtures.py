@@ -19,6 +19,7 @@ import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 from tb_archviz import format as fmt
+from tb_archviz.record import ArchitectureRecord, Edge, Module, Totals
 from tb_archviz.sink import EventWriter, Pyramid, SummarySink, pyramid_tag
 
 # Stat names per kind, as written into each tag's plugin content.
@@ -48,31 +49,22 @@ def architecture_record(modules: Sequence[tuple], model_class: str = "LitMLP") -
         parts = name.split(".")
         for i in range(1, len(parts)):
             parents[".".join(parts[:i])] = ".".join(parts[: i - 1])
-    entries = [{"name": "", "class": model_class, "type": f"tests.{model_class}", "parent": None,
-                "leaf": False, "aliases": [], "hparams": {}, "extra_repr": "",
-                "params": {"own": 0, "total": 0, "trainable": 0, "frozen": 0}, "calls": 1,
-                "io": [], "devices": ["cpu"], "flops": None, "macs": None, "order": 0,
-                "struct_hash": "root", "repeat": None}]
+    entries = [Module(name="", class_=model_class, type=f"tests.{model_class}", calls=1,
+                      devices=["cpu"], order=0, struct_hash="root")]
     for container in sorted(parents, key=lambda n: (n.count("."), n)):
-        entries.append({"name": container, "class": "Sequential", "type": "torch.nn.Sequential",
-                        "parent": parents[container], "leaf": False, "aliases": [],
-                        "hparams": {}, "extra_repr": "", "params": {}, "calls": 1, "io": [],
-                        "devices": ["cpu"], "flops": None, "macs": None, "order": None,
-                        "struct_hash": container, "repeat": None})
+        entries.append(Module(name=container, class_="Sequential", type="torch.nn.Sequential",
+                              parent=parents[container], calls=1, devices=["cpu"],
+                              struct_hash=container))
     for order, (name, cls, _has_params, _family) in enumerate(modules, start=1):
-        entries.append({"name": name, "class": cls, "type": f"torch.nn.{cls}",
-                        "parent": name.rpartition(".")[0], "leaf": True, "aliases": [],
-                        "hparams": {}, "extra_repr": "", "params": {}, "calls": 1, "io": [],
-                        "devices": ["cpu"], "flops": None, "macs": None, "order": order,
-                        "struct_hash": cls, "repeat": None})
-    edges = [{"src": a[0], "dst": b[0], "shape": [8, 16], "dtype": "float32", "kind": "data"}
+        entries.append(Module(name=name, class_=cls, type=f"torch.nn.{cls}",
+                              parent=name.rpartition(".")[0], leaf=True, calls=1,
+                              devices=["cpu"], order=order, struct_hash=cls))
+    edges = [Edge(src=a[0], dst=b[0], shape=[8, 16], dtype="float32")
              for a, b in zip(modules, modules[1:])]
-    return {"schema": 1, "model_class": model_class, "status": "ok", "error": None,
-            "example_input": "example_input_array", "capture_seconds": 0.01, "devices": ["cpu"],
-            "totals": {"modules": len(entries), "parameters": 0, "trainable": 0, "frozen": 0,
-                       "buffers": 0},
-            "modules": entries, "ops": [], "edges": edges, "ties": [], "inputs": [],
-            "outputs": []}
+    return ArchitectureRecord(model_class=model_class, example_input="example_input_array",
+                              capture_seconds=0.01, devices=["cpu"],
+                              totals=Totals(modules=len(entries)), modules=entries,
+                              edges=edges).to_json()
 
 
 def layer_table(modules: Sequence[tuple]) -> dict:
