@@ -54,6 +54,8 @@ class StepStats:
     context: Dict[str, Any] = dataclasses.field(default_factory=dict)
     features: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     metrics: Dict[str, float] = dataclasses.field(default_factory=dict)
+    # values several rules derive from this step, computed once (not part of the evidence)
+    memo: Dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclasses.dataclass

@@ -160,6 +160,9 @@ def _redundant_biases(s: StepStats, th: Dict[str, float]) -> List[str]:
     normalization subtracts the batch mean per channel, so the bias cannot change the loss."""
     if "grads" not in s.tables:
         return []
+    memo = s.memo.get("redundant_biases")
+    if memo is not None:                # three rules ask at each step
+        return memo
     names = s.rows["grads"]
     rms, finite = _grad_rms(s)
     weight_rms = {}
@@ -173,6 +176,7 @@ def _redundant_biases(s: StepStats, th: Dict[str, float]) -> List[str]:
         w = weight_rms.get(s.layer_of.get(name, name))
         if w is not None and w > th["grad_rms_low"] and rms[i] < th["redundant_bias_ratio"] * w:
             out.append(name)
+    s.memo["redundant_biases"] = out
     return out
 
 

@@ -117,11 +117,15 @@ def _feature_flags(s: StepStats, th: Dict[str, float], st: State
     if len(st.feature_ref) < th["baseline_points"]:
         st.feature_ref.append([mean.tolist(), std.tolist()])
         return [key], []
-    if any(len(r[0]) != mean.size for r in st.feature_ref):
+    if len(st.feature_ref[0][0]) != mean.size:
         st.feature_ref = []
         return [key], []
-    ref_mean = np.median([r[0] for r in st.feature_ref], axis=0)
-    ref_std = np.median([r[1] for r in st.feature_ref], axis=0)
+    if len(st.feature_ref) == th["baseline_points"]:
+        # the reference is complete: keep its median as one more entry, computed once
+        st.feature_ref.append([np.median([r[0] for r in st.feature_ref], axis=0).tolist(),
+                               np.median([r[1] for r in st.feature_ref], axis=0).tolist()])
+    ref_mean = np.asarray(st.feature_ref[-1][0])
+    ref_std = np.asarray(st.feature_ref[-1][1])
     constant = np.flatnonzero((std == 0) & (ref_std > 0))
     if constant.size:
         return [key], [Flag("bad_input", None, None, float(constant.size), 0.0,
