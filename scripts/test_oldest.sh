@@ -23,7 +23,8 @@ $PY -m venv "$VENV"
 # Unit tests that need neither torch nor node nor a browser; the package is imported from
 # the source tree (the repository root is the working directory).
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
-  tests/test_format.py tests/test_registry.py tests/test_rules.py tests/test_detectors.py \
+  tests/test_format.py tests/test_record.py tests/test_registry.py tests/test_rules.py \
+  tests/test_detectors.py \
   tests/test_sink_pyramid.py tests/test_reader_robust.py tests/test_plugin_architecture.py \
   tests/test_plugin_timeline.py
 "$VENV/bin/python" -c "import torch" 2>/dev/null && { echo "torch leaked into the venv"; exit 1; }
