@@ -101,6 +101,9 @@ def walk(logdir: str) -> List[Tuple[str, str, List[str]]]:
     return sorted(out)
 
 
+# Files up to this size are read whole; larger ones are mapped.
+_READ_WHOLE = 64 << 20
+
 _length_crcs: Dict[int, int] = {}
 
 
@@ -128,10 +131,13 @@ def _event_class():
     return _EVENT
 
 
-def records(data: bytes, label: str = "event file") -> Iterator[memoryview]:
-    """The records of one TFRecord file held in ``data``, in order, up to the first record
-    that is cut short or whose length CRC does not match (see the module docstring)."""
-    view = memoryview(data)
+def records(data, label: str = "event file") -> Iterator[memoryview]:
+    """The records of one TFRecord file held in ``data`` (bytes or a read-only map), in
+    order, up to the first record that is cut short or whose length CRC does not match (see
+    the module docstring)."""
+    # Slices of bytes would copy every record; slices of a mapped file must (so that the
+    # map can be closed while parsed events live on).
+    view = memoryview(data) if isinstance(data, bytes) else data
     pos, end = 0, len(data)
     while pos < end:
         if pos + 12 > end:
@@ -186,12 +192,26 @@ class _Run:
         self._dropped: set = set()                 # tags of plugins not kept
 
     def load_file(self, path: str) -> None:
+        import mmap
+
         try:
             with open(path, "rb") as f:
-                data = f.read()
-        except OSError as exc:
+                if os.fstat(f.fileno()).st_size > _READ_WHOLE:
+                    # Large files (a long run's statistics): mapped, each record copied out
+                    # as it is parsed, so memory holds what is kept, not the file twice.
+                    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                else:
+                    data = f.read()
+        except (OSError, ValueError) as exc:
             log.warning("tb_archviz: cannot read %s: %s", path, exc)
             return
+        try:
+            self._load(data, path)
+        finally:
+            if not isinstance(data, bytes):
+                data.close()
+
+    def _load(self, data, path: str) -> None:
         # Per file, as TensorBoard's EventFileLoader keeps it (dataclass_compat).
         initial: Dict[str, object] = {}
         # tag -> its kept values, for the tags whose values in this file are plain scalars:

@@ -124,6 +124,12 @@ def test_the_fast_loader_answers_as_tensorboards_multiplexer(logdir):
     assert len(got["scalars", "read_scalars"][("resumed", "train_loss")]) == 10
 
 
+def test_large_files_are_mapped_and_read_the_same(logdir, monkeypatch):
+    whole = snapshot(reader.open_logdir(str(logdir)).provider)
+    monkeypatch.setattr(eventfiles, "_READ_WHOLE", 0)
+    assert snapshot(reader.open_logdir(str(logdir)).provider) == whole
+
+
 def test_inspect_documents_are_the_same_with_both_loaders(logdir):
     fast = cli.inspect_logdir(str(logdir))
     slow = cli.inspect_logdir(str(logdir), loader="multiplexer")
