@@ -21,7 +21,6 @@ from torch.overrides import TorchFunctionMode
 from tb_archviz.callbacks import capture_flops as flops_mod
 from tb_archviz.record import (
     ABSENT,
-    CONCAT_OPS,
     MAX_IO_PER_MODULE,
     MAX_OPS,
     MAX_SPECS,
@@ -31,6 +30,7 @@ from tb_archviz.record import (
     Op,
     TensorSpec,
     canonical_op,
+    edge_kinds,
 )
 
 _MAX_DEPTH = 6
@@ -387,17 +387,8 @@ class Tracer(TorchFunctionMode):
         op_id = f"op:{len(self.ops)}"
         order = self.counter
         self.counter += 1
-        kinds = ["data"] * len(tracked)
-        if canon in CONCAT_OPS:
-            kinds = ["concat"] * len(tracked)
-        elif canon == "add":
-            # The skip input: produced earliest, and also consumed elsewhere already (it
-            # branched), unlike e.g. token + position embeddings summed once.
-            distinct = {p[0] for _, p in tracked}
-            if len(distinct) >= 2:
-                first = min(range(len(tracked)), key=lambda i: tracked[i][1][1])
-                if self._consumers.get(tracked[first][1][0], set()) - {op_id}:
-                    kinds[first] = "residual"
+        kinds = edge_kinds(canon, [p for _, p in tracked],
+                           lambda src: bool(self._consumers.get(src, set()) - {op_id}))
         for (t, p), kind in zip(tracked, kinds):
             self.add_edge(p[0], op_id, t, kind)
         self.ops.append(Op(id=op_id, op=canon, scope=frame.name, order=order,

@@ -33,7 +33,6 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tb_archviz.record import (
-    CONCAT_OPS,
     MAX_IO_PER_MODULE,
     MAX_SPECS,
     NAMED_OPS,
@@ -46,6 +45,7 @@ from tb_archviz.record import (
     TensorSpec,
     Totals,
     canonical_op,
+    edge_kinds,
     repeats,
     struct_hash,
 )
@@ -529,14 +529,8 @@ class _Flow:
             self.prod[n.name] = [(tracked[0][1][0], tracked[0][1][1], n.shape)]
             return
         op_id = f"op:{len(self.ops)}"
-        kinds = ["data"] * len(tracked)
-        if canon in CONCAT_OPS:
-            kinds = ["concat"] * len(tracked)
-        elif canon == "add" and len({p[0] for _, p in tracked}) >= 2:
-            # The skip: the earliest producer that already fed another node (it branched).
-            branched = [k for k in range(len(tracked)) if tracked[k][1][0] in self._fed]
-            if branched:
-                kinds[min(branched, key=lambda k: tracked[k][1][1])] = "residual"
+        kinds = edge_kinds(canon, [(p[0], p[1]) for _, p in tracked],
+                           lambda src: src in self._fed)
         for (_, p), kind in zip(tracked, kinds):
             self._edge(p[0], op_id, p[2], kind)
         self.ops.append(Op(id=op_id, op=canon, scope=n.module or "", order=self._next(),

@@ -9,7 +9,8 @@ a round trip shows whether a dict holds only known fields).
 
 The structure vocabulary both architecture producers share lives here too: the canonical op
 names and which ops get a node of their own (:func:`canonical_op`, :data:`NAMED_OPS`), the
-structural hash (:func:`struct_hash`) and the folding of repeated siblings (:func:`repeats`).
+kind of each edge into an op (:func:`edge_kinds`), the structural hash (:func:`struct_hash`)
+and the folding of repeated siblings (:func:`repeats`).
 
 A field that a record may omit altogether (``source``, ``params_unknown``, a tensor
 description's ``path`` and ``device``) defaults to :data:`ABSENT` and is left out of the JSON;
@@ -20,7 +21,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+)
 
 from tb_archviz.format import SCHEMA_VERSION
 
@@ -294,6 +306,23 @@ NAMED_OPS = frozenset({
     "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate", "embedding", "mean", "sum",
     "amax", "max", "topk", "where",
 }) | RESHAPE_OPS | CONCAT_OPS
+
+
+def edge_kinds(op: str, producers: Sequence[Tuple[str, int]],
+               branched: Callable[[str], bool]) -> List[str]:
+    """FORMAT.md edge kinds of an op's tracked inputs, given each input's producer as
+    ``(node, order)``: every input of a concat is ``"concat"``; on an ``add`` of >= 2 distinct
+    producers, the input produced earliest is the skip (``"residual"``) when its producer also
+    fed another node (it branched), unlike e.g. token + position embeddings summed once; the
+    rest are ``"data"``."""
+    if op in CONCAT_OPS:
+        return ["concat"] * len(producers)
+    kinds = ["data"] * len(producers)
+    if op == "add" and len({p[0] for p in producers}) >= 2:
+        first = min(range(len(producers)), key=lambda i: producers[i][1])
+        if branched(producers[first][0]):
+            kinds[first] = "residual"
+    return kinds
 
 
 def struct_hash(type_name: str, hparams: Mapping[str, Any], tensors: Sequence[Any],
