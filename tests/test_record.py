@@ -64,3 +64,13 @@ def test_a_record_reads_back_into_the_same_types():
     again = R.ArchitectureRecord.from_json(json.loads(json.dumps(rec.to_json())))
     assert again == rec
     assert isinstance(again.modules[1].io[0].inputs[0], R.TensorSpec)
+
+
+def test_edge_kinds_mark_the_branched_earliest_input_of_an_add_as_the_skip():
+    fed = {"block.conv"}.__contains__
+    assert R.edge_kinds("add", [("block.conv", 3), ("block.bn2", 7)], fed) == ["residual", "data"]
+    # token + position embeddings summed once: the earliest producer fed nothing else
+    assert R.edge_kinds("add", [("tok", 1), ("pos", 2)], fed) == ["data", "data"]
+    assert R.edge_kinds("add", [("block.conv", 3), ("block.conv", 3)], fed) == ["data", "data"]
+    assert R.edge_kinds("cat", [("a", 1), ("b", 2)], fed) == ["concat", "concat"]
+    assert R.edge_kinds("matmul", [("block.conv", 1), ("b", 2)], fed) == ["data", "data"]
