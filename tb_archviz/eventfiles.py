@@ -54,6 +54,19 @@ _DT_STRING = 7  # types_pb2.DT_STRING
 
 TensorEvent = collections.namedtuple("TensorEvent", ["wall_time", "step", "tensor_proto"])
 
+_SCALAR_DATUM = None
+
+
+def _scalar_datum(step: int, wall_time: float, value: float):
+    """A plain scalar value as ``read_scalars`` returns it, made once while reading: it has
+    the ``step`` and ``wall_time`` that TensorBoard's provider reads of a ``TensorEvent``."""
+    global _SCALAR_DATUM
+    if _SCALAR_DATUM is None:
+        from tensorboard.data import provider
+
+        _SCALAR_DATUM = provider.ScalarDatum
+    return _SCALAR_DATUM(step, wall_time, value)
+
 
 # ----------------------------------------------------------------------------- files
 
@@ -250,12 +263,12 @@ class _Run:
                     # as its one number.
                     kind = value.WhichOneof("value")
                     if kind == "simple_value":
-                        kept.append(TensorEvent(wall_time, step, value.simple_value))
+                        kept.append(_scalar_datum(step, wall_time, value.simple_value))
                         continue
                     if kind == "tensor":
                         number = _scalar_number(value.tensor)
                         if number is not None:
-                            kept.append(TensorEvent(wall_time, step, number))
+                            kept.append(_scalar_datum(step, wall_time, number))
                             continue
                 elif tag in dropped and tag in initial:
                     continue
@@ -282,7 +295,9 @@ class _Run:
                 if key in self._dropped:
                     continue
                 kept = self.tensors.setdefault(key, [])
-                kept.append(TensorEvent(wall_time, step, new.tensor))
+                number = _scalar_number(new.tensor) if tag in self._scalar_tags else None
+                kept.append(TensorEvent(wall_time, step, new.tensor) if number is None
+                            else _scalar_datum(step, wall_time, number))
                 if tag and tag in self._scalar_tags and tag not in fast \
                         and initial[tag].plugin_data.plugin_name == "scalars":
                     fast[tag] = kept
@@ -352,21 +367,22 @@ def _provider_class():
     from tensorboard.data import provider
     from tensorboard.util import tensor_util
 
+    scalar_datum = provider.ScalarDatum
+
     def convert_scalar(event):
-        value = event.tensor_proto
-        if not isinstance(value, float):
-            value = tensor_util.make_ndarray(value).item()
-        return provider.ScalarDatum(step=event.step, wall_time=event.wall_time, value=value)
+        if type(event) is scalar_datum:  # kept as read (see _Run)
+            return event
+        return scalar_datum(step=event.step, wall_time=event.wall_time,
+                            value=tensor_util.make_ndarray(event.tensor_proto).item())
 
     def convert_tensor(event):
-        proto = event.tensor_proto
-        if isinstance(proto, float):
+        if type(event) is scalar_datum:  # pragma: no cover - scalar tags are not tensors
             import numpy as np
 
-            array = np.array(proto, dtype=np.float32)
-        else:
-            array = tensor_util.make_ndarray(proto)
-        return provider.TensorDatum(step=event.step, wall_time=event.wall_time, numpy=array)
+            return provider.TensorDatum(step=event.step, wall_time=event.wall_time,
+                                        numpy=np.array(event.value))
+        return provider.TensorDatum(step=event.step, wall_time=event.wall_time,
+                                    numpy=tensor_util.make_ndarray(event.tensor_proto))
 
     class FastProvider(dp.MultiplexerDataProvider):
         """TensorBoard's ``MultiplexerDataProvider`` over an :class:`EventIndex`: the same
