@@ -133,6 +133,18 @@ def _length_crc(length: int) -> int:
 
 
 _EVENT = None
+_MIGRATIONS = None
+
+
+def _migrations():
+    """TensorBoard's read-time migrations of one value: ``data_compat`` (legacy values to
+    tensors), then ``dataclass_compat`` (data classes), as its ``EventFileLoader`` runs them."""
+    global _MIGRATIONS
+    if _MIGRATIONS is None:
+        from tensorboard import data_compat, dataclass_compat
+
+        _MIGRATIONS = (data_compat.migrate_value, dataclass_compat._migrate_value)
+    return _MIGRATIONS
 
 
 def _event_class():
@@ -266,7 +278,14 @@ class _Run:
                         kept.append(_scalar_datum(step, wall_time, value.simple_value))
                         continue
                     if kind == "tensor":
-                        number = _scalar_number(value.tensor)
+                        tensor = value.tensor
+                        floats = tensor.float_val
+                        # float32 as our sink and tf.summary write it; others below
+                        if len(floats) == 1 and tensor.dtype == 1 \
+                                and not tensor.tensor_shape.dim and not tensor.tensor_content:
+                            kept.append(_scalar_datum(step, wall_time, floats[0]))
+                            continue
+                        number = _scalar_number(tensor)
                         if number is not None:
                             kept.append(_scalar_datum(step, wall_time, number))
                             continue
@@ -276,9 +295,8 @@ class _Run:
 
     def _migrated(self, value, step, wall_time, initial, fast) -> None:
         """One value through TensorBoard's migrations and EventAccumulator._ProcessEvent."""
-        from tensorboard import data_compat, dataclass_compat
-
-        for new in dataclass_compat._migrate_value(data_compat.migrate_value(value), initial):
+        migrate_value, migrate_dataclass = _migrations()
+        for new in migrate_dataclass(migrate_value(value), initial):
             tag = new.tag
             if new.HasField("metadata") and tag not in self.metadata \
                     and tag not in self._dropped:
