@@ -9,7 +9,9 @@ most hold one small event file of ordinary scalars (what a plain script logs), e
 statistics, an anomaly list). Event files are written once as bytes and copied, so 10,000 runs
 take seconds. Then, in one run, side by side:
 
-* ``tb-archviz inspect LOGDIR --json`` as a subprocess (wall time, runs listed);
+* ``tb-archviz inspect LOGDIR --json`` as a subprocess (wall time, CPU time, runs listed);
+  with ``--multiplexer`` also the same document read through TensorBoard's EventMultiplexer
+  (the loader before ``tb_archviz/eventfiles.py``), and whether both documents are equal;
 * a real ``tensorboard --logdir LOGDIR`` (default data server): seconds from process start
   until its own ``/data/runs`` lists every run, and one ``/data/runs`` request after that;
   then the first complete answer and a repeated answer of our two ``/runs`` routes;
@@ -99,20 +101,28 @@ def build(logdir: str, runs: int, every: int) -> float:
     return time.perf_counter() - t0
 
 
-def time_inspect(logdir: str) -> dict:
+# ``inspect --json`` with TensorBoard's EventMultiplexer as the loader (before issue 12's fast
+# loader; the CLI has no flag for it).
+_MULTIPLEXER_INSPECT = ("import json, sys; from tb_archviz import cli; "
+                        "doc = cli.inspect_logdir(sys.argv[1], loader='multiplexer'); "
+                        "json.dump(cli._finite(doc), sys.stdout)")
+
+
+def time_inspect(logdir: str, loader: str = "fast") -> dict:
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect", logdir, "--json"],
-                         capture_output=True, text=True, check=False)
+    cmd = [sys.executable, "-m", "tb_archviz", "inspect", logdir, "--json"] \
+        if loader == "fast" else [sys.executable, "-c", _MULTIPLEXER_INSPECT, logdir]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     doc = json.loads(out.stdout) if out.returncode == 0 else {"runs": []}
     return {"seconds": wall, "cpu_seconds": cpu, "exit": out.returncode, "runs": len(doc["runs"]),
             "with_anomalies": sum(1 for r in doc["runs"] if r["anomalies"]),
-            "stderr": out.stderr[-500:]}
+            "stderr": out.stderr[-500:], "document": json.dumps(doc, sort_keys=True)}
 
 
 def time_tensorboard(logdir: str, runs: int, archviz_runs: int, extra=(), timeout=1800.0
@@ -165,6 +175,10 @@ def main(argv=None) -> int:
     p.add_argument("--no-python", action="store_true",
                    help="skip the tensorboard --load_fast=false measurement")
     p.add_argument("--no-tensorboard", action="store_true")
+    p.add_argument("--multiplexer", action="store_true",
+                   help="also time inspect with TensorBoard's EventMultiplexer as the loader "
+                        "(the loader before issue 12's tb_archviz/eventfiles.py) and check "
+                        "that both documents are the same")
     args = p.parse_args(argv)
     if args.rebuild and os.path.isdir(args.logdir):
         shutil.rmtree(args.logdir)
@@ -178,6 +192,13 @@ def main(argv=None) -> int:
           f"({report['inspect']['cpu_seconds']:.1f} s CPU), "
           f"{report['inspect']['runs']} runs listed, exit {report['inspect']['exit']}",
           flush=True)
+    if args.multiplexer:
+        slow = report["inspect_multiplexer"] = time_inspect(args.logdir, "multiplexer")
+        print(f"inspect with TensorBoard's EventMultiplexer: {slow['seconds']:.1f} s "
+              f"({slow['cpu_seconds']:.1f} s CPU), {slow['runs']} runs listed, same document: "
+              f"{slow['document'] == report['inspect']['document']}", flush=True)
+    for timed in (report["inspect"], report.get("inspect_multiplexer", {})):
+        timed.pop("document", None)
     if not args.no_tensorboard:
         variants = [()] + ([] if args.no_python else [("--load_fast=false",)])
         report["tensorboard"] = []
