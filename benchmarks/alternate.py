@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     net, x, y = build(args.model)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    losses = {v: torch.nn.CrossEntropyLoss() for v in VARIANTS}
     nets = {v: copy.deepcopy(net) for v in VARIANTS}
     opts = {v: torch.optim.AdamW(nets[v].parameters(), lr=1e-3) for v in VARIANTS}
     with tempfile.TemporaryDirectory() as logdir:
@@ -65,6 +65,13 @@ def main(argv=None) -> int:
                     "every step": HealthMonitor(nets["every step"])}
         every = {"sentinel alone": 50, "defaults (stats every 50 + sentinel)": 50,
                  "every step": 1}
+        for v, mon in monitors.items():
+            # The evidence the rules read (optimizer settings, the loss input's range) where
+            # the monitor collects it; older monitors had none.
+            if hasattr(mon, "watch_optimizers"):
+                mon.watch_optimizers([opts[v]])
+            if hasattr(mon, "watch_loss"):
+                mon.watch_loss(losses[v])
         counters = {v: 0 for v in VARIANTS}
         clock = time.process_time
         times = {v: [] for v in VARIANTS}
@@ -77,7 +84,7 @@ def main(argv=None) -> int:
             if mon is not None:
                 mon.start_step(k, (x, y), logging=k % every[variant] == 0)
             t1 = clock()
-            loss = loss_fn(nets[variant](x), y)
+            loss = losses[variant](nets[variant](x), y)
             t2 = clock()
             opts[variant].zero_grad()
             loss.backward()

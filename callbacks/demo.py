@@ -211,7 +211,7 @@ DEMOS: Dict[str, dict] = {
         story="a pre-norm transformer encoder (GELU, LayerNorm, AdamW); trains well"),
     "healthy_lstm": dict(
         net=lambda: LSTMClassifier(), data=lambda: sequence_data(),
-        example=torch.zeros(2, 16, dtype=torch.long), lr=3e-3,
+        example=torch.zeros(2, 16, dtype=torch.long), lr=1e-3,
         story="a 2-layer bidirectional LSTM; trains well"),
     "healthy_moons": dict(
         net=lambda: MLP(features=2, hidden=8, classes=2, act=nn.Tanh), data=lambda: two_moons(),
