@@ -66,15 +66,77 @@ def _analyze(src, run: str) -> list:
         return reader.read_anomalies(src, run).get(run, [])
 
 
-def inspect_logdir(logdir: str, loader: str = "fast") -> dict:
+def inspect_logdir(logdir: str, loader: str = "fast", jobs: Optional[int] = None) -> dict:
     """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3).
 
     Each run carries ``problems``: one line per record that could not be read or did not
     match the schema (FORMAT.md "Validation"); such records are left out of the rest.
-    ``loader`` chooses how event files are read (:func:`tb_archviz.reader.open_logdir`)."""
+    ``loader`` chooses how event files are read (:func:`tb_archviz.reader.open_logdir`).
+
+    With the fast loader, a logdir of many runs is read and analysed by ``jobs`` worker
+    processes, each over a contiguous share of the runs, with exactly the code below (runs
+    are independent: one run's answer never depends on another's). ``jobs=None`` uses the
+    available CPUs (up to 4) from :data:`PARALLEL_RUNS` runs on; ``jobs=1`` never forks."""
+    from tb_archviz import eventfiles, reader
+
+    if loader == "fast":
+        if not os.path.isdir(logdir):
+            raise FileNotFoundError(f"logdir {logdir!r} does not exist or is not a directory")
+        walked = eventfiles.walk(logdir)
+        if jobs is None:
+            jobs = _cpus() if len(walked) >= PARALLEL_RUNS else 1
+        jobs = max(1, min(int(jobs), len(walked)))
+        if jobs > 1:
+            shares = [walked[i * len(walked) // jobs:(i + 1) * len(walked) // jobs]
+                      for i in range(jobs)]
+            try:
+                import concurrent.futures
+                import multiprocessing
+
+                context = multiprocessing.get_context("fork")
+                with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+                    parts = list(pool.map(_inspect_share, [logdir] * jobs, shares))
+            except (OSError, ValueError, ImportError) as exc:  # no fork here: one process
+                logging.getLogger(__name__).debug("inspect in one process: %s", exc)
+            else:
+                return {"runs": [entry for part in parts for entry in part]}
+        src = reader.Source(reader.IndexedProvider(eventfiles.data_provider(logdir, walked)),
+                            _request_context())
+    else:
+        src = reader.open_logdir(logdir, loader=loader)
+    return {"runs": _inspect_runs(src)}
+
+
+# From this many runs on, ``inspect`` reads and analyses them in worker processes.
+PARALLEL_RUNS = 2000
+
+
+def _cpus() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
+
+
+def _request_context():
+    from tensorboard import context as tb_context
+
+    return tb_context.RequestContext()
+
+
+def _inspect_share(logdir: str, walked) -> list:
+    """A worker's entries: the runs of ``walked`` (a contiguous share of the walk)."""
+    from tb_archviz import eventfiles, reader
+
+    src = reader.Source(reader.IndexedProvider(eventfiles.data_provider(logdir, walked)),
+                        _request_context())
+    return _inspect_runs(src)
+
+
+def _inspect_runs(src) -> list:
     from tb_archviz import reader
 
-    src = reader.open_logdir(logdir, loader=loader)
     archs = reader.read_any_architectures(src)
     runs = []
     for run in reader.list_runs(src):
@@ -92,7 +154,7 @@ def inspect_logdir(logdir: str, loader: str = "fast") -> dict:
             reader.note(src, run, f"cannot check the statistics: {type(exc).__name__}: {exc}")
         entry["problems"] = reader.problems_of(src, run)
         runs.append(entry)
-    return {"runs": runs}
+    return runs
 
 
 def _print_text(doc: dict, out) -> None:

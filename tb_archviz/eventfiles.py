@@ -337,9 +337,11 @@ class EventIndex:
         self._runs = runs
 
     @classmethod
-    def load(cls, logdir: str) -> "EventIndex":
+    def load(cls, logdir: str, walked: Optional[List[Tuple[str, str, List[str]]]] = None
+             ) -> "EventIndex":
+        """The runs of ``logdir``, or only those of ``walked`` (a part of :func:`walk`)."""
         runs: Dict[str, _Run] = {}
-        for name, _path, files in walk(logdir):
+        for name, _path, files in (walk(logdir) if walked is None else walked):
             run = _Run()
             for path in files:
                 run.load_file(path)
@@ -475,9 +477,10 @@ def _provider_class():
 _PROVIDER = None
 
 
-def data_provider(logdir: str):
-    """A data provider over ``logdir`` read by this module (every sample kept)."""
+def data_provider(logdir: str, walked: Optional[List[Tuple[str, str, List[str]]]] = None):
+    """A data provider over ``logdir`` read by this module (every sample kept); over the
+    runs of ``walked`` only when given (a part of :func:`walk`, for workers)."""
     global _PROVIDER
     if _PROVIDER is None:
         _PROVIDER = _provider_class()
-    return _PROVIDER(EventIndex.load(logdir), logdir)
+    return _PROVIDER(EventIndex.load(logdir, walked), logdir)

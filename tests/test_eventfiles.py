@@ -139,6 +139,14 @@ def test_inspect_documents_are_the_same_with_both_loaders(logdir):
     assert any(r["anomalies"] for r in fast["runs"])
 
 
+def test_inspect_in_worker_processes_gives_the_same_document(logdir):
+    serial = cli.inspect_logdir(str(logdir), jobs=1)
+    assert len(serial["runs"]) > 3
+    parallel = cli.inspect_logdir(str(logdir), jobs=3)
+    # as JSON: NaN values (a NaN loss) are equal only as text
+    assert json.dumps(parallel, sort_keys=True) == json.dumps(serial, sort_keys=True)
+
+
 def _copy_run(src_dir, dst_dir):
     shutil.copytree(src_dir, dst_dir)
     (path,) = [os.path.join(dst_dir, f) for f in os.listdir(dst_dir) if "tfevents" in f]
