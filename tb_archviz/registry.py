@@ -326,3 +326,26 @@ def stats_table() -> str:
         lines.append(f"| `{s.family}` | `{s.name}` | {meaning} | {s.unit} | "
                      f"{COMBINES[s.combine]} |")
     return "\n".join(lines)
+
+
+def update_docs(readme: str, format_md: str) -> None:
+    """Rewrite the generated tables in README.md and FORMAT.md in place."""
+    for path, head, table in ((readme, "| kind | rule (defaults) |", rules_table()),
+                              (format_md, "| family | column | meaning |", stats_table())):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        start = text.index(head)
+        end = text.find("\n\n", start)
+        end = len(text) if end < 0 else end
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text[:start] + table + text[end:])
+
+
+if __name__ == "__main__":   # python -m tb_archviz.registry: regenerate the docs' tables
+    import os as _os
+
+    from tb_archviz import registry as _registry   # the module the rules declare into
+
+    _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+    _registry.update_docs(_os.path.join(_root, "README.md"),
+                          _os.path.join(_root, "tb_archviz", "FORMAT.md"))

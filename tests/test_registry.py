@@ -12,12 +12,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def test_readme_rule_table_is_the_generated_one():
     assert R.rules_table() in (ROOT / "README.md").read_text(encoding="utf-8"), \
-        "regenerate README.md's rule table from tb_archviz.registry.rules_table()"
+        "regenerate the table: python -m tb_archviz.registry"
 
 
 def test_format_column_table_is_the_generated_one():
     assert R.stats_table() in (ROOT / "tb_archviz" / "FORMAT.md").read_text(encoding="utf-8"), \
-        "regenerate FORMAT.md's column table from tb_archviz.registry.stats_table()"
+        "regenerate the table: python -m tb_archviz.registry"
 
 
 def test_every_rule_has_a_function_label_summary_and_remedy():
