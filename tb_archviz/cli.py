@@ -79,7 +79,7 @@ def inspect_logdir(logdir: str, loader: str = "fast", jobs: Optional[int] = None
     available CPUs (up to 4) from :data:`PARALLEL_RUNS` runs on; ``jobs=1`` never forks."""
     from tb_archviz import eventfiles, reader
 
-    if loader == "fast":
+    if loader == "fast" and eventfiles.supported():
         if not os.path.isdir(logdir):
             raise FileNotFoundError(f"logdir {logdir!r} does not exist or is not a directory")
         walked = eventfiles.walk(logdir)

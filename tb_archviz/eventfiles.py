@@ -117,18 +117,13 @@ def walk(logdir: str) -> List[Tuple[str, str, List[str]]]:
 # Files up to this size are read whole; larger ones are mapped.
 _READ_WHOLE = 64 << 20
 
-_length_crcs: Dict[int, int] = {}
-
-
-def _length_crc(length: int) -> int:
-    """The masked CRC-32C of a record's 8 length bytes (memoized: lengths repeat)."""
-    crc = _length_crcs.get(length)
+def _length_crc(length: int, memo: Dict[int, int]) -> int:
+    """The masked CRC-32C of a record's 8 length bytes (``memo``: lengths repeat)."""
+    crc = memo.get(length)
     if crc is None:
         from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-        if len(_length_crcs) > 65536:
-            _length_crcs.clear()
-        crc = _length_crcs[length] = masked_crc32c(struct.pack("<Q", length))
+        crc = memo[length] = masked_crc32c(struct.pack("<Q", length))
     return crc
 
 
@@ -156,20 +151,22 @@ def _event_class():
     return _EVENT
 
 
-def records(data, label: str = "event file") -> Iterator[memoryview]:
+def records(data, label: str = "event file", memo: Optional[Dict[int, int]] = None
+            ) -> Iterator[memoryview]:
     """The records of one TFRecord file held in ``data`` (bytes or a read-only map), in
     order, up to the first record that is cut short or whose length CRC does not match (see
     the module docstring)."""
     # Slices of bytes would copy every record; slices of a mapped file must (so that the
     # map can be closed while parsed events live on).
     view = memoryview(data) if isinstance(data, bytes) else data
+    memo = {} if memo is None else memo
     pos, end = 0, len(data)
     while pos < end:
         if pos + 12 > end:
             log.debug("%s: record header cut short at byte %d", label, pos)
             return
         length, crc = _HEADER.unpack_from(data, pos)
-        if _length_crc(length) != crc:
+        if _length_crc(length, memo) != crc:
             log.debug("%s: length CRC mismatch at byte %d; rest of the file skipped",
                       label, pos)
             return
@@ -203,7 +200,6 @@ def _scalar_number(tensor) -> Optional[float]:
     return values[0] if len(values) == 1 else None
 
 
-
 class _Run:
     """What TensorBoard's ``EventAccumulator`` keeps of one run, for the kept plugins."""
 
@@ -216,7 +212,8 @@ class _Run:
         self._scalar_tags: set = set()             # run-level plain scalar tags
         self._dropped: set = set()                 # tags of plugins not kept
 
-    def load_file(self, path: str) -> None:
+    def load_file(self, path: str, memo: Optional[Dict[int, int]] = None) -> None:
+        """Add the events of one file (``memo``: length CRCs, shared across files)."""
         import mmap
 
         try:
@@ -231,12 +228,15 @@ class _Run:
             log.warning("tb_archviz: cannot read %s: %s", path, exc)
             return
         try:
-            self._load(data, path)
+            self._load(data, path, {} if memo is None else memo)
+        except Exception as exc:  # noqa: BLE001 - a value TensorBoard's migrations reject
+            log.warning("tb_archviz: %s: the rest of this event file is skipped: %s: %s",
+                        path, type(exc).__name__, exc)
         finally:
             if not isinstance(data, bytes):
                 data.close()
 
-    def _load(self, data, path: str) -> None:
+    def _load(self, data, path: str, memo: Dict[int, int]) -> None:
         # Per file, as TensorBoard's EventFileLoader keeps it (dataclass_compat).
         initial: Dict[str, object] = {}
         # tag -> its kept values, for the tags whose values in this file are plain scalars:
@@ -245,7 +245,7 @@ class _Run:
         fast: Dict[str, list] = {}
         dropped = self._dropped
         parse = _event_class().FromString
-        for record in records(data, path):
+        for record in records(data, path, memo):
             try:
                 event = parse(record)
             except Exception as exc:  # damaged inside: as a cut-short record (docstring)
@@ -259,9 +259,10 @@ class _Run:
                     from tensorboard import dataclass_compat
 
                     for ev in dataclass_compat.migrate_event(event, initial):
-                        if ev.HasField("summary"):
+                        if ev.HasField("summary"):  # already migrated: as it is
                             for value in ev.summary.value:
-                                self._migrated(value, ev.step, ev.wall_time, initial, fast)
+                                self._migrated(value, ev.step, ev.wall_time, initial, fast,
+                                               migrated=True)
                 continue
             step = event.step
             wall_time = event.wall_time
@@ -293,10 +294,14 @@ class _Run:
                     continue
                 self._migrated(value, step, wall_time, initial, fast)
 
-    def _migrated(self, value, step, wall_time, initial, fast) -> None:
+    def _migrated(self, value, step, wall_time, initial, fast, migrated=False) -> None:
         """One value through TensorBoard's migrations and EventAccumulator._ProcessEvent."""
-        migrate_value, migrate_dataclass = _migrations()
-        for new in migrate_dataclass(migrate_value(value), initial):
+        if migrated:
+            values = (value,)
+        else:
+            migrate_value, migrate_dataclass = _migrations()
+            values = migrate_dataclass(migrate_value(value), initial)
+        for new in values:
             tag = new.tag
             if new.HasField("metadata") and tag not in self.metadata \
                     and tag not in self._dropped:
@@ -316,8 +321,9 @@ class _Run:
                 number = _scalar_number(new.tensor) if tag in self._scalar_tags else None
                 kept.append(TensorEvent(wall_time, step, new.tensor) if number is None
                             else _scalar_datum(step, wall_time, number))
+                first = initial.get(tag)
                 if tag and tag in self._scalar_tags and tag not in fast \
-                        and initial[tag].plugin_data.plugin_name == "scalars":
+                        and first is not None and first.plugin_data.plugin_name == "scalars":
                     fast[tag] = kept
 
     def finish(self) -> None:
@@ -341,10 +347,11 @@ class EventIndex:
              ) -> "EventIndex":
         """The runs of ``logdir``, or only those of ``walked`` (a part of :func:`walk`)."""
         runs: Dict[str, _Run] = {}
+        memo: Dict[int, int] = {}
         for name, _path, files in (walk(logdir) if walked is None else walked):
             run = _Run()
             for path in files:
-                run.load_file(path)
+                run.load_file(path, memo)
             run.finish()
             runs[name] = run
         return cls(runs)
@@ -472,6 +479,28 @@ def _provider_class():
             return super().read_blob(ctx, blob_key=blob_key)
 
     return FastProvider
+
+
+def supported() -> bool:
+    """Whether this TensorBoard has the parts of it this loader builds on (its provider's
+    index and read helpers, its blob keys, its value migrations); if not, the reader uses
+    TensorBoard's ``EventMultiplexer`` instead (:func:`tb_archviz.reader.open_logdir`)."""
+    try:
+        from tensorboard import data_compat, dataclass_compat
+        from tensorboard.backend.event_processing import data_provider as dp
+        from tensorboard.compat.tensorflow_stub import pywrap_tensorflow
+    except ImportError:
+        return False
+    cls = getattr(dp, "MultiplexerDataProvider", None)
+    return (callable(getattr(data_compat, "migrate_value", None))
+            and callable(getattr(dataclass_compat, "_migrate_value", None))
+            and callable(getattr(dataclass_compat, "migrate_event", None))
+            and callable(getattr(dp, "_decode_blob_key", None))
+            and callable(getattr(pywrap_tensorflow, "masked_crc32c", None))
+            and cls is not None
+            and all(callable(getattr(cls, m, None)) for m in (
+                "_index", "_read", "_validate_context", "_validate_experiment_id",
+                "_validate_downsample")))
 
 
 _PROVIDER = None

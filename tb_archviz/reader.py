@@ -1,9 +1,10 @@
 """Reading archviz data back through a TensorBoard data provider (no torch).
 
 The TensorBoard plugins pass ``context.data_provider`` (Rust data server or Python loader);
-the CLI builds a Python ``MultiplexerDataProvider`` over a logdir with every sample kept
-(:func:`open_logdir`). Both then use the same functions here, so what ``tb-archviz inspect``
-reports is what the tabs show.
+the CLI builds a Python ``MultiplexerDataProvider`` over a logdir with every sample kept,
+over the event files as :mod:`tb_archviz.eventfiles` reads them (:func:`open_logdir`). Both
+then use the same functions here, so what ``tb-archviz inspect`` reports is what the tabs
+show.
 
 Every decoded payload is checked against the schema (:mod:`tb_archviz.validate`) before it is
 returned. What cannot be read or does not match is skipped, and a one-line message is kept per
@@ -104,17 +105,19 @@ def open_logdir(logdir: str, loader: str = "fast") -> Source:
     (our TFRecord framing, TensorBoard's protobuf classes and migrations, only the plugins the
     reader needs) and serves them through TensorBoard's own ``MultiplexerDataProvider``;
     ``loader="multiplexer"`` loads them with TensorBoard's ``EventMultiplexer`` (every
-    plugin; several times slower over many runs). Both give the same answers for our plugins,
-    plain scalars, run graphs and hparams (tests/test_eventfiles.py)."""
+    plugin; several times slower over many runs), as does ``"fast"`` with a TensorBoard that
+    lacks what the fast loader builds on (:func:`eventfiles.supported`). Both give the same
+    answers for our plugins, plain scalars, run graphs and hparams (tests/test_eventfiles.py).
+    """
     from tensorboard import context as tb_context
 
     if not os.path.isdir(logdir):
         raise FileNotFoundError(f"logdir {logdir!r} does not exist or is not a directory")
-    if loader == "fast":
-        from tb_archviz import eventfiles
+    from tb_archviz import eventfiles
 
+    if loader == "fast" and eventfiles.supported():
         provider = eventfiles.data_provider(logdir)
-    elif loader == "multiplexer":
+    elif loader in LOADERS:
         provider = _multiplexer_provider(logdir)
     else:
         raise ValueError(f"loader must be one of {LOADERS}, not {loader!r}")
