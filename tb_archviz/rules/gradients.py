@@ -297,12 +297,12 @@ def no_gradient(s: StepStats, th: Dict[str, float], st: State
 
 
 @rule("gradient_accumulation", label="gradients never reset", acute=True,
-      summary="the total gradient norm grows at every one of 6 logging points in a row, 5× "
-              "over them and over its early level, while the loss stays where it was (a "
-              "running sum of gradients)",
+      summary="the total gradient norm grows at every one of 4 logging points in a row, 5× "
+              "over them and over its first logged value, while the loss stays where it was "
+              "(a running sum of gradients)",
       remedy="Gradients add up across steps: call optimizer.zero_grad() once per step (for "
              "deliberate accumulation, after every k-th step).",
-      thresholds=(T("accumulation_points", 6.0, "logging points in a row with a growing total "
+      thresholds=(T("accumulation_points", 4.0, "logging points in a row with a growing total "
                     "gradient norm"),
                   T("accumulation_growth", 5.0, "growth of the total gradient norm over them")))
 def gradient_accumulation(s: StepStats, th: Dict[str, float], st: State
@@ -320,7 +320,7 @@ def gradient_accumulation(s: StepStats, th: Dict[str, float], st: State
         return [key], []
     norms = [x[1] for x in h]
     losses = [x[2] for x in h]
-    early = _median(st.grad_total_early)
+    early = st.grad_total_early[0]       # the first logged norm: before anything added up
     growing = all(b > a for a, b in zip(norms, norms[1:])) and \
         norms[-1] > th["accumulation_growth"] * norms[0] > 0 and \
         norms[-1] > th["accumulation_growth"] * early
