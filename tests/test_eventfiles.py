@@ -139,10 +139,25 @@ def test_inspect_documents_are_the_same_with_both_loaders(logdir):
     assert any(r["anomalies"] for r in fast["runs"])
 
 
-def test_inspect_in_worker_processes_gives_the_same_document(logdir):
+_SHARE = cli._inspect_share
+
+
+def _noting_the_worker(logdir, walked):
+    """cli._inspect_share, saying which process ran it (in a worker: forked)."""
+    with open(os.environ["TB_ARCHVIZ_TEST_PIDS"], "a") as f:
+        f.write(f"{os.getpid()}\n")
+    return _SHARE(logdir, walked)
+
+
+def test_inspect_in_worker_processes_gives_the_same_document(logdir, tmp_path, monkeypatch):
     serial = cli.inspect_logdir(str(logdir), jobs=1)
     assert len(serial["runs"]) > 3
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("TB_ARCHVIZ_TEST_PIDS", str(pids))
+    monkeypatch.setattr(cli, "_inspect_share", _noting_the_worker)
     parallel = cli.inspect_logdir(str(logdir), jobs=3)
+    workers = set(pids.read_text().split())
+    assert workers and str(os.getpid()) not in workers  # read in worker processes
     # as JSON: NaN values (a NaN loss) are equal only as text
     assert json.dumps(parallel, sort_keys=True) == json.dumps(serial, sort_keys=True)
 
