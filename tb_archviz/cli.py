@@ -26,9 +26,24 @@ def _parser() -> argparse.ArgumentParser:
         description="Architecture diagrams and training-health anomalies from TensorBoard logdirs.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    ins = sub.add_parser("inspect", help="report architectures and anomalies of every run")
+    ins = sub.add_parser(
+        "inspect", help="report architectures and anomalies of every run",
+        description="Report every run's architecture, anomalies and hyperparameters (the "
+                    "hparams plugin data Lightning's TensorBoardLogger.log_hyperparams writes, "
+                    "or hparams.yaml beside the event files). With --by NAME, group the runs "
+                    "by that hyperparameter and say in one sentence when a threshold or value "
+                    "separates the broken runs from the healthy ones.")
     ins.add_argument("logdir")
-    ins.add_argument("--json", action="store_true", help="print one JSON document")
+    ins.add_argument("--json", action="store_true",
+                     help="print one JSON document (each run with \"hparams\"; with --by, a "
+                          "\"by\" object: hparam, kind, split)")
+    ins.add_argument("--by", metavar="NAME", default=None,
+                     help="group the runs by hyperparameter NAME and find the setting that "
+                          "separates broken runs from healthy ones, e.g. 'all 4 runs with "
+                          "lr \u2265 0.5 have exploding_gradients; none of the 4 below'")
+    ins.add_argument("--kind", metavar="KIND", default=None,
+                     help="with --by: broken means having an anomaly of this kind (default: "
+                          "any warning or error)")
     ins.add_argument("--fail-on", choices=["warning", "error"], default=None,
                      help="exit 1 if an anomaly of this severity or worse exists, or if a "
                           "run has records that could not be read")
@@ -104,7 +119,7 @@ def inspect_logdir(logdir: str, loader: str = "fast", jobs: Optional[int] = None
                             _request_context())
     else:
         src = reader.open_logdir(logdir, loader=loader)
-    return {"runs": _inspect_runs(src)}
+    return {"runs": _inspect_runs(src, logdir)}
 
 
 # From this many runs on, ``inspect`` reads and analyses them in worker processes.
@@ -131,11 +146,11 @@ def _inspect_share(logdir: str, walked) -> list:
 
     src = reader.Source(reader.IndexedProvider(eventfiles.data_provider(logdir, walked)),
                         _request_context())
-    return _inspect_runs(src)
+    return _inspect_runs(src, logdir)
 
 
-def _inspect_runs(src) -> list:
-    from tb_archviz import reader
+def _inspect_runs(src, logdir: Optional[str] = None) -> list:
+    from tb_archviz import reader, sweeps
 
     archs = reader.read_any_architectures(src)
     runs = []
@@ -152,6 +167,7 @@ def _inspect_runs(src) -> list:
             reader.check_run(src, run)
         except Exception as exc:  # the checks themselves must not stop the report
             reader.note(src, run, f"cannot check the statistics: {type(exc).__name__}: {exc}")
+        entry["hparams"] = sweeps.read_hparams(src, run, logdir)
         entry["problems"] = reader.problems_of(src, run)
         runs.append(entry)
     return runs
@@ -184,6 +200,15 @@ def _print_text(doc: dict, out) -> None:
 def cmd_inspect(args) -> int:
     # Data problems are part of the report (``problems``); not repeated as log lines.
     logging.getLogger("tb_archviz.reader").setLevel(logging.ERROR)
+    by, kind = getattr(args, "by", None), getattr(args, "kind", None)
+    if kind is not None:
+        from tb_archviz import registry
+
+        if by is None:
+            raise UsageError("--kind needs --by NAME (the hyperparameter to relate it to)")
+        if kind not in registry.kinds():
+            raise UsageError(f"unknown anomaly kind {kind!r}; kinds: "
+                             + ", ".join(sorted(registry.kinds())))
     try:
         doc = inspect_logdir(args.logdir)
     except (UsageError, FileNotFoundError):
@@ -192,9 +217,15 @@ def cmd_inspect(args) -> int:
         logging.getLogger(__name__).debug("inspect failed", exc_info=True)
         raise UsageError(f"cannot read logdir {args.logdir!r}: {type(exc).__name__}: "
                          f"{exc}") from None
+    if by is not None:
+        from tb_archviz import sweeps
+
+        doc["by"] = sweeps.by_document(by, doc["runs"], kind)
     if args.json:
         json.dump(_finite(doc), sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
+    elif by is not None:
+        sweeps.print_groups(doc, sys.stdout)
     else:
         _print_text(doc, sys.stdout)
     if args.fail_on:
