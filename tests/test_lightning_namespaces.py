@@ -135,7 +135,7 @@ def test_cli_usage_errors_exit_2_and_a_foreign_logdir_has_no_architecture(tmp_pa
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
     assert doc["runs"] == [{"run": "foreign", "architecture": None, "anomalies": [],
-                            "problems": []}]
+                            "hparams": {}, "problems": []}]
 
 
 def test_inspect_falls_back_to_an_add_graph_graphdef(tmp_path):
