@@ -38,14 +38,17 @@ Value = Any  # float, int, str, bool or None
 
 
 def _plain(v: Any) -> Value:
-    """A JSON-ready scalar: numbers, strings, booleans and None as they are (integral
-    doubles as ints: the hparams protocol stores every number as a double), anything else
+    """A JSON-ready scalar: numbers, strings, booleans and None as they are, anything else
     as its text."""
-    if isinstance(v, bool) or v is None or isinstance(v, (str, int)):
+    if isinstance(v, bool) or v is None or isinstance(v, (str, int, float)):
         return v
-    if isinstance(v, float):
-        return int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
     return str(v)
+
+
+def _proto_number(v: float) -> Value:
+    """The hparams protocol stores every number as a double: integral ones read as ints
+    (``layers: 3``, not 3.0); hparams.yaml, where present, keeps the logged type."""
+    return int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
 
 
 def _flatten(d: dict, prefix: str = "") -> Dict[str, Value]:
@@ -90,7 +93,7 @@ def plugin_hparams(src, run: str) -> Dict[str, Value]:
     for name, value in data.session_start_info.hparams.items():
         which = value.WhichOneof("kind")
         if which == "number_value":
-            out[name] = _plain(value.number_value)
+            out[name] = _proto_number(value.number_value)
         elif which == "string_value":
             out[name] = value.string_value
         elif which == "bool_value":
