@@ -185,14 +185,19 @@ def _print_text(doc: dict, out) -> None:
             print(f"  architecture: {arch['modules']} modules, {arch['parameters']:,} parameters, "
                   f"{arch['edges']} dataflow edges" +
                   ("" if arch.get("status", "ok") == "ok" else f" ({arch['status']})"), file=out)
+        if entry.get("hparams"):
+            from tb_archviz.sweeps import fmt_value
+
+            print("  hparams: " + ", ".join(f"{k}={fmt_value(v)}"
+                                            for k, v in entry["hparams"].items()), file=out)
         anomalies = entry["anomalies"]
         if not anomalies:
             print("  anomalies: none" + (" found in what could be read"
                                          if entry.get("problems") else ""), file=out)
         for a in anomalies:
             where = a.get("layer") or a.get("tag") or "run"
-            print(f"  [{a.get('severity', 'info')}] {a['kind']} in {where}, steps {a['first_step']}-"
-                  f"{a.get('last_step')}: {a.get('message', '')}", file=out)
+            print(f"  [{a.get('severity', 'info')}] {a['kind']} in {where}, steps "
+                  f"{a['first_step']}-{a.get('last_step')}: {a.get('message', '')}", file=out)
         for problem in entry.get("problems", []):
             print(f"  [problem] {problem}", file=out)
 

@@ -39,7 +39,7 @@ import collections
 import logging
 import os
 import struct
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,7 @@ class _Run:
         """Add the events of one file (``memo``: length CRCs, shared across files)."""
         import mmap
 
+        data: Union[bytes, "mmap.mmap"]
         try:
             with open(path, "rb") as f:
                 if os.fstat(f.fileno()).st_size > _READ_WHOLE:
