@@ -187,7 +187,7 @@ def fmt_value(v: Value) -> str:
     return str(v)
 
 
-def _what(kind: Optional[str], plural: bool = True) -> str:
+def _what(kind: Optional[str]) -> str:
     return kind if kind is not None else "warnings or errors"
 
 
@@ -243,10 +243,9 @@ def find_split(name: str, runs: Sequence[dict], kind: Optional[str] = None) -> O
     if len(with_value) < 2 * MIN_SIDE:
         return None
     what = _what(kind)
-    numbers = [_number(v) for v, _b in with_value]
-    if all(x is not None for x in numbers):
-        return _numeric_split(name, [(x, v, b) for x, (v, b) in zip(numbers, with_value)],
-                              what)
+    points = [(x, v, b) for v, b in with_value for x in [_number(v)] if x is not None]
+    if len(points) == len(with_value):
+        return _numeric_split(name, points, what)
     return _categorical_split(name, with_value, what)
 
 

@@ -120,7 +120,8 @@ def test_by_prints_the_runs_grouped_by_value_with_the_sentence(sweep, capsys):
     assert [h.split(":")[0] for h in heads] == [f"lr = {lr:g}" for lr in LOW + HIGH]
     assert "  lr20/version_0: exploding_gradients" in lines
     assert "  lr0.05/version_0: no exploding_gradients" in lines
-    assert lines[-1] == "All 3 runs with lr \u2265 20 have exploding_gradients; none of the 3 below."
+    assert lines[-1] == ("All 3 runs with lr \u2265 20 have exploding_gradients; none of the 3 "
+                         "below.")
 
 
 def test_categorical_split_and_none_when_mixed(sweep, capsys):
