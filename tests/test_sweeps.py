@@ -232,3 +232,32 @@ def test_find_split_needs_two_runs_each_side_and_a_clean_cut():
     info = {"hparams": {"x": 9}, "anomalies": [{"kind": "overfitting", "severity": "info"}]}
     assert not sweeps.is_broken(info["anomalies"])
     assert sweeps.is_broken(info["anomalies"], "overfitting")
+
+
+@pytest.mark.parametrize("kind", ["python", "rust"])
+def test_timeline_runs_carry_the_hparams_plugin_data(sweep, kind):
+    import contextlib
+
+    from tensorboard.backend import application
+    from tensorboard.plugins import base_plugin
+    from werkzeug import test as wtest
+    from werkzeug import wrappers
+
+    from tb_archviz.plugins.timeline import TimelinePlugin
+    from tests import providers
+
+    with contextlib.ExitStack() as stack:
+        if kind == "python":
+            provider = reader.open_logdir(sweep).provider
+        else:
+            provider = stack.enter_context(providers.data_provider("rust", sweep,
+                                                                   {"scalars": 0}))
+        plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=sweep))
+        client = wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
+                              wrappers.Response)
+        resp = client.get("/data/plugin/archviz_health/runs")
+        assert resp.status_code == 200
+        got = {r["run"]: r["hparams"] for r in json.loads(resp.get_data(as_text=True))["runs"]}
+    assert got == {f"lr{lr:g}/version_0": {"lr": lr, "preset": "safe" if lr in LOW else "hot",
+                                           "seed": i % 2, "tag": "abc"[i % 3]}
+                   for i, lr in enumerate(LOW + HIGH)}

@@ -27,7 +27,7 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from tb_archviz import format as fmt
-from tb_archviz import reader
+from tb_archviz import reader, sweeps
 from tb_archviz import sink as sink_mod
 from tb_archviz.plugins import common
 
@@ -611,7 +611,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
                 return {"run": run, "health": False, "kinds": {}, "run_stats": {},
                         "scalars": sorted(scalars.get(run, {})), "max_step": None,
                         "counts": {"error": 0, "warning": 0, "info": 0}, "first": None,
-                        "earliest": None}
+                        "earliest": None, "hparams": {}}
         # Each run's anomaly records are a few blob reads (cached until they change); runs
         # are independent, so a logdir of many runs is read in parallel.
         if len(runs) > 1:
@@ -643,6 +643,7 @@ class TimelinePlugin(base_plugin.TBPlugin):
             "counts": {s: counts.get(s, 0) for s in ("error", "warning", "info")},
             "first": anomalies[0] if anomalies else None,
             "earliest": earliest_problem(anomalies),
+            "hparams": sweeps.plugin_hparams(src, run),
         }
 
     def _run_arg(self, request, src) -> Tuple[str, dict]:
