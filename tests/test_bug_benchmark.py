@@ -1,9 +1,9 @@
 """The bug benchmark (``tests/bugs``, issue 11 item 8): a fast subset in CI, everything with
 ``ARCHVIZ_BUG_BENCH=1``.
 
-In CI: a sample of the scenarios the current detectors catch (``CI_SCENARIOS`` out of
-``EXPECTED_DETECTED``) shows its bug and is caught (one of them also through a Lightning
-``Trainer``), a few healthy setups train and stay quiet, and the scoring itself is checked.
+In CI: every scenario the detectors catch (``EXPECTED_DETECTED``) shows its bug and is caught
+with the right layer and advice (one of them also through a Lightning ``Trainer``), every
+healthy setup trains and stays quiet, and the scoring itself is checked.
 ``ARCHVIZ_BUG_BENCH=1`` runs the whole benchmark and asserts everything: every scenario's bug
 shows on a plain run, every bug is detected with the right layer and advice, every healthy
 setup is quiet. It fails while bugs are missed; ``python benchmarks/bugs.py`` shows what is
@@ -31,36 +31,40 @@ EXPECTED_DETECTED = {
     "softmax_into_cross_entropy": ALL,
     "sigmoid_into_bce_with_logits": ALL,
     "nll_on_raw_logits": ALL,
-    "regression_targets_unscaled": ("detected", "right_layer"),
-    "loss_summed_high_lr": ("detected", "right_advice"),
-    "labels_shuffled": ("detected", "right_layer"),
+    "regression_targets_unscaled": ALL,
+    "loss_summed_high_lr": ALL,
+    "labels_shuffled": ALL,
     "overfitting_tiny_data": ALL,
-    "repeated_batch": ("detected", "right_layer"),
+    "repeated_batch": ALL,
     "nan_in_data": ALL,
     "unnormalized_inputs": ALL,
     "feature_goes_constant": ALL,
     "data_drift": ALL,
-    "lr_too_high": ("detected", "right_advice"),
+    "lr_too_high": ALL,
     "lr_too_low": ALL,
     "lr_zero": ALL,
-    "missing_zero_grad": ("detected", "right_layer"),
-    "zero_grad_before_step": ("detected",),
+    "scheduler_decays_too_early": ALL,
+    "missing_zero_grad": ALL,
+    "zero_grad_before_step": ALL,
     "layer_missing_from_optimizer": ALL,
+    "frozen_by_mistake": ALL,
     "detached_branch": ALL,
     "eval_mode_during_training": ALL,
-    "huge_weight_decay": ("detected", "right_layer"),
+    "huge_weight_decay": ALL,
     "tiny_gradient_clip": ALL,
     "fp16_weights_adam": ALL,
     "constant_init": ALL,
     "dying_relu_negative_bias": ALL,
     "dying_relu_high_lr": ALL,
     "saturated_tanh_large_init": ALL,
+    "deep_sigmoid_vanishing": ALL,
     "one_layer_init_x1000": ALL,
     "relu_on_output": ALL,
 }
-CI_SCENARIOS = ("dying_relu_negative_bias", "detached_branch", "softmax_into_cross_entropy",
-                "eval_mode_during_training")
-CI_HEALTHY = ("conv_batchnorm", "transformer_prenorm", "gru_seq2seq")
+# Every caught scenario and every healthy setup runs in CI (about 30 s on 2 cores: tiny
+# models, a few hundred steps each).
+CI_SCENARIOS = tuple(EXPECTED_DETECTED)
+CI_HEALTHY = tuple(h.name for h in healthy.HEALTHY)
 
 FULL = os.environ.get("ARCHVIZ_BUG_BENCH") == "1"
 full_only = pytest.mark.skipif(not FULL, reason="the whole bug benchmark: ARCHVIZ_BUG_BENCH=1")
@@ -126,18 +130,6 @@ def test_healthy_setup_trains_and_stays_quiet(name):
 
 
 @full_only
-@pytest.mark.parametrize("name", sorted(set(EXPECTED_DETECTED) - set(CI_SCENARIOS)))
-def test_current_detectors_catch_every_listed_bug(name):
-    _check(name, EXPECTED_DETECTED[name])
-
-
-@full_only
 @pytest.mark.parametrize("name", [s.name for s in scenarios.SCENARIOS])
 def test_monitor_finds_every_bug_with_layer_and_advice(name):
     _check(name, ALL)
-
-
-@full_only
-@pytest.mark.parametrize("name", [h.name for h in healthy.HEALTHY])
-def test_every_healthy_setup_stays_quiet(name):
-    test_healthy_setup_trains_and_stays_quiet(name)
