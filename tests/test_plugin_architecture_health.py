@@ -10,13 +10,13 @@ from tensorboard.backend import application
 from tensorboard.plugins import base_plugin
 
 from tb_archviz import format as fmt
+from tb_archviz import registry
 from tb_archviz.plugins.architecture import ArchitecturePlugin
 from tb_archviz.sink import EventWriter, SummarySink
 from tests.providers import PROVIDERS, data_provider
 
-GRAD_STATS = ["norm", "max_abs", "zero_fraction", "nonfinite", "present"]
-ACT_STATS = ["mean", "std", "max_abs", "zero_fraction", "nonfinite", "numel", "dead_fraction",
-             "saturated_fraction"]
+GRAD_STATS = list(registry.columns("grads"))
+ACT_STATS = list(registry.columns("acts"))
 PARAMS = ["net.fc1.weight", "net.fc1.bias", "net.fc2.weight", "net.fc2.bias", "net.head.weight"]
 TABLE = {"schema": 1,
          "rows": {"grads": PARAMS, "acts": ["net.fc1", "net.act", "net.fc2", "net.head"]},

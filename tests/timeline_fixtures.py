@@ -19,17 +19,12 @@ import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 from tb_archviz import format as fmt
+from tb_archviz import registry
 from tb_archviz.record import ArchitectureRecord, Edge, Module, Totals
 from tb_archviz.sink import EventWriter, Pyramid, SummarySink, pyramid_tag
 
-# Stat names per kind, as written into each tag's plugin content.
-STATS: Dict[str, List[str]] = {  # the names callbacks/stats.py writes
-    "weights": ["norm", "mean", "std", "max_abs", "nonfinite", "numel", "ndim", "trainable"],
-    "grads": ["norm", "max_abs", "zero_fraction", "nonfinite", "present"],
-    "updates": ["update_norm", "ratio"],
-    "acts": ["mean", "std", "max_abs", "zero_fraction", "nonfinite", "numel", "dead_fraction",
-             "saturated_fraction"],
-}
+# Stat names per kind, as written into each tag's plugin content: the registry's columns.
+STATS: Dict[str, List[str]] = {kind: list(registry.columns(kind)) for kind in fmt.STAT_KINDS}
 RUN_STATS = ["loss", "grad_norm_total", "lr", "input_mean", "input_std", "input_nonfinite"]
 RUN_VAL_STATS = ["loss", "input_mean", "input_std"]
 
