@@ -114,7 +114,7 @@ class _LenientLoader:
         if cls._cls is None:
             import yaml
 
-            class Loader(yaml.SafeLoader):
+            class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
                 pass
 
             def unknown(loader, suffix, node):
@@ -122,7 +122,8 @@ class _LenientLoader:
                     return loader.construct_mapping(node, deep=True)
                 if isinstance(node, yaml.SequenceNode):
                     return loader.construct_sequence(node, deep=True)
-                return loader.construct_scalar(node)
+                # ``!!python/name:torch.nn.ReLU ''``: the name is in the tag
+                return loader.construct_scalar(node) or suffix.rsplit(":", 1)[-1]
 
             Loader.add_multi_constructor("", unknown)
             cls._cls = Loader

@@ -172,7 +172,8 @@ def test_hparams_from_yaml_only_from_plugin_only_and_none(tmp_path, capsys):
           tag="b")
     # nested mappings as Lightning flattens them for TensorBoard
     with open(tmp_path / "yaml_only" / "version_0" / "hparams.yaml", "a") as f:
-        f.write("optimizer:\n  name: sgd\n  betas: [0.9, 0.99]\n")
+        f.write("optimizer:\n  name: sgd\n  betas: [0.9, 0.99]\n"
+                "act: !!python/name:torch.nn.modules.activation.ReLU ''\n")
     src = reader.open_logdir(str(tmp_path))
     assert sweeps.plugin_hparams(src, "yaml_only/version_0") == {}
     # plugin data only: TensorBoard's own hparams summary, no hparams.yaml
@@ -198,7 +199,8 @@ def test_hparams_from_yaml_only_from_plugin_only_and_none(tmp_path, capsys):
     runs = {r["run"]: r["hparams"] for r in json.loads(out)["runs"]}
     assert runs == {
         "yaml_only/version_0": {"lr": 0.05, "preset": "safe", "seed": 3, "tag": "b",
-                                "optimizer/name": "sgd", "optimizer/betas": "[0.9, 0.99]"},
+                                "optimizer/name": "sgd", "optimizer/betas": "[0.9, 0.99]",
+                                "act": "torch.nn.modules.activation.ReLU"},
         "plugin_only": {"lr": 0.1, "layers": 3, "opt": "adam", "bn": True},
         "plain": {},
     }
