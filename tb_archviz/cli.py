@@ -335,6 +335,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (UsageError, FileNotFoundError) as exc:
         print(f"tb-archviz: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader of our output went away (`tb-archviz inspect ... | head`): not an error
+        # of ours; keep Python from reporting it again while flushing at exit
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
 
 
 if __name__ == "__main__":

@@ -263,3 +263,19 @@ def test_timeline_runs_carry_the_hparams_plugin_data(sweep, kind):
     assert got == {f"lr{lr:g}/version_0": {"lr": lr, "preset": "safe" if lr in LOW else "hot",
                                            "seed": i % 2, "tag": "abc"[i % 3]}
                    for i, lr in enumerate(LOW + HIGH)}
+
+
+def test_inspect_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`tb-archviz inspect LOGDIR | head -1`: the reader goes away, no traceback."""
+    import subprocess
+    import sys as _sys
+
+    from tb_archviz.sink import EventWriter, SummarySink
+    for i in range(600):                 # more than a pipe buffer (64 KiB) of report text
+        sink = SummarySink(EventWriter(str(tmp_path / f"run{i:03d}")))
+        for step in range(3):
+            sink.scalar("train_loss", step, 1.0 / (step + 1))
+        sink.close()
+    proc = subprocess.run(f"{_sys.executable} -m tb_archviz inspect {tmp_path} | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("run ") and "Traceback" not in proc.stderr, proc.stderr
