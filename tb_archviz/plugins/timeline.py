@@ -18,16 +18,19 @@ import base64
 import collections
 import concurrent.futures
 import logging
+import math
+import re
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tensorboard import errors
+from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from tb_archviz import format as fmt
-from tb_archviz import reader, sweeps
+from tb_archviz import detectors, reader, sweeps
 from tb_archviz import sink as sink_mod
 from tb_archviz.plugins import common
 
@@ -611,7 +614,8 @@ class TimelinePlugin(base_plugin.TBPlugin):
                 return {"run": run, "health": False, "kinds": {}, "run_stats": {},
                         "scalars": sorted(scalars.get(run, {})), "max_step": None,
                         "counts": {"error": 0, "warning": 0, "info": 0}, "first": None,
-                        "earliest": None, "hparams": {}}
+                        "earliest": None, "hparams": {}, "by_kind": {},
+                        "loss": {"train": None, "val": None}}
         # Each run's anomaly records are a few blob reads (cached until they change); runs
         # are independent, so a logdir of many runs is read in parallel.
         if len(runs) > 1:
@@ -619,7 +623,31 @@ class TimelinePlugin(base_plugin.TBPlugin):
                 out = list(pool.map(entry_of, runs))
         else:
             out = [entry_of(r) for r in runs]
-        return {"runs": out, "problems": reader.all_problems(src)}
+        return {"runs": out, "problems": reader.all_problems(src), "splits": run_splits(out)}
+
+    def _last_losses(self, src, run: str, run_scalars: dict) -> dict:
+        """The last value of the run's first training-loss and first validation-loss scalar
+        tags (``train_loss`` / ``val_loss``...), None where not logged; one point each."""
+        val = sorted(t for t in run_scalars if detectors.is_loss_tag(t) and
+                     re.search(r"val", t, re.I))
+        train = sorted((t for t in run_scalars if detectors.is_loss_tag(t) and
+                        not re.search(r"val|test", t, re.I)), key=lambda t: ("epoch" in t, t))
+        wanted = tuple(train[:1] + val[:1])
+        if not wanted:
+            return {"train": None, "val": None}
+        version = tuple((t, self._version(run_scalars[t])) for t in wanted)
+
+        def compute():
+            data = src.provider.read_scalars(
+                src.ctx, experiment_id=src.experiment_id, plugin_name="scalars",
+                downsample=1, run_tag_filter=provider.RunTagFilter(runs=[run], tags=wanted))
+            got = data.get(run, {})
+
+            def last(tags):
+                points = got.get(tags[0]) if tags else None
+                return _finite_or_none(points[-1].value) if points else None
+            return {"train": last(train), "val": last(val)}
+        return self._cached(("losses", run), version, compute, src)
 
     def _run_entry(self, src, run: str, tags: dict, run_scalars: dict) -> dict:
         anomalies = self._anomalies(src, run, tags, self._scalar_version(src, run))
@@ -644,6 +672,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
             "first": anomalies[0] if anomalies else None,
             "earliest": earliest_problem(anomalies),
             "hparams": sweeps.plugin_hparams(src, run),
+            "by_kind": dict(sorted(collections.Counter(a.get("kind", "?")
+                                                       for a in anomalies).items())),
+            "loss": self._last_losses(src, run, run_scalars),
+            # for run_splits only (dropped before the answer goes out)
+            "_marks": [{"kind": a.get("kind"), "severity": a.get("severity")}
+                       for a in anomalies],
         }
 
     def _run_arg(self, request, src) -> Tuple[str, dict]:
@@ -800,6 +834,31 @@ def _respond(request, src: reader.Source, run: str, payload: dict):
 def _skipped(src: reader.Source, run: str) -> str:
     problems = reader.problems_of(src, run)
     return f" (skipped: {'; '.join(problems)})"[:2000] if problems else ""
+
+
+def _finite_or_none(v) -> Optional[float]:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def run_splits(entries: List[dict]) -> List[dict]:
+    """``/runs`` ``splits``: for every hyperparameter and every anomaly kind (and ``kind``
+    None: any warning or error), the :func:`tb_archviz.sweeps.find_split` sentence where a
+    split is clear; pairs without one are absent. Pops each entry's private ``_marks``."""
+    runs = [{"hparams": e.get("hparams") or {}, "anomalies": e.pop("_marks", [])}
+            for e in entries]
+    names = sorted({k for r in runs for k in r["hparams"]})
+    kinds = sorted({a["kind"] for r in runs for a in r["anomalies"] if a.get("kind")})
+    out = []
+    for name in names:
+        for kind in [None] + kinds:
+            split = sweeps.find_split(name, runs, kind)
+            if split:
+                out.append({"hparam": name, "kind": kind, "split": split})
+    return out
 
 
 def order_anomalies(records: Sequence[dict]) -> List[dict]:
