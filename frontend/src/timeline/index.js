@@ -11,6 +11,7 @@ import {listenForReload, onSharedStep, openInArchitecture, readSharedStep as sha
   readUrlChoice, TIMELINE_PLUGIN, writeSharedStep as setSharedStep, writeUrlChoice}
   from '../common/host.js';
 import {renderLayer} from './layer.js';
+import {Overview, OVERVIEW_MIN_RUNS} from './overview.js';
 import {html as h, SVG_NS as SVG} from '../common/dom.js';
 
 const POLL_MS = 15000;
@@ -44,8 +45,20 @@ class TimelineApp {
     const title = h('h1');
     title.textContent = 'Anomaly Timeline';
     const lbl = (text, el) => { const l = h('label'); l.append(text, el); return l; };
-    const bar = h('div', {class: 'bar'}, title, lbl('Run ', this.runSel),
-                  lbl('Compare with ', this.cmpSel), this.status);
+    this.allBtn = h('button', {id: 'all-runs', type: 'button'});
+    this.allBtn.textContent = 'All runs';
+    this.allBtn.hidden = true;
+    this.allBtn.addEventListener('click', () => this.showOverview(true));
+    this.runPick = h('span', {class: 'run-pick'}, lbl('Run ', this.runSel),
+                     lbl(' Compare with ', this.cmpSel));
+    const bar = h('div', {class: 'bar'}, title, this.allBtn, this.runPick, this.status);
+    this.overviewBox = h('div', {class: 'overview', id: 'overview'});
+    this.overviewBox.hidden = true;
+    this.overview = new Overview(this.overviewBox, (run) => {
+      this.showOverview(false);
+      if (run === this.state.run) this.refreshRun(); else this.selectRun(run);
+    });
+    this.mode = null;  // 'overview' (a sweep: many runs) or 'run'; decided on the first /runs
     this.summary = h('div', {class: 'summary', id: 'summary'});
     this.curvesSvg = document.createElementNS(SVG, 'svg');
     this.curvesSvg.setAttribute('class', 'curves');
@@ -77,7 +90,7 @@ class TimelineApp {
     this.layerBox = h('div', {class: 'layer-view', id: 'layer-view'});
     this.layerBox.hidden = true;
     this.main = h('div', {class: 'main'}, this.left, listBox);
-    this.root.append(bar, this.summary, this.main, this.layerBox);
+    this.root.append(bar, this.overviewBox, this.summary, this.main, this.layerBox);
 
     this.runSel.addEventListener('change', () => this.selectRun(this.runSel.value));
     this.cmpSel.addEventListener('change', () => {
@@ -151,10 +164,38 @@ class TimelineApp {
     this.cmpSel.replaceChildren(option('', '(none)', !this.state.compare),
                                 ...this.runs.filter((r) => r.run !== this.state.run)
                                   .map((r) => option(r.run, r.run, r.run === this.state.compare)));
-    renderSummary(this.summary, this.runs, this.state.run, (run) => this.selectRun(run),
-                  data.problems);
+    const sweep = this.runs.length >= OVERVIEW_MIN_RUNS;
+    this.allBtn.hidden = !sweep;
+    if (this.mode === null) this.mode = sweep ? 'overview' : 'run';
+    if (sweep) this.overview.setData(this.runs, data.splits);
+    else this.mode = 'run';
+    // At sweep scale a line per run is a wall: the overview table replaces the summary.
+    if (!sweep) {
+      renderSummary(this.summary, this.runs, this.state.run, (run) => this.selectRun(run),
+                    data.problems);
+    } else {
+      this.summary.replaceChildren();
+    }
+    this.summary.hidden = sweep;
     this.setStatus(`updated ${new Date().toLocaleTimeString()}`);
-    await this.refreshRun();
+    this._showMode();
+    if (this.mode === 'run') await this.refreshRun();
+  }
+
+  /** The runs overview (true) or the selected run's timeline (false). */
+  showOverview(on) {
+    this.mode = on ? 'overview' : 'run';
+    this._showMode();
+    if (!on) window.scrollTo(0, 0);
+  }
+
+  _showMode() {
+    const ov = this.mode === 'overview';
+    this.overviewBox.hidden = !ov;
+    this.runPick.hidden = ov;
+    this.allBtn.disabled = ov;
+    this.main.hidden = ov;
+    if (ov) this.layerBox.hidden = true;
   }
 
   selectRun(run) {

@@ -338,21 +338,21 @@ function makeAxis(width, left, s0, s1) {
     stepAt: (px) => s0 + (px - left) / inner * span2
   };
 }
-function drawStepAxis(svg, axis) {
-  svg.replaceChildren();
-  svg.setAttribute("width", axis.width);
-  svg.setAttribute("height", 22);
-  svgEl(svg, "line", { x1: axis.left, x2: axis.x(axis.s1), y1: 2, y2: 2, stroke: "#adb5bd" });
+function drawStepAxis(svg2, axis) {
+  svg2.replaceChildren();
+  svg2.setAttribute("width", axis.width);
+  svg2.setAttribute("height", 22);
+  svgEl(svg2, "line", { x1: axis.left, x2: axis.x(axis.s1), y1: 2, y2: 2, stroke: "#adb5bd" });
   const n = Math.max(2, Math.floor((axis.width - axis.left) / 110));
   const raw = (axis.s1 - axis.s0) / n;
   const mag = 10 ** Math.floor(Math.log10(Math.max(1, raw)));
   const stride = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
   for (let s = Math.ceil(axis.s0 / stride) * stride; s <= axis.s1; s += stride) {
     const x = axis.x(s);
-    svgEl(svg, "line", { x1: x, x2: x, y1: 2, y2: 6, stroke: "#868e96" });
-    svgEl(svg, "text", { x, y: 17, "text-anchor": "middle", class: "tick" }, fmtStep(s));
+    svgEl(svg2, "line", { x1: x, x2: x, y1: 2, y2: 6, stroke: "#868e96" });
+    svgEl(svg2, "text", { x, y: 17, "text-anchor": "middle", class: "tick" }, fmtStep(s));
   }
-  svgEl(svg, "text", { x: axis.left - 8, y: 17, "text-anchor": "end", class: "tick" }, "step");
+  svgEl(svg2, "text", { x: axis.left - 8, y: 17, "text-anchor": "end", class: "tick" }, "step");
 }
 function yScale(series, top, bottom) {
   let lo = Infinity, hi = -Infinity, pos = Infinity;
@@ -386,11 +386,11 @@ function valueLabels(ys) {
   if (ys.constant || fmtValue(ys.lo) === fmtValue(ys.hi)) return [{ text: `${fmtValue(ys.hi)} (constant)`, at: "top" }];
   return [{ text: hi, at: "top" }, { text: fmtValue(ys.lo), at: "bottom" }];
 }
-function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
-  svg.replaceChildren();
+function drawCurves(svg2, axis, runs, anomalies, step, runEnd) {
+  svg2.replaceChildren();
   const height = PANELS.length * PANEL_H;
-  svg.setAttribute("width", axis.width);
-  svg.setAttribute("height", height);
+  svg2.setAttribute("width", axis.width);
+  svg2.setAttribute("height", height);
   PANELS.forEach((panel, p) => {
     const top = p * PANEL_H + 14, bottom = (p + 1) * PANEL_H - 6;
     const series = [];
@@ -411,7 +411,7 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
         }
       });
     }
-    svgEl(svg, "rect", {
+    svgEl(svg2, "rect", {
       x: axis.left,
       y: top,
       width: axis.x(axis.s1) - axis.left,
@@ -419,7 +419,7 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
       fill: "#fcfcfd",
       stroke: "#e9ecef"
     });
-    const label = svgEl(svg, "text", {
+    const label = svgEl(svg2, "text", {
       x: axis.left - 8,
       y: top + 10,
       "text-anchor": "end",
@@ -428,27 +428,27 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
     const ys = yScale(series, top + 2, bottom - 2);
     if (!ys) {
       const text = panelNote(series);
-      svgEl(svg, "text", {
+      svgEl(svg2, "text", {
         x: axis.left + 8,
         y: (top + bottom) / 2 + 4,
         class: series.length ? "panel-note nonfinite" : "muted"
       }, text);
-      for (const s of series) drawSeries(svg, axis, null, s, top);
+      for (const s of series) drawSeries(svg2, axis, null, s, top);
       return;
     }
     for (const label2 of valueLabels(ys)) {
-      svgEl(svg, "text", {
+      svgEl(svg2, "text", {
         x: axis.left + 4,
         y: label2.at === "top" ? top + 10 : bottom - 3,
         class: "tick value-label"
       }, label2.text);
     }
     series.forEach((s, i) => {
-      drawSeries(svg, axis, ys, s, top);
+      drawSeries(svg2, axis, ys, s, top);
       const name = `${s.name === "val_loss" ? "val" : s.name === "loss" ? "train" : "value"}${runs.length > 1 ? ` · ${s.run}` : ""}`;
       const ly = top + 24 + i * 12;
       if (ly > bottom + 4) return;
-      svgEl(svg, "line", {
+      svgEl(svg2, "line", {
         x1: axis.left - 30,
         x2: axis.left - 10,
         y1: ly - 3,
@@ -457,14 +457,14 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
         "stroke-width": 2,
         "stroke-dasharray": s.dashed ? "4 3" : "none"
       });
-      svgEl(svg, "text", { x: axis.left - 34, y: ly, "text-anchor": "end", class: "tick" }, name);
+      svgEl(svg2, "text", { x: axis.left - 34, y: ly, "text-anchor": "end", class: "tick" }, name);
     });
     label.setAttribute("data-series", series.map((s) => s.name).join(","));
     if (p === 0) {
       for (const a of anomalies.filter((an) => !an.layer)) {
         const [ch, colour] = glyph(a.kind);
         const x = axis.x(a.first_step);
-        svgEl(svg, "line", {
+        svgEl(svg2, "line", {
           x1: x,
           x2: x,
           y1: top,
@@ -472,7 +472,7 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
           stroke: colour,
           "stroke-dasharray": "3 2"
         });
-        const t = svgEl(svg, "text", {
+        const t = svgEl(svg2, "text", {
           x,
           y: bottom - 3,
           "text-anchor": "middle",
@@ -486,9 +486,9 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
   const nf = anomalies.find((a) => a.kind === "non_finite");
   if (nf) {
     const x = axis.x(nf.first_step);
-    svgEl(svg, "line", { x1: x, x2: x, y1: 0, y2: height, stroke: "#d0021b", "stroke-width": 1.5 });
+    svgEl(svg2, "line", { x1: x, x2: x, y1: 0, y2: height, stroke: "#d0021b", "stroke-width": 1.5 });
     svgEl(
-      svg,
+      svg2,
       "text",
       { x: x + 4, y: 10, fill: "#d0021b", class: "tick" },
       `first NaN/Inf · step ${fmtStep(nf.first_step)}`
@@ -496,7 +496,7 @@ function drawCurves(svg, axis, runs, anomalies, step, runEnd) {
   }
   if (step !== null && step !== void 0) {
     const x = axis.x(step);
-    svgEl(svg, "line", { x1: x, x2: x, y1: 0, y2: height, stroke: "#000", "stroke-dasharray": "4 3" });
+    svgEl(svg2, "line", { x1: x, x2: x, y1: 0, y2: height, stroke: "#000", "stroke-dasharray": "4 3" });
   }
 }
 function panelNote(series) {
@@ -533,16 +533,16 @@ function seriesGeometry(axis, ys, s) {
   flush();
   return { bands, line: line.trim(), nonfinite };
 }
-function drawSeries(svg, axis, ys, s, top) {
+function drawSeries(svg2, axis, ys, s, top) {
   const g = seriesGeometry(axis, ys, s);
   for (const x of g.nonfinite) {
-    svgEl(svg, "line", { x1: x, x2: x, y1: top, y2: top + 6, stroke: "#d0021b", "stroke-width": 2 });
+    svgEl(svg2, "line", { x1: x, x2: x, y1: top, y2: top + 6, stroke: "#d0021b", "stroke-width": 2 });
   }
   for (const d of g.bands) {
-    svgEl(svg, "path", { d, fill: s.colour, "fill-opacity": 0.18, stroke: "none" });
+    svgEl(svg2, "path", { d, fill: s.colour, "fill-opacity": 0.18, stroke: "none" });
   }
   if (g.line) {
-    svgEl(svg, "path", {
+    svgEl(svg2, "path", {
       d: g.line,
       fill: "none",
       stroke: s.colour,
@@ -908,13 +908,13 @@ var Heatmap = class {
     }
   }
   _drawLegend() {
-    const svg = this.legend;
-    svg.replaceChildren();
+    const svg2 = this.legend;
+    svg2.replaceChildren();
     const W = 420, H = 38;
-    svg.setAttribute("width", W + 20);
-    svg.setAttribute("height", H);
+    svg2.setAttribute("width", W + 20);
+    svg2.setAttribute("height", H);
     const s = this.scale;
-    const add = (name, attrs, text) => svgEl(svg, name, attrs, text);
+    const add = (name, attrs, text) => svgEl(svg2, name, attrs, text);
     const title = s.kind === "empty" ? `${statLabel(this.data.stat, this.data.kind)}: no finite value in this run` : `${statLabel(this.data.stat, this.data.kind)} (${s.kind === "log" ? "log scale" : s.kind === "diverging" ? "signed" : "linear"}, bucket maximum)`;
     const x0 = 14, w = 230, y = 16;
     add("text", { x: x0, y: 11, class: "legend-title" }, title);
@@ -1148,10 +1148,10 @@ function chart(data, kind, statIndex, step, width) {
   const k = data.kinds[kind];
   const H = 110, R = 8, T = 18, B = 20;
   let L = 52;
-  const svg = document.createElementNS(SVG_NS, "svg");
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", H);
-  svg.setAttribute("class", "layer-chart");
+  const svg2 = document.createElementNS(SVG_NS, "svg");
+  svg2.setAttribute("width", width);
+  svg2.setAttribute("height", H);
+  svg2.setAttribute("class", "layer-chart");
   const steps = nums(k.step);
   const s0 = steps[0], s1 = steps[steps.length - 1];
   const x = (s) => L + (s - s0) / Math.max(1, s1 - s0) * (width - L - R);
@@ -1176,12 +1176,12 @@ function chart(data, kind, statIndex, step, width) {
   const labels = Number.isFinite(lo) ? yAxisLabels(lo, hi, pos, log) : [];
   L = leftMargin(labels);
   svgEl(
-    svg,
+    svg2,
     "text",
     { x: L, y: 12, class: "chart-title" },
     `${kindLabel(kind)} · ${statLabel(k.stats[statIndex], kind)}`
   );
-  svgEl(svg, "rect", {
+  svgEl(svg2, "rect", {
     x: L,
     y: T,
     width: width - L - R,
@@ -1190,8 +1190,8 @@ function chart(data, kind, statIndex, step, width) {
     stroke: "#e9ecef"
   });
   if (!Number.isFinite(lo)) {
-    svgEl(svg, "text", { x: L + 6, y: H / 2, class: "muted" }, nonfinite ? "all NaN/Inf" : "no data");
-    return svg;
+    svgEl(svg2, "text", { x: L + 6, y: H / 2, class: "muted" }, nonfinite ? "all NaN/Inf" : "no data");
+    return svg2;
   }
   const f = log ? Math.log10 : (v) => v;
   let a = f(log ? pos : lo), b = f(hi);
@@ -1205,21 +1205,21 @@ function chart(data, kind, statIndex, step, width) {
   const labelY = { top: T + 8, bottom: H - B, middle: (H - B + T) / 2 + 4 };
   for (const label of labels) {
     svgEl(
-      svg,
+      svg2,
       "text",
       { x: L - 4, y: labelY[label.at], "text-anchor": "end", class: "tick y-label" },
       label.text
     );
   }
-  svgEl(svg, "text", { x: L, y: H - 6, class: "tick" }, fmtStep(s0));
-  svgEl(svg, "text", { x: width - R, y: H - 6, "text-anchor": "end", class: "tick" }, fmtStep(s1));
+  svgEl(svg2, "text", { x: L, y: H - 6, class: "tick" }, fmtStep(s0));
+  svgEl(svg2, "text", { x: width - R, y: H - 6, "text-anchor": "end", class: "tick" }, fmtStep(s1));
   series.forEach((s, i) => {
     let d = "", open = false;
     for (let j = 0; j < steps.length; j++) {
       const v = s.max[j];
       if (!Number.isFinite(v)) {
         open = false;
-        svgEl(svg, "line", {
+        svgEl(svg2, "line", {
           x1: x(steps[j]),
           x2: x(steps[j]),
           y1: T,
@@ -1232,10 +1232,10 @@ function chart(data, kind, statIndex, step, width) {
       d += `${open ? " L" : " M"}${x(steps[j]).toFixed(1)},${y(v).toFixed(1)}`;
       open = true;
     }
-    svgEl(svg, "path", { d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 1.4 });
+    svgEl(svg2, "path", { d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 1.4 });
   });
   if (step !== null && step !== void 0 && step >= s0 && step <= s1) {
-    svgEl(svg, "line", {
+    svgEl(svg2, "line", {
       x1: x(step),
       x2: x(step),
       y1: T,
@@ -1244,7 +1244,7 @@ function chart(data, kind, statIndex, step, width) {
       "stroke-dasharray": "3 2"
     });
   }
-  return svg;
+  return svg2;
 }
 function notApplicable(k, i) {
   const finite = (j) => k.rows.some((_, r) => [k.min[r][j], k.max[r][j]].some(
@@ -1307,10 +1307,409 @@ function renderLayer(container, data, step, width, onArchitecture, onClose) {
   });
 }
 
+// src/timeline/overview.js
+var OVERVIEW_MIN_RUNS = 7;
+var PAGE = 200;
+var RANK = { error: 0, warning: 1, info: 2, healthy: 3 };
+function verdictOf(r) {
+  const c = r.counts || {};
+  return c.error ? "error" : c.warning ? "warning" : c.info ? "info" : "healthy";
+}
+function hparamNames(runs) {
+  const names = /* @__PURE__ */ new Set();
+  for (const r of runs) for (const k of Object.keys(r.hparams || {})) names.add(k);
+  return [...names].sort();
+}
+function kindNames(runs) {
+  const kinds = /* @__PURE__ */ new Set();
+  for (const r of runs) for (const k of Object.keys(r.by_kind || {})) kinds.add(k);
+  return [...kinds].sort();
+}
+function cellValue(r, key) {
+  if (key === "run") return r.run;
+  if (key === "verdict") return RANK[verdictOf(r)];
+  if (key === "first") return r.first ? r.first.kind : null;
+  if (key === "step") return r.first ? r.first.first_step : null;
+  if (key === "train") return r.loss ? r.loss.train : null;
+  if (key === "val") return r.loss ? r.loss.val : null;
+  if (key.startsWith("kind:")) return (r.by_kind || {})[key.slice(5)] || 0;
+  if (key.startsWith("hp:")) {
+    const v = (r.hparams || {})[key.slice(3)];
+    return v === void 0 ? null : v;
+  }
+  return null;
+}
+function compareValues(a, b) {
+  const na = a === null || a === void 0, nb = b === null || b === void 0;
+  if (na || nb) return na - nb;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (typeof a === "number") return -1;
+  if (typeof b === "number") return 1;
+  return String(a).localeCompare(String(b), "en", { numeric: true });
+}
+function sortRows(runs, key = null, dir = 1) {
+  const out = [...runs];
+  if (!key) return out.sort(byTrouble);
+  return out.sort((a, b) => {
+    const va = cellValue(a, key), vb = cellValue(b, key);
+    const missing = (va === null || va === void 0) - (vb === null || vb === void 0);
+    if (missing) return missing;
+    return dir * compareValues(va, vb) || a.run.localeCompare(b.run);
+  });
+}
+function filterRows(runs, { verdict = "", kind = "", text = "" } = {}) {
+  const needle = text.trim().toLowerCase();
+  return runs.filter((r) => {
+    const v = verdictOf(r);
+    if (verdict === "broken" ? !(v === "error" || v === "warning") : verdict && v !== verdict) {
+      return false;
+    }
+    if (kind && !(r.by_kind || {})[kind]) return false;
+    if (!needle) return true;
+    const hay = [
+      r.run,
+      ...Object.entries(r.hparams || {}).map(([k, x]) => `${k}=${x}`),
+      r.first ? `${r.first.kind} ${r.first.layer || ""}` : ""
+    ].join(" ").toLowerCase();
+    return hay.includes(needle);
+  });
+}
+function groupRows(runs, name) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const r of runs) {
+    const v = (r.hparams || {})[name];
+    const key = v === void 0 ? "\0missing" : `${typeof v}:${v}`;
+    if (!groups.has(key)) groups.set(key, { value: v, label: v === void 0 ? `without ${name}` : `${name} = ${fmtHp(v)}`, runs: [] });
+    groups.get(key).runs.push(r);
+  }
+  return [...groups.values()].sort((a, b) => {
+    const ma = a.value === void 0, mb = b.value === void 0;
+    return ma - mb || compareValues(a.value, b.value);
+  });
+}
+function pageOf(groups, shown) {
+  const out = [];
+  let left = shown, total = 0;
+  for (const g of groups) {
+    total += g.runs.length;
+    if (left <= 0) continue;
+    out.push({ ...g, runs: g.runs.slice(0, left) });
+    left -= Math.min(left, g.runs.length);
+  }
+  const rendered = out.reduce((n, g) => n + g.runs.length, 0);
+  return { groups: out, more: total - rendered };
+}
+function fmtHp(v) {
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(+v.toPrecision(6));
+  return String(v);
+}
+function fmtLoss(v) {
+  return v === null || v === void 0 ? "—" : Math.abs(v) >= 1e4 || v && Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(4);
+}
+function splitsFor(splits, kind) {
+  return (splits || []).filter((s) => (s.kind || "") === (kind || ""));
+}
+function hparamChart(runs, name, isBroken) {
+  const vals = runs.filter((r) => (r.hparams || {})[name] !== void 0);
+  const numeric = vals.length && vals.every((r) => typeof r.hparams[name] === "number");
+  if (numeric) {
+    const xs = vals.map((r) => r.hparams[name]);
+    const lo = Math.min(...xs), hi = Math.max(...xs);
+    const log = lo > 0 && hi / lo >= 100;
+    const t = (x) => log ? Math.log10(x) : x;
+    const t0 = t(lo), t1 = t(hi);
+    return {
+      numeric: true,
+      log,
+      lo,
+      hi,
+      points: vals.map((r) => ({ run: r.run, x: t1 > t0 ? (t(r.hparams[name]) - t0) / (t1 - t0) : 0.5, broken: isBroken(r) }))
+    };
+  }
+  const counts = /* @__PURE__ */ new Map();
+  for (const r of vals) {
+    const k = fmtHp(r.hparams[name]);
+    const c = counts.get(k) || { value: k, broken: 0, healthy: 0 };
+    if (isBroken(r)) c.broken += 1;
+    else c.healthy += 1;
+    counts.set(k, c);
+  }
+  return { numeric: false, counts: [...counts.values()].sort((a, b) => a.value.localeCompare(b.value, "en", { numeric: true })) };
+}
+function el(tag, cls, text) {
+  const n = document.createElement(tag);
+  if (cls) n.className = cls;
+  if (text !== void 0) n.textContent = text;
+  return n;
+}
+function svg(tag, attrs) {
+  const n = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
+  return n;
+}
+function option(value, text, selected) {
+  const o = html("option", { value });
+  o.textContent = text;
+  o.selected = Boolean(selected);
+  return o;
+}
+var Overview = class {
+  constructor(container, onOpen) {
+    this.root = container;
+    this.onOpen = onOpen;
+    this.state = {
+      sort: null,
+      dir: 1,
+      verdict: "",
+      kind: "",
+      text: "",
+      group: "",
+      shown: PAGE,
+      split: ""
+    };
+    this.runs = [];
+    this.splits = [];
+    this.splitBox = el("div", "ov-splits");
+    this.splitBox.id = "overview-splits";
+    this.charts = el("div", "ov-charts");
+    this.controls = el("div", "ov-controls");
+    this.count = el("span", "ov-count");
+    this.table = el("table", "ov-table");
+    this.table.id = "overview-table";
+    this.moreBtn = el("button", "ov-more", "show more");
+    this.moreBtn.addEventListener("click", () => {
+      this.state.shown += PAGE;
+      this.renderTable();
+    });
+    this.verdictSel = html("select", { "aria-label": "verdict filter" });
+    this.verdictSel.append(
+      option("", "any verdict"),
+      option("broken", "broken (error or warning)"),
+      option("error", "error"),
+      option("warning", "warning"),
+      option("healthy", "healthy")
+    );
+    this.kindSel = html("select", { "aria-label": "kind filter", id: "overview-kind" });
+    this.textIn = html("input", {
+      type: "search",
+      placeholder: "filter runs, lr=0.1, layer…",
+      "aria-label": "text filter"
+    });
+    this.groupSel = html("select", { "aria-label": "group by", id: "overview-group" });
+    this.splitSel = html("select", {
+      "aria-label": "which settings break training for",
+      id: "overview-split-kind"
+    });
+    const lbl = (text, x) => {
+      const l = html("label");
+      l.append(text, x);
+      return l;
+    };
+    this.controls.append(
+      lbl("Show ", this.verdictSel),
+      lbl(" with ", this.kindSel),
+      this.textIn,
+      lbl(" group by ", this.groupSel),
+      this.count
+    );
+    const head = el("div", "ov-head");
+    head.append(
+      el("h2", null, "Which settings break training"),
+      lbl(" for ", this.splitSel)
+    );
+    this.root.replaceChildren(
+      head,
+      this.splitBox,
+      this.charts,
+      this.controls,
+      this.table,
+      this.moreBtn
+    );
+    this.verdictSel.addEventListener("change", () => this.set({ verdict: this.verdictSel.value }));
+    this.kindSel.addEventListener("change", () => this.set({ kind: this.kindSel.value }));
+    this.textIn.addEventListener("input", () => this.set({ text: this.textIn.value }));
+    this.groupSel.addEventListener("change", () => this.set({ group: this.groupSel.value }));
+    this.splitSel.addEventListener("change", () => {
+      this.state.split = this.splitSel.value;
+      this.renderSplits();
+    });
+  }
+  set(change) {
+    Object.assign(this.state, change, { shown: PAGE });
+    this.renderTable();
+  }
+  setData(runs, splits) {
+    this.runs = runs;
+    this.splits = splits || [];
+    this.hps = hparamNames(runs);
+    this.kinds = kindNames(runs);
+    if (this.state.split === "" && !splitsFor(this.splits, "").length && this.splits.length) {
+      this.state.split = this.splits[0].kind || "";
+    }
+    this.kindSel.replaceChildren(
+      option("", "any kind", !this.state.kind),
+      ...this.kinds.map((k) => option(k, k, k === this.state.kind))
+    );
+    this.groupSel.replaceChildren(
+      option("", "(none)", !this.state.group),
+      ...this.hps.map((k) => option(k, k, k === this.state.group))
+    );
+    this.splitSel.replaceChildren(
+      option("", "any warning or error", !this.state.split),
+      ...this.kinds.map((k) => option(k, k, k === this.state.split))
+    );
+    this.renderSplits();
+    this.renderTable();
+  }
+  renderSplits() {
+    const kind = this.state.split;
+    const found = splitsFor(this.splits, kind);
+    this.splitBox.replaceChildren(...found.map((s) => {
+      const p = el("p", "ov-split", s.split[0].toUpperCase() + s.split.slice(1) + ".");
+      p.dataset.hparam = s.hparam;
+      return p;
+    }));
+    if (!found.length) {
+      this.splitBox.append(el("p", "ov-nosplit", this.hps.length ? "No single setting separates these runs cleanly." : "These runs logged no hyperparameters (log_hyperparams / hparams.yaml)."));
+    }
+    const isBroken = kind ? (r) => Boolean((r.by_kind || {})[kind]) : (r) => ["error", "warning"].includes(verdictOf(r));
+    this.charts.replaceChildren(...this.hps.map((name) => this.chart(name, isBroken)));
+  }
+  chart(name, isBroken) {
+    const g = hparamChart(this.runs, name, isBroken);
+    const box = el("div", "ov-chart");
+    box.dataset.hparam = name;
+    box.append(el("div", "ov-chart-title", name + (g.log ? " (log scale)" : "")));
+    const W = 260, H = 54;
+    const s = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}` });
+    if (g.numeric) {
+      s.append(svg("line", { x1: 8, x2: W - 8, y1: 34, y2: 34, stroke: "#adb5bd" }));
+      const rows = /* @__PURE__ */ new Map();
+      for (const p of g.points) {
+        const x = Math.round(8 + p.x * (W - 16));
+        const k = `${x}:${p.broken}`;
+        const n = rows.get(k) || 0;
+        rows.set(k, n + 1);
+        const c = svg("circle", {
+          cx: x,
+          cy: (p.broken ? 24 : 44) - Math.min(n, 3) * 3,
+          r: 4,
+          fill: p.broken ? "#e03131" : "#40c057",
+          "fill-opacity": 0.7
+        });
+        const t = svg("title", {});
+        t.textContent = `${p.run}: ${p.broken ? "broken" : "healthy"}`;
+        c.append(t);
+        s.append(c);
+      }
+      for (const [v, anchor, x] of [[g.lo, "start", 8], [g.hi, "end", W - 8]]) {
+        const t = svg("text", { x, y: 52, "font-size": 10, "text-anchor": anchor, fill: "#495057" });
+        t.textContent = fmtHp(v);
+        s.append(t);
+      }
+    } else {
+      const n = g.counts.length || 1, bw = (W - 16) / n;
+      const max = Math.max(1, ...g.counts.map((c) => c.broken + c.healthy));
+      g.counts.forEach((c, i) => {
+        const x = 8 + i * bw, hb = c.broken / max * 34, hh = c.healthy / max * 34;
+        s.append(
+          svg("rect", { x: x + 2, y: 40 - hb - hh, width: bw - 4, height: hh, fill: "#40c057" }),
+          svg("rect", { x: x + 2, y: 40 - hb, width: bw - 4, height: hb, fill: "#e03131" })
+        );
+        const t = svg("text", {
+          x: x + bw / 2,
+          y: 52,
+          "font-size": 10,
+          "text-anchor": "middle",
+          fill: "#495057"
+        });
+        t.textContent = `${c.value} (${c.broken}/${c.broken + c.healthy})`;
+        s.append(t);
+      });
+    }
+    box.append(s);
+    return box;
+  }
+  columns() {
+    return [
+      ["verdict", "verdict"],
+      ["run", "run"],
+      ["first", "first problem"],
+      ["step", "step"],
+      ...this.kinds.map((k) => [`kind:${k}`, k]),
+      ["train", "train loss"],
+      ["val", "val loss"],
+      ...this.hps.map((k) => [`hp:${k}`, k])
+    ];
+  }
+  renderTable() {
+    const st = this.state;
+    const rows = sortRows(filterRows(this.runs, st), st.sort, st.dir);
+    const groups = st.group ? groupRows(rows, st.group) : [{ value: null, label: null, runs: rows }];
+    const page = pageOf(groups, st.shown);
+    const cols = this.columns();
+    const headRow = el("tr");
+    for (const [key, label] of cols) {
+      const th = el("th", null, label + (st.sort === key ? st.dir > 0 ? " ▲" : " ▼" : ""));
+      th.dataset.key = key;
+      th.title = "sort by " + label;
+      th.addEventListener("click", () => {
+        if (st.sort === key) st.dir = -st.dir;
+        else {
+          st.sort = key;
+          st.dir = 1;
+        }
+        st.shown = PAGE;
+        this.renderTable();
+      });
+      headRow.append(th);
+    }
+    const thead = el("thead");
+    thead.append(headRow);
+    const tbody = el("tbody");
+    for (const g of page.groups) {
+      if (g.label !== null) {
+        const tr = el("tr", "ov-group");
+        const td = el("td", null, `${g.label}: ${g.runs.length === groups.find((x) => x.label === g.label).runs.length ? "" : "first "}${g.runs.length} run${g.runs.length === 1 ? "" : "s"}`);
+        td.colSpan = cols.length;
+        tr.append(td);
+        tbody.append(tr);
+      }
+      for (const r of g.runs) tbody.append(this.row(r, cols));
+    }
+    this.table.replaceChildren(thead, tbody);
+    this.count.textContent = `${rows.length.toLocaleString("en-US")} of ${this.runs.length.toLocaleString("en-US")} runs`;
+    this.moreBtn.hidden = page.more <= 0;
+    this.moreBtn.textContent = `show ${Math.min(PAGE, page.more)} more (${page.more} left)`;
+  }
+  row(r, cols) {
+    const v = verdictOf(r);
+    const tr = el("tr", `ov-row ${v}`);
+    tr.dataset.run = r.run;
+    for (const [key] of cols) {
+      let text;
+      if (key === "verdict") text = v;
+      else if (key === "run") text = r.run;
+      else if (key === "first") text = r.first ? r.first.kind + (r.first.layer ? ` · ${r.first.layer}` : "") : "";
+      else if (key === "step") text = r.first && r.first.first_step !== null && r.first.first_step !== void 0 ? r.first.first_step.toLocaleString("en-US") : "";
+      else if (key === "train" || key === "val") text = fmtLoss(cellValue(r, key));
+      else if (key.startsWith("kind:")) text = String(cellValue(r, key) || "");
+      else {
+        const x = cellValue(r, key);
+        text = x === null ? "" : fmtHp(x);
+      }
+      const td = el("td", key === "verdict" ? "verdict" : null, text);
+      tr.append(td);
+    }
+    tr.addEventListener("click", () => this.onOpen(r.run));
+    return tr;
+  }
+};
+
 // src/timeline/index.js
 var POLL_MS = 15e3;
 var LABEL_W = 190;
-function option(value, text, selected) {
+function option2(value, text, selected) {
   const o = html("option", { value });
   o.textContent = text;
   o.selected = Boolean(selected);
@@ -1342,19 +1741,30 @@ var TimelineApp = class {
     this.statSel = html("select", { id: "stat-select", "aria-label": "statistic" });
     const title = html("h1");
     title.textContent = "Anomaly Timeline";
-    const lbl = (text, el) => {
+    const lbl = (text, el2) => {
       const l = html("label");
-      l.append(text, el);
+      l.append(text, el2);
       return l;
     };
-    const bar = html(
-      "div",
-      { class: "bar" },
-      title,
+    this.allBtn = html("button", { id: "all-runs", type: "button" });
+    this.allBtn.textContent = "All runs";
+    this.allBtn.hidden = true;
+    this.allBtn.addEventListener("click", () => this.showOverview(true));
+    this.runPick = html(
+      "span",
+      { class: "run-pick" },
       lbl("Run ", this.runSel),
-      lbl("Compare with ", this.cmpSel),
-      this.status
+      lbl(" Compare with ", this.cmpSel)
     );
+    const bar = html("div", { class: "bar" }, title, this.allBtn, this.runPick, this.status);
+    this.overviewBox = html("div", { class: "overview", id: "overview" });
+    this.overviewBox.hidden = true;
+    this.overview = new Overview(this.overviewBox, (run) => {
+      this.showOverview(false);
+      if (run === this.state.run) this.refreshRun();
+      else this.selectRun(run);
+    });
+    this.mode = null;
     this.summary = html("div", { class: "summary", id: "summary" });
     this.curvesSvg = document.createElementNS(SVG_NS, "svg");
     this.curvesSvg.setAttribute("class", "curves");
@@ -1403,7 +1813,7 @@ var TimelineApp = class {
     this.layerBox = html("div", { class: "layer-view", id: "layer-view" });
     this.layerBox.hidden = true;
     this.main = html("div", { class: "main" }, this.left, listBox);
-    this.root.append(bar, this.summary, this.main, this.layerBox);
+    this.root.append(bar, this.overviewBox, this.summary, this.main, this.layerBox);
     this.runSel.addEventListener("change", () => this.selectRun(this.runSel.value));
     this.cmpSel.addEventListener("change", () => {
       this.state.compare = this.cmpSel.value;
@@ -1467,24 +1877,49 @@ var TimelineApp = class {
       this.state.run = landingRun(names, readUrlChoice(TIMELINE_PLUGIN, "run"), this.runs);
     }
     if (this.state.compare && !names.includes(this.state.compare)) this.state.compare = "";
-    this.runSel.replaceChildren(...this.runs.map((r) => option(
+    this.runSel.replaceChildren(...this.runs.map((r) => option2(
       r.run,
       r.run,
       r.run === this.state.run
     )));
     this.cmpSel.replaceChildren(
-      option("", "(none)", !this.state.compare),
-      ...this.runs.filter((r) => r.run !== this.state.run).map((r) => option(r.run, r.run, r.run === this.state.compare))
+      option2("", "(none)", !this.state.compare),
+      ...this.runs.filter((r) => r.run !== this.state.run).map((r) => option2(r.run, r.run, r.run === this.state.compare))
     );
-    renderSummary(
-      this.summary,
-      this.runs,
-      this.state.run,
-      (run) => this.selectRun(run),
-      data.problems
-    );
+    const sweep = this.runs.length >= OVERVIEW_MIN_RUNS;
+    this.allBtn.hidden = !sweep;
+    if (this.mode === null) this.mode = sweep ? "overview" : "run";
+    if (sweep) this.overview.setData(this.runs, data.splits);
+    else this.mode = "run";
+    if (!sweep) {
+      renderSummary(
+        this.summary,
+        this.runs,
+        this.state.run,
+        (run) => this.selectRun(run),
+        data.problems
+      );
+    } else {
+      this.summary.replaceChildren();
+    }
+    this.summary.hidden = sweep;
     this.setStatus(`updated ${(/* @__PURE__ */ new Date()).toLocaleTimeString()}`);
-    await this.refreshRun();
+    this._showMode();
+    if (this.mode === "run") await this.refreshRun();
+  }
+  /** The runs overview (true) or the selected run's timeline (false). */
+  showOverview(on) {
+    this.mode = on ? "overview" : "run";
+    this._showMode();
+    if (!on) window.scrollTo(0, 0);
+  }
+  _showMode() {
+    const ov = this.mode === "overview";
+    this.overviewBox.hidden = !ov;
+    this.runPick.hidden = ov;
+    this.allBtn.disabled = ov;
+    this.main.hidden = ov;
+    if (ov) this.layerBox.hidden = true;
   }
   selectRun(run) {
     if (run === this.state.run) return;
@@ -1548,7 +1983,7 @@ var TimelineApp = class {
     const seq = this.hmSeq = (this.hmSeq || 0) + 1;
     const kinds = this._kinds();
     const available = ["grads", "weights", "updates", "acts"].filter((k) => kinds[k]);
-    this.kindSel.replaceChildren(...available.map((k) => option(
+    this.kindSel.replaceChildren(...available.map((k) => option2(
       k,
       kindLabel(k),
       k === this.state.kind
@@ -1569,7 +2004,7 @@ var TimelineApp = class {
     if (!stats.includes(this.state.stat)) {
       this.state.stat = defaultStat(this.state.kind, stats);
     }
-    this.statSel.replaceChildren(...orderedStats(this.state.kind, stats).map((s) => option(
+    this.statSel.replaceChildren(...orderedStats(this.state.kind, stats).map((s) => option2(
       s,
       statLabel(s, this.state.kind),
       s === this.state.stat
