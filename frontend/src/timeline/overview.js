@@ -217,7 +217,9 @@ export class Overview {
     const head = el('div', 'ov-head');
     head.append(el('h2', null, 'Which settings break training'),
                 lbl(' for ', this.splitSel));
-    this.root.replaceChildren(head, this.splitBox, this.charts, this.controls, this.table,
+    const scroll = el('div', 'ov-scroll');
+    scroll.append(this.table);
+    this.root.replaceChildren(head, this.splitBox, this.charts, this.controls, scroll,
                               this.moreBtn);
     this.verdictSel.addEventListener('change', () => this.set({verdict: this.verdictSel.value}));
     this.kindSel.addEventListener('change', () => this.set({kind: this.kindSel.value}));
@@ -316,9 +318,9 @@ export class Overview {
 
   columns() {
     return [['verdict', 'verdict'], ['run', 'run'], ['first', 'first problem'],
-            ['step', 'step'], ...this.kinds.map((k) => [`kind:${k}`, k]),
+            ['step', 'step'], ...this.hps.map((k) => [`hp:${k}`, k]),
             ['train', 'train loss'], ['val', 'val loss'],
-            ...this.hps.map((k) => [`hp:${k}`, k])];
+            ...this.kinds.map((k) => [`kind:${k}`, k])];
   }
 
   renderTable() {

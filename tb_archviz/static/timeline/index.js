@@ -1517,12 +1517,14 @@ var Overview = class {
       el("h2", null, "Which settings break training"),
       lbl(" for ", this.splitSel)
     );
+    const scroll = el("div", "ov-scroll");
+    scroll.append(this.table);
     this.root.replaceChildren(
       head,
       this.splitBox,
       this.charts,
       this.controls,
-      this.table,
+      scroll,
       this.moreBtn
     );
     this.verdictSel.addEventListener("change", () => this.set({ verdict: this.verdictSel.value }));
@@ -1636,10 +1638,10 @@ var Overview = class {
       ["run", "run"],
       ["first", "first problem"],
       ["step", "step"],
-      ...this.kinds.map((k) => [`kind:${k}`, k]),
+      ...this.hps.map((k) => [`hp:${k}`, k]),
       ["train", "train loss"],
       ["val", "val loss"],
-      ...this.hps.map((k) => [`hp:${k}`, k])
+      ...this.kinds.map((k) => [`kind:${k}`, k])
     ];
   }
   renderTable() {
