@@ -200,9 +200,16 @@ def _numeric_split(name: str, points: Sequence[Tuple[float, Value, bool]],
                    what: str) -> Optional[str]:
     points = sorted(points, key=lambda p: p[0])
     n = len(points)
+    below = [0]  # below[i]: broken runs among points[:i] (linear in runs, not quadratic)
+    for _x, _v, b in points:
+        below.append(below[-1] + bool(b))
+    if below[n] in (0, n):
+        return None  # all broken or all healthy: nothing to separate
     for i in range(MIN_SIDE, n - MIN_SIDE + 1):
         if points[i - 1][0] == points[i][0]:
             continue  # a threshold falls between distinct values
+        if below[i] not in (0, i) or below[n] - below[i] not in (0, n - i):
+            continue  # a side with both kinds of run
         low, high = points[:i], points[i:]
         if all(b for _x, _v, b in high) and not any(b for _x, _v, b in low):
             return (f"all {len(high)} runs with {name} \u2265 {fmt_value(high[0][1])} have "

@@ -1592,6 +1592,7 @@ var Overview = class {
         const k = `${x}:${p.broken}`;
         const n = rows.get(k) || 0;
         rows.set(k, n + 1);
+        if (n >= 4) continue;
         const c = svg("circle", {
           cx: x,
           cy: (p.broken ? 24 : 44) - Math.min(n, 3) * 3,
