@@ -89,7 +89,8 @@ def measure(logdir: str, runs: int, extra=(), browser=True, timeout=1800.0) -> d
     with harness.tensorboard(logdir, extra_args=list(extra), timeout=120) as tb:
         deadline = t0 + timeout
         while time.perf_counter() < deadline:
-            if len(harness.get_json(tb.url + "data/runs", timeout=120)) >= runs:
+            # every run's scalars loaded (the Python loader lists runs before it reads them)
+            if len(harness.get_json(tb.url + "data/plugin/scalars/tags", timeout=120)) >= runs:
                 break
             time.sleep(0.5)
         out["all_runs_listed_s"] = round(time.perf_counter() - t0, 2)
