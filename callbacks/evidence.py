@@ -241,11 +241,7 @@ class Evidence:
         """After ``optimizer.step()``: the gradients it used, after any clipping."""
         if not self.logging:
             return
-        present, grads = [], []
-        for i, (_, p) in enumerate(self.w.params):
-            if p.grad is not None:
-                present.append(i)
-                grads.append(S.local(p.grad) if self.w.any_dtensor else p.grad)
+        present, grads = self.w.local_grads()
         if not grads:
             return
         norms = S._norms([g.detach() for g in grads], 2.0)

@@ -210,13 +210,7 @@ class HealthMonitor:
         if not self._active:
             return
         self.collector.optimizer_stepped = True
-        present, grads = [], []
-        for i, (_, p) in enumerate(self.watched.params):
-            if p.grad is not None:
-                present.append(i)
-                grads.append(p.grad)
-        if self.watched.any_dtensor:                 # FSDP2: the rank's own shards
-            grads = [S.local(g) for g in grads]
+        present, grads = self.watched.local_grads()   # FSDP: the rank's own pieces
         norms = None
         if self._logging:
             norms = self.collector.gradients(present, grads)

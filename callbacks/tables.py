@@ -62,8 +62,7 @@ def finish(w: Watched, host: List[np.ndarray], info: StepInfo
         w_raw, g_raw, u_raw = (np.full_like(np.asarray(a, np.float64), np.nan)
                                for a in (w_raw, g_raw, u_raw))
     P = len(w.params)
-    numel = np.array([p.numel() for _, p in w.params], np.float64)
-    ndim = np.array([p.dim() for _, p in w.params], np.float64)
+    numel, ndim = w.numel_ndim()
     if w.fsdp1:                  # local, flattened views: not the layer's tensors
         numel[:] = ndim[:] = np.nan
     trainable = np.array([p.requires_grad for _, p in w.params], np.float64)
@@ -76,6 +75,9 @@ def finish(w: Watched, host: List[np.ndarray], info: StepInfo
         present = np.zeros(P)
         present[info.present] = 1.0
         g = S.raw_cols(g_raw, S.GRAD_RAW)
+        if w.pieces:             # FSDP1 pieces: present where every holding rank had one
+            rows = np.array(sorted(w.pieces), np.int64)
+            present[rows] = np.isfinite(g["nonfinite"][rows]).astype(np.float64)
         u = np.asarray(u_raw, np.float64).reshape(P)
         with np.errstate(invalid="ignore", divide="ignore"):
             tables["grads"] = {"norm": g["norm"], "max_abs": g["max_abs"],

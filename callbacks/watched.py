@@ -13,36 +13,93 @@ from tb_archviz.callbacks import stats as S
 from tb_archviz.callbacks.capture import clean_name
 
 _FSDP1_WARNED = False
+_WRAPPER_LEVELS = ("_fsdp_wrapped_module", "_checkpoint_wrapped_module")
 
 
-def _is_fsdp1(model: torch.nn.Module, params: list) -> bool:
-    """True when FSDP1 (FullyShardedDataParallel) manages the model; warns once per process."""
-    global _FSDP1_WARNED
-    flat = any(getattr(p, "_fsdp_flattened", False) for _, p in params)
+class Fsdp1Piece:
+    """Where one original parameter lives under FSDP1 with ``use_orig_params=True``: its
+    whole shape (the parameter itself is a 1-D view of this rank's piece, possibly empty)
+    and how many ranks hold each element (the replicate degree under HYBRID_SHARD)."""
+    __slots__ = ("shape", "numel", "replicas")
+
+    def __init__(self, shape, replicas: float):
+        self.shape = tuple(shape)
+        self.numel = int(np.prod(self.shape)) if self.shape else 1
+        self.replicas = replicas
+
+
+def _fsdp1_units(model: torch.nn.Module) -> list:
     try:
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP1
-        flat = flat or any(isinstance(m, FSDP1) for m in model.modules())
     except ImportError:
-        pass
+        return []
+    return [m for m in model.modules() if isinstance(m, FSDP1)]
+
+
+def fsdp1_pieces(model: torch.nn.Module, world: int) -> Dict[int, Fsdp1Piece]:
+    """id(original parameter) -> its :class:`Fsdp1Piece`, from each FSDP1 unit's flat
+    parameter metadata (``FlatParameter._params`` / ``_shapes``, present with
+    ``use_orig_params=True``). Empty without use_orig_params, for unsharded strategies
+    (NO_SHARD: every rank holds the whole tensor) and where the private metadata is not
+    found (another torch): those parameters are then not measured."""
+    out: Dict[int, Fsdp1Piece] = {}
+    for unit in _fsdp1_units(model):
+        handle = getattr(unit, "_handle", None)
+        flat = getattr(handle, "flat_param", None)
+        params = getattr(flat, "_params", None)
+        shapes = getattr(flat, "_shapes", None)
+        if flat is None or params is None or shapes is None or \
+                not getattr(handle, "uses_sharded_strategy", True):
+            continue
+        group = getattr(unit, "process_group", None)
+        try:
+            size = group.size() if group is not None else world
+        except (AttributeError, RuntimeError):
+            size = world
+        replicas = max(world / max(size, 1), 1.0)
+        for p, shape in zip(params, shapes):
+            out[id(p)] = Fsdp1Piece(shape, replicas)
+    return out
+
+
+def _is_fsdp1(model: torch.nn.Module, params: list, pieces: Dict[int, Fsdp1Piece]) -> bool:
+    """True when FSDP1 (FullyShardedDataParallel) manages parameters whose rows cannot be
+    measured (flat parameters without ``use_orig_params``); warns once per process."""
+    global _FSDP1_WARNED
+    flat = any(getattr(p, "_fsdp_flattened", False) and id(p) not in pieces
+               for _, p in params)
+    flat = flat or (bool(_fsdp1_units(model)) and not pieces and
+                    any(getattr(p, "_fsdp_flattened", False) for _, p in params))
     if flat and not _FSDP1_WARNED:
         _FSDP1_WARNED = True
-        warnings.warn("tb_archviz: FSDP1 (FullyShardedDataParallel) flattens and shards "
-                      "parameters: weight, gradient and update statistics are not supported "
-                      "under it and are written as NaN (not measured); activations, inputs, "
-                      "loss and the non-finite sentinel work. FSDP2 "
-                      "(torch.distributed.fsdp.fully_shard) is supported.", stacklevel=4)
+        warnings.warn("tb_archviz: FSDP1 (FullyShardedDataParallel) without "
+                      "use_orig_params=True: its flat parameters mix several layers, so "
+                      "weight, gradient and update statistics (weights, grads, updates "
+                      "rows) are unavailable and written as NaN (not measured); "
+                      "activations, inputs, loss and the non-finite sentinel work. With "
+                      "use_orig_params=True (Lightning's default) and under FSDP2 "
+                      "(fully_shard) they are measured.", stacklevel=4)
     return flat
+
+
+def row_name(name: str) -> str:
+    """A module or parameter name as the architecture record names it: no ``_orig_mod``
+    level (torch.compile) and no FSDP1 / activation-checkpoint wrapper level."""
+    name = clean_name(name)
+    if "_wrapped_module" not in name:
+        return name
+    return ".".join(part for part in name.split(".") if part not in _WRAPPER_LEVELS)
 
 
 def leaf_modules(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Module]]:
     """Named modules without children (the root excluded): the rows of ``acts``, named as
     the architecture record names them (no ``_orig_mod`` level of compiled submodules)."""
-    return [(clean_name(n), m) for n, m in model.named_modules()
+    return [(row_name(n), m) for n, m in model.named_modules()
             if n and next(m.children(), None) is None]
 
 
 def named_params(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]:
-    return [(clean_name(n), p) for n, p in model.named_parameters()]
+    return [(row_name(n), p) for n, p in model.named_parameters()]
 
 
 def is_compiled(model: torch.nn.Module) -> bool:
@@ -79,7 +136,8 @@ class Watched:
         self.sharded = np.zeros(0, np.int64)       # indices into params
         self.replicas = np.zeros(0)
         self.sharded_set: set = set()
-        self.fsdp1 = False
+        self.fsdp1 = False                  # FSDP1 flat parameters: rows not measured
+        self.pieces: Dict[int, Fsdp1Piece] = {}   # FSDP1 use_orig_params: row -> piece
         self._idx_cache: Dict[tuple, torch.Tensor] = {}
         self._device: Optional[torch.device] = None
 
@@ -138,11 +196,17 @@ class Watched:
         world = R.world()
         if world == 1:
             return leaves_changed, count_changed
-        self.fsdp1 = _is_fsdp1(self.model, self.params)
+        by_id = fsdp1_pieces(self.model, world)
+        self.fsdp1 = _is_fsdp1(self.model, self.params, by_id)
+        self.pieces = {i: by_id[id(p)] for i, (_, p) in enumerate(self.params)
+                       if id(p) in by_id}
         self.any_dtensor = any(S.is_dtensor(p) for _, p in self.params)
-        if not self.any_dtensor:
+        if not self.any_dtensor and not self.pieces:
+            self.sharded, self.replicas, self.sharded_set = np.zeros(0, np.int64), \
+                np.zeros(0), set()
             return leaves_changed, count_changed
-        replicas = [S.shard_replicas(p, world) for _, p in self.params]
+        replicas = [self.pieces[i].replicas if i in self.pieces else
+                    S.shard_replicas(p, world) for i, (_, p) in enumerate(self.params)]
         self.sharded = np.array([i for i, r in enumerate(replicas) if r is not None], np.int64)
         self.replicas = np.array([r for r in replicas if r is not None], np.float64)
         self.sharded_set = set(self.sharded.tolist())
@@ -169,8 +233,32 @@ class Watched:
             out = out.index_copy(0, self.index(pos).to(out.device), rows.to(out))
         return out
 
+    def numel_ndim(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Each parameter's whole element count and dimensions (an FSDP1 row's from its
+        flat-parameter metadata: the parameter itself is the rank's 1-D piece)."""
+        numel = np.array([self.pieces[i].numel if i in self.pieces else p.numel()
+                          for i, (_, p) in enumerate(self.params)], np.float64)
+        ndim = np.array([len(self.pieces[i].shape) if i in self.pieces else p.dim()
+                         for i, (_, p) in enumerate(self.params)], np.float64)
+        return numel, ndim
+
+    def local_grads(self) -> Tuple[List[int], List[torch.Tensor]]:
+        """The parameters with a gradient on this rank and their local gradients. An FSDP1
+        parameter of which this rank holds no piece has no gradient here; it counts as
+        present with an empty one (zeros in the sums), and the ranks that hold it decide:
+        a gradient missing on one of them makes the gathered row NaN (not present)."""
+        present, grads = [], []
+        for i, (_, p) in enumerate(self.params):
+            g = p.grad
+            if g is None and i in self.pieces and p.numel() == 0 and p.requires_grad:
+                g = p.detach()
+            if g is not None:
+                present.append(i)
+                grads.append(S.local(g) if self.any_dtensor else g)
+        return present, grads
+
     def weight_raw(self) -> torch.Tensor:
-        if not self.any_dtensor:
+        if not self.sharded_set:
             return S.weight_raw([p for _, p in self.params])
         return self.raw_by_kind(list(range(len(self.params))),
                                 [self.param_data(i) for i in range(len(self.params))],
