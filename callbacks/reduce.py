@@ -2,7 +2,9 @@
 across ranks, and combined per column (sums, maxima, minima, earliest step) on the host."""
 from __future__ import annotations
 
-from typing import Any, List, NamedTuple, Tuple
+import os
+import re
+from typing import Any, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
@@ -21,8 +23,8 @@ class Rows(NamedTuple):
 
 
 # A segment: a tensor and how ranks combine it: "sum", "max", "mean", "first" (earliest
-# non-negative step), "spread" (max - min: do the replicas agree?), a tuple of per-column
-# ops, or Rows.
+# non-negative step), "spread" (max - min: do the replicas agree?), "ranks" (kept per rank:
+# [ranks, ...]), a tuple of per-column ops, or Rows.
 Segment = Tuple[torch.Tensor, Any]
 
 
@@ -56,6 +58,8 @@ def gather(segments: List[Segment], device: torch.device) -> List[np.ndarray]:
 
 def combine_ranks(chunk: np.ndarray, ops: Any) -> np.ndarray:
     """[ranks, ...] -> [...] by the segment's rule."""
+    if ops == "ranks":       # every rank's own values, combined by the caller
+        return chunk
     if ops == "spread":      # max - min over ranks: 0 where the replicas agree
         return chunk.max(axis=0) - chunk.min(axis=0)
     if chunk.shape[0] == 1:
@@ -74,3 +78,45 @@ def combine_ranks(chunk: np.ndarray, ops: Any) -> np.ndarray:
             S.combine_np(sub[..., None], ops.ops)[..., 0]
         return out
     return S.combine_np(chunk, ops)
+
+
+def node_of(rank: int) -> Optional[int]:
+    """The node (machine) of a global rank: ``rank // local world size`` from the launcher's
+    LOCAL_WORLD_SIZE (torchrun, Lightning), None when unknown."""
+    try:
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", ""))
+    except ValueError:
+        return None
+    return rank // local if local > 0 else None
+
+
+# The end of a record's message that tells its steps (rules/nonfinite.py, detectors.regrow):
+# the rank words go before it, so that regrowing the steps keeps them.
+_STEPS_TAIL = re.compile(r"(?: since step -?\d+(?: \(still at step -?\d+\))?| at step -?\d+"
+                         r"| from step -?\d+ to step -?\d+)\.$")
+
+
+def name_ranks(record: Optional[dict], per_rank: List[Optional[dict]]) -> Optional[dict]:
+    """Add the ranks (and nodes) where a record's problem appeared to it when that is not
+    every rank: ``per_rank`` holds the record each rank's own values give. A rank counts when
+    its own record is the same problem (kind, layer, statistic, first step)."""
+    if record is None or len(per_rank) < 2:
+        return record
+    key = (record["kind"], record["layer"], record["stat"], record["first_step"])
+    ranks = [r for r, x in enumerate(per_rank)
+             if x is not None and (x["kind"], x["layer"], x["stat"], x["first_step"]) == key]
+    if not ranks or len(ranks) == len(per_rank):
+        return record
+    out = dict(record, ranks=ranks)
+    words = " on rank" + ("s " + ", ".join(map(str, ranks)) if len(ranks) > 1
+                          else f" {ranks[0]}") + " only"
+    nodes = sorted({n for n in (node_of(r) for r in ranks) if n is not None})
+    world_nodes = {node_of(r) for r in range(len(per_rank))}
+    if nodes and len(world_nodes) > 1:
+        out["nodes"] = nodes
+        words += ", node" + ("s " if len(nodes) > 1 else " ") + ", ".join(map(str, nodes))
+    msg = record["message"]
+    m = _STEPS_TAIL.search(msg)
+    out["message"] = msg[:m.start()] + words + msg[m.start():] if m else \
+        msg.rstrip(".") + words + "."
+    return out

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from tb_archviz import detectors as det
+from tb_archviz.callbacks import reduce as R
 from tb_archviz.callbacks import stats as S
 from tb_archviz.callbacks.reduce import NO_STEP, Segment
 from tb_archviz.callbacks.watched import Watched
@@ -235,13 +236,24 @@ class Sentinel:
     # -- readout ------------------------------------------------------------------------
     def segments(self) -> List[Segment]:
         st = self.state()
-        return [(st[f"{src}_{end}"], "first" if end == "first" else "max")
-                for src in SOURCES for end in ENDS]
+        return [(st[f"{src}_{end}"], "ranks") for src in SOURCES for end in ENDS]
 
     def record(self, host: List[np.ndarray]) -> Optional[dict]:
-        """The non_finite record from the gathered :meth:`segments` (None when all finite)."""
+        """The non_finite record from the gathered :meth:`segments` (each rank's arrays;
+        None when all finite), naming the ranks that saw it when not all did."""
         keys = [f"{s}_{e}" for s in SOURCES for e in ENDS]
-        return locate(self.w, {k: a.astype(np.int64) for k, a in zip(keys, host)})
+        if not host or np.ndim(host[0]) != 2:        # already combined: [n] per key
+            return locate(self.w, {k: np.asarray(a).astype(np.int64)
+                                   for k, a in zip(keys, host)})
+        combined = {k: R.combine_ranks(a, "first" if k.endswith("_first") else "max"
+                                       ).astype(np.int64) for k, a in zip(keys, host)}
+        rec = locate(self.w, combined)
+        n = host[0].shape[0]                          # [ranks, n] per key
+        if rec is None or n < 2:
+            return rec
+        per_rank = [locate(self.w, {k: a[r].astype(np.int64) for k, a in zip(keys, host)})
+                    for r in range(n)]
+        return R.name_ranks(rec, per_rank)
 
     # -- checkpointing ------------------------------------------------------------------
     def state_dict(self) -> Optional[Dict[str, list]]:

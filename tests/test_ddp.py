@@ -52,6 +52,11 @@ def test_ddp_reduces_statistics_across_ranks_and_reports_a_nan_on_rank_one(tmp_p
     # rank 0 saw only NaN gradients (after the all-reduce); rank 1's forward names the module
     assert [(r["layer"], r["first_step"], r["stat"]) for r in nf] == [
         ("net.fault", K + 1, "acts/nonfinite")]
+    # The written record names the rank where it appeared (rank 0 saw only its gradients).
+    [written] = [r for r in reader.read_anomalies(reader.open_logdir(str(tmp_path)),
+                                                  "run/version_0")["run/version_0"]
+                 if r["kind"] == "non_finite"]
+    assert written["ranks"] == [1] and " on rank 1 only" in written["message"], written
 
     src = reader.open_logdir(str(tmp_path))
     rows = reader.read_layer_tables(src, "run/version_0")["run/version_0"][0][1]["rows"]
