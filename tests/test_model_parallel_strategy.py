@@ -1,0 +1,119 @@
+"""Lightning's ``ModelParallelStrategy`` with FSDP2 (``fully_shard`` in ``configure_model``)
+under the callback on CPU/gloo (issue 14): training runs and rank 0's written weight and
+gradient statistics equal those of the whole tensors, which the module gathers itself with
+``DTensor.full_tensor()`` at the same moment (``on_before_optimizer_step``).
+
+Two processes, launched by Lightning's own subprocess launcher, as in ``test_ddp.py``; layer
+widths are odd so that shards are uneven, and the last bias has one element (rank 1's shard of
+it is empty). Lightning runs this strategy on CPU as it is (no subclass).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("lightning.pytorch")
+pytest.importorskip("torch.distributed.fsdp")
+
+from tb_archviz import detectors, reader  # noqa: E402
+from tb_archviz import format as fmt  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS = 6
+
+SCRIPT = textwrap.dedent("""
+    import json, os, sys, warnings
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+    import lightning.pytorch as pl
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+    from lightning.pytorch.strategies import ModelParallelStrategy
+    from tests.test_faults import data, loader, trainer
+    from tb_archviz.callbacks import ArchVizCallback
+
+    def ref(t):
+        t = t.detach().double()
+        return {"norm": float(t.norm()), "mean": float(t.mean()),
+                "max_abs": float(t.abs().max()), "numel": t.numel(), "ndim": t.dim()}
+
+    class Sharded(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(8, 9), nn.Tanh(), nn.Linear(9, 7), nn.ReLU(),
+                                     nn.Linear(7, 1))
+            self.refs = []
+
+        def configure_model(self):
+            from torch.distributed.fsdp import fully_shard
+            mesh = self.device_mesh["data_parallel"]
+            for layer in self.net:
+                if isinstance(layer, nn.Linear):
+                    fully_shard(layer, mesh=mesh)
+            fully_shard(self.net, mesh=mesh)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return F.mse_loss(self.net(x).squeeze(-1), y.float())
+
+        def on_before_optimizer_step(self, optimizer):
+            # full_tensor() all-gathers: every rank joins; rank 0 keeps the references.
+            named = list(self.named_parameters())
+            self.refs.append({"step": self.global_step,
+                              "weights": {n: ref(p.full_tensor()) for n, p in named},
+                              "grads": {n: ref(p.grad.full_tensor()) for n, p in named}})
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.05)
+
+    if __name__ == "__main__":
+        out = sys.argv[1]
+        t = trainer(out, steps=%(steps)d, accelerator="cpu", devices=2,
+                    callbacks=[ArchVizCallback(architecture=False)],
+                    strategy=ModelParallelStrategy(data_parallel_size=2,
+                                                   tensor_parallel_size=1))
+        pl.seed_everything(0, verbose=False)
+        lit = Sharded()
+        t.fit(lit, loader(*data()))
+        with open(os.path.join(out, "done_%%d.json" %% t.global_rank), "w") as f:
+            json.dump({"steps": t.global_step, "refs": lit.refs}, f)
+""") % {"steps": STEPS}
+
+
+def _close(a, b):
+    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                               rtol=2e-5, atol=1e-6)
+
+
+def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_path):
+    script = tmp_path / "train_model_parallel.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    done = [json.load(open(tmp_path / f"done_{rank}.json")) for rank in (0, 1)]
+    assert [d["steps"] for d in done] == [STEPS, STEPS]
+    refs = {r["step"]: r for r in done[0]["refs"]}
+    names = list(refs[0]["weights"])
+    assert names == [f"net.{i}.{k}" for i in (0, 2, 4) for k in ("weight", "bias")]
+    src = reader.open_logdir(str(tmp_path))
+    for family, cols in (("weights", ("norm", "mean", "max_abs", "numel", "ndim")),
+                         ("grads", ("norm", "max_abs"))):
+        series = reader.read_stats(src, "run/version_0", fmt.stats_tag(family))
+        assert list(series.steps) == [0, 2, 4]
+        assert series.rows in ([], names)
+        for k, step in enumerate(series.steps):
+            for col in cols:
+                _close(series.values[k, :, series.stats.index(col)],
+                       [refs[int(step)][family][n][col] for n in names])
+    recs = detectors.analyze_run(src, "run/version_0")
+    assert [r for r in recs if r["severity"] in ("warning", "error")] == []
