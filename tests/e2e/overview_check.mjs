@@ -45,8 +45,14 @@ try {
   out.heatmapShownAfter = await frame.$eval('.main', (e) => e.offsetHeight > 0);
   out.selected = await frame.$eval('#run-select', (e) => e.value);
   await page.screenshot({ path: `${outdir}/opened.png` });
-  await frame.click('#all-runs');
-  out.backToOverview = await frame.$eval('#overview', (e) => e.offsetHeight > 0);
+  // A reload stays on the opened run (the URL remembers it); "All runs" goes back.
+  await page.reload({ waitUntil: 'load' });
+  const again = await pluginFrame(page, 'archviz_health', 60000);
+  await again.waitForSelector('#timeline-root[data-ready="true"]', { timeout: 120000 });
+  out.afterReload = await again.$eval('#run-select', (e) => e.value);
+  out.overviewHiddenAfterReload = await again.$eval('#overview', (e) => e.offsetHeight === 0);
+  await again.click('#all-runs');
+  out.backToOverview = await again.$eval('#overview', (e) => e.offsetHeight > 0);
   out.errors = errors;
 } finally {
   await browser.close();

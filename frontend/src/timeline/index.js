@@ -56,6 +56,7 @@ class TimelineApp {
     this.overviewBox.hidden = true;
     this.overview = new Overview(this.overviewBox, (run) => {
       this.showOverview(false);
+      writeUrlChoice(TIMELINE_PLUGIN, 'run', run);  // a reload stays on it
       if (run === this.state.run) this.refreshRun(); else this.selectRun(run);
     });
     this.mode = null;  // 'overview' (a sweep: many runs) or 'run'; decided on the first /runs
@@ -154,6 +155,8 @@ class TimelineApp {
     const data = await getJSON('runs');
     this.runs = data.runs;
     const names = this.runs.map((r) => r.run);
+    // A sweep lands on the overview, unless the URL remembers a run the user opened.
+    const remembered = names.includes(readUrlChoice(TIMELINE_PLUGIN, 'run'));
     if (!names.includes(this.state.run)) {
       // The run the URL remembers (the user's last choice), else the worst run.
       this.state.run = landingRun(names, readUrlChoice(TIMELINE_PLUGIN, 'run'), this.runs);
@@ -166,7 +169,7 @@ class TimelineApp {
                                   .map((r) => option(r.run, r.run, r.run === this.state.compare)));
     const sweep = this.runs.length >= OVERVIEW_MIN_RUNS;
     this.allBtn.hidden = !sweep;
-    if (this.mode === null) this.mode = sweep ? 'overview' : 'run';
+    if (this.mode === null) this.mode = sweep && !remembered ? 'overview' : 'run';
     if (sweep) this.overview.setData(this.runs, data.splits);
     else this.mode = 'run';
     // At sweep scale a line per run is a wall: the overview table replaces the summary.

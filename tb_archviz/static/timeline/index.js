@@ -1308,7 +1308,7 @@ function renderLayer(container, data, step, width, onArchitecture, onClose) {
 }
 
 // src/timeline/overview.js
-var OVERVIEW_MIN_RUNS = 7;
+var OVERVIEW_MIN_RUNS = 10;
 var PAGE = 200;
 var RANK = { error: 0, warning: 1, info: 2, healthy: 3 };
 function verdictOf(r) {
@@ -1764,6 +1764,7 @@ var TimelineApp = class {
     this.overviewBox.hidden = true;
     this.overview = new Overview(this.overviewBox, (run) => {
       this.showOverview(false);
+      writeUrlChoice(TIMELINE_PLUGIN, "run", run);
       if (run === this.state.run) this.refreshRun();
       else this.selectRun(run);
     });
@@ -1876,6 +1877,7 @@ var TimelineApp = class {
     const data = await getJSON("runs");
     this.runs = data.runs;
     const names = this.runs.map((r) => r.run);
+    const remembered = names.includes(readUrlChoice(TIMELINE_PLUGIN, "run"));
     if (!names.includes(this.state.run)) {
       this.state.run = landingRun(names, readUrlChoice(TIMELINE_PLUGIN, "run"), this.runs);
     }
@@ -1891,7 +1893,7 @@ var TimelineApp = class {
     );
     const sweep = this.runs.length >= OVERVIEW_MIN_RUNS;
     this.allBtn.hidden = !sweep;
-    if (this.mode === null) this.mode = sweep ? "overview" : "run";
+    if (this.mode === null) this.mode = sweep && !remembered ? "overview" : "run";
     if (sweep) this.overview.setData(this.runs, data.splits);
     else this.mode = "run";
     if (!sweep) {
