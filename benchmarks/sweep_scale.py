@@ -36,7 +36,6 @@ from tb_archviz.sink import SummarySink  # noqa: E402
 
 def run_bytes(lr: float, act: str, layers: int, steps: int = 20) -> bytes:
     from tensorboard.plugins.hparams import summary_v2 as hp
-    from tensorboard.compat.proto import summary_pb2  # noqa: F401  (tensorboard's protos)
 
     w = _BytesWriter()
     pb = hp.hparams_pb({"lr": lr, "act": act, "layers": layers})

@@ -29,8 +29,8 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from tb_archviz import format as fmt
 from tb_archviz import detectors, reader, sweeps
+from tb_archviz import format as fmt
 from tb_archviz import sink as sink_mod
 from tb_archviz.plugins import common
 

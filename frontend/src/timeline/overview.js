@@ -262,10 +262,9 @@ export class Overview {
       p.dataset.hparam = s.hparam;
       return p;
     }));
-    if (!found.length) {
-      this.splitBox.append(el('p', 'ov-nosplit', this.hps.length
-        ? 'No single setting separates these runs cleanly.'
-        : 'These runs logged no hyperparameters (log_hyperparams / hparams.yaml).'));
+    if (!this.hps.length) {  // no clear split: nothing is said; no hyperparameters: why
+      this.splitBox.append(el('p', 'ov-nosplit', 'These runs logged no hyperparameters ' +
+                              '(Lightning: save_hyperparameters / log_hyperparams).'));
     }
     const isBroken = kind ? (r) => Boolean((r.by_kind || {})[kind])
       : (r) => ['error', 'warning'].includes(verdictOf(r));

@@ -1571,8 +1571,8 @@ var Overview = class {
       p.dataset.hparam = s.hparam;
       return p;
     }));
-    if (!found.length) {
-      this.splitBox.append(el("p", "ov-nosplit", this.hps.length ? "No single setting separates these runs cleanly." : "These runs logged no hyperparameters (log_hyperparams / hparams.yaml)."));
+    if (!this.hps.length) {
+      this.splitBox.append(el("p", "ov-nosplit", "These runs logged no hyperparameters (Lightning: save_hyperparameters / log_hyperparams)."));
     }
     const isBroken = kind ? (r) => Boolean((r.by_kind || {})[kind]) : (r) => ["error", "warning"].includes(verdictOf(r));
     this.charts.replaceChildren(...this.hps.map((name) => this.chart(name, isBroken)));
