@@ -188,6 +188,17 @@ def fmt_value(v: Value) -> str:
     return str(v)
 
 
+def _bound(v: Value, above: bool) -> str:
+    """A threshold for a sentence: 4 significant digits, rounded so that the statement stays
+    true ("lr ≥ 1.0006235" reads "lr ≥ 1"; never past a run's own value)."""
+    if not isinstance(v, float) or v == 0 or not math.isfinite(v):
+        return fmt_value(v)
+    digits = 3 - int(math.floor(math.log10(abs(v))))
+    scale = 10.0 ** digits
+    r = (math.floor if above else math.ceil)(round(v * scale, 6)) / scale
+    return f"{r:.4g}"
+
+
 def _what(kind: Optional[str]) -> str:
     return kind if kind is not None else "warnings or errors"
 
@@ -212,10 +223,10 @@ def _numeric_split(name: str, points: Sequence[Tuple[float, Value, bool]],
             continue  # a side with both kinds of run
         low, high = points[:i], points[i:]
         if all(b for _x, _v, b in high) and not any(b for _x, _v, b in low):
-            return (f"all {len(high)} runs with {name} \u2265 {fmt_value(high[0][1])} have "
+            return (f"all {len(high)} runs with {name} \u2265 {_bound(high[0][1], True)} have "
                     f"{what}; none of the {len(low)} below")
         if all(b for _x, _v, b in low) and not any(b for _x, _v, b in high):
-            return (f"all {len(low)} runs with {name} \u2264 {fmt_value(low[-1][1])} have "
+            return (f"all {len(low)} runs with {name} \u2264 {_bound(low[-1][1], False)} have "
                     f"{what}; none of the {len(high)} above")
     return None
 

@@ -279,3 +279,11 @@ def test_inspect_into_a_closed_pipe_ends_quietly(tmp_path):
     proc = subprocess.run(f"{_sys.executable} -m tb_archviz inspect {tmp_path} | head -1",
                           shell=True, capture_output=True, text=True, timeout=120)
     assert proc.stdout.startswith("run ") and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_split_thresholds_are_short_and_stay_true():
+    from tb_archviz.sweeps import _bound
+
+    assert _bound(1.0006235350672195, True) == "1"          # lr >= 1 holds for 1.0006...
+    assert _bound(1.0006235350672195, False) == "1.001"     # lr <= 1.001 holds too
+    assert _bound(3e-4, True) == "0.0003" and _bound(20.0, True) == "20"
