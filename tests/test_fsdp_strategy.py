@@ -7,7 +7,8 @@ module before it is wrapped.
 
 Lightning refuses ``FSDPStrategy`` on CPU ("requires a GPU accelerator"), so the test uses a
 minimal subclass that only changes the device the model is wrapped on (``device_id=cpu``);
-the ordering problem does not depend on the device. Two processes on gloo, launched by
+the ordering problem does not depend on the device. Two processes on gloo (and four for the
+statistics), launched by
 Lightning's own subprocess launcher (which relaunches this script for rank 1), as in
 ``test_ddp.py``; rank 0's weight and gradient rows are compared with
 the whole tensors that ``summon_full_params`` gathers at the same moment, and a layer left out
@@ -81,8 +82,10 @@ SCRIPT = textwrap.dedent("""
 
     if __name__ == "__main__":
         out, callbacks = sys.argv[1], [ArchVizCallback()] if sys.argv[2] == "on" else []
-        exclude = ("net.fc2",) if sys.argv[3:] == ["exclude"] else ()
-        t = trainer(out, steps=%(steps)d * (2 if exclude else 1), accelerator="cpu", devices=2,
+        exclude = ("net.fc2",) if "exclude" in sys.argv[3:] else ()
+        world = 4 if "four" in sys.argv[3:] else 2
+        t = trainer(out, steps=%(steps)d * (2 if exclude else 1), accelerator="cpu",
+                    devices=world,
                     callbacks=callbacks,
                     strategy=CPUFSDPStrategy(auto_wrap_policy={nn.Linear}))
         pl.seed_everything(0, verbose=False)
@@ -103,7 +106,8 @@ def _train(out, callback: str, variant: str = "") -> list:
                           ([variant] if variant else []), cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return [json.load(open(out / f"done_{rank}.json")) for rank in (0, 1)]
+    return [json.load(open(out / f"done_{rank}.json"))
+            for rank in range(4 if variant == "four" else 2)]
 
 
 def test_fsdp_strategy_trains_under_the_callback_and_the_architecture_is_written(tmp_path):
@@ -132,12 +136,13 @@ def _close(a, b):
                                rtol=2e-5, atol=1e-6)
 
 
-def test_fsdp_strategy_parameter_statistics_equal_those_of_the_full_tensors(tmp_path):
+@pytest.mark.parametrize("world", [2, 4])
+def test_fsdp_strategy_parameter_statistics_equal_those_of_the_full_tensors(tmp_path, world):
     # FSDP1 with use_orig_params=True (Lightning's default): each rank holds 1-D pieces of
     # the original parameters (some none: auto-wrapped Linear units split weight and bias
-    # unevenly across the two ranks); the written rows describe the whole tensors, as
+    # unevenly across the ranks); the written rows describe the whole tensors, as
     # summon_full_params gathers them at the same moment.
-    [done, _] = _train(tmp_path, "on")
+    done = _train(tmp_path, "on", "four" if world == 4 else "")[0]
     refs = {r["step"]: r for r in done["refs"]}
     src = reader.open_logdir(str(tmp_path))
     names = [n for n in refs[0]["weights"]]

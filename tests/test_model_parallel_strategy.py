@@ -3,9 +3,10 @@ under the callback on CPU/gloo (issue 14): training runs and rank 0's written we
 gradient statistics equal those of the whole tensors, which the module gathers itself with
 ``DTensor.full_tensor()`` at the same moment (``on_before_optimizer_step``).
 
-Two processes, launched by Lightning's own subprocess launcher, as in ``test_ddp.py``; layer
-widths are odd so that shards are uneven, and the last bias has one element (rank 1's shard of
-it is empty). Lightning runs this strategy on CPU as it is (no subclass).
+Two and four processes, launched by Lightning's own subprocess launcher, as in
+``test_ddp.py``; layer widths are odd so that shards are uneven, and the last bias has one
+element (the other ranks' shards of it are empty). Lightning runs this strategy on CPU as it
+is (no subclass). Tensor parallelism (a second mesh dimension) is not tested here.
 """
 from __future__ import annotations
 
@@ -74,10 +75,10 @@ SCRIPT = textwrap.dedent("""
             return torch.optim.SGD(self.parameters(), lr=0.05)
 
     if __name__ == "__main__":
-        out = sys.argv[1]
-        t = trainer(out, steps=%(steps)d, accelerator="cpu", devices=2,
+        out, world = sys.argv[1], int(sys.argv[2])
+        t = trainer(out, steps=%(steps)d, accelerator="cpu", devices=world,
                     callbacks=[ArchVizCallback(architecture=False)],
-                    strategy=ModelParallelStrategy(data_parallel_size=2,
+                    strategy=ModelParallelStrategy(data_parallel_size=world,
                                                    tensor_parallel_size=1))
         pl.seed_everything(0, verbose=False)
         lit = Sharded()
@@ -92,16 +93,18 @@ def _close(a, b):
                                rtol=2e-5, atol=1e-6)
 
 
-def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_path):
+@pytest.mark.parametrize("world", [2, 4])
+def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_path, world):
     script = tmp_path / "train_model_parallel.py"
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path), str(world)], cwd=ROOT,
+                          env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    done = [json.load(open(tmp_path / f"done_{rank}.json")) for rank in (0, 1)]
-    assert [d["steps"] for d in done] == [STEPS, STEPS]
+    done = [json.load(open(tmp_path / f"done_{rank}.json")) for rank in range(world)]
+    assert [d["steps"] for d in done] == [STEPS] * world
     refs = {r["step"]: r for r in done[0]["refs"]}
     names = list(refs[0]["weights"])
     assert names == [f"net.{i}.{k}" for i in (0, 2, 4) for k in ("weight", "bias")]
