@@ -34,8 +34,12 @@ from typing import Any, Callable, Dict, Optional
 
 import torch
 
-from tb_archviz.callbacks._compat import (callback_bases, fsdp1_modules, is_fsdp_strategy,
-                                          tensorboard_logger_classes)
+from tb_archviz.callbacks._compat import (
+    callback_bases,
+    fsdp1_modules,
+    is_fsdp_strategy,
+    tensorboard_logger_classes,
+)
 from tb_archviz.callbacks.recorder import ArchVizRecorder
 
 log = logging.getLogger(__name__)

@@ -196,8 +196,11 @@ class ArchVizRecorder:
             return {}
         record: dict = {}
         with self._guard("architecture"):
-            from tb_archviz.callbacks.capture import (capture_architecture, has_uninitialized,
-                                                      structure_signature)
+            from tb_archviz.callbacks.capture import (
+                capture_architecture,
+                has_uninitialized,
+                structure_signature,
+            )
 
             if has_uninitialized(self.model):
                 self._pending_capture = (example_input, step, source)

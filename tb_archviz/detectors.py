@@ -27,13 +27,26 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from tb_archviz import registry as R
-from tb_archviz.rules.base import (SEVERITIES, Flag, State, StepStats, _col, _fmt, _since,
-                                   make_record)
+from tb_archviz.rules.base import (
+    SEVERITIES,
+    Flag,
+    State,
+    StepStats,
+    _col,
+    _fmt,
+    _since,
+    make_record,
+)
+from tb_archviz.rules.gradients import trouble_origin
 from tb_archviz.rules.inputs import INPUT_NON_FINITE_REMEDY, input_flags
 from tb_archviz.rules.loss import LossRule, overfitting_flags
-from tb_archviz.rules.nonfinite import (NonFiniteSource, explain_non_finite, input_record,
-                                        locate_non_finite, regrow)
-from tb_archviz.rules.gradients import trouble_origin
+from tb_archviz.rules.nonfinite import (
+    NonFiniteSource,
+    explain_non_finite,
+    input_record,
+    locate_non_finite,
+    regrow,
+)
 
 __all__ = ["SEVERITIES", "KINDS", "DEFAULT_THRESHOLDS", "REMEDIES", "INPUT_NON_FINITE_REMEDY",
            "StepStats", "Flag", "State", "Tracker", "Detector", "NonFiniteSource", "LossRule",

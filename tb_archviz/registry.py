@@ -344,7 +344,7 @@ def update_docs(readme: str, format_md: str) -> None:
 if __name__ == "__main__":   # python -m tb_archviz.registry: regenerate the docs' tables
     import os as _os
 
-    from tb_archviz import registry as _registry   # the module the rules declare into
+    from tb_archviz import registry as _registry  # the module the rules declare into
 
     _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
     _registry.update_docs(_os.path.join(_root, "README.md"),

@@ -4,7 +4,6 @@ input batch between logging steps is also `bad_input`, at its exact step."""
 from __future__ import annotations
 
 import pytest
-import torch
 from torch import nn
 
 pytest.importorskip("lightning.pytorch")

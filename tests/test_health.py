@@ -16,8 +16,7 @@ from tensorboard.backend.event_processing.event_file_loader import EventFileLoad
 
 from tb_archviz import format as fmt  # noqa: E402
 from tb_archviz.callbacks import ArchVizCallback, ArchVizRecorder  # noqa: E402
-from tests.test_faults import (K, Lit, Net, _dead_bias, data, fit, loader,  # noqa: E402
-                               loud, records, trainer)
+from tests.test_faults import K, Lit, Net, _dead_bias, data, fit, loader, loud, records, trainer  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -3,11 +3,10 @@ import json
 
 import numpy as np
 import pytest
-from werkzeug import test as wtest
-from werkzeug import wrappers
-
 from tensorboard.backend import application
 from tensorboard.plugins import base_plugin
+from werkzeug import test as wtest
+from werkzeug import wrappers
 
 from tb_archviz import format as fmt
 from tb_archviz import registry

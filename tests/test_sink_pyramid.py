@@ -11,8 +11,14 @@ import pytest
 
 from tb_archviz import format as fmt
 from tb_archviz import reader
-from tb_archviz.sink import (PYRAMID_LEVELS, EventWriter, Pyramid, SummarySink, pyramid_tag,
-                             split_pyramid_tag)
+from tb_archviz.sink import (
+    PYRAMID_LEVELS,
+    EventWriter,
+    Pyramid,
+    SummarySink,
+    pyramid_tag,
+    split_pyramid_tag,
+)
 
 
 def reference_buckets(values: np.ndarray, level: int):

@@ -4,7 +4,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from tb_archviz import detectors, format as fmt, reader
+from tb_archviz import detectors, reader
+from tb_archviz import format as fmt
 from tb_archviz.callbacks import ArchVizRecorder
 from tests.loops import recorded_step
 

@@ -12,8 +12,7 @@ import os
 import posixpath
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from tensorboard import errors
-from tensorboard import plugin_util
+from tensorboard import errors, plugin_util
 from tensorboard.backend import http_util
 from werkzeug import wrappers
 

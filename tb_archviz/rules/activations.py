@@ -11,6 +11,7 @@ from tb_archviz.registry import Threshold as T
 from tb_archviz.registry import rule
 from tb_archviz.rules.base import Flag, State, StepStats, _col, _fmt
 
+
 @rule("dead_units", label="dead units",
       summary="≥ 50 % of a ReLU layer's units zero for the whole batch for 3 points (error ≥ "
               "90 %); any dead unit of the output layer is an error at once",

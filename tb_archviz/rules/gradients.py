@@ -12,6 +12,7 @@ from tb_archviz.registry import Threshold as T
 from tb_archviz.registry import rule
 from tb_archviz.rules.base import Flag, State, StepStats, _col, _fmt, _groups, _median
 
+
 @rule("exploding_gradients", label="exploding gradients", acute=True,
       summary="a parameter's gradient norm > 100 **and** > 100× its own early level",
       remedy="Clip gradients (gradient_clip_val), lower the learning rate, add normalization "

@@ -9,8 +9,7 @@ import numpy as np
 
 from tb_archviz.registry import Threshold as T
 from tb_archviz.registry import rule
-from tb_archviz.rules.base import (Flag, State, StepStats, _fmt, _groups, _median,
-                                   _median_update)
+from tb_archviz.rules.base import Flag, State, StepStats, _fmt, _groups, _median, _median_update
 from tb_archviz.rules.gradients import _explosion_remedy
 
 ADAPTIVE_OPTIMIZERS = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Adadelta",

@@ -13,6 +13,7 @@ from tb_archviz.rules.base import Flag, State, StepStats, _fmt, _since, make_rec
 from tb_archviz.rules.gradients import _explosion_remedy, trouble_origin
 from tb_archviz.rules.inputs import INPUT_NON_FINITE_REMEDY
 
+
 @rule("non_finite", label="NaN/Inf", acute=True, family="nonfinite",
       summary="NaN/Inf in the input batch, a module's output, the loss, a gradient or a "
               "weight, at the step it first appears (also between logging steps), named by "

@@ -9,9 +9,18 @@ import numpy as np
 
 from tb_archviz.registry import Threshold as T
 from tb_archviz.registry import rule
-from tb_archviz.rules.base import (Flag, State, StepStats, _col, _fmt, _groups, _median,
-                                   _median_update)
+from tb_archviz.rules.base import (
+    Flag,
+    State,
+    StepStats,
+    _col,
+    _fmt,
+    _groups,
+    _median,
+    _median_update,
+)
 from tb_archviz.rules.gradients import _redundant_biases
+
 
 @rule("update_ratio_high", label="updates too large",
       summary="‖ΔW‖/‖W‖ of a weight matrix > 0.3 over one optimizer step for 3 points (one "

@@ -12,8 +12,7 @@ import warnings
 import torch
 from torch.utils.data import DataLoader
 
-from tb_archviz.callbacks import ArchVizCallback
-from tb_archviz.callbacks import demo
+from tb_archviz.callbacks import ArchVizCallback, demo
 from tests.e2e import harness
 
 NAN_STEP = 30
