@@ -16,15 +16,18 @@ the ratio to plain training. A second "plain" variant is the noise control.
 On a GPU (eager and compiled, bf16 autocast; memory; host syncs):
 
     python benchmarks/overhead.py --model resnet50 --device cuda --precision bf16-mixed --rounds 3
-    python benchmarks/overhead.py --model gpt2 --device cuda --precision bf16-mixed --compile --rounds 3
-    python benchmarks/overhead.py --model gpt2 --device cuda --precision bf16-mixed --memory --rounds 2
+    python benchmarks/overhead.py --model gpt2 --device cuda --precision bf16-mixed \
+        --compile --rounds 3
+    python benchmarks/overhead.py --model gpt2 --device cuda --precision bf16-mixed \
+        --memory --rounds 2
     python benchmarks/overhead.py --model resnet50 --device cuda --sync-check \
         --variants plain "archviz defaults" "sentinel alone" "stats every 50, no sentinel"
 
 Variants: plain; plain (control); archviz defaults (stats every 50 steps + sentinel);
 archviz every step; sentinel alone; statistics every 50 steps without the sentinel;
 add_histogram of every weight and gradient every 50 steps and every step (what users do by
-hand; compare each with the archviz variant of the same interval); Lightning's grad_norm every step (as its docs show);
+hand; compare each with the archviz variant of the same interval); Lightning's grad_norm
+every step (as its docs show);
 torch.autograd.detect_anomaly (what users do to find NaNs).
 
 Models (``--model``): ``cnn`` (``demo.ResidualCNN``, ``--width`` channels, ``--size`` image

@@ -57,7 +57,8 @@ def _move_to_device(data: Any, device: torch.device) -> Any:
 
 
 def input_from_batch(batch: Any) -> Any:
-    """The model input inside a training batch: ``x`` of ``(x, y)``, a dict as kwargs, or a tensor."""
+    """The model input inside a training batch: ``x`` of ``(x, y)``, a dict as kwargs, or a
+    tensor."""
     if isinstance(batch, torch.Tensor):
         return batch
     if isinstance(batch, (list, tuple)) and batch:

@@ -222,7 +222,8 @@ DEMOS: Dict[str, dict] = {
         on_step=_kill_relus, story="at step 60 fc2's biases are pushed to -50: act2 dies"),
     "broken_exploding": dict(
         net=lambda: MLP(hidden=128), data=lambda: tabular_data(), example=torch.zeros(2, 16),
-        lr=8.0, optimizer="sgd", story="SGD with lr=8: gradients explode, the loss diverges to NaN"),
+        lr=8.0, optimizer="sgd",
+        story="SGD with lr=8: gradients explode, the loss diverges to NaN"),
     "broken_plateau": dict(
         net=lambda: MLP(), data=lambda: tabular_data(random_labels=True),
         example=torch.zeros(2, 16), lr=1e-6, optimizer="sgd",

@@ -225,7 +225,8 @@ class Snapshots:
                            "units": vals.shape[1], "planes": units})
         x = self._batch[:MAX_POINTS].float().cpu()
         labels = None
-        if isinstance(self._targets, torch.Tensor) and self._targets.shape[:1] == self._batch.shape[:1]:
+        if isinstance(self._targets, torch.Tensor) and \
+                self._targets.shape[:1] == self._batch.shape[:1]:
             t = self._targets[:MAX_POINTS].cpu()
             if t.dim() > 1:
                 t = t.argmax(-1) if t.shape[-1] > 1 else t.reshape(-1)

@@ -153,8 +153,8 @@ class MissingDependency(RuntimeError):
 
 def _cairosvg():
     try:
-        import cairosvg
-    except (ImportError, OSError) as exc:  # optional dependency (extra "export"); OSError: no libcairo
+        import cairosvg  # optional (extra "export"); OSError: no libcairo
+    except (ImportError, OSError) as exc:
         raise MissingDependency("PNG and PDF export need cairosvg and the cairo library: "
                                 "pip install 'tb_archviz[export]' (or: pip install cairosvg); "
                                 f"{type(exc).__name__}: {exc}".replace("\n", " ")) from None

@@ -156,7 +156,8 @@ ARCHITECTURE = obj(
 
 ANOMALY = obj(
     required={"kind": STR, "first_step": INT},
-    optional={"severity": one_of(*SEVERITIES), "last_step": opt(INT), "layer": opt(STR), "tag": opt(STR), "value": opt(NUM),
+    optional={"severity": one_of(*SEVERITIES), "last_step": opt(INT), "layer": opt(STR),
+              "tag": opt(STR), "value": opt(NUM),
               "threshold": opt(NUM), "stat": opt(STR), "message": opt(STR),
               "remedy": opt(STR), "pinned": opt(BOOL)})
 

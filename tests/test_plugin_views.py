@@ -54,7 +54,8 @@ def test_playground_returns_every_frame(client):
 
 
 @pytest.mark.parametrize("path", ["/views/weights", "/views/weights?run=moons/version_0&step=x",
-                                  "/views/weights?run=moons/version_0&step=-1", "/views/playground"])
+                                  "/views/weights?run=moons/version_0&step=-1",
+                                  "/views/playground"])
 def test_bad_parameters_are_400(client, path):
     assert get(client, path)[0] == 400
 

@@ -124,8 +124,8 @@ def test_runs_of_both_tabs_answer_with_the_problems_of_each_bad_run(clients):
 
     data = get(clients["archviz_graph"], "archviz_graph", "runs").get_json()
     assert "good" in [r["run"] for r in data["runs"]]
-    for name in ("totals_string", "totals_nan", "architecture_list", "architecture_null", "module_name_list",
-                 "architecture_newer"):
+    for name in ("totals_string", "totals_nan", "architecture_list", "architecture_null",
+                 "module_name_list", "architecture_newer"):
         phrase = damaged.DAMAGED[name][1]
         assert name not in [r["run"] for r in data["runs"]]
         assert any(phrase in p for p in data["problems"][name]), (name, data["problems"])

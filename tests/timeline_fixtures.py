@@ -364,7 +364,8 @@ def build_scale_logdir(root: str, *, layers: int = 500, steps: int = 100_000,
             ptag = pyramid_tag(tag, level)
             meta = pyramid_meta.pop(ptag, None)
             spike = bstep // spike_every * spike_every
-            spike = spike if spike and spike > bstep - level and tag == fmt.stats_tag("grads") else None
+            if not (spike and spike > bstep - level and tag == fmt.stats_tag("grads")):
+                spike = None
             ck = ("pyr", ptag, (bstep - level + 1) % 257, spike)
             if meta is not None or (ck not in summaries and spike is None):
                 summaries.setdefault(ck, _raw_tensor_summary(ptag, planes, None))

@@ -151,7 +151,8 @@ class _Group:
 def group_tree(rows: Sequence[str]) -> _Group:
     """The tab's group tree of dotted row names ("a.b.c" sits in group "a.b"), children in
     order of first appearance; a chain of single-child groups is squashed into its deepest
-    group (the path the tab names it by). Mirrors ``buildTree`` in frontend/src/timeline/heatmap.js."""
+    group (the path the tab names it by). Mirrors ``buildTree`` in
+    frontend/src/timeline/heatmap.js."""
     root = _Group("")
     nodes = {"": root}
     for i, name in enumerate(rows):

@@ -248,7 +248,8 @@ def _train_val(st: State, metrics: Dict[str, float], run_loss: Optional[float], 
 
 @rule("overfitting", label="overfitting", family="metrics", acute=True,
       summary="validation loss > 20 % above its best (median of 3), for 3 validations in a "
-              "row and giving back ≥ 10 % of its improvement, while the training loss falls, or a training loss that falls 25 % after the first "
+              "row and giving back ≥ 10 % of its improvement, while the training loss falls, "
+              "or a training loss that falls 25 % after the first "
               "validation while the validation loss never improves",
       remedy="The model memorizes the training set: add data or augmentation, regularize "
              "(weight decay, dropout), stop early at the best validation loss; if the "

@@ -10,8 +10,9 @@ following FORMAT.md: 20 stages × 50 residual blocks × 9 leaves, ops and edges)
 run it starts a real ``tensorboard``, times how long until the plugin is listed as enabled,
 times ``/runs`` and ``/architecture`` cold (first request) and warm, and in headless Chromium,
 against a second, fresh ``tensorboard``, the first paint of the overview and the expansion of
-one folded block (click to new drawing on screen; ``architecture_scale.mjs``; first paint counts from the run's record being asked
-for, "from start" from the tab's module starting, the run list's request included), then that click
+one folded block (click to new drawing on screen; ``architecture_scale.mjs``; first paint
+counts from the run's record being asked for, "from start" from the tab's module starting,
+the run list's request included), then that click
 once more with the tab's layout prefetching turned off ("expand ms, no prefetch").
 Prints a table and the JSON of everything measured.
 """
@@ -155,7 +156,8 @@ def synthetic_record(stages: int = 20, blocks: int = 50) -> dict:
             block_in = prev
             chain = []
             for i, k in enumerate((1, 3, 1)):
-                conv, bn, relu = f"{bname}.conv{i + 1}", f"{bname}.bn{i + 1}", f"{bname}.relu{i + 1}"
+                conv, bn = f"{bname}.conv{i + 1}", f"{bname}.bn{i + 1}"
+                relu = f"{bname}.relu{i + 1}"
                 mod(conv, "Conv2d", bname, True, {"in_channels": 64, "out_channels": 64,
                                                   "kernel_size": [k, k], "stride": [1, 1]},
                     64 * 64 * k * k, h=f"conv{k}")
@@ -287,7 +289,8 @@ def _median(values):
 def table(report: dict, names) -> str:
     """One row per model; with repeats, each timing is the median over them."""
     head = ["model", "modules", "TB ready s", "/runs cold/warm ms", "/architecture cold/warm ms",
-            "gzip KB", "first paint ms (from start)", "blocks", "expand ms", "expand layout (fold/elk/render/dom)",
+            "gzip KB", "first paint ms (from start)", "blocks", "expand ms",
+            "expand layout (fold/elk/render/dom)",
             "expand ms, no prefetch"]
     rows = [head, ["---"] * len(head)]
     for name in names:

@@ -63,7 +63,8 @@ def test_tab_draws_the_residual_cnn_collapses_expands_exports_and_follows_deep_l
     # Health colours: gradient norms at logged steps, the slider shares the step.
     h = r["health"]
     assert len(h["latest"]["steps"]) >= 2 and h["latest"]["step"] == h["latest"]["steps"][-1]
-    assert h["latest"]["values"] and all(isinstance(v, (int, float)) for v in h["latest"]["values"].values())
+    assert h["latest"]["values"] and all(isinstance(v, (int, float))
+                                         for v in h["latest"]["values"].values())
     coloured = [f for f in h["latest"]["fills"].values() if f.startswith("rgb(")]
     assert len(coloured) >= 5, h["latest"]["fills"]
     assert "gradient norm" in h["latest"]["legend"] and "not measured" in h["latest"]["legend"]

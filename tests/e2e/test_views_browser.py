@@ -28,7 +28,8 @@ def views(tmp_path_factory):
          "attrs": {"blocks": ["g.row", "data-block"], "same": ["g.row", "data-same"]},
          "click": "rect.cell.module"},
         {"run": "cnn/version_0", "view": "neurons", "shot": "neurons", "wait": "svg.neuron-panel",
-         "counts": {"panels": "svg.neuron-panel", "fc1_edges": "[data-module='net.fc1'] path.synapse",
+         "counts": {"panels": "svg.neuron-panel",
+                    "fc1_edges": "[data-module='net.fc1'] path.synapse",
                     "fc1_nodes": "[data-module='net.fc1'] circle.neuron",
                     "conv1_edges": "[data-module='net.conv1'] path.synapse",
                     "conv1_nodes": "[data-module='net.conv1'] circle.neuron",
@@ -42,12 +43,14 @@ def views(tmp_path_factory):
          "counts": {"loops": "svg.recurrent path.synapse.loop",
                     "input_edges": "svg.recurrent path.synapse:not(.loop)",
                     "hidden": "svg.recurrent circle.neuron.hidden"}},
-        {"run": "moons/version_0", "view": "playground", "shot": "playground", "wait": "svg.unit-tile",
+        {"run": "moons/version_0", "view": "playground", "shot": "playground",
+         "wait": "svg.unit-tile",
          "slider": "input.pg-slider",
          "counts": {"tiles": "svg.unit-tile", "points": "circle.point", "layers": "div.pg-layer",
                     "images": "svg.unit-tile image"},
          "texts": {"step": "span.pg-step"},
-         "attrs": {"layers": ["div.pg-layer", "data-layer"], "labels": ["circle.point", "data-label"],
+         "attrs": {"layers": ["div.pg-layer", "data-layer"],
+                   "labels": ["circle.point", "data-label"],
                    "frame": ["div.pg-frame", "data-step"]}},
     ]
     out = harness.artifacts("views")
@@ -122,7 +125,8 @@ def test_neuron_view_draws_lstm_recurrent_connections_as_loops(views):
     assert v["counts"]["loops"] == 3 * 8
 
 
-def test_playground_shows_each_hidden_unit_over_the_plane_with_points_stepped_through_training(views):
+def test_playground_shows_each_hidden_unit_over_the_plane_with_points_stepped_through_training(
+        views):
     result, _ = views
     v = result["views"]["playground"]
     assert result["errors"] == []
@@ -133,4 +137,5 @@ def test_playground_shows_each_hidden_unit_over_the_plane_with_points_stepped_th
     assert set(v["attrs"]["labels"]) == {"0", "1"}
     # Logged steps 0, 6, ..., 54: the view opens at the last and the slider goes back to the first.
     assert v["texts"]["step"] == ["step 54 (10/10)"] and v["attrs"]["frame"] == ["54"]
-    assert v["atFirst"]["texts"]["step"] == ["step 0 (1/10)"] and v["atFirst"]["attrs"]["frame"] == ["0"]
+    assert v["atFirst"]["texts"]["step"] == ["step 0 (1/10)"]
+    assert v["atFirst"]["attrs"]["frame"] == ["0"]
