@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -15,6 +14,7 @@ pytest.importorskip("lightning.pytorch")
 
 from tb_archviz import format as fmt  # noqa: E402
 from tb_archviz import reader  # noqa: E402
+from tests import ranks
 from tests.test_faults import K, records  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,8 +42,9 @@ def test_ddp_reduces_statistics_across_ranks_and_reports_a_nan_on_rank_one(tmp_p
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    proc = ranks.run(lambda: [sys.executable, str(script), str(tmp_path)],
+                     clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
+                     cwd=ROOT, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     run_dir = tmp_path / "run" / "version_0"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import textwrap
 
@@ -21,6 +20,7 @@ import pytest
 
 from tb_archviz import format as fmt
 from tb_archviz import reader
+from tests import ranks
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed.fsdp")
@@ -160,8 +160,9 @@ def fsdp_run(tmp_path_factory):
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), str(out), str(_free_port())],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    proc = ranks.run(lambda: [sys.executable, str(script), str(out), str(_free_port())],
+                     clean=lambda: ranks.clear(out, keep=[script.name]),
+                     cwd=ROOT, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out / "ref_0.json") as f:
         refs = json.load(f)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -32,6 +31,7 @@ import numpy as np  # noqa: E402
 
 from tb_archviz import detectors, reader  # noqa: E402
 from tb_archviz import format as fmt  # noqa: E402
+from tests import ranks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 6
@@ -102,9 +102,10 @@ def _train(out, callback: str, variant: str = "") -> list:
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), str(out), callback] +
-                          ([variant] if variant else []), cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = ranks.run(lambda: [sys.executable, str(script), str(out), callback] +
+                     ([variant] if variant else []),
+                     clean=lambda: ranks.clear(out, keep=[script.name]),
+                     cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return [json.load(open(out / f"done_{rank}.json"))
             for rank in range(4 if variant == "four" else 2)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -24,6 +23,7 @@ pytest.importorskip("torch.distributed.fsdp")
 
 from tb_archviz import detectors, reader  # noqa: E402
 from tb_archviz import format as fmt  # noqa: E402
+from tests import ranks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 6
@@ -99,9 +99,9 @@ def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path), str(world)], cwd=ROOT,
-                          env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = ranks.run(lambda: [sys.executable, str(script), str(tmp_path), str(world)],
+                     clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
+                     cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     done = [json.load(open(tmp_path / f"done_{rank}.json")) for rank in range(world)]
     assert [d["steps"] for d in done] == [STEPS] * world

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import textwrap
 
@@ -16,6 +15,7 @@ import pytest
 
 from tb_archviz import format as fmt
 from tb_archviz import reader
+from tests import ranks
 
 torch = pytest.importorskip("torch")
 
@@ -76,9 +76,10 @@ def _run(tmp_path, name: str, drift: bool):
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), str(out), str(_free_port()),
-                           "1" if drift else "0"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=240)
+    proc = ranks.run(lambda: [sys.executable, str(script), str(out), str(_free_port()),
+                              "1" if drift else "0"],
+                     clean=lambda: ranks.clear(out) if out.exists() else None,
+                     cwd=ROOT, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     src = reader.open_logdir(str(tmp_path))
     rows = reader.read_layer_tables(src, name)[name][-1][1]["rows"]["weights"]
