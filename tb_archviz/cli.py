@@ -72,10 +72,10 @@ def _parser() -> argparse.ArgumentParser:
 def _analyze(src, run: str) -> list:
     """The run's anomalies; if the detectors fail on its data, the stored records alone and
     a problem saying why (one run's data must not stop the report)."""
-    from tb_archviz import detectors, reader
+    from tb_archviz import analysis, reader
 
     try:
-        return detectors.analyze_run(src, run)
+        return analysis.analyze_run(src, run)
     except Exception as exc:
         reader.note(src, run, f"offline detectors failed: {type(exc).__name__}: {exc}")
         return reader.read_anomalies(src, run).get(run, [])

@@ -52,7 +52,7 @@ __all__ = ["SEVERITIES", "KINDS", "DEFAULT_THRESHOLDS", "REMEDIES", "INPUT_NON_F
            "StepStats", "Flag", "State", "Tracker", "Detector", "NonFiniteSource", "LossRule",
            "make_record", "locate_non_finite", "explain_non_finite", "input_record", "regrow",
            "trouble_origin", "input_flags", "validate_thresholds", "is_loss_tag",
-           "scalar_anomalies", "scalar_overfitting", "analyze_run", "_since", "_fmt"]
+           "scalar_anomalies", "scalar_overfitting", "_since", "_fmt"]
 
 class Tracker:
     """Turns per-step flags into records: persistence, onset step, growing last_step."""
@@ -239,27 +239,3 @@ def scalar_overfitting(series: Dict[str, Tuple[np.ndarray, np.ndarray]],
         for rec in tracker.update(int(step), checked, flags):
             out[(rec["kind"], rec["tag"], rec["first_step"])] = rec
     return sorted(out.values(), key=lambda r: r["first_step"])
-
-
-def analyze_run(src, run: str, thresholds: Optional[Dict[str, float]] = None) -> List[dict]:
-    """A run's anomaly records: written online, plus loss rules over plain scalars.
-
-    ``src`` is a :class:`tb_archviz.reader.Source`. The loss rules run offline only when the
-    run has no archviz health data (otherwise the callback already ran them online).
-    """
-    from tb_archviz import format as fmt
-    from tb_archviz import reader
-
-    records = list(reader.read_anomalies(src, run).get(run, []))
-    listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
-                                        plugin_name=fmt.PLUGIN_HEALTH,
-                                        run_tag_filter=reader.run_tag_filter(run, None))
-    has_health = bool(listing.get(run)) or bool(records)
-    if not has_health:
-        series = reader.read_scalar_series(src, run).get(run, {})
-        for tag, (steps, values) in sorted(series.items()):
-            if is_loss_tag(tag):
-                records += scalar_anomalies(tag, steps, values, thresholds)
-        records += scalar_overfitting(series, thresholds)
-    return sorted(records, key=lambda r: (r.get("first_step") or 0, str(r.get("kind")),
-                                          str(r.get("layer")), str(r.get("tag"))))

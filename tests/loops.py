@@ -1,7 +1,7 @@
 """The plain-PyTorch training step of the README, shared by the recorder tests."""
 from torch.nn import functional as F
 
-from tb_archviz import detectors, reader
+from tb_archviz import analysis, reader  # noqa: E402
 
 
 def recorded_step(rec, model, opt, x, y, step: int, lr: float = 0.01) -> None:
@@ -19,4 +19,4 @@ def recorded_step(rec, model, opt, x, y, step: int, lr: float = 0.01) -> None:
 def non_finite_records(logdir, run: str = "run") -> list:
     """The run's non_finite anomaly records, as the reader finds them."""
     src = reader.open_logdir(str(logdir))
-    return [a for a in detectors.analyze_run(src, run) if a["kind"] == "non_finite"]
+    return [a for a in analysis.analyze_run(src, run) if a["kind"] == "non_finite"]

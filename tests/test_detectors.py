@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
+from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz import detectors as det
-from tb_archviz import reader
 from tb_archviz.sink import EventWriter, SummarySink
 
 
@@ -204,7 +204,7 @@ def test_analyze_run_reads_plain_loss_scalars_of_a_foreign_run(tmp_path):
         sink.scalar("accuracy", step, 0.1)
     writer.close()
     src = reader.open_logdir(str(tmp_path))
-    records = det.analyze_run(src, "plain")
+    records = analysis.analyze_run(src, "plain")
     assert [(r["kind"], r["tag"], r["layer"]) for r in records] == [
         ("loss_plateau", "train_loss", None)]
     assert math.isclose(records[0]["threshold"], 0.01)

@@ -1,5 +1,5 @@
 """Fault injection: each anomaly kind injected at a known layer and step of a real Lightning run,
-found again through the reader (``reader.open_logdir`` + ``detectors.analyze_run``, what
+found again through the reader (``reader.open_logdir`` + ``analysis.analyze_run``, what
 ``tb-archviz inspect --json`` prints), next to a healthy control that stays silent.
 
 The helpers (``Net``, ``Lit``, ``fit``) are shared with ``test_health.py`` and ``test_ddp.py``.
@@ -17,7 +17,7 @@ pl = pytest.importorskip("lightning.pytorch")
 
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 
-from tb_archviz import detectors, reader  # noqa: E402
+from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz.callbacks import ArchVizCallback  # noqa: E402
 
 torch.set_num_threads(1)
@@ -135,7 +135,7 @@ def fit(tmp_path, lit, dl=None, name="run", **kw):
 
 def records(tmp_path, name="run"):
     src = reader.open_logdir(str(tmp_path))
-    return detectors.analyze_run(src, f"{name}/version_0")
+    return analysis.analyze_run(src, f"{name}/version_0")
 
 
 def found(recs):

@@ -29,7 +29,7 @@ pytest.importorskip("torch.distributed.fsdp")
 
 import numpy as np  # noqa: E402
 
-from tb_archviz import detectors, reader  # noqa: E402
+from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz import format as fmt  # noqa: E402
 from tests import ranks
 
@@ -161,12 +161,12 @@ def test_fsdp_strategy_parameter_statistics_equal_those_of_the_full_tensors(tmp_
         if family == "grads":
             present = series.values[:, :, series.stats.index("present")]
             assert (present == 1).all()
-    recs = detectors.analyze_run(src, "run/version_0")
+    recs = analysis.analyze_run(src, "run/version_0")
     assert [r for r in recs if r["severity"] in ("warning", "error")] == []   # no no_gradient
 
 
 def test_fsdp_strategy_reports_a_layer_left_out_of_the_optimizer(tmp_path):
     _train(tmp_path, "on", "exclude")
-    recs = detectors.analyze_run(reader.open_logdir(str(tmp_path)), "run/version_0")
+    recs = analysis.analyze_run(reader.open_logdir(str(tmp_path)), "run/version_0")
     loud = [r for r in recs if r["severity"] in ("warning", "error")]
     assert {(r["kind"], r["layer"]) for r in loud} == {("update_ratio_low", "net.fc2")}, loud

@@ -21,7 +21,7 @@ import pytest
 pytest.importorskip("lightning.pytorch")
 pytest.importorskip("torch.distributed.fsdp")
 
-from tb_archviz import detectors, reader  # noqa: E402
+from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz import format as fmt  # noqa: E402
 from tests import ranks
 
@@ -118,5 +118,5 @@ def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_
             for col in cols:
                 _close(series.values[k, :, series.stats.index(col)],
                        [refs[int(step)][family][n][col] for n in names])
-    recs = detectors.analyze_run(src, "run/version_0")
+    recs = analysis.analyze_run(src, "run/version_0")
     assert [r for r in recs if r["severity"] in ("warning", "error")] == []

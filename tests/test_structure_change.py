@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tb_archviz import detectors, reader
+from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz import format as fmt
 from tb_archviz.callbacks import ArchVizRecorder
 from tests.loops import recorded_step
@@ -28,7 +28,7 @@ def test_a_replaced_head_is_monitored_after_the_architecture_is_captured_again(t
     rec.close()
 
     src = reader.open_logdir(str(tmp_path))
-    kinds = {a["kind"] for a in detectors.analyze_run(src, "run")}
+    kinds = {a["kind"] for a in analysis.analyze_run(src, "run")}
     assert "no_gradient" not in kinds and "update_ratio_low" not in kinds, kinds
     assert len(reader.read_architectures(src)["run"]) == 2
     grads = reader.read_stats(src, "run", fmt.stats_tag("grads"))

@@ -83,7 +83,7 @@ def test_runs_carry_counts_by_kind_last_losses_and_the_splits(sweep, kind):
 
 
 def get_anomalies(logdir, run):
-    from tb_archviz.detectors import analyze_run
+    from tb_archviz.analysis import analyze_run
 
     return analyze_run(reader.open_logdir(logdir), run)
 

@@ -169,10 +169,6 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
                                                            reader.problems_of(src, first[0])))
         return self.runs_payload(archs, reader.all_problems(src))
 
-    def runs_impl(self, src: reader.Source) -> Dict[str, List[dict]]:
-        archs = reader.read_any_architectures(src)
-        return self.runs_payload(archs, reader.all_problems(src))
-
     @staticmethod
     def runs_payload(archs: Dict[str, List[tuple]],
                      problems: Optional[Dict[str, List[str]]] = None) -> Dict[str, Any]:

@@ -29,7 +29,7 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
-from tb_archviz import detectors, reader, sweeps
+from tb_archviz import analysis, detectors, reader, sweeps
 from tb_archviz import format as fmt
 from tb_archviz import sink as sink_mod
 from tb_archviz.plugins import common
@@ -571,16 +571,10 @@ class TimelinePlugin(base_plugin.TBPlugin):
 
         def compute():
             try:
-                from tb_archviz.detectors import analyze_run
-            except ImportError:
-                analyze_run = None
-            if analyze_run is not None:
-                try:
-                    # Stored (online) records plus loss rules over plain scalars.
-                    return order_anomalies(analyze_run(src, run) or [])
-                except Exception as exc:  # a detector bug must not hide the stored records
-                    reader.note(src, run, f"offline detectors failed: {type(exc).__name__}: "
-                                          f"{exc}")
+                # Stored (online) records plus loss rules over plain scalars.
+                return order_anomalies(analysis.analyze_run(src, run) or [])
+            except Exception as exc:  # a detector bug must not hide the stored records
+                reader.note(src, run, f"offline detectors failed: {type(exc).__name__}: {exc}")
             return order_anomalies(reader.read_anomalies(src, run).get(run, []))
         return self._cached(("anomalies", run), version, compute, src)
 
