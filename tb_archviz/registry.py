@@ -290,20 +290,22 @@ def kinds() -> Tuple[str, ...]:
     return tuple(out)
 
 
-def default_thresholds() -> Dict[str, float]:
-    out = {t.name: t.default for t in COMMON_THRESHOLDS}
+def thresholds() -> Dict[str, Threshold]:
+    """Every declared threshold by name: the shared ones, then each rule's (first wins; a
+    name declared twice must have one default, which :func:`rule` checks)."""
+    out = {t.name: t for t in COMMON_THRESHOLDS}
     for r in rules().values():
         for t in r.thresholds:
-            out.setdefault(t.name, t.default)
+            out.setdefault(t.name, t)
     return out
+
+
+def default_thresholds() -> Dict[str, float]:
+    return {name: t.default for name, t in thresholds().items()}
 
 
 def threshold_meanings() -> Dict[str, str]:
-    out = {t.name: t.meaning for t in COMMON_THRESHOLDS}
-    for r in rules().values():
-        for t in r.thresholds:
-            out.setdefault(t.name, t.meaning)
-    return out
+    return {name: t.meaning for name, t in thresholds().items()}
 
 
 def rules_table() -> str:

@@ -10,7 +10,9 @@ from tb_archviz.sink import EventWriter, SummarySink
 
 
 def _step(step, grads=None, weights=None, updates=None, acts=None, run=None, run_val=None,
-          act_family=None):
+          act_family=None, context=None, features=None, metrics=None):
+    """Hand-made StepStats: ``(row names, {stat: values})`` per table kind (also used by
+    tests/test_rules.py)."""
     rows, tables = {}, {}
     for kind, table in (("grads", grads), ("weights", weights), ("updates", updates),
                         ("acts", acts)):
@@ -20,7 +22,8 @@ def _step(step, grads=None, weights=None, updates=None, acts=None, run=None, run
             tables[kind] = {k: np.asarray(v, float) for k, v in cols.items()}
     layer_of = {n: n.rsplit(".", 1)[0] for kind in ("grads", "weights", "updates")
                 for n in rows.get(kind, [])}
-    return det.StepStats(step, rows, tables, run or {}, run_val, layer_of, act_family or {})
+    return det.StepStats(step, rows, tables, run or {}, run_val, layer_of, act_family or {},
+                         context or {}, features or {}, metrics or {})
 
 
 def _kinds(records):

@@ -8,21 +8,7 @@ import math
 import numpy as np
 
 from tb_archviz import detectors as det
-
-
-def _step(step, grads=None, weights=None, updates=None, acts=None, run=None, context=None,
-          features=None, metrics=None, act_family=None, run_val=None):
-    rows, tables = {}, {}
-    for kind, table in (("grads", grads), ("weights", weights), ("updates", updates),
-                        ("acts", acts)):
-        if table is not None:
-            names, cols = table
-            rows[kind] = names
-            tables[kind] = {k: np.asarray(v, float) for k, v in cols.items()}
-    layer_of = {n: n.rsplit(".", 1)[0] for kind in ("grads", "weights", "updates")
-                for n in rows.get(kind, [])}
-    return det.StepStats(step, rows, tables, run or {}, run_val, layer_of, act_family or {},
-                         context or {}, features or {}, metrics or {})
+from tests.test_detectors import _step
 
 
 def _kinds(records, severities=("warning", "error")):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -147,13 +147,22 @@ def _groups(s: StepStats) -> List[dict]:
     return out
 
 
+def _update_columns(s: StepStats) -> Tuple[List[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the ``updates`` table with their update ratio, and the weights' ndim and norm
+    (ndim 2 and norm 1 when the weights were not measured)."""
+    names = s.rows["updates"]
+    n = len(names)
+    w = s.tables.get("weights", {})
+    return (names, _col(s.tables["updates"], "ratio", n),
+            _col(w, "ndim", n) if w else np.full(n, 2.0),
+            _col(w, "norm", n) if w else np.ones(n))
+
+
 def _median_update(s: StepStats) -> float:
+    """The median update ratio over the weight matrices (NaN: not measured)."""
     if "updates" not in s.tables:
         return math.nan
-    names = s.rows["updates"]
-    ratio = _col(s.tables["updates"], "ratio", len(names))
-    w = s.tables.get("weights", {})
-    ndim = _col(w, "ndim", len(names)) if w else np.full(len(names), 2.0)
+    _names, ratio, ndim, _wnorm = _update_columns(s)
     vals = ratio[np.isfinite(ratio) & (ndim >= 2)]
     return float(np.median(vals)) if vals.size else math.nan
 

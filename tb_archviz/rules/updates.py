@@ -18,6 +18,7 @@ from tb_archviz.rules.base import (
     _groups,
     _median,
     _median_update,
+    _update_columns,
 )
 from tb_archviz.rules.gradients import _redundant_biases
 
@@ -33,12 +34,8 @@ def update_ratio_high(s: StepStats, th: Dict[str, float], st: State
                       ) -> Tuple[List[tuple], List[Flag]]:
     if "updates" not in s.tables:
         return [], []
-    names = s.rows["updates"]
+    names, ratio, ndim, wnorm = _update_columns(s)
     n = len(names)
-    ratio = _col(s.tables["updates"], "ratio", n)
-    w = s.tables.get("weights", {})
-    ndim = _col(w, "ndim", n) if w else np.full(n, 2.0)
-    wnorm = _col(w, "norm", n) if w else np.ones(n)
     checked, flags = [], []
     mats = [i for i in range(n) if np.isfinite(ratio[i]) and wnorm[i] > 0 and ndim[i] >= 2]
     high = [i for i in mats if ratio[i] > th["update_ratio_high"]]
@@ -87,11 +84,8 @@ def update_ratio_low(s: StepStats, th: Dict[str, float], st: State
                      ) -> Tuple[List[tuple], List[Flag]]:
     if "updates" not in s.tables:
         return [], []
-    names = s.rows["updates"]
+    names, ratio, _ndim, wnorm = _update_columns(s)
     n = len(names)
-    ratio = _col(s.tables["updates"], "ratio", n)
-    w = s.tables.get("weights", {})
-    wnorm = _col(w, "norm", n) if w else np.ones(n)
     gnorm = _col(s.tables.get("grads", {}), "norm", n) if "grads" in s.tables else np.ones(n)
     ok = np.isfinite(ratio) & (wnorm > 0)
     moving = ratio[ok & (gnorm > 0)]
