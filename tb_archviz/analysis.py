@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Dict, List, Optional
 
 from tb_archviz import detectors, reader
-from tb_archviz import format as fmt
 
 
 def analyze_run(src, run: str, thresholds: Optional[Dict[str, float]] = None) -> List[dict]:
@@ -17,10 +16,9 @@ def analyze_run(src, run: str, thresholds: Optional[Dict[str, float]] = None) ->
     run has no archviz health data (otherwise the callback already ran them online).
     """
     records = list(reader.read_anomalies(src, run).get(run, []))
-    listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
-                                        plugin_name=fmt.PLUGIN_HEALTH,
-                                        run_tag_filter=reader.run_tag_filter(run, None))
-    has_health = bool(listing.get(run)) or bool(records)
+    listing = reader.health_tensors(src, run, None)
+    # a listing that failed (noted as a problem) runs no offline rules twice over it
+    has_health = listing is None or bool(listing) or bool(records)
     if not has_health:
         series = reader.read_scalar_series(src, run).get(run, {})
         for tag, (steps, values) in sorted(series.items()):

@@ -589,6 +589,19 @@ def checked_arrays(src: Source, run: str, tag: str, datums: Sequence[Any], colum
     return steps, arrays
 
 
+def health_tensors(src: Source, run: str, tag: Optional[str]) -> Optional[Dict[str, Any]]:
+    """The run's tensor tags of the health plugin (one ``tag`` or all) with their metadata;
+    None, with a problem noted, when the data provider cannot list them."""
+    try:
+        listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
+                                            plugin_name=fmt.PLUGIN_HEALTH,
+                                            run_tag_filter=run_tag_filter(run, tag))
+    except Exception as exc:
+        note(src, run, f"cannot list {tag or 'statistics'}: {exc}")
+        return None
+    return listing.get(run, {})
+
+
 def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None,
                downsample: int = ALL,
                layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None
@@ -598,14 +611,10 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     Values whose tensor does not match the tag (dtype, rank, number of statistics, more rows
     than ``layer_rows`` — ``[(step, row names)]`` of the layer tables — name) are skipped with
     a problem noted; None when the run has no such tag or its metadata is unreadable."""
-    try:
-        listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
-                                            plugin_name=fmt.PLUGIN_HEALTH,
-                                            run_tag_filter=run_tag_filter(run, tag))
-    except Exception as exc:
-        note(src, run, f"cannot list {tag}: {exc}")
+    listing = health_tensors(src, run, tag)
+    if listing is None:
         return None
-    series = listing.get(run, {}).get(tag)
+    series = listing.get(tag)
     if series is None:
         return None
     got = stats_content(src, run, tag, series)
@@ -664,20 +673,16 @@ def check_run(src: Source, run: str) -> None:
     """Read every archviz payload of ``run`` that the summaries do not (layer tables and
     statistics tensors), so that their problems are noted too (``inspect``)."""
     tables = read_layer_tables(src, run).get(run, [])
-    try:
-        listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
-                                            plugin_name=fmt.PLUGIN_HEALTH,
-                                            run_tag_filter=run_tag_filter(run, None))
-    except Exception as exc:
-        note(src, run, f"cannot list statistics: {exc}")
+    listing = health_tensors(src, run, None)
+    if listing is None:
         return
-    for tag in sorted(listing.get(run, {})):
+    for tag in sorted(listing):
         if not tag.startswith(fmt.TAG_STATS_PREFIX):
             continue
         kind = tag[len(fmt.TAG_STATS_PREFIX):].partition("@")[0]
         layer_rows = [(s, list(t["rows"].get(kind, []))) for s, t in tables
                       if kind in t["rows"]] if kind in fmt.STAT_KINDS else None
-        got = stats_content(src, run, tag, listing[run][tag])
+        got = stats_content(src, run, tag, listing[tag])
         if got is None:
             continue
         try:
