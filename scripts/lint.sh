@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 $PY -m ruff check .
 $PY -m mypy
+# eslint over frontend/ and tests/e2e/*.mjs (config: frontend/eslint.config.mjs; installed by npm ci).
+frontend/node_modules/.bin/eslint --config frontend/eslint.config.mjs frontend tests/e2e

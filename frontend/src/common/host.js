@@ -13,7 +13,7 @@ export function listenForReload(onReload) {
   const channel = new MessageChannel();
   channel.port1.onmessage = (event) => {
     let msg = null;
-    try { msg = JSON.parse(event.data); } catch (err) { return; }
+    try { msg = JSON.parse(event.data); } catch { return; }
     if (!msg || msg.isReply) return;
     if (msg.type === 'experimental.DataReloaded') onReload();
     channel.port1.postMessage(JSON.stringify({ type: msg.type, id: msg.id, payload: null,
@@ -28,14 +28,14 @@ export function readSharedStep() {
     const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
     if (v && typeof v === 'object' && Number.isFinite(v.step)) return v;
     if (Number.isFinite(v)) return { step: v };
-  } catch (err) { /* absent, foreign or storage disabled */ }
+  } catch { /* absent, foreign or storage disabled */ }
   return null;
 }
 
 export function writeSharedStep(run, step) {
   try {
     window.localStorage.setItem(STEP_KEY, JSON.stringify({ run, step, t: Date.now() }));
-  } catch (err) { /* storage disabled */ }
+  } catch { /* storage disabled */ }
 }
 
 // Calls fn(sharedStep) when another tab or iframe moves the shared step.
@@ -51,7 +51,7 @@ export function readFocus() {
     const raw = window.localStorage.getItem(FOCUS_KEY);
     const f = raw ? JSON.parse(raw) : null;
     return f && typeof f.layer === 'string' ? f : null;
-  } catch (err) {
+  } catch {
     return null;
   }
 }
@@ -69,7 +69,7 @@ export function onFocus(fn) {
 export function openInArchitecture(run, layer, step) {
   try {
     window.localStorage.setItem(FOCUS_KEY, JSON.stringify({ run, layer, step, t: Date.now() }));
-  } catch (err) { /* storage disabled */ }
+  } catch { /* storage disabled */ }
   if (window.parent !== window) {
     const dict = hashDict(window.parent.location.hash);
     dict.set('__tab__', ARCHITECTURE_PLUGIN);
@@ -105,7 +105,7 @@ function hashString(dict) {
 function topWindow() {
   try {
     if (window.parent !== window && window.parent.location.href) return window.parent;
-  } catch (err) { /* a cross-origin parent: keep our own URL */ }
+  } catch { /* a cross-origin parent: keep our own URL */ }
   return window;
 }
 
@@ -126,5 +126,5 @@ export function writeUrlChoice(plugin, name, value) {
   if (hash === w.location.hash || (hash === '#' && !w.location.hash)) return;
   try {
     w.history.replaceState(w.history.state, '', hash);
-  } catch (err) { /* a sandboxed page: the choice lives for this view only */ }
+  } catch { /* a sandboxed page: the choice lives for this view only */ }
 }

@@ -67,7 +67,7 @@ export async function loadHealth(step) {
   try {
     body = await getJSON(`health?run=${encodeURIComponent(run)}&kind=${kind}&stat=${stat}` +
       (step === null || step === undefined ? '' : `&step=${step}`));
-  } catch (err) {
+  } catch {
     if (seq !== app.healthSeq) return;
     app.health = { steps: [], step: null, values: {} };
     ui.healthLabel.textContent = ' no statistics logged';

@@ -46,7 +46,7 @@ async function loadRuns() {
 async function timelineRuns() {
   try {
     return (await getJSON('../archviz_health/runs')).runs || [];
-  } catch (err) {
+  } catch {
     return [];
   }
 }
@@ -124,7 +124,7 @@ async function refreshRuns() {
     fillRunSelect();
     ui.runSel.value = app.run;
     fillVersionSelects();
-  } catch (err) {
+  } catch {
     /* the next reload tries again */
   } finally {
     refreshing = false;
@@ -299,7 +299,7 @@ export async function render() {
   app.layouts = new LayoutCache(app.elk);
   try {
     app.prefetch = window.localStorage.getItem(PREFETCH_KEY) !== 'off';
-  } catch (err) { /* storage disabled: keep the default */ }
+  } catch { /* storage disabled: keep the default */ }
   warmUpElk(app.elk, (ms) => { app.timings.elkWarmMs = ms; });
   onFocus((f) => applyFocus(f));
   onSharedStepChange(() => onSharedStep());
@@ -308,7 +308,7 @@ export async function render() {
     ready: false };
   try {
     offerHealthStats(await getJson('registry'));
-  } catch (err) { /* colouring by health stays without choices */ }
+  } catch { /* colouring by health stays without choices */ }
   try {
     await loadRuns();
   } catch (err) {

@@ -30,7 +30,7 @@ export async function prefetchLayouts(app, isCurrent, options) {
     if (app.layouts.has(graph)) continue;
     try {
       await app.layouts.lookup(graph).promise;
-    } catch (err) {
+    } catch {
       return; // the click will report it
     }
   }

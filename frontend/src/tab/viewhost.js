@@ -32,7 +32,7 @@ export function fillViewSelect() {
 
 export function unmountView() {
   if (app.viewHandle) {
-    try { app.viewHandle.dispose(); } catch (err) { /* a view's cleanup must not break the tab */ }
+    try { app.viewHandle.dispose(); } catch { /* a view's cleanup must not break the tab */ }
   }
   app.viewHandle = null;
   clear(ui.viewHost);

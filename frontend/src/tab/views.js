@@ -36,7 +36,7 @@ export function availableViews(record, ctx) {
   return registry.filter((v) => {
     try {
       return Boolean(v.available(record, ctx));
-    } catch (err) {
+    } catch {
       return false;
     }
   });

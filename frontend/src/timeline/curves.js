@@ -2,7 +2,7 @@
 // gradient norm, learning rate. Each is drawn as a min–max band plus its maximum line.
 
 import {nums} from '../common/api.js';
-import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';
+import {svgEl as el} from '../common/dom.js';
 import {fmtStep, fmtValue, glyph} from './format.js';
 import {anomalySentence} from './sentences.js';
 

@@ -4,7 +4,7 @@
 // unfolding asks the app for the planes of the new set (onFold).
 
 import {decodeF32, num, timed} from '../common/api.js';
-import {fmtStep, fmtValue, glyph, kindWords, statLabel} from './format.js';
+import {fmtStep, fmtValue, glyph, statLabel} from './format.js';
 import {EMPTY_RGB, makeScale, NONFINITE_RGB} from './scale.js';
 import {anomalyMessage} from './sentences.js';
 import {svgEl as el, SVG_NS as SVG} from '../common/dom.js';

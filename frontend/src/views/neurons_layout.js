@@ -121,7 +121,7 @@ export function recurrentLayout(cls, ih, hh, opts = {}) {
 // The panels of one run's snapshot, in the record's module order.
 export function neuronPanels(record, params) {
   const byModule = new Map();
-  for (const [name, p] of Object.entries(params)) {
+  for (const p of Object.values(params)) {
     if (!byModule.has(p.module)) byModule.set(p.module, {});
     byModule.get(p.module)[p.param] = p;
   }

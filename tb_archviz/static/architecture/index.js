@@ -2020,7 +2020,7 @@ function listenForReload(onReload) {
     let msg = null;
     try {
       msg = JSON.parse(event.data);
-    } catch (err) {
+    } catch {
       return;
     }
     if (!msg || msg.isReply) return;
@@ -2040,14 +2040,14 @@ function readSharedStep() {
     const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
     if (v && typeof v === "object" && Number.isFinite(v.step)) return v;
     if (Number.isFinite(v)) return { step: v };
-  } catch (err) {
+  } catch {
   }
   return null;
 }
 function writeSharedStep(run, step) {
   try {
     window.localStorage.setItem(STEP_KEY, JSON.stringify({ run, step, t: Date.now() }));
-  } catch (err) {
+  } catch {
   }
 }
 function onSharedStep(fn) {
@@ -2060,7 +2060,7 @@ function readFocus() {
     const raw = window.localStorage.getItem(FOCUS_KEY);
     const f = raw ? JSON.parse(raw) : null;
     return f && typeof f.layer === "string" ? f : null;
-  } catch (err) {
+  } catch {
     return null;
   }
 }
@@ -2090,7 +2090,7 @@ function hashString(dict) {
 function topWindow() {
   try {
     if (window.parent !== window && window.parent.location.href) return window.parent;
-  } catch (err) {
+  } catch {
   }
   return window;
 }
@@ -2108,7 +2108,7 @@ function writeUrlChoice(plugin, name, value) {
   if (hash === w.location.hash || hash === "#" && !w.location.hash) return;
   try {
     w.history.replaceState(w.history.state, "", hash);
-  } catch (err) {
+  } catch {
   }
 }
 
@@ -2312,7 +2312,7 @@ function availableViews(record, ctx) {
   return registry.filter((v) => {
     try {
       return Boolean(v.available(record, ctx));
-    } catch (err) {
+    } catch {
       return false;
     }
   });
@@ -2402,7 +2402,7 @@ async function loadHealth(step) {
   let body = null;
   try {
     body = await getJSON(`health?run=${encodeURIComponent(run)}&kind=${kind}&stat=${stat}` + (step === null || step === void 0 ? "" : `&step=${step}`));
-  } catch (err) {
+  } catch {
     if (seq !== app.healthSeq) return;
     app.health = { steps: [], step: null, values: {} };
     ui.healthLabel.textContent = " no statistics logged";
@@ -2490,7 +2490,7 @@ async function prefetchLayouts(app2, isCurrent, options) {
     if (app2.layouts.has(graph)) continue;
     try {
       await app2.layouts.lookup(graph).promise;
-    } catch (err) {
+    } catch {
       return;
     }
   }
@@ -2852,7 +2852,7 @@ function unmountView() {
   if (app.viewHandle) {
     try {
       app.viewHandle.dispose();
-    } catch (err) {
+    } catch {
     }
   }
   app.viewHandle = null;
@@ -3007,7 +3007,7 @@ function recurrentLayout(cls, ih, hh, opts = {}) {
 }
 function neuronPanels(record, params) {
   const byModule = /* @__PURE__ */ new Map();
-  for (const [name, p] of Object.entries(params)) {
+  for (const p of Object.values(params)) {
     if (!byModule.has(p.module)) byModule.set(p.module, {});
     byModule.get(p.module)[p.param] = p;
   }
@@ -3336,7 +3336,7 @@ var overview_default = {
 
 // src/views/playground_layout.js
 function decodePlane(plane, n) {
-  const bin = typeof atob === "function" ? atob(plane.q) : Buffer.from(plane.q, "base64").toString("binary");
+  const bin = atob(plane.q);
   const out = new Float32Array(n * n);
   for (let i = 0; i < n * n; i += 1) out[i] = plane.lo + bin.charCodeAt(i) / 255 * (plane.hi - plane.lo);
   return out;
@@ -3533,7 +3533,7 @@ async function loadRuns() {
 async function timelineRuns() {
   try {
     return (await getJSON("../archviz_health/runs")).runs || [];
-  } catch (err) {
+  } catch {
     return [];
   }
 }
@@ -3604,7 +3604,7 @@ async function refreshRuns() {
     fillRunSelect();
     ui.runSel.value = app.run;
     fillVersionSelects();
-  } catch (err) {
+  } catch {
   } finally {
     refreshing = false;
   }
@@ -3789,7 +3789,7 @@ async function render() {
   app.layouts = new LayoutCache(app.elk);
   try {
     app.prefetch = window.localStorage.getItem(PREFETCH_KEY) !== "off";
-  } catch (err) {
+  } catch {
   }
   warmUpElk(app.elk, (ms) => {
     app.timings.elkWarmMs = ms;
@@ -3808,7 +3808,7 @@ async function render() {
   };
   try {
     offerHealthStats(await getJson2("registry"));
-  } catch (err) {
+  } catch {
   }
   try {
     await loadRuns();

@@ -1039,7 +1039,7 @@ function listenForReload(onReload) {
     let msg = null;
     try {
       msg = JSON.parse(event.data);
-    } catch (err) {
+    } catch {
       return;
     }
     if (!msg || msg.isReply) return;
@@ -1059,14 +1059,14 @@ function readSharedStep() {
     const v = JSON.parse(window.localStorage.getItem(STEP_KEY));
     if (v && typeof v === "object" && Number.isFinite(v.step)) return v;
     if (Number.isFinite(v)) return { step: v };
-  } catch (err) {
+  } catch {
   }
   return null;
 }
 function writeSharedStep(run, step) {
   try {
     window.localStorage.setItem(STEP_KEY, JSON.stringify({ run, step, t: Date.now() }));
-  } catch (err) {
+  } catch {
   }
 }
 function onSharedStep(fn) {
@@ -1077,7 +1077,7 @@ function onSharedStep(fn) {
 function openInArchitecture(run, layer, step) {
   try {
     window.localStorage.setItem(FOCUS_KEY, JSON.stringify({ run, layer, step, t: Date.now() }));
-  } catch (err) {
+  } catch {
   }
   if (window.parent !== window) {
     const dict = hashDict(window.parent.location.hash);
@@ -1107,7 +1107,7 @@ function hashString(dict) {
 function topWindow() {
   try {
     if (window.parent !== window && window.parent.location.href) return window.parent;
-  } catch (err) {
+  } catch {
   }
   return window;
 }
@@ -1125,7 +1125,7 @@ function writeUrlChoice(plugin, name, value) {
   if (hash === w.location.hash || hash === "#" && !w.location.hash) return;
   try {
     w.history.replaceState(w.history.state, "", hash);
-  } catch (err) {
+  } catch {
   }
 }
 
