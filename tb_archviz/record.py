@@ -13,8 +13,15 @@ kind of each edge into an op (:func:`edge_kinds`), the structural hash (:func:`s
 and the folding of repeated siblings (:func:`repeats`).
 
 A field that a record may omit altogether (``source``, ``params_unknown``, a tensor
-description's ``path`` and ``device``) defaults to :data:`ABSENT` and is left out of the JSON;
-``None`` is written as ``null``.
+description's ``path`` and ``device``, an anomaly's ``culprit``, ``ranks``, ``nodes``) defaults
+to :data:`ABSENT` and is left out of the JSON; ``None`` is written as ``null``.
+
+These types are also what the reader checks a decoded record against (``validate.py`` derives
+its schemas from them): a field's annotation is the JSON type it must have, and its metadata
+(:func:`_key`) says what the annotation cannot: that every record must have it
+(``required``), that ``null`` is not accepted for it (``null``; other fields read ``null`` as
+not given) and the values it may take (``choices``). :data:`Number` and :data:`FiniteNumber`
+mark integers the reader takes as any JSON number.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 from typing import (
+    Annotated,
     Any,
     Callable,
     Dict,
@@ -37,6 +45,14 @@ from typing import (
 from tb_archviz.format import SCHEMA_VERSION
 
 SCHEMA = SCHEMA_VERSION
+
+SEVERITIES = ("info", "warning", "error")
+
+# Integers the writers write that the reader accepts as any JSON number (FORMAT.md
+# "Validation": `totals` and `params` values are numbers; another program may write a count
+# as 3.0); FiniteNumber must also be finite (a NaN count can be neither shown nor summed).
+Number = Annotated[int, "number"]
+FiniteNumber = Annotated[int, "finite number"]
 
 # Bounds every producer applies (FORMAT.md: "io keeps the first 8 calls (32 tensors per list)",
 # "ops_truncated: true when more than 20000 ops ran").
@@ -67,13 +83,27 @@ ABSENT: Any = _Absent()
 R = TypeVar("R", bound="_Record")
 
 
-def _key(name: str, of: Optional[type] = None) -> Dict[str, Any]:
-    """Field metadata: the JSON key when it is a Python keyword, the record type of a nested
-    value (one record, or each item of a list)."""
+def _key(name: str, of: Optional[type] = None, *, required: bool = False, null: bool = True,
+         choices: Optional[Tuple[str, ...]] = None) -> Dict[str, Any]:
+    """Field metadata: the JSON key (it differs from the attribute when that is a Python
+    keyword), the record type of a nested value (one record, or each item of a list), and for
+    the reader (validate.py): a field every record must have (``required``, never ``null``),
+    a field that may be absent but not ``null`` (``null=False``), the values it may take."""
     meta: Dict[str, Any] = {"key": name}
     if of is not None:
         meta["of"] = of
+    if required:
+        meta["required"] = True
+    if not null:
+        meta["null"] = False
+    if choices is not None:
+        meta["choices"] = choices
     return meta
+
+
+def _required(name: str, default: Any) -> Any:
+    """A field every record must have (the reader skips a record without it)."""
+    return dataclasses.field(default=default, metadata=_key(name, required=True))
 
 
 def _layout(cls: Any) -> Tuple[Tuple[str, str, Any], ...]:
@@ -123,6 +153,23 @@ class _Record:
                 kwargs[attr] = _load(of, value) if of is not None else value
         return cls(**kwargs)
 
+    @classmethod
+    def amend(cls, data: Mapping[str, Any], **changes: Any) -> Dict[str, Any]:
+        """``data`` (this record as JSON) with ``changes`` made, each to a field by its attribute
+        name (a name that is no field raises TypeError): the fields in declaration order (the
+        defaults for those ``data`` lacks), then the keys it holds beyond them, unchanged."""
+        layout = _layout(cls)
+        unknown = sorted(set(changes) - {attr for attr, _, _ in layout})
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
+        typed = cls.from_json(data)
+        for attr, value in changes.items():
+            setattr(typed, attr, value)
+        out = typed.to_json()
+        keys = {key for _, key, _ in layout}
+        out.update((k, v) for k, v in data.items() if k not in keys)
+        return out
+
 
 # -- the architecture record ---------------------------------------------------------------------
 @dataclasses.dataclass
@@ -130,10 +177,10 @@ class TensorSpec(_Record):
     """One tensor: ``path`` into the call's arguments/outputs and ``device`` for module io and
     the record's inputs/outputs, absent for an op's tensors."""
 
-    path: Any = ABSENT
+    path: str = ABSENT
     shape: Optional[List[Optional[int]]] = None
     dtype: Optional[str] = None
-    device: Any = ABSENT
+    device: Optional[str] = ABSENT
 
 
 @dataclasses.dataclass
@@ -148,10 +195,10 @@ class Call(_Record):
 
 @dataclasses.dataclass
 class Params(_Record):
-    own: int = 0
-    total: int = 0
-    trainable: int = 0
-    frozen: int = 0
+    own: Number = 0
+    total: Number = 0
+    trainable: Number = 0
+    frozen: Number = 0
 
 
 @dataclasses.dataclass
@@ -165,7 +212,7 @@ class Repeat(_Record):
 
 @dataclasses.dataclass
 class Module(_Record):
-    name: str = ""
+    name: str = _required("name", "")
     class_: str = dataclasses.field(default="", metadata=_key("class"))
     type: str = ""
     parent: Optional[str] = None
@@ -177,9 +224,9 @@ class Module(_Record):
     calls: int = 0
     io: List[Call] = dataclasses.field(default_factory=list, metadata=_key("io", Call))
     devices: List[str] = dataclasses.field(default_factory=list)
-    flops: Optional[int] = None
-    macs: Optional[int] = None
-    order: Optional[int] = None
+    flops: Optional[Number] = None
+    macs: Optional[Number] = None
+    order: Optional[Number] = None
     struct_hash: str = ""
     repeat: Optional[Repeat] = dataclasses.field(default=None, metadata=_key("repeat", Repeat))
 
@@ -188,16 +235,16 @@ class Module(_Record):
 class Op(_Record):
     """A functional op observed between modules; ``id`` is ``op:N``."""
 
-    id: str = ""
+    id: str = _required("id", "")
     op: str = ""
     scope: str = ""
-    order: Optional[int] = None
+    order: Optional[Number] = None
     inputs: List[TensorSpec] = dataclasses.field(default_factory=list,
                                                  metadata=_key("inputs", TensorSpec))
     outputs: List[TensorSpec] = dataclasses.field(default_factory=list,
                                                   metadata=_key("outputs", TensorSpec))
-    flops: Optional[int] = None
-    macs: Optional[int] = None
+    flops: Optional[Number] = None
+    macs: Optional[Number] = None
 
 
 EDGE_KINDS = ("data", "residual", "concat")
@@ -207,8 +254,8 @@ EDGE_KINDS = ("data", "residual", "concat")
 class Edge(_Record):
     """Dataflow from node ``src`` to node ``dst``; ``count`` times the flow happened."""
 
-    src: str = ""
-    dst: str = ""
+    src: str = _required("src", "")
+    dst: str = _required("dst", "")
     shape: Optional[List[Optional[int]]] = None
     dtype: Optional[str] = None
     kind: str = "data"
@@ -217,11 +264,11 @@ class Edge(_Record):
 
 @dataclasses.dataclass
 class Totals(_Record):
-    modules: int = 0
-    parameters: int = 0
-    trainable: int = 0
-    frozen: int = 0
-    buffers: int = 0
+    modules: FiniteNumber = 0
+    parameters: FiniteNumber = 0
+    trainable: FiniteNumber = 0
+    frozen: FiniteNumber = 0
+    buffers: FiniteNumber = 0
 
 
 @dataclasses.dataclass
@@ -229,7 +276,7 @@ class ArchitectureRecord(_Record):
     """The record of ``archviz/architecture`` (FORMAT.md "Architecture record")."""
 
     schema: int = SCHEMA
-    source: Any = ABSENT                   # "graphdef" for records read from a GraphDef
+    source: str = ABSENT                   # "graphdef" for records read from a GraphDef
     model_class: str = ""
     status: str = "ok"                     # "ok" | "partial" | "failed"
     error: Optional[str] = None
@@ -237,9 +284,9 @@ class ArchitectureRecord(_Record):
     capture_seconds: Optional[float] = None
     devices: List[str] = dataclasses.field(default_factory=list)
     totals: Optional[Totals] = dataclasses.field(default=None, metadata=_key("totals", Totals))
-    params_unknown: Any = ABSENT           # GraphDef records: modules whose params are unknown
+    params_unknown: List[str] = ABSENT     # GraphDef records: modules whose params are unknown
     modules: List[Module] = dataclasses.field(default_factory=list,
-                                              metadata=_key("modules", Module))
+                                              metadata=_key("modules", Module, null=False))
     ops: List[Op] = dataclasses.field(default_factory=list, metadata=_key("ops", Op))
     ops_truncated: bool = False
     edges: List[Edge] = dataclasses.field(default_factory=list, metadata=_key("edges", Edge))
@@ -254,20 +301,27 @@ class ArchitectureRecord(_Record):
 @dataclasses.dataclass
 class Anomaly(_Record):
     """One record of ``archviz/anomalies`` (FORMAT.md "Anomaly record"); identified by
-    ``(kind, layer, tag, first_step)``. ``pinned`` is added by the Timeline plugin only."""
+    ``(kind, layer, tag, first_step)``. ``culprit`` names the layer whose gradients grew before
+    a ``non_finite`` record's NaN (rules/nonfinite.py); ``ranks``/``nodes`` the global ranks and
+    nodes that saw a problem not every rank saw (callbacks/reduce.py); ``pinned`` is added by
+    the Timeline plugin only."""
 
-    kind: str = ""
+    kind: str = _required("kind", "")
     layer: Optional[str] = None
     tag: Optional[str] = None
-    first_step: int = 0
+    first_step: int = _required("first_step", 0)
     last_step: int = 0
-    severity: str = "warning"
+    severity: str = dataclasses.field(default="warning",
+                                      metadata=_key("severity", null=False, choices=SEVERITIES))
     value: Optional[float] = None
     threshold: Optional[float] = None
     stat: Optional[str] = None
     message: str = ""
     remedy: str = ""
-    pinned: Any = ABSENT
+    culprit: str = ABSENT
+    ranks: List[int] = ABSENT
+    nodes: List[int] = ABSENT
+    pinned: bool = ABSENT
 
 
 # -- the structure vocabulary --------------------------------------------------------------------

@@ -6,17 +6,24 @@ must cost that record only, with a message saying what was wrong, never the run,
 the tab. Each ``check_*`` function raises :class:`Invalid` with the path of the first bad field
 (``modules[3].name: expected a string, got list``); callers skip the record and report the
 message. Unknown extra fields are allowed (newer writers may add them, FORMAT.md).
+
+The schemas of the architecture and anomaly records are derived from their types in
+``record.py`` (:func:`record_check`), so a field is named, typed and marked required in one
+place; the layer table and the statistics' plugin content are declared here.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+import typing
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from tb_archviz import format as fmt
+from tb_archviz import record
 
-SEVERITIES = ("info", "warning", "error")
+SEVERITIES = record.SEVERITIES
 
 Check = Callable[[Any, str], None]
 
@@ -123,43 +130,59 @@ def obj(required: Optional[Dict[str, Check]] = None,
 
 # ----------------------------------------------------------------------------- schemas
 
-SHAPE = opt(list_of(opt(INT)))
-TENSOR_INFO = obj(optional={"path": opt(STR), "shape": SHAPE, "dtype": opt(STR),
-                            "device": opt(STR)})
-COUNT = opt(INT)
+# Annotated markers of record.py: integers read as any (finite) JSON number.
+_MARKED: Dict[str, Check] = {"number": NUM, "finite number": COUNT_NUM}
+_PLAIN: Dict[Any, Check] = {str: STR, int: INT, float: NUM, bool: BOOL, Any: ANY}
 
-MODULE = obj(
-    required={"name": STR},
-    optional={"class": opt(STR), "type": opt(STR), "parent": opt(STR), "leaf": opt(BOOL),
-              "aliases": opt(list_of(STR)), "hparams": opt(dict_of(ANY)),
-              "extra_repr": opt(STR), "params": opt(dict_of(opt(NUM))), "calls": COUNT,
-              "io": opt(list_of(obj(optional={"inputs": opt(list_of(TENSOR_INFO)),
-                                              "outputs": opt(list_of(TENSOR_INFO))}))),
-              "devices": opt(list_of(opt(STR))), "flops": opt(NUM), "macs": opt(NUM),
-              "order": opt(NUM), "struct_hash": opt(STR),
-              "repeat": opt(obj(optional={"group": opt(STR), "index": COUNT,
-                                          "count": COUNT}))})
-OP = obj(required={"id": STR},
-         optional={"op": opt(STR), "scope": opt(STR), "order": opt(NUM),
-                   "inputs": opt(list_of(TENSOR_INFO)), "outputs": opt(list_of(TENSOR_INFO)),
-                   "flops": opt(NUM), "macs": opt(NUM)})
-EDGE = obj(required={"src": STR, "dst": STR},
-           optional={"shape": SHAPE, "dtype": opt(STR), "kind": opt(STR), "count": COUNT})
-ARCHITECTURE = obj(
-    optional={"schema": INT, "source": opt(STR), "model_class": opt(STR), "status": opt(STR),
-              "error": opt(STR), "example_input": opt(STR), "capture_seconds": opt(NUM),
-              "devices": opt(list_of(opt(STR))), "totals": opt(dict_of(opt(COUNT_NUM))),
-              "modules": list_of(MODULE), "ops": opt(list_of(OP)),
-              "ops_truncated": opt(BOOL), "edges": opt(list_of(EDGE)),
-              "ties": opt(list_of(list_of(STR))), "inputs": opt(list_of(TENSOR_INFO)),
-              "outputs": opt(list_of(TENSOR_INFO)), "params_unknown": opt(list_of(STR))})
 
-ANOMALY = obj(
-    required={"kind": STR, "first_step": INT},
-    optional={"severity": one_of(*SEVERITIES), "last_step": opt(INT), "layer": opt(STR),
-              "tag": opt(STR), "value": opt(NUM),
-              "threshold": opt(NUM), "stat": opt(STR), "message": opt(STR),
-              "remedy": opt(STR), "pinned": opt(BOOL)})
+def type_check(tp: Any) -> Check:
+    """The check of a JSON value of Python type ``tp`` (a record field's annotation)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _MARKED[args[1]]
+    if origin is Union:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1:
+            raise TypeError(f"no check for {tp!r}")
+        return opt(type_check(rest[0])) if len(args) > 1 else type_check(rest[0])
+    if origin is list:
+        return list_of(type_check(args[0]))
+    if origin is dict:
+        return dict_of(type_check(args[1]))
+    if isinstance(tp, type) and issubclass(tp, record._Record):
+        return record_check(tp)
+    if tp in _PLAIN:
+        return _PLAIN[tp]
+    raise TypeError(f"no check for {tp!r}")
+
+
+_RECORD_CHECKS: Dict[type, Check] = {}
+
+
+def record_check(cls: type) -> Check:
+    """The check of one record of type ``cls`` (record.py): every field by its JSON key and
+    annotation; ``required`` ones must be there (and not null), others may be absent or null
+    unless their metadata says ``null: False``; ``choices`` the values a field may take."""
+    check = _RECORD_CHECKS.get(cls)
+    if check is None:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        required: Dict[str, Check] = {}
+        optional: Dict[str, Check] = {}
+        for f in dataclasses.fields(cls):
+            key = f.metadata.get("key", f.name)
+            choices = f.metadata.get("choices")
+            field_check = one_of(*choices) if choices else type_check(hints[f.name])
+            if f.metadata.get("required"):
+                required[key] = field_check
+            else:
+                optional[key] = opt(field_check) if f.metadata.get("null", True) \
+                    else field_check
+        check = _RECORD_CHECKS[cls] = obj(required, optional)
+    return check
+
+
+ARCHITECTURE = record_check(record.ArchitectureRecord)
+ANOMALY = record_check(record.Anomaly)
 
 LAYER_TABLE = obj(required={"rows": dict_of(list_of(STR))},
                   optional={"schema": INT, "layer_of": opt(dict_of(STR)),
