@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from tb_archviz.callbacks import stats as S
+from tb_archviz.record import ABSENT, Anomaly
 
 NO_STEP = -1
 
@@ -107,16 +108,15 @@ def name_ranks(record: Optional[dict], per_rank: List[Optional[dict]]) -> Option
              if x is not None and (x["kind"], x["layer"], x["stat"], x["first_step"]) == key]
     if not ranks or len(ranks) == len(per_rank):
         return record
-    out = dict(record, ranks=ranks)
     words = " on rank" + ("s " + ", ".join(map(str, ranks)) if len(ranks) > 1
                           else f" {ranks[0]}") + " only"
     nodes = sorted({n for n in (node_of(r) for r in ranks) if n is not None})
     world_nodes = {node_of(r) for r in range(len(per_rank))}
     if nodes and len(world_nodes) > 1:
-        out["nodes"] = nodes
         words += ", node" + ("s " if len(nodes) > 1 else " ") + ", ".join(map(str, nodes))
+    else:
+        nodes = ABSENT      # one node: the field is left out
     msg = record["message"]
     m = _STEPS_TAIL.search(msg)
-    out["message"] = msg[:m.start()] + words + msg[m.start():] if m else \
-        msg.rstrip(".") + words + "."
-    return out
+    message = msg[:m.start()] + words + msg[m.start():] if m else msg.rstrip(".") + words + "."
+    return Anomaly.amend(record, ranks=ranks, nodes=nodes, message=message)

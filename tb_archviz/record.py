@@ -275,7 +275,7 @@ class Totals(_Record):
 class ArchitectureRecord(_Record):
     """The record of ``archviz/architecture`` (FORMAT.md "Architecture record")."""
 
-    schema: int = SCHEMA
+    schema: int = dataclasses.field(default=SCHEMA, metadata=_key("schema", null=False))
     source: str = ABSENT                   # "graphdef" for records read from a GraphDef
     model_class: str = ""
     status: str = "ok"                     # "ok" | "partial" | "failed"

@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from tb_archviz.record import Anomaly
 from tb_archviz.registry import rule
 from tb_archviz.rules.base import Flag, State, StepStats, _fmt, _since, make_record
 from tb_archviz.rules.gradients import _explosion_remedy, trouble_origin
@@ -97,13 +98,12 @@ def explain_non_finite(record: dict, state: State, layer_of: Dict[str, str]) -> 
         return record
     name, ostep, growth = origin
     culprit = layer_of.get(name, name)
-    out = dict(record, culprit=culprit)
-    msg = record["message"]
     # "NaN" keeps its capitals after the semicolon ("naN/Inf first appeared" was a typo
     # users saw; issue 16).
-    out["message"] = f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; " + msg
-    out["remedy"] = _explosion_remedy(StepStats(int(record["first_step"]), {}, {}))
-    return out
+    message = f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; " + \
+        record["message"]
+    return Anomaly.amend(record, culprit=culprit, message=message,
+                         remedy=_explosion_remedy(StepStats(int(record["first_step"]), {}, {})))
 
 
 _SINCE = re.compile(r"(?: since step -?\d+(?: \(still at step -?\d+\))?| at step -?\d+"
@@ -112,10 +112,9 @@ _SINCE = re.compile(r"(?: since step -?\d+(?: \(still at step -?\d+\))?| at step
 
 def regrow(record: dict, last_step: int) -> dict:
     """The record with a later ``last_step`` and its message's "since when" rebuilt."""
-    out = dict(record, last_step=int(last_step))
     what = _SINCE.sub("", record.get("message", "")).rstrip(".")
-    out["message"] = what + _since(int(record["first_step"]), int(last_step)) + "."
-    return out
+    return Anomaly.amend(record, last_step=int(last_step),
+                         message=what + _since(int(record["first_step"]), int(last_step)) + ".")
 
 
 def input_record(nf: dict, input_last: Optional[int] = None) -> Optional[dict]:
