@@ -11,9 +11,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tb_archviz import registry as R
+from tb_archviz.record import SEVERITIES as SEVERITIES  # the declared severities (detectors.py)
 from tb_archviz.record import Anomaly
-
-SEVERITIES = ("info", "warning", "error")
 
 # Optimizers that divide by a running RMS of the gradient (eps keeps that from exploding).
 
