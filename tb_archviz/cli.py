@@ -13,7 +13,9 @@ import os
 import sys
 from typing import List, Optional
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+from tb_archviz.record import SEVERITIES
+
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}   # least first
 
 
 class UsageError(Exception):
