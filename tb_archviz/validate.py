@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -140,11 +141,11 @@ def type_check(tp: Any) -> Check:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is typing.Annotated:
         return _MARKED[args[1]]
-    if origin is Union:
+    if origin is Union or origin is types.UnionType:    # Optional[X], X | None
         rest = [a for a in args if a is not type(None)]
         if len(rest) != 1:
             raise TypeError(f"no check for {tp!r}")
-        return opt(type_check(rest[0])) if len(args) > 1 else type_check(rest[0])
+        return opt(type_check(rest[0]))
     if origin is list:
         return list_of(type_check(args[0]))
     if origin is dict:
@@ -156,29 +157,22 @@ def type_check(tp: Any) -> Check:
     raise TypeError(f"no check for {tp!r}")
 
 
-_RECORD_CHECKS: Dict[type, Check] = {}
-
-
 def record_check(cls: type) -> Check:
     """The check of one record of type ``cls`` (record.py): every field by its JSON key and
     annotation; ``required`` ones must be there (and not null), others may be absent or null
     unless their metadata says ``null: False``; ``choices`` the values a field may take."""
-    check = _RECORD_CHECKS.get(cls)
-    if check is None:
-        hints = typing.get_type_hints(cls, include_extras=True)
-        required: Dict[str, Check] = {}
-        optional: Dict[str, Check] = {}
-        for f in dataclasses.fields(cls):
-            key = f.metadata.get("key", f.name)
-            choices = f.metadata.get("choices")
-            field_check = one_of(*choices) if choices else type_check(hints[f.name])
-            if f.metadata.get("required"):
-                required[key] = field_check
-            else:
-                optional[key] = opt(field_check) if f.metadata.get("null", True) \
-                    else field_check
-        check = _RECORD_CHECKS[cls] = obj(required, optional)
-    return check
+    hints = typing.get_type_hints(cls, include_extras=True)
+    required: Dict[str, Check] = {}
+    optional: Dict[str, Check] = {}
+    for f in dataclasses.fields(cls):
+        key = f.metadata.get("key", f.name)
+        choices = f.metadata.get("choices")
+        check = one_of(*choices) if choices else type_check(hints[f.name])
+        if f.metadata.get("required"):
+            required[key] = check
+        else:
+            optional[key] = opt(check) if f.metadata.get("null", True) else check
+    return obj(required, optional)
 
 
 ARCHITECTURE = record_check(record.ArchitectureRecord)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import types
 import typing
 from typing import Any, Iterator, List, Tuple, Union
 
@@ -32,7 +33,7 @@ def _fields(cls: type) -> Iterator[Tuple[str, Any, dict]]:
 
 def _unwrap(tp: Any) -> Any:
     """``tp`` without ``Optional``."""
-    if typing.get_origin(tp) is Union:
+    if typing.get_origin(tp) in (Union, types.UnionType):
         (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
     return tp
 
