@@ -32,3 +32,18 @@ export function collectErrors(page) {
   page.on('pageerror', (err) => errors.push(String(err)));
   return errors;
 }
+
+// Resolves once `frame` has rendered what its DOM holds now: two animation frames (the first
+// may already have been under way when the call arrived). Used before screenshots, in place
+// of a fixed sleep.
+export function painted(frame) {
+  return frame.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => ok()))));
+}
+
+// The Architecture tab has RUN loaded and on screen: its drawing is of the current tree and
+// fold state, so no load or layout is in flight (a run's load ends with the view host
+// mounted). Pass to frame.waitForFunction(archSettled, run).
+export function archSettled(run) {
+  const a = window.__archviz && window.__archviz.app;
+  return Boolean(a && a.run === run && a.view && a.view.tree === a.tree && a.view.state === a.state);
+}

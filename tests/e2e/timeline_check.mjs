@@ -68,7 +68,9 @@ try {
   await page.screenshot({ path: `${outdir}/timeline_layer.png`, fullPage: false });
   // Deep link: focus in localStorage, the parent page switches to the Architecture tab.
   await frame.click('#layer-view .arch-link');
-  await page.waitForTimeout(1500);
+  // TensorBoard has routed the new hash once the Architecture tab's iframe exists (bounded:
+  // a tab that never opens is reported below, not thrown).
+  await pluginFrame(page, 'archviz_graph', 30000).catch(() => null);
   out.focus = await page.evaluate(() => localStorage.getItem('tb_archviz.focus'));
   out.parentHash = await page.evaluate(() => window.location.hash);
   out.graphFrame = page.frames().some((f) => f.url().includes('plugin_entry.html?name=archviz_graph'));

@@ -2,7 +2,7 @@
 // Timeline's first drawn heatmap (canvas sized and painted) and break the time inside the
 // tab's iframe down with the tab's own performance measures (tl:net:<route>, tl:parse:<route>,
 // tl:decode, tl:layout, tl:draw, mark tl:first-heatmap-paint); screenshot; one JSON line.
-import { launch, collectErrors, pluginFrame } from './browser.mjs';
+import { launch, collectErrors, painted, pluginFrame } from './browser.mjs';
 
 const [url, outdir, label = 'scale'] = process.argv.slice(2);
 const browser = await launch();
@@ -33,7 +33,9 @@ try {
     return { paint_ms: r(paint), measures, resources };
   });
   out.rows = await frame.evaluate(() => window.__timeline.heatmap.lines.length);
-  await page.waitForTimeout(300);
+  // The screenshot shows the whole tab: its start is over (the rest of the run drawn) and painted.
+  await frame.waitForSelector('#timeline-root[data-ready]', { timeout: 120000 });
+  await painted(frame);
   await page.screenshot({ path: `${outdir}/${label}.png` });
   out.errors = errors;
 } finally {

@@ -48,16 +48,21 @@ try {
   out.lastStepBefore = await lastStep();
   writeFileSync(`${outdir}/ready`, 'ready');
   const deadline = Date.now() + 60000;
+  // Polls for the test's marker file (a state outside the browser).
   while (!existsSync(`${outdir}/written`) && Date.now() < deadline) await page.waitForTimeout(200);
   // The marker holds the last step written; TensorBoard may pick the new steps up over
   // several reloads, so wait for that step rather than for any change.
   const target = Number(readFileSync(`${outdir}/written`, 'utf8')) || Infinity;
-  // TensorBoard's own reload button (it tells the plugin iframe that data was reloaded).
+  // TensorBoard's own reload button (it tells the plugin iframe that data was reloaded); pressed
+  // again when the heatmap has not reached the target a few seconds after a press.
   let pressed = false;
   while (Date.now() < deadline && (await lastStep()) < target) {
     const button = await page.$('button[aria-label="Reload data"], .reload-button');
     if (button) { await button.click(); pressed = true; }
-    await page.waitForTimeout(1500);
+    await frame.waitForFunction((t) => {
+      const d = window.__timeline.heatmapData;
+      return d && d.last_step[d.last_step.length - 1] >= t;
+    }, target, { timeout: Math.max(1, Math.min(5000, deadline - Date.now())) }).catch(() => {});
   }
   out.reloadButton = pressed;
   out.lastStepAfter = await lastStep();

@@ -1,6 +1,6 @@
 // node timeline_shot.mjs URL OUTDIR RUN: the Anomaly Timeline with RUN selected, screenshot
 // OUTDIR/timeline-tab.png (used for docs/timeline-tab.png); prints one JSON line.
-import { launch, collectErrors, pluginFrame } from './browser.mjs';
+import { launch, collectErrors, painted, pluginFrame } from './browser.mjs';
 
 const [url, outdir, run] = process.argv.slice(2);
 const browser = await launch();
@@ -14,9 +14,13 @@ try {
   if (await frame.$eval('#run-select', (e) => e.value) !== run) {
     await frame.selectOption('#run-select', run);
   }
-  await frame.waitForFunction((r) => window.__timeline.heatmapData &&
-    window.__timeline.heatmapData.run === r, run, { timeout: 60000 });
-  await page.waitForTimeout(500);
+  // RUN's heatmap, anomaly list and curves all drawn (each part is drawn as it arrives).
+  await frame.waitForFunction((r) => {
+    const t = window.__timeline;
+    return t.heatmapData && t.heatmapData.run === r && t.anomalies && t.curves && t.curves.length &&
+      t.curves[0].run === r;
+  }, run, { timeout: 60000 });
+  await painted(frame);
   out.summary = await frame.$$eval('.summary-line', (els) => els.map((e) => e.textContent));
   out.anomalies = await frame.$$eval('.anomaly', (els) => els.map((e) => e.textContent));
   out.note = await frame.$eval('.note', (e) => e.textContent);

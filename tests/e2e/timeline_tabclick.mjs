@@ -10,7 +10,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   await page.goto(`${url}#scalars`, { waitUntil: 'load' });
   await page.waitForSelector('text=ANOMALY TIMELINE', { timeout: 60000 }).catch(() => {});
-  await page.waitForTimeout(1500);          // the shell and the Scalars tab settle
+  await page.waitForLoadState('networkidle');  // the shell and the Scalars tab settle
   const t0 = Date.now();
   await page.evaluate(() => { window.location.hash = '#archviz_health'; });
   const frame = await pluginFrame(page, 'archviz_health', 60000);

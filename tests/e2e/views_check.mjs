@@ -1,7 +1,7 @@
 // node views_check.mjs URL OUTDIR SPEC_JSON: for each {run, view, shot, wait, counts, texts,
 // attrs, slider} opens the Architecture tab, picks the run and the view, waits for `wait`
 // inside the view host, reads what is drawn and screenshots the view; prints one JSON line.
-import { collectErrors, launch, pluginFrame } from './browser.mjs';
+import { archSettled, collectErrors, launch, painted, pluginFrame } from './browser.mjs';
 
 const [url, outdir, specJson] = process.argv.slice(2);
 const specs = JSON.parse(specJson);
@@ -22,6 +22,22 @@ function readView(spec) {
   return out;
 }
 
+// Move the view's slider to its min or max as a user would, and wait until the view has drawn
+// anew: the element `spec.wait` names is a new one (a frame is redrawn, not patched).
+async function moveSlider(frame, spec, end) {
+  await frame.evaluate(([sel, wait, end]) => {
+    window.__beforeSlide = document.querySelector(`.view-host ${wait}`);
+    const s = document.querySelector(`.view-host ${sel}`);
+    s.value = s[end];
+    s.dispatchEvent(new Event('input', { bubbles: true }));
+  }, [spec.slider, spec.wait, end]);
+  await frame.waitForFunction((wait) => {
+    const now = document.querySelector(`.view-host ${wait}`);
+    return now && now !== window.__beforeSlide;
+  }, spec.wait, { timeout: 30000 });
+  await painted(frame);
+}
+
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
@@ -30,30 +46,22 @@ try {
   const frame = await pluginFrame(page, 'archviz_graph');
   await frame.waitForFunction(() => window.__archviz && window.__archviz.ready, null, { timeout: 60000 });
   for (const spec of specs) {
-    await frame.selectOption('select.run', spec.run);
-    await frame.waitForFunction((run) => window.__archviz.app.run === run &&
-      document.querySelector(`select.view option[value="${run ? '' : ''}diagram"]`), spec.run, { timeout: 60000 });
+    // Pick the run unless it is already shown (picking it again would reload it, and that
+    // load's end remounts the view host under the view picked below); wait until its load
+    // is over, then pick the view.
+    if (!(await frame.evaluate(archSettled, spec.run))) await frame.selectOption('select.run', spec.run);
+    await frame.waitForFunction(archSettled, spec.run, { timeout: 60000 });
     await frame.waitForFunction((v) => document.querySelector(`select.view option[value="${v}"]`), spec.view, { timeout: 30000 });
     await frame.selectOption('select.view', spec.view);
     await frame.waitForSelector(`.view-host ${spec.wait}`, { timeout: 30000 });
-    await page.waitForTimeout(300);
+    await painted(frame);
     const seen = await frame.evaluate(readView, spec);
     if (spec.slider) {
       seen.sliderBefore = await frame.evaluate((sel) => document.querySelector(`.view-host ${sel}`).value, spec.slider);
-      await frame.evaluate((sel) => {
-        const s = document.querySelector(`.view-host ${sel}`);
-        s.value = s.min;
-        s.dispatchEvent(new Event('input', { bubbles: true }));
-      }, spec.slider);
-      await page.waitForTimeout(300);
+      await moveSlider(frame, spec, 'min');
       seen.atFirst = await frame.evaluate(readView, spec);
       seen.sliderAfter = await frame.evaluate((sel) => document.querySelector(`.view-host ${sel}`).value, spec.slider);
-      await frame.evaluate((sel) => {
-        const s = document.querySelector(`.view-host ${sel}`);
-        s.value = s.max;
-        s.dispatchEvent(new Event('input', { bubbles: true }));
-      }, spec.slider);
-      await page.waitForTimeout(300);
+      await moveSlider(frame, spec, 'max');
     }
     if (spec.click) {
       await frame.click(`.view-host ${spec.click}`);

@@ -2,7 +2,7 @@
 // picks "colour: device" in the toolbar as a user would, and reads the device lanes (rects and
 // labels), every block's box and the cross-device edges; screenshots each drawing
 // (view-devices.png is the first run's). Prints one JSON line.
-import { collectErrors, launch, pluginFrame } from './browser.mjs';
+import { archSettled, collectErrors, launch, painted, pluginFrame } from './browser.mjs';
 
 const [url, outdir, runsJson] = process.argv.slice(2);
 const runs = JSON.parse(runsJson);
@@ -42,15 +42,21 @@ try {
   const frame = await pluginFrame(page, 'archviz_graph');
   await frame.waitForFunction(() => window.__archviz && window.__archviz.ready, null, { timeout: 60000 });
   for (const [i, run] of runs.entries()) {
-    await frame.selectOption('select.run', run);
-    await frame.waitForFunction((r) => window.__archviz.app.run === r && window.__archviz.app.view, run, { timeout: 60000 });
+    // The run unless it is already shown (picking it again would reload it under the colour
+    // change below); wait until its load is over.
+    if (!(await frame.evaluate(archSettled, run))) await frame.selectOption('select.run', run);
+    await frame.waitForFunction(archSettled, run, { timeout: 60000 });
     if (i === 0) await frame.selectOption('select.color', 'device');
-    await frame.waitForFunction((r) => window.__archviz.app.run === r &&
-      document.querySelectorAll('.canvas svg rect.lane').length > 0, run, { timeout: 60000 });
-    await page.waitForTimeout(300);
+    // Drawn in device colours: the lanes, on a drawing of this run's current state (device
+    // mode lays the diagram out again; the run's load ends with such a drawing).
+    await frame.waitForFunction((r) => {
+      const a = window.__archviz.app;
+      return a.run === r && a.view && a.view.tree === a.tree && a.view.state === a.state &&
+        a.colorMode === 'device' && document.querySelectorAll('.canvas svg rect.lane').length > 0;
+    }, run, { timeout: 60000 });
     result.runs[run] = await frame.evaluate(readLanes);
     await frame.click('button.fit');
-    await page.waitForTimeout(200);
+    await painted(frame);
     const canvas = await frame.$('.canvas');
     await canvas.screenshot({ path: `${outdir}/${i === 0 ? 'view-devices' : `view-devices-${run}`}.png` });
   }
