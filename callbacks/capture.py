@@ -167,15 +167,28 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
 
 
 # -- the static part: tree, hyperparameters, parameters ----------------------------------------
+def _user_class(m: nn.Module) -> type:
+    """The module's class as the user wrote it: FSDP2's ``fully_shard`` swaps in a subclass
+    named ``FSDP<Class>`` (bases: FSDPModule and the class), which is not the architecture."""
+    cls = type(m)
+    if any(b.__name__ == "FSDPModule" for b in cls.__bases__):
+        rest = [b for b in cls.__bases__ if b.__name__ != "FSDPModule"]
+        if rest:
+            return rest[0]
+    return cls
+
+
 def _type_name(m: nn.Module) -> str:
-    return f"{type(m).__module__}.{type(m).__qualname__}"
+    cls = _user_class(m)
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _class_name(m: nn.Module) -> str:
-    """``type(m).__name__``, or for a TorchScript module the class it was scripted from."""
+    """The class name (not FSDP2's wrapper subclass), or for a TorchScript module the class
+    it was scripted from."""
     if isinstance(m, torch.jit.ScriptModule):
         return str(getattr(m, "original_name", None) or type(m).__name__)
-    return type(m).__name__
+    return _user_class(m).__name__
 
 
 def _tree(model: nn.Module) -> Tuple[List[Module], Dict[str, nn.Module], Dict[str, List[str]]]:

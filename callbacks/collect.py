@@ -117,8 +117,11 @@ class Collector:
         P = len(self.w.params)
         if self.w_raw is None:     # no optimizer step at this batch: weights only
             self.w_raw = self.w.weight_raw()
+        # With DTensor parameters (tensor parallelism) every rank's rows travel as they are:
+        # ranks given the same batch may hold the same tensor (stats.combine_replicated).
+        per_rank = self.w.any_dtensor
         return [
-            (self.acts_table(), S.ACT_OPS),
+            (self.acts_table(), "ranks" if per_rank else S.ACT_OPS),
             (self.w_raw, self.w.param_ops(S.SHARD_WEIGHT_OPS)),
             (self.g_raw if self.g_raw is not None else torch.full((P, len(S.GRAD_RAW)), nan),
              self.w.param_ops(S.SHARD_GRAD_OPS)),
@@ -127,7 +130,7 @@ class Collector:
             (loss_t if loss_t is not None and loss_t.numel() else torch.full((1,), nan),
              "mean"),
             (self.input_raw if self.input_raw is not None else
-             torch.full((len(S.INPUT_RAW),), nan), S.INPUT_OPS),
+             torch.full((len(S.INPUT_RAW),), nan), "ranks" if per_rank else S.INPUT_OPS),
             # Each parameter's sum on every rank: replicas that drifted apart (data-parallel
             # desync) show a spread; rides along in the same gather.
             (self.w_raw[:, S.raw_col(S.WEIGHT_RAW, "sum")], "spread"),

@@ -23,7 +23,7 @@ Conventions (documented in FORMAT.md, tested against slow references in
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -467,9 +467,68 @@ def shard_replicas(p: torch.Tensor, world: int) -> Optional[float]:
         return None
     shards = 1
     for dim, placement in enumerate(p.placements):
-        if isinstance(placement, Shard):
+        # Shard, and the strided shards FSDP2 puts over tensor parallelism (not Shard
+        # subclasses in every torch): anything that is neither a replica nor a partial sum.
+        if isinstance(placement, Shard) or not (placement.is_replicate() or
+                                                placement.is_partial()):
             shards *= p.device_mesh.size(dim)
     return None if shards == 1 else max(world / shards, 1.0)
+
+
+def _same_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[..., C] x [..., C] -> [...]: the rows are equal (NaN equal to NaN)."""
+    return np.all((a == b) | (np.isnan(a) & np.isnan(b)), axis=-1)
+
+
+def batch_groups(inputs: np.ndarray) -> List[List[int]]:
+    """The ranks that were given the same input batch: equal, finite INPUT_RAW rows (the ranks
+    of one tensor-parallel model replica). A rank whose input was not seen stands alone."""
+    groups: List[List[int]] = []
+    for r, row in enumerate(np.asarray(inputs, np.float64)):
+        if np.all(np.isfinite(row)):
+            for g in groups:
+                if np.array_equal(inputs[g[0]], row):
+                    g.append(r)
+                    break
+            else:
+                groups.append([r])
+        else:
+            groups.append([r])
+    return groups
+
+
+def combine_replicated(acts: np.ndarray, inputs: np.ndarray
+                       ) -> Tuple[np.ndarray, np.ndarray]:
+    """Every rank's ACT_RAW rows [ranks, leaves, C] and INPUT_RAW rows [ranks, K] combined
+    over ranks, counting what tensor parallelism replicates once.
+
+    Ranks given the same batch (:func:`batch_groups`) hold, per module output, either the
+    same tensor (a row-parallel output after its all-reduce, a replicated norm: equal rows)
+    or different pieces of one tensor (a column-parallel output: different rows). Equal
+    rows within a group count once; different ones are pieces and add up, their dead-unit
+    fractions weighted by their element counts. Groups then combine as data-parallel
+    ranks do (ACT_OPS, INPUT_OPS). Without tensor parallelism every group has one rank and
+    this is the plain combination."""
+    acts = np.asarray(acts, np.float64)
+    inputs = np.asarray(inputs, np.float64)
+    groups = batch_groups(inputs)
+    keep = np.ones(acts.shape[:2], bool)
+    for g in groups:
+        for k in range(1, len(g)):
+            for q in g[:k]:
+                keep[g[k]] &= ~_same_rows(acts[g[k]], acts[q])
+    kept = np.where(keep[..., None], acts, 0.0)
+    dead, count = raw_col(ACT_RAW, "dead_fraction"), raw_col(ACT_RAW, "count")
+    out = np.empty(acts.shape[1:], np.float64)
+    for j, op in enumerate(ACT_OPS):
+        out[:, j] = kept[:, :, j].sum(0) if op == "sum" else acts[:, :, j].max(0) \
+            if op == "max" else acts[:, :, j].min(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_group = [(kept[g, :, dead] * kept[g, :, count]).sum(0) / kept[g, :, count].sum(0)
+                     for g in groups]
+    out[:, dead] = np.min(per_group, axis=0)
+    firsts = inputs[[g[0] for g in groups]]
+    return out, combine_np(firsts, INPUT_OPS)
 
 
 def is_dtensor(t: torch.Tensor) -> bool:

@@ -55,6 +55,8 @@ def finish(w: Watched, host: List[np.ndarray], info: StepInfo
     not measured at this step)."""
     nan = float("nan")
     a_raw, w_raw, g_raw, u_raw, loss_h, in_raw = host[:6]
+    if np.ndim(a_raw) == 3:      # every rank's rows (tensor parallelism, Collector.segments)
+        a_raw, in_raw = S.combine_replicated(a_raw, in_raw)
     w_raw = w.unshard(w_raw, S.WEIGHT_RAW, S.SHARD_WEIGHT_FINISH)   # no-op unless sharded
     g_raw = w.unshard(g_raw, S.GRAD_RAW, S.SHARD_GRAD_FINISH)
     u_raw = w.unshard(u_raw, S.UPDATE_RAW, S.SHARD_UPDATE_FINISH)
