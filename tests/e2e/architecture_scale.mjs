@@ -45,6 +45,7 @@ try {
     const frame = () => new Promise((ok) => requestAnimationFrame(() => ok()));
     const t = performance.now();
     g.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    // Polls (every millisecond, part of the measurement) for the state: a new drawing.
     while (a.view === before) await new Promise((ok) => setTimeout(ok, 1));
     await frame();
     await frame(); // the frame after the new drawing was committed

@@ -20,7 +20,7 @@ export async function pluginFrame(page, plugin, timeoutMs = 30000) {
   while (Date.now() < deadline) {
     const frame = page.frames().find((f) => f.url().includes(`plugin_entry.html?name=${plugin}`));
     if (frame) return frame;
-    await page.waitForTimeout(100);
+    await page.waitForTimeout(100);  // polls for the frame (a state), bounded by timeoutMs
   }
   throw new Error(`no iframe for plugin ${plugin} after ${timeoutMs} ms`);
 }
