@@ -534,22 +534,139 @@ def read_anomalies(src: Source, run: Optional[str] = None) -> Dict[str, List[dic
 
 
 @dataclasses.dataclass
+class StatsAt:
+    """The rows of one logged step as the layer table in force there names them:
+    ``values[i, stat]`` is row ``rows[i]``; ``layer_of`` is that table's (empty without one)."""
+
+    step: int
+    rows: List[str]
+    values: np.ndarray
+    layer_of: Dict[str, str]
+    table: Optional[dict]
+
+
+@dataclasses.dataclass
 class StatSeries:
-    """Per-layer statistics of one kind in one run: ``values[t, row, stat]`` at ``steps[t]``."""
+    """Statistics of one tag of one run with rows lined up with names: ``values[t, i, s]`` is
+    statistic ``stats[s]`` of row ``rows[i]`` at ``steps[t]``, NaN where that row was not
+    written at that step (the layer table in force there does not name it, or the tensor had
+    fewer rows). ``rows`` is every row name of the run's layer tables for this kind, in order
+    of first appearance (``["run"]``-like one pseudo-row for run-level vectors).
+
+    For a pyramid tag (``<tag>@<level>``) ``values`` holds each bucket's minimum and ``hi``
+    its maximum (``steps`` are the buckets' last steps); ``hi`` is None for raw tags.
+    ``layers`` is each row's module (the tables' ``layer_of``); ``tables`` the run's layer
+    tables ``[(step, table)]`` the rows come from; ``kind`` the tag's statistics kind."""
 
     steps: np.ndarray
     values: np.ndarray
     stats: List[str]
     rows: List[str]
+    hi: Optional[np.ndarray] = None
+    layers: List[str] = dataclasses.field(default_factory=list)
+    tables: List[Tuple[int, dict]] = dataclasses.field(default_factory=list)
+    kind: str = ""
+
+    def index_at(self, step: Optional[int]) -> Optional[int]:
+        """Index of the logged step nearest at or before ``step`` (the latest for None, the
+        first when every logged step is later); None without logged steps."""
+        if not len(self.steps):
+            return None
+        if step is None:
+            return len(self.steps) - 1
+        return max(0, int(np.searchsorted(self.steps, step, side="right")) - 1)
+
+    def at(self, step: Optional[int]) -> Optional[StatsAt]:
+        """The logged step nearest at or before ``step`` (:meth:`index_at`), its rows named
+        by the layer table in force there (no rows when the run has layer tables but none is
+        in force, or it does not name this kind; every row without layer tables)."""
+        t = self.index_at(step)
+        if t is None:
+            return None
+        at = int(self.steps[t])
+        if not self.tables:
+            return StatsAt(at, list(self.rows), self.values[t], {}, None)
+        table = table_in_force(self.tables, at)
+        names = list(((table or {}).get("rows") or {}).get(self.kind) or [])
+        index = {n: i for i, n in enumerate(self.rows)}
+        names = [n for n in names if n in index]
+        values = self.values[t][[index[n] for n in names]]
+        return StatsAt(at, names, values, dict((table or {}).get("layer_of") or {}), table)
+
+
+def stats_kind(tag: str) -> str:
+    """The statistics kind of a stats tag or of one of its pyramid levels
+    (``"grads"`` for ``archviz/stats/grads@100``, ``"run"`` for ``archviz/stats/run``)."""
+    from tb_archviz import sink as sink_mod
+
+    base, _level = sink_mod.split_pyramid_tag(tag)
+    return base[len(fmt.TAG_STATS_PREFIX):] if base.startswith(fmt.TAG_STATS_PREFIX) else base
 
 
 def stats_rank(tag: str) -> int:
     """2 for per-layer kinds (``[rows, stats]``), 1 for run-level vectors (FORMAT.md)."""
     from tb_archviz import sink as sink_mod
 
-    base, level = sink_mod.split_pyramid_tag(tag)
-    kind = base[len(fmt.TAG_STATS_PREFIX):] if base.startswith(fmt.TAG_STATS_PREFIX) else base
-    return (2 if kind in fmt.STAT_KINDS else 1) + (1 if level else 0)
+    level = sink_mod.split_pyramid_tag(tag)[1]
+    return (2 if stats_kind(tag) in fmt.STAT_KINDS else 1) + (1 if level else 0)
+
+
+def layer_rows_of(tables: Sequence[Tuple[int, dict]], kind: str
+                  ) -> List[Tuple[int, List[str]]]:
+    """``[(step, row names)]`` of the layer tables that name rows of ``kind``."""
+    return [(s, list(t["rows"][kind])) for s, t in tables
+            if isinstance(t, dict) and kind in (t.get("rows") or {})]
+
+
+def table_in_force(tables: Sequence[Tuple[int, Any]], step: int) -> Any:
+    """The latest of ``[(step, table)]`` written at or before ``step`` (the first one for
+    earlier steps, as :func:`validate.rows_in_force` counts rows); None without tables."""
+    current = [t for s, t in tables if s <= step] or [t for _s, t in tables[:1]]
+    return current[-1] if current else None
+
+
+def align_rows(kind: str, steps: np.ndarray, values: np.ndarray,
+               versions: Sequence[Tuple[int, List[str]]],
+               names: Optional[Sequence[str]] = None) -> Tuple[List[str], np.ndarray]:
+    """(row names, ``values`` with rows lined up with them): every step's rows are named by
+    the latest of ``versions`` (``[(step, names)]``) at or before the step (the first for
+    earlier steps) and mapped to the union of all names, in order of first appearance;
+    rows absent at a step are NaN. Without versions: per-layer rows keep their place, named
+    by ``names`` or ``row0, row1, ...``; a run-level vector is one row named ``kind``."""
+    if not versions:
+        if kind in fmt.STAT_KINDS:
+            n = values.shape[1]
+            given = list(names or [])
+            return given[:n] + [f"row{i}" for i in range(len(given), n)], values
+        if values.shape[1] == 0:
+            values = np.full((len(steps), 1, values.shape[2]), np.nan, np.float32)
+        return [kind], values  # run-level vector: one pseudo-row
+    rows: List[str] = []
+    seen = set()
+    for _, vnames in versions:
+        for n in vnames:
+            if n not in seen:
+                seen.add(n)
+                rows.append(n)
+    if len(versions) == 1 and rows == list(versions[0][1])[: len(rows)] \
+            and values.shape[1] <= len(rows):
+        if values.shape[1] < len(rows):
+            pad = np.full((len(steps), len(rows), values.shape[2]), np.nan, np.float32)
+            pad[:, : values.shape[1]] = values
+            values = pad
+        return rows, values
+    index = {n: i for i, n in enumerate(rows)}
+    out = np.full((len(steps), len(rows), values.shape[2]), np.nan, np.float32)
+    vsteps = np.array([s for s, _ in versions], dtype=np.int64)
+    which = np.searchsorted(vsteps, steps, side="right") - 1
+    for v, (_, vnames) in enumerate(versions):
+        mask = which == v if v else which <= 0
+        if not mask.any():
+            continue
+        n = min(len(vnames), values.shape[1])
+        cols = [index[name] for name in vnames[:n]]
+        out[np.ix_(mask, cols)] = values[mask][:, :n]
+    return rows, out
 
 
 def stats_content(src: Source, run: str, tag: str, series) -> Optional[Tuple[dict, List[str]]]:
@@ -602,15 +719,47 @@ def health_tensors(src: Source, run: str, tag: Optional[str]) -> Optional[Dict[s
     return listing.get(run, {})
 
 
+def _stack(arrays: Sequence[np.ndarray], planes: bool, columns: int
+           ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """(values or minimum plane, maximum plane or None) as ``[entries, rows, stats]``
+    arrays, shorter tensors padded with NaN (run-level vectors are one row)."""
+    shaped = [a[:, None, :] if a.ndim == 2 else a for a in arrays] if planes else \
+        [a[None, None, :] if a.ndim == 1 else a[None] for a in arrays]
+    height = max([a.shape[1] for a in shaped] + [0])
+    width = max([a.shape[2] for a in shaped] + [0 if shaped else columns])
+    lo = np.full((len(shaped), height, width), np.nan, np.float32)
+    hi = lo.copy() if planes else None
+    for i, a in enumerate(shaped):
+        lo[i, : a.shape[1], : a.shape[2]] = a[0]
+        if hi is not None:
+            hi[i, : a.shape[1], : a.shape[2]] = a[1]
+    return lo, hi
+
+
 def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None,
                downsample: int = ALL,
-               layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None
+               layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None,
+               tables: Optional[Sequence[Tuple[int, dict]]] = None
                ) -> Optional[StatSeries]:
-    """Read one stats tensor tag of one run; rows are padded/truncated to a common width.
+    """One statistics tag of one run (raw or a pyramid level), rows lined up with names
+    (:class:`StatSeries`; :meth:`StatSeries.at` for one step), one value per step (the last
+    one read).
 
+    Rows follow the layer table in force at each step: ``tables`` are the run's layer tables
+    (read here when None, for per-layer kinds), ``layer_rows`` — ``[(step, row names)]`` —
+    overrides the names they give; ``rows`` names the rows of a run without layer tables.
     Values whose tensor does not match the tag (dtype, rank, number of statistics, more rows
-    than ``layer_rows`` — ``[(step, row names)]`` of the layer tables — name) are skipped with
-    a problem noted; None when the run has no such tag or its metadata is unreadable."""
+    than the table in force names) are skipped with a problem noted; None when the run has no
+    such tag or its metadata is unreadable. ``downsample``: at most this many values, as the
+    data provider samples them (both keep the newest)."""
+    from tb_archviz import sink as sink_mod
+
+    kind = stats_kind(tag)
+    per_layer = kind in fmt.STAT_KINDS
+    if per_layer and tables is None and layer_rows is None:
+        tables = read_layer_tables(src, run).get(run, [])
+    tables = list(tables or []) if per_layer else []
+    versions = list(layer_rows) if layer_rows is not None else layer_rows_of(tables, kind)
     listing = health_tensors(src, run, tag)
     if listing is None:
         return None
@@ -629,21 +778,26 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     except Exception as exc:
         note(src, run, f"{tag} could not be read from the data provider: {exc}")
         return None
-    steps, arrays = checked_arrays(src, run, tag, datums, len(stats), layer_rows)
-    if not arrays:
-        return StatSeries(np.zeros(0, np.int64), np.zeros((0, 0, len(stats)), np.float32),
-                          stats, list(rows or []))
-    width = max(a.shape[-1] for a in arrays)
-    if arrays[0].ndim == 1:
-        values = np.full((len(arrays), 1, width), np.nan, np.float32)
-        for i, a in enumerate(arrays):
-            values[i, 0, : a.shape[0]] = a
-    else:
-        height = max(a.shape[0] for a in arrays)
-        values = np.full((len(arrays), height, width), np.nan, np.float32)
-        for i, a in enumerate(arrays):
-            values[i, : a.shape[0], : a.shape[1]] = a
-    return StatSeries(np.array(steps, dtype=np.int64), values, stats, list(rows or []))
+    step_list, arrays = checked_arrays(src, run, tag, datums, len(stats),
+                                       (versions or None) if per_layer else None)
+    planes = sink_mod.split_pyramid_tag(tag)[1] is not None
+    lo, hi = _stack(arrays, planes, len(stats))
+    steps = np.array(step_list, dtype=np.int64)
+    if len(steps):
+        # Both providers return steps sorted; keep the last value per step regardless.
+        order = np.argsort(steps, kind="stable")
+        keep = np.r_[steps[order][1:] != steps[order][:-1], True]
+        idx = order[keep]
+        steps, lo = steps[idx], lo[idx]
+        hi = None if hi is None else hi[idx]
+    names, lo = align_rows(kind, steps, lo, versions if per_layer else [], rows)
+    if hi is not None:
+        hi = align_rows(kind, steps, hi, versions if per_layer else [], rows)[1]
+    layer_of: Dict[str, str] = {}
+    for _s, t in tables:
+        layer_of.update(t.get("layer_of", {}) if isinstance(t, dict) else {})
+    return StatSeries(steps, lo, stats, names, hi, [layer_of.get(r, r) for r in names],
+                      tables, kind)
 
 
 def read_scalar_series(src: Source, run: Optional[str] = None
@@ -679,9 +833,8 @@ def check_run(src: Source, run: str) -> None:
     for tag in sorted(listing):
         if not tag.startswith(fmt.TAG_STATS_PREFIX):
             continue
-        kind = tag[len(fmt.TAG_STATS_PREFIX):].partition("@")[0]
-        layer_rows = [(s, list(t["rows"].get(kind, []))) for s, t in tables
-                      if kind in t["rows"]] if kind in fmt.STAT_KINDS else None
+        kind = stats_kind(tag)
+        layer_rows = layer_rows_of(tables, kind) if kind in fmt.STAT_KINDS else None
         got = stats_content(src, run, tag, listing[tag])
         if got is None:
             continue

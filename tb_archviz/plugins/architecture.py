@@ -5,10 +5,8 @@ shared reader functions; the tab lays the record out itself (``static/architectu
 """
 from __future__ import annotations
 
-import collections
 import gzip
 import math
-import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -20,7 +18,7 @@ from werkzeug import wrappers
 from tb_archviz import format as fmt
 from tb_archviz import reader
 from tb_archviz.graphdef import GRAPH_PLUGIN, RUN_GRAPH_TAG
-from tb_archviz.plugins import common, views
+from tb_archviz.plugins import cache, common, views
 
 
 def version_summary(index: int, step: int, record: dict) -> Dict[str, Any]:
@@ -29,39 +27,6 @@ def version_summary(index: int, step: int, record: dict) -> Dict[str, Any]:
     return {"index": index, "step": step, "model_class": record.get("model_class"),
             "status": record.get("status", "ok"),
             "modules": counts["modules"], "parameters": counts["parameters"]}
-
-
-class ResponseCache:
-    """Gzipped JSON bodies by key, least recently used dropped beyond ``max_bytes``."""
-
-    def __init__(self, max_bytes: int = 64 << 20, max_entries: int = 64):
-        self.max_bytes = max_bytes
-        self.max_entries = max_entries
-        self._items: "collections.OrderedDict[Any, bytes]" = collections.OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key) -> Optional[bytes]:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
-
-    def put(self, key, body: bytes) -> None:
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old)
-            self._items[key] = body
-            self._bytes += len(body)
-            while self._items and (self._bytes > self.max_bytes
-                                   or len(self._items) > self.max_entries):
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= len(dropped)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 def data_fingerprint(src: reader.Source, run: Optional[str]) -> tuple:
@@ -97,7 +62,7 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         self._provider = context.data_provider
         # Decoding a record and encoding it again is most of a request's time (a 10,000-module
         # record: ~150 ms json.loads, ~75 ms json.dumps); the same data gives the same bytes.
-        self._cache = ResponseCache()
+        self._cache = cache.LRUCache(max_entries=64, max_bytes=64 << 20, size=len)
 
     def _store(self, key, payload: Any) -> Optional[bytes]:
         """Encode and keep ``payload``; None (not kept) when it holds NaN/Inf, which
@@ -228,9 +193,7 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         largest. ``acts`` rows are modules already. Non-finite values are the strings
         ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; not-measured rows are left out.
         """
-        tables = [(s, tb) for s, tb in reader.read_layer_tables(src, run=run).get(run, [])]
-        layer_rows = [(s, list(tb["rows"][kind])) for s, tb in tables if kind in tb["rows"]]
-        series = reader.read_stats(src, run, fmt.stats_tag(kind), layer_rows=layer_rows or None)
+        series = reader.read_stats(src, run, fmt.stats_tag(kind))
         if series is None:
             problems = reader.problems_of(src, run)
             raise errors.NotFoundError(f"run {run!r} has no {kind} statistics" + (
@@ -239,37 +202,27 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         if stat not in series.stats:
             raise errors.InvalidArgumentError(f"statistic {stat!r} is not one of "
                                               f"{series.stats} for {kind}")
-        steps = [int(x) for x in series.steps]
         out = {"run": run, "kind": kind, "stat": stat, "stats": list(series.stats),
-               "steps": steps, "step": None, "values": {},
+               "steps": [int(x) for x in series.steps], "step": None, "values": {},
                "problems": reader.problems_of(src, run)}
-        if not steps:
+        at = series.at(step)
+        if at is None:
             return out
-        if step is None:
-            t = len(steps) - 1
-        else:
-            before = [i for i, s in enumerate(steps) if s <= step]
-            t = before[-1] if before else 0
-        at = steps[t]
-        out["step"] = at
-        current = [tb for s, tb in tables if s <= at] or [tb for _s, tb in tables[:1]]
-        if not current:
+        out["step"] = at.step
+        if at.table is None:
             return out
-        table = current[-1]
-        rows = list((table.get("rows") or {}).get(kind) or [])
-        layer_of = table.get("layer_of") or {}
         col = series.stats.index(stat)
-        values = series.values[t]
+        values = at.values
         nonfinite = series.stats.index("nonfinite") if "nonfinite" in series.stats else None
         present = series.stats.index("present") if "present" in series.stats else None
         worst: Dict[str, float] = {}
-        for i, row in enumerate(rows[: values.shape[0]]):
+        for i, row in enumerate(at.rows):
             v = float(values[i, col])
             if present is not None and not values[i, present] > 0:
                 continue  # no gradient at this step
             if math.isnan(v) and nonfinite is not None and not values[i, nonfinite] > 0:
                 continue  # not measured (module not called, no data)
-            module = row if kind == "acts" else layer_of.get(row, row.rpartition(".")[0])
+            module = row if kind == "acts" else at.layer_of.get(row, row.rpartition(".")[0])
             worst[module] = _worse(worst.get(module), v)
         out["values"] = {m: _json_number(v) for m, v in worst.items()}
         return out

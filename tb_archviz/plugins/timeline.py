@@ -4,8 +4,10 @@ Routes are thin (``*_route`` parses, ``*_impl`` computes) and read only through
 ``context.data_provider`` with :mod:`tb_archviz.reader`, so they behave the same under the Rust
 data server and ``--load_fast=false``. Every series is downsampled here, per request, to the
 number of columns the screen has, keeping each bucket's minimum and maximum so that a spike or
-a NaN in one step never disappears. Decoded statistics are cached per (run, tag) and dropped
-when the tag's ``max_step`` moves on. The HTTP contract is in ``tb_archviz/http_api.md``.
+a NaN in one step never disappears (:mod:`tb_archviz.downsample`). Statistics are read with
+their rows lined up with the layer tables by :func:`tb_archviz.reader.read_stats`, and cached
+per (run, tag) until the tag's ``max_step`` moves on (:mod:`tb_archviz.plugins.cache`). The
+HTTP contract is in ``tb_archviz/http_api.md``.
 
 Long runs are read from the statistics pyramid the writer keeps (``<tag>@10/@100/@1000``,
 FORMAT.md): the coarsest level that still gives about one bucket per two screen columns,
@@ -20,7 +22,6 @@ import concurrent.futures
 import logging
 import math
 import re
-import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -30,9 +31,13 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from tb_archviz import analysis, detectors, reader, sweeps
+from tb_archviz import downsample as ds
 from tb_archviz import format as fmt
 from tb_archviz import sink as sink_mod
-from tb_archviz.plugins import common
+
+# bucket_starts and minmax_downsample stay importable from here (tests, older callers).
+from tb_archviz.downsample import bucket_starts, minmax_downsample, minmax_planes  # noqa: F401
+from tb_archviz.plugins import cache, common
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +50,6 @@ CACHE_ENTRIES = 24
 # Anomaly lists are small and /runs needs one per run: they get their own, larger cache, so
 # that a logdir of thousands of runs is not re-analysed on every /runs request.
 ANOMALY_CACHE_ENTRIES = 100_000
-# A pyramid level is used when it has at least this many buckets per requested column
-# (0.5: a bucket is at most two screen columns wide), coarsest such level first.
-MIN_BUCKETS_PER_COLUMN = 0.5
 
 # Where each run-level curve comes from, in order of preference: ordinary scalar tags (what
 # Lightning and most scripts log), then a stat name of archviz/stats/run or run_val.
@@ -74,45 +76,6 @@ def earliest_problem(anomalies: List[dict]) -> Optional[dict]:
     if not candidates:
         return None
     return min(candidates, key=lambda a: (a["first_step"], rank[a["severity"]]))
-
-
-def bucket_starts(steps: np.ndarray, columns: int) -> np.ndarray:
-    """Start index of each non-empty step bucket; ``columns`` equal-width buckets over the
-    step range, or one bucket per step when there are no more steps than columns."""
-    n = len(steps)
-    if n <= columns:
-        return np.arange(n, dtype=np.int64)
-    lo, hi = int(steps[0]), int(steps[-1])
-    bucket = (steps.astype(np.int64) - lo) * columns // (hi - lo + 1)
-    return np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]]).astype(np.int64)
-
-
-def minmax_downsample(values: np.ndarray, starts: np.ndarray
-                      ) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-bucket (min, max) along axis 0 of ``values``; a bucket holding a NaN reports NaN
-    as its max (a non-finite step must stay visible), +/-Inf survive as themselves."""
-    if len(values) == 0:
-        shape = (0,) + values.shape[1:]
-        return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    lo = np.fmin.reduceat(values, starts, axis=0)
-    hi = np.fmax.reduceat(values, starts, axis=0)
-    nan = np.isnan(values)
-    if nan.any():
-        hi[np.logical_or.reduceat(nan, starts, axis=0)] = np.nan
-    return lo, hi
-
-
-def minmax_planes(lo: np.ndarray, hi: np.ndarray, starts: np.ndarray
-                  ) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-bucket (min of ``lo``, max of ``hi``) along axis 0: the same rule as
-    :func:`minmax_downsample` applied to pyramid buckets (NaN in ``hi`` wins, ``lo`` ignores
-    NaN unless every value is NaN)."""
-    if lo is hi:
-        return minmax_downsample(lo, starts)
-    if len(lo) == 0:
-        shape = (0,) + lo.shape[1:]
-        return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    return np.fmin.reduceat(lo, starts, axis=0), np.maximum.reduceat(hi, starts, axis=0)
 
 
 def _f32_b64(array: np.ndarray) -> str:
@@ -223,21 +186,9 @@ def auto_fold(root: _Group, max_lines: int = MAX_LINES) -> set:
 
 
 def line_planes(lo: np.ndarray, hi: np.ndarray, lines) -> Tuple[np.ndarray, np.ndarray]:
-    """[columns x lines] planes from [columns x rows]: a line's maximum is the largest of its
-    rows' maxima (NaN if any is NaN: a problem inside a folded group stays visible), its
-    minimum the smallest finite-or-not minimum (NaN only if all are NaN)."""
-    if not lines or lo.shape[0] == 0:
-        shape = (lo.shape[0], len(lines))
-        return np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
-    perm = np.concatenate([np.asarray(r, np.int64) for _, _, r in lines])
-    starts = np.r_[0, np.cumsum([len(r) for _, _, r in lines])[:-1]].astype(np.int64)
-    h = hi[:, perm]
-    mx = np.fmax.reduceat(h, starts, axis=1)
-    nan = np.isnan(h)
-    if nan.any():
-        mx[np.logical_or.reduceat(nan, starts, axis=1)] = np.nan
-    mn = np.fmin.reduceat(lo[:, perm], starts, axis=1)
-    return mn, mx
+    """[columns x lines] planes from [columns x rows] for the lines of :func:`fold_lines`
+    (:func:`tb_archviz.downsample.minmax_groups`: NaN in a folded group stays visible)."""
+    return ds.minmax_groups(lo, hi, [rows for _, _, rows in lines])
 
 
 def _jsonable(a: np.ndarray) -> list:
@@ -291,11 +242,8 @@ class TimelinePlugin(base_plugin.TBPlugin):
 
     def __init__(self, context):
         self._provider = context.data_provider
-        self._cache: "collections.OrderedDict[tuple, Tuple[tuple, Any]]" = \
-            collections.OrderedDict()
-        self._anomaly_cache: "collections.OrderedDict[tuple, Tuple[tuple, Any]]" = \
-            collections.OrderedDict()
-        self._lock = threading.Lock()
+        self._cache = cache.LRUCache(CACHE_ENTRIES)
+        self._anomaly_cache = cache.LRUCache(ANOMALY_CACHE_ENTRIES)
 
     # -- TensorBoard plumbing --------------------------------------------------------------
     def get_plugin_apps(self):
@@ -327,23 +275,16 @@ class TimelinePlugin(base_plugin.TBPlugin):
         element is the run: the problems ``compute`` noted for it are kept with the value
         and noted again on a hit, so a cached answer still says what was skipped."""
         run = key[1]
-        cache, limit = (self._anomaly_cache, ANOMALY_CACHE_ENTRIES) if key[0] == "anomalies" \
-            else (self._cache, CACHE_ENTRIES)
-        with self._lock:
-            hit = cache.get(key)
-            if hit is not None and hit[0] == version:
-                cache.move_to_end(key)
-                for message in hit[2]:
-                    reader.note(src, run, message)
-                return hit[1]
+        lru = self._anomaly_cache if key[0] == "anomalies" else self._cache
+        hit = lru.get(key, version)
+        if hit is not None:
+            value, noted = hit
+            for message in noted:
+                reader.note(src, run, message)
+            return value
         before = len(src.problems.get(run, []))
         value = compute()
-        noted = list(src.problems.get(run, [])[before:])
-        with self._lock:
-            cache[key] = (version, value, noted)
-            cache.move_to_end(key)
-            while len(cache) > limit:
-                cache.popitem(last=False)
+        lru.put(key, (value, list(src.problems.get(run, [])[before:])), version)
         return value
 
     def _health_listing(self, src: reader.Source, run: Optional[str] = None) -> Dict[str, dict]:
@@ -388,46 +329,40 @@ class TimelinePlugin(base_plugin.TBPlugin):
 
     def _table(self, src, run: str, tag: str, listing: dict,
                columns: int = DEFAULT_COLUMNS) -> Optional[_Table]:
-        """The table to draw ``columns`` columns from: the coarsest pyramid level with at
-        least ``columns * MIN_BUCKETS_PER_COLUMN`` buckets plus the newest raw value, else
-        the raw tag."""
+        """The table to draw ``columns`` columns from: the coarsest pyramid level with
+        enough buckets (:func:`tb_archviz.downsample.enough_buckets`) plus the newest raw
+        value, else the raw tag."""
         series = listing.get(tag)
         if series is None:
             return None
         got = reader.stats_content(src, run, tag, series)
         if got is None:
             return None
-        content = dict(got[0], stats=got[1])
-        kind = tag[len(fmt.TAG_STATS_PREFIX):]
+        stats = got[1]
+        kind = reader.stats_kind(tag)
         tables = self._layer_tables(src, run, listing) if kind in fmt.STAT_KINDS else []
-        need = max(1, int(columns * MIN_BUCKETS_PER_COLUMN))
-        levels = []
-        for t in listing:
-            base, level = sink_mod.split_pyramid_tag(t)
-            if base == tag and level and level > 1:
-                levels.append((level, t))
-        for level, ptag in sorted(levels, reverse=True):
+        for level, ptag in ds.pyramid_levels(tag, listing):
             pseries = listing[ptag]
             if reader.stats_content(src, run, ptag, pseries) is None:
                 continue
             coarse = self._cached(
                 ("table", run, ptag), self._version(pseries),
-                lambda: self._read_table(src, run, ptag, kind, content, tables, level=level),
+                lambda: self._read_table(src, run, ptag, kind, stats, tables, level=level),
                 src)
-            if len(coarse.steps) >= need:
+            if ds.enough_buckets(len(coarse.steps), columns):
                 return self._cached(
                     ("tail", run, tag, level), (self._version(series), self._version(pseries)),
-                    lambda: self._with_newest(src, run, tag, kind, content, tables, coarse),
+                    lambda: self._with_newest(src, run, tag, kind, stats, tables, coarse),
                     src)
 
         def compute():
-            return self._read_table(src, run, tag, kind, content, tables)
+            return self._read_table(src, run, tag, kind, stats, tables)
         return self._cached(("table", run, tag), self._version(series), compute, src)
 
-    def _with_newest(self, src, run, tag, kind, content, tables, coarse: _Table) -> _Table:
+    def _with_newest(self, src, run, tag, kind, stats, tables, coarse: _Table) -> _Table:
         """A pyramid table followed by the newest raw value when it is past the last bucket
         (both providers always keep the newest value of a downsampled read)."""
-        newest = self._read_table(src, run, tag, kind, content, tables, downsample=1)
+        newest = self._read_table(src, run, tag, kind, stats, tables, downsample=1)
         if not len(newest.steps) or not len(coarse.steps) or \
                 newest.steps[-1] <= coarse.steps[-1] or newest.rows != coarse.rows:
             return coarse
@@ -437,71 +372,32 @@ class TimelinePlugin(base_plugin.TBPlugin):
                       coarse.sampled, coarse.level, cat(coarse.first, newest.steps),
                       coarse.covered + 1)
 
-    def _read_planes(self, src, run, tag, downsample, columns=0, layer_rows=None):
-        """(steps, min, max) of a pyramid tag: min/max as [entries, rows, stats] (run-level
-        vectors become one row); values of the wrong shape are skipped with a problem."""
-        try:
-            data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
-                                             plugin_name=fmt.PLUGIN_HEALTH,
-                                             downsample=downsample,
-                                             run_tag_filter=reader.run_tag_filter(run, tag))
-            datums = data.get(run, {}).get(tag, [])
-        except Exception as exc:
-            reader.note(src, run, f"{tag} could not be read from the data provider: {exc}")
-            datums = []
-        step_list, arrays = reader.checked_arrays(src, run, tag, datums, columns, layer_rows)
-        arrays = [a[:, None, :] if a.ndim == 2 else a for a in arrays]
-        steps = np.array(step_list, dtype=np.int64)
-        if not arrays:
-            empty = np.zeros((0, 0, 0), np.float32)
-            return np.zeros(0, np.int64), empty, empty
-        width = max(a.shape[1] for a in arrays)
-        nstats = max(a.shape[2] for a in arrays)
-        lo = np.full((len(arrays), width, nstats), np.nan, np.float32)
-        hi = lo.copy()
-        for i, a in enumerate(arrays):
-            lo[i, : a.shape[1], : a.shape[2]] = a[0]
-            hi[i, : a.shape[1], : a.shape[2]] = a[1]
-        return steps, lo, hi
-
-    def _read_table(self, src, run, tag, kind, content, tables, level: int = 1,
+    def _read_table(self, src, run, tag, kind, stats, tables, level: int = 1,
                     downsample: Optional[int] = None) -> _Table:
-        stats = [str(s) for s in content.get("stats", [])]
-        versions = [(s, t.get("rows", {}).get(kind, [])) for s, t in tables
-                    if isinstance(t, dict)]
+        """One stats tag (raw or pyramid ``level``) as a :class:`_Table` in forward order,
+        read in one request within :data:`READ_BUDGET_BYTES`."""
+        stats = [str(s) for s in stats]
+        versions = reader.layer_rows_of(tables, kind)
         width = max([len(r) for _, r in versions] + [1])
         planes = 2 if level > 1 else 1
         budget = max(1, READ_BUDGET_BYTES // (4 * planes * width * max(1, len(stats))))
         if downsample is None:
             downsample = min(reader.ALL, budget)
-        layer_rows = versions if kind in fmt.STAT_KINDS and versions else None
-        if level > 1:
-            steps, lo, hi = self._read_planes(src, run, tag, downsample, len(stats), layer_rows)
-        else:
-            data = reader.read_stats(src, run, tag, downsample=downsample,
-                                     layer_rows=layer_rows)
-            if data is None:
-                empty = np.zeros((0, 0, len(stats)), np.float32)
-                steps, lo = np.zeros(0, np.int64), empty
-            else:
-                steps, lo = data.steps, data.values
+        series = reader.read_stats(src, run, tag, downsample=downsample, tables=tables)
+        if series is None:
+            steps = np.zeros(0, np.int64)
+            rows, lo = reader.align_rows(kind, steps, np.zeros((0, 0, len(stats)), np.float32),
+                                         versions)
             hi = lo
-        if len(steps):
-            # Both providers return steps sorted; keep the last value per step regardless.
-            order = np.argsort(steps, kind="stable")
-            keep = np.r_[steps[order][1:] != steps[order][:-1], True]
-            idx = order[keep]
-            steps = steps[idx]
-            lo, hi = (lo[idx], lo[idx]) if hi is lo else (lo[idx], hi[idx])
+            layer_of: Dict[str, str] = {}
+            for _, t in tables:
+                layer_of.update(t.get("layer_of", {}) if isinstance(t, dict) else {})
+            layers = [layer_of.get(r, r) for r in rows]
+        else:
+            steps, lo, rows, layers = series.steps, series.values, series.rows, series.layers
+            hi = lo if series.hi is None else series.hi
         if not stats:
             stats = [f"stat{i}" for i in range(lo.shape[2] if lo.ndim == 3 else 0)]
-        layer_of = {}
-        for _, t in tables:
-            layer_of.update(t.get("layer_of", {}) if isinstance(t, dict) else {})
-        rows, lo_rows = self._align_rows(kind, steps, lo, versions)
-        hi_rows = lo_rows if hi is lo else self._align_rows(kind, steps, hi, versions)[1]
-        lo, hi = lo_rows, hi_rows
-        layers = [layer_of.get(r, r) for r in rows]
         order = self._forward_order(src, run)
         if order and rows:
             # Forward order of each row's module; rows keep their written order within a
@@ -519,49 +415,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
         first = steps
         covered = len(steps)
         if level > 1 and len(steps):
-            # A bucket starts right after the previous one; the first at the first layer
-            # table (the first logging step) when there is one.
-            start0 = min([s for s, _ in versions] + [int(steps[0])])
-            first = np.r_[start0, steps[:-1] + 1].astype(np.int64)
+            # The first bucket starts at the first layer table (the first logging step)
+            # when there is one.
+            first = ds.bucket_first_steps(steps, min([s for s, _ in versions]
+                                                     + [int(steps[0])]))
             covered = len(steps) * level
         return _Table(steps, lo, hi, stats, rows, layers, sampled, level, first, covered)
-
-    @staticmethod
-    def _align_rows(kind, steps, values, versions) -> Tuple[List[str], np.ndarray]:
-        """Map every step's rows to one union row list (rows follow the latest layer table
-        written at or before the step); rows absent at a step are NaN."""
-        if values.ndim != 3:
-            return [], np.zeros((len(steps), 0, 0), np.float32)
-        if not versions:
-            if kind in fmt.STAT_KINDS:
-                return [f"row{i}" for i in range(values.shape[1])], values
-            return [kind], values  # run-level vector: one pseudo-row
-        rows: List[str] = []
-        seen = set()
-        for _, names in versions:
-            for n in names:
-                if n not in seen:
-                    seen.add(n)
-                    rows.append(n)
-        if len(versions) == 1 and rows == list(versions[0][1])[: len(rows)] \
-                and values.shape[1] <= len(rows):
-            if values.shape[1] < len(rows):
-                pad = np.full((len(steps), len(rows), values.shape[2]), np.nan, np.float32)
-                pad[:, : values.shape[1]] = values
-                values = pad
-            return rows, values
-        index = {n: i for i, n in enumerate(rows)}
-        out = np.full((len(steps), len(rows), values.shape[2]), np.nan, np.float32)
-        vsteps = np.array([s for s, _ in versions], dtype=np.int64)
-        which = np.searchsorted(vsteps, steps, side="right") - 1
-        for v, (_, names) in enumerate(versions):
-            mask = which == v if v else which <= 0
-            if not mask.any():
-                continue
-            n = min(len(names), values.shape[1])
-            cols = [index[name] for name in names[:n]]
-            out[np.ix_(mask, cols)] = values[mask][:, :n]
-        return rows, out
 
     # -- anomalies -------------------------------------------------------------------------
     def _anomalies(self, src, run: str, listing: dict, scalar_version: tuple) -> List[dict]:
