@@ -151,8 +151,8 @@ class HealthMonitor:
                 t = S.first_tensor(out)
             if t is None:
                 return
-            if watched.any_dtensor and S.is_dtensor(t):   # tensor parallel: the local piece
-                t = t.to_local()
+            if watched.any_dtensor:       # tensor parallel: the rank's own plain tensor
+                t = S.plain_local(t)
             if S.compiling():
                 # Traced into the compiled graph: reductions only (they fuse with the
                 # producing kernels), no host reads, no identity or version checks, no set

@@ -535,6 +535,17 @@ def is_dtensor(t: torch.Tensor) -> bool:
     return callable(getattr(t, "to_local", None))
 
 
+def plain_local(t: torch.Tensor) -> torch.Tensor:
+    """A module output as a plain tensor: a DTensor's local piece, and a row-parallel
+    output still in flight (an ``AsyncCollectiveTensor``) waited for - the next op would
+    wait for it anyway, and reducing the wrapper goes through its dispatch op by op."""
+    to_local = getattr(t, "to_local", None)
+    if to_local is not None:
+        t = to_local()
+    trigger_wait = getattr(t, "trigger_wait", None)
+    return trigger_wait() if trigger_wait is not None else t
+
+
 def local(t: torch.Tensor) -> torch.Tensor:
     """The rank's own data: the local shard of a DTensor (no collective), else ``t``."""
     to_local = getattr(t, "to_local", None)
