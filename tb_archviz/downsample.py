@@ -4,15 +4,17 @@ A series is cut into step buckets, one per screen column at most, and each bucke
 minimum and maximum, so that a spike or a NaN in a single step never disappears (DESIGN.md
 §5: JSON sized for the screen, never randomly sampled). Long runs are read from the
 statistics pyramid the writer keeps (``<tag>@10/@100/@1000``, FORMAT.md "Statistics
-pyramid"): :func:`pyramid_levels` lists a tag's levels coarsest first and
-:func:`enough_buckets` says whether a level still gives about one bucket per two columns.
+pyramid"): :func:`pyramid_levels` lists a tag's levels coarsest first,
+:func:`enough_buckets` says whether a level still gives about one bucket per two columns, and
+a :class:`MinMaxTable` holds what was read (raw values or buckets) ready to be cut again.
 """
 from __future__ import annotations
 
-from typing import Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tb_archviz import reader
 from tb_archviz.sink import split_pyramid_tag
 
 # A pyramid level is used when it has at least this many buckets per requested column
@@ -100,3 +102,90 @@ def bucket_first_steps(steps: np.ndarray, start: int) -> np.ndarray:
     if not len(steps):
         return np.zeros(0, np.int64)
     return np.r_[start, steps[:-1] + 1].astype(np.int64)
+
+
+class MinMaxTable:
+    """One stats tag of one run aligned to a single row list: entry ``t`` covers the logged
+    steps ``first[t]..steps[t]`` with element-wise minimum ``lo[t, row, stat]`` and maximum
+    ``hi[t, row, stat]``. Raw tables have one step per entry and ``lo is hi``; pyramid tables
+    (``level`` > 1) have one bucket per entry, plus the newest raw value at the end
+    (:meth:`with_newest`)."""
+
+    def __init__(self, steps, lo, hi, stats, rows, layers, sampled, level=1, first=None,
+                 covered=None):
+        self.steps: np.ndarray = steps
+        self.lo: np.ndarray = lo
+        self.hi: np.ndarray = hi
+        self.first: np.ndarray = steps if first is None else first
+        self.stats: List[str] = stats
+        self.rows: List[str] = rows
+        self.layers: List[str] = layers
+        self.sampled: bool = sampled
+        self.level: int = level
+        # Logged values these entries stand for (exact for raw, bucket sizes for a pyramid).
+        self.covered: int = len(steps) if covered is None else covered
+        self.by_stat: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def from_series(cls, series: "reader.StatSeries", stats: Sequence[str], level: int = 1
+                    ) -> "MinMaxTable":
+        """The table of a series read with :func:`tb_archviz.reader.read_stats` (of a raw tag,
+        or of its pyramid tag at ``level``); ``stats`` name the columns (``stat0, stat1, ...``
+        when the tag names none)."""
+        steps, lo = series.steps, series.values.astype(np.float32, copy=False)
+        hi = lo if series.hi is None else series.hi.astype(np.float32, copy=False)
+        names = [str(s) for s in stats] or \
+            [f"stat{i}" for i in range(lo.shape[2] if lo.ndim == 3 else 0)]
+        first, covered = steps, len(steps)
+        if level > 1 and len(steps):
+            # The first bucket starts at the first layer table (the first logging step)
+            # when there is one.
+            tables = [s for s, _ in reader.layer_rows_of(series.tables, series.kind)]
+            first = bucket_first_steps(steps, min(tables + [int(steps[0])]))
+            covered = len(steps) * level
+        return cls(steps, lo, hi, names, list(series.rows), list(series.layers),
+                   series.sampled, level, first, covered)
+
+    def in_module_order(self, order: Dict[str, int]) -> "MinMaxTable":
+        """Rows sorted by their module's position in ``order`` (forward order); rows keep
+        their order within a module and unknown modules keep their place after the known."""
+        if not order or not self.rows:
+            return self
+        keys = [(order.get(layer, 10**7), i) for i, layer in enumerate(self.layers)]
+        perm = [i for _, i in sorted(keys)]
+        if perm == list(range(len(perm))):
+            return self
+        lo = self.lo[:, perm, :]
+        hi = lo if self.hi is self.lo else self.hi[:, perm, :]
+        return MinMaxTable(self.steps, lo, hi, self.stats, [self.rows[i] for i in perm],
+                           [self.layers[i] for i in perm], self.sampled, self.level,
+                           self.first, self.covered)
+
+    def with_newest(self, newest: "MinMaxTable") -> "MinMaxTable":
+        """This pyramid table followed by the newest raw value when it is past the last
+        bucket (both data providers always keep the newest value of a downsampled read)."""
+        if not len(newest.steps) or not len(self.steps) or \
+                newest.steps[-1] <= self.steps[-1] or newest.rows != self.rows:
+            return self
+
+        def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, b[-1:]])
+        return MinMaxTable(cat(self.steps, newest.steps), cat(self.lo, newest.lo),
+                           cat(self.hi, newest.hi), self.stats, self.rows, self.layers,
+                           self.sampled, self.level, cat(self.first, newest.steps),
+                           self.covered + 1)
+
+    def stat_planes(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(min, max) of one statistic as contiguous [entries x rows] arrays (cached)."""
+        if index not in self.by_stat:
+            lo = np.ascontiguousarray(self.lo[:, :, index])
+            hi = lo if self.hi is self.lo else np.ascontiguousarray(self.hi[:, :, index])
+            self.by_stat[index] = (lo, hi)
+        return self.by_stat[index]
+
+    def select(self, rows: Sequence[int], stat: Optional[int] = None
+               ) -> Tuple[np.ndarray, np.ndarray]:
+        """(min, max) restricted to some rows (and one statistic)."""
+        pick = (slice(None), list(rows)) if stat is None else (slice(None), list(rows), stat)
+        lo = self.lo[pick]
+        return (lo, lo) if self.hi is self.lo else (lo, self.hi[pick])

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 # Large enough that read-time downsampling never drops anything we rely on; callers that
 # render for a screen downsample themselves (per-bucket min/max), never randomly.
 ALL = 10**9
+# A single read from the Rust data server is capped at 256 MiB (tensorboard-platform.md §0.9);
+# read_stats(downsample=None) reads at most this many bytes of values: a larger tag is read as
+# an evenly random sample of steps (the newest always kept) and flagged ``sampled``.
+READ_BUDGET_BYTES = 160 * 2**20
 
 _warned_payloads: set = set()
 
@@ -556,7 +560,8 @@ class StatSeries:
     For a pyramid tag (``<tag>@<level>``) ``values`` holds each bucket's minimum and ``hi``
     its maximum (``steps`` are the buckets' last steps); ``hi`` is None for raw tags.
     ``layers`` is each row's module (the tables' ``layer_of``); ``tables`` the run's layer
-    tables ``[(step, table)]`` the rows come from; ``kind`` the tag's statistics kind."""
+    tables ``[(step, table)]`` the rows come from; ``kind`` the tag's statistics kind;
+    ``sampled`` whether the data provider may have left steps out (``downsample``)."""
 
     steps: np.ndarray
     values: np.ndarray
@@ -566,6 +571,7 @@ class StatSeries:
     layers: List[str] = dataclasses.field(default_factory=list)
     tables: List[Tuple[int, dict]] = dataclasses.field(default_factory=list)
     kind: str = ""
+    sampled: bool = False
 
     def index_at(self, step: Optional[int]) -> Optional[int]:
         """Index of the logged step nearest at or before ``step`` (the latest for None, the
@@ -737,7 +743,7 @@ def _stack(arrays: Sequence[np.ndarray], planes: bool, columns: int
 
 
 def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None,
-               downsample: int = ALL,
+               downsample: Optional[int] = ALL,
                layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None,
                tables: Optional[Sequence[Tuple[int, dict]]] = None
                ) -> Optional[StatSeries]:
@@ -751,7 +757,8 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     Values whose tensor does not match the tag (dtype, rank, number of statistics, more rows
     than the table in force names) are skipped with a problem noted; None when the run has no
     such tag or its metadata is unreadable. ``downsample``: at most this many values, as the
-    data provider samples them (both keep the newest)."""
+    data provider samples them (both keep the newest); None: as many as fit in one read of
+    :data:`READ_BUDGET_BYTES`."""
     from tb_archviz import sink as sink_mod
 
     kind = stats_kind(tag)
@@ -770,6 +777,11 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     if got is None:
         return None
     _content, stats = got
+    planes = sink_mod.split_pyramid_tag(tag)[1] is not None
+    if downsample is None:
+        width = max([len(names) for _, names in versions] + [1])
+        downsample = min(ALL, max(1, READ_BUDGET_BYTES // (
+            4 * (2 if planes else 1) * width * max(1, len(stats)))))
     try:
         data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
                                          plugin_name=fmt.PLUGIN_HEALTH, downsample=downsample,
@@ -780,7 +792,6 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
         return None
     step_list, arrays = checked_arrays(src, run, tag, datums, len(stats),
                                        (versions or None) if per_layer else None)
-    planes = sink_mod.split_pyramid_tag(tag)[1] is not None
     lo, hi = _stack(arrays, planes, len(stats))
     steps = np.array(step_list, dtype=np.int64)
     if len(steps):
@@ -793,11 +804,37 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     names, lo = align_rows(kind, steps, lo, versions if per_layer else [], rows)
     if hi is not None:
         hi = align_rows(kind, steps, hi, versions if per_layer else [], rows)[1]
+    return StatSeries(steps, lo, stats, names, hi, _layers(tables, names), tables, kind,
+                      downsample > 1 and len(steps) >= downsample)
+
+
+def empty_stats(tag: str, stats: Sequence[str], tables: Sequence[Tuple[int, dict]] = ()
+                ) -> StatSeries:
+    """A :class:`StatSeries` of ``tag`` without logged steps (rows named by ``tables``), for
+    a tag that could not be read."""
+    kind = stats_kind(tag)
+    tables = list(tables) if kind in fmt.STAT_KINDS else []
+    steps = np.zeros(0, np.int64)
+    names, values = align_rows(kind, steps, np.zeros((0, 0, len(stats)), np.float32),
+                               layer_rows_of(tables, kind))
+    return StatSeries(steps, values, list(stats), names, None, _layers(tables, names), tables,
+                      kind)
+
+
+def _layers(tables: Sequence[Tuple[int, dict]], rows: Sequence[str]) -> List[str]:
+    """Each row's module by the tables' ``layer_of`` (later tables win), else the row."""
     layer_of: Dict[str, str] = {}
     for _s, t in tables:
         layer_of.update(t.get("layer_of", {}) if isinstance(t, dict) else {})
-    return StatSeries(steps, lo, stats, names, hi, [layer_of.get(r, r) for r in names],
-                      tables, kind)
+    return [layer_of.get(r, r) for r in rows]
+
+
+def module_order(record: Optional[dict]) -> Dict[str, int]:
+    """{module: forward position} from an architecture record (modules without an ``order``
+    after the others, in record order); empty without a record."""
+    modules = (record or {}).get("modules", [])
+    return {m["name"]: (m["order"] if m.get("order") is not None else 10**6 + i)
+            for i, m in enumerate(modules) if isinstance(m, dict) and "name" in m}
 
 
 def read_scalar_series(src: Source, run: Optional[str] = None

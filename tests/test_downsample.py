@@ -162,3 +162,32 @@ def test_the_cache_drops_least_recently_used_values_beyond_its_bytes():
     assert cache.get("b") is None and cache.get("a") == b"12345" and cache.get("c") == b"1"
     cache.put("big", b"x" * 11)  # larger than the whole cache: not kept
     assert cache.get("big") is None and len(cache) == 0
+
+
+def test_a_pyramid_table_spans_its_buckets_and_takes_the_newest_raw_value():
+    from tb_archviz import reader
+
+    tables = [(3, {"rows": {"grads": ["b.w", "a.w"]}, "layer_of": {"b.w": "b", "a.w": "a"}})]
+    lo = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    pyramid = reader.StatSeries(np.array([12, 22, 32]), lo, ["x", "y"], ["b.w", "a.w"],
+                                lo + 100, ["b", "a"], tables, "grads")
+    table = ds.MinMaxTable.from_series(pyramid, ["x", "y"], level=10)
+    assert table.first.tolist() == [3, 13, 23] and table.covered == 30
+    assert table.hi is not table.lo
+    ordered = table.in_module_order({"a": 0, "b": 1})
+    assert ordered.rows == ["a.w", "b.w"] and ordered.layers == ["a", "b"]
+    np.testing.assert_array_equal(ordered.lo[:, 0], lo[:, 1])
+    np.testing.assert_array_equal(ordered.hi[:, 1], lo[:, 0] + 100)
+    assert table.in_module_order({}) is table
+    raw = reader.StatSeries(np.array([31, 35]), lo[:2] - 50, ["x", "y"], ["b.w", "a.w"],
+                            None, ["b", "a"], tables, "grads")
+    newest = ds.MinMaxTable.from_series(raw, [])
+    assert newest.stats == ["stat0", "stat1"] and newest.hi is newest.lo
+    both = table.with_newest(newest)
+    assert both.steps.tolist() == [12, 22, 32, 35] and both.first.tolist() == [3, 13, 23, 35]
+    assert both.covered == 31
+    np.testing.assert_array_equal(both.lo[-1], lo[1] - 50)
+    np.testing.assert_array_equal(both.hi[-1], lo[1] - 50)
+    stale = ds.MinMaxTable.from_series(
+        reader.StatSeries(np.array([30]), lo[:1], [], ["b.w", "a.w"]), [])
+    assert table.with_newest(stale) is table  # not past the last bucket

@@ -242,3 +242,23 @@ def test_align_rows_matches_the_slow_reference_on_random_tables():
             for i, name in enumerate(names):
                 want[t, by_name[name]] = values[t, i]
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_read_sized_to_the_budget_is_flagged_sampled_and_keeps_the_newest(source,
+                                                                          monkeypatch):
+    whole = reader.read_stats(source, "changing", fmt.stats_tag("grads"), downsample=None)
+    assert not whole.sampled and list(whole.steps) == kept_steps()
+    # 3 values of 4 rows x 3 float32 statistics (the widest table names 4 rows)
+    monkeypatch.setattr(reader, "READ_BUDGET_BYTES", 3 * 4 * 4 * len(STATS))
+    series = reader.read_stats(source, "changing", fmt.stats_tag("grads"), downsample=None)
+    assert series.sampled and len(series.steps) <= 3 and series.steps[-1] == 65
+    assert series.rows == whole.rows
+    keep = [kept_steps().index(s) for s in series.steps]
+    np.testing.assert_array_equal(series.values, whole.values[keep])
+
+
+def test_an_unreadable_tag_reads_as_no_steps_with_the_tables_names():
+    empty = reader.empty_stats(fmt.stats_tag("grads") + "@100", STATS,
+                               [(s, table(n)) for s, n in TABLES])
+    assert empty.rows == reference([])[0] and empty.values.shape == (0, 6, len(STATS))
+    assert empty.kind == "grads" and empty.at(3) is None

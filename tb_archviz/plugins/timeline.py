@@ -43,9 +43,6 @@ log = logging.getLogger(__name__)
 
 MAX_COLUMNS = 4000
 DEFAULT_COLUMNS = 800
-# A single read from the Rust data server is capped at 256 MiB (tensorboard-platform.md §0.9);
-# a tag larger than this is read as an evenly random sample of steps and flagged ``sampled``.
-READ_BUDGET_BYTES = 160 * 2**20
 CACHE_ENTRIES = 24
 # Anomaly lists are small and /runs needs one per run: they get their own, larger cache, so
 # that a logdir of thousands of runs is not re-analysed on every /runs request.
@@ -198,43 +195,6 @@ def _jsonable(a: np.ndarray) -> list:
 # ----------------------------------------------------------------------------- cached reads
 
 
-class _Table:
-    """One stats tag of one run aligned to a single row list: entry ``t`` covers the logged
-    steps ``first[t]..steps[t]`` with element-wise minimum ``lo[t, row, stat]`` and maximum
-    ``hi[t, row, stat]``. Raw tables have one step per entry and ``lo is hi``; pyramid tables
-    (``level`` > 1) have one bucket per entry, plus the newest raw value at the end."""
-
-    def __init__(self, steps, lo, hi, stats, rows, layers, sampled, level=1, first=None,
-                 covered=None):
-        self.steps: np.ndarray = steps
-        self.lo: np.ndarray = lo
-        self.hi: np.ndarray = hi
-        self.first: np.ndarray = steps if first is None else first
-        self.stats: List[str] = stats
-        self.rows: List[str] = rows
-        self.layers: List[str] = layers
-        self.sampled: bool = sampled
-        self.level: int = level
-        # Logged values these entries stand for (exact for raw, bucket sizes for a pyramid).
-        self.covered: int = len(steps) if covered is None else covered
-        self.by_stat: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
-
-    def stat_planes(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
-        """(min, max) of one statistic as contiguous [entries x rows] arrays (cached)."""
-        if index not in self.by_stat:
-            lo = np.ascontiguousarray(self.lo[:, :, index])
-            hi = lo if self.hi is self.lo else np.ascontiguousarray(self.hi[:, :, index])
-            self.by_stat[index] = (lo, hi)
-        return self.by_stat[index]
-
-    def select(self, rows: Sequence[int], stat: Optional[int] = None
-               ) -> Tuple[np.ndarray, np.ndarray]:
-        """(min, max) restricted to some rows (and one statistic)."""
-        pick = (slice(None), list(rows)) if stat is None else (slice(None), list(rows), stat)
-        lo = self.lo[pick]
-        return (lo, lo) if self.hi is self.lo else (lo, self.hi[pick])
-
-
 class TimelinePlugin(base_plugin.TBPlugin):
     """Serves the Anomaly Timeline tab (data plugin ``archviz_health``)."""
 
@@ -320,15 +280,11 @@ class TimelinePlugin(base_plugin.TBPlugin):
 
         def compute():
             versions = reader.read_architectures(src, run).get(run, [])
-            if not versions:
-                return {}
-            modules = versions[-1][1].get("modules", [])
-            return {m["name"]: (m["order"] if m.get("order") is not None else 10**6 + i)
-                    for i, m in enumerate(modules) if isinstance(m, dict) and "name" in m}
+            return reader.module_order(versions[-1][1]) if versions else {}
         return self._cached(("order", run), self._version(series), compute, src)
 
     def _table(self, src, run: str, tag: str, listing: dict,
-               columns: int = DEFAULT_COLUMNS) -> Optional[_Table]:
+               columns: int = DEFAULT_COLUMNS) -> Optional[ds.MinMaxTable]:
         """The table to draw ``columns`` columns from: the coarsest pyramid level with
         enough buckets (:func:`tb_archviz.downsample.enough_buckets`) plus the newest raw
         value, else the raw tag."""
@@ -359,68 +315,19 @@ class TimelinePlugin(base_plugin.TBPlugin):
             return self._read_table(src, run, tag, kind, stats, tables)
         return self._cached(("table", run, tag), self._version(series), compute, src)
 
-    def _with_newest(self, src, run, tag, kind, stats, tables, coarse: _Table) -> _Table:
-        """A pyramid table followed by the newest raw value when it is past the last bucket
-        (both providers always keep the newest value of a downsampled read)."""
-        newest = self._read_table(src, run, tag, kind, stats, tables, downsample=1)
-        if not len(newest.steps) or not len(coarse.steps) or \
-                newest.steps[-1] <= coarse.steps[-1] or newest.rows != coarse.rows:
-            return coarse
-        cat = lambda a, b: np.concatenate([a, b[-1:]])  # noqa: E731
-        return _Table(cat(coarse.steps, newest.steps), cat(coarse.lo, newest.lo),
-                      cat(coarse.hi, newest.hi), coarse.stats, coarse.rows, coarse.layers,
-                      coarse.sampled, coarse.level, cat(coarse.first, newest.steps),
-                      coarse.covered + 1)
+    def _with_newest(self, src, run, tag, kind, stats, tables, coarse: ds.MinMaxTable
+                     ) -> ds.MinMaxTable:
+        """A pyramid table followed by the newest raw value past its last bucket."""
+        return coarse.with_newest(self._read_table(src, run, tag, kind, stats, tables,
+                                                   downsample=1))
 
     def _read_table(self, src, run, tag, kind, stats, tables, level: int = 1,
-                    downsample: Optional[int] = None) -> _Table:
-        """One stats tag (raw or pyramid ``level``) as a :class:`_Table` in forward order,
-        read in one request within :data:`READ_BUDGET_BYTES`."""
-        stats = [str(s) for s in stats]
-        versions = reader.layer_rows_of(tables, kind)
-        width = max([len(r) for _, r in versions] + [1])
-        planes = 2 if level > 1 else 1
-        budget = max(1, READ_BUDGET_BYTES // (4 * planes * width * max(1, len(stats))))
-        if downsample is None:
-            downsample = min(reader.ALL, budget)
-        series = reader.read_stats(src, run, tag, downsample=downsample, tables=tables)
-        if series is None:
-            steps = np.zeros(0, np.int64)
-            rows, lo = reader.align_rows(kind, steps, np.zeros((0, 0, len(stats)), np.float32),
-                                         versions)
-            hi = lo
-            layer_of: Dict[str, str] = {}
-            for _, t in tables:
-                layer_of.update(t.get("layer_of", {}) if isinstance(t, dict) else {})
-            layers = [layer_of.get(r, r) for r in rows]
-        else:
-            steps, lo, rows, layers = series.steps, series.values, series.rows, series.layers
-            hi = lo if series.hi is None else series.hi
-        if not stats:
-            stats = [f"stat{i}" for i in range(lo.shape[2] if lo.ndim == 3 else 0)]
-        order = self._forward_order(src, run)
-        if order and rows:
-            # Forward order of each row's module; rows keep their written order within a
-            # module and unknown modules keep their place after the known ones.
-            keys = [(order.get(layer, 10**7), i) for i, layer in enumerate(layers)]
-            perm = [i for _, i in sorted(keys)]
-            if perm != list(range(len(perm))):
-                rows = [rows[i] for i in perm]
-                layers = [layers[i] for i in perm]
-                lo, hi = (lo[:, perm, :], lo[:, perm, :]) if hi is lo else \
-                    (lo[:, perm, :], hi[:, perm, :])
-        sampled = downsample > 1 and len(steps) >= downsample
-        lo = lo.astype(np.float32, copy=False)
-        hi = lo if hi is lo else hi.astype(np.float32, copy=False)
-        first = steps
-        covered = len(steps)
-        if level > 1 and len(steps):
-            # The first bucket starts at the first layer table (the first logging step)
-            # when there is one.
-            first = ds.bucket_first_steps(steps, min([s for s, _ in versions]
-                                                     + [int(steps[0])]))
-            covered = len(steps) * level
-        return _Table(steps, lo, hi, stats, rows, layers, sampled, level, first, covered)
+                    downsample: Optional[int] = None) -> ds.MinMaxTable:
+        """One stats tag (raw or pyramid ``level``) in forward order, in one read."""
+        series = reader.read_stats(src, run, tag, downsample=downsample, tables=tables) \
+            or reader.empty_stats(tag, stats, tables)
+        table = ds.MinMaxTable.from_series(series, stats, level)
+        return table.in_module_order(self._forward_order(src, run))
 
     # -- anomalies -------------------------------------------------------------------------
     def _anomalies(self, src, run: str, listing: dict, scalar_version: tuple) -> List[dict]:
