@@ -12,6 +12,7 @@ Lower bounds are the versions CI runs: ``scripts/test_oldest.sh`` installs tenso
 at these bounds in a separate venv and runs the torch-free unit tests; the torch extra's
 bounds are the versions the whole suite runs with (no older torch is tested).
 """
+
 from setuptools import setup
 
 setup(
@@ -25,8 +26,9 @@ setup(
     python_requires=">=3.11",
     packages=["tb_archviz", "tb_archviz.plugins", "tb_archviz.rules", "tb_archviz.callbacks"],
     package_dir={"tb_archviz.callbacks": "callbacks"},
-    package_data={"tb_archviz": ["static/*", "static/**/*", "http_api.md", "FORMAT.md", "js/*",
-                                 "py.typed"]},
+    package_data={
+        "tb_archviz": ["static/*", "static/**/*", "http_api.md", "FORMAT.md", "js/*", "py.typed"]
+    },
     include_package_data=True,
     install_requires=[
         "tensorboard>=2.14",
@@ -45,7 +47,7 @@ setup(
             "transformers>=4.40",
             "mini-racer>=0.12",
             "cairosvg>=2.7",
-            "ruff>=0.17",
+            "ruff==0.17.6",  # exact: the formatter's output is checked in CI
             "mypy>=2.4",
         ],
     },

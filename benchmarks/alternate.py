@@ -12,6 +12,7 @@ directly, as ``ArchVizRecorder`` does, with a real ``SummarySink`` writing an ev
     python benchmarks/alternate.py --model cnn --steps 600
     python benchmarks/alternate.py --model transformer --steps 300
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,7 @@ from tb_archviz.callbacks import demo  # noqa: E402
 from tb_archviz.callbacks.health import HealthMonitor  # noqa: E402
 from tb_archviz.sink import EventWriter, SummarySink  # noqa: E402
 
-VARIANTS = ("plain", "sentinel alone", "defaults (stats every 50 + sentinel)",
-            "every step")
+VARIANTS = ("plain", "sentinel alone", "defaults (stats every 50 + sentinel)", "every step")
 PHASES = ("start", "forward", "backward", "before optimizer", "optimizer", "end")
 
 
@@ -59,12 +59,14 @@ def main(argv=None) -> int:
     opts = {v: torch.optim.AdamW(nets[v].parameters(), lr=1e-3) for v in VARIANTS}
     with tempfile.TemporaryDirectory() as logdir:
         sink = SummarySink(EventWriter(logdir))
-        monitors = {"sentinel alone": HealthMonitor(nets["sentinel alone"], stats=False),
-                    "defaults (stats every 50 + sentinel)":
-                        HealthMonitor(nets["defaults (stats every 50 + sentinel)"]),
-                    "every step": HealthMonitor(nets["every step"])}
-        every = {"sentinel alone": 50, "defaults (stats every 50 + sentinel)": 50,
-                 "every step": 1}
+        monitors = {
+            "sentinel alone": HealthMonitor(nets["sentinel alone"], stats=False),
+            "defaults (stats every 50 + sentinel)": HealthMonitor(
+                nets["defaults (stats every 50 + sentinel)"]
+            ),
+            "every step": HealthMonitor(nets["every step"]),
+        }
+        every = {"sentinel alone": 50, "defaults (stats every 50 + sentinel)": 50, "every step": 1}
         for v, mon in monitors.items():
             # The evidence the rules read (optimizer settings, the loss input's range) where
             # the monitor collects it; older monitors had none.
@@ -107,17 +109,24 @@ def main(argv=None) -> int:
         sink.close()
     base = statistics.median(sum(t) for t in times["plain"])
     base_mean = statistics.fmean(sum(t) for t in times["plain"])
-    print(f"model={args.model} steps per variant={args.steps} threads={args.threads} "
-          f"(variants switched every step; CPU time, ms)")
-    print(f"{'variant':38s} " + " ".join(f"{p[:8]:>8s}" for p in PHASES) +
-          f" {'median':>8s} {'mean':>8s} {'x plain (median)':>17s} {'x plain (mean)':>15s}")
+    print(
+        f"model={args.model} steps per variant={args.steps} threads={args.threads} "
+        f"(variants switched every step; CPU time, ms)"
+    )
+    print(
+        f"{'variant':38s} "
+        + " ".join(f"{p[:8]:>8s}" for p in PHASES)
+        + f" {'median':>8s} {'mean':>8s} {'x plain (median)':>17s} {'x plain (mean)':>15s}"
+    )
     for v in VARIANTS:
-        per_phase = [statistics.median(t[j] for t in times[v]) * 1e3
-                     for j in range(len(PHASES))]
+        per_phase = [statistics.median(t[j] for t in times[v]) * 1e3 for j in range(len(PHASES))]
         total = [sum(t) for t in times[v]]
         med, mean = statistics.median(total), statistics.fmean(total)
-        print(f"{v:38s} " + " ".join(f"{p:8.2f}" for p in per_phase) +
-              f" {med * 1e3:8.2f} {mean * 1e3:8.2f} {med / base:17.3f} {mean / base_mean:15.3f}")
+        print(
+            f"{v:38s} "
+            + " ".join(f"{p:8.2f}" for p in per_phase)
+            + f" {med * 1e3:8.2f} {mean * 1e3:8.2f} {med / base:17.3f} {mean / base_mean:15.3f}"
+        )
     return 0
 
 

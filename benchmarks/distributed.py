@@ -16,6 +16,7 @@ Strategies: ``ddp`` (DistributedDataParallel), ``fsdp2`` (``fully_shard`` per la
 ``tp`` (column- then row-parallel pairs over all ranks), ``fsdp2+tp`` (a 2-D mesh,
 data-parallel x tensor-parallel 2; needs an even number of processes >= 4).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,21 +47,32 @@ def build(width: int, depth: int) -> nn.Sequential:
 
 def parallelize(model: nn.Sequential, strategy: str, world: int) -> nn.Module:
     from torch.distributed.device_mesh import init_device_mesh
+
     if strategy == "ddp":
         return nn.parallel.DistributedDataParallel(model)
     tp_size = world if strategy == "tp" else 2
     dp_size = world // tp_size
-    mesh = init_device_mesh("cpu", (dp_size, tp_size), mesh_dim_names=("dp", "tp")) \
-        if strategy != "fsdp2" else init_device_mesh("cpu", (world,), mesh_dim_names=("dp",))
+    mesh = (
+        init_device_mesh("cpu", (dp_size, tp_size), mesh_dim_names=("dp", "tp"))
+        if strategy != "fsdp2"
+        else init_device_mesh("cpu", (world,), mesh_dim_names=("dp",))
+    )
     if strategy in ("tp", "fsdp2+tp"):
-        from torch.distributed.tensor.parallel import (ColwiseParallel, RowwiseParallel,
-                                                       parallelize_module)
+        from torch.distributed.tensor.parallel import (
+            ColwiseParallel,
+            RowwiseParallel,
+            parallelize_module,
+        )
+
         linears = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)][:-1]
-        plan = {str(i): ColwiseParallel() if k % 2 == 0 else RowwiseParallel()
-                for k, i in enumerate(linears[:len(linears) // 2 * 2])}
+        plan = {
+            str(i): ColwiseParallel() if k % 2 == 0 else RowwiseParallel()
+            for k, i in enumerate(linears[: len(linears) // 2 * 2])
+        }
         parallelize_module(model, mesh["tp"], plan)
     if strategy in ("fsdp2", "fsdp2+tp"):
         from torch.distributed.fsdp import fully_shard
+
         for layer in model:
             if isinstance(layer, nn.Linear):
                 fully_shard(layer, mesh=mesh["dp"])
@@ -71,26 +83,33 @@ def parallelize(model: nn.Sequential, strategy: str, world: int) -> nn.Module:
 def run_variant(args, strategy, variant, world, rank, out):
     from tb_archviz.callbacks import ArchVizRecorder
     from tb_archviz.callbacks import reduce as R
+
     torch.manual_seed(0)
     model = parallelize(build(args.width, args.depth), strategy, world)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-    dp_rank = rank if strategy in ("ddp", "fsdp2") else \
-        (0 if strategy == "tp" else rank // 2)
+    dp_rank = rank if strategy in ("ddp", "fsdp2") else (0 if strategy == "tp" else rank // 2)
     g = torch.Generator().manual_seed(1000 + dp_rank)
-    batches = [(torch.randn(args.batch, args.width, generator=g),
-                torch.randn(args.batch, 1, generator=g)) for _ in range(4)]
+    batches = [
+        (torch.randn(args.batch, args.width, generator=g), torch.randn(args.batch, 1, generator=g))
+        for _ in range(4)
+    ]
     rec = None
     counted = {"calls": 0, "values": 0}
     original = R.gather
     if variant.startswith("archviz"):
         every = 1 if variant.endswith("every step") else 50
-        rec = ArchVizRecorder(model, logdir=os.path.join(out, strategy) if rank == 0 else None,
-                              write=rank == 0, log_every_n_steps=every)
+        rec = ArchVizRecorder(
+            model,
+            logdir=os.path.join(out, strategy) if rank == 0 else None,
+            write=rank == 0,
+            log_every_n_steps=every,
+        )
 
         def counting(segments, device):
             counted["calls"] += 1
             counted["values"] = max(counted["values"], sum(int(t.numel()) for t, _ in segments))
             return original(segments, device)
+
         R.gather = counting
     times = []
     try:
@@ -113,9 +132,12 @@ def run_variant(args, strategy, variant, world, rank, out):
             rec.close()
     finally:
         R.gather = original
-    warm = times[args.warmup:]
-    return {"step_ms": 1000 * statistics.mean(warm), "gathers": counted["calls"],
-            "values": counted["values"]}
+    warm = times[args.warmup :]
+    return {
+        "step_ms": 1000 * statistics.mean(warm),
+        "gathers": counted["calls"],
+        "values": counted["values"],
+    }
 
 
 def main(rank, world, args, port, result_path):
@@ -130,15 +152,20 @@ def main(rank, world, args, port, result_path):
             per = {v: [] for v in VARIANTS}
             extra = {}
             for r in range(args.rounds):
-                order = VARIANTS[r % len(VARIANTS):] + VARIANTS[:r % len(VARIANTS)]
+                order = VARIANTS[r % len(VARIANTS) :] + VARIANTS[: r % len(VARIANTS)]
                 for v in order:
                     res = run_variant(args, strategy, v, world, rank, out)
                     per[v].append(res["step_ms"])
                     extra[v] = res
-            results[strategy] = {v: {"median_ms": statistics.median(ms), "rounds_ms": ms,
-                                     "gathers": extra[v]["gathers"],
-                                     "values": extra[v]["values"]}
-                                 for v, ms in per.items()}
+            results[strategy] = {
+                v: {
+                    "median_ms": statistics.median(ms),
+                    "rounds_ms": ms,
+                    "gathers": extra[v]["gathers"],
+                    "values": extra[v]["values"],
+                }
+                for v, ms in per.items()
+            }
     if rank == 0:
         with open(result_path, "w") as f:
             json.dump(results, f)
@@ -152,28 +179,38 @@ def _free_port() -> int:
 
 
 def report(results: dict, args) -> str:
-    lines = [f"MLP {args.depth} x Linear({args.width}), batch {args.batch} per data-parallel "
-             f"rank, {args.procs} CPU processes (gloo, {args.threads} thread each), "
-             f"{args.steps} steps per variant (first {args.warmup} not timed), "
-             f"{args.rounds} rounds, median of the rounds' mean step times", "",
-             "| strategy | variant | step (ms) | vs plain | recorder all-gathers in "
-             f"{args.steps} steps | float64 values per rank, largest |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"MLP {args.depth} x Linear({args.width}), batch {args.batch} per data-parallel "
+        f"rank, {args.procs} CPU processes (gloo, {args.threads} thread each), "
+        f"{args.steps} steps per variant (first {args.warmup} not timed), "
+        f"{args.rounds} rounds, median of the rounds' mean step times",
+        "",
+        "| strategy | variant | step (ms) | vs plain | recorder all-gathers in "
+        f"{args.steps} steps | float64 values per rank, largest |",
+        "|---|---|---|---|---|---|",
+    ]
     for strategy, per in results.items():
         base = per["plain"]["median_ms"]
         for v, r in per.items():
-            lines.append(f"| {strategy} | {v} | {r['median_ms']:.2f} | "
-                         f"{r['median_ms'] / base:.3f} | "
-                         f"{r['gathers']} | {r['values']} |" if v.startswith("archviz") else
-                         f"| {strategy} | {v} | {r['median_ms']:.2f} | "
-                         f"{r['median_ms'] / base:.3f} | - | - |")
+            lines.append(
+                f"| {strategy} | {v} | {r['median_ms']:.2f} | "
+                f"{r['median_ms'] / base:.3f} | "
+                f"{r['gathers']} | {r['values']} |"
+                if v.startswith("archviz")
+                else f"| {strategy} | {v} | {r['median_ms']:.2f} | "
+                f"{r['median_ms'] / base:.3f} | - | - |"
+            )
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--strategies", nargs="+", default=["ddp", "fsdp2", "tp", "fsdp2+tp"],
-                    choices=["ddp", "fsdp2", "tp", "fsdp2+tp"])
+    ap.add_argument(
+        "--strategies",
+        nargs="+",
+        default=["ddp", "fsdp2", "tp", "fsdp2+tp"],
+        choices=["ddp", "fsdp2", "tp", "fsdp2+tp"],
+    )
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--width", type=int, default=256)

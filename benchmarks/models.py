@@ -12,6 +12,7 @@
   batches, served for ``steps`` batches (``DataLoader(batch_size=None)``): no per-sample collate
   and no multi-GB dataset for 224x224 images.
 """
+
 from __future__ import annotations
 
 import torch
@@ -34,8 +35,9 @@ class Bottleneck(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                            nn.BatchNorm2d(cout))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -54,7 +56,7 @@ class ResNet(nn.Module):
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         cin = width
         for i, n in enumerate(blocks):
-            planes = width * 2 ** i
+            planes = width * 2**i
             layer = []
             for j in range(n):
                 layer.append(Bottleneck(cin, planes, 2 if (j == 0 and i > 0) else 1))
@@ -65,7 +67,7 @@ class ResNet(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        for m in self.modules():   # zero-init the last BN of each block, as torchvision offers
+        for m in self.modules():  # zero-init the last BN of each block, as torchvision offers
             if isinstance(m, Bottleneck):
                 nn.init.zeros_(m.bn3.weight)
 
@@ -98,8 +100,15 @@ def gpt2(**config) -> GPT2Logits:
 
 
 def tiny_gpt2_config(length: int) -> dict:
-    return dict(n_layer=2, n_embd=64, n_head=2, vocab_size=1000, n_positions=max(64, length),
-                bos_token_id=0, eos_token_id=0)
+    return dict(
+        n_layer=2,
+        n_embd=64,
+        n_head=2,
+        vocab_size=1000,
+        n_positions=max(64, length),
+        bos_token_id=0,
+        eos_token_id=0,
+    )
 
 
 class BatchPool(Dataset):
@@ -116,8 +125,15 @@ class BatchPool(Dataset):
         return self.batches[i % len(self.batches)]
 
 
-def image_batches(batch: int, size: int, steps: int, classes: int = 1000, pool: int = 4,
-                  seed: int = 0, pin: bool = False) -> BatchPool:
+def image_batches(
+    batch: int,
+    size: int,
+    steps: int,
+    classes: int = 1000,
+    pool: int = 4,
+    seed: int = 0,
+    pin: bool = False,
+) -> BatchPool:
     g = torch.Generator().manual_seed(seed)
     out = []
     for _ in range(pool):
@@ -127,8 +143,9 @@ def image_batches(batch: int, size: int, steps: int, classes: int = 1000, pool: 
     return BatchPool(out, steps)
 
 
-def token_batches(batch: int, length: int, steps: int, vocab: int, pool: int = 4,
-                  seed: int = 0, pin: bool = False) -> BatchPool:
+def token_batches(
+    batch: int, length: int, steps: int, vocab: int, pool: int = 4, seed: int = 0, pin: bool = False
+) -> BatchPool:
     """(tokens[:, :-1], tokens[:, 1:]): next-token prediction on random tokens."""
     g = torch.Generator().manual_seed(seed)
     out = []

@@ -90,6 +90,7 @@ caller outside ``torch``: archviz code, Lightning, transformers, other. "ours" i
 variant minus plain per window: what the callback adds on top of what Lightning and the
 model sync by themselves. The target is 0 per non-logging step and 1 per logging step.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -121,7 +122,7 @@ from tb_archviz.callbacks import ArchVizCallback  # noqa: E402
 from tb_archviz.callbacks import demo  # noqa: E402
 
 INTERVAL = 50
-MARK_STEP = 5       # first step of the measured window (timing) and of the steady memory peak
+MARK_STEP = 5  # first step of the measured window (timing) and of the steady memory peak
 
 
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
@@ -135,8 +136,9 @@ class StepTimer(pl.Callback):
     ``cuda_sync``: synchronise before reading the clock at the first and the last batch start
     of the window only, so the window's mean is GPU time without a sync inside it."""
 
-    def __init__(self, clock: str = "cpu", cuda_sync: bool = False, skip: int = MARK_STEP,
-                 last: int = -1):
+    def __init__(
+        self, clock: str = "cpu", cuda_sync: bool = False, skip: int = MARK_STEP, last: int = -1
+    ):
         self.clock = CLOCKS[clock]
         self.starts = []
         self.cuda_sync = cuda_sync
@@ -155,7 +157,7 @@ class StepTimer(pl.Callback):
     def mean_step(self, skip: int = MARK_STEP) -> float:
         """Mean, not median: the median would hide the logging steps of interval variants.
         With ``--steps 56`` the window is steps 5..54, exactly one logging step in 50."""
-        times = self.step_times(skip) or self.step_times(0)   # (runs shorter than skip + 2)
+        times = self.step_times(skip) or self.step_times(0)  # (runs shorter than skip + 2)
         return sum(times) / len(times) if times else float("nan")
 
 
@@ -191,10 +193,12 @@ VARIANTS = {
     "plain (control)": lambda: [],
     "archviz defaults": lambda: [ArchVizCallback(log_every_n_steps=INTERVAL)],
     "archviz every step": lambda: [ArchVizCallback(log_every_n_steps=1)],
-    "sentinel alone": lambda: [ArchVizCallback(log_every_n_steps=INTERVAL, health=False,
-                                               architecture=False)],
-    "stats every 50, no sentinel": lambda: [ArchVizCallback(log_every_n_steps=INTERVAL,
-                                                            sentinel=False, architecture=False)],
+    "sentinel alone": lambda: [
+        ArchVizCallback(log_every_n_steps=INTERVAL, health=False, architecture=False)
+    ],
+    "stats every 50, no sentinel": lambda: [
+        ArchVizCallback(log_every_n_steps=INTERVAL, sentinel=False, architecture=False)
+    ],
     "add_histogram every 50": lambda: [Histograms()],
     "add_histogram every step": lambda: [Histograms(every=1)],
     "lightning grad_norm": lambda: [GradNorm()],
@@ -202,21 +206,30 @@ VARIANTS = {
 }
 
 MODELS = ("cnn", "transformer", "resnet50", "gpt2")
-DEFAULTS = {"cnn": dict(width=32, size=32, batch=64, seq=None),
-            "transformer": dict(width=32, size=32, batch=64, seq=None),
-            "resnet50": dict(width=64, size=224, batch=64, seq=None),
-            "gpt2": dict(width=None, size=None, batch=16, seq=512)}
-TINY = {"resnet50": dict(width=8, size=64, batch=2, seq=None),
-        "gpt2": dict(width=None, size=None, batch=2, seq=64)}
+DEFAULTS = {
+    "cnn": dict(width=32, size=32, batch=64, seq=None),
+    "transformer": dict(width=32, size=32, batch=64, seq=None),
+    "resnet50": dict(width=64, size=224, batch=64, seq=None),
+    "gpt2": dict(width=None, size=None, batch=16, seq=512),
+}
+TINY = {
+    "resnet50": dict(width=8, size=64, batch=2, seq=None),
+    "gpt2": dict(width=None, size=None, batch=2, seq=64),
+}
 
 
 def _models(width: int, size: int) -> dict:
     return {
-        "cnn": (lambda: demo.ResidualCNN(width=width),
-                lambda: demo.image_data(n=2048, size=size), torch.zeros(2, 3, size, size)),
-        "transformer": (lambda: demo.TinyTransformer(d=4 * width, heads=4, layers=4, length=32),
-                        lambda: demo.sequence_data(n=2048, length=32),
-                        torch.zeros(2, 32, dtype=torch.long)),
+        "cnn": (
+            lambda: demo.ResidualCNN(width=width),
+            lambda: demo.image_data(n=2048, size=size),
+            torch.zeros(2, 3, size, size),
+        ),
+        "transformer": (
+            lambda: demo.TinyTransformer(d=4 * width, heads=4, layers=4, length=32),
+            lambda: demo.sequence_data(n=2048, length=32),
+            torch.zeros(2, 32, dtype=torch.long),
+        ),
     }
 
 
@@ -254,15 +267,22 @@ def build_data(args):
     if args.model == "resnet50":
         ds = bench_models.image_batches(args.batch, args.size, args.steps, pin=pin)
     else:
-        ds = bench_models.token_batches(args.batch, args.seq, args.steps,
-                                        vocab=_gpt2_config(args).get("vocab_size", 50257),
-                                        pin=pin)
+        ds = bench_models.token_batches(
+            args.batch,
+            args.seq,
+            args.steps,
+            vocab=_gpt2_config(args).get("vocab_size", 50257),
+            pin=pin,
+        )
     return DataLoader(ds, batch_size=None, shuffle=False)
 
 
 def _gpt2_config(args) -> dict:
-    return bench_models.tiny_gpt2_config(args.seq) if args.tiny else \
-        dict(n_positions=max(1024, args.seq))
+    return (
+        bench_models.tiny_gpt2_config(args.seq)
+        if args.tiny
+        else dict(n_positions=max(1024, args.seq))
+    )
 
 
 def build_module(args):
@@ -270,17 +290,22 @@ def build_module(args):
         make_net, _, example = _models(args.width, args.size)[args.model]
         module = demo.make_classifier(make_net(), example, lr=1e-3)
     elif args.model == "resnet50":
-        module = demo.make_classifier(bench_models.resnet50(width=args.width),
-                                      torch.zeros(2, 3, args.size, args.size), lr=1e-3)
+        module = demo.make_classifier(
+            bench_models.resnet50(width=args.width),
+            torch.zeros(2, 3, args.size, args.size),
+            lr=1e-3,
+        )
     else:
-        module = make_lm(bench_models.gpt2(**_gpt2_config(args)),
-                         torch.zeros(2, args.seq, dtype=torch.long))
+        module = make_lm(
+            bench_models.gpt2(**_gpt2_config(args)), torch.zeros(2, args.seq, dtype=torch.long)
+        )
     if args.compile:
         module.net = torch.compile(module.net)
     return module
 
 
 # ----------------------------------------------------------------------------- memory
+
 
 def _proc_status_bytes(key: str) -> int:
     with open("/proc/self/status") as f:
@@ -323,7 +348,7 @@ class MemoryProbe(pl.Callback):
         if self.method == "tensors":
             from torch.profiler import ProfilerActivity, profile
 
-            self.base = 0        # bytes allocated from here on (the data already exists)
+            self.base = 0  # bytes allocated from here on (the data already exists)
             self.prof = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
             self.prof.__enter__()
             return
@@ -347,8 +372,11 @@ class MemoryProbe(pl.Callback):
         self.prof.__exit__(None, None, None)
         events = self.prof.profiler.kineto_results.events()
         mark = [e.start_ns() for e in events if e.name() == self.MARK]
-        mem = sorted((e.start_ns(), e.nbytes()) for e in events
-                     if e.name() == "[memory]" and str(e.device_type()).endswith("CPU"))
+        mem = sorted(
+            (e.start_ns(), e.nbytes())
+            for e in events
+            if e.name() == "[memory]" and str(e.device_type()).endswith("CPU")
+        )
         live = peak = steady = 0
         for t, n in mem:
             live += n
@@ -360,14 +388,22 @@ class MemoryProbe(pl.Callback):
     def finish(self) -> dict:
         if self.method == "tensors":
             peak, steady = self._tensor_peaks()
-            return {"method": "tensors", "base_bytes": 0, "peak_bytes": peak,
-                    "steady_peak_bytes": steady}
+            return {
+                "method": "tensors",
+                "base_bytes": 0,
+                "peak_bytes": peak,
+                "steady_peak_bytes": steady,
+            }
         if self.cuda:
             torch.cuda.synchronize()
         self.late = self._peak()
         peak = self.late if self.early is None else max(self.early, self.late)
-        return {"method": self.method, "base_bytes": self.base, "peak_bytes": peak - self.base,
-                "steady_peak_bytes": None if self.early is None else self.late - self.base}
+        return {
+            "method": self.method,
+            "base_bytes": self.base,
+            "peak_bytes": peak - self.base,
+            "steady_peak_bytes": None if self.early is None else self.late - self.base,
+        }
 
 
 # ----------------------------------------------------------------------------- host syncs
@@ -382,8 +418,9 @@ _THIS = os.path.abspath(__file__)
 def _owner(frame) -> tuple:
     """(owner, site) of a sync: the innermost caller outside torch and this script's hooks."""
     f = frame
-    while f is not None and (f.f_code.co_filename.startswith(_TORCH_DIR)
-                             or f.f_code.co_filename.endswith("warnings.py")):
+    while f is not None and (
+        f.f_code.co_filename.startswith(_TORCH_DIR) or f.f_code.co_filename.endswith("warnings.py")
+    ):
         f = f.f_back
     if f is None:
         return "torch", "?"
@@ -416,7 +453,7 @@ class SyncLog:
     shown; every other warning goes on as before."""
 
     def __init__(self):
-        self.events = []     # (owner, site)
+        self.events = []  # (owner, site)
 
     def _pin(self) -> None:
         warnings.filters[:] = [f for f in warnings.filters if f is not self._entry]
@@ -425,8 +462,13 @@ class SyncLog:
 
     def __enter__(self):
         self._entry = ("always", SYNC_RE, Warning, None, 0)
-        self._saved = (warnings._showwarnmsg, warnings.simplefilter, warnings.filterwarnings,
-                       warnings.resetwarnings, warnings.filters[:])
+        self._saved = (
+            warnings._showwarnmsg,
+            warnings.simplefilter,
+            warnings.filterwarnings,
+            warnings.resetwarnings,
+            warnings.filters[:],
+        )
         show, simple, filt, reset = self._saved[:4]
 
         def _showwarnmsg(msg):
@@ -440,6 +482,7 @@ class SyncLog:
                 out = fn(*a, **k)
                 self._pin()
                 return out
+
             return wrapped
 
         warnings._showwarnmsg = _showwarnmsg
@@ -451,8 +494,13 @@ class SyncLog:
 
     def __exit__(self, *exc):
         torch.cuda.set_sync_debug_mode("default")
-        (warnings._showwarnmsg, warnings.simplefilter, warnings.filterwarnings,
-         warnings.resetwarnings, filters) = self._saved
+        (
+            warnings._showwarnmsg,
+            warnings.simplefilter,
+            warnings.filterwarnings,
+            warnings.resetwarnings,
+            filters,
+        ) = self._saved
         warnings.filters[:] = filters
         warnings._filters_mutated()
         return False
@@ -463,7 +511,7 @@ class SyncSteps(pl.Callback):
 
     def __init__(self, synclog: SyncLog):
         self.synclog = synclog
-        self.marks = []      # (label, index into log.events)
+        self.marks = []  # (label, index into log.events)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         self.marks.append((trainer.global_step, len(self.synclog.events)))
@@ -478,22 +526,32 @@ class SyncSteps(pl.Callback):
         """Per category: list of per-window owner Counters, plus the sites."""
         ev = self.synclog.events
         bounds = [("fit start", 0)] + self.marks + [("after", len(ev))]
-        cats = {k: [] for k in ("fit start", "step 0", "lightning log", "archviz log", "other",
-                                "epoch end")}
+        cats = {
+            k: []
+            for k in ("fit start", "step 0", "lightning log", "archviz log", "other", "epoch end")
+        }
         sites = Counter()
         for (label, a), (_, b) in zip(bounds, bounds[1:]):
             if label in ("train end", "after"):
-                label = "epoch end"      # on_train_end and after: the end of fit
+                label = "epoch end"  # on_train_end and after: the end of fit
             if isinstance(label, int):
                 step = label
-                label = ("step 0" if step == 0 else "archviz log" if step % INTERVAL == 0
-                         else "lightning log" if (step + 1) % INTERVAL == 0 else "other")
+                label = (
+                    "step 0"
+                    if step == 0
+                    else "archviz log"
+                    if step % INTERVAL == 0
+                    else "lightning log"
+                    if (step + 1) % INTERVAL == 0
+                    else "other"
+                )
             cats[label].append(Counter(owner for owner, _ in ev[a:b]))
             sites.update(f"[{label}] {owner} {site}" for owner, site in ev[a:b])
         return {"windows": cats, "sites": sites}
 
 
 # ----------------------------------------------------------------------------- compile
+
 
 class CompileStats(pl.Callback):
     """Dynamo's counters at each batch start: graphs compiled before and after step 0."""
@@ -512,22 +570,34 @@ class CompileStats(pl.Callback):
         total = c["stats"]["unique_graphs"]
         before = self.graphs_at.get(1, total)
         steps = sorted(self.graphs_at)
-        later = {s: self.graphs_at.get(n, total) - self.graphs_at[s]
-                 for s, n in zip(steps, steps[1:] + [None]) if s >= 1}
-        limit = sum(v for k, v in c["unimplemented"].items() if "recompile limit" in k.lower()
-                    or "recompile_limit" in k)
-        return {"graphs_until_step1": before, "graphs_after_step0": total - before,
-                "steps_with_new_graphs": {s: n for s, n in later.items() if n},
-                "graph_breaks": sum(c["graph_break"].values()),
-                "break_reasons": dict(Counter({k.strip().splitlines()[0]: v for k, v in
-                                               c["graph_break"].items()}).most_common(4)),
-                "recompile_limit_hits": limit}
+        later = {
+            s: self.graphs_at.get(n, total) - self.graphs_at[s]
+            for s, n in zip(steps, steps[1:] + [None])
+            if s >= 1
+        }
+        limit = sum(
+            v
+            for k, v in c["unimplemented"].items()
+            if "recompile limit" in k.lower() or "recompile_limit" in k
+        )
+        return {
+            "graphs_until_step1": before,
+            "graphs_after_step0": total - before,
+            "steps_with_new_graphs": {s: n for s, n in later.items() if n},
+            "graph_breaks": sum(c["graph_break"].values()),
+            "break_reasons": dict(
+                Counter(
+                    {k.strip().splitlines()[0]: v for k, v in c["graph_break"].items()}
+                ).most_common(4)
+            ),
+            "recompile_limit_hits": limit,
+        }
 
 
 # ----------------------------------------------------------------------------- one run
 
-def run_variant(args, variant: str, logdir: str, memory: bool = False,
-                sync: bool = False) -> dict:
+
+def run_variant(args, variant: str, logdir: str, memory: bool = False, sync: bool = False) -> dict:
     """One Trainer.fit of ``variant``; returns its mean step time and what was asked."""
     steps = args.steps
     pl.seed_everything(0, verbose=False)
@@ -542,8 +612,7 @@ def run_variant(args, variant: str, logdir: str, memory: bool = False,
         probe.start()
     model = build_module(args)
     cuda = args.device == "cuda"
-    timer = StepTimer("wall" if cuda else args.clock, cuda_sync=cuda and not sync,
-                      last=steps - 1)
+    timer = StepTimer("wall" if cuda else args.clock, cuda_sync=cuda and not sync, last=steps - 1)
     extra = [timer]
     synclog = SyncLog() if sync else None
     marks = SyncSteps(synclog) if sync else None
@@ -555,11 +624,19 @@ def run_variant(args, variant: str, logdir: str, memory: bool = False,
     if cstats is not None:
         extra.append(cstats)
     trainer = pl.Trainer(
-        max_steps=steps, callbacks=extra + VARIANTS[variant](),
+        max_steps=steps,
+        callbacks=extra + VARIANTS[variant](),
         logger=pl.loggers.TensorBoardLogger(logdir, name=variant.replace(" ", "_")),
-        log_every_n_steps=INTERVAL, enable_progress_bar=False, enable_model_summary=False,
-        enable_checkpointing=False, accelerator=args.device, devices=1, num_sanity_val_steps=0,
-        limit_val_batches=0, precision=args.precision)
+        log_every_n_steps=INTERVAL,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        accelerator=args.device,
+        devices=1,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        precision=args.precision,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if synclog is not None:
@@ -579,18 +656,21 @@ def run_variant(args, variant: str, logdir: str, memory: bool = False,
 
 # ----------------------------------------------------------------------------- reports
 
+
 def _rotations(variants: list, rounds: int):
     for r in range(rounds):
         k = r % len(variants)
-        yield r, variants[k:] + variants[:k]   # rotate the order so no variant always runs first
+        yield r, variants[k:] + variants[:k]  # rotate the order so no variant always runs first
 
 
 def _header(args) -> str:
     size = f" seq={args.seq}" if args.model == "gpt2" else f" size={args.size}"
-    return (f"\nmodel={args.model} width={args.width} batch={args.batch}{size} "
-            f"steps={args.steps} rounds={args.rounds} threads={args.threads} interval={INTERVAL} "
-            f"clock={'wall+sync' if args.device == 'cuda' else args.clock} device={args.device} "
-            f"precision={args.precision} compile={args.compile}{' tiny' if args.tiny else ''}")
+    return (
+        f"\nmodel={args.model} width={args.width} batch={args.batch}{size} "
+        f"steps={args.steps} rounds={args.rounds} threads={args.threads} interval={INTERVAL} "
+        f"clock={'wall+sync' if args.device == 'cuda' else args.clock} device={args.device} "
+        f"precision={args.precision} compile={args.compile}{' tiny' if args.tiny else ''}"
+    )
 
 
 def timing_report(args, results: dict, header: bool = True) -> list:
@@ -599,62 +679,88 @@ def timing_report(args, results: dict, header: bool = True) -> list:
     plain_median = statistics.median(times["plain"])
     rows = []
     for variant, ts in times.items():
-        rows.append({"variant": variant, "best_ms": 1e3 * min(ts),
-                     "median_ms": 1e3 * statistics.median(ts),
-                     "ratio_best": min(ts) / plain_best,
-                     "ratio_median": statistics.median(ts) / plain_median})
+        rows.append(
+            {
+                "variant": variant,
+                "best_ms": 1e3 * min(ts),
+                "median_ms": 1e3 * statistics.median(ts),
+                "ratio_best": min(ts) / plain_best,
+                "ratio_median": statistics.median(ts) / plain_median,
+            }
+        )
     if header:
         print(_header(args))
     else:
         print("\nstep time (from the same runs)")
-    print(f"{'variant':26s} {'best ms':>9s} {'median ms':>10s} {'x plain (best)':>15s} "
-          f"{'x plain (median)':>17s}")
+    print(
+        f"{'variant':26s} {'best ms':>9s} {'median ms':>10s} {'x plain (best)':>15s} "
+        f"{'x plain (median)':>17s}"
+    )
     for row in rows:
-        print(f"{row['variant']:26s} {row['best_ms']:9.2f} {row['median_ms']:10.2f} "
-              f"{row['ratio_best']:15.3f} {row['ratio_median']:17.3f}")
+        print(
+            f"{row['variant']:26s} {row['best_ms']:9.2f} {row['median_ms']:10.2f} "
+            f"{row['ratio_best']:15.3f} {row['ratio_median']:17.3f}"
+        )
     return rows
 
 
 def compile_report(results: dict) -> None:
-    print("\ntorch.compile (last round): graphs compiled until step 1 / from step 1 on "
-          "(steps that compiled), graph breaks, recompile-limit hits")
+    print(
+        "\ntorch.compile (last round): graphs compiled until step 1 / from step 1 on "
+        "(steps that compiled), graph breaks, recompile-limit hits"
+    )
     for variant, rs in results.items():
         c = rs[-1].get("compile")
         if c is None:
             continue
         where = ", ".join(f"{s}:{n}" for s, n in sorted(c["steps_with_new_graphs"].items()))
-        print(f"{variant:26s} {c['graphs_until_step1']:5d} {c['graphs_after_step0']:5d}"
-              f"{' (' + where + ')' if where else '':22s} {c['graph_breaks']:5d} "
-              f"{c['recompile_limit_hits']:5d}")
+        print(
+            f"{variant:26s} {c['graphs_until_step1']:5d} {c['graphs_after_step0']:5d}"
+            f"{' (' + where + ')' if where else '':22s} {c['graph_breaks']:5d} "
+            f"{c['recompile_limit_hits']:5d}"
+        )
         for reason, n in c.get("break_reasons", {}).items():
             print(f"{'':30s}{n:4d} x {reason[:90]}")
 
 
 def memory_report(results: dict) -> list:
-    mb = 1 / 2 ** 20
+    mb = 1 / 2**20
     peaks = {v: [r["peak_bytes"] * mb for r in rs] for v, rs in results.items()}
-    steady = {v: [r["steady_peak_bytes"] * mb for r in rs if r["steady_peak_bytes"] is not None]
-              for v, rs in results.items()}
+    steady = {
+        v: [r["steady_peak_bytes"] * mb for r in rs if r["steady_peak_bytes"] is not None]
+        for v, rs in results.items()
+    }
     p0 = statistics.median(peaks["plain"])
     s0 = statistics.median(steady["plain"]) if steady["plain"] else None
     rows = []
-    print("\npeak memory above the baseline (before the model), MB: median of rounds "
-          "[min..max], and x plain's median")
-    print(f"{'variant':26s} {'peak MB':>9s} {'[rounds]':>17s} {'x plain':>8s} "
-          f"{'steps 5+ MB':>12s} {'[rounds]':>17s} {'x plain':>8s}")
+    print(
+        "\npeak memory above the baseline (before the model), MB: median of rounds "
+        "[min..max], and x plain's median"
+    )
+    print(
+        f"{'variant':26s} {'peak MB':>9s} {'[rounds]':>17s} {'x plain':>8s} "
+        f"{'steps 5+ MB':>12s} {'[rounds]':>17s} {'x plain':>8s}"
+    )
     for v in results:
         pm = statistics.median(peaks[v])
         sm = statistics.median(steady[v]) if steady[v] else None
-        row = {"variant": v, "peak_mb": pm, "peak_ratio": pm / p0,
-               "peak_rounds_mb": peaks[v], "steady_peak_mb": sm,
-               "steady_ratio": sm / s0 if sm is not None and s0 else None,
-               "steady_rounds_mb": steady[v]}
+        row = {
+            "variant": v,
+            "peak_mb": pm,
+            "peak_ratio": pm / p0,
+            "peak_rounds_mb": peaks[v],
+            "steady_peak_mb": sm,
+            "steady_ratio": sm / s0 if sm is not None and s0 else None,
+            "steady_rounds_mb": steady[v],
+        }
         rows.append(row)
         rng = f"[{min(peaks[v]):.1f}..{max(peaks[v]):.1f}]"
         srng = f"[{min(steady[v]):.1f}..{max(steady[v]):.1f}]" if steady[v] else ""
-        print(f"{v:26s} {pm:9.1f} {rng:>17s} {row['peak_ratio']:8.3f} "
-              f"{(sm if sm is not None else float('nan')):12.1f} {srng:>17s} "
-              f"{(row['steady_ratio'] or float('nan')):8.3f}")
+        print(
+            f"{v:26s} {pm:9.1f} {rng:>17s} {row['peak_ratio']:8.3f} "
+            f"{(sm if sm is not None else float('nan')):12.1f} {srng:>17s} "
+            f"{(row['steady_ratio'] or float('nan')):8.3f}"
+        )
     return rows
 
 
@@ -672,8 +778,10 @@ def _sync_cells(windows: dict, owner=None) -> dict:
 
 
 def sync_report(results: dict, top: int = 8) -> list:
-    print("\nhost syncs (torch.cuda.set_sync_debug_mode warnings) per window: mean (max); "
-          "'other' = steps that are neither step 0 nor a logging step")
+    print(
+        "\nhost syncs (torch.cuda.set_sync_debug_mode warnings) per window: mean (max); "
+        "'other' = steps that are neither step 0 nor a logging step"
+    )
     print(f"{'variant':30s}" + "".join(f"{c:>16s}" for c in SYNC_CATS))
 
     def fmt(cell):
@@ -688,12 +796,22 @@ def sync_report(results: dict, top: int = 8) -> list:
         ours = _sync_cells(s["windows"], owner="archviz")
         print(f"{v:30s}" + "".join(fmt(cells[c]) for c in SYNC_CATS))
         if v != "plain":
-            diff = {c: (None, None) if cells[c][0] is None or plain[c][0] is None else
-                    (cells[c][0] - plain[c][0], cells[c][1] - plain[c][1]) for c in SYNC_CATS}
+            diff = {
+                c: (None, None)
+                if cells[c][0] is None or plain[c][0] is None
+                else (cells[c][0] - plain[c][0], cells[c][1] - plain[c][1])
+                for c in SYNC_CATS
+            }
             print(f"{'  ours = variant - plain':30s}" + "".join(fmt(diff[c]) for c in SYNC_CATS))
             print(f"{'  of which in archviz code':30s}" + "".join(fmt(ours[c]) for c in SYNC_CATS))
-        rows.append({"variant": v, "per_window": cells, "archviz_code": ours,
-                     "sites": s["sites"].most_common()})
+        rows.append(
+            {
+                "variant": v,
+                "per_window": cells,
+                "archviz_code": ours,
+                "sites": s["sites"].most_common(),
+            }
+        )
     print("\nsync sites (count over the run, window, owner, innermost caller outside torch):")
     for v, rs in results.items():
         sites = rs[0]["sync"]["sites"].most_common(top)
@@ -704,6 +822,7 @@ def sync_report(results: dict, top: int = 8) -> list:
 
 
 # ----------------------------------------------------------------------------- main
+
 
 def _child_argv(argv: list) -> list:
     """The parent's arguments without the ones that only the parent acts on."""
@@ -732,8 +851,9 @@ def run_memory(args, argv: list) -> dict:
         for r, order in _rotations(args.variants, args.rounds):
             for variant in order:
                 out = os.path.join(tmp, "child.json")
-                proc = subprocess.run(base + ["--child", variant, "--child-out", out],
-                                      capture_output=True, text=True)
+                proc = subprocess.run(
+                    base + ["--child", variant, "--child-out", out], capture_output=True, text=True
+                )
                 if proc.returncode != 0:
                     sys.stderr.write(proc.stdout + proc.stderr)
                     raise SystemExit(f"memory run of {variant!r} failed ({proc.returncode})")
@@ -749,26 +869,47 @@ def parse_args(argv):
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=56)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
-                    help="CPU only; on CUDA the clock is wall time with a sync at the window edges")
-    ap.add_argument("--width", type=int, default=None,
-                    help="CNN channels (transformer: d/4; resnet50: stem width); default per model")
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="CPU only; on CUDA the clock is wall time with a sync at the window edges",
+    )
+    ap.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        help="CNN channels (transformer: d/4; resnet50: stem width); default per model",
+    )
     ap.add_argument("--batch", type=int, default=None, help="default per model")
     ap.add_argument("--size", type=int, default=None, help="image side; default per model")
     ap.add_argument("--seq", type=int, default=None, help="gpt2 tokens per sample (512)")
-    ap.add_argument("--tiny", action="store_true",
-                    help="CPU-sized resnet50/gpt2 (same code path, small sizes)")
+    ap.add_argument(
+        "--tiny", action="store_true", help="CPU-sized resnet50/gpt2 (same code path, small sizes)"
+    )
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    ap.add_argument("--precision", default="32-true",
-                    choices=("32-true", "bf16-mixed", "16-mixed"))
-    ap.add_argument("--compile", action="store_true",
-                    help="torch.compile the LightningModule's network before fit")
-    ap.add_argument("--memory", action="store_true",
-                    help="peak memory per variant, each run in a fresh subprocess")
-    ap.add_argument("--memory-method", choices=("tensors", "rss"), default="tensors",
-                    help="CPU only: live tensor bytes (torch.profiler) or resident set size")
-    ap.add_argument("--sync-check", action="store_true",
-                    help="CUDA only: host syncs per step with torch.cuda.set_sync_debug_mode")
+    ap.add_argument("--precision", default="32-true", choices=("32-true", "bf16-mixed", "16-mixed"))
+    ap.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the LightningModule's network before fit",
+    )
+    ap.add_argument(
+        "--memory",
+        action="store_true",
+        help="peak memory per variant, each run in a fresh subprocess",
+    )
+    ap.add_argument(
+        "--memory-method",
+        choices=("tensors", "rss"),
+        default="tensors",
+        help="CPU only: live tensor bytes (torch.profiler) or resident set size",
+    )
+    ap.add_argument(
+        "--sync-check",
+        action="store_true",
+        help="CUDA only: host syncs per step with torch.cuda.set_sync_debug_mode",
+    )
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
     ap.add_argument("--json", default=None)
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -788,8 +929,10 @@ def parse_args(argv):
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: torch.cuda.is_available() is False on this machine")
     if args.sync_check and args.device != "cuda":
-        ap.error("--sync-check counts CUDA host synchronisations: it needs --device cuda "
-                 "(on the CPU every tensor read is on the host; there is nothing to count)")
+        ap.error(
+            "--sync-check counts CUDA host synchronisations: it needs --device cuda "
+            "(on the CPU every tensor read is on the host; there is nothing to count)"
+        )
     if args.sync_check and args.memory:
         ap.error("--sync-check and --memory are separate runs")
     if args.precision != "32-true" and args.device == "cpu" and args.precision == "16-mixed":
@@ -801,7 +944,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    if args.child:                       # one run of one variant, for --memory
+    if args.child:  # one run of one variant, for --memory
         with tempfile.TemporaryDirectory() as logdir:
             out = run_variant(args, args.child, logdir, memory=True)
         out.pop("sync", None)
@@ -834,8 +977,9 @@ def main(argv=None) -> int:
         report["compile"] = {v: rs[-1].get("compile") for v, rs in results.items()}
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(report, f, indent=1, default=lambda o: dict(o) if isinstance(o, Counter)
-                      else str(o))
+            json.dump(
+                report, f, indent=1, default=lambda o: dict(o) if isinstance(o, Counter) else str(o)
+            )
     return 0
 
 

@@ -17,6 +17,7 @@ take seconds. Then, in one run, side by side:
   then the first complete answer and a repeated answer of our two ``/runs`` routes;
 * the same with ``--load_fast=false`` (TensorBoard's Python loader) unless ``--no-python``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,12 +47,14 @@ class _BytesWriter:
         self._event_pb2 = event_pb2
         self.buf = io.BytesIO()
         self._rw = RecordWriter(self.buf)
-        self._rw.write(event_pb2.Event(wall_time=1.7e9, file_version="brain.Event:2")
-                       .SerializeToString())
+        self._rw.write(
+            event_pb2.Event(wall_time=1.7e9, file_version="brain.Event:2").SerializeToString()
+        )
 
     def add_summary(self, summary, global_step, walltime=None):
-        event = self._event_pb2.Event(summary=summary, step=int(global_step),
-                                      wall_time=1.7e9 + global_step)
+        event = self._event_pb2.Event(
+            summary=summary, step=int(global_step), wall_time=1.7e9 + global_step
+        )
         self._rw.write(event.SerializeToString())
 
     def flush(self):
@@ -79,13 +82,18 @@ def archviz_run_bytes(steps: int = 20) -> bytes:
     for s in range(steps):
         for kind in fmt.STAT_KINDS:
             rows = table["rows"][kind]
-            sink.tensor(fmt.stats_tag(kind), s,
-                        rng.random((len(rows), len(fx.STATS[kind])), dtype=np.float32),
-                        fmt.PLUGIN_HEALTH, content={"kind": kind, "stats": fx.STATS[kind]})
+            sink.tensor(
+                fmt.stats_tag(kind),
+                s,
+                rng.random((len(rows), len(fx.STATS[kind])), dtype=np.float32),
+                fmt.PLUGIN_HEALTH,
+                content={"kind": kind, "stats": fx.STATS[kind]},
+            )
         sink.scalar("train_loss", s, 1.0 / (s + 1))
         if s >= 10:
-            sink.json_blob(fmt.TAG_ANOMALIES, s, [fx.nan_record(fx.NAN_LAYER, 10, s)],
-                           fmt.PLUGIN_HEALTH)
+            sink.json_blob(
+                fmt.TAG_ANOMALIES, s, [fx.nan_record(fx.NAN_LAYER, 10, s)], fmt.PLUGIN_HEALTH
+            )
     sink.close()
     return w.buf.getvalue()
 
@@ -103,9 +111,11 @@ def build(logdir: str, runs: int, every: int) -> float:
 
 # ``inspect --json`` with TensorBoard's EventMultiplexer as the loader (before issue 12's fast
 # loader; the CLI has no flag for it).
-_MULTIPLEXER_INSPECT = ("import json, sys; from tb_archviz import cli; "
-                        "doc = cli.inspect_logdir(sys.argv[1], loader='multiplexer'); "
-                        "json.dump(cli._finite(doc), sys.stdout)")
+_MULTIPLEXER_INSPECT = (
+    "import json, sys; from tb_archviz import cli; "
+    "doc = cli.inspect_logdir(sys.argv[1], loader='multiplexer'); "
+    "json.dump(cli._finite(doc), sys.stdout)"
+)
 
 
 def time_inspect(logdir: str, loader: str = "fast") -> dict:
@@ -113,20 +123,28 @@ def time_inspect(logdir: str, loader: str = "fast") -> dict:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "tb_archviz", "inspect", logdir, "--json"] \
-        if loader == "fast" else [sys.executable, "-c", _MULTIPLEXER_INSPECT, logdir]
+    cmd = (
+        [sys.executable, "-m", "tb_archviz", "inspect", logdir, "--json"]
+        if loader == "fast"
+        else [sys.executable, "-c", _MULTIPLEXER_INSPECT, logdir]
+    )
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     doc = json.loads(out.stdout) if out.returncode == 0 else {"runs": []}
-    return {"seconds": wall, "cpu_seconds": cpu, "exit": out.returncode, "runs": len(doc["runs"]),
-            "with_anomalies": sum(1 for r in doc["runs"] if r["anomalies"]),
-            "stderr": out.stderr[-500:], "document": json.dumps(doc, sort_keys=True)}
+    return {
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "exit": out.returncode,
+        "runs": len(doc["runs"]),
+        "with_anomalies": sum(1 for r in doc["runs"] if r["anomalies"]),
+        "stderr": out.stderr[-500:],
+        "document": json.dumps(doc, sort_keys=True),
+    }
 
 
-def time_tensorboard(logdir: str, runs: int, archviz_runs: int, extra=(), timeout=1800.0
-                     ) -> dict:
+def time_tensorboard(logdir: str, runs: int, archviz_runs: int, extra=(), timeout=1800.0) -> dict:
     from tests.e2e.harness import get_json, tensorboard
 
     t0 = time.perf_counter()
@@ -152,8 +170,7 @@ def time_tensorboard(logdir: str, runs: int, archviz_runs: int, extra=(), timeou
                 t1 = time.perf_counter()
                 body = get_json(url, timeout=600)
                 took = time.perf_counter() - t1
-                have = [r for r in body["runs"]
-                        if plugin == "archviz_graph" or r.get("health")]
+                have = [r for r in body["runs"] if plugin == "archviz_graph" or r.get("health")]
                 if len(have) >= archviz_runs:
                     break
                 time.sleep(0.5)
@@ -169,34 +186,50 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("logdir")
     p.add_argument("--runs", type=int, default=10000)
-    p.add_argument("--archviz-every", type=int, default=100,
-                   help="every N-th run holds tb_archviz data (0: none)")
+    p.add_argument(
+        "--archviz-every",
+        type=int,
+        default=100,
+        help="every N-th run holds tb_archviz data (0: none)",
+    )
     p.add_argument("--rebuild", action="store_true")
-    p.add_argument("--no-python", action="store_true",
-                   help="skip the tensorboard --load_fast=false measurement")
+    p.add_argument(
+        "--no-python",
+        action="store_true",
+        help="skip the tensorboard --load_fast=false measurement",
+    )
     p.add_argument("--no-tensorboard", action="store_true")
-    p.add_argument("--multiplexer", action="store_true",
-                   help="also time inspect with TensorBoard's EventMultiplexer as the loader "
-                        "(the loader before issue 12's tb_archviz/eventfiles.py) and check "
-                        "that both documents are the same")
+    p.add_argument(
+        "--multiplexer",
+        action="store_true",
+        help="also time inspect with TensorBoard's EventMultiplexer as the loader "
+        "(the loader before issue 12's tb_archviz/eventfiles.py) and check "
+        "that both documents are the same",
+    )
     args = p.parse_args(argv)
     if args.rebuild and os.path.isdir(args.logdir):
         shutil.rmtree(args.logdir)
     archviz_runs = len(range(0, args.runs, args.archviz_every)) if args.archviz_every else 0
     if not os.path.isdir(args.logdir):
-        print(f"wrote {args.runs} runs ({archviz_runs} with tb_archviz data) in "
-              f"{build(args.logdir, args.runs, args.archviz_every):.1f} s")
-    report = {"runs": args.runs, "archviz_runs": archviz_runs,
-              "inspect": time_inspect(args.logdir)}
-    print(f"tb-archviz inspect --json: {report['inspect']['seconds']:.1f} s "
-          f"({report['inspect']['cpu_seconds']:.1f} s CPU), "
-          f"{report['inspect']['runs']} runs listed, exit {report['inspect']['exit']}",
-          flush=True)
+        print(
+            f"wrote {args.runs} runs ({archviz_runs} with tb_archviz data) in "
+            f"{build(args.logdir, args.runs, args.archviz_every):.1f} s"
+        )
+    report = {"runs": args.runs, "archviz_runs": archviz_runs, "inspect": time_inspect(args.logdir)}
+    print(
+        f"tb-archviz inspect --json: {report['inspect']['seconds']:.1f} s "
+        f"({report['inspect']['cpu_seconds']:.1f} s CPU), "
+        f"{report['inspect']['runs']} runs listed, exit {report['inspect']['exit']}",
+        flush=True,
+    )
     if args.multiplexer:
         slow = report["inspect_multiplexer"] = time_inspect(args.logdir, "multiplexer")
-        print(f"inspect with TensorBoard's EventMultiplexer: {slow['seconds']:.1f} s "
-              f"({slow['cpu_seconds']:.1f} s CPU), {slow['runs']} runs listed, same document: "
-              f"{slow['document'] == report['inspect']['document']}", flush=True)
+        print(
+            f"inspect with TensorBoard's EventMultiplexer: {slow['seconds']:.1f} s "
+            f"({slow['cpu_seconds']:.1f} s CPU), {slow['runs']} runs listed, same document: "
+            f"{slow['document'] == report['inspect']['document']}",
+            flush=True,
+        )
     for timed in (report["inspect"], report.get("inspect_multiplexer", {})):
         timed.pop("document", None)
     if not args.no_tensorboard:
@@ -205,14 +238,16 @@ def main(argv=None) -> int:
         for extra in variants:
             tb = time_tensorboard(args.logdir, args.runs, archviz_runs, extra)
             report["tensorboard"].append(tb)
-            print(f"tensorboard {tb['flags']}: every run in /data/runs after "
-                  f"{tb['all_runs_listed']:.1f} s (process start; {tb['listed']} listed), "
-                  f"/data/runs {tb['data_runs_request'] * 1000:.0f} ms; "
-                  f"Timeline /runs {tb['timeline_runs_first_complete']:.2f} s "
-                  f"(again {tb['timeline_runs_again']:.2f} s, {tb['timeline_runs_runs']} runs), "
-                  f"Architecture /runs {tb['graph_runs_first_complete']:.2f} s "
-                  f"(again {tb['graph_runs_again']:.2f} s, {tb['graph_runs_runs']} runs)",
-                  flush=True)
+            print(
+                f"tensorboard {tb['flags']}: every run in /data/runs after "
+                f"{tb['all_runs_listed']:.1f} s (process start; {tb['listed']} listed), "
+                f"/data/runs {tb['data_runs_request'] * 1000:.0f} ms; "
+                f"Timeline /runs {tb['timeline_runs_first_complete']:.2f} s "
+                f"(again {tb['timeline_runs_again']:.2f} s, {tb['timeline_runs_runs']} runs), "
+                f"Architecture /runs {tb['graph_runs_first_complete']:.2f} s "
+                f"(again {tb['graph_runs_again']:.2f} s, {tb['graph_runs_runs']} runs)",
+                flush=True,
+            )
     print(json.dumps(report, indent=1))
     return 0
 

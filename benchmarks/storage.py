@@ -7,6 +7,7 @@ loop with :class:`ArchVizRecorder` logging every step, and reports the size of t
 event file per 1,000 logged steps (measured over the steps after the first, which carry the
 architecture record and the metadata), plus architecture capture time against one forward.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,13 +92,17 @@ def main(argv=None) -> int:
     leaves = sum(1 for m in model.modules() if not list(m.children()))
     per_1000 = (total - first) / (args.steps - 1) * 1000
     print(f"leaf modules: {leaves}, parameter tensors: {len(list(model.parameters()))}")
-    print(f"event file: {total / 1e6:.2f} MB after {args.steps} logged steps; "
-          f"{per_1000 / 1e6:.2f} MB per 1,000 logged steps")
+    print(
+        f"event file: {total / 1e6:.2f} MB after {args.steps} logged steps; "
+        f"{per_1000 / 1e6:.2f} MB per 1,000 logged steps"
+    )
     print("per 1,000 logged steps by tag (event payload bytes, all steps / steps * 1000):")
     for tag, size in sorted(by_tag.items(), key=lambda kv: -kv[1]):
         print(f"  {tag:34s} {size / args.steps * 1000 / 1e6:7.2f} MB")
-    print(f"architecture capture: {capture_s * 1e3:.1f} ms vs one forward {forward_s * 1e3:.1f} ms "
-          f"({capture_s / forward_s:.0f}x)")
+    print(
+        f"architecture capture: {capture_s * 1e3:.1f} ms vs one forward {forward_s * 1e3:.1f} ms "
+        f"({capture_s / forward_s:.0f}x)"
+    )
     return 0
 
 

@@ -14,6 +14,7 @@ loader): seconds until every run is listed; in headless Chromium the overview's 
 more) and a sort by ``lr``; ``/runs`` once more; the server's memory (RSS of tensorboard and
 its data server). One JSON document.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,8 +99,9 @@ def measure(logdir: str, runs: int, extra=(), browser=True, timeout=1800.0) -> d
             # then a reload with them warm.
             outdir = harness.artifacts("sweep_scale")
             label = f"overview_{runs}_{'python' if extra else 'rust'}"
-            out["browser"] = harness.run_node_script("overview_firstpaint.mjs", tb.url, outdir,
-                                                     label, timeout=1800)
+            out["browser"] = harness.run_node_script(
+                "overview_firstpaint.mjs", tb.url, outdir, label, timeout=1800
+            )
         url = tb.url + "data/plugin/archviz_health/runs"
         for label in ("runs_s", "runs_again_s"):  # cold unless the browser asked first
             t1 = time.perf_counter()
@@ -127,8 +129,9 @@ def main(argv=None) -> int:
         doc["build_s"] = round(build(args.logdir, args.runs), 2)
     doc["rust"] = measure(args.logdir, args.runs, browser=not args.no_browser)
     if not args.no_python:
-        doc["python"] = measure(args.logdir, args.runs, extra=["--load_fast=false"],
-                                browser=not args.no_browser)
+        doc["python"] = measure(
+            args.logdir, args.runs, extra=["--load_fast=false"], browser=not args.no_browser
+        )
     print(json.dumps(doc, indent=1))
     return 0
 

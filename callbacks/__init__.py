@@ -5,6 +5,7 @@
 * :class:`ArchVizRecorder`: the same engine for hand-written PyTorch loops.
 * :func:`capture_architecture`: the architecture record of a model, as a dict.
 """
+
 from tb_archviz.callbacks.recorder import ArchVizRecorder
 
 __all__ = ["ArchVizCallback", "ArchVizRecorder", "capture_architecture"]

@@ -5,6 +5,7 @@ ever calls hooks by name, but it checks ``isinstance(x, Callback)`` when a singl
 passed, so :class:`ArchVizCallback` derives from every ``Callback`` class that is installed.
 Strategies are recognised by the classes of either namespace the same way.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -24,6 +24,7 @@ same instance) opens it again on the logger's current writer and appends to the 
 hook body is guarded: an error inside one is warned about once and switches that hook off
 (the recorder switches off its own failing parts the same way), never reaching the loop.
 """
+
 from __future__ import annotations
 
 import functools
@@ -84,6 +85,7 @@ def _guarded(switch_off: bool = True) -> Callable:
     """Catch every ``Exception`` of a hook body at the hook boundary (DESIGN.md §6): warn once
     with the reason and, if ``switch_off``, skip that hook from then on. The closing hooks
     (``switch_off=False``) are always tried: each call is a chance to remove the hooks."""
+
     def wrap(fn: Callable) -> Callable:
         name = fn.__name__
 
@@ -100,12 +102,17 @@ def _guarded(switch_off: bool = True) -> Callable:
                 warned = self.__dict__.setdefault("_hooks_warned", set())
                 if name not in warned:
                     warned.add(name)
-                    warnings.warn(f"tb_archviz: ArchVizCallback.{name} failed "
-                                  f"({type(exc).__name__}: {exc})"
-                                  + ("; it is switched off" if switch_off else "")
-                                  + ", training goes on", stacklevel=2)
+                    warnings.warn(
+                        f"tb_archviz: ArchVizCallback.{name} failed "
+                        f"({type(exc).__name__}: {exc})"
+                        + ("; it is switched off" if switch_off else "")
+                        + ", training goes on",
+                        stacklevel=2,
+                    )
                 return None
+
         return hook
+
     return wrap
 
 
@@ -129,13 +136,24 @@ class ArchVizCallback(*callback_bases()):
     tree only) and is not captured again when the structure changes.
     """
 
-    def __init__(self, log_every_n_steps: Optional[int] = None, *, architecture: bool = True,
-                 health: bool = True, sentinel: bool = True, stop_on_nonfinite: bool = False,
-                 thresholds: Optional[Dict[str, float]] = None, snapshots: bool = True):
-        if log_every_n_steps is not None and (not isinstance(log_every_n_steps, int)
-                                              or log_every_n_steps < 1):
-            raise ValueError("log_every_n_steps must be None (use the Trainer's) or a positive "
-                             f"int, got {log_every_n_steps!r}")
+    def __init__(
+        self,
+        log_every_n_steps: Optional[int] = None,
+        *,
+        architecture: bool = True,
+        health: bool = True,
+        sentinel: bool = True,
+        stop_on_nonfinite: bool = False,
+        thresholds: Optional[Dict[str, float]] = None,
+        snapshots: bool = True,
+    ):
+        if log_every_n_steps is not None and (
+            not isinstance(log_every_n_steps, int) or log_every_n_steps < 1
+        ):
+            raise ValueError(
+                "log_every_n_steps must be None (use the Trainer's) or a positive "
+                f"int, got {log_every_n_steps!r}"
+            )
         if thresholds is not None:
             from tb_archviz.detectors import validate_thresholds
 
@@ -149,10 +167,10 @@ class ArchVizCallback(*callback_bases()):
         self.snapshots = snapshots
         self.recorder: Optional[ArchVizRecorder] = None
         self.logdir: Optional[str] = None
-        self._run_dir: Optional[str] = None   # the run the recorder writes into
+        self._run_dir: Optional[str] = None  # the run the recorder writes into
         self._pending_state: Optional[dict] = None
         self._captured = False
-        self._sharded = False          # FSDPStrategy: capture only before wrapping
+        self._sharded = False  # FSDPStrategy: capture only before wrapping
         self._example: Any = None
         self._step_of_batch = 0
         self._said_where: set = set()
@@ -174,8 +192,10 @@ class ArchVizCallback(*callback_bases()):
         if trainer.is_global_zero:
             if self.logdir not in self._said_where:
                 self._said_where.add(self.logdir)
-                warnings.warn(f"tb_archviz: the Trainer has no TensorBoardLogger; writing to "
-                              f"{self.logdir}", stacklevel=3)
+                warnings.warn(
+                    f"tb_archviz: the Trainer has no TensorBoardLogger; writing to {self.logdir}",
+                    stacklevel=3,
+                )
             return None, self.logdir
         return None, None
 
@@ -185,7 +205,7 @@ class ArchVizCallback(*callback_bases()):
             return
         rec = self.recorder
         if rec is not None and not rec.closed and rec.model is pl_module:
-            return                                  # set up already for this fit
+            return  # set up already for this fit
         previous_run = self._run_dir
         writer, logdir = self._resolve_writer(trainer)
         every = self.log_every_n_steps or int(getattr(trainer, "log_every_n_steps", 50) or 50)
@@ -200,11 +220,18 @@ class ArchVizCallback(*callback_bases()):
             if rec is not None:
                 rec.close()
             self.recorder = ArchVizRecorder(
-                pl_module, logdir=logdir, writer=writer, log_every_n_steps=every,
-                health=self.health, sentinel=self.sentinel,
-                stop_on_nonfinite=self.stop_on_nonfinite, thresholds=self.thresholds,
+                pl_module,
+                logdir=logdir,
+                writer=writer,
+                log_every_n_steps=every,
+                health=self.health,
+                sentinel=self.sentinel,
+                stop_on_nonfinite=self.stop_on_nonfinite,
+                thresholds=self.thresholds,
                 # FSDP1 leaves each rank a flat shard: no whole weights to draw.
-                write=write, snapshots=self.snapshots and not self._sharded)
+                write=write,
+                snapshots=self.snapshots and not self._sharded,
+            )
             self._captured = False
             if self._pending_state is not None:
                 self.recorder.load_state_dict(self._pending_state)
@@ -214,13 +241,18 @@ class ArchVizCallback(*callback_bases()):
             # Before the strategy wraps the model: the only moment it runs as written.
             self._example = getattr(pl_module, "example_input_array", None)
             if next(pl_module.parameters(), None) is not None:
-                self._capture(pl_module, trainer.global_step,
-                              "example_input_array" if self._example is not None else None)
+                self._capture(
+                    pl_module,
+                    trainer.global_step,
+                    "example_input_array" if self._example is not None else None,
+                )
             else:
-                warnings.warn("tb_archviz: the architecture is not captured: under "
-                              "FSDPStrategy it is captured at setup, before sharding, and "
-                              "this model builds its layers later (configure_model)",
-                              stacklevel=2)
+                warnings.warn(
+                    "tb_archviz: the architecture is not captured: under "
+                    "FSDPStrategy it is captured at setup, before sharding, and "
+                    "this model builds its layers later (configure_model)",
+                    stacklevel=2,
+                )
                 self._captured = True
 
     # -- architecture ----------------------------------------------------------------------
@@ -229,9 +261,12 @@ class ArchVizCallback(*callback_bases()):
         if self._sharded or fsdp1_modules(pl_module):
             if not self._captured:
                 self._captured = True
-                warnings.warn("tb_archviz: the architecture is not captured: the model was "
-                              "wrapped by FullyShardedDataParallel before the callback's "
-                              "setup", stacklevel=3)
+                warnings.warn(
+                    "tb_archviz: the architecture is not captured: the model was "
+                    "wrapped by FullyShardedDataParallel before the callback's "
+                    "setup",
+                    stacklevel=3,
+                )
             return False
         return True
 
@@ -256,11 +291,19 @@ class ArchVizCallback(*callback_bases()):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if self.recorder is None or self._sharded:
             return
-        if self.architecture and self._captured and self.recorder.structure_changed() \
-                and self._capture_allowed(pl_module):
-            self._capture(pl_module, trainer.global_step, "example_input_array"
-                          if getattr(pl_module, "example_input_array", None) is not None
-                          else "batch")
+        if (
+            self.architecture
+            and self._captured
+            and self.recorder.structure_changed()
+            and self._capture_allowed(pl_module)
+        ):
+            self._capture(
+                pl_module,
+                trainer.global_step,
+                "example_input_array"
+                if getattr(pl_module, "example_input_array", None) is not None
+                else "batch",
+            )
 
     # -- training steps --------------------------------------------------------------------
     @_guarded()
@@ -281,9 +324,11 @@ class ArchVizCallback(*callback_bases()):
         # with after Lightning's clipping; under fp16 AMP the loss scale.
         if self.recorder is not None:
             plugin = getattr(trainer, "precision_plugin", None)
-            self.recorder.watch_optimizers(list(trainer.optimizers),
-                                           scaler=getattr(plugin, "scaler", None),
-                                           precision=getattr(trainer, "precision", None))
+            self.recorder.watch_optimizers(
+                list(trainer.optimizers),
+                scaler=getattr(plugin, "scaler", None),
+                precision=getattr(trainer, "precision", None),
+            )
 
     @_guarded()
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
@@ -296,14 +341,16 @@ class ArchVizCallback(*callback_bases()):
             return
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         # Learning rates are written on logging steps only.
-        lrs = (_learning_rates(trainer)
-               if self.recorder.is_logging_step(self._step_of_batch) else None)
+        lrs = (
+            _learning_rates(trainer) if self.recorder.is_logging_step(self._step_of_batch) else None
+        )
         if self.recorder.end_step(loss, lrs=lrs):
             trainer.should_stop = True
 
     @_guarded()
-    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx,
-                                  dataloader_idx: int = 0) -> None:
+    def on_validation_batch_start(
+        self, trainer, pl_module, batch, batch_idx, dataloader_idx: int = 0
+    ) -> None:
         if self.recorder is not None and not trainer.sanity_checking:
             self.recorder.validation_batch(trainer.global_step, input_from_batch(batch))
 
@@ -342,8 +389,10 @@ class ArchVizCallback(*callback_bases()):
             try:
                 state["recorder"] = self.recorder.state_dict()
             except Exception as exc:  # noqa: BLE001 - a checkpoint must still be saved
-                warnings.warn(f"tb_archviz: the callback's state is not saved "
-                              f"({type(exc).__name__}: {exc})", stacklevel=2)
+                warnings.warn(
+                    f"tb_archviz: the callback's state is not saved ({type(exc).__name__}: {exc})",
+                    stacklevel=2,
+                )
         return state
 
     @_guarded()

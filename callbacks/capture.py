@@ -5,6 +5,7 @@ FLOPs, repeats), leaving the model exactly as it was.
 Public: :func:`capture_architecture`, :func:`structure_signature`, :func:`has_uninitialized`
 and :func:`script_modules`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,9 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     for _ in range(8):
         if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
             model = model.module
-        elif type(model).__name__ == "OptimizedModule" and \
-                isinstance(getattr(model, "_orig_mod", None), nn.Module):
+        elif type(model).__name__ == "OptimizedModule" and isinstance(
+            getattr(model, "_orig_mod", None), nn.Module
+        ):
             model = model._orig_mod
         else:
             break
@@ -45,8 +47,9 @@ def clean_name(name: str) -> str:
 
 
 def _compiled_wrapper(m: Optional[nn.Module]) -> bool:
-    return type(m).__name__ == "OptimizedModule" and \
-        isinstance(getattr(m, "_orig_mod", None), nn.Module)
+    return type(m).__name__ == "OptimizedModule" and isinstance(
+        getattr(m, "_orig_mod", None), nn.Module
+    )
 
 
 @contextmanager
@@ -59,7 +62,7 @@ def eager_submodules(model: nn.Module) -> Iterator[None]:
     swapped = []
     inplace = []
     try:
-        for _ in range(8):                   # wrappers inside wrappers, rare but possible
+        for _ in range(8):  # wrappers inside wrappers, rare but possible
             found = False
             for parent in list(model.modules()):
                 for key, child in list(parent._modules.items()):
@@ -85,8 +88,7 @@ def has_uninitialized(model: nn.Module) -> bool:
     """True while a lazy module (``nn.LazyLinear``...) still holds an uninitialized parameter
     or buffer: its shape, size and values exist only after the first forward."""
     is_lazy = nn.parameter.is_lazy
-    return any(is_lazy(p) for p in model.parameters()) or \
-        any(is_lazy(b) for b in model.buffers())
+    return any(is_lazy(p) for p in model.parameters()) or any(is_lazy(b) for b in model.buffers())
 
 
 def script_modules(model: nn.Module) -> List[str]:
@@ -207,14 +209,27 @@ def _tree(model: nn.Module) -> Tuple[List[Module], Dict[str, nn.Module], Dict[st
         parent = None if n == "" else (n.rsplit(".", 1)[0] if "." in n else "")
         if parent is not None:
             children.setdefault(parent, []).append(n)
-        entries.append(Module(name=n, class_=_class_name(m), type=_type_name(m), parent=parent,
-                              leaf=leaf, aliases=aliases.get(n, []), hparams=hparams(m, leaf),
-                              extra_repr=extra_repr(m, leaf)))
+        entries.append(
+            Module(
+                name=n,
+                class_=_class_name(m),
+                type=_type_name(m),
+                parent=parent,
+                leaf=leaf,
+                aliases=aliases.get(n, []),
+                hparams=hparams(m, leaf),
+                extra_repr=extra_repr(m, leaf),
+            )
+        )
     return entries, module_of, children
 
 
-def _param_counts(model: nn.Module, entries: List[Module], module_of: Dict[str, nn.Module],
-                  children: Dict[str, List[str]]) -> Totals:
+def _param_counts(
+    model: nn.Module,
+    entries: List[Module],
+    module_of: Dict[str, nn.Module],
+    children: Dict[str, List[str]],
+) -> Totals:
     """Per-module parameter counts (each distinct tensor once per subtree) and model totals."""
     subtree: Dict[str, Dict[int, nn.Parameter]] = {}
     for e in reversed(entries):
@@ -227,14 +242,23 @@ def _param_counts(model: nn.Module, entries: List[Module], module_of: Dict[str, 
         subtree[n] = total
         trainable = sum(_numel(p) for p in total.values() if p.requires_grad)
         all_ = sum(_numel(p) for p in total.values())
-        e.params = Params(own=sum(_numel(p) for p in own.values()), total=all_,
-                          trainable=trainable, frozen=all_ - trainable)
+        e.params = Params(
+            own=sum(_numel(p) for p in own.values()),
+            total=all_,
+            trainable=trainable,
+            frozen=all_ - trainable,
+        )
     root = subtree.get("", {})
     trainable = sum(_numel(p) for p in root.values() if p.requires_grad)
     total = sum(_numel(p) for p in root.values())
     buffers = {id(b): b for b in model.buffers()}
-    return Totals(modules=len(entries), parameters=total, trainable=trainable,
-                  frozen=total - trainable, buffers=sum(_numel(b) for b in buffers.values()))
+    return Totals(
+        modules=len(entries),
+        parameters=total,
+        trainable=trainable,
+        frozen=total - trainable,
+        buffers=sum(_numel(b) for b in buffers.values()),
+    )
 
 
 def _ties(model: nn.Module) -> List[List[str]]:
@@ -253,8 +277,9 @@ def _static_devices(m: nn.Module) -> set:
 
 
 # -- the record -------------------------------------------------------------------------------
-def _base_record(model: nn.Module, source: Optional[str],
-                 example: Any) -> Tuple[ArchitectureRecord, Any]:
+def _base_record(
+    model: nn.Module, source: Optional[str], example: Any
+) -> Tuple[ArchitectureRecord, Any]:
     entries, module_of, children = _tree(model)
     totals = _param_counts(model, entries, module_of, children)
     hashes = struct_hashes(entries, module_of, children)
@@ -269,7 +294,11 @@ def _base_record(model: nn.Module, source: Optional[str],
     record = ArchitectureRecord(
         model_class=_class_name(model),
         example_input=(source or "argument") if example is not None else None,
-        devices=sorted(devices), totals=totals, modules=entries, ties=_ties(model))
+        devices=sorted(devices),
+        totals=totals,
+        modules=entries,
+        ties=_ties(model),
+    )
     return record, (module_of, children)
 
 
@@ -282,8 +311,7 @@ def _node_modules(entries: List[Module], module_of: Dict[str, nn.Module]) -> set
     return nodes
 
 
-def _failure_message(tracer: Tracer, exc: BaseException,
-                     module_of: Dict[str, nn.Module]) -> str:
+def _failure_message(tracer: Tracer, exc: BaseException, module_of: Dict[str, nn.Module]) -> str:
     where = tracer.stack[-1].name if tracer.stack else ""
     cls = type(module_of[where]).__name__ if where in module_of else "?"
     label = where if where else "<root>"
@@ -306,8 +334,9 @@ def _sum_uncalled_containers(entries: List[Module]) -> None:
             e.macs = sum(c.macs or 0 for c in ch)
 
 
-def _run_forward(model: nn.Module, record: ArchitectureRecord,
-                 module_of: Dict[str, nn.Module], example: Any) -> Optional[str]:
+def _run_forward(
+    model: nn.Module, record: ArchitectureRecord, module_of: Dict[str, nn.Module], example: Any
+) -> Optional[str]:
     """Run one traced forward pass and fill the dynamic fields; returns an error or None."""
     entries = record.modules
     tracer = Tracer(list(module_of.items()), _node_modules(entries, module_of))
@@ -348,8 +377,9 @@ def _run_forward(model: nn.Module, record: ArchitectureRecord,
     return None
 
 
-def capture_architecture(model: nn.Module, example_input: Any = None,
-                         source: Optional[str] = None) -> dict:
+def capture_architecture(
+    model: nn.Module, example_input: Any = None, source: Optional[str] = None
+) -> dict:
     """The architecture record of ``model`` (see FORMAT.md), from one forward pass on
     ``example_input`` under ``torch.no_grad()`` in the model's current train/eval mode.
 
@@ -363,33 +393,43 @@ def capture_architecture(model: nn.Module, example_input: Any = None,
         return _capture(model, example_input, source, t0).to_json()
 
 
-def _capture(model: nn.Module, example_input: Any, source: Optional[str],
-             t0: float) -> ArchitectureRecord:
+def _capture(
+    model: nn.Module, example_input: Any, source: Optional[str], t0: float
+) -> ArchitectureRecord:
     try:
         record, (module_of, _children) = _base_record(model, source, example_input)
     except Exception as exc:  # an unexpected internal error must not stop training
         warnings.warn(f"tb_archviz: architecture capture failed: {exc!r}", stacklevel=2)
-        return ArchitectureRecord(model_class=type(model).__name__, status="failed",
-                                  error=f"{type(exc).__name__}: {exc}",
-                                  capture_seconds=time.perf_counter() - t0)
+        return ArchitectureRecord(
+            model_class=type(model).__name__,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            capture_seconds=time.perf_counter() - t0,
+        )
     error: Optional[str]
-    quiet = False                        # a limit of the capture, not a problem of the model
+    quiet = False  # a limit of the capture, not a problem of the model
     scripted = script_modules(model)
     if example_input is None:
-        error = "no example input was available (set example_input_array or pass an input), " \
-                "so only the module tree was recorded"
+        error = (
+            "no example input was available (set example_input_array or pass an input), "
+            "so only the module tree was recorded"
+        )
     elif scripted:
         # Scripted modules refuse hooks and traced ones never call their children's (issue
         # 12): the forward is compiled TorchScript, invisible to hooks and function modes.
         where = scripted[0] or "<root>"
-        error = (f"TorchScript hides the dataflow: {where} is a ScriptModule (torch.jit.script "
-                 "or trace), whose compiled forward runs no Python hooks inside it, so the "
-                 "module tree and parameters were recorded without shapes, ops or edges")
+        error = (
+            f"TorchScript hides the dataflow: {where} is a ScriptModule (torch.jit.script "
+            "or trace), whose compiled forward runs no Python hooks inside it, so the "
+            "module tree and parameters were recorded without shapes, ops or edges"
+        )
         quiet = True
     elif has_uninitialized(model):
         # Running the forward here would materialise them out of the training's order.
-        error = ("lazy modules (nn.LazyLinear, ...) have uninitialized parameters until the "
-                 "first forward, so only the module tree was recorded; capture again after it")
+        error = (
+            "lazy modules (nn.LazyLinear, ...) have uninitialized parameters until the "
+            "first forward, so only the module tree was recorded; capture again after it"
+        )
     else:
         try:
             with preserved_state(model):

@@ -7,6 +7,7 @@ Every tensor produced by a leaf module or a recorded op is remembered by ``id()`
 reference (so a recycled id never matches a dead tensor), which turns "this tensor went into
 that module" into an edge.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,8 +37,21 @@ from tb_archviz.record import (
 _MAX_DEPTH = 6
 
 # Ops whose second tensor argument only supplies a dtype/shape/device, not data.
-_FIRST_INPUT_ONLY = frozenset({"type_as", "to", "expand_as", "view_as", "reshape_as", "new_zeros",
-                               "new_ones", "new_empty", "new_full", "new_tensor", "copy_"})
+_FIRST_INPUT_ONLY = frozenset(
+    {
+        "type_as",
+        "to",
+        "expand_as",
+        "view_as",
+        "reshape_as",
+        "new_zeros",
+        "new_ones",
+        "new_empty",
+        "new_full",
+        "new_tensor",
+        "copy_",
+    }
+)
 
 
 _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
@@ -66,8 +80,9 @@ def op_name(func: Callable) -> str:
 
 
 # -- flattening nested inputs/outputs ------------------------------------------------------
-def flatten(obj: Any, path: str = "", depth: int = 0,
-            out: Optional[List[Tuple[str, torch.Tensor]]] = None) -> List[Tuple[str, torch.Tensor]]:
+def flatten(
+    obj: Any, path: str = "", depth: int = 0, out: Optional[List[Tuple[str, torch.Tensor]]] = None
+) -> List[Tuple[str, torch.Tensor]]:
     """All tensors in a nested tuple/list/dict/dataclass/``ModelOutput``, with a dotted path."""
     if out is None:
         out = []
@@ -83,8 +98,9 @@ def flatten(obj: Any, path: str = "", depth: int = 0,
             flatten(v, f"{path}.{i}" if path else str(i), depth + 1, out)
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for f in dataclasses.fields(obj):
-            flatten(getattr(obj, f.name, None), f"{path}.{f.name}" if path else f.name,
-                    depth + 1, out)
+            flatten(
+                getattr(obj, f.name, None), f"{path}.{f.name}" if path else f.name, depth + 1, out
+            )
     return out
 
 
@@ -102,8 +118,12 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def spec(path: Optional[str], t: torch.Tensor, device: bool = True) -> TensorSpec:
-    return TensorSpec(path=ABSENT if path is None else path, shape=list(t.shape),
-                      dtype=dtype_name(t.dtype), device=str(t.device) if device else ABSENT)
+    return TensorSpec(
+        path=ABSENT if path is None else path,
+        shape=list(t.shape),
+        dtype=dtype_name(t.dtype),
+        device=str(t.device) if device else ABSENT,
+    )
 
 
 def _tensors_in_args(args: tuple, kwargs: Optional[dict]) -> List[torch.Tensor]:
@@ -131,11 +151,18 @@ def _tensors_out(out: Any) -> List[torch.Tensor]:
 
 class _Frame:
     """One active module call on the scope stack."""
-    __slots__ = ("name", "node", "leaf", "first", "flops", "macs", "unknown", "count_ops",
-                 "order")
 
-    def __init__(self, name: str, leaf: bool, first: bool, count_ops: bool, order: int,
-                 node: Optional[str] = None):
+    __slots__ = ("name", "node", "leaf", "first", "flops", "macs", "unknown", "count_ops", "order")
+
+    def __init__(
+        self,
+        name: str,
+        leaf: bool,
+        first: bool,
+        count_ops: bool,
+        order: int,
+        node: Optional[str] = None,
+    ):
         self.name = name
         self.node = node or name  # dataflow node id: name, or "name#k" for another call site
         self.order = order
@@ -202,8 +229,9 @@ class Tracer(TorchFunctionMode):
         self._consumers.setdefault(src, set()).add(dst)
         e = self.edges.get(key)
         if e is None:
-            self.edges[key] = Edge(src=src, dst=dst, shape=list(t.shape),
-                                   dtype=dtype_name(t.dtype), kind=kind, count=1)
+            self.edges[key] = Edge(
+                src=src, dst=dst, shape=list(t.shape), dtype=dtype_name(t.dtype), kind=kind, count=1
+            )
         else:
             e.count += 1
 
@@ -261,8 +289,7 @@ class Tracer(TorchFunctionMode):
             is_node = name in self.node_modules
             counted = is_node and flops_mod.has_module_formula(module)
             node = self.node_id(name) if is_node else name
-            self.stack.append(_Frame(name, is_node, n == 0, is_node and not counted, order,
-                                     node))
+            self.stack.append(_Frame(name, is_node, n == 0, is_node and not counted, order, node))
             tensors = flatten_call(args, kwargs)
             devs = self.devices.setdefault(name, set())
             for _, t in tensors[:MAX_SPECS]:
@@ -293,8 +320,11 @@ class Tracer(TorchFunctionMode):
             n = self.calls[name]
             if n <= MAX_IO_PER_MODULE:
                 self.io.setdefault(name, []).append(
-                    Call(inputs=self._pending_inputs.pop(name, []),
-                         outputs=[spec(p, t) for p, t in outs[:MAX_SPECS]]))
+                    Call(
+                        inputs=self._pending_inputs.pop(name, []),
+                        outputs=[spec(p, t) for p, t in outs[:MAX_SPECS]],
+                    )
+                )
             devs = self.devices.setdefault(name, set())
             for _, t in outs[:MAX_SPECS]:
                 devs.add(str(t.device))
@@ -367,8 +397,7 @@ class Tracer(TorchFunctionMode):
         if not tracked:
             return
         canon = canonical_op(name)
-        record = (len(ins) >= 2 or canon in NAMED_OPS) and \
-            len(self.ops) < MAX_OPS
+        record = (len(ins) >= 2 or canon in NAMED_OPS) and len(self.ops) < MAX_OPS
         if len(self.ops) >= MAX_OPS:
             self.ops_truncated = True
         f, m = flops_mod.op_flops(name, args, kwargs, outs)
@@ -387,13 +416,24 @@ class Tracer(TorchFunctionMode):
         op_id = f"op:{len(self.ops)}"
         order = self.counter
         self.counter += 1
-        kinds = edge_kinds(canon, [p for _, p in tracked],
-                           lambda src: bool(self._consumers.get(src, set()) - {op_id}))
+        kinds = edge_kinds(
+            canon,
+            [p for _, p in tracked],
+            lambda src: bool(self._consumers.get(src, set()) - {op_id}),
+        )
         for (t, p), kind in zip(tracked, kinds):
             self.add_edge(p[0], op_id, t, kind)
-        self.ops.append(Op(id=op_id, op=canon, scope=frame.name, order=order,
-                           inputs=[spec(None, t, device=False) for t in ins[:MAX_SPECS]],
-                           outputs=[spec(None, t, device=False) for t in outs[:MAX_SPECS]],
-                           flops=f, macs=m if f is not None else None))
+        self.ops.append(
+            Op(
+                id=op_id,
+                op=canon,
+                scope=frame.name,
+                order=order,
+                inputs=[spec(None, t, device=False) for t in ins[:MAX_SPECS]],
+                outputs=[spec(None, t, device=False) for t in outs[:MAX_SPECS]],
+                flops=f,
+                macs=m if f is not None else None,
+            )
+        )
         for t in outs:
             self.set_producer(t, op_id, order)

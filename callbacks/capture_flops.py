@@ -9,6 +9,7 @@ element, softmax 3 per element, pooling 1 per window element per output, normali
 affine. Reshapes, copies, casts, indexing, dropout and embedding lookups count 0. RNN gate
 nonlinearities are not counted. Anything without a formula is ``None`` — never a guess.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,38 +29,227 @@ def _numel(shape: Sequence[int]) -> int:
 
 
 # -- functional ops ---------------------------------------------------------------------------
-_ZERO_OPS = frozenset({
-    "view", "reshape", "permute", "transpose", "flatten", "unflatten", "squeeze", "unsqueeze",
-    "view_as", "reshape_as", "expand", "expand_as", "repeat", "t", "movedim", "swapaxes",
-    "split", "chunk", "unbind", "tensor_split", "narrow", "flip", "roll", "pad", "cat", "stack",
-    "hstack", "vstack", "dstack", "contiguous", "clone", "detach", "to", "type", "type_as",
-    "float", "half", "bfloat16", "double", "int", "long", "bool", "cpu", "cuda", "getitem",
-    "get", "index_select", "gather", "take", "masked_select", "embedding", "dropout",
-    "alpha_dropout", "feature_dropout", "zeros_like", "ones_like", "empty_like", "full_like",
-    "new_zeros", "new_ones", "new_empty", "new_full", "new_tensor", "triu", "tril",
-    "repeat_interleave", "select", "slice", "as_strided", "diagonal", "identity", "copy",
-    "requires_grad", "masked_scatter", "scatter", "index_put", "pixel_shuffle",
-    "pixel_unshuffle", "interpolate_nearest", "unfold", "fold", "broadcast_to", "tile",
-    "split_with_sizes", "channel_shuffle",
-})
-_ELEMENTWISE_OPS = frozenset({
-    "add", "sub", "rsub", "mul", "div", "neg", "pow", "rsqrt", "sqrt", "exp", "exp2", "log",
-    "log2", "log1p", "expm1", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "relu6",
-    "gelu", "silu", "mish", "hardswish", "hardsigmoid", "hardtanh", "elu", "selu", "celu",
-    "leaky_relu", "softplus", "softsign", "logsigmoid", "clamp", "clip", "clamp_min",
-    "clamp_max", "minimum", "maximum", "where", "masked_fill", "reciprocal", "erf", "square",
-    "lt", "gt", "le", "ge", "eq", "ne", "logical_not", "logical_and", "logical_or",
-    "floor_divide", "remainder", "fmod", "sign", "addcmul", "addcdiv", "lerp", "floor", "ceil",
-    "round", "trunc", "invert", "and", "or", "xor", "bitwise_and", "bitwise_or", "bitwise_not",
-    "isnan", "isinf", "isfinite", "nan_to_num", "threshold", "prelu", "glu", "tanhshrink",
-    "hardshrink", "softshrink", "rrelu", "atan", "asin", "acos", "sinh", "cosh",
-})
-_REDUCTION_OPS = frozenset({"sum", "mean", "amax", "amin", "max", "min", "var", "std", "norm",
-                            "prod", "logsumexp", "cumsum", "cumprod", "argmax", "argmin", "any",
-                            "all", "var_mean", "std_mean", "topk", "sort", "argsort"})
+_ZERO_OPS = frozenset(
+    {
+        "view",
+        "reshape",
+        "permute",
+        "transpose",
+        "flatten",
+        "unflatten",
+        "squeeze",
+        "unsqueeze",
+        "view_as",
+        "reshape_as",
+        "expand",
+        "expand_as",
+        "repeat",
+        "t",
+        "movedim",
+        "swapaxes",
+        "split",
+        "chunk",
+        "unbind",
+        "tensor_split",
+        "narrow",
+        "flip",
+        "roll",
+        "pad",
+        "cat",
+        "stack",
+        "hstack",
+        "vstack",
+        "dstack",
+        "contiguous",
+        "clone",
+        "detach",
+        "to",
+        "type",
+        "type_as",
+        "float",
+        "half",
+        "bfloat16",
+        "double",
+        "int",
+        "long",
+        "bool",
+        "cpu",
+        "cuda",
+        "getitem",
+        "get",
+        "index_select",
+        "gather",
+        "take",
+        "masked_select",
+        "embedding",
+        "dropout",
+        "alpha_dropout",
+        "feature_dropout",
+        "zeros_like",
+        "ones_like",
+        "empty_like",
+        "full_like",
+        "new_zeros",
+        "new_ones",
+        "new_empty",
+        "new_full",
+        "new_tensor",
+        "triu",
+        "tril",
+        "repeat_interleave",
+        "select",
+        "slice",
+        "as_strided",
+        "diagonal",
+        "identity",
+        "copy",
+        "requires_grad",
+        "masked_scatter",
+        "scatter",
+        "index_put",
+        "pixel_shuffle",
+        "pixel_unshuffle",
+        "interpolate_nearest",
+        "unfold",
+        "fold",
+        "broadcast_to",
+        "tile",
+        "split_with_sizes",
+        "channel_shuffle",
+    }
+)
+_ELEMENTWISE_OPS = frozenset(
+    {
+        "add",
+        "sub",
+        "rsub",
+        "mul",
+        "div",
+        "neg",
+        "pow",
+        "rsqrt",
+        "sqrt",
+        "exp",
+        "exp2",
+        "log",
+        "log2",
+        "log1p",
+        "expm1",
+        "abs",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "relu6",
+        "gelu",
+        "silu",
+        "mish",
+        "hardswish",
+        "hardsigmoid",
+        "hardtanh",
+        "elu",
+        "selu",
+        "celu",
+        "leaky_relu",
+        "softplus",
+        "softsign",
+        "logsigmoid",
+        "clamp",
+        "clip",
+        "clamp_min",
+        "clamp_max",
+        "minimum",
+        "maximum",
+        "where",
+        "masked_fill",
+        "reciprocal",
+        "erf",
+        "square",
+        "lt",
+        "gt",
+        "le",
+        "ge",
+        "eq",
+        "ne",
+        "logical_not",
+        "logical_and",
+        "logical_or",
+        "floor_divide",
+        "remainder",
+        "fmod",
+        "sign",
+        "addcmul",
+        "addcdiv",
+        "lerp",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "invert",
+        "and",
+        "or",
+        "xor",
+        "bitwise_and",
+        "bitwise_or",
+        "bitwise_not",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "nan_to_num",
+        "threshold",
+        "prelu",
+        "glu",
+        "tanhshrink",
+        "hardshrink",
+        "softshrink",
+        "rrelu",
+        "atan",
+        "asin",
+        "acos",
+        "sinh",
+        "cosh",
+    }
+)
+_REDUCTION_OPS = frozenset(
+    {
+        "sum",
+        "mean",
+        "amax",
+        "amin",
+        "max",
+        "min",
+        "var",
+        "std",
+        "norm",
+        "prod",
+        "logsumexp",
+        "cumsum",
+        "cumprod",
+        "argmax",
+        "argmin",
+        "any",
+        "all",
+        "var_mean",
+        "std_mean",
+        "topk",
+        "sort",
+        "argsort",
+    }
+)
 _SOFTMAX_OPS = frozenset({"softmax", "log_softmax", "softmin"})
-_NORM_OPS = frozenset({"layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm",
-                       "normalize", "local_response_norm"})
+_NORM_OPS = frozenset(
+    {
+        "layer_norm",
+        "group_norm",
+        "batch_norm",
+        "instance_norm",
+        "rms_norm",
+        "normalize",
+        "local_response_norm",
+    }
+)
 
 
 def _first_tensors(args: Sequence[Any], kwargs: dict) -> List[torch.Tensor]:
@@ -117,28 +307,87 @@ def op_flops(name: str, args: Sequence[Any], kwargs: dict, outs: List[torch.Tens
 
 
 # -- modules ----------------------------------------------------------------------------------
-_ZERO_MODULES = (nn.Identity, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
-                 nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout, nn.Embedding,
-                 nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle,
-                 nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d, nn.ConstantPad1d, nn.ConstantPad2d,
-                 nn.ConstantPad3d, nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d,
-                 nn.ReplicationPad1d, nn.ReplicationPad2d, nn.ReplicationPad3d,
-                 nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d)
-_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU,
-                nn.GELU, nn.SiLU, nn.Mish, nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardswish,
-                nn.Hardsigmoid, nn.Hardshrink, nn.Softshrink, nn.Tanhshrink, nn.Softplus,
-                nn.Softsign, nn.LogSigmoid, nn.Threshold, nn.GLU)
+_ZERO_MODULES = (
+    nn.Identity,
+    nn.Flatten,
+    nn.Unflatten,
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+    nn.Embedding,
+    nn.PixelShuffle,
+    nn.PixelUnshuffle,
+    nn.ChannelShuffle,
+    nn.ZeroPad1d,
+    nn.ZeroPad2d,
+    nn.ZeroPad3d,
+    nn.ConstantPad1d,
+    nn.ConstantPad2d,
+    nn.ConstantPad3d,
+    nn.ReflectionPad1d,
+    nn.ReflectionPad2d,
+    nn.ReflectionPad3d,
+    nn.ReplicationPad1d,
+    nn.ReplicationPad2d,
+    nn.ReplicationPad3d,
+    nn.CircularPad1d,
+    nn.CircularPad2d,
+    nn.CircularPad3d,
+)
+_ACTIVATIONS = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Hardtanh,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Hardshrink,
+    nn.Softshrink,
+    nn.Tanhshrink,
+    nn.Softplus,
+    nn.Softsign,
+    nn.LogSigmoid,
+    nn.Threshold,
+    nn.GLU,
+)
 _SOFTMAX_MODULES = (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.Softmax2d)
-_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm,
-          nn.RMSNorm)
+_NORMS = (
+    nn.modules.batchnorm._NormBase,
+    nn.LayerNorm,
+    nn.GroupNorm,
+    nn.LocalResponseNorm,
+    nn.RMSNorm,
+)
 _POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
 _ADAPTIVE_POOLS = (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
 _CONVS = (nn.modules.conv._ConvNd,)
 _RNNS = (nn.RNNBase,)
 _CELLS = (nn.RNNCellBase,)
-_FORMULA_CLASSES = (_ZERO_MODULES + _ACTIVATIONS + _SOFTMAX_MODULES + _NORMS + _POOLS
-                    + _ADAPTIVE_POOLS + _CONVS + _RNNS + _CELLS
-                    + (nn.Linear, nn.Bilinear, nn.MultiheadAttention))
+_FORMULA_CLASSES = (
+    _ZERO_MODULES
+    + _ACTIVATIONS
+    + _SOFTMAX_MODULES
+    + _NORMS
+    + _POOLS
+    + _ADAPTIVE_POOLS
+    + _CONVS
+    + _RNNS
+    + _CELLS
+    + (nn.Linear, nn.Bilinear, nn.MultiheadAttention)
+)
 
 
 def has_module_formula(module: nn.Module) -> bool:
@@ -177,8 +426,9 @@ def _rnn_macs(module: nn.RNNBase, x: torch.Tensor, packed: bool) -> int:
     return macs
 
 
-def module_flops(module: nn.Module, ins: List[Tuple[str, torch.Tensor]],
-                 outs: List[Tuple[str, torch.Tensor]]) -> Result:
+def module_flops(
+    module: nn.Module, ins: List[Tuple[str, torch.Tensor]], outs: List[Tuple[str, torch.Tensor]]
+) -> Result:
     """FLOPs and MACs of one call of a module with a formula; ``(None, None)`` otherwise."""
     try:
         out_numel = outs[0][1].numel() if outs else 0
@@ -243,7 +493,11 @@ def _mha_flops(module: nn.MultiheadAttention, ins: List[Tuple[str, torch.Tensor]
     else:
         n, lq, s = int(q.shape[1]), int(q.shape[0]), int(k.shape[0])
     kd, vd = int(module.kdim), int(module.vdim)
-    macs = n * (lq * e * e + s * kd * e + s * vd * e   # q, k, v projections
-                + 2 * lq * s * e                     # q·kᵀ and attention·v over all heads
-                + lq * e * e)                        # output projection
+    macs = n * (
+        lq * e * e
+        + s * kd * e
+        + s * vd * e  # q, k, v projections
+        + 2 * lq * s * e  # q·kᵀ and attention·v over all heads
+        + lq * e * e
+    )  # output projection
     return 2 * macs, macs

@@ -6,6 +6,7 @@ attributes (bias presence, MultiheadAttention heads). Other leaf modules (a user
 transformers' layers, e.g. GPT-2 ``Conv1D``) contribute their plain scalar attributes; every
 module also gets its ``extra_repr()`` as a fallback label.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -24,8 +25,9 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) \
-            else str(value)
+        return (
+            value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        )
     if isinstance(value, (tuple, list, torch.Size)) and depth < 3:
         return [jsonable(v, depth + 1) for v in value]
     if isinstance(value, torch.dtype):
@@ -42,16 +44,26 @@ def _extras(module: nn.Module) -> Dict[str, Any]:
     if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear, nn.Bilinear)):
         d["bias"] = module.bias is not None
     if isinstance(module, nn.MultiheadAttention):
-        d.update(embed_dim=module.embed_dim, num_heads=module.num_heads,
-                 head_dim=module.head_dim, dropout=module.dropout, kdim=module.kdim,
-                 vdim=module.vdim, bias=module.in_proj_bias is not None,
-                 add_bias_kv=module.bias_k is not None, add_zero_attn=module.add_zero_attn)
+        d.update(
+            embed_dim=module.embed_dim,
+            num_heads=module.num_heads,
+            head_dim=module.head_dim,
+            dropout=module.dropout,
+            kdim=module.kdim,
+            vdim=module.vdim,
+            bias=module.in_proj_bias is not None,
+            add_bias_kv=module.bias_k is not None,
+            add_zero_attn=module.add_zero_attn,
+        )
     if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
-        d.update(d_model=module.self_attn.embed_dim, nhead=module.self_attn.num_heads,
-                 dim_feedforward=module.linear1.out_features, dropout=module.dropout.p,
-                 norm_first=module.norm_first,
-                 activation=getattr(module.activation, "__name__",
-                                    type(module.activation).__name__))
+        d.update(
+            d_model=module.self_attn.embed_dim,
+            nhead=module.self_attn.num_heads,
+            dim_feedforward=module.linear1.out_features,
+            dropout=module.dropout.p,
+            norm_first=module.norm_first,
+            activation=getattr(module.activation, "__name__", type(module.activation).__name__),
+        )
     if isinstance(module, (nn.TransformerEncoder, nn.TransformerDecoder)):
         d["num_layers"] = module.num_layers
     if isinstance(module, nn.Transformer):
@@ -85,8 +97,10 @@ def hparams(module: nn.Module, leaf: bool) -> Dict[str, Any]:
             if name.startswith("_") or name in _SKIP_ATTRS:
                 continue
             if isinstance(value, (bool, int, float, str)) or (
-                    isinstance(value, (tuple, list)) and len(value) <= 8
-                    and all(isinstance(v, (bool, int, float, str)) for v in value)):
+                isinstance(value, (tuple, list))
+                and len(value) <= 8
+                and all(isinstance(v, (bool, int, float, str)) for v in value)
+            ):
                 d[name] = jsonable(value)
                 if len(d) >= _MAX_ATTRS:
                     break
@@ -111,8 +125,9 @@ def _shape(t: Any) -> Any:
     return "lazy" if nn.parameter.is_lazy(t) else list(t.shape)
 
 
-def struct_hashes(entries: List[Module], module_of: Dict[str, nn.Module],
-                  children: Dict[str, List[str]]) -> Dict[str, str]:
+def struct_hashes(
+    entries: List[Module], module_of: Dict[str, nn.Module], children: Dict[str, List[str]]
+) -> Dict[str, str]:
     """:func:`tb_archviz.record.struct_hash` of every module, bottom-up (built-in
     hyperparameters only: a user's attributes may hold anything)."""
     out: Dict[str, str] = {}
@@ -120,6 +135,10 @@ def struct_hashes(entries: List[Module], module_of: Dict[str, nn.Module],
         m = module_of[e.name]
         own = [[_shape(p), str(p.dtype)] for _, p in m.named_parameters(recurse=False)]
         own += [[_shape(b), str(b.dtype)] for _, b in m.named_buffers(recurse=False)]
-        out[e.name] = struct_hash(e.type, e.hparams if _is_builtin(m) else {}, own,
-                                  [out[c] for c in children.get(e.name, [])])
+        out[e.name] = struct_hash(
+            e.type,
+            e.hparams if _is_builtin(m) else {},
+            own,
+            [out[c] for c in children.get(e.name, [])],
+        )
     return out

@@ -5,6 +5,7 @@ Inception-style concat, a transformer, an LSTM); four broken runs show what the 
 Timeline finds (dying ReLUs, exploding gradients ending in NaN, a loss that never moves, a
 data pipeline that emits broken batches). Everything is synthetic and CPU-sized.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -44,8 +45,9 @@ def image_data(n: int = 512, classes: int = 4, size: int = 16, seed: int = 0) ->
     return TensorDataset(x, y)
 
 
-def sequence_data(n: int = 512, length: int = 16, vocab: int = 32, classes: int = 4,
-                  seed: int = 0) -> TensorDataset:
+def sequence_data(
+    n: int = 512, length: int = 16, vocab: int = 32, classes: int = 4, seed: int = 0
+) -> TensorDataset:
     """Token sequences whose class is the most frequent token bucket."""
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, vocab, (n, length), generator=g)
@@ -53,8 +55,9 @@ def sequence_data(n: int = 512, length: int = 16, vocab: int = 32, classes: int 
     return TensorDataset(tokens, y)
 
 
-def tabular_data(n: int = 1024, features: int = 16, classes: int = 4, seed: int = 0,
-                 random_labels: bool = False) -> TensorDataset:
+def tabular_data(
+    n: int = 1024, features: int = 16, classes: int = 4, seed: int = 0, random_labels: bool = False
+) -> TensorDataset:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, features, generator=g)
     w = torch.randn(features, classes, generator=g)
@@ -69,8 +72,9 @@ class InceptionBlock(nn.Module):
     def __init__(self, cin: int, branch: int):
         super().__init__()
         self.b1 = nn.Conv2d(cin, branch, 1)
-        self.b3 = nn.Sequential(nn.Conv2d(cin, branch, 1), nn.ReLU(),
-                                nn.Conv2d(branch, branch, 3, padding=1))
+        self.b3 = nn.Sequential(
+            nn.Conv2d(cin, branch, 1), nn.ReLU(), nn.Conv2d(branch, branch, 3, padding=1)
+        )
         self.pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(cin, branch, 1))
 
     def forward(self, x):
@@ -87,8 +91,9 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(cout)
         self.downsample = None
         if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                            nn.BatchNorm2d(cout))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -100,11 +105,13 @@ class BasicBlock(nn.Module):
 class ResidualCNN(nn.Module):
     def __init__(self, classes: int = 4, width: int = 16):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(width), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+        )
         self.layer1 = nn.Sequential(BasicBlock(width, width), BasicBlock(width, width))
-        self.layer2 = nn.Sequential(BasicBlock(width, 2 * width, 2),
-                                    BasicBlock(2 * width, 2 * width))
+        self.layer2 = nn.Sequential(
+            BasicBlock(width, 2 * width, 2), BasicBlock(2 * width, 2 * width)
+        )
         self.mixed = InceptionBlock(2 * width, width)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(3 * width, classes)
@@ -115,13 +122,21 @@ class ResidualCNN(nn.Module):
 
 
 class TinyTransformer(nn.Module):
-    def __init__(self, vocab: int = 32, d: int = 32, heads: int = 4, layers: int = 2,
-                 classes: int = 4, length: int = 16):
+    def __init__(
+        self,
+        vocab: int = 32,
+        d: int = 32,
+        heads: int = 4,
+        layers: int = 2,
+        classes: int = 4,
+        length: int = 16,
+    ):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
         self.pos = nn.Parameter(torch.zeros(1, length, d))
-        layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d, heads, 4 * d, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, classes)
@@ -144,8 +159,13 @@ class LSTMClassifier(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, features: int = 16, hidden: int = 64, classes: int = 4,
-                 act: Callable[[], nn.Module] = nn.ReLU):
+    def __init__(
+        self,
+        features: int = 16,
+        hidden: int = 64,
+        classes: int = 4,
+        act: Callable[[], nn.Module] = nn.ReLU,
+    ):
         super().__init__()
         self.fc1 = nn.Linear(features, hidden)
         self.act1 = act()
@@ -157,8 +177,14 @@ class MLP(nn.Module):
         return self.fc3(self.act2(self.fc2(self.act1(self.fc1(x)))))
 
 
-def make_classifier(net: nn.Module, example: torch.Tensor, *, lr: float = 1e-3,
-                    optimizer: str = "adamw", on_step: Optional[Callable] = None):
+def make_classifier(
+    net: nn.Module,
+    example: torch.Tensor,
+    *,
+    lr: float = 1e-3,
+    optimizer: str = "adamw",
+    on_step: Optional[Callable] = None,
+):
     """A LightningModule (of whichever Lightning is installed) training ``net`` with CE loss."""
     pl = _pl()
 
@@ -203,35 +229,64 @@ def _kill_relus(module, step):
 
 DEMOS: Dict[str, dict] = {
     "healthy_resnet": dict(
-        net=lambda: ResidualCNN(), data=lambda: image_data(), example=torch.zeros(2, 3, 16, 16),
-        lr=3e-3, story="a residual CNN with an Inception block; trains well"),
+        net=lambda: ResidualCNN(),
+        data=lambda: image_data(),
+        example=torch.zeros(2, 3, 16, 16),
+        lr=3e-3,
+        story="a residual CNN with an Inception block; trains well",
+    ),
     "healthy_transformer": dict(
-        net=lambda: TinyTransformer(), data=lambda: sequence_data(),
-        example=torch.zeros(2, 16, dtype=torch.long), lr=1e-3,
-        story="a pre-norm transformer encoder (GELU, LayerNorm, AdamW); trains well"),
+        net=lambda: TinyTransformer(),
+        data=lambda: sequence_data(),
+        example=torch.zeros(2, 16, dtype=torch.long),
+        lr=1e-3,
+        story="a pre-norm transformer encoder (GELU, LayerNorm, AdamW); trains well",
+    ),
     "healthy_lstm": dict(
-        net=lambda: LSTMClassifier(), data=lambda: sequence_data(),
-        example=torch.zeros(2, 16, dtype=torch.long), lr=1e-3,
-        story="a 2-layer bidirectional LSTM; trains well"),
+        net=lambda: LSTMClassifier(),
+        data=lambda: sequence_data(),
+        example=torch.zeros(2, 16, dtype=torch.long),
+        lr=1e-3,
+        story="a 2-layer bidirectional LSTM; trains well",
+    ),
     "healthy_moons": dict(
-        net=lambda: MLP(features=2, hidden=8, classes=2, act=nn.Tanh), data=lambda: two_moons(),
-        example=torch.zeros(2, 2), lr=3e-2,
-        story="a tiny tanh MLP on two moons: see its units in the Playground view"),
+        net=lambda: MLP(features=2, hidden=8, classes=2, act=nn.Tanh),
+        data=lambda: two_moons(),
+        example=torch.zeros(2, 2),
+        lr=3e-2,
+        story="a tiny tanh MLP on two moons: see its units in the Playground view",
+    ),
     "broken_dying_relu": dict(
-        net=lambda: MLP(), data=lambda: tabular_data(), example=torch.zeros(2, 16), lr=1e-3,
-        on_step=_kill_relus, story="at step 60 fc2's biases are pushed to -50: act2 dies"),
+        net=lambda: MLP(),
+        data=lambda: tabular_data(),
+        example=torch.zeros(2, 16),
+        lr=1e-3,
+        on_step=_kill_relus,
+        story="at step 60 fc2's biases are pushed to -50: act2 dies",
+    ),
     "broken_exploding": dict(
-        net=lambda: MLP(hidden=128), data=lambda: tabular_data(), example=torch.zeros(2, 16),
-        lr=8.0, optimizer="sgd",
-        story="SGD with lr=8: gradients explode, the loss diverges to NaN"),
+        net=lambda: MLP(hidden=128),
+        data=lambda: tabular_data(),
+        example=torch.zeros(2, 16),
+        lr=8.0,
+        optimizer="sgd",
+        story="SGD with lr=8: gradients explode, the loss diverges to NaN",
+    ),
     "broken_plateau": dict(
-        net=lambda: MLP(), data=lambda: tabular_data(random_labels=True),
-        example=torch.zeros(2, 16), lr=1e-6, optimizer="sgd",
-        story="labels are noise and lr=1e-6: nothing happens with the loss"),
+        net=lambda: MLP(),
+        data=lambda: tabular_data(random_labels=True),
+        example=torch.zeros(2, 16),
+        lr=1e-6,
+        optimizer="sgd",
+        story="labels are noise and lr=1e-6: nothing happens with the loss",
+    ),
     "broken_bad_input": dict(
-        net=lambda: MLP(), data=lambda: _with_broken_rows(tabular_data()),
-        example=torch.zeros(2, 16), lr=1e-3,
-        story="the data pipeline emits a batch with NaN features (rows 640-703)"),
+        net=lambda: MLP(),
+        data=lambda: _with_broken_rows(tabular_data()),
+        example=torch.zeros(2, 16),
+        lr=1e-3,
+        story="the data pipeline emits a batch with NaN features (rows 640-703)",
+    ),
 }
 
 
@@ -254,8 +309,9 @@ def _with_broken_rows(ds: TensorDataset) -> TensorDataset:
     return TensorDataset(x, y)
 
 
-def run_demo(logdir: str, steps: Optional[int] = None, quick: bool = False,
-             only: Optional[list] = None) -> Dict[str, str]:
+def run_demo(
+    logdir: str, steps: Optional[int] = None, quick: bool = False, only: Optional[list] = None
+) -> Dict[str, str]:
     """Train every demo (or those in ``only``) into ``logdir/<name>``; returns run dirs."""
     pl = _pl()
     from tb_archviz.callbacks import ArchVizCallback
@@ -277,26 +333,46 @@ def run_demo(logdir: str, steps: Optional[int] = None, quick: bool = False,
         data = spec["data"]()
         n_val = len(data) // 8
         train, val = torch.utils.data.random_split(
-            data, [len(data) - n_val, n_val], generator=torch.Generator().manual_seed(0))
-        model = make_classifier(spec["net"](), spec["example"], lr=spec["lr"],
-                                optimizer=spec.get("optimizer", "adamw"),
-                                on_step=spec.get("on_step"))
+            data, [len(data) - n_val, n_val], generator=torch.Generator().manual_seed(0)
+        )
+        model = make_classifier(
+            spec["net"](),
+            spec["example"],
+            lr=spec["lr"],
+            optimizer=spec.get("optimizer", "adamw"),
+            on_step=spec.get("on_step"),
+        )
         logger = pl.loggers.TensorBoardLogger(save_dir=logdir, name=name, version="")
         trainer = pl.Trainer(
-            max_steps=steps, logger=logger, callbacks=[ArchVizCallback(), progress.callback],
-            log_every_n_steps=5, val_check_interval=1.0, check_val_every_n_epoch=1,
-            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-            accelerator="cpu", devices=1, num_sanity_val_steps=0)
+            max_steps=steps,
+            logger=logger,
+            callbacks=[ArchVizCallback(), progress.callback],
+            log_every_n_steps=5,
+            val_check_interval=1.0,
+            check_val_every_n_epoch=1,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            accelerator="cpu",
+            devices=1,
+            num_sanity_val_steps=0,
+        )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
             warnings.filterwarnings("ignore", ".*is smaller than the logging interval.*")
             warnings.filterwarnings("ignore", ".*LeafSpec.*")
-            trainer.fit(model, DataLoader(train, batch_size=64, shuffle=True),
-                        DataLoader(val, batch_size=64))
+            trainer.fit(
+                model,
+                DataLoader(train, batch_size=64, shuffle=True),
+                DataLoader(val, batch_size=64),
+            )
         out[name] = logger.log_dir
         progress.done(spec["story"])
-    print(f"trained {len(chosen)} runs of {steps} steps in {time.time() - started:.0f}s "
-          f"into {os.path.abspath(logdir)}", flush=True)
+    print(
+        f"trained {len(chosen)} runs of {steps} steps in {time.time() - started:.0f}s "
+        f"into {os.path.abspath(logdir)}",
+        flush=True,
+    )
     return out
 
 

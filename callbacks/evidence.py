@@ -14,6 +14,7 @@
 Device-side evidence is handed to the gather as raw accumulators (:meth:`Evidence.segments`)
 and finished on the host (:meth:`Evidence.finish`); nothing here reads a device tensor.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,8 +61,9 @@ def _number(v: Any) -> Any:
     return None
 
 
-def optimizer_context(optimizers: Sequence[torch.optim.Optimizer],
-                      params: List[Tuple[str, nn.Parameter]]) -> Tuple[List[dict], List[str]]:
+def optimizer_context(
+    optimizers: Sequence[torch.optim.Optimizer], params: List[Tuple[str, nn.Parameter]]
+) -> Tuple[List[dict], List[str]]:
     """``[{"class", "groups": [{lr, weight_decay, momentum, betas, eps, params, numel,
     low_precision, bf16}]}]`` and the names of trainable parameters in no group."""
     out, seen = [], set()
@@ -70,26 +72,37 @@ def optimizer_context(optimizers: Sequence[torch.optim.Optimizer],
         for g in opt.param_groups:
             ps = list(g.get("params", ()))
             seen.update(id(p) for p in ps)
-            entry = {k: _number(g[k]) for k in ("lr", "weight_decay", "momentum", "betas",
-                                                "eps") if k in g}
-            entry.update(params=len(ps), numel=int(sum(p.numel() for p in ps)),
-                         low_precision=False, bf16=False)
+            entry = {
+                k: _number(g[k])
+                for k in ("lr", "weight_decay", "momentum", "betas", "eps")
+                if k in g
+            }
+            entry.update(
+                params=len(ps),
+                numel=int(sum(p.numel() for p in ps)),
+                low_precision=False,
+                bf16=False,
+            )
             for p in ps:
                 flag = _LOW.get(p.dtype)
                 if flag:
                     entry[flag] = True
             groups.append(entry)
         out.append({"class": type(opt).__name__, "groups": groups})
-    unoptimized = [n for n, p in params if p.requires_grad and id(p) not in seen] \
-        if optimizers else []
+    unoptimized = (
+        [n for n, p in params if p.requires_grad and id(p) not in seen] if optimizers else []
+    )
     return out, unoptimized
 
 
 def mode_context(model: nn.Module, leaves: List[Tuple[str, nn.Module]]) -> dict:
     """The model's training flag and its normalisation/dropout leaves in eval mode."""
     modal = [(n, m) for n, m in leaves if isinstance(m, MODE_MODULES)]
-    return {"model_training": bool(model.training), "mode_modules": len(modal),
-            "eval_modules": [n for n, m in modal if not m.training]}
+    return {
+        "model_training": bool(model.training),
+        "mode_modules": len(modal),
+        "eval_modules": [n for n, m in modal if not m.training],
+    }
 
 
 @torch.no_grad()
@@ -114,8 +127,14 @@ def feature_raw(batch: Any) -> Optional[torch.Tensor]:
     """[F, INPUT_RAW] over dim 1 of the first floating tensor with >= 2 dims (features of a
     table, channels of an image), F <= MAX_FEATURES: count, sum, sumsq, min, max, nonfinite
     per feature, reduced over every other dim."""
-    x = next((t for t in S._tensors(batch) if t.is_floating_point() and t.dim() >= 2
-              and t.shape[0] > 0 and t.shape[1] > 0), None)
+    x = next(
+        (
+            t
+            for t in S._tensors(batch)
+            if t.is_floating_point() and t.dim() >= 2 and t.shape[0] > 0 and t.shape[1] > 0
+        ),
+        None,
+    )
     if x is None:
         return None
     x = x.detach()[:, :MAX_FEATURES]
@@ -127,8 +146,11 @@ def feature_raw(batch: Any) -> Optional[torch.Tensor]:
     sumsq = torch.linalg.vector_norm(xf, dim=dims, dtype=torch.float32).square()
     lo = xf.amin(dim=dims).float()
     hi = xf.amax(dim=dims).float()
-    nonfinite = torch.zeros_like(total) if S.finite_on_host(total) else \
-        torch.isnan(xf * 0).sum(dim=dims).float()
+    nonfinite = (
+        torch.zeros_like(total)
+        if S.finite_on_host(total)
+        else torch.isnan(xf * 0).sum(dim=dims).float()
+    )
     return torch.stack([total.new_full((f,), n), total, sumsq, lo, hi, nonfinite], dim=1)
 
 
@@ -146,9 +168,12 @@ def finish_features(raw: np.ndarray) -> Dict[str, np.ndarray]:
 def finish_output(raw: np.ndarray) -> Dict[str, float]:
     r = {k: float(v[0]) for k, v in S.raw_cols(raw, OUTPUT_RAW).items()}
     rows = r["rows"]
-    return {"output_min": r["min"], "output_max": r["max"],
-            "output_rowsum": r["rowsum"] / rows if rows > 0 else math.nan,
-            "output_logsumexp": r["logsumexp"] / rows if rows > 0 else math.nan}
+    return {
+        "output_min": r["min"],
+        "output_max": r["max"],
+        "output_rowsum": r["rowsum"] / rows if rows > 0 else math.nan,
+        "output_logsumexp": r["logsumexp"] / rows if rows > 0 else math.nan,
+    }
 
 
 class Evidence:
@@ -159,7 +184,7 @@ class Evidence:
         self.w = watched
         self.logging = False
         self.metrics: Dict[str, float] = {}
-        self.static: Dict[str, Any] = {}               # precision and the like, as given
+        self.static: Dict[str, Any] = {}  # precision and the like, as given
         self._optimizers: List[weakref.ref] = []
         self._scaler: Any = None
         self._losses: List[nn.Module] = []
@@ -168,7 +193,7 @@ class Evidence:
         self.reset_step()
 
     def reset_step(self) -> None:
-        self.clip_raw: Optional[torch.Tensor] = None     # [P] norms (squared if sharded)
+        self.clip_raw: Optional[torch.Tensor] = None  # [P] norms (squared if sharded)
         self.out_rows: List[torch.Tensor] = []
         self.loss_class: Optional[str] = None
         self.feat_raw: Optional[torch.Tensor] = None
@@ -178,8 +203,9 @@ class Evidence:
     def optimizers(self) -> List[torch.optim.Optimizer]:
         return [o for o in (r() for r in self._optimizers) if o is not None]
 
-    def watch_optimizers(self, optimizers: Sequence[torch.optim.Optimizer],
-                         scaler: Any = None) -> None:
+    def watch_optimizers(
+        self, optimizers: Sequence[torch.optim.Optimizer], scaler: Any = None
+    ) -> None:
         self.unwatch_optimizers()
         self._optimizers = [weakref.ref(o) for o in optimizers]
         self._scaler = scaler
@@ -194,8 +220,10 @@ class Evidence:
 
     def watch_loss(self, loss_fn: nn.Module) -> None:
         if not isinstance(loss_fn, nn.Module):
-            raise TypeError(f"watch_loss needs the loss as an nn.Module (nn.CrossEntropyLoss()"
-                            f" ...), got {type(loss_fn).__name__}")
+            raise TypeError(
+                f"watch_loss needs the loss as an nn.Module (nn.CrossEntropyLoss()"
+                f" ...), got {type(loss_fn).__name__}"
+            )
         if all(m is not loss_fn for m in self._losses):
             self._losses.append(loss_fn)
 
@@ -229,12 +257,18 @@ class Evidence:
     # -- hooks --------------------------------------------------------------------------
     def _make_loss_hook(self, loss_module: nn.Module):
         def hook(module, args, out):
-            if not self.logging or not args or not isinstance(args[0], torch.Tensor) \
-                    or not args[0].is_floating_point() or args[0].numel() == 0:
+            if (
+                not self.logging
+                or not args
+                or not isinstance(args[0], torch.Tensor)
+                or not args[0].is_floating_point()
+                or args[0].numel() == 0
+            ):
                 return
             self.out_rows.append(output_raw(args[0]))
             if self.loss_class is None:
                 self.loss_class = type(loss_module).__name__
+
         return hook
 
     def _after_step(self, optimizer, args, kwargs) -> None:
@@ -245,13 +279,19 @@ class Evidence:
         if not grads:
             return
         norms = S._norms([g.detach() for g in grads], 2.0)
-        if self.w.sharded_set:                       # sharded rows travel squared
+        if self.w.sharded_set:  # sharded rows travel squared
             sq = torch.tensor([i in self.w.sharded_set for i in present], device=norms.device)
             norms = torch.where(sq, norms.double().square(), norms.double())
-        full = self.clip_raw if self.clip_raw is not None else torch.full(
-            (len(self.w.params),), float("nan"), dtype=norms.dtype, device=norms.device)
+        full = (
+            self.clip_raw
+            if self.clip_raw is not None
+            else torch.full(
+                (len(self.w.params),), float("nan"), dtype=norms.dtype, device=norms.device
+            )
+        )
         self.clip_raw = full.to(norms.dtype).index_copy(
-            0, self.w.index(present).to(norms.device), norms)
+            0, self.w.index(present).to(norms.device), norms
+        )
 
     # -- the logging step ---------------------------------------------------------------
     def start(self, batch: Any, logging: bool) -> None:
@@ -272,43 +312,52 @@ class Evidence:
         parts: List[str] = []
         dev = self.w.device()
         if self._optimizers:
-            clip = self.clip_raw if self.clip_raw is not None else \
-                torch.full((len(self.w.params),), float("nan"))
+            clip = (
+                self.clip_raw
+                if self.clip_raw is not None
+                else torch.full((len(self.w.params),), float("nan"))
+            )
             segs.append((clip, self.w.param_ops(S.SHARD_UPDATE_OPS)))
             parts.append("clip")
         if self._losses:
             rows = self.out_rows
-            raw = (S.combine(torch.stack([r.to(dev) for r in rows]), OUTPUT_OPS)
-                   if len(rows) > 1 else rows[0]) if rows else \
-                torch.tensor([math.nan] * 4 + [0.0])
+            raw = (
+                (
+                    S.combine(torch.stack([r.to(dev) for r in rows]), OUTPUT_OPS)
+                    if len(rows) > 1
+                    else rows[0]
+                )
+                if rows
+                else torch.tensor([math.nan] * 4 + [0.0])
+            )
             segs.append((raw, OUTPUT_OPS))
             parts.append("output")
         if self.feat_raw is not None:
             segs.append((self.feat_raw, S.INPUT_OPS))
             parts.append("features")
         scale = getattr(self._scaler, "_scale", None)
-        if isinstance(scale, torch.Tensor) and getattr(self._scaler, "is_enabled",
-                                                       lambda: True)():
+        if isinstance(scale, torch.Tensor) and getattr(self._scaler, "is_enabled", lambda: True)():
             segs.append((scale.detach().reshape(-1)[:1].float(), "max"))
             parts.append("grad_scale")
         return segs, parts
 
-    def finish(self, host: List[np.ndarray], parts: List[str], run: Dict[str, float]
-               ) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    def finish(
+        self, host: List[np.ndarray], parts: List[str], run: Dict[str, float]
+    ) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
         """Host side: fills ``run`` (grad_norm_clipped, output_*, eval_modules) and returns
         the context and the per-feature statistics."""
         got = dict(zip(parts, host))
         context: Dict[str, Any] = dict(self.static)
         opts = self.optimizers()
         if opts:
-            context["optimizers"], context["unoptimized"] = \
-                optimizer_context(opts, self.w.params)
+            context["optimizers"], context["unoptimized"] = optimizer_context(opts, self.w.params)
         if "clip" in got:
             norms = self.w.unshard(got["clip"], S.UPDATE_RAW, S.SHARD_UPDATE_FINISH)
             norms = np.asarray(norms, np.float64).reshape(-1)
             present = norms[~np.isnan(norms)]
-            run["grad_norm_clipped"] = float(np.sqrt(np.sum(present * present))) \
-                if present.size else math.nan
+            run["grad_norm_clipped"] = (
+                float(np.sqrt(np.sum(present * present))) if present.size else math.nan
+            )
         if "output" in got:
             run.update(finish_output(got["output"]))
         if self.loss_class is not None:
@@ -330,7 +379,6 @@ class Evidence:
         losses = {id(m) for m in self._losses}
         for i in reversed(self.w.order):
             name, m = self.w.leaves[i]
-            if id(m) not in losses and not is_loss_module(m) and \
-                    not isinstance(m, PASS_THROUGH):
+            if id(m) not in losses and not is_loss_module(m) and not isinstance(m, PASS_THROUGH):
                 return name
         return None

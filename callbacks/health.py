@@ -33,6 +33,7 @@ whose output held NaN/Inf, else the loss, else the first parameter in backward o
 (reverse registration order) whose gradient did; at the earliest step any of them did, even
 between logging steps.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,13 +62,19 @@ _INPUT_SUM = S.raw_col(S.INPUT_RAW, "sum")
 
 
 class HealthMonitor:
-    def __init__(self, model: torch.nn.Module, *, stats: bool = True, sentinel: bool = True,
-                 stop_on_nonfinite: bool = False,
-                 thresholds: Optional[Dict[str, float]] = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        stats: bool = True,
+        sentinel: bool = True,
+        stop_on_nonfinite: bool = False,
+        thresholds: Optional[Dict[str, float]] = None,
+    ):
         # A compiled model keeps its (inactive) hooks between logging steps: adding and
         # removing hooks would fail dynamo's guards and recompile at every logging step.
         self._keep_hooks = is_compiled(model)
-        model = unwrap_model(model)          # names as in the architecture record
+        model = unwrap_model(model)  # names as in the architecture record
         self.model = model
         self.stats = bool(stats)
         self.sentinel = bool(sentinel)
@@ -77,10 +84,11 @@ class HealthMonitor:
         self.nonfinite = Sentinel(self.watched)
         self.collector = Collector(self.watched)
         self.evidence = Evidence(self.watched)
-        for _name, loss_fn in find_losses(model):     # Lightning: self.criterion = nn...Loss()
+        for _name, loss_fn in find_losses(model):  # Lightning: self.criterion = nn...Loss()
             self.evidence.watch_loss(loss_fn)
         self.writer = HealthWriter(
-            explain=lambda rec: self.detector.explain(rec, self.watched.layer_of))
+            explain=lambda rec: self.detector.explain(rec, self.watched.layer_of)
+        )
         self._hooks: list = []
         self._active = False
         self._logging = False
@@ -92,8 +100,13 @@ class HealthMonitor:
         return self.watched.layer_of
 
     # -- what else to watch (evidence.py) --------------------------------------------------
-    def watch_optimizers(self, optimizers: Sequence[torch.optim.Optimizer], *,
-                         scaler: Any = None, precision: Optional[str] = None) -> None:
+    def watch_optimizers(
+        self,
+        optimizers: Sequence[torch.optim.Optimizer],
+        *,
+        scaler: Any = None,
+        precision: Optional[str] = None,
+    ) -> None:
         """Read these optimizers' settings on logging steps, and the gradient norm they
         step with (after clipping) through a step post-hook, removed by :meth:`detach`.
         ``scaler``: an AMP GradScaler (its loss scale), ``precision``: e.g. "16-mixed"."""
@@ -118,8 +131,7 @@ class HealthMonitor:
         for i, (_name, module) in enumerate(self.watched.leaves):
             self._hooks.append(module.register_forward_hook(self._make_hook(i)))
             if getattr(module, "inplace", False) is True:
-                self._hooks.append(module.register_forward_pre_hook(
-                    self._make_pre_inplace(i)))
+                self._hooks.append(module.register_forward_pre_hook(self._make_pre_inplace(i)))
         self.evidence.register_loss_hooks()
 
     def _remove_hooks(self) -> None:
@@ -133,6 +145,7 @@ class HealthMonitor:
             if not self._active or not args or S.compiling():
                 return
             self.nonfinite.pre_inplace(i, args)
+
         return pre_hook
 
     def _make_hook(self, i: int):
@@ -145,13 +158,13 @@ class HealthMonitor:
         def hook(module, args, out):
             if not self._active:
                 return
-            if isinstance(out, torch.Tensor):     # the common case, without a generator
+            if isinstance(out, torch.Tensor):  # the common case, without a generator
                 t = out if out.is_floating_point() else None
             else:
                 t = S.first_tensor(out)
             if t is None:
                 return
-            if watched.any_dtensor:       # tensor parallel: the rank's own plain tensor
+            if watched.any_dtensor:  # tensor parallel: the rank's own plain tensor
                 t = S.plain_local(t)
             if S.compiling():
                 # Traced into the compiled graph: reductions only (they fuse with the
@@ -188,7 +201,7 @@ class HealthMonitor:
         if not self.watched.checked:
             leaves_changed, count_changed = self.watched.check()
             if leaves_changed:
-                self._remove_hooks()        # registered again for the new leaves when active
+                self._remove_hooks()  # registered again for the new leaves when active
             if leaves_changed or count_changed:
                 self.nonfinite.forget_rows(leaves_changed)
         self._reset_step()
@@ -212,7 +225,7 @@ class HealthMonitor:
         if not self._active:
             return
         self.collector.optimizer_stepped = True
-        present, grads = self.watched.local_grads()   # FSDP: the rank's own pieces
+        present, grads = self.watched.local_grads()  # FSDP: the rank's own pieces
         norms = None
         if self._logging:
             norms = self.collector.gradients(present, grads)
@@ -232,7 +245,7 @@ class HealthMonitor:
         elif isinstance(loss, (int, float)):
             loss_t = torch.tensor([float(loss)])
         try:
-            for i in self.nonfinite.calls():     # forward order of compiled hooks' modules
+            for i in self.nonfinite.calls():  # forward order of compiled hooks' modules
                 self.watched.note(i)
             if self.sentinel:
                 self.nonfinite.fold(loss_t)
@@ -273,23 +286,39 @@ class HealthMonitor:
         host = self._gather(stats_segs + ev_segs + self._sentinel_segments())
         n_stats, n_ev = len(stats_segs), len(ev_segs)
         loss_given = loss_t is not None and loss_t.numel() > 0
-        info = T.StepInfo(c.optimizer_stepped, c.present, c.input_raw is not None,
-                          c.input_float, loss_given, lrs)
+        info = T.StepInfo(
+            c.optimizer_stepped, c.present, c.input_raw is not None, c.input_float, loss_given, lrs
+        )
         tables, run = T.finish(self.watched, host[:n_stats], info)
-        context, features = self.evidence.finish(host[n_stats:n_stats + n_ev], ev_parts, run)
+        context, features = self.evidence.finish(host[n_stats : n_stats + n_ev], ev_parts, run)
         metrics = dict(self.evidence.metrics)
         step = self._step
-        self.writer.add(self.detector.update(T.step_stats(
-            step, self.watched, tables, run, context=context, features=features,
-            metrics=metrics)))
+        self.writer.add(
+            self.detector.update(
+                T.step_stats(
+                    step,
+                    self.watched,
+                    tables,
+                    run,
+                    context=context,
+                    features=features,
+                    metrics=metrics,
+                )
+            )
+        )
         if self.sentinel:
-            self.writer.update_nonfinite(self.nonfinite.record(host[n_stats + n_ev:]))
+            self.writer.update_nonfinite(self.nonfinite.record(host[n_stats + n_ev :]))
         else:
-            self.writer.update_nonfinite(locate(self.watched, T.nonfinite_arrays(
-                step, len(self.watched.params), tables, run, loss_given)))
+            self.writer.update_nonfinite(
+                locate(
+                    self.watched,
+                    T.nonfinite_arrays(step, len(self.watched.params), tables, run, loss_given),
+                )
+            )
         if sink is not None:
-            self.writer.layers(step, T.rows(self.watched), self.layer_of,
-                               self.watched.act_families(), sink)
+            self.writer.layers(
+                step, T.rows(self.watched), self.layer_of, self.watched.act_families(), sink
+            )
             self.writer.step(step, tables, run, lrs, sink)
             self.writer.evidence(step, context, features, metrics, sink)
         self.writer.anomalies(step, sink)
@@ -315,16 +344,38 @@ class HealthMonitor:
             val, host = host[0], host[1:]
             if has_val:
                 run_val = S.finish_input(val, self.collector.val_float)
-                self.writer.add(self.detector.update(det.StepStats(
-                    step, {}, {}, {}, run_val, self.layer_of, {},
-                    metrics=dict(self.evidence.metrics))))
+                self.writer.add(
+                    self.detector.update(
+                        det.StepStats(
+                            step,
+                            {},
+                            {},
+                            {},
+                            run_val,
+                            self.layer_of,
+                            {},
+                            metrics=dict(self.evidence.metrics),
+                        )
+                    )
+                )
                 if sink is not None:
                     self.writer.vector(fmt.TAG_RUN_VAL, "run_val", step, run_val, sink)
             elif self.evidence.metrics:
                 # The last validation of a fit may come after its last logging step.
-                self.writer.add(self.detector.update(det.StepStats(
-                    step, {}, {}, {}, None, self.layer_of, {},
-                    metrics=dict(self.evidence.metrics))))
+                self.writer.add(
+                    self.detector.update(
+                        det.StepStats(
+                            step,
+                            {},
+                            {},
+                            {},
+                            None,
+                            self.layer_of,
+                            {},
+                            metrics=dict(self.evidence.metrics),
+                        )
+                    )
+                )
             self.collector.val_raw = None
             if sink is not None:
                 self.writer.metrics(step, self.evidence.metrics, sink)
@@ -341,8 +392,12 @@ class HealthMonitor:
 
     # -- checkpointing ----------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"detector": self.detector.state_dict(), "nf_record": self.writer.nf_record,
-                "sentinel": self.nonfinite.state_dict(), "pending": list(self.writer.pending)}
+        return {
+            "detector": self.detector.state_dict(),
+            "nf_record": self.writer.nf_record,
+            "sentinel": self.nonfinite.state_dict(),
+            "pending": list(self.writer.pending),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.detector.load_state_dict(state.get("detector", {}))

@@ -1,6 +1,7 @@
 """Writing health data: the logging step's tables, run values and scalars, the layer table,
 and the anomaly records (new ones at once, ones that only grew at most every
 ``ANOMALY_REFRESH_EVERY`` logging steps). Only the rank with a sink writes."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,8 @@ class HealthWriter:
         # explain(record) -> record naming where the trouble began (the detector's history)
         self.explain = explain
         self.pending: List[dict] = []
-        self.nf_record: Optional[dict] = None     # the run's one non_finite record
-        self._written: Dict[tuple, str] = {}      # record identity -> severity written
+        self.nf_record: Optional[dict] = None  # the run's one non_finite record
+        self._written: Dict[tuple, str] = {}  # record identity -> severity written
         self._anomaly_checks = 0
         self._layers_written: Optional[tuple] = None
         self._context_written: Optional[str] = None
@@ -57,7 +58,7 @@ class HealthWriter:
         so a long-lived anomaly does not rewrite the list at every logging step."""
         if sink is None or not self.pending:
             if sink is None:
-                self.pending = []   # non-zero ranks compute but never write
+                self.pending = []  # non-zero ranks compute but never write
             return
         latest: Dict[tuple, dict] = {}
         for rec in self.pending:
@@ -68,35 +69,57 @@ class HealthWriter:
         if not (news or force or self._anomaly_checks % ANOMALY_REFRESH_EVERY == 0):
             return
         if sink.last_steps().get(fmt.TAG_ANOMALIES, -1) >= step:
-            return                   # kept pending for the next write (strictly increasing)
-        if sink.json_blob(fmt.TAG_ANOMALIES, step, self.pending, fmt.PLUGIN_HEALTH,
-                          content={"encoding": "json+gzip"}):
+            return  # kept pending for the next write (strictly increasing)
+        if sink.json_blob(
+            fmt.TAG_ANOMALIES,
+            step,
+            self.pending,
+            fmt.PLUGIN_HEALTH,
+            content={"encoding": "json+gzip"},
+        ):
             self._written.update((key, rec["severity"]) for key, rec in latest.items())
             self.pending = []
 
     # -- statistics ---------------------------------------------------------------------
-    def layers(self, step: int, rows: Dict[str, List[str]], layer_of: Dict[str, str],
-               act_family: Dict[str, str], sink) -> None:
+    def layers(
+        self,
+        step: int,
+        rows: Dict[str, List[str]],
+        layer_of: Dict[str, str],
+        act_family: Dict[str, str],
+        sink,
+    ) -> None:
         """The rows of the tables, written again only when they change."""
         key = tuple(tuple(v) for v in rows.values())
         if key == self._layers_written:
             return
         table = {"rows": rows, "layer_of": layer_of, "act_family": act_family}
-        if sink.json_blob(fmt.TAG_LAYERS, step, table, fmt.PLUGIN_HEALTH,
-                          content={"encoding": "json+gzip"}):
+        if sink.json_blob(
+            fmt.TAG_LAYERS, step, table, fmt.PLUGIN_HEALTH, content={"encoding": "json+gzip"}
+        ):
             self._layers_written = key
 
-    def step(self, step: int, tables: Dict[str, Dict[str, np.ndarray]], run: Dict[str, float],
-             lrs: list, sink) -> None:
+    def step(
+        self,
+        step: int,
+        tables: Dict[str, Dict[str, np.ndarray]],
+        run: Dict[str, float],
+        lrs: list,
+        sink,
+    ) -> None:
         """The tables (columns in registry order), the run vector and the Scalars-tab
         scalars of one logging step."""
         for kind, cols in tables.items():
             table = registry.assemble(kind, cols)
-            sink.tensor(fmt.stats_tag(kind), step, table.astype(np.float32), fmt.PLUGIN_HEALTH,
-                        content={"kind": kind, "stats": list(registry.columns(kind))})
+            sink.tensor(
+                fmt.stats_tag(kind),
+                step,
+                table.astype(np.float32),
+                fmt.PLUGIN_HEALTH,
+                content={"kind": kind, "stats": list(registry.columns(kind))},
+            )
         self.vector(fmt.TAG_RUN, "run", step, run, sink)
-        scalars = {"archviz/loss": run["loss"], "archviz/grad_norm_total":
-                   run["grad_norm_total"]}
+        scalars = {"archviz/loss": run["loss"], "archviz/grad_norm_total": run["grad_norm_total"]}
         for i, lr in enumerate(lrs):
             scalars["archviz/lr" if i == 0 else f"archviz/lr_{i}"] = float(lr)
         for tag, value in scalars.items():
@@ -109,24 +132,44 @@ class HealthWriter:
         fixed = registry.columns(family)
         extra = [k for k in values if k not in fixed]
         vec = registry.assemble(family, values, extra=extra)
-        sink.tensor(tag, step, vec.astype(np.float32), fmt.PLUGIN_HEALTH,
-                    content={"kind": family, "stats": list(fixed) + extra})
+        sink.tensor(
+            tag,
+            step,
+            vec.astype(np.float32),
+            fmt.PLUGIN_HEALTH,
+            content={"kind": family, "stats": list(fixed) + extra},
+        )
 
     # -- evidence (evidence.py) ---------------------------------------------------------
-    def evidence(self, step: int, context: Dict[str, Any], features: Dict[str, np.ndarray],
-                 metrics: Dict[str, float], sink) -> None:
+    def evidence(
+        self,
+        step: int,
+        context: Dict[str, Any],
+        features: Dict[str, np.ndarray],
+        metrics: Dict[str, float],
+        sink,
+    ) -> None:
         """Per-feature input statistics at every logging step; the context blob and the
         metrics vector when they change."""
         if features:
             table = registry.assemble("features", features)
-            sink.tensor(fmt.TAG_FEATURES, step, table.astype(np.float32), fmt.PLUGIN_HEALTH,
-                        content={"kind": "features", "stats": list(registry.columns("features"))})
+            sink.tensor(
+                fmt.TAG_FEATURES,
+                step,
+                table.astype(np.float32),
+                fmt.PLUGIN_HEALTH,
+                content={"kind": "features", "stats": list(registry.columns("features"))},
+            )
         stable = stable_context(context)
         key = json.dumps(stable, sort_keys=True, default=str)
-        if stable and key != self._context_written and \
-                sink.last_steps().get(fmt.TAG_CONTEXT, -1) < step:
-            if sink.json_blob(fmt.TAG_CONTEXT, step, stable, fmt.PLUGIN_HEALTH,
-                              content={"encoding": "json+gzip"}):
+        if (
+            stable
+            and key != self._context_written
+            and sink.last_steps().get(fmt.TAG_CONTEXT, -1) < step
+        ):
+            if sink.json_blob(
+                fmt.TAG_CONTEXT, step, stable, fmt.PLUGIN_HEALTH, content={"encoding": "json+gzip"}
+            ):
                 self._context_written = key
         self.metrics(step, metrics, sink)
 
@@ -135,12 +178,16 @@ class HealthWriter:
 
     def metrics(self, step: int, metrics: Dict[str, float], sink) -> None:
         """The user's metrics (latest values), when they changed since the last write."""
-        if not metrics or not self.metrics_changed(metrics) or \
-                sink.last_steps().get(fmt.TAG_METRICS, -1) >= step:
+        if (
+            not metrics
+            or not self.metrics_changed(metrics)
+            or sink.last_steps().get(fmt.TAG_METRICS, -1) >= step
+        ):
             return
         values = {k: metrics[k] for k in sorted(metrics)}
-        if sink.json_blob(fmt.TAG_METRICS, step, values, fmt.PLUGIN_HEALTH,
-                          content={"encoding": "json+gzip"}):
+        if sink.json_blob(
+            fmt.TAG_METRICS, step, values, fmt.PLUGIN_HEALTH, content={"encoding": "json+gzip"}
+        ):
             self._metrics_written = tuple(values.items())
 
 
@@ -150,7 +197,8 @@ def stable_context(context: Dict[str, Any]) -> Dict[str, Any]:
     a setting changes."""
     out = {k: v for k, v in context.items() if k != "grad_scale"}
     if "optimizers" in out:
-        out["optimizers"] = [dict(o, groups=[{k: v for k, v in g.items() if k != "lr"}
-                                             for g in o.get("groups", [])])
-                             for o in out["optimizers"]]
+        out["optimizers"] = [
+            dict(o, groups=[{k: v for k, v in g.items() if k != "lr"} for g in o.get("groups", [])])
+            for o in out["optimizers"]
+        ]
     return out

@@ -18,6 +18,7 @@ Plain PyTorch::
         rec.end_step(loss, lrs=[g["lr"] for g in opt.param_groups])
     rec.close()
 """
+
 from __future__ import annotations
 
 import atexit
@@ -50,19 +51,33 @@ class ArchVizRecorder:
     part only. An unusable ``logdir`` is such an error: one warning, nothing written.
     """
 
-    def __init__(self, model: torch.nn.Module, logdir: Optional[str] = None, *,
-                 writer: Any = None, log_every_n_steps: int = 50, health: bool = True,
-                 sentinel: bool = True, stop_on_nonfinite: bool = False,
-                 thresholds: Optional[Dict[str, float]] = None, write: bool = True,
-                 snapshots: bool = True, weights_every: int = 10):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        logdir: Optional[str] = None,
+        *,
+        writer: Any = None,
+        log_every_n_steps: int = 50,
+        health: bool = True,
+        sentinel: bool = True,
+        stop_on_nonfinite: bool = False,
+        thresholds: Optional[Dict[str, float]] = None,
+        write: bool = True,
+        snapshots: bool = True,
+        weights_every: int = 10,
+    ):
         if (logdir is None) == (writer is None) and write:
-            raise ValueError("ArchVizRecorder needs exactly one of logdir= or writer= "
-                             "(a TensorBoard file writer with add_summary)")
+            raise ValueError(
+                "ArchVizRecorder needs exactly one of logdir= or writer= "
+                "(a TensorBoard file writer with add_summary)"
+            )
         if not isinstance(log_every_n_steps, int) or log_every_n_steps < 1:
             raise ValueError(f"log_every_n_steps must be a positive int, got {log_every_n_steps!r}")
         if writer is not None and not hasattr(writer, "add_summary"):
-            raise TypeError("writer must have add_summary(summary, global_step), like "
-                            "SummaryWriter._get_file_writer()")
+            raise TypeError(
+                "writer must have add_summary(summary, global_step), like "
+                "SummaryWriter._get_file_writer()"
+            )
         if thresholds is not None:
             from tb_archviz.detectors import validate_thresholds
 
@@ -71,24 +86,28 @@ class ArchVizRecorder:
         self.logdir = logdir
         self.log_every_n_steps = log_every_n_steps
         self.write = write
-        self._health_args = dict(stats=health, sentinel=sentinel,
-                                 stop_on_nonfinite=stop_on_nonfinite, thresholds=thresholds)
+        self._health_args = dict(
+            stats=health,
+            sentinel=sentinel,
+            stop_on_nonfinite=stop_on_nonfinite,
+            thresholds=thresholds,
+        )
         self._want_health = bool(health or sentinel)
         self._want_snapshots = bool(snapshots and write)
         self._weights_every = weights_every
-        self._off: set = set()          # parts switched off after an error
+        self._off: set = set()  # parts switched off after an error
         self._warned: set = set()
         self._own_writer = None
-        self.sink: Optional[SummarySink] = None   # None: nothing written (non-zero ranks)
+        self.sink: Optional[SummarySink] = None  # None: nothing written (non-zero ranks)
         self.architecture: Optional[dict] = None
         self._arch_signature: Optional[str] = None
-        self._pending_capture: Optional[tuple] = None   # (input, step, source) of a lazy model
+        self._pending_capture: Optional[tuple] = None  # (input, step, source) of a lazy model
         self.health = None
         self.snapshots = None
         self._parts_made = False
         self._saved_health: Optional[dict] = None
         self._step: Optional[int] = None
-        self._unflushed = False   # steps since the last end_epoch (sentinel not yet read)
+        self._unflushed = False  # steps since the last end_epoch (sentinel not yet read)
         self._closed = False
         self._at_exit = None
         if write:
@@ -105,8 +124,11 @@ class ArchVizRecorder:
     def _fail(self, part: str, exc: BaseException) -> None:
         """Switch ``part`` off after an error inside it; warn once with the reason."""
         self._off.add(part)
-        self._warn_once(part, f"{PARTS[part]} switched off after an error "
-                              f"({type(exc).__name__}: {exc}); training goes on")
+        self._warn_once(
+            part,
+            f"{PARTS[part]} switched off after an error "
+            f"({type(exc).__name__}: {exc}); training goes on",
+        )
         if part == "health" and self.health is not None:
             health, self.health = self.health, None
             try:
@@ -141,9 +163,12 @@ class ArchVizRecorder:
             scripted = script_modules(self.model)
             if scripted:
                 self._off.add("health")
-                self._warn_once("health", "per-layer statistics and the non-finite sentinel "
-                                "are off: TorchScript modules run no Python hooks "
-                                f"({scripted[0] or '<root>'} is one); training goes on")
+                self._warn_once(
+                    "health",
+                    "per-layer statistics and the non-finite sentinel "
+                    "are off: TorchScript modules run no Python hooks "
+                    f"({scripted[0] or '<root>'} is one); training goes on",
+                )
             else:
                 with self._guard("health"):
                     from tb_archviz.callbacks.health import HealthMonitor
@@ -184,8 +209,9 @@ class ArchVizRecorder:
         return self._closed
 
     # -- architecture --------------------------------------------------------------------
-    def capture_architecture(self, example_input: Any = None, step: int = 0,
-                             source: Optional[str] = None) -> dict:
+    def capture_architecture(
+        self, example_input: Any = None, step: int = 0, source: Optional[str] = None
+    ) -> dict:
         """Capture the model's architecture and write it (again only if the structure changed).
 
         Never raises: a failing forward yields the module tree with the reason (``status:
@@ -207,8 +233,11 @@ class ArchVizRecorder:
                 return {}
             record = capture_architecture(self.model, example_input, source=source)
             signature = structure_signature(self.model)
-            if self._arch_signature is not None and signature != self._arch_signature \
-                    and self.health is not None:
+            if (
+                self._arch_signature is not None
+                and signature != self._arch_signature
+                and self.health is not None
+            ):
                 # The monitored leaves and parameters changed: read the sentinel for the old
                 # ones, then let the monitor find the new ones.
                 if self._unflushed and self._step is not None:
@@ -216,8 +245,13 @@ class ArchVizRecorder:
                 with self._guard("health"):
                     self.health.refresh()
             if signature != self._arch_signature and self.sink is not None:
-                self.sink.json_blob(fmt.TAG_ARCHITECTURE, step, record, fmt.PLUGIN_GRAPH,
-                                    content={"encoding": "json+gzip"})
+                self.sink.json_blob(
+                    fmt.TAG_ARCHITECTURE,
+                    step,
+                    record,
+                    fmt.PLUGIN_GRAPH,
+                    content={"encoding": "json+gzip"},
+                )
                 self.sink.flush()
             self._arch_signature = signature
             self.architecture = record
@@ -258,8 +292,9 @@ class ArchVizRecorder:
                 self.health.before_optimizer_step()
 
     # -- evidence for the rules: optimizers, the loss, logged metrics (evidence.py) -------
-    def watch_optimizers(self, optimizers: list, *, scaler: Any = None,
-                         precision: Optional[str] = None) -> None:
+    def watch_optimizers(
+        self, optimizers: list, *, scaler: Any = None, precision: Optional[str] = None
+    ) -> None:
         """Read their settings, and the gradient norm they step with (after clipping), on
         logging steps; call ``before_optimizer_step`` before clipping."""
         self._make_parts()
@@ -269,9 +304,11 @@ class ArchVizRecorder:
 
     def watch_loss(self, loss_fn: torch.nn.Module) -> None:
         """The loss module: its class and the range of the model output it receives."""
-        if not isinstance(loss_fn, torch.nn.Module):     # setup time: fail loudly
-            raise TypeError("watch_loss needs the loss as an nn.Module (nn.CrossEntropyLoss()"
-                            f"...), got {type(loss_fn).__name__}")
+        if not isinstance(loss_fn, torch.nn.Module):  # setup time: fail loudly
+            raise TypeError(
+                "watch_loss needs the loss as an nn.Module (nn.CrossEntropyLoss()"
+                f"...), got {type(loss_fn).__name__}"
+            )
         self._make_parts()
         if self.health is not None:
             with self._guard("health"):
@@ -296,8 +333,12 @@ class ArchVizRecorder:
             self._make_parts()
             self.capture_architecture(example, step=step, source=source)
         # After the health monitor: its hooks are inactive, so the snapshot forward is unseen.
-        if self.snapshots is not None and self.sink is not None and self._step is not None \
-                and self.is_logging_step(self._step):
+        if (
+            self.snapshots is not None
+            and self.sink is not None
+            and self._step is not None
+            and self.is_logging_step(self._step)
+        ):
             with self._guard("snapshots"):
                 self.snapshots.logging_step(self._step, self.sink)
         return stop
@@ -358,11 +399,18 @@ class ArchVizRecorder:
                     # reaches it: a NaN found between logging steps is written here.
                     self.end_epoch(self._step)
                 else:
-                    self._warn_once("close", "pending findings of the last steps were not "
-                                    f"read ({reason} with several processes: reading them "
-                                    "needs every rank)")
-            if reason == "end" and self.snapshots is not None and self.sink is not None \
-                    and self._step is not None:
+                    self._warn_once(
+                        "close",
+                        "pending findings of the last steps were not "
+                        f"read ({reason} with several processes: reading them "
+                        "needs every rank)",
+                    )
+            if (
+                reason == "end"
+                and self.snapshots is not None
+                and self.sink is not None
+                and self._step is not None
+            ):
                 with self._guard("snapshots"):
                     self.snapshots.logging_step(self._step, self.sink, final=True)
         finally:
@@ -388,7 +436,7 @@ class ArchVizRecorder:
         if self.write:
             last = self.sink.last_steps() if self.sink is not None else {}
             if writer is None and self.logdir is None and self.sink is not None:
-                writer = self.sink._writer          # the caller's own writer, still theirs
+                writer = self.sink._writer  # the caller's own writer, still theirs
             if writer is None and self.logdir is None:
                 self.sink = None
             else:
@@ -407,5 +455,9 @@ def _world() -> int:
 
 
 # The parts of a recorder that switch off on their own, as warnings name them.
-PARTS = {"architecture": "architecture capture", "health": "health statistics",
-         "snapshots": "weight and playground snapshots", "writer": "writing the event file"}
+PARTS = {
+    "architecture": "architecture capture",
+    "health": "health statistics",
+    "snapshots": "weight and playground snapshots",
+    "writer": "writing the event file",
+}

@@ -10,6 +10,7 @@ CPU one sum also covers a chain: an output that a module propagating NaN/Inf
 not finite. The flags travel in the logging step's one gather (:meth:`Sentinel.segments`) and
 :func:`locate` turns them into the run's ``non_finite`` record.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,18 +30,44 @@ from tb_archviz.callbacks.watched import Watched
 # Modules that cannot turn finite inputs into NaN/Inf (no parameters, bounded or
 # sign-preserving elementwise maps, max-pooling, reshapes): the sentinel skips their output
 # when their input is exactly the tensor it has just checked.
-NAN_PRESERVING = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.Hardtanh, nn.Tanh, nn.Sigmoid,
-                  nn.Softsign, nn.Hardsigmoid, nn.Dropout, nn.Dropout1d, nn.Dropout2d,
-                  nn.Dropout3d, nn.Identity, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
-                  nn.Flatten)
+NAN_PRESERVING = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.Hardtanh,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Softsign,
+    nn.Hardsigmoid,
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.Identity,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.MaxPool3d,
+    nn.Flatten,
+)
 # Modules whose output holds NaN/Inf whenever their input does (every input element reaches
 # some output through a product or a mean: Linear, normalisations over the checked tensor,
 # convolutions with stride 1 and no dilation). On CPU the sentinel does not sum an output
 # that such a module consumes whole: the consumer's own sum covers it, and only when that sum
 # is not finite are the covered outputs summed to find the first bad one.
-PROPAGATING = tuple(c for c in (nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
-                                nn.SyncBatchNorm, nn.LayerNorm, nn.GroupNorm,
-                                getattr(nn, "RMSNorm", None)) if c is not None)
+PROPAGATING = tuple(
+    c
+    for c in (
+        nn.Linear,
+        nn.BatchNorm1d,
+        nn.BatchNorm2d,
+        nn.BatchNorm3d,
+        nn.SyncBatchNorm,
+        nn.LayerNorm,
+        nn.GroupNorm,
+        getattr(nn, "RMSNorm", None),
+    )
+    if c is not None
+)
 # Longest chain of covered outputs kept alive by the sentinel before it sums one.
 MAX_COVERED = 4
 # Where NaN/Inf is looked for, in the order the flags travel.
@@ -67,7 +94,7 @@ class Sentinel:
     def __init__(self, watched: Watched):
         self.w = watched
         self.step = 0
-        self._covered: set = set()           # CPU: leaves whose output is covered
+        self._covered: set = set()  # CPU: leaves whose output is covered
         self._state: Optional[Dict[str, torch.Tensor]] = None
         self._saved: Optional[Dict[str, list]] = None
         self.reset_step()
@@ -78,8 +105,8 @@ class Sentinel:
         # CPU: an output not summed yet, as (leaf index, tensor, version, covered) where
         # covered holds the same for outputs it propagates (see PROPAGATING).
         self._pend: Optional[tuple] = None
-        self._last_sum: Optional[tuple] = None     # (leaf index, weakref) of the last sum
-        self._pre_checked: Any = None              # input of an in-place module, unchanged
+        self._last_sum: Optional[tuple] = None  # (leaf index, weakref) of the last sum
+        self._pre_checked: Any = None  # input of an in-place module, unchanged
         self._calls: List[int] = []
         self._sums: List[torch.Tensor] = []
         self.input_sum: Optional[torch.Tensor] = None
@@ -94,21 +121,23 @@ class Sentinel:
     def state(self) -> Dict[str, torch.Tensor]:
         if self._state is None:
             dev = self.w.device()
-            sizes = {"acts": len(self.w.leaves), "grads": len(self.w.params), "loss": 1,
-                     "input": 1}
+            sizes = {"acts": len(self.w.leaves), "grads": len(self.w.params), "loss": 1, "input": 1}
             self._state = {}
             for src, n in sizes.items():
                 for end in ENDS:
                     saved = (self._saved or {}).get(f"{src}_{end}")
-                    t = torch.tensor(saved, dtype=torch.int64) if saved is not None and \
-                        len(saved) == n else torch.full((n,), NO_STEP, dtype=torch.int64)
+                    t = (
+                        torch.tensor(saved, dtype=torch.int64)
+                        if saved is not None and len(saved) == n
+                        else torch.full((n,), NO_STEP, dtype=torch.int64)
+                    )
                     self._state[f"{src}_{end}"] = t.to(dev)
         return self._state
 
     def mark(self, src: str, bad: torch.Tensor) -> None:
         """Fold a bool flag vector into first/last step on device (no sync)."""
         if bad.device.type == "cpu" and not bool(bad.any()):
-            return                  # host data: reading it is no sync, and nothing to fold
+            return  # host data: reading it is no sync, and nothing to fold
         st = self.state()
         first, last = st[f"{src}_first"], st[f"{src}_last"]
         bad = bad.to(first.device, non_blocking=True)
@@ -158,11 +187,12 @@ class Sentinel:
         """A chain's sum is not finite: sum the outputs it covered, so that the earliest bad
         one in forward order is the one located."""
         for j, u, v in covered:
-            if u._version == v:           # not overwritten in place since its module
+            if u._version == v:  # not overwritten in place since its module
                 self.add(j, u.detach().sum(dtype=torch.float32))
 
-    def check(self, i: int, t: torch.Tensor, args: tuple, preserving: bool,
-              propagating: bool) -> None:
+    def check(
+        self, i: int, t: torch.Tensor, args: tuple, preserving: bool, propagating: bool
+    ) -> None:
         """The check of one output: one sum per chain of outputs instead of one per output.
         An output that a propagating module consumed whole at the previous step
         (``_covered``) is not summed but held until the next leaf module runs: if that
@@ -180,9 +210,13 @@ class Sentinel:
                 self._pend = None
             else:
                 self._flush_pending(i if x is pend[1] else None)
-        elif propagating and self._last_sum is not None and self._just_checked(x) \
-                and x is self._last_sum[1]():
-            self._covered.add(self._last_sum[0])     # from the next step on: not summed
+        elif (
+            propagating
+            and self._last_sum is not None
+            and self._just_checked(x)
+            and x is self._last_sum[1]()
+        ):
+            self._covered.add(self._last_sum[0])  # from the next step on: not summed
         if not covers and preserving and (self._just_checked(x) or (x is not None and x is pre)):
             # Cannot turn the finite tensor just checked into NaN/Inf, and a NaN in it is
             # flagged at the module that produced it. A preserving module fed by functional
@@ -201,8 +235,9 @@ class Sentinel:
     # -- the rest of the step -----------------------------------------------------------
     def input_batch(self, batch: Any) -> None:
         """One sum over the floating tensors of the input batch."""
-        sums = [t.detach().sum(dtype=torch.float32) for t in S._tensors(batch)
-                if t.is_floating_point()]
+        sums = [
+            t.detach().sum(dtype=torch.float32) for t in S._tensors(batch) if t.is_floating_point()
+        ]
         dev = self.w.device()
         if len(sums) == 1 and sums[0].device == dev:
             self.input_sum = sums[0]
@@ -242,17 +277,19 @@ class Sentinel:
         """The non_finite record from the gathered :meth:`segments` (each rank's arrays;
         None when all finite), naming the ranks that saw it when not all did."""
         keys = [f"{s}_{e}" for s in SOURCES for e in ENDS]
-        if not host or np.ndim(host[0]) != 2:        # already combined: [n] per key
-            return locate(self.w, {k: np.asarray(a).astype(np.int64)
-                                   for k, a in zip(keys, host)})
-        combined = {k: R.combine_ranks(a, "first" if k.endswith("_first") else "max"
-                                       ).astype(np.int64) for k, a in zip(keys, host)}
+        if not host or np.ndim(host[0]) != 2:  # already combined: [n] per key
+            return locate(self.w, {k: np.asarray(a).astype(np.int64) for k, a in zip(keys, host)})
+        combined = {
+            k: R.combine_ranks(a, "first" if k.endswith("_first") else "max").astype(np.int64)
+            for k, a in zip(keys, host)
+        }
         rec = locate(self.w, combined)
-        n = host[0].shape[0]                          # [ranks, n] per key
+        n = host[0].shape[0]  # [ranks, n] per key
         if rec is None or n < 2:
             return rec
-        per_rank = [locate(self.w, {k: a[r].astype(np.int64) for k, a in zip(keys, host)})
-                    for r in range(n)]
+        per_rank = [
+            locate(self.w, {k: a[r].astype(np.int64) for k, a in zip(keys, host)}) for r in range(n)
+        ]
         return R.name_ranks(rec, per_rank)
 
     # -- checkpointing ------------------------------------------------------------------
@@ -273,13 +310,18 @@ def locate(w: Watched, a: Dict[str, np.ndarray]) -> Optional[dict]:
     fwd = w.forward_order()
     leaf_names = [w.leaves[i][0] for i in fwd]
     bwd = list(range(len(w.params)))[::-1]
-    sources = [det.NonFiniteSource("input", ["input"], a["input_first"], a["input_last"]),
-               det.NonFiniteSource("acts", leaf_names, a["acts_first"][fwd],
-                                   a["acts_last"][fwd]),
-               det.NonFiniteSource("loss", ["loss"], a["loss_first"], a["loss_last"]),
-               det.NonFiniteSource("grads", [w.params[i][0] for i in bwd],
-                                   a["grads_first"][bwd], a["grads_last"][bwd])]
+    sources = [
+        det.NonFiniteSource("input", ["input"], a["input_first"], a["input_last"]),
+        det.NonFiniteSource("acts", leaf_names, a["acts_first"][fwd], a["acts_last"][fwd]),
+        det.NonFiniteSource("loss", ["loss"], a["loss_first"], a["loss_last"]),
+        det.NonFiniteSource(
+            "grads", [w.params[i][0] for i in bwd], a["grads_first"][bwd], a["grads_last"][bwd]
+        ),
+    ]
     if "weights_first" in a:
-        sources.append(det.NonFiniteSource("weights", [n for n, _ in w.params],
-                                           a["weights_first"], a["weights_last"]))
+        sources.append(
+            det.NonFiniteSource(
+                "weights", [n for n, _ in w.params], a["weights_first"], a["weights_last"]
+            )
+        )
     return det.locate_non_finite(sources, w.layer_of)

@@ -7,6 +7,7 @@ Both are written through the recorder's :class:`~tb_archviz.sink.SummarySink` un
 playground forward runs under ``torch.no_grad()`` in eval mode with the CPU RNG forked and
 every module's mode restored, so the training trajectory is unchanged.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,12 +23,12 @@ from tb_archviz import format as fmt
 TAG_WEIGHTS_PREFIX = fmt.TAG_WEIGHTS_PREFIX
 TAG_PLAYGROUND = fmt.TAG_PLAYGROUND
 
-MAX_UNITS = 64          # neuron view: Linear in/out, RNN hidden/input sizes
+MAX_UNITS = 64  # neuron view: Linear in/out, RNN hidden/input sizes
 MAX_CONV_PAIRS = 64 * 64  # in_channels * out_channels
-MAX_KERNEL = 25         # kernel elements (5x5)
+MAX_KERNEL = 25  # kernel elements (5x5)
 MAX_WEIGHT_MODULES = 32
 WEIGHT_FLOATS_PER_LOG = 400
-GRID = 32               # playground grid side
+GRID = 32  # playground grid side
 MAX_PLANE_LAYERS = 8
 MAX_PLANE_UNITS = 16
 MAX_POINTS = 256
@@ -113,8 +114,12 @@ class Snapshots:
     def set_architecture(self, example: Any, record: Optional[dict]) -> None:
         """Turn the playground on when the example input is a float ``[N, 2]`` tensor; the
         leaves to show are those with a ``[N, k]`` output (k <= 64), in forward order."""
-        self.plane = (isinstance(example, torch.Tensor) and example.dim() == 2
-                      and example.shape[1] == 2 and example.is_floating_point())
+        self.plane = (
+            isinstance(example, torch.Tensor)
+            and example.dim() == 2
+            and example.shape[1] == 2
+            and example.is_floating_point()
+        )
         if not self.plane or not record:
             self._plane_leaves = []
             return
@@ -131,8 +136,12 @@ class Snapshots:
     # -- steps -----------------------------------------------------------------------------
     def remember(self, batch: Any, targets: Any = None) -> None:
         """Keep the logging step's input batch (a reference) and widen the plane's range."""
-        if not self.plane or not isinstance(batch, torch.Tensor) or batch.dim() != 2 \
-                or batch.shape[-1] != 2:
+        if (
+            not self.plane
+            or not isinstance(batch, torch.Tensor)
+            or batch.dim() != 2
+            or batch.shape[-1] != 2
+        ):
             return
         x = batch.detach()
         self._batch = x
@@ -145,11 +154,18 @@ class Snapshots:
         if sink is None:
             return
         try:
-            if self.layers and (self._count % self.weights_every == 0 or final) \
-                    and self._last_weights != step:
+            if (
+                self.layers
+                and (self._count % self.weights_every == 0 or final)
+                and self._last_weights != step
+            ):
                 self.write_weights(step, sink)
-            if self.plane and self._batch is not None and not final \
-                    and not _collective_forward_risk():
+            if (
+                self.plane
+                and self._batch is not None
+                and not final
+                and not _collective_forward_risk()
+            ):
                 self.write_plane(step, sink)
         except Exception as exc:  # snapshots must never stop training
             if not self._warned:
@@ -170,10 +186,18 @@ class Snapshots:
                     # whole tensor would need every rank; leave it out of the neuron view.
                     continue
                 full = f"{name}.{pname}" if name else pname
-                sink.tensor(TAG_WEIGHTS_PREFIX + full, step, p.detach().float().cpu().numpy(),
-                            fmt.PLUGIN_GRAPH, content={"module": name, "param": pname,
-                                                       "class": type(mod).__name__,
-                                                       "kind": kind})
+                sink.tensor(
+                    TAG_WEIGHTS_PREFIX + full,
+                    step,
+                    p.detach().float().cpu().numpy(),
+                    fmt.PLUGIN_GRAPH,
+                    content={
+                        "module": name,
+                        "param": pname,
+                        "class": type(mod).__name__,
+                        "kind": kind,
+                    },
+                )
         self._last_weights = step
 
     def plane_payload(self) -> Optional[dict]:
@@ -200,6 +224,7 @@ class Snapshots:
             def hook(module, args, out):
                 if isinstance(out, torch.Tensor) and name not in outs:
                     outs[name] = out.detach()
+
             return hook
 
         try:
@@ -221,23 +246,35 @@ class Snapshots:
                 continue
             vals = out.float().cpu()
             units = [_quantize(vals[:, u]) for u in range(min(vals.shape[1], MAX_PLANE_UNITS))]
-            layers.append({"name": name, "class": type(modules[name]).__name__,
-                           "units": vals.shape[1], "planes": units})
+            layers.append(
+                {
+                    "name": name,
+                    "class": type(modules[name]).__name__,
+                    "units": vals.shape[1],
+                    "planes": units,
+                }
+            )
         x = self._batch[:MAX_POINTS].float().cpu()
         labels = None
-        if isinstance(self._targets, torch.Tensor) and \
-                self._targets.shape[:1] == self._batch.shape[:1]:
+        if (
+            isinstance(self._targets, torch.Tensor)
+            and self._targets.shape[:1] == self._batch.shape[:1]
+        ):
             t = self._targets[:MAX_POINTS].cpu()
             if t.dim() > 1:
                 t = t.argmax(-1) if t.shape[-1] > 1 else t.reshape(-1)
             labels = [int(v) if not t.is_floating_point() else float(v) for v in t.tolist()]
-        return {"schema": fmt.SCHEMA_VERSION, "grid": {"n": n, "x": [lo[0], hi[0]],
-                                                       "y": [lo[1], hi[1]]},
-                "layers": layers, "points": [[round(a, 4), round(b, 4)] for a, b in x.tolist()],
-                "labels": labels}
+        return {
+            "schema": fmt.SCHEMA_VERSION,
+            "grid": {"n": n, "x": [lo[0], hi[0]], "y": [lo[1], hi[1]]},
+            "layers": layers,
+            "points": [[round(a, 4), round(b, 4)] for a, b in x.tolist()],
+            "labels": labels,
+        }
 
     def write_plane(self, step: int, sink) -> None:
         payload = self.plane_payload()
         if payload is not None:
-            sink.json_blob(TAG_PLAYGROUND, step, payload, fmt.PLUGIN_GRAPH,
-                           content={"encoding": "json+gzip"})
+            sink.json_blob(
+                TAG_PLAYGROUND, step, payload, fmt.PLUGIN_GRAPH, content={"encoding": "json+gzip"}
+            )

@@ -20,6 +20,7 @@ Conventions (documented in FORMAT.md, tested against slow references in
 * saturation: tanh and Softsign |y| > 0.99 (local slope of tanh < 0.02), sigmoid y < 0.01 or
   y > 0.99 (slope < 0.0099), Hardtanh y at or beyond its min_val/max_val (slope exactly 0).
 """
+
 from __future__ import annotations
 
 import math
@@ -60,7 +61,7 @@ SIGMOID_FAMILY = (nn.Sigmoid,)
 
 
 def act_family(module: nn.Module) -> Optional[str]:
-    """"relu", "tanh", "sigmoid" or None. LeakyReLU/GELU/SiLU units never die: None."""
+    """ "relu", "tanh", "sigmoid" or None. LeakyReLU/GELU/SiLU units never die: None."""
     if isinstance(module, RELU_FAMILY):
         return "relu"
     if isinstance(module, TANH_FAMILY):
@@ -122,9 +123,12 @@ class Scratch:
 
 
 @torch.no_grad()
-def act_raw(x: torch.Tensor, family: Optional[str] = None,
-            module: Optional[nn.Module] = None,
-            scratch: Optional[Scratch] = None) -> torch.Tensor:
+def act_raw(
+    x: torch.Tensor,
+    family: Optional[str] = None,
+    module: Optional[nn.Module] = None,
+    scratch: Optional[Scratch] = None,
+) -> torch.Tensor:
     """The raw accumulators ACT_RAW of one module output, float32 [len(ACT_RAW)].
 
     On CPU, finite data takes a path made of reductions and arithmetic only (CPU comparisons
@@ -136,14 +140,19 @@ def act_raw(x: torch.Tensor, family: Optional[str] = None,
     n = xf.numel()
     total = xf.sum(dtype=torch.float32)
     if n and xf.device.type == "cpu" and not compiling():
-        tv = total.item()                 # host memory: no device synchronisation
+        tv = total.item()  # host memory: no device synchronisation
         if math.isfinite(tv):
             return _act_raw_finite(xf, tv, family, module, scratch or Scratch())
     return _act_raw_exact(xf, total, family, module)
 
 
-def _act_raw_finite(xf: torch.Tensor, total: float, family: Optional[str],
-                    module: Optional[nn.Module], scratch: Scratch) -> torch.Tensor:
+def _act_raw_finite(
+    xf: torch.Tensor,
+    total: float,
+    family: Optional[str],
+    module: Optional[nn.Module],
+    scratch: Scratch,
+) -> torch.Tensor:
     """ACT_RAW of finite, non-empty host data from sums, maxima and sign() on a reused
     buffer. Every reduction is read as a Python number at once (host memory, no sync) and the
     row is built in one call: on this path the per-op overhead of a dozen 0-d tensor ops per
@@ -163,22 +172,25 @@ def _act_raw_finite(xf: torch.Tensor, total: float, family: Optional[str],
         lo, hi = torch.aminmax(xf)
         max_abs = max(hi.item(), -lo.item())
     if family == "tanh":
-        if isinstance(module, nn.Hardtanh):         # y <= min_val or y >= max_val
+        if isinstance(module, nn.Hardtanh):  # y <= min_val or y >= max_val
             top = module.max_val
             inside_hi = _count_above(flat, scratch, 0.0, lambda b: b.neg_().add_(top))
             inside_lo = _count_above(flat, scratch, module.min_val)
             sat = (n - inside_hi) + (n - inside_lo)
-        else:                                       # |y| > 0.99
+        else:  # |y| > 0.99
             sat = _count_above(flat, scratch, SATURATION_BOUND, torch.Tensor.abs_)
-    elif family == "sigmoid":                       # y > 0.99 or y < 0.01
-        sat = _count_above(flat, scratch, SATURATION_BOUND) + \
-            _count_above(flat, scratch, -(1 - SATURATION_BOUND), torch.Tensor.neg_)
-    return torch.tensor([total, sumsq, max_abs, n - nonzero, 0.0, float(n), dead, sat],
-                        dtype=torch.float32)
+    elif family == "sigmoid":  # y > 0.99 or y < 0.01
+        sat = _count_above(flat, scratch, SATURATION_BOUND) + _count_above(
+            flat, scratch, -(1 - SATURATION_BOUND), torch.Tensor.neg_
+        )
+    return torch.tensor(
+        [total, sumsq, max_abs, n - nonzero, 0.0, float(n), dead, sat], dtype=torch.float32
+    )
 
 
-def _count_chunks(flat: torch.Tensor, scratch: Scratch,
-                  fill: Callable[[torch.Tensor, torch.Tensor], Any]) -> float:
+def _count_chunks(
+    flat: torch.Tensor, scratch: Scratch, fill: Callable[[torch.Tensor, torch.Tensor], Any]
+) -> float:
     """Sum of ``dot(b, b)`` over the chunks ``b`` that ``fill(chunk, b)`` writes into the
     scratch buffer: a count when ``fill`` writes 0 and +-1. Exact: a chunk's count is below
     2**24, the total is added up in Python."""
@@ -193,7 +205,7 @@ def _count_chunks(flat: torch.Tensor, scratch: Scratch,
 def _sign_into(c: torch.Tensor, buf: torch.Tensor) -> None:
     if c.dtype == torch.float32:
         torch.sign(c, out=buf)
-    else:                                         # float64/float16: out= does not convert
+    else:  # float64/float16: out= does not convert
         buf.copy_(c).sign_()
 
 
@@ -214,11 +226,16 @@ def _unit_max(xf: torch.Tensor, dim: int) -> torch.Tensor:
     return xf.amax(dim=tuple(d for d in range(xf.dim()) if d != dim))
 
 
-def _count_above(flat: torch.Tensor, scratch: Scratch, bound: float,
-                 prep: Optional[Callable[[torch.Tensor], Any]] = None) -> float:
+def _count_above(
+    flat: torch.Tensor,
+    scratch: Scratch,
+    bound: float,
+    prep: Optional[Callable[[torch.Tensor], Any]] = None,
+) -> float:
     """How many elements of ``prep(flat)`` exceed ``bound`` (``prep`` works in place on a
     chunk's copy). Exact: with gradual underflow ``a - b > 0`` holds exactly when ``a > b``,
     and sign() of the clamped difference is 0 or 1."""
+
     def fill(c: torch.Tensor, buf: torch.Tensor) -> None:
         buf.copy_(c)
         if prep is not None:
@@ -228,10 +245,11 @@ def _count_above(flat: torch.Tensor, scratch: Scratch, bound: float,
     return _count_chunks(flat, scratch, fill)
 
 
-def _act_raw_exact(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
-                   module: Optional[nn.Module]) -> torch.Tensor:
+def _act_raw_exact(
+    xf: torch.Tensor, total: torch.Tensor, family: Optional[str], module: Optional[nn.Module]
+) -> torch.Tensor:
     n = xf.numel()
-    sumsq = torch.linalg.vector_norm(xf).float().square()       # xf is float32 or float64
+    sumsq = torch.linalg.vector_norm(xf).float().square()  # xf is float32 or float64
     max_abs = torch.linalg.vector_norm(xf, float("inf")).float() if n else total.new_zeros(())
     zeros = (n - torch.count_nonzero(xf)).float()
     nonfinite = _nonfinite(xf)
@@ -241,7 +259,7 @@ def _act_raw_exact(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
         dim = unit_dim(xf)
         if dim is not None and n:
             others = tuple(d for d in range(xf.dim()) if d != dim)
-            alive = torch.count_nonzero(xf, dim=others)      # no copy of the activation
+            alive = torch.count_nonzero(xf, dim=others)  # no copy of the activation
             dead = (alive == 0).float().mean()
     elif family == "tanh":
         if isinstance(module, nn.Hardtanh):
@@ -250,8 +268,9 @@ def _act_raw_exact(xf: torch.Tensor, total: torch.Tensor, family: Optional[str],
             sat = torch.count_nonzero(xf.abs() > SATURATION_BOUND).float()
     elif family == "sigmoid":
         sat = torch.count_nonzero((xf < 1 - SATURATION_BOUND) | (xf > SATURATION_BOUND)).float()
-    return torch.stack([total, sumsq, max_abs, zeros, nonfinite, total.new_full((), n),
-                        dead.float(), sat.float()])
+    return torch.stack(
+        [total, sumsq, max_abs, zeros, nonfinite, total.new_full((), n), dead.float(), sat.float()]
+    )
 
 
 def combine(rows: torch.Tensor, ops: Sequence[str]) -> torch.Tensor:
@@ -268,8 +287,9 @@ def combine_np(stacked: np.ndarray, ops: Sequence[str], axis: int = 0) -> np.nda
     out = np.empty(stacked.shape[1:], dtype=stacked.dtype) if axis == 0 else None
     for j, op in enumerate(ops):
         col = stacked[..., j]
-        out[..., j] = col.sum(axis=0) if op == "sum" else col.max(axis=0) if op == "max" \
-            else col.min(axis=0)
+        out[..., j] = (
+            col.sum(axis=0) if op == "sum" else col.max(axis=0) if op == "max" else col.min(axis=0)
+        )
     return out
 
 
@@ -281,9 +301,16 @@ def finish_acts(raw: np.ndarray) -> Dict[str, np.ndarray]:
         mean = r["sum"] / n
         std = np.sqrt(np.maximum(r["sumsq"] / n - mean * mean, 0.0))
         std = np.where(np.isfinite(mean), std, np.nan)
-        return {"mean": mean, "std": std, "max_abs": r["max_abs"],
-                "zero_fraction": r["zeros"] / n, "nonfinite": r["nonfinite"], "numel": n,
-                "dead_fraction": r["dead_fraction"], "saturated_fraction": r["saturated"] / n}
+        return {
+            "mean": mean,
+            "std": std,
+            "max_abs": r["max_abs"],
+            "zero_fraction": r["zeros"] / n,
+            "nonfinite": r["nonfinite"],
+            "numel": n,
+            "dead_fraction": r["dead_fraction"],
+            "saturated_fraction": r["saturated"] / n,
+        }
 
 
 @torch.no_grad()
@@ -301,10 +328,18 @@ def input_raw(batch, device: Optional[torch.device] = None) -> Optional[torch.Te
         total = tf.sum(dtype=torch.float32)
         nonfinite = total.new_zeros(()) if finite_on_host(total) else _nonfinite(tf)
         lo, hi = torch.aminmax(tf)
-        rows.append(torch.stack([
-            tf.new_full((), n, dtype=torch.float32), total,
-            torch.linalg.vector_norm(tf, dtype=torch.float32).square(),
-            lo.float(), hi.float(), nonfinite]))
+        rows.append(
+            torch.stack(
+                [
+                    tf.new_full((), n, dtype=torch.float32),
+                    total,
+                    torch.linalg.vector_norm(tf, dtype=torch.float32).square(),
+                    lo.float(),
+                    hi.float(),
+                    nonfinite,
+                ]
+            )
+        )
     if not rows:
         return None
     if device is not None:
@@ -323,9 +358,16 @@ def finish_input(raw: np.ndarray, is_float: bool) -> Dict[str, float]:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.float64(r["sum"]) / n
         std = np.sqrt(max(r["sumsq"] / n - mean * mean, 0.0)) if np.isfinite(mean) else np.nan
-    return {"input_count": n, "input_mean": float(mean), "input_std": float(std),
-            "input_min": lo, "input_max": hi, "input_nonfinite": r["nonfinite"],
-            "input_float": float(is_float), "input_constant": float(lo == hi)}
+    return {
+        "input_count": n,
+        "input_mean": float(mean),
+        "input_std": float(std),
+        "input_min": lo,
+        "input_max": hi,
+        "input_nonfinite": r["nonfinite"],
+        "input_float": float(is_float),
+        "input_constant": float(lo == hi),
+    }
 
 
 def _tensors(batch):
@@ -360,8 +402,9 @@ def weight_raw(params: List[torch.Tensor]) -> torch.Tensor:
     return torch.stack([norms, sums, maxs, nonfinite], dim=1)
 
 
-def finish_weights(raw: np.ndarray, numel: np.ndarray, ndim: np.ndarray,
-                   trainable: np.ndarray) -> Dict[str, np.ndarray]:
+def finish_weights(
+    raw: np.ndarray, numel: np.ndarray, ndim: np.ndarray, trainable: np.ndarray
+) -> Dict[str, np.ndarray]:
     """[P, WEIGHT_RAW] and per-parameter metadata -> the ``weights`` statistics by name."""
     r = raw_cols(raw, WEIGHT_RAW)
     norm = r["norm"]
@@ -369,9 +412,16 @@ def finish_weights(raw: np.ndarray, numel: np.ndarray, ndim: np.ndarray,
         mean = r["sum"] / np.maximum(numel, 1)
         std = np.sqrt(np.maximum(norm * norm / np.maximum(numel, 1) - mean * mean, 0.0))
         std = np.where(np.isfinite(norm) & np.isfinite(mean), std, np.nan)
-    return {"norm": norm, "mean": mean, "std": std, "max_abs": r["max_abs"],
-            "nonfinite": r["nonfinite"], "numel": np.asarray(numel, np.float64),
-            "ndim": np.asarray(ndim, np.float64), "trainable": np.asarray(trainable, np.float64)}
+    return {
+        "norm": norm,
+        "mean": mean,
+        "std": std,
+        "max_abs": r["max_abs"],
+        "nonfinite": r["nonfinite"],
+        "numel": np.asarray(numel, np.float64),
+        "ndim": np.asarray(ndim, np.float64),
+        "trainable": np.asarray(trainable, np.float64),
+    }
 
 
 @torch.no_grad()
@@ -388,8 +438,9 @@ def grad_raw(grads: List[torch.Tensor], scratch: Optional[Scratch] = None) -> to
     return torch.stack([norms, maxs, zeros, nonfinite], dim=1)
 
 
-def _count_nonzero_each(ts: List[torch.Tensor], norms: torch.Tensor,
-                        scratch: Optional[Scratch]) -> torch.Tensor:
+def _count_nonzero_each(
+    ts: List[torch.Tensor], norms: torch.Tensor, scratch: Optional[Scratch]
+) -> torch.Tensor:
     """Per-tensor nonzero counts (float32). On the host, tensors with a finite norm (so
     finite elements) go through sign() on a reused buffer (``count_nonzero`` is branchy there,
     2-4x slower); the others, and every other device, use ``count_nonzero``."""
@@ -427,7 +478,7 @@ def _max_abs(ts: List[torch.Tensor]) -> torch.Tensor:
         lo = torch._foreach_max(torch._foreach_neg(ts))
         return torch.maximum(torch.stack(hi), torch.stack(lo)).float()
     except (AttributeError, RuntimeError, TypeError):  # older torch, exotic or empty tensors
-        if not all(t.numel() for t in ts):             # an empty (shard of a) tensor: 0
+        if not all(t.numel() for t in ts):  # an empty (shard of a) tensor: 0
             return _max_abs([t if t.numel() else t.new_zeros(1) for t in ts])
         return _norms(ts, float("inf"))
 
@@ -445,9 +496,9 @@ def _norms(ts: List[torch.Tensor], ord: float) -> torch.Tensor:
 # instead of the norm, sums and counts as they are, maxima as maxima. HealthMonitor combines
 # them with SHARD_*_OPS in its one all-gather and finishes them with :func:`unshard_rows`.
 # Per column of WEIGHT_RAW / GRAD_RAW / the update norm; ``norm`` travels squared.
-SHARD_WEIGHT_OPS = ("sum", "sum", "max", "sum")       # sumsq, sum, max_abs, nonfinite
-SHARD_GRAD_OPS = ("sum", "max", "sum", "sum")         # sumsq, max_abs, zeros, nonfinite
-SHARD_UPDATE_OPS = ("sum",)                           # update sumsq
+SHARD_WEIGHT_OPS = ("sum", "sum", "max", "sum")  # sumsq, sum, max_abs, nonfinite
+SHARD_GRAD_OPS = ("sum", "max", "sum", "sum")  # sumsq, max_abs, zeros, nonfinite
+SHARD_UPDATE_OPS = ("sum",)  # update sumsq
 # Columns finished by unshard_rows: squared (-> norm) and additive counts (/ replicas).
 SHARD_WEIGHT_FINISH = (("norm",), ("sum", "nonfinite"))
 SHARD_GRAD_FINISH = (("norm",), ("zeros", "nonfinite"))
@@ -461,7 +512,7 @@ def shard_replicas(p: torch.Tensor, world: int) -> Optional[float]:
     tensors and replicated DTensors, which every rank holds whole)."""
     try:
         from torch.distributed.tensor import DTensor, Shard
-    except ImportError:                                   # torch without DTensor
+    except ImportError:  # torch without DTensor
         return None
     if not isinstance(p, DTensor):
         return None
@@ -469,8 +520,7 @@ def shard_replicas(p: torch.Tensor, world: int) -> Optional[float]:
     for dim, placement in enumerate(p.placements):
         # Shard, and the strided shards FSDP2 puts over tensor parallelism (not Shard
         # subclasses in every torch): anything that is neither a replica nor a partial sum.
-        if isinstance(placement, Shard) or not (placement.is_replicate() or
-                                                placement.is_partial()):
+        if isinstance(placement, Shard) or not (placement.is_replicate() or placement.is_partial()):
             shards *= p.device_mesh.size(dim)
     return None if shards == 1 else max(world / shards, 1.0)
 
@@ -497,8 +547,7 @@ def batch_groups(inputs: np.ndarray) -> List[List[int]]:
     return groups
 
 
-def combine_replicated(acts: np.ndarray, inputs: np.ndarray
-                       ) -> Tuple[np.ndarray, np.ndarray]:
+def combine_replicated(acts: np.ndarray, inputs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Every rank's ACT_RAW rows [ranks, leaves, C] and INPUT_RAW rows [ranks, K] combined
     over ranks, counting what tensor parallelism replicates once.
 
@@ -521,11 +570,17 @@ def combine_replicated(acts: np.ndarray, inputs: np.ndarray
     dead, count = raw_col(ACT_RAW, "dead_fraction"), raw_col(ACT_RAW, "count")
     out = np.empty(acts.shape[1:], np.float64)
     for j, op in enumerate(ACT_OPS):
-        out[:, j] = kept[:, :, j].sum(0) if op == "sum" else acts[:, :, j].max(0) \
-            if op == "max" else acts[:, :, j].min(0)
+        out[:, j] = (
+            kept[:, :, j].sum(0)
+            if op == "sum"
+            else acts[:, :, j].max(0)
+            if op == "max"
+            else acts[:, :, j].min(0)
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_group = [(kept[g, :, dead] * kept[g, :, count]).sum(0) / kept[g, :, count].sum(0)
-                     for g in groups]
+        per_group = [
+            (kept[g, :, dead] * kept[g, :, count]).sum(0) / kept[g, :, count].sum(0) for g in groups
+        ]
     out[:, dead] = np.min(per_group, axis=0)
     firsts = inputs[[g[0] for g in groups]]
     return out, combine_np(firsts, INPUT_OPS)
@@ -561,8 +616,15 @@ def weight_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
     ps = [s.detach() for s in shards]
     norms = _norms(ps, 2.0)
     sums = torch.stack([p.sum(dtype=torch.float32) for p in ps])
-    return torch.stack([norms.double().square(), sums.double(),
-                        _max_abs(ps).double(), _nonfinite_each(ps, norms).double()], 1)
+    return torch.stack(
+        [
+            norms.double().square(),
+            sums.double(),
+            _max_abs(ps).double(),
+            _nonfinite_each(ps, norms).double(),
+        ],
+        1,
+    )
 
 
 @torch.no_grad()
@@ -574,19 +636,30 @@ def grad_raw_shards(shards: List[torch.Tensor]) -> torch.Tensor:
     norms = _norms(gs, 2.0)
     numel = torch.tensor([g.numel() for g in gs], dtype=torch.float32, device=norms.device)
     zeros = numel - torch.stack([torch.count_nonzero(g) for g in gs]).float()
-    return torch.stack([norms.double().square(), _max_abs(gs).double(),
-                        zeros.double(), _nonfinite_each(gs, norms).double()], dim=1)
+    return torch.stack(
+        [
+            norms.double().square(),
+            _max_abs(gs).double(),
+            zeros.double(),
+            _nonfinite_each(gs, norms).double(),
+        ],
+        dim=1,
+    )
 
 
-def unshard_rows(raw: np.ndarray, rows: np.ndarray, replicas: np.ndarray,
-                 sq_cols: Sequence[int], count_cols: Sequence[int]) -> np.ndarray:
+def unshard_rows(
+    raw: np.ndarray,
+    rows: np.ndarray,
+    replicas: np.ndarray,
+    sq_cols: Sequence[int],
+    count_cols: Sequence[int],
+) -> np.ndarray:
     """Finish sharded rows after the cross-rank sum: squared norms -> norms, and sums/counts
     divided by the number of ranks that held each element (HSDP replicas)."""
     out = np.array(raw, dtype=np.float64, copy=True)
     view = out.reshape(out.shape[0], -1)
     r = replicas[:, None]
-    view[rows[:, None], list(sq_cols)] = np.sqrt(np.maximum(view[rows][:, list(sq_cols)] / r,
-                                                            0.0))
+    view[rows[:, None], list(sq_cols)] = np.sqrt(np.maximum(view[rows][:, list(sq_cols)] / r, 0.0))
     if count_cols:
         view[rows[:, None], list(count_cols)] = view[rows][:, list(count_cols)] / r
     return out

@@ -1,5 +1,6 @@
 """The rows of the health tables: a model's leaf modules and parameters, their forward order,
 and which parameters are sharded (FSDP2), found again when the model's structure changes."""
+
 from __future__ import annotations
 
 import warnings
@@ -20,6 +21,7 @@ class Fsdp1Piece:
     """Where one original parameter lives under FSDP1 with ``use_orig_params=True``: its
     whole shape (the parameter itself is a 1-D view of this rank's piece, possibly empty)
     and how many ranks hold each element (the replicate degree under HYBRID_SHARD)."""
+
     __slots__ = ("shape", "numel", "replicas")
 
     def __init__(self, shape, replicas: float):
@@ -48,8 +50,12 @@ def fsdp1_pieces(model: torch.nn.Module, world: int) -> Dict[int, Fsdp1Piece]:
         flat = getattr(handle, "flat_param", None)
         params = getattr(flat, "_params", None)
         shapes = getattr(flat, "_shapes", None)
-        if flat is None or params is None or shapes is None or \
-                not getattr(handle, "uses_sharded_strategy", True):
+        if (
+            flat is None
+            or params is None
+            or shapes is None
+            or not getattr(handle, "uses_sharded_strategy", True)
+        ):
             continue
         group = getattr(unit, "process_group", None)
         try:
@@ -66,19 +72,24 @@ def _is_fsdp1(model: torch.nn.Module, params: list, pieces: Dict[int, Fsdp1Piece
     """True when FSDP1 (FullyShardedDataParallel) manages parameters whose rows cannot be
     measured (flat parameters without ``use_orig_params``); warns once per process."""
     global _FSDP1_WARNED
-    flat = any(getattr(p, "_fsdp_flattened", False) and id(p) not in pieces
-               for _, p in params)
-    flat = flat or (bool(_fsdp1_units(model)) and not pieces and
-                    any(getattr(p, "_fsdp_flattened", False) for _, p in params))
+    flat = any(getattr(p, "_fsdp_flattened", False) and id(p) not in pieces for _, p in params)
+    flat = flat or (
+        bool(_fsdp1_units(model))
+        and not pieces
+        and any(getattr(p, "_fsdp_flattened", False) for _, p in params)
+    )
     if flat and not _FSDP1_WARNED:
         _FSDP1_WARNED = True
-        warnings.warn("tb_archviz: FSDP1 (FullyShardedDataParallel) without "
-                      "use_orig_params=True: its flat parameters mix several layers, so "
-                      "weight, gradient and update statistics (weights, grads, updates "
-                      "rows) are unavailable and written as NaN (not measured); "
-                      "activations, inputs, loss and the non-finite sentinel work. With "
-                      "use_orig_params=True (Lightning's default) and under FSDP2 "
-                      "(fully_shard) they are measured.", stacklevel=4)
+        warnings.warn(
+            "tb_archviz: FSDP1 (FullyShardedDataParallel) without "
+            "use_orig_params=True: its flat parameters mix several layers, so "
+            "weight, gradient and update statistics (weights, grads, updates "
+            "rows) are unavailable and written as NaN (not measured); "
+            "activations, inputs, loss and the non-finite sentinel work. With "
+            "use_orig_params=True (Lightning's default) and under FSDP2 "
+            "(fully_shard) they are measured.",
+            stacklevel=4,
+        )
     return flat
 
 
@@ -94,8 +105,9 @@ def row_name(name: str) -> str:
 def leaf_modules(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Module]]:
     """Named modules without children (the root excluded): the rows of ``acts``, named as
     the architecture record names them (no ``_orig_mod`` level of compiled submodules)."""
-    return [(row_name(n), m) for n, m in model.named_modules()
-            if n and next(m.children(), None) is None]
+    return [
+        (row_name(n), m) for n, m in model.named_modules() if n and next(m.children(), None) is None
+    ]
 
 
 def named_params(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]:
@@ -106,8 +118,9 @@ def is_compiled(model: torch.nn.Module) -> bool:
     """Some part of the model runs through ``torch.compile`` (a wrapper inside it, a module
     compiled in place, or Lightning's compiled module)."""
     return getattr(model, "_compiler_ctx", None) is not None or any(
-        type(m).__name__ == "OptimizedModule" or
-        getattr(m, "_compiled_call_impl", None) is not None for m in model.modules())
+        type(m).__name__ == "OptimizedModule" or getattr(m, "_compiled_call_impl", None) is not None
+        for m in model.modules()
+    )
 
 
 def _layer_of(params: list) -> Dict[str, str]:
@@ -129,15 +142,15 @@ class Watched:
         self.leaves: List[Tuple[str, torch.nn.Module]] = leaf_modules(model)
         self.family = {n: S.act_family(m) for n, m in self.leaves}
         self.layer_of = _layer_of(self.params)
-        self.order: List[int] = []          # leaf indices in forward order (first seen)
+        self.order: List[int] = []  # leaf indices in forward order (first seen)
         self.seen: set = set()
         self.checked = False
         self.any_dtensor = False
-        self.sharded = np.zeros(0, np.int64)       # indices into params
+        self.sharded = np.zeros(0, np.int64)  # indices into params
         self.replicas = np.zeros(0)
         self.sharded_set: set = set()
-        self.fsdp1 = False                  # FSDP1 flat parameters: rows not measured
-        self.pieces: Dict[int, Fsdp1Piece] = {}   # FSDP1 use_orig_params: row -> piece
+        self.fsdp1 = False  # FSDP1 flat parameters: rows not measured
+        self.pieces: Dict[int, Fsdp1Piece] = {}  # FSDP1 use_orig_params: row -> piece
         self._idx_cache: Dict[tuple, torch.Tensor] = {}
         self._device: Optional[torch.device] = None
 
@@ -198,15 +211,19 @@ class Watched:
             return leaves_changed, count_changed
         by_id = fsdp1_pieces(self.model, world)
         self.fsdp1 = _is_fsdp1(self.model, self.params, by_id)
-        self.pieces = {i: by_id[id(p)] for i, (_, p) in enumerate(self.params)
-                       if id(p) in by_id}
+        self.pieces = {i: by_id[id(p)] for i, (_, p) in enumerate(self.params) if id(p) in by_id}
         self.any_dtensor = any(S.is_dtensor(p) for _, p in self.params)
         if not self.any_dtensor and not self.pieces:
-            self.sharded, self.replicas, self.sharded_set = np.zeros(0, np.int64), \
-                np.zeros(0), set()
+            self.sharded, self.replicas, self.sharded_set = (
+                np.zeros(0, np.int64),
+                np.zeros(0),
+                set(),
+            )
             return leaves_changed, count_changed
-        replicas = [self.pieces[i].replicas if i in self.pieces else
-                    S.shard_replicas(p, world) for i, (_, p) in enumerate(self.params)]
+        replicas = [
+            self.pieces[i].replicas if i in self.pieces else S.shard_replicas(p, world)
+            for i, (_, p) in enumerate(self.params)
+        ]
         self.sharded = np.array([i for i, r in enumerate(replicas) if r is not None], np.int64)
         self.replicas = np.array([r for r in replicas if r is not None], np.float64)
         self.sharded_set = set(self.sharded.tolist())
@@ -217,16 +234,18 @@ class Watched:
         p = self.params[i][1].detach()
         return S.local(p) if self.any_dtensor else p
 
-    def raw_by_kind(self, idx: List[int], ts: List[torch.Tensor], plain, sharded
-                    ) -> torch.Tensor:
+    def raw_by_kind(self, idx: List[int], ts: List[torch.Tensor], plain, sharded) -> torch.Tensor:
         """Rows of ``plain(ts)``, except that the tensors of sharded parameters go through
         ``sharded`` (additive quantities, see stats.SHARD_*_OPS)."""
         if not self.sharded_set:
             return plain(ts)
         pos_sh = [k for k, i in enumerate(idx) if i in self.sharded_set]
         pos_pl = [k for k, i in enumerate(idx) if i not in self.sharded_set]
-        parts = [(pos, fn([ts[k] for k in pos])) for pos, fn in
-                 ((pos_sh, sharded), (pos_pl, plain)) if pos]
+        parts = [
+            (pos, fn([ts[k] for k in pos]))
+            for pos, fn in ((pos_sh, sharded), (pos_pl, plain))
+            if pos
+        ]
         first = parts[0][1]
         out = torch.empty((len(ts), first.shape[1]), dtype=torch.float64, device=first.device)
         for pos, rows in parts:
@@ -236,10 +255,20 @@ class Watched:
     def numel_ndim(self) -> Tuple[np.ndarray, np.ndarray]:
         """Each parameter's whole element count and dimensions (an FSDP1 row's from its
         flat-parameter metadata: the parameter itself is the rank's 1-D piece)."""
-        numel = np.array([self.pieces[i].numel if i in self.pieces else p.numel()
-                          for i, (_, p) in enumerate(self.params)], np.float64)
-        ndim = np.array([len(self.pieces[i].shape) if i in self.pieces else p.dim()
-                         for i, (_, p) in enumerate(self.params)], np.float64)
+        numel = np.array(
+            [
+                self.pieces[i].numel if i in self.pieces else p.numel()
+                for i, (_, p) in enumerate(self.params)
+            ],
+            np.float64,
+        )
+        ndim = np.array(
+            [
+                len(self.pieces[i].shape) if i in self.pieces else p.dim()
+                for i, (_, p) in enumerate(self.params)
+            ],
+            np.float64,
+        )
         return numel, ndim
 
     def local_grads(self) -> Tuple[List[int], List[torch.Tensor]]:
@@ -260,23 +289,31 @@ class Watched:
     def weight_raw(self) -> torch.Tensor:
         if not self.sharded_set:
             return S.weight_raw([p for _, p in self.params])
-        return self.raw_by_kind(list(range(len(self.params))),
-                                [self.param_data(i) for i in range(len(self.params))],
-                                S.weight_raw, S.weight_raw_shards)
+        return self.raw_by_kind(
+            list(range(len(self.params))),
+            [self.param_data(i) for i in range(len(self.params))],
+            S.weight_raw,
+            S.weight_raw_shards,
+        )
 
     def param_ops(self, shard_ops: Tuple[str, ...]):
         """Combine rule of a parameter segment: "max" (replicated, as under DDP) unless some
         parameters are sharded."""
         return R.Rows(self.sharded, shard_ops, "max") if self.sharded.size else "max"
 
-    def unshard(self, raw: np.ndarray, layout: Sequence[str],
-                finish: Tuple[Sequence[str], Sequence[str]]) -> np.ndarray:
+    def unshard(
+        self, raw: np.ndarray, layout: Sequence[str], finish: Tuple[Sequence[str], Sequence[str]]
+    ) -> np.ndarray:
         """Finish the sharded rows of a gathered parameter table (``layout`` names its
         columns; ``finish`` = (columns that travel squared, additive counts)); no-op unless
         some parameters are sharded."""
         if not self.sharded.size or R.world() == 1:
             return raw
         squared, counts = finish
-        return S.unshard_rows(raw, self.sharded, self.replicas,
-                              [S.raw_col(layout, c) for c in squared],
-                              [S.raw_col(layout, c) for c in counts])
+        return S.unshard_rows(
+            raw,
+            self.sharded,
+            self.replicas,
+            [S.raw_col(layout, c) for c in squared],
+            [S.raw_col(layout, c) for c in counts],
+        )

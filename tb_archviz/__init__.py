@@ -3,6 +3,7 @@
 This package is the reader side (format, detectors, TensorBoard plugins, CLI) and imports
 no torch. The training side lives in :mod:`tb_archviz.callbacks`.
 """
+
 import os as _os
 import sys as _sys
 
@@ -32,7 +33,8 @@ def _find_callbacks_in_source_tree() -> None:
             if fullname != __name__ + ".callbacks":
                 return None
             return importlib.util.spec_from_file_location(
-                fullname, _os.path.join(src, "__init__.py"), submodule_search_locations=[src])
+                fullname, _os.path.join(src, "__init__.py"), submodule_search_locations=[src]
+            )
 
     if not any(type(f).__name__ == "_SourceTreeCallbacks" for f in _sys.meta_path):
         _sys.meta_path.append(_SourceTreeCallbacks())

@@ -2,6 +2,7 @@
 plus the loss and overfitting rules run offline over plain scalar series for runs without
 tb_archviz health data. The I/O around the numpy rules (``tb_archviz/detectors.py``), shared
 by ``tb-archviz inspect`` and the Timeline plugin. No torch."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Optional
@@ -25,5 +26,12 @@ def analyze_run(src, run: str, thresholds: Optional[Dict[str, float]] = None) ->
             if detectors.is_loss_tag(tag):
                 records += detectors.scalar_anomalies(tag, steps, values, thresholds)
         records += detectors.scalar_overfitting(series, thresholds)
-    return sorted(records, key=lambda r: (r.get("first_step") or 0, str(r.get("kind")),
-                                          str(r.get("layer")), str(r.get("tag"))))
+    return sorted(
+        records,
+        key=lambda r: (
+            r.get("first_step") or 0,
+            str(r.get("kind")),
+            str(r.get("layer")),
+            str(r.get("tag")),
+        ),
+    )

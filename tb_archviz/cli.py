@@ -3,6 +3,7 @@
 ``inspect`` and ``export`` are reader-side and import no torch; ``demo`` trains, so it imports
 the training side lazily. Exit codes: 0 success, 1 ``--fail-on`` matched, 2 usage errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,7 @@ from typing import List, Optional
 
 from tb_archviz.record import SEVERITIES
 
-SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}   # least first
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}  # least first
 
 
 class UsageError(Exception):
@@ -25,44 +26,77 @@ class UsageError(Exception):
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tb-archviz",
-        description="Architecture diagrams and training-health anomalies from TensorBoard logdirs.")
+        description="Architecture diagrams and training-health anomalies from TensorBoard logdirs.",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     ins = sub.add_parser(
-        "inspect", help="report architectures and anomalies of every run",
+        "inspect",
+        help="report architectures and anomalies of every run",
         description="Report every run's architecture, anomalies and hyperparameters (the "
-                    "hparams plugin data Lightning's TensorBoardLogger.log_hyperparams writes, "
-                    "or hparams.yaml beside the event files). With --by NAME, group the runs "
-                    "by that hyperparameter and say in one sentence when a threshold or value "
-                    "separates the broken runs from the healthy ones.")
+        "hparams plugin data Lightning's TensorBoardLogger.log_hyperparams writes, "
+        "or hparams.yaml beside the event files). With --by NAME, group the runs "
+        "by that hyperparameter and say in one sentence when a threshold or value "
+        "separates the broken runs from the healthy ones.",
+    )
     ins.add_argument("logdir")
-    ins.add_argument("--json", action="store_true",
-                     help="print one JSON document (each run with \"hparams\"; with --by, a "
-                          "\"by\" object: hparam, kind, split)")
-    ins.add_argument("--by", metavar="NAME", default=None,
-                     help="group the runs by hyperparameter NAME and find the setting that "
-                          "separates broken runs from healthy ones, e.g. 'all 4 runs with "
-                          "lr \u2265 0.5 have exploding_gradients; none of the 4 below'")
-    ins.add_argument("--kind", metavar="KIND", default=None,
-                     help="with --by: broken means having an anomaly of this kind (default: "
-                          "any warning or error)")
-    ins.add_argument("--fail-on", choices=["warning", "error"], default=None,
-                     help="exit 1 if an anomaly of this severity or worse exists, or if a "
-                          "run has records that could not be read")
+    ins.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON document (each run with "hparams"; with --by, a '
+        '"by" object: hparam, kind, split)',
+    )
+    ins.add_argument(
+        "--by",
+        metavar="NAME",
+        default=None,
+        help="group the runs by hyperparameter NAME and find the setting that "
+        "separates broken runs from healthy ones, e.g. 'all 4 runs with "
+        "lr \u2265 0.5 have exploding_gradients; none of the 4 below'",
+    )
+    ins.add_argument(
+        "--kind",
+        metavar="KIND",
+        default=None,
+        help="with --by: broken means having an anomaly of this kind (default: "
+        "any warning or error)",
+    )
+    ins.add_argument(
+        "--fail-on",
+        choices=["warning", "error"],
+        default=None,
+        help="exit 1 if an anomaly of this severity or worse exists, or if a "
+        "run has records that could not be read",
+    )
 
     exp = sub.add_parser("export", help="write a run's block diagram to a file")
     exp.add_argument("logdir")
-    exp.add_argument("--run", required=False, default=None,
-                     help="run (relative path); may be omitted when the logdir has one run "
-                          "with an architecture")
-    exp.add_argument("-o", "--output", required=True,
-                     help="output file: .svg, .png, .pdf, .dot or .json")
-    exp.add_argument("--depth", type=int, default=None,
-                     help="expand containers to this depth (default: chosen for readability)")
-    exp.add_argument("--version", type=int, default=None,
-                     help="architecture version (index, default: the latest)")
-    exp.add_argument("--style", default="blocks",
-                     help="blocks (block diagram, default) or volumes (3-D feature-map boxes)")
+    exp.add_argument(
+        "--run",
+        required=False,
+        default=None,
+        help="run (relative path); may be omitted when the logdir has one run with an architecture",
+    )
+    exp.add_argument(
+        "-o", "--output", required=True, help="output file: .svg, .png, .pdf, .dot or .json"
+    )
+    exp.add_argument(
+        "--depth",
+        type=int,
+        default=None,
+        help="expand containers to this depth (default: chosen for readability)",
+    )
+    exp.add_argument(
+        "--version",
+        type=int,
+        default=None,
+        help="architecture version (index, default: the latest)",
+    )
+    exp.add_argument(
+        "--style",
+        default="blocks",
+        help="blocks (block diagram, default) or volumes (3-D feature-map boxes)",
+    )
 
     demo = sub.add_parser("demo", help="train small demo models with the callback (main job)")
     demo.add_argument("logdir", nargs="?", default="archviz_demo")
@@ -104,8 +138,9 @@ def inspect_logdir(logdir: str, loader: str = "fast", jobs: Optional[int] = None
             jobs = _cpus() if len(walked) >= PARALLEL_RUNS else 1
         jobs = max(1, min(int(jobs), len(walked)))
         if jobs > 1:
-            shares = [walked[i * len(walked) // jobs:(i + 1) * len(walked) // jobs]
-                      for i in range(jobs)]
+            shares = [
+                walked[i * len(walked) // jobs : (i + 1) * len(walked) // jobs] for i in range(jobs)
+            ]
             try:
                 import concurrent.futures
                 import multiprocessing
@@ -117,8 +152,9 @@ def inspect_logdir(logdir: str, loader: str = "fast", jobs: Optional[int] = None
                 logging.getLogger(__name__).debug("inspect in one process: %s", exc)
             else:
                 return {"runs": [entry for part in parts for entry in part]}
-        src = reader.Source(reader.IndexedProvider(eventfiles.data_provider(logdir, walked)),
-                            _request_context())
+        src = reader.Source(
+            reader.IndexedProvider(eventfiles.data_provider(logdir, walked)), _request_context()
+        )
     else:
         src = reader.open_logdir(logdir, loader=loader)
     return {"runs": _inspect_runs(src, logdir)}
@@ -146,8 +182,9 @@ def _inspect_share(logdir: str, walked) -> list:
     """A worker's entries: the runs of ``walked`` (a contiguous share of the walk)."""
     from tb_archviz import eventfiles, reader
 
-    src = reader.Source(reader.IndexedProvider(eventfiles.data_provider(logdir, walked)),
-                        _request_context())
+    src = reader.Source(
+        reader.IndexedProvider(eventfiles.data_provider(logdir, walked)), _request_context()
+    )
     return _inspect_runs(src, logdir)
 
 
@@ -159,8 +196,11 @@ def _inspect_runs(src, logdir: Optional[str] = None) -> list:
     for run in reader.list_runs(src):
         versions = archs.get(run) or []
         latest = versions[-1][1] if versions else None
-        entry = {"run": run, "architecture": reader.summarize_architecture(latest),
-                 "anomalies": _analyze(src, run)}
+        entry = {
+            "run": run,
+            "architecture": reader.summarize_architecture(latest),
+            "anomalies": _analyze(src, run),
+        }
         if latest is not None and latest.get("source") == "graphdef":
             entry["architecture"]["source"] = "graphdef"
         if len(versions) > 1:
@@ -184,22 +224,34 @@ def _print_text(doc: dict, out) -> None:
         if arch is None:
             print("  architecture: none recorded", file=out)
         else:
-            print(f"  architecture: {arch['modules']} modules, {arch['parameters']:,} parameters, "
-                  f"{arch['edges']} dataflow edges" +
-                  ("" if arch.get("status", "ok") == "ok" else f" ({arch['status']})"), file=out)
+            print(
+                f"  architecture: {arch['modules']} modules, {arch['parameters']:,} parameters, "
+                f"{arch['edges']} dataflow edges"
+                + ("" if arch.get("status", "ok") == "ok" else f" ({arch['status']})"),
+                file=out,
+            )
         if entry.get("hparams"):
             from tb_archviz.sweeps import fmt_value
 
-            print("  hparams: " + ", ".join(f"{k}={fmt_value(v)}"
-                                            for k, v in entry["hparams"].items()), file=out)
+            print(
+                "  hparams: "
+                + ", ".join(f"{k}={fmt_value(v)}" for k, v in entry["hparams"].items()),
+                file=out,
+            )
         anomalies = entry["anomalies"]
         if not anomalies:
-            print("  anomalies: none" + (" found in what could be read"
-                                         if entry.get("problems") else ""), file=out)
+            print(
+                "  anomalies: none"
+                + (" found in what could be read" if entry.get("problems") else ""),
+                file=out,
+            )
         for a in anomalies:
             where = a.get("layer") or a.get("tag") or "run"
-            print(f"  [{a.get('severity', 'info')}] {a['kind']} in {where}, steps "
-                  f"{a['first_step']}-{a.get('last_step')}: {a.get('message', '')}", file=out)
+            print(
+                f"  [{a.get('severity', 'info')}] {a['kind']} in {where}, steps "
+                f"{a['first_step']}-{a.get('last_step')}: {a.get('message', '')}",
+                file=out,
+            )
         for problem in entry.get("problems", []):
             print(f"  [problem] {problem}", file=out)
 
@@ -214,16 +266,18 @@ def cmd_inspect(args) -> int:
         if by is None:
             raise UsageError("--kind needs --by NAME (the hyperparameter to relate it to)")
         if kind not in registry.kinds():
-            raise UsageError(f"unknown anomaly kind {kind!r}; kinds: "
-                             + ", ".join(sorted(registry.kinds())))
+            raise UsageError(
+                f"unknown anomaly kind {kind!r}; kinds: " + ", ".join(sorted(registry.kinds()))
+            )
     try:
         doc = inspect_logdir(args.logdir)
     except (UsageError, FileNotFoundError):
         raise
     except Exception as exc:  # no traceback for a logdir we cannot read
         logging.getLogger(__name__).debug("inspect failed", exc_info=True)
-        raise UsageError(f"cannot read logdir {args.logdir!r}: {type(exc).__name__}: "
-                         f"{exc}") from None
+        raise UsageError(
+            f"cannot read logdir {args.logdir!r}: {type(exc).__name__}: {exc}"
+        ) from None
     if by is not None:
         from tb_archviz import sweeps
 
@@ -236,17 +290,22 @@ def cmd_inspect(args) -> int:
     else:
         _print_text(doc, sys.stdout)
     if args.fail_on:
-        worst = max((SEVERITY_RANK.get(a.get("severity"), 0)
-                     for r in doc["runs"] for a in r["anomalies"]), default=-1)
+        worst = max(
+            (SEVERITY_RANK.get(a.get("severity"), 0) for r in doc["runs"] for a in r["anomalies"]),
+            default=-1,
+        )
         if worst >= SEVERITY_RANK[args.fail_on]:
             return 1
         # Records that could not be read may hold exactly the finding asked about: not an
         # all-clear (issue 12).
         unreadable = [r["run"] or "." for r in doc["runs"] if r.get("problems")]
         if unreadable:
-            print(f"tb-archviz: {len(unreadable)} run(s) have records that could not be "
-                  f"read ({', '.join(unreadable[:5])}{', ...' if len(unreadable) > 5 else ''}"
-                  "); failing because of --fail-on", file=sys.stderr)
+            print(
+                f"tb-archviz: {len(unreadable)} run(s) have records that could not be "
+                f"read ({', '.join(unreadable[:5])}{', ...' if len(unreadable) > 5 else ''}"
+                "); failing because of --fail-on",
+                file=sys.stderr,
+            )
             return 1
     return 0
 
@@ -274,27 +333,36 @@ def cmd_export(args) -> int:
     src = reader.open_logdir(args.logdir)
     archs = reader.read_any_architectures(src)
     if not archs:
-        raise UsageError(f"no run in {args.logdir!r} has an architecture (neither tb_archviz "
-                         "data nor a graph from add_graph/log_graph)")
+        raise UsageError(
+            f"no run in {args.logdir!r} has an architecture (neither tb_archviz "
+            "data nor a graph from add_graph/log_graph)"
+        )
     run = args.run
     if run is None:
         if len(archs) > 1:
-            raise UsageError("several runs have architectures; choose one with --run: " +
-                             ", ".join(sorted(archs)))
+            raise UsageError(
+                "several runs have architectures; choose one with --run: "
+                + ", ".join(sorted(archs))
+            )
         run = next(iter(archs))
     if run not in archs:
         if run not in set(reader.list_runs(src)):
-            raise UsageError(f"run {run!r} does not exist in {args.logdir!r}; runs with an "
-                             "architecture: " + ", ".join(sorted(archs)))
-        raise UsageError(f"run {run!r} has no architecture; runs with one: " +
-                         ", ".join(sorted(archs)))
+            raise UsageError(
+                f"run {run!r} does not exist in {args.logdir!r}; runs with an "
+                "architecture: " + ", ".join(sorted(archs))
+            )
+        raise UsageError(
+            f"run {run!r} has no architecture; runs with one: " + ", ".join(sorted(archs))
+        )
     versions = archs[run]
     index = -1 if args.version is None else args.version
     try:
         record = versions[index][1]
     except IndexError:
-        raise UsageError(f"run {run!r} has {len(versions)} architecture version(s); "
-                         f"--version must be in 0..{len(versions) - 1}") from None
+        raise UsageError(
+            f"run {run!r} has {len(versions)} architecture version(s); "
+            f"--version must be in 0..{len(versions) - 1}"
+        ) from None
     try:
         export.export_architecture(record, args.output, depth=args.depth, style=args.style)
     except ValueError as exc:
@@ -310,8 +378,10 @@ def cmd_demo(args) -> int:
     try:
         from tb_archviz.callbacks.demo import run_demo
     except ImportError as exc:
-        raise UsageError(f"the demo trains models and needs torch and lightning ({exc}); "
-                         "install them: pip install torch==2.13.0 lightning") from None
+        raise UsageError(
+            f"the demo trains models and needs torch and lightning ({exc}); "
+            "install them: pip install torch==2.13.0 lightning"
+        ) from None
     run_demo(args.logdir, steps=args.steps, quick=args.quick)
     logdir = os.path.abspath(args.logdir)
     print("\nOpen the dashboards with:\n")

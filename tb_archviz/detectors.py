@@ -17,6 +17,7 @@ CS231n) and were calibrated so that healthy modern training (residual CNN with B
 GELU/LayerNorm transformers with AdamW, LSTM) raises nothing at warning level or above
 (``tests/bugs``, ``benchmarks/bugs.py``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,19 +49,42 @@ from tb_archviz.rules.nonfinite import (
     regrow,
 )
 
-__all__ = ["SEVERITIES", "KINDS", "DEFAULT_THRESHOLDS", "REMEDIES", "INPUT_NON_FINITE_REMEDY",
-           "StepStats", "Flag", "State", "Tracker", "Detector", "NonFiniteSource", "LossRule",
-           "make_record", "locate_non_finite", "explain_non_finite", "input_record", "regrow",
-           "trouble_origin", "input_flags", "validate_thresholds", "is_loss_tag",
-           "scalar_anomalies", "scalar_overfitting", "_since", "_fmt"]
+__all__ = [
+    "SEVERITIES",
+    "KINDS",
+    "DEFAULT_THRESHOLDS",
+    "REMEDIES",
+    "INPUT_NON_FINITE_REMEDY",
+    "StepStats",
+    "Flag",
+    "State",
+    "Tracker",
+    "Detector",
+    "NonFiniteSource",
+    "LossRule",
+    "make_record",
+    "locate_non_finite",
+    "explain_non_finite",
+    "input_record",
+    "regrow",
+    "trouble_origin",
+    "input_flags",
+    "validate_thresholds",
+    "is_loss_tag",
+    "scalar_anomalies",
+    "scalar_overfitting",
+    "_since",
+    "_fmt",
+]
+
 
 class Tracker:
     """Turns per-step flags into records: persistence, onset step, growing last_step."""
 
     def __init__(self, th: Dict[str, float]):
         self.th = th
-        self.runs: Dict[tuple, List[int]] = {}       # key -> [count, start_step]
-        self.open: Dict[tuple, dict] = {}            # key -> record of the current episode
+        self.runs: Dict[tuple, List[int]] = {}  # key -> [count, start_step]
+        self.open: Dict[tuple, dict] = {}  # key -> record of the current episode
 
     def update(self, step: int, checked: Iterable[tuple], flags: Iterable[Flag]) -> List[dict]:
         worst: Dict[tuple, Flag] = {}
@@ -87,8 +111,10 @@ class Tracker:
         return out
 
     def state_dict(self) -> dict:
-        return {"runs": [[list(k), v] for k, v in self.runs.items()],
-                "open": [[list(k), v] for k, v in self.open.items()]}
+        return {
+            "runs": [[list(k), v] for k, v in self.runs.items()],
+            "open": [[list(k), v] for k, v in self.open.items()],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.runs = {tuple(k): list(v) for k, v in state.get("runs", [])}
@@ -122,8 +148,9 @@ class Detector:
             flags += f
         return self.tracker.update(s.step, checked, flags)
 
-    def locate_non_finite(self, sources: List[NonFiniteSource], layer_of: Dict[str, str]
-                          ) -> Optional[dict]:
+    def locate_non_finite(
+        self, sources: List[NonFiniteSource], layer_of: Dict[str, str]
+    ) -> Optional[dict]:
         return locate_non_finite(sources, layer_of, self.state)
 
     def explain(self, record: dict, layer_of: Dict[str, str]) -> dict:
@@ -144,11 +171,12 @@ class Detector:
         if isinstance(saved, dict):
             fields = {f.name for f in dataclasses.fields(State)}
             self.state = State(**{k: v for k, v in saved.items() if k in fields})
-        else:       # checkpoints written before State existed
-            self.state = State(grad_baseline={k: list(v) for k, v in
-                                              state.get("grad_baseline", {}).items()},
-                               loss=state.get("loss") or {},
-                               last_train_input=dict(state.get("last_train_input", {})))
+        else:  # checkpoints written before State existed
+            self.state = State(
+                grad_baseline={k: list(v) for k, v in state.get("grad_baseline", {}).items()},
+                loss=state.get("loss") or {},
+                last_train_input=dict(state.get("last_train_input", {})),
+            )
 
 
 KINDS: Tuple[str, ...] = R.kinds()
@@ -171,11 +199,16 @@ def validate_thresholds(thresholds: Optional[Dict[str, Any]]) -> Dict[str, float
         raise ValueError(f"thresholds must be a dict, got {type(thresholds).__name__}")
     unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS))
     if unknown:
-        raise ValueError(f"unknown threshold(s) {unknown}; allowed keys: "
-                         f"{', '.join(sorted(DEFAULT_THRESHOLDS))}")
+        raise ValueError(
+            f"unknown threshold(s) {unknown}; allowed keys: {', '.join(sorted(DEFAULT_THRESHOLDS))}"
+        )
     for key, value in thresholds.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                not math.isfinite(value) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ValueError(f"threshold {key!r} must be a finite number >= 0, got {value!r}")
         merged[key] = float(value)
     for key in ("patience", "baseline_points", "plateau_min_points"):
@@ -191,8 +224,9 @@ def is_loss_tag(tag: str) -> bool:
     return bool(_LOSS_TAG.search(tag)) and not tag.startswith("archviz/")
 
 
-def scalar_anomalies(tag: str, steps: np.ndarray, values: np.ndarray,
-                     thresholds: Optional[Dict[str, float]] = None) -> List[dict]:
+def scalar_anomalies(
+    tag: str, steps: np.ndarray, values: np.ndarray, thresholds: Optional[Dict[str, float]] = None
+) -> List[dict]:
     """non_finite, loss_plateau, loss_divergence over one ordinary scalar loss series."""
     th = validate_thresholds(thresholds)
     tracker = Tracker(th)
@@ -210,15 +244,17 @@ def scalar_anomalies(tag: str, steps: np.ndarray, values: np.ndarray,
         for rec in tracker.update(int(step), checked, flags):
             records[(rec["kind"], rec["layer"], rec["tag"], rec["first_step"])] = rec
     if bad_first is not None:
-        f = Flag("non_finite", None, tag, float("nan"), 0.0, tag, "error",
-                 f"'{tag}' became NaN/Inf")
+        f = Flag(
+            "non_finite", None, tag, float("nan"), 0.0, tag, "error", f"'{tag}' became NaN/Inf"
+        )
         rec = make_record(f, int(bad_first), int(bad_last))
         records[("non_finite", None, tag, rec["first_step"])] = rec
     return sorted(records.values(), key=lambda r: (r["first_step"], r["kind"]))
 
 
-def scalar_overfitting(series: Dict[str, Tuple[np.ndarray, np.ndarray]],
-                       thresholds: Optional[Dict[str, float]] = None) -> List[dict]:
+def scalar_overfitting(
+    series: Dict[str, Tuple[np.ndarray, np.ndarray]], thresholds: Optional[Dict[str, float]] = None
+) -> List[dict]:
     """overfitting over a run's plain scalar series: the first validation-loss tag against
     the first training-loss tag (``val_loss`` / ``train_loss``, ``loss/val`` / ``loss``...)."""
     th = validate_thresholds(thresholds)

@@ -8,6 +8,7 @@ pyramid"): :func:`pyramid_levels` lists a tag's levels coarsest first,
 :func:`enough_buckets` says whether a level still gives about one bucket per two columns, and
 a :class:`MinMaxTable` holds what was read (raw values or buckets) ready to be cut again.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -33,8 +34,7 @@ def bucket_starts(steps: np.ndarray, columns: int) -> np.ndarray:
     return np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]]).astype(np.int64)
 
 
-def minmax_downsample(values: np.ndarray, starts: np.ndarray
-                      ) -> Tuple[np.ndarray, np.ndarray]:
+def minmax_downsample(values: np.ndarray, starts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Per-bucket (min, max) along axis 0 of ``values``; a bucket holding a NaN reports NaN
     as its max (a non-finite step must stay visible), +/-Inf survive as themselves."""
     if len(values) == 0:
@@ -48,8 +48,9 @@ def minmax_downsample(values: np.ndarray, starts: np.ndarray
     return lo, hi
 
 
-def minmax_planes(lo: np.ndarray, hi: np.ndarray, starts: np.ndarray
-                  ) -> Tuple[np.ndarray, np.ndarray]:
+def minmax_planes(
+    lo: np.ndarray, hi: np.ndarray, starts: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray]:
     """Per-bucket (min of ``lo``, max of ``hi``) along axis 0: the same rule as
     :func:`minmax_downsample` applied to pyramid buckets (NaN in ``hi`` wins, ``lo`` ignores
     NaN unless every value is NaN). ``lo is hi`` for raw values."""
@@ -61,8 +62,9 @@ def minmax_planes(lo: np.ndarray, hi: np.ndarray, starts: np.ndarray
     return np.fmin.reduceat(lo, starts, axis=0), np.maximum.reduceat(hi, starts, axis=0)
 
 
-def minmax_groups(lo: np.ndarray, hi: np.ndarray, groups: Sequence[Sequence[int]]
-                  ) -> Tuple[np.ndarray, np.ndarray]:
+def minmax_groups(
+    lo: np.ndarray, hi: np.ndarray, groups: Sequence[Sequence[int]]
+) -> Tuple[np.ndarray, np.ndarray]:
     """[entries x groups] planes from [entries x rows]: a group's maximum is the largest of
     its rows' maxima (NaN if any is NaN: a problem inside a folded group stays visible), its
     minimum the smallest finite-or-not minimum (NaN only if all are NaN)."""
@@ -111,8 +113,9 @@ class MinMaxTable:
     (``level`` > 1) have one bucket per entry, plus the newest raw value at the end
     (:meth:`with_newest`)."""
 
-    def __init__(self, steps, lo, hi, stats, rows, layers, sampled, level=1, first=None,
-                 covered=None):
+    def __init__(
+        self, steps, lo, hi, stats, rows, layers, sampled, level=1, first=None, covered=None
+    ):
         self.steps: np.ndarray = steps
         self.lo: np.ndarray = lo
         self.hi: np.ndarray = hi
@@ -127,15 +130,17 @@ class MinMaxTable:
         self.by_stat: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
-    def from_series(cls, series: "reader.StatSeries", stats: Sequence[str], level: int = 1
-                    ) -> "MinMaxTable":
+    def from_series(
+        cls, series: "reader.StatSeries", stats: Sequence[str], level: int = 1
+    ) -> "MinMaxTable":
         """The table of a series read with :func:`tb_archviz.reader.read_stats` (of a raw tag,
         or of its pyramid tag at ``level``); ``stats`` name the columns (``stat0, stat1, ...``
         when the tag names none)."""
         steps, lo = series.steps, series.values.astype(np.float32, copy=False)
         hi = lo if series.hi is None else series.hi.astype(np.float32, copy=False)
-        names = [str(s) for s in stats] or \
-            [f"stat{i}" for i in range(lo.shape[2] if lo.ndim == 3 else 0)]
+        names = [str(s) for s in stats] or [
+            f"stat{i}" for i in range(lo.shape[2] if lo.ndim == 3 else 0)
+        ]
         first, covered = steps, len(steps)
         if level > 1 and len(steps):
             # The first bucket starts at the first layer table (the first logging step)
@@ -143,8 +148,18 @@ class MinMaxTable:
             tables = [s for s, _ in reader.layer_rows_of(series.tables, series.kind)]
             first = bucket_first_steps(steps, min(tables + [int(steps[0])]))
             covered = len(steps) * level
-        return cls(steps, lo, hi, names, list(series.rows), list(series.layers),
-                   series.sampled, level, first, covered)
+        return cls(
+            steps,
+            lo,
+            hi,
+            names,
+            list(series.rows),
+            list(series.layers),
+            series.sampled,
+            level,
+            first,
+            covered,
+        )
 
     def in_module_order(self, order: Dict[str, int]) -> "MinMaxTable":
         """Rows sorted by their module's position in ``order`` (forward order); rows keep
@@ -157,23 +172,45 @@ class MinMaxTable:
             return self
         lo = self.lo[:, perm, :]
         hi = lo if self.hi is self.lo else self.hi[:, perm, :]
-        return MinMaxTable(self.steps, lo, hi, self.stats, [self.rows[i] for i in perm],
-                           [self.layers[i] for i in perm], self.sampled, self.level,
-                           self.first, self.covered)
+        return MinMaxTable(
+            self.steps,
+            lo,
+            hi,
+            self.stats,
+            [self.rows[i] for i in perm],
+            [self.layers[i] for i in perm],
+            self.sampled,
+            self.level,
+            self.first,
+            self.covered,
+        )
 
     def with_newest(self, newest: "MinMaxTable") -> "MinMaxTable":
         """This pyramid table followed by the newest raw value when it is past the last
         bucket (both data providers always keep the newest value of a downsampled read)."""
-        if not len(newest.steps) or not len(self.steps) or \
-                newest.steps[-1] <= self.steps[-1] or newest.rows != self.rows:
+        if (
+            not len(newest.steps)
+            or not len(self.steps)
+            or newest.steps[-1] <= self.steps[-1]
+            or newest.rows != self.rows
+        ):
             return self
 
         def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.concatenate([a, b[-1:]])
-        return MinMaxTable(cat(self.steps, newest.steps), cat(self.lo, newest.lo),
-                           cat(self.hi, newest.hi), self.stats, self.rows, self.layers,
-                           self.sampled, self.level, cat(self.first, newest.steps),
-                           self.covered + 1)
+
+        return MinMaxTable(
+            cat(self.steps, newest.steps),
+            cat(self.lo, newest.lo),
+            cat(self.hi, newest.hi),
+            self.stats,
+            self.rows,
+            self.layers,
+            self.sampled,
+            self.level,
+            cat(self.first, newest.steps),
+            self.covered + 1,
+        )
 
     def stat_planes(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         """(min, max) of one statistic as contiguous [entries x rows] arrays (cached)."""
@@ -183,8 +220,9 @@ class MinMaxTable:
             self.by_stat[index] = (lo, hi)
         return self.by_stat[index]
 
-    def select(self, rows: Sequence[int], stat: Optional[int] = None
-               ) -> Tuple[np.ndarray, np.ndarray]:
+    def select(
+        self, rows: Sequence[int], stat: Optional[int] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """(min, max) restricted to some rows (and one statistic)."""
         pick = (slice(None), list(rows)) if stat is None else (slice(None), list(rows), stat)
         lo = self.lo[pick]

@@ -33,6 +33,7 @@ Damaged files (what TensorBoard's loader does, and where we differ):
 
 Whatever happens in one file costs that file's remaining records, never the run list.
 """
+
 from __future__ import annotations
 
 import collections
@@ -117,6 +118,7 @@ def walk(logdir: str) -> List[Tuple[str, str, List[str]]]:
 # Files up to this size are read whole; larger ones are mapped.
 _READ_WHOLE = 64 << 20
 
+
 def _length_crc(length: int, memo: Dict[int, int]) -> int:
     """The masked CRC-32C of a record's 8 length bytes (``memo``: lengths repeat)."""
     crc = memo.get(length)
@@ -151,8 +153,9 @@ def _event_class():
     return _EVENT
 
 
-def records(data, label: str = "event file", memo: Optional[Dict[int, int]] = None
-            ) -> Iterator[memoryview]:
+def records(
+    data, label: str = "event file", memo: Optional[Dict[int, int]] = None
+) -> Iterator[memoryview]:
     """The records of one TFRecord file held in ``data`` (bytes or a read-only map), in
     order, up to the first record that is cut short or whose length CRC does not match (see
     the module docstring)."""
@@ -167,8 +170,7 @@ def records(data, label: str = "event file", memo: Optional[Dict[int, int]] = No
             return
         length, crc = _HEADER.unpack_from(data, pos)
         if _length_crc(length, memo) != crc:
-            log.debug("%s: length CRC mismatch at byte %d; rest of the file skipped",
-                      label, pos)
+            log.debug("%s: length CRC mismatch at byte %d; rest of the file skipped", label, pos)
             return
         start = pos + 12
         stop = start + length
@@ -182,8 +184,10 @@ def records(data, label: str = "event file", memo: Optional[Dict[int, int]] = No
 # ----------------------------------------------------------------------------- one run
 
 
-_FLOAT_KINDS = {1: ("float_val", struct.Struct("<f")),   # DT_FLOAT
-                2: ("double_val", struct.Struct("<d"))}  # DT_DOUBLE
+_FLOAT_KINDS = {
+    1: ("float_val", struct.Struct("<f")),  # DT_FLOAT
+    2: ("double_val", struct.Struct("<d")),
+}  # DT_DOUBLE
 
 
 def _scalar_number(tensor) -> Optional[float]:
@@ -207,10 +211,10 @@ class _Run:
 
     def __init__(self):
         self.first_event_timestamp: Optional[float] = None
-        self.metadata: Dict[str, object] = {}      # tag -> first SummaryMetadata (kept only)
-        self.tensors: Dict[str, list] = {}         # tag -> [TensorEvent] (kept only)
-        self._scalar_tags: set = set()             # run-level plain scalar tags
-        self._dropped: set = set()                 # tags of plugins not kept
+        self.metadata: Dict[str, object] = {}  # tag -> first SummaryMetadata (kept only)
+        self.tensors: Dict[str, list] = {}  # tag -> [TensorEvent] (kept only)
+        self._scalar_tags: set = set()  # run-level plain scalar tags
+        self._dropped: set = set()  # tags of plugins not kept
 
     def load_file(self, path: str, memo: Optional[Dict[int, int]] = None) -> None:
         """Add the events of one file (``memo``: length CRCs, shared across files)."""
@@ -231,8 +235,12 @@ class _Run:
         try:
             self._load(data, path, {} if memo is None else memo)
         except Exception as exc:  # noqa: BLE001 - a value TensorBoard's migrations reject
-            log.warning("tb_archviz: %s: the rest of this event file is skipped: %s: %s",
-                        path, type(exc).__name__, exc)
+            log.warning(
+                "tb_archviz: %s: the rest of this event file is skipped: %s: %s",
+                path,
+                type(exc).__name__,
+                exc,
+            )
         finally:
             if not isinstance(data, bytes):
                 data.close()
@@ -250,8 +258,7 @@ class _Run:
             try:
                 event = parse(record)
             except Exception as exc:  # damaged inside: as a cut-short record (docstring)
-                log.debug("%s: record does not parse (%s); rest of the file skipped",
-                          path, exc)
+                log.debug("%s: record does not parse (%s); rest of the file skipped", path, exc)
                 return
             if self.first_event_timestamp is None:
                 self.first_event_timestamp = event.wall_time
@@ -262,8 +269,9 @@ class _Run:
                     for ev in dataclass_compat.migrate_event(event, initial):
                         if ev.HasField("summary"):  # already migrated: as it is
                             for value in ev.summary.value:
-                                self._migrated(value, ev.step, ev.wall_time, initial, fast,
-                                               migrated=True)
+                                self._migrated(
+                                    value, ev.step, ev.wall_time, initial, fast, migrated=True
+                                )
                 continue
             step = event.step
             wall_time = event.wall_time
@@ -283,8 +291,12 @@ class _Run:
                         tensor = value.tensor
                         floats = tensor.float_val
                         # float32 as our sink and tf.summary write it; others below
-                        if len(floats) == 1 and tensor.dtype == 1 \
-                                and not tensor.tensor_shape.dim and not tensor.tensor_content:
+                        if (
+                            len(floats) == 1
+                            and tensor.dtype == 1
+                            and not tensor.tensor_shape.dim
+                            and not tensor.tensor_content
+                        ):
                             kept.append(_scalar_datum(step, wall_time, floats[0]))
                             continue
                         number = _scalar_number(tensor)
@@ -304,13 +316,11 @@ class _Run:
             values = migrate_dataclass(migrate_value(value), initial)
         for new in values:
             tag = new.tag
-            if new.HasField("metadata") and tag not in self.metadata \
-                    and tag not in self._dropped:
+            if new.HasField("metadata") and tag not in self.metadata and tag not in self._dropped:
                 plugin = new.metadata.plugin_data.plugin_name
                 if plugin in KEPT_PLUGINS:
                     self.metadata[tag] = new.metadata
-                    if plugin == "scalars" and \
-                            new.metadata.data_class == _DATA_CLASS_SCALAR:
+                    if plugin == "scalars" and new.metadata.data_class == _DATA_CLASS_SCALAR:
                         self._scalar_tags.add(tag)
                 else:
                     self._dropped.add(tag)
@@ -320,11 +330,19 @@ class _Run:
                     continue
                 kept = self.tensors.setdefault(key, [])
                 number = _scalar_number(new.tensor) if tag in self._scalar_tags else None
-                kept.append(TensorEvent(wall_time, step, new.tensor) if number is None
-                            else _scalar_datum(step, wall_time, number))
+                kept.append(
+                    TensorEvent(wall_time, step, new.tensor)
+                    if number is None
+                    else _scalar_datum(step, wall_time, number)
+                )
                 first = initial.get(tag)
-                if tag and tag in self._scalar_tags and tag not in fast \
-                        and first is not None and first.plugin_data.plugin_name == "scalars":
+                if (
+                    tag
+                    and tag in self._scalar_tags
+                    and tag not in fast
+                    and first is not None
+                    and first.plugin_data.plugin_name == "scalars"
+                ):
                     fast[tag] = kept
 
     def finish(self) -> None:
@@ -344,12 +362,13 @@ class EventIndex:
         self._runs = runs
 
     @classmethod
-    def load(cls, logdir: str, walked: Optional[List[Tuple[str, str, List[str]]]] = None
-             ) -> "EventIndex":
+    def load(
+        cls, logdir: str, walked: Optional[List[Tuple[str, str, List[str]]]] = None
+    ) -> "EventIndex":
         """The runs of ``logdir``, or only those of ``walked`` (a part of :func:`walk`)."""
         runs: Dict[str, _Run] = {}
         memo: Dict[int, int] = {}
-        for name, _path, files in (walk(logdir) if walked is None else walked):
+        for name, _path, files in walk(logdir) if walked is None else walked:
             run = _Run()
             for path in files:
                 run.load_file(path, memo)
@@ -373,18 +392,25 @@ class EventIndex:
         return self._runs[run].metadata[tag]
 
     def Tensors(self, run, tag):
-        return self._runs[run].tensors.get(tag, []) if tag in self._runs[run].metadata \
+        return (
+            self._runs[run].tensors.get(tag, [])
+            if tag in self._runs[run].metadata
             else self._runs[run].tensors[tag]
+        )
 
     def ActivePlugins(self):
-        return frozenset(m.plugin_data.plugin_name for r in self._runs.values()
-                         for m in r.metadata.values())
+        return frozenset(
+            m.plugin_data.plugin_name for r in self._runs.values() for m in r.metadata.values()
+        )
 
     def PluginRunToTagToContent(self, plugin_name):
         out = {}
         for name, r in self._runs.items():
-            tags = {t: m.plugin_data.content for t, m in r.metadata.items()
-                    if m.plugin_data.plugin_name == plugin_name}
+            tags = {
+                t: m.plugin_data.content
+                for t, m in r.metadata.items()
+                if m.plugin_data.plugin_name == plugin_name
+            }
             if tags:
                 out[name] = tags
         return out
@@ -400,17 +426,24 @@ def _provider_class():
     def convert_scalar(event):
         if type(event) is scalar_datum:  # kept as read (see _Run)
             return event
-        return scalar_datum(step=event.step, wall_time=event.wall_time,
-                            value=tensor_util.make_ndarray(event.tensor_proto).item())
+        return scalar_datum(
+            step=event.step,
+            wall_time=event.wall_time,
+            value=tensor_util.make_ndarray(event.tensor_proto).item(),
+        )
 
     def convert_tensor(event):
         if type(event) is scalar_datum:  # pragma: no cover - scalar tags are not tensors
             import numpy as np
 
-            return provider.TensorDatum(step=event.step, wall_time=event.wall_time,
-                                        numpy=np.array(event.value))
-        return provider.TensorDatum(step=event.step, wall_time=event.wall_time,
-                                    numpy=tensor_util.make_ndarray(event.tensor_proto))
+            return provider.TensorDatum(
+                step=event.step, wall_time=event.wall_time, numpy=np.array(event.value)
+            )
+        return provider.TensorDatum(
+            step=event.step,
+            wall_time=event.wall_time,
+            numpy=tensor_util.make_ndarray(event.tensor_proto),
+        )
 
     class FastProvider(dp.MultiplexerDataProvider):
         """TensorBoard's ``MultiplexerDataProvider`` over an :class:`EventIndex`: the same
@@ -418,13 +451,16 @@ def _provider_class():
 
         def _index(self, plugin_name, run_tag_filter, data_class_filter):
             if plugin_name not in KEPT_PLUGINS:
-                raise ValueError(f"the fast event loader keeps only the plugins "
-                                 f"{sorted(KEPT_PLUGINS)}, not {plugin_name!r}; open the "
-                                 "logdir with loader='multiplexer' for it")
+                raise ValueError(
+                    f"the fast event loader keeps only the plugins "
+                    f"{sorted(KEPT_PLUGINS)}, not {plugin_name!r}; open the "
+                    "logdir with loader='multiplexer' for it"
+                )
             return super()._index(plugin_name, run_tag_filter, data_class_filter)
 
-        def read_scalars(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
-                         run_tag_filter=None):
+        def read_scalars(
+            self, ctx=None, *, experiment_id, plugin_name, downsample=None, run_tag_filter=None
+        ):
             from tensorboard.compat.proto import summary_pb2
 
             self._validate_context(ctx)
@@ -433,8 +469,7 @@ def _provider_class():
             index = self._index(plugin_name, run_tag_filter, summary_pb2.DATA_CLASS_SCALAR)
             return self._read(convert_scalar, index, downsample)
 
-        def read_last_scalars(self, ctx=None, *, experiment_id, plugin_name,
-                              run_tag_filter=None):
+        def read_last_scalars(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
             from tensorboard.compat.proto import summary_pb2
 
             self._validate_context(ctx)
@@ -448,8 +483,9 @@ def _provider_class():
                         out.setdefault(run, {})[tag] = convert_scalar(events[-1])
             return out
 
-        def read_tensors(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
-                         run_tag_filter=None):
+        def read_tensors(
+            self, ctx=None, *, experiment_id, plugin_name, downsample=None, run_tag_filter=None
+        ):
             from tensorboard.compat.proto import summary_pb2
 
             self._validate_context(ctx)
@@ -468,14 +504,18 @@ def _provider_class():
             except KeyError:
                 metadata = None
             if metadata is not None and metadata.data_class == _DATA_CLASS_BLOB_SEQUENCE:
-                event = next((e for e in self._multiplexer.Tensors(run, tag)
-                              if e.step == step), None)
+                event = next(
+                    (e for e in self._multiplexer.Tensors(run, tag) if e.step == step), None
+                )
                 proto = getattr(event, "tensor_proto", None)
-                if proto is not None and not isinstance(proto, float) \
-                        and proto.dtype == _DT_STRING \
-                        and len(proto.tensor_shape.dim) == 1 \
-                        and proto.tensor_shape.dim[0].size == len(proto.string_val) \
-                        and 0 <= index < len(proto.string_val):
+                if (
+                    proto is not None
+                    and not isinstance(proto, float)
+                    and proto.dtype == _DT_STRING
+                    and len(proto.tensor_shape.dim) == 1
+                    and proto.tensor_shape.dim[0].size == len(proto.string_val)
+                    and 0 <= index < len(proto.string_val)
+                ):
                     return proto.string_val[index]
             return super().read_blob(ctx, blob_key=blob_key)
 
@@ -493,15 +533,24 @@ def supported() -> bool:
     except ImportError:
         return False
     cls = getattr(dp, "MultiplexerDataProvider", None)
-    return (callable(getattr(data_compat, "migrate_value", None))
-            and callable(getattr(dataclass_compat, "_migrate_value", None))
-            and callable(getattr(dataclass_compat, "migrate_event", None))
-            and callable(getattr(dp, "_decode_blob_key", None))
-            and callable(getattr(pywrap_tensorflow, "masked_crc32c", None))
-            and cls is not None
-            and all(callable(getattr(cls, m, None)) for m in (
-                "_index", "_read", "_validate_context", "_validate_experiment_id",
-                "_validate_downsample")))
+    return (
+        callable(getattr(data_compat, "migrate_value", None))
+        and callable(getattr(dataclass_compat, "_migrate_value", None))
+        and callable(getattr(dataclass_compat, "migrate_event", None))
+        and callable(getattr(dp, "_decode_blob_key", None))
+        and callable(getattr(pywrap_tensorflow, "masked_crc32c", None))
+        and cls is not None
+        and all(
+            callable(getattr(cls, m, None))
+            for m in (
+                "_index",
+                "_read",
+                "_validate_context",
+                "_validate_experiment_id",
+                "_validate_downsample",
+            )
+        )
+    )
 
 
 _PROVIDER = None

@@ -10,6 +10,7 @@ written directly from the folded graph, JSON is the folded graph plus its layout
 H×W×C box; ``frontend/src/views/volumes_layout.js`` and ``volumes_draw.js``, bundled into the
 same ``archviz_diagram.js``), to SVG, PNG, PDF or JSON.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -59,20 +60,25 @@ def _load_engine():
     try:
         from py_mini_racer import MiniRacer
     except ImportError as exc:
-        raise MissingDependency("diagram export runs the tab's layout code in V8 through "
-                                "mini-racer: pip install 'tb_archviz[export]' (or: pip install "
-                                "mini-racer)") from exc
+        raise MissingDependency(
+            "diagram export runs the tab's layout code in V8 through "
+            "mini-racer: pip install 'tb_archviz[export]' (or: pip install "
+            "mini-racer)"
+        ) from exc
     ctx = MiniRacer()
     ctx.eval(_PRELUDE)
     for name in ("elk.bundled.js", "archviz_diagram.js"):
         path = os.path.join(JS_DIR, name)
         if not os.path.isfile(path):
-            raise RuntimeError(f"{path} is missing: the package was built without its "
-                               "diagram bundle (run `npm ci && npm run build` in frontend/)")
+            raise RuntimeError(
+                f"{path} is missing: the package was built without its "
+                "diagram bundle (run `npm ci && npm run build` in frontend/)"
+            )
         with open(path, encoding="utf-8") as f:
             ctx.eval(f.read(), timeout_sec=_EVAL_TIMEOUT_S)
-    ctx.eval("globalThis.__archvizELK = module.exports; globalThis.__archvizElk = "
-             "new __archvizELK();")
+    ctx.eval(
+        "globalThis.__archvizELK = module.exports; globalThis.__archvizElk = new __archvizELK();"
+    )
     _engine = ctx
     # A MiniRacer left open keeps the interpreter from exiting (its V8 thread is joined at
     # shutdown), so the CLI would hang after "wrote …".
@@ -105,11 +111,11 @@ def layout(record: dict, depth: Optional[int] = None, **opts) -> Dict[str, Any]:
     with _engine_lock:
         ctx = _load_engine()
         ctx.eval("globalThis.__archvizOut = undefined; globalThis.__archvizErr = undefined;")
-        call = ("ArchvizDiagram.exportDiagram(__archvizElk, {rec}, {opts}).then("
-                "function (r) {{ globalThis.__archvizOut = JSON.stringify(r); }}, "
-                "function (e) {{ globalThis.__archvizErr = String(e && e.stack || e); }});"
-                ).format(rec=json.dumps(record, allow_nan=False, default=str),
-                         opts=json.dumps(options))
+        call = (
+            "ArchvizDiagram.exportDiagram(__archvizElk, {rec}, {opts}).then("
+            "function (r) {{ globalThis.__archvizOut = JSON.stringify(r); }}, "
+            "function (e) {{ globalThis.__archvizErr = String(e && e.stack || e); }});"
+        ).format(rec=json.dumps(record, allow_nan=False, default=str), opts=json.dumps(options))
         ctx.eval(call, timeout_sec=_EVAL_TIMEOUT_S)
         for _ in range(100000):
             done = ctx.eval("__archvizOut !== undefined || __archvizErr !== undefined")
@@ -140,9 +146,12 @@ def volumes(record: dict, title: Optional[str] = None) -> Dict[str, Any]:
     opts = {} if title is None else {"title": title}
     with _engine_lock:
         ctx = _load_engine()
-        out = ctx.eval("JSON.stringify(ArchvizDiagram.exportVolumes({rec}, {opts}))".format(
-            rec=json.dumps(record, allow_nan=False, default=str), opts=json.dumps(opts)),
-            timeout_sec=_EVAL_TIMEOUT_S)
+        out = ctx.eval(
+            "JSON.stringify(ArchvizDiagram.exportVolumes({rec}, {opts}))".format(
+                rec=json.dumps(record, allow_nan=False, default=str), opts=json.dumps(opts)
+            ),
+            timeout_sec=_EVAL_TIMEOUT_S,
+        )
     return json.loads(out)
 
 
@@ -155,9 +164,11 @@ def _cairosvg():
     try:
         import cairosvg  # optional (extra "export"); OSError: no libcairo
     except (ImportError, OSError) as exc:
-        raise MissingDependency("PNG and PDF export need cairosvg and the cairo library: "
-                                "pip install 'tb_archviz[export]' (or: pip install cairosvg); "
-                                f"{type(exc).__name__}: {exc}".replace("\n", " ")) from None
+        raise MissingDependency(
+            "PNG and PDF export need cairosvg and the cairo library: "
+            "pip install 'tb_archviz[export]' (or: pip install cairosvg); "
+            f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        ) from None
     return cairosvg
 
 
@@ -166,15 +177,18 @@ def _cairosvg():
 # box. Browsers fall back per glyph; cairo does not, so text holding such a symbol names a
 # font that has it (arrows, "−" and "×" are in every Helvetica stand-in: left alone).
 _SYMBOL_TEXT = re.compile(
-    r"(<text\b)([^>]*>[^<]*[\u2016\u2200-\u2211\u2213-\u22ff\u2300-\u2bff][^<]*</text>)")
+    r"(<text\b)([^>]*>[^<]*[\u2016\u2200-\u2211\u2213-\u22ff\u2300-\u2bff][^<]*</text>)"
+)
 SYMBOL_FONT = "DejaVu Sans, Noto Sans Math, Noto Sans Symbols, Segoe UI Symbol, sans-serif"
 
 
 def raster_ready(svg: str) -> str:
     """The SVG with symbol-bearing text set in a font that has the symbols (for cairosvg)."""
+
     def fix(m: "re.Match[str]") -> str:
         rest = re.sub(r'\sfont-family="[^"]*"', "", m.group(2), count=1)
         return f'{m.group(1)} font-family="{SYMBOL_FONT}"{rest}'
+
     return _SYMBOL_TEXT.sub(fix, svg)
 
 
@@ -188,11 +202,14 @@ def to_dot(result: Dict[str, Any], record: dict) -> str:
     def q(s: str) -> str:
         return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = ["digraph architecture {", "  rankdir=TB;",
-             '  node [shape=box, style="rounded,filled", fillcolor="#f8fafc", '
-             'fontname="Helvetica", fontsize=10];',
-             '  edge [fontname="Helvetica", fontsize=8, color="#475569"];',
-             f"  label={q(record.get('model_class') or 'model')}; labelloc=t;"]
+    lines = [
+        "digraph architecture {",
+        "  rankdir=TB;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#f8fafc", '
+        'fontname="Helvetica", fontsize=10];',
+        '  edge [fontname="Helvetica", fontsize=8, color="#475569"];',
+        f"  label={q(record.get('model_class') or 'model')}; labelloc=t;",
+    ]
     cluster = [0]
 
     def emit(parent: Optional[str], indent: str) -> None:
@@ -201,18 +218,20 @@ def to_dot(result: Dict[str, Any], record: dict) -> str:
             if n.get("open"):
                 cluster[0] += 1
                 lines.append(f"{indent}subgraph cluster_{cluster[0]} {{")
-                lines.append(f'{indent}  label="{label}"; style="rounded,dashed"; '
-                             'color="#94a3b8";')
+                lines.append(f'{indent}  label="{label}"; style="rounded,dashed"; color="#94a3b8";')
                 emit(n["id"], indent + "  ")
                 lines.append(f"{indent}}}")
             elif n["kind"] == "op":
-                lines.append(f'{indent}{q(n["id"])} [label="{label}", shape=circle, '
-                             'fillcolor=white, width=0.3, fixedsize=true];')
+                lines.append(
+                    f'{indent}{q(n["id"])} [label="{label}", shape=circle, '
+                    "fillcolor=white, width=0.3, fixedsize=true];"
+                )
             elif n["kind"] in ("input", "output"):
-                lines.append(f'{indent}{q(n["id"])} [label="{label}", shape=oval, '
-                             'fillcolor=white];')
+                lines.append(
+                    f'{indent}{q(n["id"])} [label="{label}", shape=oval, fillcolor=white];'
+                )
             else:
-                extra = ', peripheries=2' if n["kind"] == "repeat" else ""
+                extra = ", peripheries=2" if n["kind"] == "repeat" else ""
                 lines.append(f'{indent}{q(n["id"])} [label="{label}"{extra}];')
 
     emit(None, "  ")
@@ -221,19 +240,26 @@ def to_dot(result: Dict[str, Any], record: dict) -> str:
         shape = e.get("shape")
         if isinstance(shape, list) and shape:
             dims = shape[1:] if len(shape) >= 2 else shape
-            attrs.append(f'label={q("×".join(str(d) for d in dims))}')
+            attrs.append(f"label={q('×'.join(str(d) for d in dims))}")
         if e.get("kind") == "residual":
             attrs.append('style=dashed, color="#c2410c"')
         elif e.get("kind") == "concat":
             attrs.append('color="#7c3aed"')
-        lines.append(f"  {q(e['src'])} -> {q(e['dst'])}" +
-                     (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+        lines.append(
+            f"  {q(e['src'])} -> {q(e['dst'])}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";"
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def export_architecture(record: dict, out_path: str, fmt: Optional[str] = None,
-                        depth: Optional[int] = None, style: str = "blocks", **opts) -> None:
+def export_architecture(
+    record: dict,
+    out_path: str,
+    fmt: Optional[str] = None,
+    depth: Optional[int] = None,
+    style: str = "blocks",
+    **opts,
+) -> None:
     """Write a figure of ``record`` to ``out_path``.
 
     ``fmt`` is one of svg, png, pdf, dot, json (default: the file extension). ``style`` is
@@ -248,25 +274,31 @@ def export_architecture(record: dict, out_path: str, fmt: Optional[str] = None,
     if fmt is None:
         ext = os.path.splitext(out_path)[1].lower().lstrip(".")
         if not ext:
-            raise ValueError(f"cannot tell the format of {out_path!r}: give it one of the "
-                             f"extensions {', '.join('.' + f for f in FORMATS)}")
+            raise ValueError(
+                f"cannot tell the format of {out_path!r}: give it one of the "
+                f"extensions {', '.join('.' + f for f in FORMATS)}"
+            )
         fmt = ext
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ValueError(f"unsupported export format {fmt!r}; supported: {', '.join(FORMATS)}")
     if style == "volumes":
         if fmt not in VOLUME_FORMATS:
-            raise ValueError(f"the volumes style has no {fmt} format; supported: "
-                             f"{', '.join(VOLUME_FORMATS)}")
+            raise ValueError(
+                f"the volumes style has no {fmt} format; supported: {', '.join(VOLUME_FORMATS)}"
+            )
         result = volumes(record)
         if result["svg"] is None:
-            raise ValueError("the volumes style needs feature maps (4-D outputs such as conv "
-                             "layers'); this architecture has none: use --style blocks")
+            raise ValueError(
+                "the volumes style needs feature maps (4-D outputs such as conv "
+                "layers'); this architecture has none: use --style blocks"
+            )
         svg = result["svg"]
     else:
         if opts.get("colorMode") not in (None, "type", "params", "device"):
-            raise ValueError("colorMode must be one of type, params, device; "
-                             f"got {opts['colorMode']!r}")
+            raise ValueError(
+                f"colorMode must be one of type, params, device; got {opts['colorMode']!r}"
+            )
         result = layout(record, depth=depth, **opts)
         svg = result["svg"]
     if fmt == "svg":
@@ -278,15 +310,28 @@ def export_architecture(record: dict, out_path: str, fmt: Optional[str] = None,
     elif fmt == "dot":
         data = to_dot(result, record).encode("utf-8")
     elif style == "volumes":
-        doc = {"schema": 1, "style": "volumes", "model_class": record.get("model_class"),
-               "width": result["width"], "height": result["height"],
-               "boxes": result["boxes"], "edges": result["edges"]}
+        doc = {
+            "schema": 1,
+            "style": "volumes",
+            "model_class": record.get("model_class"),
+            "width": result["width"],
+            "height": result["height"],
+            "boxes": result["boxes"],
+            "edges": result["edges"],
+        }
         data = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
     else:
-        doc = {"schema": 1, "model_class": record.get("model_class"),
-               "state": result["state"], "max_depth": result["maxDepth"],
-               "width": result["width"], "height": result["height"],
-               "nodes": result["nodes"], "edges": result["edges"], "routes": result["routes"]}
+        doc = {
+            "schema": 1,
+            "model_class": record.get("model_class"),
+            "state": result["state"],
+            "max_depth": result["maxDepth"],
+            "width": result["width"],
+            "height": result["height"],
+            "nodes": result["nodes"],
+            "edges": result["edges"],
+            "routes": result["routes"],
+        }
         data = json.dumps(doc, indent=1).encode("utf-8")
     parent = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(parent, exist_ok=True)

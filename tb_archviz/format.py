@@ -10,6 +10,7 @@ attached to the first value of each tag only; steps must be strictly increasing 
 Rust data server keeps only the last write per step); tensors are float32 (float64 scalars
 vanish under the Rust server).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -72,8 +73,9 @@ def stats_tag(kind: str) -> str:
 # ----------------------------------------------------------------------------- metadata
 
 
-def create_metadata(plugin_name: str, data_class: int, content: Optional[dict] = None,
-                    description: str = "") -> summary_pb2.SummaryMetadata:
+def create_metadata(
+    plugin_name: str, data_class: int, content: Optional[dict] = None, description: str = ""
+) -> summary_pb2.SummaryMetadata:
     payload = {"schema": SCHEMA_VERSION}
     payload.update(content or {})
     return summary_pb2.SummaryMetadata(
@@ -120,8 +122,9 @@ def decode_json_blob(blob: bytes) -> Any:
 # ----------------------------------------------------------------------------- summaries
 
 
-def tensor_summary(tag: str, array: np.ndarray, plugin_name: str,
-                   metadata: Optional[summary_pb2.SummaryMetadata]) -> summary_pb2.Summary:
+def tensor_summary(
+    tag: str, array: np.ndarray, plugin_name: str, metadata: Optional[summary_pb2.SummaryMetadata]
+) -> summary_pb2.Summary:
     """A float32 tensor summary; ``metadata`` only on the first value of the tag."""
     arr = np.ascontiguousarray(np.asarray(array, dtype=np.float32))
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor_util.make_tensor_proto(arr))
@@ -130,8 +133,9 @@ def tensor_summary(tag: str, array: np.ndarray, plugin_name: str,
     return summary_pb2.Summary(value=[value])
 
 
-def blob_summary(tag: str, blobs: Iterable[bytes],
-                 metadata: Optional[summary_pb2.SummaryMetadata]) -> summary_pb2.Summary:
+def blob_summary(
+    tag: str, blobs: Iterable[bytes], metadata: Optional[summary_pb2.SummaryMetadata]
+) -> summary_pb2.Summary:
     """A rank-1 DT_STRING tensor, which both data providers read as a blob sequence."""
     arr = np.array(list(blobs), dtype=np.object_)
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor_util.make_tensor_proto(arr))
@@ -140,8 +144,9 @@ def blob_summary(tag: str, blobs: Iterable[bytes],
     return summary_pb2.Summary(value=[value])
 
 
-def scalar_summary(tag: str, scalar: float,
-                   metadata: Optional[summary_pb2.SummaryMetadata]) -> summary_pb2.Summary:
+def scalar_summary(
+    tag: str, scalar: float, metadata: Optional[summary_pb2.SummaryMetadata]
+) -> summary_pb2.Summary:
     """A rank-0 float32 scalar for the built-in Scalars tab (``scalars`` plugin)."""
     value = summary_pb2.Summary.Value(
         tag=tag, tensor=tensor_util.make_tensor_proto(np.float32(scalar))

@@ -24,6 +24,7 @@ What a torch trace names, and what we read from it:
 Any other ``GraphDef`` (TensorFlow-style ``dense/MatMul``) still gives a hierarchy from its
 ``/``-separated scopes. A blob that is not a usable ``GraphDef`` gives no record and one warning.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -58,7 +59,7 @@ GRAPH_PLUGIN = "graphs"
 RUN_GRAPH_TAG = "__run_graph__"
 
 SOURCE = "graphdef"
-MAX_NODES = 200000   # beyond this a GraphDef is not drawn (no record, one warning)
+MAX_NODES = 200000  # beyond this a GraphDef is not drawn (no record, one warning)
 
 _MODULE_SEGMENT = re.compile(r"^(?P<cls>[^\[\]/]+)\[(?P<attr>[^\[\]/]*)\]$")
 _CONST_VALUE = re.compile(r"value\s*:\s*(.*?)\s*\}\s*$", re.S)
@@ -66,29 +67,75 @@ _GETATTR_NAME = re.compile(r"name\s*:\s*(\S+)")
 _TF_SUFFIX = re.compile(r"_\d+$")
 
 # Plumbing: carries tensors through unchanged (lists, tuples), no node of its own.
-_PASS_OPS = frozenset({
-    "prim::ListConstruct", "prim::TupleConstruct", "prim::ListUnpack", "prim::TupleUnpack",
-    "prim::DictConstruct", "prim::TupleIndex", "aten::__getitem__", "Identity", "IdentityN",
-})
+_PASS_OPS = frozenset(
+    {
+        "prim::ListConstruct",
+        "prim::TupleConstruct",
+        "prim::ListUnpack",
+        "prim::TupleUnpack",
+        "prim::DictConstruct",
+        "prim::TupleIndex",
+        "aten::__getitem__",
+        "Identity",
+        "IdentityN",
+    }
+)
 # Shape arithmetic: its result says nothing about where data came from.
-_SHAPE_OPS = frozenset({
-    "aten::size", "aten::dim", "aten::numel", "aten::len", "aten::Int", "aten::Float",
-    "aten::Bool", "aten::ScalarImplicit", "prim::NumToTensor", "prim::device", "prim::dtype",
-    "prim::shape", "prim::Constant", "prim::GetAttr", "prim::Param", "Shape", "ShapeN", "Size",
-    "Rank", "Const", "NoOp", "VariableV2", "VarHandleOp", "Variable", "ReadVariableOp",
-})
+_SHAPE_OPS = frozenset(
+    {
+        "aten::size",
+        "aten::dim",
+        "aten::numel",
+        "aten::len",
+        "aten::Int",
+        "aten::Float",
+        "aten::Bool",
+        "aten::ScalarImplicit",
+        "prim::NumToTensor",
+        "prim::device",
+        "prim::dtype",
+        "prim::shape",
+        "prim::Constant",
+        "prim::GetAttr",
+        "prim::Param",
+        "Shape",
+        "ShapeN",
+        "Size",
+        "Rank",
+        "Const",
+        "NoOp",
+        "VariableV2",
+        "VarHandleOp",
+        "Variable",
+        "ReadVariableOp",
+    }
+)
 _BUFFER_NAMES = frozenset({"running_mean", "running_var", "num_batches_tracked"})
 _INPUT_OPS = frozenset({"Placeholder", "PlaceholderWithDefault"})
 
-_TF_OPS = {"addv2": "add", "add": "add", "biasadd": "add", "concatv2": "cat", "concat": "cat",
-           "pack": "stack", "matmul": "matmul", "batchmatmul": "bmm", "batchmatmulv2": "bmm",
-           "conv2d": "conv2d", "relu": "relu", "softmax": "softmax", "reshape": "reshape",
-           "transpose": "transpose", "mean": "mean"}
+_TF_OPS = {
+    "addv2": "add",
+    "add": "add",
+    "biasadd": "add",
+    "concatv2": "cat",
+    "concat": "cat",
+    "pack": "stack",
+    "matmul": "matmul",
+    "batchmatmul": "bmm",
+    "batchmatmulv2": "bmm",
+    "conv2d": "conv2d",
+    "relu": "relu",
+    "softmax": "softmax",
+    "reshape": "reshape",
+    "transpose": "transpose",
+    "mean": "mean",
+}
 
 
 # ----------------------------------------------------------------------------- reading
-def read_graph_architectures(src: Any, run: Optional[str] = None
-                             ) -> Dict[str, List[Tuple[int, dict]]]:
+def read_graph_architectures(
+    src: Any, run: Optional[str] = None
+) -> Dict[str, List[Tuple[int, dict]]]:
     """{run: [(step, architecture record)]} for every run holding a run-level GraphDef.
 
     ``src`` is a :class:`tb_archviz.reader.Source`; everything is read through its data
@@ -98,13 +145,18 @@ def read_graph_architectures(src: Any, run: Optional[str] = None
 
     flt = tb_provider.RunTagFilter(runs=None if run is None else [run], tags=[RUN_GRAPH_TAG])
     listing = src.provider.list_blob_sequences(
-        src.ctx, experiment_id=src.experiment_id, plugin_name=GRAPH_PLUGIN, run_tag_filter=flt)
+        src.ctx, experiment_id=src.experiment_id, plugin_name=GRAPH_PLUGIN, run_tag_filter=flt
+    )
     runs = sorted(r for r, tags in listing.items() if RUN_GRAPH_TAG in tags)
     if not runs:
         return {}
     data = src.provider.read_blob_sequences(
-        src.ctx, experiment_id=src.experiment_id, plugin_name=GRAPH_PLUGIN,
-        downsample=10**9, run_tag_filter=flt)
+        src.ctx,
+        experiment_id=src.experiment_id,
+        plugin_name=GRAPH_PLUGIN,
+        downsample=10**9,
+        run_tag_filter=flt,
+    )
     out: Dict[str, List[Tuple[int, dict]]] = {}
     for r in runs:
         for datum in data.get(r, {}).get(RUN_GRAPH_TAG, []):
@@ -112,8 +164,12 @@ def read_graph_architectures(src: Any, run: Optional[str] = None
                 try:
                     blob = src.provider.read_blob(src.ctx, blob_key=ref.blob_key)
                 except Exception as exc:  # one unreadable graph must not hide the others
-                    log.warning("tb_archviz: cannot read the graph of run %s at step %s: %s",
-                                r, datum.step, exc)
+                    log.warning(
+                        "tb_archviz: cannot read the graph of run %s at step %s: %s",
+                        r,
+                        datum.step,
+                        exc,
+                    )
                     continue
                 record = record_from_graphdef_bytes(blob, label=f"run {r}")
                 if record is not None:
@@ -133,15 +189,29 @@ def record_from_graphdef_bytes(blob: bytes, label: str = "graph") -> Optional[di
             raise ValueError(f"it holds {len(graph.node)} nodes (more than {MAX_NODES})")
         return record_from_graphdef(graph)
     except Exception as exc:  # junk or an unforeseen graph: no record, never an exception
-        log.warning("tb_archviz: the GraphDef of %s gives no architecture: %s: %s",
-                    label, type(exc).__name__, exc)
+        log.warning(
+            "tb_archviz: the GraphDef of %s gives no architecture: %s: %s",
+            label,
+            type(exc).__name__,
+            exc,
+        )
         return None
 
 
 # ----------------------------------------------------------------------------- nodes
 class _Node:
-    __slots__ = ("pos", "name", "op", "inputs", "shapes", "attr", "scope", "leaf_name",
-                 "module", "consumers")
+    __slots__ = (
+        "pos",
+        "name",
+        "op",
+        "inputs",
+        "shapes",
+        "attr",
+        "scope",
+        "leaf_name",
+        "module",
+        "consumers",
+    )
 
     def __init__(self, pos: int, node: Any):
         self.pos = pos
@@ -151,7 +221,7 @@ class _Node:
         self.shapes = _shapes(node)
         self.attr = node.attr["attr"].s.decode("utf-8", "replace") if "attr" in node.attr else ""
         self.scope: Tuple[str, ...] = tuple(node.name.split("/")[:-1])
-        self.module: Optional[str] = None     # owning module's qualified name (deepest)
+        self.module: Optional[str] = None  # owning module's qualified name (deepest)
         self.leaf_name: Optional[str] = None  # set when the owner is a leaf module
         self.consumers: List["_Node"] = []
 
@@ -196,8 +266,9 @@ def _const_value(node: Optional[_Node]) -> Any:
 # ----------------------------------------------------------------------------- conversion
 def record_from_graphdef(graph: Any) -> dict:
     """Convert a parsed ``GraphDef`` into an architecture record (see ``FORMAT.md``)."""
-    torch_style = any(n.op.startswith(("aten::", "prim::")) or n.op == "IO Node"
-                      for n in graph.node)
+    torch_style = any(
+        n.op.startswith(("aten::", "prim::")) or n.op == "IO Node" for n in graph.node
+    )
     nodes = [_Node(i, n) for i, n in enumerate(graph.node)]
     by_name = {n.name: n for n in nodes}
     for n in nodes:
@@ -237,8 +308,11 @@ class _Builder:
 
     def _torch_tree(self) -> None:
         self.called = {""}
-        roots = [n.scope[0] for n in self.nodes if n.scope and n.op != "IO Node"
-                 and not n.name.startswith(("input/", "output/"))]
+        roots = [
+            n.scope[0]
+            for n in self.nodes
+            if n.scope and n.op != "IO Node" and not n.name.startswith(("input/", "output/"))
+        ]
         if roots:
             self.root_class = max(set(roots), key=roots.count)
             self.classes[""] = self.root_class
@@ -266,8 +340,9 @@ class _Builder:
                 # in parameter paths (ModuleList, ModuleDict) never did.
                 called_scopes.add(segs)
                 for i in range(1, len(segs) + 1):
-                    self.called.add(self._register_scope(_resolve(segs[:i], n.pos, evidence),
-                                                         n.pos))
+                    self.called.add(
+                        self._register_scope(_resolve(segs[:i], n.pos, evidence), n.pos)
+                    )
 
     def _register_scope(self, segs: Sequence[str], pos: int) -> str:
         parts = []
@@ -308,11 +383,18 @@ class _Builder:
         total = sum(m.params.own for m in modules)
         buffers = sum(flow.buffers.get(m.name, 0) for m in modules)
         return ArchitectureRecord(
-            source=SOURCE, model_class=self.root_class,
-            totals=Totals(modules=len(modules), parameters=total, trainable=total, frozen=0,
-                          buffers=buffers),
-            params_unknown=params_unknown, modules=modules, ops=flow.ops, edges=flow.edges,
-            inputs=flow.graph_inputs, outputs=flow.graph_outputs)
+            source=SOURCE,
+            model_class=self.root_class,
+            totals=Totals(
+                modules=len(modules), parameters=total, trainable=total, frozen=0, buffers=buffers
+            ),
+            params_unknown=params_unknown,
+            modules=modules,
+            ops=flow.ops,
+            edges=flow.edges,
+            inputs=flow.graph_inputs,
+            outputs=flow.graph_outputs,
+        )
 
     def _modules(self, leaves: set, flow: "_Flow") -> List[Module]:
         order_of = flow.module_order
@@ -320,8 +402,7 @@ class _Builder:
 
         def visit(name: str, parent: Optional[str]) -> None:
             entries.append(self._entry(name, parent, name in leaves, flow))
-            kids = sorted(self.children.get(name, []),
-                          key=lambda k: self.first_pos.get(k, 1 << 60))
+            kids = sorted(self.children.get(name, []), key=lambda k: self.first_pos.get(k, 1 << 60))
             self.children[name] = kids
             for k in kids:
                 visit(k, name)
@@ -332,13 +413,16 @@ class _Builder:
             kids = [by_name[k] for k in self.children.get(e.name, [])]
             e.params.total = e.params.own + sum(k.params.total for k in kids)
             e.params.trainable = e.params.total
-            if kids and e.flops is None and all(k.flops is not None for k in kids) \
-                    and not flow.unknown_cost.get(e.name):
+            if (
+                kids
+                and e.flops is None
+                and all(k.flops is not None for k in kids)
+                and not flow.unknown_cost.get(e.name)
+            ):
                 e.flops = sum(k.flops or 0 for k in kids)
                 e.macs = sum(k.macs or 0 for k in kids)
             # No parameter shapes in a trace: the hash rests on class, hyperparameters, children.
-            e.struct_hash = struct_hash(e.class_, e.hparams, [],
-                                        [k.struct_hash for k in kids])
+            e.struct_hash = struct_hash(e.class_, e.hparams, [], [k.struct_hash for k in kids])
             e.order = order_of.get(e.name)
         runs = repeats(self.children, {e.name: e.struct_hash for e in entries})
         for e in entries:
@@ -353,12 +437,19 @@ class _Builder:
             calls, io = 0, []
         cost = flow.costs.get(name)
         return Module(
-            name=name, class_=self.classes[name], type=self.classes[name], parent=parent,
-            leaf=leaf, hparams=hp,
+            name=name,
+            class_=self.classes[name],
+            type=self.classes[name],
+            parent=parent,
+            leaf=leaf,
+            hparams=hp,
             extra_repr=", ".join(f"{k}={_repr_value(v)}" for k, v in hp.items()),
-            params=Params(own=own, total=own, trainable=own, frozen=0), calls=calls, io=io,
+            params=Params(own=own, total=own, trainable=own, frozen=0),
+            calls=calls,
+            io=io,
             flops=None if cost is None or not leaf else cost * 2,
-            macs=None if cost is None or not leaf else cost)
+            macs=None if cost is None or not leaf else cost,
+        )
 
 
 def _module_segments(scope: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -382,14 +473,16 @@ def _align(short: Tuple[str, ...], full: Tuple[str, ...]):
             j -= 1
         if j < 0:
             return []
-        pairs.append((short[:i + 1], full[:j + 1]))
+        pairs.append((short[: i + 1], full[: j + 1]))
         j -= 1
     return pairs
 
 
-def _resolve(segs: Tuple[str, ...], pos: int,
-             evidence: Dict[Tuple[str, ...], List[Tuple[int, Tuple[str, ...]]]]
-             ) -> Tuple[str, ...]:
+def _resolve(
+    segs: Tuple[str, ...],
+    pos: int,
+    evidence: Dict[Tuple[str, ...], List[Tuple[int, Tuple[str, ...]]]],
+) -> Tuple[str, ...]:
     # The nearest parameter fetch in graph order decides between equal-looking scopes
     # (two ModuleLists both holding a Block[0]).
     for i in range(len(segs), 0, -1):
@@ -449,6 +542,7 @@ def _spec(shape: Optional[List[Optional[int]]], path: Optional[str] = None) -> T
     if path is None:
         return TensorSpec(shape=shape)
     return TensorSpec(path=path, shape=shape, device=None)
+
 
 # ----------------------------------------------------------------------------- dataflow
 class _Flow:
@@ -529,13 +623,19 @@ class _Flow:
             self.prod[n.name] = [(tracked[0][1][0], tracked[0][1][1], n.shape)]
             return
         op_id = f"op:{len(self.ops)}"
-        kinds = edge_kinds(canon, [(p[0], p[1]) for _, p in tracked],
-                           lambda src: src in self._fed)
+        kinds = edge_kinds(canon, [(p[0], p[1]) for _, p in tracked], lambda src: src in self._fed)
         for (_, p), kind in zip(tracked, kinds):
             self._edge(p[0], op_id, p[2], kind)
-        self.ops.append(Op(id=op_id, op=canon, scope=n.module or "", order=self._next(),
-                           inputs=[_spec(p[2]) for _, p in tracked],
-                           outputs=[_spec(s) for s in (n.shapes or [None])]))
+        self.ops.append(
+            Op(
+                id=op_id,
+                op=canon,
+                scope=n.module or "",
+                order=self._next(),
+                inputs=[_spec(p[2]) for _, p in tracked],
+                outputs=[_spec(s) for s in (n.shapes or [None])],
+            )
+        )
         self.prod[n.name] = [(op_id, n.pos, n.shape)]
 
     def _tracked(self, n: _Node) -> List[Tuple[_Node, Tuple[str, int, Any]]]:
@@ -576,7 +676,7 @@ class _Flow:
     def _derive(self, n: _Node) -> None:
         if not self.b.torch or not n.op.startswith("aten::"):
             return
-        derive = _DERIVERS.get(n.op[len("aten::"):].rstrip("_"))
+        derive = _DERIVERS.get(n.op[len("aten::") :].rstrip("_"))
         if derive is None:
             return
         args = [self.b.by_name.get(i) for i in n.inputs]
@@ -602,8 +702,9 @@ class _Flow:
     # -- calls and io per module ----------------------------------------------------------
     def calls_and_io(self, name: str) -> Tuple[int, List[Call]]:
         if name == "":
-            return 1, [Call(inputs=self.graph_inputs[:MAX_SPECS],
-                            outputs=self.graph_outputs[:MAX_SPECS])]
+            return 1, [
+                Call(inputs=self.graph_inputs[:MAX_SPECS], outputs=self.graph_outputs[:MAX_SPECS])
+            ]
         members: List[_Node] = []
         stack = [name]
         while stack:
@@ -625,21 +726,27 @@ class _Flow:
                     parent[find(i)] = find(n.name)
         groups: Dict[str, dict] = {}
         for n in sorted(members, key=lambda x: x.pos):
-            g = groups.setdefault(find(n.name), {"inputs": [], "outputs": [], "seen": set(),
-                                                 "compute": False})
+            g = groups.setdefault(
+                find(n.name), {"inputs": [], "outputs": [], "seen": set(), "compute": False}
+            )
             # Scalar arithmetic on sizes is compute without data: not a call of its own.
             g["compute"] |= _is_compute(n) and bool(self.prod.get(n.name))
             for src, p in self._tracked(n):
                 if src.name not in inside and src.name not in g["seen"]:
                     g["seen"].add(src.name)
                     g["inputs"].append(p[2])
-            if n.shape and any(c.name not in inside and c.op not in _SHAPE_OPS
-                               for c in n.consumers):
+            if n.shape and any(
+                c.name not in inside and c.op not in _SHAPE_OPS for c in n.consumers
+            ):
                 g["outputs"].append(n.shape)
         calls = [g for g in groups.values() if g["compute"]]
-        io = [Call(inputs=[_spec(s, str(k)) for k, s in enumerate(g["inputs"][:MAX_SPECS])],
-                   outputs=[_spec(s, str(k)) for k, s in enumerate(g["outputs"][:MAX_SPECS])])
-              for g in calls[:MAX_IO_PER_MODULE]]
+        io = [
+            Call(
+                inputs=[_spec(s, str(k)) for k, s in enumerate(g["inputs"][:MAX_SPECS])],
+                outputs=[_spec(s, str(k)) for k, s in enumerate(g["outputs"][:MAX_SPECS])],
+            )
+            for g in calls[:MAX_IO_PER_MODULE]
+        ]
         return len(calls), io
 
 
@@ -712,8 +819,7 @@ def _conv(n: _Node, a: _Args):
     cin, cout = x[len(x) - nd - 1], y[len(y) - nd - 1]
     if not isinstance(padding, list):
         padding = [0] * nd if padding in ("valid", None) else None
-    kernel = _kernel(x[-nd:], y[-nd:], stride, padding, dilation, transposed,
-                     out_pad or [0] * nd)
+    kernel = _kernel(x[-nd:], y[-nd:], stride, padding, dilation, transposed, out_pad or [0] * nd)
     hp: dict = {"in_channels": cin, "out_channels": cout}
     if kernel is not None:
         hp["kernel_size"] = kernel
@@ -738,9 +844,12 @@ def _kernel(xs, ys, stride, padding, dilation, transposed, out_pad) -> Optional[
             span = o - (i - 1) * s + 2 * p - op - 1
             fits = [span // d + 1] if span >= 0 and span % d == 0 else []
         else:  # o - 1 == floor((i + 2p - d(k-1) - 1) / s)
-            fits = [k for k in range(1, i + 2 * p + 2)
-                    if (i + 2 * p - d * (k - 1) - 1) >= 0
-                    and (i + 2 * p - d * (k - 1) - 1) // s == o - 1]
+            fits = [
+                k
+                for k in range(1, i + 2 * p + 2)
+                if (i + 2 * p - d * (k - 1) - 1) >= 0
+                and (i + 2 * p - d * (k - 1) - 1) // s == o - 1
+            ]
         if len(fits) != 1:
             return None
         out.append(fits[0])
@@ -794,13 +903,21 @@ def _named_args(*names: str):
     def derive(n: _Node, a: _Args):
         hp = {k: a.value(i + 1) for i, k in enumerate(names) if k}
         return {k: v for k, v in hp.items() if v is not None}, {}, {}, None
+
     return derive
 
 
 _DERIVERS = {
-    "linear": _linear, "_convolution": _conv, "convolution": _conv, "conv1d": _conv,
-    "conv2d": _conv, "conv3d": _conv, "batch_norm": _batch_norm, "layer_norm": _layer_norm,
-    "group_norm": _group_norm, "embedding": _embedding,
+    "linear": _linear,
+    "_convolution": _conv,
+    "convolution": _conv,
+    "conv1d": _conv,
+    "conv2d": _conv,
+    "conv3d": _conv,
+    "batch_norm": _batch_norm,
+    "layer_norm": _layer_norm,
+    "group_norm": _group_norm,
+    "embedding": _embedding,
     "max_pool1d": _named_args("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
     "max_pool2d": _named_args("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
     "max_pool3d": _named_args("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
@@ -809,7 +926,10 @@ _DERIVERS = {
     "adaptive_avg_pool1d": _named_args("output_size"),
     "adaptive_avg_pool2d": _named_args("output_size"),
     "adaptive_max_pool2d": _named_args("output_size"),
-    "softmax": _named_args("dim"), "log_softmax": _named_args("dim"),
-    "gelu": _named_args("approximate"), "leaky_relu": _named_args("negative_slope"),
-    "dropout": _named_args("p"), "flatten": _named_args("start_dim", "end_dim"),
+    "softmax": _named_args("dim"),
+    "log_softmax": _named_args("dim"),
+    "gelu": _named_args("approximate"),
+    "leaky_relu": _named_args("negative_slope"),
+    "dropout": _named_args("p"),
+    "flatten": _named_args("start_dim", "end_dim"),
 }

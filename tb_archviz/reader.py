@@ -11,6 +11,7 @@ returned. What cannot be read or does not match is skipped, and a one-line messa
 run in ``Source.problems`` (:func:`problems_of`), so that a bad record costs that record only
 and is never dropped without a word (issue 12).
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -40,12 +41,18 @@ _warned_payloads: set = set()
 # What the Rust data server answers for a blob of a run whose name it cannot put into a blob
 # key (a double quote or a backslash in the name: its JSON key parser wants borrowed strings).
 _BAD_KEY_MARKERS = ("failed to parse blob key", "BadJson")
-UNREADABLE_NAME_FIX = ("TensorBoard's default data server cannot read stored records of a run "
-                       "whose name contains a double quote or a backslash; start tensorboard "
-                       "with --load_fast=false, or rename the run directory")
+UNREADABLE_NAME_FIX = (
+    "TensorBoard's default data server cannot read stored records of a run "
+    "whose name contains a double quote or a backslash; start tensorboard "
+    "with --load_fast=false, or rename the run directory"
+)
 
-LABELS = {fmt.TAG_ARCHITECTURE: "architecture record", fmt.TAG_LAYERS: "layer table",
-          fmt.TAG_ANOMALIES: "anomaly list", fmt.TAG_PLAYGROUND: "playground frame"}
+LABELS = {
+    fmt.TAG_ARCHITECTURE: "architecture record",
+    fmt.TAG_LAYERS: "layer table",
+    fmt.TAG_ANOMALIES: "anomaly list",
+    fmt.TAG_PLAYGROUND: "playground frame",
+}
 
 
 @dataclasses.dataclass
@@ -79,8 +86,11 @@ def problems_of(src: Source, run: str) -> List[str]:
 
 def all_problems(src: Source) -> Dict[str, List[str]]:
     """{run: distinct messages} for every run with a problem."""
-    return {r: problems_of(src, r) for r in sorted(getattr(src, "problems", {}))
-            if getattr(src, "problems", {}).get(r)}
+    return {
+        r: problems_of(src, r)
+        for r in sorted(getattr(src, "problems", {}))
+        if getattr(src, "problems", {}).get(r)
+    }
 
 
 # ----------------------------------------------------------------------------- opening a logdir
@@ -132,10 +142,19 @@ def _multiplexer_provider(logdir: str):
     from tensorboard.backend.event_processing import data_provider as dp
     from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
 
-    size_guidance = {"tensors": 0, "scalars": 0, "histograms": 1, "images": 1,
-                     "audio": 1, "compressedHistograms": 1, "graph": 1, "meta_graph": 1}
-    mux = pem.EventMultiplexer(size_guidance=size_guidance, tensor_size_guidance={},
-                               purge_orphaned_data=False)
+    size_guidance = {
+        "tensors": 0,
+        "scalars": 0,
+        "histograms": 1,
+        "images": 1,
+        "audio": 1,
+        "compressedHistograms": 1,
+        "graph": 1,
+        "meta_graph": 1,
+    }
+    mux = pem.EventMultiplexer(
+        size_guidance=size_guidance, tensor_size_guidance={}, purge_orphaned_data=False
+    )
     # Our own walk instead of AddRunsFromDirectory: that one follows a link loop until the
     # path is too long, adding one copy of the run per level.
     for name, path in run_directories(logdir):
@@ -180,12 +199,17 @@ class IndexedProvider:
             return self._lists[key]
 
     def list_runs(self, ctx=None, *, experiment_id):
-        return self._memo(("runs", experiment_id),
-                          lambda: self._p.list_runs(ctx, experiment_id=experiment_id))
+        return self._memo(
+            ("runs", experiment_id), lambda: self._p.list_runs(ctx, experiment_id=experiment_id)
+        )
 
     def _listing(self, method: str, ctx, experiment_id, plugin_name) -> Dict[str, dict]:
-        return self._memo((method, experiment_id, plugin_name), lambda: getattr(self._p, method)(
-            ctx, experiment_id=experiment_id, plugin_name=plugin_name, run_tag_filter=None))
+        return self._memo(
+            (method, experiment_id, plugin_name),
+            lambda: getattr(self._p, method)(
+                ctx, experiment_id=experiment_id, plugin_name=plugin_name, run_tag_filter=None
+            ),
+        )
 
     @staticmethod
     def _filtered(listing: Dict[str, dict], flt) -> Dict[str, dict]:
@@ -194,33 +218,43 @@ class IndexedProvider:
         names = listing.keys() if runs is None else [r for r in runs if r in listing]
         out = {}
         for r in names:
-            by_tag = listing[r] if tags is None else \
-                {t: listing[r][t] for t in tags if t in listing[r]}
+            by_tag = (
+                listing[r] if tags is None else {t: listing[r][t] for t in tags if t in listing[r]}
+            )
             if by_tag:
                 out[r] = dict(by_tag)
         return out
 
     def list_scalars(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
-        return self._filtered(self._listing("list_scalars", ctx, experiment_id, plugin_name),
-                              run_tag_filter)
+        return self._filtered(
+            self._listing("list_scalars", ctx, experiment_id, plugin_name), run_tag_filter
+        )
 
     def list_tensors(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
-        return self._filtered(self._listing("list_tensors", ctx, experiment_id, plugin_name),
-                              run_tag_filter)
+        return self._filtered(
+            self._listing("list_tensors", ctx, experiment_id, plugin_name), run_tag_filter
+        )
 
-    def list_blob_sequences(self, ctx=None, *, experiment_id, plugin_name,
-                            run_tag_filter=None):
-        return self._filtered(self._listing("list_blob_sequences", ctx, experiment_id,
-                                            plugin_name), run_tag_filter)
+    def list_blob_sequences(self, ctx=None, *, experiment_id, plugin_name, run_tag_filter=None):
+        return self._filtered(
+            self._listing("list_blob_sequences", ctx, experiment_id, plugin_name), run_tag_filter
+        )
 
-    def _read(self, method: str, lister: str, ctx, experiment_id, plugin_name, downsample,
-              run_tag_filter):
+    def _read(
+        self, method: str, lister: str, ctx, experiment_id, plugin_name, downsample, run_tag_filter
+    ):
         read = getattr(self._p, method)
         if run_tag_filter is None or run_tag_filter.runs is None:
-            return read(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
-                        downsample=downsample, run_tag_filter=run_tag_filter)
-        listed = self._filtered(self._listing(lister, ctx, experiment_id, plugin_name),
-                                run_tag_filter)
+            return read(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=plugin_name,
+                downsample=downsample,
+                run_tag_filter=run_tag_filter,
+            )
+        listed = self._filtered(
+            self._listing(lister, ctx, experiment_id, plugin_name), run_tag_filter
+        )
         pairs = [(r, t) for r, tags in listed.items() for t in tags]
         if not pairs:
             return {}
@@ -228,18 +262,34 @@ class IndexedProvider:
 
         if not self._per_tag_reads:
             if method in self.BATCHED and len(listed) == 1:
-                return self._batched_read(method, lister, ctx, experiment_id, plugin_name,
-                                          downsample, next(iter(listed)), run_tag_filter.tags)
-            flt = provider.RunTagFilter(runs=sorted(listed),
-                                        tags=sorted({t for _, t in pairs}))
-            return read(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
-                        downsample=downsample, run_tag_filter=flt)
+                return self._batched_read(
+                    method,
+                    lister,
+                    ctx,
+                    experiment_id,
+                    plugin_name,
+                    downsample,
+                    next(iter(listed)),
+                    run_tag_filter.tags,
+                )
+            flt = provider.RunTagFilter(runs=sorted(listed), tags=sorted({t for _, t in pairs}))
+            return read(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=plugin_name,
+                downsample=downsample,
+                run_tag_filter=flt,
+            )
 
         out: Dict[str, dict] = {}
         for r, t in pairs:
-            got = read(ctx, experiment_id=experiment_id, plugin_name=plugin_name,
-                       downsample=downsample,
-                       run_tag_filter=provider.RunTagFilter(runs=[r], tags=[t]))
+            got = read(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=plugin_name,
+                downsample=downsample,
+                run_tag_filter=provider.RunTagFilter(runs=[r], tags=[t]),
+            )
             for rr, by_tag in got.items():
                 out.setdefault(rr, {}).update(by_tag)
         return out
@@ -251,26 +301,32 @@ class IndexedProvider:
     BATCH_RUNS = 512
     BATCH_SERIES = 2048
 
-    def _chunk_of(self, lister: str, ctx, experiment_id, plugin_name, run: str
-                  ) -> Tuple[int, List[str]]:
+    def _chunk_of(
+        self, lister: str, ctx, experiment_id, plugin_name, run: str
+    ) -> Tuple[int, List[str]]:
         """(index, runs) of the fixed group of listed runs that ``run`` is read with."""
+
         def compute():
             listing = self._listing(lister, ctx, experiment_id, plugin_name)
             chunks: List[List[str]] = [[]]
             series = 0
             for r in sorted(listing):
-                if chunks[-1] and (len(chunks[-1]) >= self.BATCH_RUNS
-                                   or series + len(listing[r]) > self.BATCH_SERIES):
+                if chunks[-1] and (
+                    len(chunks[-1]) >= self.BATCH_RUNS
+                    or series + len(listing[r]) > self.BATCH_SERIES
+                ):
                     chunks.append([])
                     series = 0
                 chunks[-1].append(r)
                 series += len(listing[r])
             return chunks, {r: i for i, c in enumerate(chunks) for r in c}
+
         chunks, where = self._memo(("chunks", lister, experiment_id, plugin_name), compute)
         return where[run], chunks[where[run]]
 
-    def _batched_read(self, method: str, lister: str, ctx, experiment_id, plugin_name,
-                      downsample, run: str, tags):
+    def _batched_read(
+        self, method: str, lister: str, ctx, experiment_id, plugin_name, downsample, run: str, tags
+    ):
         """One run's series, read together with its group of runs in one call.
 
         Every read of the Rust data server costs ~40 ms whatever it returns (measured: one
@@ -290,9 +346,12 @@ class IndexedProvider:
                     batch = self._lists.get(key)
                 if batch is None:
                     data = getattr(self._p, method)(
-                        ctx, experiment_id=experiment_id, plugin_name=plugin_name,
+                        ctx,
+                        experiment_id=experiment_id,
+                        plugin_name=plugin_name,
                         downsample=downsample,
-                        run_tag_filter=provider.RunTagFilter(runs=list(runs), tags=None))
+                        run_tag_filter=provider.RunTagFilter(runs=list(runs), tags=None),
+                    )
                     batch = {"data": dict(data), "served": set()}
                     with self._lock:
                         self._lists[key] = batch
@@ -306,27 +365,56 @@ class IndexedProvider:
             from tensorboard.data import provider
 
             return getattr(self._p, method)(
-                ctx, experiment_id=experiment_id, plugin_name=plugin_name,
-                downsample=downsample, run_tag_filter=provider.RunTagFilter(
-                    runs=[run], tags=None if tags is None else list(tags)))
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=plugin_name,
+                downsample=downsample,
+                run_tag_filter=provider.RunTagFilter(
+                    runs=[run], tags=None if tags is None else list(tags)
+                ),
+            )
         if tags is not None:
             got = {t: v for t, v in got.items() if t in tags}
         return {run: got} if got else {}
 
-    def read_scalars(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
-                     run_tag_filter=None):
-        return self._read("read_scalars", "list_scalars", ctx, experiment_id, plugin_name,
-                          downsample, run_tag_filter)
+    def read_scalars(
+        self, ctx=None, *, experiment_id, plugin_name, downsample=None, run_tag_filter=None
+    ):
+        return self._read(
+            "read_scalars",
+            "list_scalars",
+            ctx,
+            experiment_id,
+            plugin_name,
+            downsample,
+            run_tag_filter,
+        )
 
-    def read_tensors(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
-                     run_tag_filter=None):
-        return self._read("read_tensors", "list_tensors", ctx, experiment_id, plugin_name,
-                          downsample, run_tag_filter)
+    def read_tensors(
+        self, ctx=None, *, experiment_id, plugin_name, downsample=None, run_tag_filter=None
+    ):
+        return self._read(
+            "read_tensors",
+            "list_tensors",
+            ctx,
+            experiment_id,
+            plugin_name,
+            downsample,
+            run_tag_filter,
+        )
 
-    def read_blob_sequences(self, ctx=None, *, experiment_id, plugin_name, downsample=None,
-                            run_tag_filter=None):
-        return self._read("read_blob_sequences", "list_blob_sequences", ctx, experiment_id,
-                          plugin_name, downsample, run_tag_filter)
+    def read_blob_sequences(
+        self, ctx=None, *, experiment_id, plugin_name, downsample=None, run_tag_filter=None
+    ):
+        return self._read(
+            "read_blob_sequences",
+            "list_blob_sequences",
+            ctx,
+            experiment_id,
+            plugin_name,
+            downsample,
+            run_tag_filter,
+        )
 
 
 def indexed(src: Source) -> Source:
@@ -364,8 +452,7 @@ def content_of(src: Source, run: str, tag: str, series) -> Optional[dict]:
 # ----------------------------------------------------------------------------- blobs
 
 
-def _unreadable_blob_message(run: str, tag: str, failed: int, total: int, exc: Exception
-                             ) -> str:
+def _unreadable_blob_message(run: str, tag: str, failed: int, total: int, exc: Exception) -> str:
     what = LABELS.get(tag, tag)
     head = f"{failed} of {total} {what} value(s) ({tag}) could not be read"
     if any(m in str(exc) for m in _BAD_KEY_MARKERS) or '"' in run or "\\" in run:
@@ -374,9 +461,13 @@ def _unreadable_blob_message(run: str, tag: str, failed: int, total: int, exc: E
     return f"{head} from the data provider: {text[:200]}"
 
 
-def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = None,
-                    check: Optional[Callable[[Any], Any]] = None
-                    ) -> Dict[str, List[Tuple[int, Any]]]:
+def read_json_blobs(
+    src: Source,
+    plugin: str,
+    tag: str,
+    run: Optional[str] = None,
+    check: Optional[Callable[[Any], Any]] = None,
+) -> Dict[str, List[Tuple[int, Any]]]:
     """{run: [(step, decoded JSON)]} for one blob-sequence tag, skipping unreadable values.
 
     ``check(value)`` returns the value to keep or raises :class:`validate.Invalid`; whatever
@@ -386,21 +477,29 @@ def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = Non
     label = LABELS.get(tag, tag)
     try:
         listing = src.provider.list_blob_sequences(
-            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, run_tag_filter=flt)
+            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, run_tag_filter=flt
+        )
     except Exception as exc:  # a provider failure is a problem of the runs asked for
         if run is not None:
             note(src, run, f"cannot list {tag}: {exc}")
         else:
             log.warning("tb_archviz: cannot list %s: %s", tag, exc)
         return {}
-    wanted = {r for r, tags in listing.items()
-              if tag in tags and content_of(src, r, tag, tags[tag]) is not None}
+    wanted = {
+        r
+        for r, tags in listing.items()
+        if tag in tags and content_of(src, r, tag, tags[tag]) is not None
+    }
     if not wanted:
         return {}
     try:
         data = src.provider.read_blob_sequences(
-            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, downsample=ALL,
-            run_tag_filter=flt)
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name=plugin,
+            downsample=ALL,
+            run_tag_filter=flt,
+        )
     except Exception as exc:
         for r in sorted(wanted):
             note(src, r, _unreadable_blob_message(r, tag, 1, 1, exc))
@@ -409,9 +508,12 @@ def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = Non
     for r in sorted(wanted):
         datums = [d for d in data.get(r, {}).get(tag, []) if d.values]
         if not datums:
-            note(src, r, f"the data provider lists {label}s ({tag}) for this run but returned "
-                         "none of them" + (f" — {UNREADABLE_NAME_FIX}"
-                                           if '"' in r or "\\" in r else ""))
+            note(
+                src,
+                r,
+                f"the data provider lists {label}s ({tag}) for this run but returned "
+                "none of them" + (f" — {UNREADABLE_NAME_FIX}" if '"' in r or "\\" in r else ""),
+            )
         jobs += [(r, int(d.step), d.values[0].blob_key) for d in datums]
 
     def fetch(job):
@@ -443,8 +545,9 @@ def read_json_blobs(src: Source, plugin: str, tag: str, run: Optional[str] = Non
             failed.setdefault(r, []).append(value)
             continue
         if status == "undecodable":
-            note(src, r, f"{label} at step {step} skipped: not valid (gzip) JSON: "
-                         f"{str(value)[:200]}")
+            note(
+                src, r, f"{label} at step {step} skipped: not valid (gzip) JSON: {str(value)[:200]}"
+            )
             continue
         if check is not None:
             try:
@@ -476,20 +579,22 @@ def _in_process(provider: Any) -> bool:
 def run_tag_filter(run: Optional[str], tag: Optional[str]):
     from tensorboard.data import provider
 
-    return provider.RunTagFilter(runs=None if run is None else [run],
-                                 tags=None if tag is None else [tag])
+    return provider.RunTagFilter(
+        runs=None if run is None else [run], tags=None if tag is None else [tag]
+    )
 
 
-def read_architectures(src: Source, run: Optional[str] = None
-                       ) -> Dict[str, List[Tuple[int, dict]]]:
+def read_architectures(src: Source, run: Optional[str] = None) -> Dict[str, List[Tuple[int, dict]]]:
     """{run: [(step, architecture record)]}, oldest version first; invalid records skipped."""
-    out = read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_ARCHITECTURE, run,
-                          check=validate.check_architecture)
+    out = read_json_blobs(
+        src, fmt.PLUGIN_GRAPH, fmt.TAG_ARCHITECTURE, run, check=validate.check_architecture
+    )
     return {r: versions for r, versions in out.items() if versions}
 
 
-def read_any_architectures(src: Source, run: Optional[str] = None
-                           ) -> Dict[str, List[Tuple[int, dict]]]:
+def read_any_architectures(
+    src: Source, run: Optional[str] = None
+) -> Dict[str, List[Tuple[int, dict]]]:
     """Like :func:`read_architectures`, falling back, per run, to a record made from the
     run's GraphDef (``SummaryWriter.add_graph``, Lightning's ``log_graph=True``)."""
     from tb_archviz import graphdef
@@ -505,10 +610,10 @@ def read_any_architectures(src: Source, run: Optional[str] = None
     return archs
 
 
-def read_layer_tables(src: Source, run: Optional[str] = None
-                      ) -> Dict[str, List[Tuple[int, dict]]]:
-    return read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_LAYERS, run,
-                           check=validate.check_layer_table)
+def read_layer_tables(src: Source, run: Optional[str] = None) -> Dict[str, List[Tuple[int, dict]]]:
+    return read_json_blobs(
+        src, fmt.PLUGIN_HEALTH, fmt.TAG_LAYERS, run, check=validate.check_layer_table
+    )
 
 
 def read_anomalies(src: Source, run: Optional[str] = None) -> Dict[str, List[dict]]:
@@ -524,13 +629,18 @@ def read_anomalies(src: Source, run: Optional[str] = None) -> Dict[str, List[dic
                 note(src, r, f"anomaly records at step {step} skipped: {exc}")
                 continue
             if bad:
-                note(src, r, f"{len(bad)} of {len(records)} anomaly records at step {step} "
-                             f"skipped (first: {bad[0]})")
+                note(
+                    src,
+                    r,
+                    f"{len(bad)} of {len(records)} anomaly records at step {step} "
+                    f"skipped (first: {bad[0]})",
+                )
             for rec in good:
                 key = (rec.get("kind"), rec.get("layer"), rec.get("tag"), rec.get("first_step"))
                 latest[key] = rec
-        out[r] = sorted(latest.values(), key=lambda a: (a["first_step"], a["kind"],
-                                                          str(a.get("layer"))))
+        out[r] = sorted(
+            latest.values(), key=lambda a: (a["first_step"], a["kind"], str(a.get("layer")))
+        )
     return out
 
 
@@ -606,7 +716,7 @@ def stats_kind(tag: str) -> str:
     from tb_archviz import sink as sink_mod
 
     base, _level = sink_mod.split_pyramid_tag(tag)
-    return base[len(fmt.TAG_STATS_PREFIX):] if base.startswith(fmt.TAG_STATS_PREFIX) else base
+    return base[len(fmt.TAG_STATS_PREFIX) :] if base.startswith(fmt.TAG_STATS_PREFIX) else base
 
 
 def stats_rank(tag: str) -> int:
@@ -617,11 +727,13 @@ def stats_rank(tag: str) -> int:
     return (2 if stats_kind(tag) in fmt.STAT_KINDS else 1) + (1 if level else 0)
 
 
-def layer_rows_of(tables: Sequence[Tuple[int, dict]], kind: str
-                  ) -> List[Tuple[int, List[str]]]:
+def layer_rows_of(tables: Sequence[Tuple[int, dict]], kind: str) -> List[Tuple[int, List[str]]]:
     """``[(step, row names)]`` of the layer tables that name rows of ``kind``."""
-    return [(s, list(t["rows"][kind])) for s, t in tables
-            if isinstance(t, dict) and kind in (t.get("rows") or {})]
+    return [
+        (s, list(t["rows"][kind]))
+        for s, t in tables
+        if isinstance(t, dict) and kind in (t.get("rows") or {})
+    ]
 
 
 def table_in_force(tables: Sequence[Tuple[int, Any]], step: int) -> Any:
@@ -631,9 +743,13 @@ def table_in_force(tables: Sequence[Tuple[int, Any]], step: int) -> Any:
     return current[-1] if current else None
 
 
-def align_rows(kind: str, steps: np.ndarray, values: np.ndarray,
-               versions: Sequence[Tuple[int, List[str]]],
-               names: Optional[Sequence[str]] = None) -> Tuple[List[str], np.ndarray]:
+def align_rows(
+    kind: str,
+    steps: np.ndarray,
+    values: np.ndarray,
+    versions: Sequence[Tuple[int, List[str]]],
+    names: Optional[Sequence[str]] = None,
+) -> Tuple[List[str], np.ndarray]:
     """(row names, ``values`` with rows lined up with them): every step's rows are named by
     the latest of ``versions`` (``[(step, names)]``) at or before the step (the first for
     earlier steps) and mapped to the union of all names, in order of first appearance;
@@ -654,8 +770,11 @@ def align_rows(kind: str, steps: np.ndarray, values: np.ndarray,
             if n not in seen:
                 seen.add(n)
                 rows.append(n)
-    if len(versions) == 1 and rows == list(versions[0][1])[: len(rows)] \
-            and values.shape[1] <= len(rows):
+    if (
+        len(versions) == 1
+        and rows == list(versions[0][1])[: len(rows)]
+        and values.shape[1] <= len(rows)
+    ):
         if values.shape[1] < len(rows):
             pad = np.full((len(steps), len(rows), values.shape[2]), np.nan, np.float32)
             pad[:, : values.shape[1]] = values
@@ -687,9 +806,14 @@ def stats_content(src: Source, run: str, tag: str, series) -> Optional[Tuple[dic
         return None
 
 
-def checked_arrays(src: Source, run: str, tag: str, datums: Sequence[Any], columns: int,
-                   layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None
-                   ) -> Tuple[List[int], List[np.ndarray]]:
+def checked_arrays(
+    src: Source,
+    run: str,
+    tag: str,
+    datums: Sequence[Any],
+    columns: int,
+    layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None,
+) -> Tuple[List[int], List[np.ndarray]]:
     """(steps, float32 arrays) of the datums whose tensors have the right dtype, rank and
     shape for ``tag``; the others are skipped with one problem per tag."""
     rank = stats_rank(tag)
@@ -707,8 +831,11 @@ def checked_arrays(src: Source, run: str, tag: str, datums: Sequence[Any], colum
         arrays.append(a)
     if bad:
         step, exc = bad[0]
-        note(src, run, f"{len(bad)} of {len(datums)} values of {tag} skipped (first at step "
-                       f"{step}: {exc})")
+        note(
+            src,
+            run,
+            f"{len(bad)} of {len(datums)} values of {tag} skipped (first at step {step}: {exc})",
+        )
     return steps, arrays
 
 
@@ -716,21 +843,28 @@ def health_tensors(src: Source, run: str, tag: Optional[str]) -> Optional[Dict[s
     """The run's tensor tags of the health plugin (one ``tag`` or all) with their metadata;
     None, with a problem noted, when the data provider cannot list them."""
     try:
-        listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
-                                            plugin_name=fmt.PLUGIN_HEALTH,
-                                            run_tag_filter=run_tag_filter(run, tag))
+        listing = src.provider.list_tensors(
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name=fmt.PLUGIN_HEALTH,
+            run_tag_filter=run_tag_filter(run, tag),
+        )
     except Exception as exc:
         note(src, run, f"cannot list {tag or 'statistics'}: {exc}")
         return None
     return listing.get(run, {})
 
 
-def _stack(arrays: Sequence[np.ndarray], planes: bool, columns: int
-           ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+def _stack(
+    arrays: Sequence[np.ndarray], planes: bool, columns: int
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """(values or minimum plane, maximum plane or None) as ``[entries, rows, stats]``
     arrays, shorter tensors padded with NaN (run-level vectors are one row)."""
-    shaped = [a[:, None, :] if a.ndim == 2 else a for a in arrays] if planes else \
-        [a[None, None, :] if a.ndim == 1 else a[None] for a in arrays]
+    shaped = (
+        [a[:, None, :] if a.ndim == 2 else a for a in arrays]
+        if planes
+        else [a[None, None, :] if a.ndim == 1 else a[None] for a in arrays]
+    )
     height = max([a.shape[1] for a in shaped] + [0])
     width = max([a.shape[2] for a in shaped] + [0 if shaped else columns])
     lo = np.full((len(shaped), height, width), np.nan, np.float32)
@@ -742,11 +876,15 @@ def _stack(arrays: Sequence[np.ndarray], planes: bool, columns: int
     return lo, hi
 
 
-def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None,
-               downsample: Optional[int] = ALL,
-               layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None,
-               tables: Optional[Sequence[Tuple[int, dict]]] = None
-               ) -> Optional[StatSeries]:
+def read_stats(
+    src: Source,
+    run: str,
+    tag: str,
+    rows: Optional[List[str]] = None,
+    downsample: Optional[int] = ALL,
+    layer_rows: Optional[Sequence[Tuple[int, List[str]]]] = None,
+    tables: Optional[Sequence[Tuple[int, dict]]] = None,
+) -> Optional[StatSeries]:
     """One statistics tag of one run (raw or a pyramid level), rows lined up with names
     (:class:`StatSeries`; :meth:`StatSeries.at` for one step), one value per step (the last
     one read).
@@ -780,18 +918,25 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     planes = sink_mod.split_pyramid_tag(tag)[1] is not None
     if downsample is None:
         width = max([len(names) for _, names in versions] + [1])
-        downsample = min(ALL, max(1, READ_BUDGET_BYTES // (
-            4 * (2 if planes else 1) * width * max(1, len(stats)))))
+        downsample = min(
+            ALL,
+            max(1, READ_BUDGET_BYTES // (4 * (2 if planes else 1) * width * max(1, len(stats)))),
+        )
     try:
-        data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
-                                         plugin_name=fmt.PLUGIN_HEALTH, downsample=downsample,
-                                         run_tag_filter=run_tag_filter(run, tag))
+        data = src.provider.read_tensors(
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name=fmt.PLUGIN_HEALTH,
+            downsample=downsample,
+            run_tag_filter=run_tag_filter(run, tag),
+        )
         datums = data.get(run, {}).get(tag, [])
     except Exception as exc:
         note(src, run, f"{tag} could not be read from the data provider: {exc}")
         return None
-    step_list, arrays = checked_arrays(src, run, tag, datums, len(stats),
-                                       (versions or None) if per_layer else None)
+    step_list, arrays = checked_arrays(
+        src, run, tag, datums, len(stats), (versions or None) if per_layer else None
+    )
     lo, hi = _stack(arrays, planes, len(stats))
     steps = np.array(step_list, dtype=np.int64)
     if len(steps):
@@ -804,21 +949,31 @@ def read_stats(src: Source, run: str, tag: str, rows: Optional[List[str]] = None
     names, lo = align_rows(kind, steps, lo, versions if per_layer else [], rows)
     if hi is not None:
         hi = align_rows(kind, steps, hi, versions if per_layer else [], rows)[1]
-    return StatSeries(steps, lo, stats, names, hi, _layers(tables, names), tables, kind,
-                      downsample > 1 and len(steps) >= downsample)
+    return StatSeries(
+        steps,
+        lo,
+        stats,
+        names,
+        hi,
+        _layers(tables, names),
+        tables,
+        kind,
+        downsample > 1 and len(steps) >= downsample,
+    )
 
 
-def empty_stats(tag: str, stats: Sequence[str], tables: Sequence[Tuple[int, dict]] = ()
-                ) -> StatSeries:
+def empty_stats(
+    tag: str, stats: Sequence[str], tables: Sequence[Tuple[int, dict]] = ()
+) -> StatSeries:
     """A :class:`StatSeries` of ``tag`` without logged steps (rows named by ``tables``), for
     a tag that could not be read."""
     kind = stats_kind(tag)
     tables = list(tables) if kind in fmt.STAT_KINDS else []
     steps = np.zeros(0, np.int64)
-    names, values = align_rows(kind, steps, np.zeros((0, 0, len(stats)), np.float32),
-                               layer_rows_of(tables, kind))
-    return StatSeries(steps, values, list(stats), names, None, _layers(tables, names), tables,
-                      kind)
+    names, values = align_rows(
+        kind, steps, np.zeros((0, 0, len(stats)), np.float32), layer_rows_of(tables, kind)
+    )
+    return StatSeries(steps, values, list(stats), names, None, _layers(tables, names), tables, kind)
 
 
 def _layers(tables: Sequence[Tuple[int, dict]], rows: Sequence[str]) -> List[str]:
@@ -833,17 +988,25 @@ def module_order(record: Optional[dict]) -> Dict[str, int]:
     """{module: forward position} from an architecture record (modules without an ``order``
     after the others, in record order); empty without a record."""
     modules = (record or {}).get("modules", [])
-    return {m["name"]: (m["order"] if m.get("order") is not None else 10**6 + i)
-            for i, m in enumerate(modules) if isinstance(m, dict) and "name" in m}
+    return {
+        m["name"]: (m["order"] if m.get("order") is not None else 10**6 + i)
+        for i, m in enumerate(modules)
+        if isinstance(m, dict) and "name" in m
+    }
 
 
-def read_scalar_series(src: Source, run: Optional[str] = None
-                       ) -> Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]]:
+def read_scalar_series(
+    src: Source, run: Optional[str] = None
+) -> Dict[str, Dict[str, Tuple[np.ndarray, np.ndarray]]]:
     """{run: {tag: (steps, values)}} for every ordinary scalar series (any writer)."""
     try:
-        data = src.provider.read_scalars(src.ctx, experiment_id=src.experiment_id,
-                                         plugin_name="scalars", downsample=ALL,
-                                         run_tag_filter=run_tag_filter(run, None))
+        data = src.provider.read_scalars(
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name="scalars",
+            downsample=ALL,
+            run_tag_filter=run_tag_filter(run, None),
+        )
     except Exception as exc:
         if run is not None:
             note(src, run, f"scalars could not be read from the data provider: {exc}")
@@ -876,14 +1039,19 @@ def check_run(src: Source, run: str) -> None:
         if got is None:
             continue
         try:
-            data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
-                                             plugin_name=fmt.PLUGIN_HEALTH, downsample=ALL,
-                                             run_tag_filter=run_tag_filter(run, tag))
+            data = src.provider.read_tensors(
+                src.ctx,
+                experiment_id=src.experiment_id,
+                plugin_name=fmt.PLUGIN_HEALTH,
+                downsample=ALL,
+                run_tag_filter=run_tag_filter(run, tag),
+            )
         except Exception as exc:
             note(src, run, f"{tag} could not be read from the data provider: {exc}")
             continue
-        checked_arrays(src, run, tag, data.get(run, {}).get(tag, []), len(got[1]),
-                       layer_rows or None)
+        checked_arrays(
+            src, run, tag, data.get(run, {}).get(tag, []), len(got[1]), layer_rows or None
+        )
 
 
 def summarize_architecture(record: Optional[dict]) -> Optional[dict]:
@@ -894,8 +1062,7 @@ def summarize_architecture(record: Optional[dict]) -> Optional[dict]:
     modules = totals.get("modules")
     return {
         "modules": int(modules) if _finite_number(modules) else len(record.get("modules") or []),
-        "parameters": int(totals["parameters"]) if _finite_number(totals.get("parameters"))
-        else 0,
+        "parameters": int(totals["parameters"]) if _finite_number(totals.get("parameters")) else 0,
         "edges": len(record.get("edges") or []),
         "status": record.get("status") or "ok",
     }

@@ -23,6 +23,7 @@ its schemas from them): a field's annotation is the JSON type it must have, and 
 not given) and the values it may take (``choices``). :data:`Number` and :data:`FiniteNumber`
 mark integers the reader takes as any JSON number.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -83,8 +84,14 @@ ABSENT: Any = _Absent()
 R = TypeVar("R", bound="_Record")
 
 
-def _key(name: str, of: Optional[type] = None, *, required: bool = False, null: bool = True,
-         choices: Optional[Tuple[str, ...]] = None) -> Dict[str, Any]:
+def _key(
+    name: str,
+    of: Optional[type] = None,
+    *,
+    required: bool = False,
+    null: bool = True,
+    choices: Optional[Tuple[str, ...]] = None,
+) -> Dict[str, Any]:
     """Field metadata: the JSON key (it differs from the attribute when that is a Python
     keyword), the record type of a nested value (one record, or each item of a list), and for
     the reader (validate.py): a field every record must have (``required``, never ``null``),
@@ -111,8 +118,10 @@ def _layout(cls: Any) -> Tuple[Tuple[str, str, Any], ...]:
     kept on the class after the first use."""
     layout = cls.__dict__.get("_json_layout")
     if layout is None:
-        layout = tuple((f.name, f.metadata.get("key", f.name), f.metadata.get("of"))
-                       for f in dataclasses.fields(cls))
+        layout = tuple(
+            (f.name, f.metadata.get("key", f.name), f.metadata.get("of"))
+            for f in dataclasses.fields(cls)
+        )
         cls._json_layout = layout
     return layout
 
@@ -187,10 +196,12 @@ class TensorSpec(_Record):
 class Call(_Record):
     """The tensors of one call of a module (an ``io`` entry)."""
 
-    inputs: List[TensorSpec] = dataclasses.field(default_factory=list,
-                                                 metadata=_key("inputs", TensorSpec))
-    outputs: List[TensorSpec] = dataclasses.field(default_factory=list,
-                                                  metadata=_key("outputs", TensorSpec))
+    inputs: List[TensorSpec] = dataclasses.field(
+        default_factory=list, metadata=_key("inputs", TensorSpec)
+    )
+    outputs: List[TensorSpec] = dataclasses.field(
+        default_factory=list, metadata=_key("outputs", TensorSpec)
+    )
 
 
 @dataclasses.dataclass
@@ -239,10 +250,12 @@ class Op(_Record):
     op: str = ""
     scope: str = ""
     order: Optional[Number] = None
-    inputs: List[TensorSpec] = dataclasses.field(default_factory=list,
-                                                 metadata=_key("inputs", TensorSpec))
-    outputs: List[TensorSpec] = dataclasses.field(default_factory=list,
-                                                  metadata=_key("outputs", TensorSpec))
+    inputs: List[TensorSpec] = dataclasses.field(
+        default_factory=list, metadata=_key("inputs", TensorSpec)
+    )
+    outputs: List[TensorSpec] = dataclasses.field(
+        default_factory=list, metadata=_key("outputs", TensorSpec)
+    )
     flops: Optional[Number] = None
     macs: Optional[Number] = None
 
@@ -276,25 +289,28 @@ class ArchitectureRecord(_Record):
     """The record of ``archviz/architecture`` (FORMAT.md "Architecture record")."""
 
     schema: int = dataclasses.field(default=SCHEMA, metadata=_key("schema", null=False))
-    source: str = ABSENT                   # "graphdef" for records read from a GraphDef
+    source: str = ABSENT  # "graphdef" for records read from a GraphDef
     model_class: str = ""
-    status: str = "ok"                     # "ok" | "partial" | "failed"
+    status: str = "ok"  # "ok" | "partial" | "failed"
     error: Optional[str] = None
     example_input: Optional[str] = None
     capture_seconds: Optional[float] = None
     devices: List[str] = dataclasses.field(default_factory=list)
     totals: Optional[Totals] = dataclasses.field(default=None, metadata=_key("totals", Totals))
-    params_unknown: List[str] = ABSENT     # GraphDef records: modules whose params are unknown
-    modules: List[Module] = dataclasses.field(default_factory=list,
-                                              metadata=_key("modules", Module, null=False))
+    params_unknown: List[str] = ABSENT  # GraphDef records: modules whose params are unknown
+    modules: List[Module] = dataclasses.field(
+        default_factory=list, metadata=_key("modules", Module, null=False)
+    )
     ops: List[Op] = dataclasses.field(default_factory=list, metadata=_key("ops", Op))
     ops_truncated: bool = False
     edges: List[Edge] = dataclasses.field(default_factory=list, metadata=_key("edges", Edge))
     ties: List[List[str]] = dataclasses.field(default_factory=list)
-    inputs: List[TensorSpec] = dataclasses.field(default_factory=list,
-                                                 metadata=_key("inputs", TensorSpec))
-    outputs: List[TensorSpec] = dataclasses.field(default_factory=list,
-                                                  metadata=_key("outputs", TensorSpec))
+    inputs: List[TensorSpec] = dataclasses.field(
+        default_factory=list, metadata=_key("inputs", TensorSpec)
+    )
+    outputs: List[TensorSpec] = dataclasses.field(
+        default_factory=list, metadata=_key("outputs", TensorSpec)
+    )
 
 
 # -- the anomaly record --------------------------------------------------------------------------
@@ -311,8 +327,9 @@ class Anomaly(_Record):
     tag: Optional[str] = None
     first_step: int = _required("first_step", 0)
     last_step: int = 0
-    severity: str = dataclasses.field(default="warning",
-                                      metadata=_key("severity", null=False, choices=SEVERITIES))
+    severity: str = dataclasses.field(
+        default="warning", metadata=_key("severity", null=False, choices=SEVERITIES)
+    )
     value: Optional[float] = None
     threshold: Optional[float] = None
     stat: Optional[str] = None
@@ -325,8 +342,9 @@ class Anomaly(_Record):
 
 
 # -- the structure vocabulary --------------------------------------------------------------------
-_REVERSED_OR_INPLACE = frozenset({"add", "sub", "mul", "truediv", "matmul", "and", "or", "pow",
-                                  "floordiv", "mod"})
+_REVERSED_OR_INPLACE = frozenset(
+    {"add", "sub", "mul", "truediv", "matmul", "and", "or", "pow", "floordiv", "mod"}
+)
 _SYNONYMS = {"truediv": "div", "concatenate": "cat", "concat": "cat", "rsub": "sub"}
 
 
@@ -342,28 +360,96 @@ def canonical_op(name: str) -> str:
     return _SYNONYMS.get(base, base)
 
 
-RESHAPE_OPS = frozenset({
-    "view", "reshape", "permute", "transpose", "flatten", "unflatten", "squeeze", "unsqueeze",
-    "view_as", "reshape_as", "expand", "expand_as", "repeat", "t", "movedim", "swapaxes",
-    "split", "chunk", "unbind", "tensor_split", "narrow", "flip", "roll", "pad",
-})
+RESHAPE_OPS = frozenset(
+    {
+        "view",
+        "reshape",
+        "permute",
+        "transpose",
+        "flatten",
+        "unflatten",
+        "squeeze",
+        "unsqueeze",
+        "view_as",
+        "reshape_as",
+        "expand",
+        "expand_as",
+        "repeat",
+        "t",
+        "movedim",
+        "swapaxes",
+        "split",
+        "chunk",
+        "unbind",
+        "tensor_split",
+        "narrow",
+        "flip",
+        "roll",
+        "pad",
+    }
+)
 # Every input of these is a "concat" edge.
 CONCAT_OPS = frozenset({"cat", "stack", "hstack", "vstack", "dstack"})
 # Canonical ops worth a node of their own even with a single tensor input; other single-input
 # ops pass their input's producer through.
-NAMED_OPS = frozenset({
-    "matmul", "mm", "bmm", "baddbmm", "addmm", "einsum", "linear", "conv1d", "conv2d", "conv3d",
-    "scaled_dot_product_attention", "relu", "gelu", "silu", "sigmoid", "tanh", "softmax",
-    "log_softmax", "leaky_relu", "elu", "hardswish", "mish", "dropout", "layer_norm",
-    "group_norm", "batch_norm", "rms_norm", "normalize", "max_pool1d", "max_pool2d",
-    "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate", "embedding", "mean", "sum",
-    "amax", "max", "topk", "where",
-}) | RESHAPE_OPS | CONCAT_OPS
+NAMED_OPS = (
+    frozenset(
+        {
+            "matmul",
+            "mm",
+            "bmm",
+            "baddbmm",
+            "addmm",
+            "einsum",
+            "linear",
+            "conv1d",
+            "conv2d",
+            "conv3d",
+            "scaled_dot_product_attention",
+            "relu",
+            "gelu",
+            "silu",
+            "sigmoid",
+            "tanh",
+            "softmax",
+            "log_softmax",
+            "leaky_relu",
+            "elu",
+            "hardswish",
+            "mish",
+            "dropout",
+            "layer_norm",
+            "group_norm",
+            "batch_norm",
+            "rms_norm",
+            "normalize",
+            "max_pool1d",
+            "max_pool2d",
+            "max_pool3d",
+            "avg_pool1d",
+            "avg_pool2d",
+            "avg_pool3d",
+            "adaptive_avg_pool1d",
+            "adaptive_avg_pool2d",
+            "adaptive_max_pool2d",
+            "interpolate",
+            "embedding",
+            "mean",
+            "sum",
+            "amax",
+            "max",
+            "topk",
+            "where",
+        }
+    )
+    | RESHAPE_OPS
+    | CONCAT_OPS
+)
 
 
-def edge_kinds(op: str, producers: Sequence[Tuple[str, int]],
-               branched: Callable[[str], bool]) -> List[str]:
+def edge_kinds(
+    op: str, producers: Sequence[Tuple[str, int]], branched: Callable[[str], bool]
+) -> List[str]:
     """FORMAT.md edge kinds of an op's tracked inputs, given each input's producer as
     ``(node, order)``: every input of a concat is ``"concat"``; on an ``add`` of >= 2 distinct
     producers, the input produced earliest is the skip (``"residual"``) when its producer also
@@ -379,8 +465,9 @@ def edge_kinds(op: str, producers: Sequence[Tuple[str, int]],
     return kinds
 
 
-def struct_hash(type_name: str, hparams: Mapping[str, Any], tensors: Sequence[Any],
-                children: Sequence[str]) -> str:
+def struct_hash(
+    type_name: str, hparams: Mapping[str, Any], tensors: Sequence[Any], children: Sequence[str]
+) -> str:
     """FORMAT.md ``struct_hash``: class, hyperparameters, own parameter/buffer shapes and dtypes
     (``[[shape, dtype], ...]``) and the children's hashes in order; no names, so that equal
     blocks get equal hashes wherever they sit."""
@@ -389,8 +476,7 @@ def struct_hash(type_name: str, hparams: Mapping[str, Any], tensors: Sequence[An
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def repeats(children: Mapping[str, Sequence[str]],
-            hashes: Mapping[str, str]) -> Dict[str, Repeat]:
+def repeats(children: Mapping[str, Sequence[str]], hashes: Mapping[str, str]) -> Dict[str, Repeat]:
     """Runs of >= 2 consecutive siblings with equal hashes, by member name."""
     out: Dict[str, Repeat] = {}
     for kids in children.values():
@@ -400,7 +486,7 @@ def repeats(children: Mapping[str, Sequence[str]],
             while j + 1 < len(kids) and hashes[kids[j + 1]] == hashes[kids[i]]:
                 j += 1
             if j > i:
-                for idx, k in enumerate(kids[i:j + 1]):
+                for idx, k in enumerate(kids[i : j + 1]):
                     out[k] = Repeat(group=kids[i], index=idx, count=j - i + 1)
             i = j + 1
     return out

@@ -15,6 +15,7 @@ Adding a statistic: one :class:`Stat` entry here, the function that computes it 
 training side, one test against a slow reference. Adding a rule: one ``@rule`` function in
 ``tb_archviz/rules/`` and one test.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,22 +53,36 @@ class Stat:
     combine: str = "sum"
     scale: str = "linear"
     doc: str = ""
-    show: int = 0      # order in which the tabs offer it first (1 = default; 0 = later)
+    show: int = 0  # order in which the tabs offer it first (1 = default; 0 = later)
 
     def matches(self, name: str) -> bool:
         return self.name == name or ("*" in self.name and fnmatch.fnmatchcase(name, self.name))
 
 
 # Families of per-row tables ([rows x stats] per logging step) and their rows.
-TABLE_FAMILIES = {"weights": "parameters", "grads": "parameters", "updates": "parameters",
-                  "acts": "leaf modules"}
+TABLE_FAMILIES = {
+    "weights": "parameters",
+    "grads": "parameters",
+    "updates": "parameters",
+    "acts": "leaf modules",
+}
 # Families of run-level vectors.
-VECTOR_FAMILIES = {"run": "training steps", "run_val": "validation batches since the last "
-                   "write", "features": "input features (per feature index)",
-                   "metrics": "metrics the user logs"}
-FAMILY_LABELS = {"weights": "Weights", "grads": "Gradients", "updates": "Updates",
-                 "acts": "Activations", "run": "Training run", "run_val": "Validation",
-                 "features": "Input features", "metrics": "Logged metrics"}
+VECTOR_FAMILIES = {
+    "run": "training steps",
+    "run_val": "validation batches since the last write",
+    "features": "input features (per feature index)",
+    "metrics": "metrics the user logs",
+}
+FAMILY_LABELS = {
+    "weights": "Weights",
+    "grads": "Gradients",
+    "updates": "Updates",
+    "acts": "Activations",
+    "run": "Training run",
+    "run_val": "Validation",
+    "features": "Input features",
+    "metrics": "Logged metrics",
+}
 
 
 def _input_stats(family: str, what: str) -> List[Stat]:
@@ -83,67 +98,149 @@ def _input_stats(family: str, what: str) -> List[Stat]:
     ]
 
 
-STATS: Tuple[Stat, ...] = tuple([
-    # weights: measured before the optimizer step
-    Stat("weights", "norm", "weight norm", "L2", "norm", "log", show=1),
-    Stat("weights", "mean", "weight mean", "", "mean"),
-    Stat("weights", "std", "weight standard deviation", "", "std", "log", show=2),
-    Stat("weights", "max_abs", "largest |weight|", "", "max", "log"),
-    Stat("weights", "nonfinite", "NaN/Inf weights", "elements", "sum"),
-    Stat("weights", "numel", "elements", "elements", "same"),
-    Stat("weights", "ndim", "dimensions", "", "same"),
-    Stat("weights", "trainable", "trainable (requires_grad)", "0/1", "same"),
-    Stat("weights", "rank_spread", "spread across data-parallel replicas", "", "spread",
-         doc="(max - min over ranks of the sum) / (norm * sqrt(numel)); 0 on one process, "
-             "NaN when sharded"),
-    # grads: as the optimizer sees them (after AMP unscaling, before clipping)
-    Stat("grads", "norm", "gradient norm", "L2", "norm", "log", show=1),
-    Stat("grads", "max_abs", "largest |gradient|", "", "max", "log", show=2),
-    Stat("grads", "zero_fraction", "exactly-zero gradient fraction", "fraction", "fraction"),
-    Stat("grads", "nonfinite", "NaN/Inf gradients", "elements", "sum", show=3),
-    Stat("grads", "present", "has a gradient", "0/1", "max",
-         doc="0 when .grad is None at the optimizer step"),
-    # updates: over one optimizer step
-    Stat("updates", "update_norm", "update norm", "L2", "norm", "log",
-         doc="||W_after - W_before||", show=2),
-    Stat("updates", "ratio", "update / weight ratio", "", "ratio", "log",
-         doc="update_norm / ||W_before||", show=1),
-    # acts: leaf module outputs, over all calls of the step and all ranks' batches
-    Stat("acts", "mean", "activation mean", "", "mean", show=2),
-    Stat("acts", "std", "activation standard deviation", "", "std", "log", show=1),
-    Stat("acts", "max_abs", "largest |activation|", "", "max", "log"),
-    Stat("acts", "zero_fraction", "zero activation fraction", "fraction", "fraction"),
-    Stat("acts", "nonfinite", "NaN/Inf activations", "elements", "sum", show=5),
-    Stat("acts", "numel", "activation elements", "elements", "sum"),
-    Stat("acts", "dead_fraction", "dead-unit fraction", "fraction", "min",
-         doc="ReLU family: fraction of units zero for the whole batch", show=3),
-    Stat("acts", "saturated_fraction", "saturated fraction", "fraction", "fraction",
-         doc="tanh family |y| > 0.99, sigmoid y < 0.01 or > 0.99", show=4),
-    # run: one vector per logging step
-    Stat("run", "loss", "loss", "", "mean", "log"),
-    Stat("run", "grad_norm_total", "total gradient norm", "L2", "norm", "log",
-         doc="before clipping"),
-    *_input_stats("run", "training input"),
-    Stat("run", "lr_*", "learning rate", "", "rank0", "log",
-         doc="per optimizer param group, in order"),
-    Stat("run", "grad_norm_clipped", "total gradient norm after clipping", "L2", "norm", "log",
-         doc="at the optimizer step; equals grad_norm_total without clipping"),
-    Stat("run", "output_min", "smallest model output fed to the loss", "", "min"),
-    Stat("run", "output_max", "largest model output fed to the loss", "", "max"),
-    Stat("run", "output_rowsum", "mean sum of the loss input over its last dim", "", "mean",
-         doc="about 1 for probabilities"),
-    Stat("run", "output_logsumexp", "mean logsumexp of the loss input over its last dim", "",
-         "mean", doc="about 0 for log-probabilities"),
-    Stat("run", "eval_modules", "normalisation/dropout modules in eval mode while training",
-         "modules", "max"),
-    # features: per input feature (dim 1 of the first float input, up to 64 features)
-    Stat("features", "mean", "feature mean", "", "mean"),
-    Stat("features", "std", "feature standard deviation", "", "std", "log"),
-    # metrics: what the user logs (self.log / log_metrics), latest value at the logging step
-    Stat("metrics", "*", "logged metric", "", "rank0"),
-    # run_val: validation inputs since the last write (end of each training epoch)
-    *_input_stats("run_val", "validation input"),
-])
+STATS: Tuple[Stat, ...] = tuple(
+    [
+        # weights: measured before the optimizer step
+        Stat("weights", "norm", "weight norm", "L2", "norm", "log", show=1),
+        Stat("weights", "mean", "weight mean", "", "mean"),
+        Stat("weights", "std", "weight standard deviation", "", "std", "log", show=2),
+        Stat("weights", "max_abs", "largest |weight|", "", "max", "log"),
+        Stat("weights", "nonfinite", "NaN/Inf weights", "elements", "sum"),
+        Stat("weights", "numel", "elements", "elements", "same"),
+        Stat("weights", "ndim", "dimensions", "", "same"),
+        Stat("weights", "trainable", "trainable (requires_grad)", "0/1", "same"),
+        Stat(
+            "weights",
+            "rank_spread",
+            "spread across data-parallel replicas",
+            "",
+            "spread",
+            doc="(max - min over ranks of the sum) / (norm * sqrt(numel)); 0 on one process, "
+            "NaN when sharded",
+        ),
+        # grads: as the optimizer sees them (after AMP unscaling, before clipping)
+        Stat("grads", "norm", "gradient norm", "L2", "norm", "log", show=1),
+        Stat("grads", "max_abs", "largest |gradient|", "", "max", "log", show=2),
+        Stat("grads", "zero_fraction", "exactly-zero gradient fraction", "fraction", "fraction"),
+        Stat("grads", "nonfinite", "NaN/Inf gradients", "elements", "sum", show=3),
+        Stat(
+            "grads",
+            "present",
+            "has a gradient",
+            "0/1",
+            "max",
+            doc="0 when .grad is None at the optimizer step",
+        ),
+        # updates: over one optimizer step
+        Stat(
+            "updates",
+            "update_norm",
+            "update norm",
+            "L2",
+            "norm",
+            "log",
+            doc="||W_after - W_before||",
+            show=2,
+        ),
+        Stat(
+            "updates",
+            "ratio",
+            "update / weight ratio",
+            "",
+            "ratio",
+            "log",
+            doc="update_norm / ||W_before||",
+            show=1,
+        ),
+        # acts: leaf module outputs, over all calls of the step and all ranks' batches
+        Stat("acts", "mean", "activation mean", "", "mean", show=2),
+        Stat("acts", "std", "activation standard deviation", "", "std", "log", show=1),
+        Stat("acts", "max_abs", "largest |activation|", "", "max", "log"),
+        Stat("acts", "zero_fraction", "zero activation fraction", "fraction", "fraction"),
+        Stat("acts", "nonfinite", "NaN/Inf activations", "elements", "sum", show=5),
+        Stat("acts", "numel", "activation elements", "elements", "sum"),
+        Stat(
+            "acts",
+            "dead_fraction",
+            "dead-unit fraction",
+            "fraction",
+            "min",
+            doc="ReLU family: fraction of units zero for the whole batch",
+            show=3,
+        ),
+        Stat(
+            "acts",
+            "saturated_fraction",
+            "saturated fraction",
+            "fraction",
+            "fraction",
+            doc="tanh family |y| > 0.99, sigmoid y < 0.01 or > 0.99",
+            show=4,
+        ),
+        # run: one vector per logging step
+        Stat("run", "loss", "loss", "", "mean", "log"),
+        Stat(
+            "run",
+            "grad_norm_total",
+            "total gradient norm",
+            "L2",
+            "norm",
+            "log",
+            doc="before clipping",
+        ),
+        *_input_stats("run", "training input"),
+        Stat(
+            "run",
+            "lr_*",
+            "learning rate",
+            "",
+            "rank0",
+            "log",
+            doc="per optimizer param group, in order",
+        ),
+        Stat(
+            "run",
+            "grad_norm_clipped",
+            "total gradient norm after clipping",
+            "L2",
+            "norm",
+            "log",
+            doc="at the optimizer step; equals grad_norm_total without clipping",
+        ),
+        Stat("run", "output_min", "smallest model output fed to the loss", "", "min"),
+        Stat("run", "output_max", "largest model output fed to the loss", "", "max"),
+        Stat(
+            "run",
+            "output_rowsum",
+            "mean sum of the loss input over its last dim",
+            "",
+            "mean",
+            doc="about 1 for probabilities",
+        ),
+        Stat(
+            "run",
+            "output_logsumexp",
+            "mean logsumexp of the loss input over its last dim",
+            "",
+            "mean",
+            doc="about 0 for log-probabilities",
+        ),
+        Stat(
+            "run",
+            "eval_modules",
+            "normalisation/dropout modules in eval mode while training",
+            "modules",
+            "max",
+        ),
+        # features: per input feature (dim 1 of the first float input, up to 64 features)
+        Stat("features", "mean", "feature mean", "", "mean"),
+        Stat("features", "std", "feature standard deviation", "", "std", "log"),
+        # metrics: what the user logs (self.log / log_metrics), latest value at the logging step
+        Stat("metrics", "*", "logged metric", "", "rank0"),
+        # run_val: validation inputs since the last write (end of each training epoch)
+        *_input_stats("run_val", "validation input"),
+    ]
+)
 
 _BY_FAMILY: Dict[str, Tuple[Stat, ...]] = {}
 for _s in STATS:
@@ -182,16 +279,18 @@ def lookup(family: str, name: str) -> Optional[Stat]:
     return None
 
 
-def assemble(family: str, values: Mapping[str, Iterable[float]],
-             extra: Sequence[str] = ()) -> np.ndarray:
+def assemble(
+    family: str, values: Mapping[str, Iterable[float]], extra: Sequence[str] = ()
+) -> np.ndarray:
     """The ``[rows x stats]`` table (or vector) of ``family`` in column order, from a
     mapping by name. Every fixed column must be given; ``extra`` names glob columns
     (``lr_0``...) appended in that order. Raises KeyError for a missing or undeclared name."""
     names = list(columns(family)) + list(extra)
     unknown = [k for k in values if lookup(family, k) is None]
     if unknown:
-        raise KeyError(f"undeclared {family} statistics {unknown}: declare them in "
-                       "tb_archviz/registry.py")
+        raise KeyError(
+            f"undeclared {family} statistics {unknown}: declare them in tb_archviz/registry.py"
+        )
     missing = [k for k in names if k not in values]
     if missing:
         raise KeyError(f"{family} statistics {missing} not given")
@@ -203,10 +302,19 @@ def describe() -> Dict[str, dict]:
     """Labels, units and scales by family and column, for the tabs (JSON-ready)."""
     out: Dict[str, dict] = {}
     for fam, stats in _BY_FAMILY.items():
-        out[fam] = {"label": FAMILY_LABELS.get(fam, fam), "stats": {
-            s.name: {"label": s.label, "unit": s.unit, "scale": s.scale, "doc": s.doc,
-                     "show": s.show}
-            for s in stats}}
+        out[fam] = {
+            "label": FAMILY_LABELS.get(fam, fam),
+            "stats": {
+                s.name: {
+                    "label": s.label,
+                    "unit": s.unit,
+                    "scale": s.scale,
+                    "doc": s.doc,
+                    "show": s.show,
+                }
+                for s in stats
+            },
+        }
     return out
 
 
@@ -239,23 +347,37 @@ class Rule:
     thresholds: Tuple[Threshold, ...]
     acute: bool
     fn: Callable
-    family: str = "step"     # "step" (per logging step), "loss", "run_val", "nonfinite"
+    family: str = "step"  # "step" (per logging step), "loss", "run_val", "nonfinite"
 
 
 RULES: Dict[str, Rule] = {}
 # Thresholds every persistent rule shares.
 COMMON_THRESHOLDS = (
-    Threshold("patience", 3.0, "logging points a slow symptom must persist before it is "
-              "reported (acute ones: 1)"),
-    Threshold("baseline_points", 3.0, "first logging points that form a layer's or the "
-              "run's early baseline"),
+    Threshold(
+        "patience",
+        3.0,
+        "logging points a slow symptom must persist before it is reported (acute ones: 1)",
+    ),
+    Threshold(
+        "baseline_points",
+        3.0,
+        "first logging points that form a layer's or the run's early baseline",
+    ),
 )
 KIND_LABELS: Dict[str, str] = {}
 
 
-def rule(kind: str, *, label: str, summary: str, remedy: str,
-         thresholds: Sequence[Threshold] = (), acute: bool = False, name: Optional[str] = None,
-         family: str = "step") -> Callable:
+def rule(
+    kind: str,
+    *,
+    label: str,
+    summary: str,
+    remedy: str,
+    thresholds: Sequence[Threshold] = (),
+    acute: bool = False,
+    name: Optional[str] = None,
+    family: str = "step",
+) -> Callable:
     """Declare a rule; decorates its function (``tb_archviz/rules/``)."""
 
     def wrap(fn: Callable) -> Callable:
@@ -267,8 +389,7 @@ def rule(kind: str, *, label: str, summary: str, remedy: str,
                 for u in other.thresholds:
                     if u.name == t.name and u.default != t.default:
                         raise ValueError(f"threshold {t.name!r} declared with two defaults")
-        RULES[key] = Rule(key, kind, label, summary, remedy, tuple(thresholds), acute, fn,
-                          family)
+        RULES[key] = Rule(key, kind, label, summary, remedy, tuple(thresholds), acute, fn, family)
         KIND_LABELS.setdefault(kind, label)
         return fn
 
@@ -325,15 +446,18 @@ def stats_table() -> str:
     lines = ["| family | column | meaning | unit | ranks and shards |", "|---|---|---|---|---|"]
     for s in STATS:
         meaning = (s.label + (f" ({s.doc})" if s.doc else "")).replace("|", "\\|")
-        lines.append(f"| `{s.family}` | `{s.name}` | {meaning} | {s.unit} | "
-                     f"{COMBINES[s.combine]} |")
+        lines.append(
+            f"| `{s.family}` | `{s.name}` | {meaning} | {s.unit} | {COMBINES[s.combine]} |"
+        )
     return "\n".join(lines)
 
 
 def update_docs(readme: str, format_md: str) -> None:
     """Rewrite the generated tables in README.md and FORMAT.md in place."""
-    for path, head, table in ((readme, "| kind | rule (defaults) |", rules_table()),
-                              (format_md, "| family | column | meaning |", stats_table())):
+    for path, head, table in (
+        (readme, "| kind | rule (defaults) |", rules_table()),
+        (format_md, "| family | column | meaning |", stats_table()),
+    ):
         with open(path, encoding="utf-8") as f:
             text = f.read()
         start = text.index(head)
@@ -343,11 +467,12 @@ def update_docs(readme: str, format_md: str) -> None:
             f.write(text[:start] + table + text[end:])
 
 
-if __name__ == "__main__":   # python -m tb_archviz.registry: regenerate the docs' tables
+if __name__ == "__main__":  # python -m tb_archviz.registry: regenerate the docs' tables
     import os as _os
 
     from tb_archviz import registry as _registry  # the module the rules declare into
 
     _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-    _registry.update_docs(_os.path.join(_root, "README.md"),
-                          _os.path.join(_root, "tb_archviz", "FORMAT.md"))
+    _registry.update_docs(
+        _os.path.join(_root, "README.md"), _os.path.join(_root, "tb_archviz", "FORMAT.md")
+    )

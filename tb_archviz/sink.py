@@ -13,6 +13,7 @@ over buckets of :data:`PYRAMID_LEVELS` consecutive logged values, as extra tags
 ``<tag>@<level>``, so that a reader can draw a long run from a few hundred small tensors
 without ever sampling steps away. The callbacks need no change for it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -135,16 +136,24 @@ class SummarySink:
         if last is not None and step <= last:
             if tag not in self._warned:
                 self._warned.add(tag)
-                log.warning("tb_archviz: skipping %s at step %d (already written up to %d); "
-                            "TensorBoard needs strictly increasing steps per tag", tag, step, last)
+                log.warning(
+                    "tb_archviz: skipping %s at step %d (already written up to %d); "
+                    "TensorBoard needs strictly increasing steps per tag",
+                    tag,
+                    step,
+                    last,
+                )
             return False
         self._last_step[tag] = step
         return True
 
     def _break(self, exc: BaseException) -> None:
         self.broken = f"{type(exc).__name__}: {exc}"
-        warnings.warn(f"tb_archviz: writing the event file failed ({self.broken}); nothing "
-                      "more is written to this run, training goes on", stacklevel=4)
+        warnings.warn(
+            f"tb_archviz: writing the event file failed ({self.broken}); nothing "
+            "more is written to this run, training goes on",
+            stacklevel=4,
+        )
 
     def _write(self, summary, step: int) -> bool:
         if self.broken is not None:
@@ -163,12 +172,19 @@ class SummarySink:
         return make()
 
     # -- writers -------------------------------------------------------------------------
-    def tensor(self, tag: str, step: int, array: np.ndarray, plugin_name: str,
-               content: Optional[dict] = None) -> bool:
+    def tensor(
+        self,
+        tag: str,
+        step: int,
+        array: np.ndarray,
+        plugin_name: str,
+        content: Optional[dict] = None,
+    ) -> bool:
         if not self._accept(tag, step):
             return False
-        meta = self._meta(tag, lambda: fmt.create_metadata(
-            plugin_name, fmt.DATA_CLASS_TENSOR, content))
+        meta = self._meta(
+            tag, lambda: fmt.create_metadata(plugin_name, fmt.DATA_CLASS_TENSOR, content)
+        )
         if not self._write(fmt.tensor_summary(tag, array, plugin_name, meta), step):
             return False
         if tag in PYRAMID_SOURCES:
@@ -185,9 +201,14 @@ class SummarySink:
             ptag = pyramid_tag(tag, level)
             if not self._accept(ptag, step):
                 continue
-            meta = self._meta(ptag, lambda: fmt.create_metadata(
-                plugin_name, fmt.DATA_CLASS_TENSOR,
-                dict(content, level=level, of=tag, planes=list(PYRAMID_PLANES))))
+            meta = self._meta(
+                ptag,
+                lambda: fmt.create_metadata(
+                    plugin_name,
+                    fmt.DATA_CLASS_TENSOR,
+                    dict(content, level=level, of=tag, planes=list(PYRAMID_PLANES)),
+                ),
+            )
             self._write(fmt.tensor_summary(ptag, planes, plugin_name, meta), step)
 
     def finish_pyramids(self) -> None:
@@ -195,15 +216,17 @@ class SummarySink:
         for tag, pyramid in self._pyramids.items():
             self._write_buckets(tag, pyramid.finish())
 
-    def json_blob(self, tag: str, step: int, obj: Any, plugin_name: str,
-                  content: Optional[dict] = None) -> bool:
+    def json_blob(
+        self, tag: str, step: int, obj: Any, plugin_name: str, content: Optional[dict] = None
+    ) -> bool:
         if not self._accept(tag, step):
             return False
         if tag == fmt.TAG_LAYERS:
             # Rows are about to change: buckets must not mix the old and the new layout.
             self.finish_pyramids()
-        meta = self._meta(tag, lambda: fmt.create_metadata(
-            plugin_name, fmt.DATA_CLASS_BLOB_SEQUENCE, content))
+        meta = self._meta(
+            tag, lambda: fmt.create_metadata(plugin_name, fmt.DATA_CLASS_BLOB_SEQUENCE, content)
+        )
         return self._write(fmt.blob_summary(tag, [fmt.encode_json_blob(obj)], meta), step)
 
     def scalar(self, tag: str, step: int, value: float, description: str = "") -> bool:
@@ -237,15 +260,19 @@ class EventWriter:
 
         os.makedirs(logdir, exist_ok=True)
         self._event_pb2 = event_pb2
-        self._writer = EventFileWriter(logdir, max_queue_size=64, flush_secs=30,
-                                       filename_suffix=filename_suffix)
+        self._writer = EventFileWriter(
+            logdir, max_queue_size=64, flush_secs=30, filename_suffix=filename_suffix
+        )
         self.logdir = logdir
 
     def add_summary(self, summary, global_step: int, walltime: Optional[float] = None) -> None:
         import time
 
-        event = self._event_pb2.Event(summary=summary, step=int(global_step),
-                                      wall_time=time.time() if walltime is None else walltime)
+        event = self._event_pb2.Event(
+            summary=summary,
+            step=int(global_step),
+            wall_time=time.time() if walltime is None else walltime,
+        )
         self._writer.add_event(event)
 
     def flush(self) -> None:

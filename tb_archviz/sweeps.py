@@ -15,6 +15,7 @@ Where both name a hyperparameter, the plugin data wins (it is what TensorBoard s
 (categorical) separates the runs with an anomaly kind from the runs without it, and nothing
 when no split is clear.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,7 +49,7 @@ def _plain(v: Any) -> Value:
 def _proto_number(v: float) -> Value:
     """The hparams protocol stores every number as a double: integral ones read as ints
     (``layers: 3``, not 3.0); hparams.yaml, where present, keeps the logged type."""
-    return int(v) if v.is_integer() and abs(v) < 2 ** 53 else v
+    return int(v) if v.is_integer() and abs(v) < 2**53 else v
 
 
 def _flatten(d: dict, prefix: str = "") -> Dict[str, Value]:
@@ -73,8 +74,11 @@ def plugin_hparams(src, run: str) -> Dict[str, Value]:
 
     try:
         listing = src.provider.list_tensors(
-            src.ctx, experiment_id=src.experiment_id, plugin_name=PLUGIN_HPARAMS,
-            run_tag_filter=reader.run_tag_filter(run, TAG_SESSION_START))
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name=PLUGIN_HPARAMS,
+            run_tag_filter=reader.run_tag_filter(run, TAG_SESSION_START),
+        )
     except Exception as exc:  # a provider that does not know the plugin
         log.debug("no hparams for %s: %s", run, exc)
         return {}
@@ -146,8 +150,9 @@ def yaml_hparams(run_dir: str) -> Dict[str, Value]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: (str(v) if isinstance(v, (list, tuple, set)) else v)
-            for k, v in _flatten(data).items()}
+    return {
+        k: (str(v) if isinstance(v, (list, tuple, set)) else v) for k, v in _flatten(data).items()
+    }
 
 
 def read_hparams(src, run: str, logdir: Optional[str] = None) -> Dict[str, Value]:
@@ -194,7 +199,7 @@ def _bound(v: Value, above: bool) -> str:
     if not isinstance(v, float) or v == 0 or not math.isfinite(v):
         return fmt_value(v)
     digits = 3 - int(math.floor(math.log10(abs(v))))
-    scale = 10.0 ** digits
+    scale = 10.0**digits
     r = (math.floor if above else math.ceil)(round(v * scale, 6)) / scale
     return f"{r:.4g}"
 
@@ -207,8 +212,9 @@ def _runs(n: int) -> str:
     return f"{n} run" if n == 1 else f"{n} runs"
 
 
-def _numeric_split(name: str, points: Sequence[Tuple[float, Value, bool]],
-                   what: str) -> Optional[str]:
+def _numeric_split(
+    name: str, points: Sequence[Tuple[float, Value, bool]], what: str
+) -> Optional[str]:
     points = sorted(points, key=lambda p: p[0])
     n = len(points)
     below = [0]  # below[i]: broken runs among points[:i] (linear in runs, not quadratic)
@@ -223,16 +229,19 @@ def _numeric_split(name: str, points: Sequence[Tuple[float, Value, bool]],
             continue  # a side with both kinds of run
         low, high = points[:i], points[i:]
         if all(b for _x, _v, b in high) and not any(b for _x, _v, b in low):
-            return (f"all {len(high)} runs with {name} \u2265 {_bound(high[0][1], True)} have "
-                    f"{what}; none of the {len(low)} below")
+            return (
+                f"all {len(high)} runs with {name} \u2265 {_bound(high[0][1], True)} have "
+                f"{what}; none of the {len(low)} below"
+            )
         if all(b for _x, _v, b in low) and not any(b for _x, _v, b in high):
-            return (f"all {len(low)} runs with {name} \u2264 {_bound(low[-1][1], False)} have "
-                    f"{what}; none of the {len(high)} above")
+            return (
+                f"all {len(low)} runs with {name} \u2264 {_bound(low[-1][1], False)} have "
+                f"{what}; none of the {len(high)} above"
+            )
     return None
 
 
-def _categorical_split(name: str, points: Sequence[Tuple[Value, bool]],
-                       what: str) -> Optional[str]:
+def _categorical_split(name: str, points: Sequence[Tuple[Value, bool]], what: str) -> Optional[str]:
     groups: Dict[str, List[bool]] = {}
     for v, b in points:
         groups.setdefault(fmt_value(v), []).append(b)
@@ -244,8 +253,10 @@ def _categorical_split(name: str, points: Sequence[Tuple[Value, bool]],
     nh = sum(len(groups[k]) for k in healthy)
     if nb < MIN_SIDE or nh < MIN_SIDE:
         return None
-    return (f"all {nb} runs with {name} = {' or '.join(broken)} have {what}; none of the "
-            f"{nh} with {' or '.join(healthy)}")
+    return (
+        f"all {nb} runs with {name} = {' or '.join(broken)} have {what}; none of the "
+        f"{nh} with {' or '.join(healthy)}"
+    )
 
 
 def find_split(name: str, runs: Sequence[dict], kind: Optional[str] = None) -> Optional[str]:
@@ -257,8 +268,11 @@ def find_split(name: str, runs: Sequence[dict], kind: Optional[str] = None) -> O
     runs on one side and none on the other, at least :data:`MIN_SIDE` runs each side.
     Otherwise categorical: values whose runs are all broken while the runs of every other
     value are all healthy, again at least :data:`MIN_SIDE` runs each side."""
-    with_value = [(r["hparams"][name], is_broken(r.get("anomalies", []), kind))
-                  for r in runs if name in (r.get("hparams") or {})]
+    with_value = [
+        (r["hparams"][name], is_broken(r.get("anomalies", []), kind))
+        for r in runs
+        if name in (r.get("hparams") or {})
+    ]
     if len(with_value) < 2 * MIN_SIDE:
         return None
     what = _what(kind)
@@ -332,8 +346,11 @@ def print_groups(doc: dict, out) -> None:
                 state = kind if is_broken(r["anomalies"], kind) else f"no {kind}"
             print(f"  {r['run'] or '.'}: {state}", file=out)
     if not any(name in (r.get("hparams") or {}) for r in runs):
-        print(f"no run logged the hyperparameter {name!r}" +
-              (f"; logged: {', '.join(known)}" if known else "; no run logged any"), file=out)
+        print(
+            f"no run logged the hyperparameter {name!r}"
+            + (f"; logged: {', '.join(known)}" if known else "; no run logged any"),
+            file=out,
+        )
     elif by["split"]:
         print(by["split"][0].upper() + by["split"][1:] + ".", file=out)
     else:

@@ -11,6 +11,7 @@ The schemas of the architecture and anomaly records are derived from their types
 ``record.py`` (:func:`record_check`), so a field is named, typed and marked required in one
 place; the layer table and the statistics' plugin content are declared here.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -81,6 +82,7 @@ def opt(check: Check) -> Check:
     def run(v: Any, path: str) -> None:
         if v is not None:
             check(v, path)
+
     return run
 
 
@@ -90,6 +92,7 @@ def list_of(check: Check) -> Check:
             _fail(path, "a list", v)
         for i, item in enumerate(v):
             check(item, f"{path}[{i}]")
+
     return run
 
 
@@ -99,6 +102,7 @@ def dict_of(check: Check) -> Check:
             _fail(path, "an object", v)
         for k, item in v.items():
             check(item, f"{path}.{k}" if path else str(k))
+
     return run
 
 
@@ -106,11 +110,13 @@ def one_of(*values: str) -> Check:
     def run(v: Any, path: str) -> None:
         if v not in values:
             raise Invalid(f"{path}: expected one of {list(values)}, got {v!r}"[:300])
+
     return run
 
 
-def obj(required: Optional[Dict[str, Check]] = None,
-        optional: Optional[Dict[str, Check]] = None) -> Check:
+def obj(
+    required: Optional[Dict[str, Check]] = None, optional: Optional[Dict[str, Check]] = None
+) -> Check:
     """An object with ``required`` fields and ``optional`` ones (absent or of that type)."""
     required = required or {}
     optional = optional or {}
@@ -126,6 +132,7 @@ def obj(required: Optional[Dict[str, Check]] = None,
         for key, check in optional.items():
             if key in v:
                 check(v[key], f"{path}.{key}" if path else key)
+
     return run
 
 
@@ -141,7 +148,7 @@ def type_check(tp: Any) -> Check:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is typing.Annotated:
         return _MARKED[args[1]]
-    if origin is Union or origin is types.UnionType:    # Optional[X], X | None
+    if origin is Union or origin is types.UnionType:  # Optional[X], X | None
         rest = [a for a in args if a is not type(None)]
         if len(rest) != 1:
             raise TypeError(f"no check for {tp!r}")
@@ -178,12 +185,21 @@ def record_check(cls: type) -> Check:
 ARCHITECTURE = record_check(record.ArchitectureRecord)
 ANOMALY = record_check(record.Anomaly)
 
-LAYER_TABLE = obj(required={"rows": dict_of(list_of(STR))},
-                  optional={"schema": INT, "layer_of": opt(dict_of(STR)),
-                            "act_family": opt(dict_of(opt(STR)))})
+LAYER_TABLE = obj(
+    required={"rows": dict_of(list_of(STR))},
+    optional={"schema": INT, "layer_of": opt(dict_of(STR)), "act_family": opt(dict_of(opt(STR)))},
+)
 
-STATS_CONTENT = obj(optional={"schema": INT, "kind": opt(STR), "stats": list_of(STR),
-                              "level": opt(INT), "of": opt(STR), "planes": opt(list_of(STR))})
+STATS_CONTENT = obj(
+    optional={
+        "schema": INT,
+        "kind": opt(STR),
+        "stats": list_of(STR),
+        "level": opt(INT),
+        "of": opt(STR),
+        "planes": opt(list_of(STR)),
+    }
+)
 
 
 # ----------------------------------------------------------------------------- records
@@ -194,8 +210,10 @@ def check_schema_version(record: dict, what: str) -> None:
     if isinstance(version, bool) or not isinstance(version, int):
         raise Invalid(f"schema: expected an integer, got {_type_name(version)}")
     if version > fmt.SCHEMA_VERSION:
-        raise Invalid(f"{what} of schema {version} is newer than this reader "
-                      f"({fmt.SCHEMA_VERSION}); upgrade tb_archviz to read it")
+        raise Invalid(
+            f"{what} of schema {version} is newer than this reader "
+            f"({fmt.SCHEMA_VERSION}); upgrade tb_archviz to read it"
+        )
 
 
 def check_architecture(record: Any) -> dict:
@@ -246,8 +264,9 @@ def stats_names(content: Any) -> List[str]:
     return list(content.get("stats") or [])
 
 
-def check_stats_array(array: np.ndarray, *, rank: int, columns: int,
-                      max_rows: Optional[int] = None) -> np.ndarray:
+def check_stats_array(
+    array: np.ndarray, *, rank: int, columns: int, max_rows: Optional[int] = None
+) -> np.ndarray:
     """A statistics tensor as float32 when its dtype, rank and width are right.
 
     ``rank`` is 2 for per-layer kinds (``[rows, stats]``) and 1 for run-level vectors;
@@ -259,8 +278,9 @@ def check_stats_array(array: np.ndarray, *, rank: int, columns: int,
     if a.ndim != rank:
         raise Invalid(f"expected a rank-{rank} tensor, got shape {list(a.shape)}")
     if columns and a.shape[-1] != columns:
-        raise Invalid(f"expected {columns} statistics per row (plugin content), got shape "
-                      f"{list(a.shape)}")
+        raise Invalid(
+            f"expected {columns} statistics per row (plugin content), got shape {list(a.shape)}"
+        )
     if rank >= 2 and max_rows is not None and a.shape[-2] > max_rows:
         raise Invalid(f"{a.shape[-2]} rows but the layer table names {max_rows}")
     return a.astype(np.float32, copy=False)

@@ -11,6 +11,7 @@ process on a free port under either provider and kills it at the end. Each goes 
 one implementation of its kind (``tests/providers.py``, ``tests/e2e/harness.py``); a
 module-scoped fixture uses those directly (``with providers.data_provider(kind, logdir)``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,9 +21,13 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/golden/*.json and the front end's record fixtures "
-                          "(frontend/test/fixtures) from the current code")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.json and the front end's record fixtures "
+        "(frontend/test/fixtures) from the current code",
+    )
 
 
 @pytest.fixture

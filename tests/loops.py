@@ -1,4 +1,5 @@
 """The plain-PyTorch training step of the README, shared by the recorder tests."""
+
 from torch.nn import functional as F
 
 from tb_archviz import analysis, reader  # noqa: E402

@@ -4,6 +4,7 @@
 ``tensorboard_data_server`` binary over gRPC (the default path), both with every archviz
 sample kept, as the plugins' loaders arrange in a real ``tensorboard``.
 """
+
 import contextlib
 import os
 import signal
@@ -20,8 +21,7 @@ SAMPLES = {fmt.PLUGIN_GRAPH: 0, fmt.PLUGIN_HEALTH: 0}
 
 
 @contextlib.contextmanager
-def data_provider(kind: str, logdir, samples: Optional[Dict[str, int]] = None
-                  ) -> Iterator[object]:
+def data_provider(kind: str, logdir, samples: Optional[Dict[str, int]] = None) -> Iterator[object]:
     """A data provider over ``logdir`` that has read all of it; the one way tests start one.
 
     ``samples``: samples kept per plugin (0: all), besides every archviz sample. The Rust
@@ -52,8 +52,9 @@ def _python_provider(logdir: str, samples: Dict[str, int]) -> object:
 
     guidance = dict(data_ingester.DEFAULT_TENSOR_SIZE_GUIDANCE)
     guidance.update(samples)
-    mux = pem.EventMultiplexer(size_guidance=data_ingester.DEFAULT_SIZE_GUIDANCE,
-                               tensor_size_guidance=guidance)
+    mux = pem.EventMultiplexer(
+        size_guidance=data_ingester.DEFAULT_SIZE_GUIDANCE, tensor_size_guidance=guidance
+    )
     mux.AddRunsFromDirectory(logdir)
     mux.Reload()
     return dp.MultiplexerDataProvider(mux, logdir)
@@ -69,9 +70,18 @@ def _data_server(binary: str, logdir: str, samples: Dict[str, int]) -> Iterator[
         port_file = os.path.join(tmp, "port")
         keep = ",".join(f"{p}={'all' if n == 0 else n}" for p, n in sorted(samples.items()))
         proc = subprocess.Popen(
-            [binary, f"--logdir={logdir}", "--reload=once", "--host=127.0.0.1", "--port=0",
-             f"--port-file={port_file}", "--die-after-stdin", f"--samples-per-plugin={keep}"],
-            stdin=subprocess.PIPE)
+            [
+                binary,
+                f"--logdir={logdir}",
+                "--reload=once",
+                "--host=127.0.0.1",
+                "--port=0",
+                f"--port-file={port_file}",
+                "--die-after-stdin",
+                f"--samples-per-plugin={keep}",
+            ],
+            stdin=subprocess.PIPE,
+        )
         try:
             port = _read_port(proc, port_file)
             addr = f"127.0.0.1:{port}"
@@ -84,7 +94,7 @@ def _data_server(binary: str, logdir: str, samples: Dict[str, int]) -> Iterator[
                 channel.close()
         finally:
             if proc.stdin is not None:
-                proc.stdin.close()      # --die-after-stdin: the server exits on EOF
+                proc.stdin.close()  # --die-after-stdin: the server exits on EOF
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -105,9 +115,13 @@ def _read_port(proc: subprocess.Popen, port_file: str, timeout: float = 30.0) ->
 
 
 # Plugins whose listings decide that the Rust server has read the logdir.
-_LISTED = ((fmt.PLUGIN_GRAPH, "list_blob_sequences"), (fmt.PLUGIN_HEALTH, "list_blob_sequences"),
-           (fmt.PLUGIN_HEALTH, "list_tensors"), ("scalars", "list_scalars"),
-           ("graphs", "list_blob_sequences"))
+_LISTED = (
+    (fmt.PLUGIN_GRAPH, "list_blob_sequences"),
+    (fmt.PLUGIN_HEALTH, "list_blob_sequences"),
+    (fmt.PLUGIN_HEALTH, "list_tensors"),
+    ("scalars", "list_scalars"),
+    ("graphs", "list_blob_sequences"),
+)
 
 
 def _listing(provider: object) -> Dict[tuple, int]:
@@ -116,8 +130,9 @@ def _listing(provider: object) -> Dict[tuple, int]:
     ctx = context.RequestContext()
     out: Dict[tuple, int] = {}
     for plugin, method in _LISTED:
-        found = getattr(provider, method)(ctx, experiment_id="", plugin_name=plugin,
-                                          run_tag_filter=None)
+        found = getattr(provider, method)(
+            ctx, experiment_id="", plugin_name=plugin, run_tag_filter=None
+        )
         for run, tags in found.items():
             for tag, meta in tags.items():
                 out[(plugin, method, run, tag)] = int(meta.max_step)

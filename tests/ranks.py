@@ -4,6 +4,7 @@ Gloo on CPU now and then aborts a rank at teardown (SIGABRT in its transport thr
 about once in fifteen runs of these tests on the 2-core machine, never with an assertion or
 a Python error). A run whose rank died of a signal is therefore tried once more, on a clean
 output folder; any other failure is returned as it is."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,13 @@ import subprocess
 import sys
 from typing import Callable, List
 
-SIGNAL_DEATH = ("terminated with signal", "died with <Signals.", "Fatal Python error: Aborted",
-                "SIGABRT", "SIGSEGV")
+SIGNAL_DEATH = (
+    "terminated with signal",
+    "died with <Signals.",
+    "Fatal Python error: Aborted",
+    "SIGABRT",
+    "SIGSEGV",
+)
 
 
 def killed_by_signal(proc: subprocess.CompletedProcess) -> bool:
@@ -32,14 +38,16 @@ def clear(folder, keep: List[str] = ()) -> None:
             os.remove(path)
 
 
-def run(argv: Callable[[], List[str]], *, clean: Callable[[], None], **kw
-        ) -> subprocess.CompletedProcess:
+def run(
+    argv: Callable[[], List[str]], *, clean: Callable[[], None], **kw
+) -> subprocess.CompletedProcess:
     """``subprocess.run(argv(), capture_output=True, text=True, **kw)``, once more after a
     rank's death by a signal (``argv`` is called again: a fresh port)."""
     proc = subprocess.run(argv(), capture_output=True, text=True, **kw)
     if proc.returncode != 0 and killed_by_signal(proc):
-        sys.stderr.write("a rank died of a signal; running the ranks once more:\n"
-                         + proc.stderr[-1500:] + "\n")
+        sys.stderr.write(
+            "a rank died of a signal; running the ranks once more:\n" + proc.stderr[-1500:] + "\n"
+        )
         clean()
         proc = subprocess.run(argv(), capture_output=True, text=True, **kw)
     return proc

@@ -2,6 +2,7 @@
 learning rate low (trains) or high (gradients explode) crossed with two activations, each run
 logged by ``TensorBoardLogger`` (hparams plugin data and hparams.yaml) with ArchVizCallback,
 ``train_loss`` and ``val_loss``."""
+
 from __future__ import annotations
 
 import warnings
@@ -50,11 +51,17 @@ def train(root, name, steps=30, **hparams):
     logger = TensorBoardLogger(str(root), name=name, version=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pl.Trainer(max_steps=steps, logger=logger, enable_progress_bar=False,
-                   enable_checkpointing=False, enable_model_summary=False,
-                   log_every_n_steps=2, val_check_interval=10, num_sanity_val_steps=0,
-                   callbacks=[ArchVizCallback(architecture=False)]
-                   ).fit(Lit(**hparams), dl, val)
+        pl.Trainer(
+            max_steps=steps,
+            logger=logger,
+            enable_progress_bar=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            log_every_n_steps=2,
+            val_check_interval=10,
+            num_sanity_val_steps=0,
+            callbacks=[ArchVizCallback(architecture=False)],
+        ).fit(Lit(**hparams), dl, val)
 
 
 def build_sweep(root) -> list:

@@ -1,5 +1,6 @@
 """The benchmark's GPU-sized models (benchmarks/models.py): built on the meta device, so the
 full-size checks allocate nothing; the CPU-sized variants run one real forward/backward."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,9 @@ import sys
 import pytest
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "benchmarks"))
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+)
 
 import models  # noqa: E402
 
@@ -37,7 +39,7 @@ def test_resnet50_small_trains_on_cpu():
 
 def test_gpt2_small_parameter_count():
     pytest.importorskip("transformers")
-    with torch.device("meta"):    # (its forward reads a mask on the host: not on meta)
+    with torch.device("meta"):  # (its forward reads a mask on the host: not on meta)
         net = models.gpt2()
     # GPT-2 small: 124,439,808 parameters, the LM head tied to the token embedding
     assert models.parameter_count(net) == 124_439_808

@@ -9,6 +9,7 @@ shows on a plain run, every bug is detected with the right layer and advice, eve
 setup is quiet. It fails while bugs are missed; ``python benchmarks/bugs.py`` shows what is
 missed and why (``benchmarks/bugs_results.md``).
 """
+
 from __future__ import annotations
 
 import os
@@ -90,22 +91,27 @@ def test_bug_really_shows_on_a_plain_run(name):
 
 def test_scoring_needs_the_expected_kind_layer_and_advice():
     sc = scenarios.BY_NAME["detached_branch"]
-    right = {"kind": "no_gradient", "layer": "fc1", "severity": "warning",
-             "message": "fc1.weight received no gradient", "remedy": "remove the .detach()"}
+    right = {
+        "kind": "no_gradient",
+        "layer": "fc1",
+        "severity": "warning",
+        "message": "fc1.weight received no gradient",
+        "remedy": "remove the .detach()",
+    }
     assert score_records(sc, [right]) == (True, True, True)
     assert score_records(sc, [dict(right, severity="info")]) == (False, False, False)
     assert score_records(sc, [dict(right, kind="dead_units")]) == (False, False, False)
     assert score_records(sc, [dict(right, layer="fc2")]) == (True, False, True)
-    assert score_records(sc, [dict(right, remedy="lower the learning rate")]) == \
-        (True, True, False)
+    assert score_records(sc, [dict(right, remedy="lower the learning rate")]) == (True, True, False)
 
 
 def _check(name: str, asserted) -> None:
     score = run_scenario(scenarios.BY_NAME[name])
     assert score.shows, f"{name}: the bug does not show ({score.sanity})"
     for what in asserted:
-        assert getattr(score, what), \
+        assert getattr(score, what), (
             f"{name}: not {what}; reported: {score.reported}; records: {score.records}"
+        )
 
 
 @pytest.mark.parametrize("name", CI_SCENARIOS)
@@ -117,8 +123,9 @@ def test_lightning_trainer_run_is_caught_with_the_model_prefix():
     pytest.importorskip("lightning.pytorch")
     score = run_scenario(scenarios.BY_NAME["detached_branch"], trainer="lightning")
     assert score.shows, score.sanity
-    assert (score.detected, score.right_layer, score.right_advice) == (True, True, True), \
+    assert (score.detected, score.right_layer, score.right_advice) == (True, True, True), (
         score.records
+    )
     assert any(a.get("layer") == "model.fc1" for a in score.records)
 
 

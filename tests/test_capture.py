@@ -1,5 +1,6 @@
 """Architecture capture on plain PyTorch models: tree, parameters, shapes, dataflow, FLOPs,
 repeats, example-input conventions, and leaving the model exactly as it was."""
+
 from __future__ import annotations
 
 import copy
@@ -30,8 +31,9 @@ def snapshot(model):
         "modes": [m.training for m in model.modules()],
         "buffers": {n: b.clone() for n, b in model.named_buffers()},
         "params": {n: p.detach().clone() for n, p in model.named_parameters()},
-        "grads": {n: (None if p.grad is None else p.grad.clone())
-                  for n, p in model.named_parameters()},
+        "grads": {
+            n: (None if p.grad is None else p.grad.clone()) for n, p in model.named_parameters()
+        },
         "rng": torch.get_rng_state().clone(),
         "py_rng": random.getstate(),
     }
@@ -70,8 +72,12 @@ def test_residual_cnn_tree_counts_match_torch():
     assert mods["blocks.0.conv1"]["leaf"] and not mods["blocks.0"]["leaf"]
     assert mods["blocks.0"]["type"] == "tests.zoo.ResidualBlock"
     assert mods[""]["params"]["total"] == rec["totals"]["parameters"]
-    assert mods["fc"]["params"] == {"own": 16 * 10 + 10, "total": 170, "trainable": 170,
-                                    "frozen": 0}
+    assert mods["fc"]["params"] == {
+        "own": 16 * 10 + 10,
+        "total": 170,
+        "trainable": 170,
+        "frozen": 0,
+    }
     json.dumps(rec, allow_nan=False)
 
 
@@ -94,10 +100,12 @@ def test_per_call_shapes_dtypes_and_devices():
     rec = capture_architecture(zoo.make_residual_cnn(), zoo.example_image(batch=2, size=8))
     conv = by_name(rec)["stem.0"]
     assert conv["calls"] == 1 and conv["devices"] == ["cpu"]
-    assert conv["io"] == [{"inputs": [{"path": "0", "shape": [2, 3, 8, 8], "dtype": "float32",
-                                       "device": "cpu"}],
-                           "outputs": [{"path": "0", "shape": [2, 8, 8, 8], "dtype": "float32",
-                                        "device": "cpu"}]}]
+    assert conv["io"] == [
+        {
+            "inputs": [{"path": "0", "shape": [2, 3, 8, 8], "dtype": "float32", "device": "cpu"}],
+            "outputs": [{"path": "0", "shape": [2, 8, 8, 8], "dtype": "float32", "device": "cpu"}],
+        }
+    ]
     assert rec["inputs"] == conv["io"][0]["inputs"]
     assert rec["outputs"][0]["shape"] == [2, 10]
 
@@ -111,13 +119,16 @@ def test_residual_adds_and_inception_concat_are_edges():
     skip1 = [e for e in edges_into(rec, adds[1]["id"]) if e["kind"] == "residual"]
     assert [e["src"] for e in skip0] == ["stem.2"]
     assert [e["src"] for e in skip1] == ["blocks.0.relu#1"]  # the relu after the add
-    assert {e["src"] for e in edges_into(rec, adds[0]["id"]) if e["kind"] == "data"} == \
-        {"blocks.0.bn2"}
+    assert {e["src"] for e in edges_into(rec, adds[0]["id"]) if e["kind"] == "data"} == {
+        "blocks.0.bn2"
+    }
     cat = [o for o in rec["ops"] if o["op"] == "cat"][0]
     assert cat["scope"] == "inception"
     assert {(e["src"], e["kind"]) for e in edges_into(rec, cat["id"])} == {
-        ("inception.branch1", "concat"), ("inception.branch3.2", "concat"),
-        ("inception.pool", "concat")}
+        ("inception.branch1", "concat"),
+        ("inception.branch3.2", "concat"),
+        ("inception.pool", "concat"),
+    }
     assert cat["outputs"][0]["shape"] == [2, 16, 8, 8]
     assert [e["src"] for e in edges_into(rec, "stem.0")] == ["input:0"]
     assert [e["src"] for e in edges_into(rec, "output:0")] == ["fc"]
@@ -164,8 +175,12 @@ def test_lstm_and_attention_flops_and_hyperparameters():
     assert lstm["hparams"]["bidirectional"] is True and lstm["hparams"]["batch_first"] is True
     steps, dirs = 2 * 5, 2
     assert lstm["macs"] == steps * dirs * (4 * 12 * (8 + 12) + 4 * 12 * (24 + 12))
-    assert lstm["io"][0]["outputs"][0] == {"path": "0", "shape": [2, 5, 24],
-                                           "dtype": "float32", "device": "cpu"}
+    assert lstm["io"][0]["outputs"][0] == {
+        "path": "0",
+        "shape": [2, 5, 24],
+        "dtype": "float32",
+        "device": "cpu",
+    }
     assert by_name(rec)["embed"]["hparams"]["num_embeddings"] == 20
 
     rec = capture_architecture(zoo.make_attention_model(), torch.randn(2, 5, 8))
@@ -215,8 +230,9 @@ def test_tuple_input_is_positional_and_nested_outputs_get_paths():
 
 def test_dict_input_is_passed_as_keyword_arguments():
     x, extras = zoo.example_multi_io()
-    rec = capture_architecture(zoo.make_multi_io_model(),
-                               {"x": x, "extras": extras, "scale": 2.0}, source="batch")
+    rec = capture_architecture(
+        zoo.make_multi_io_model(), {"x": x, "extras": extras, "scale": 2.0}, source="batch"
+    )
     assert rec["status"] == "ok" and rec["example_input"] == "batch"
     assert [i["path"] for i in rec["inputs"]] == ["x", "extras.meta"]
 

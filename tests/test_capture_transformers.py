@@ -1,5 +1,6 @@
 """Architecture capture on transformers models built from tiny configs (no weights, no
 downloads) and on the zoo's LightningModules from both Lightning namespaces."""
+
 from __future__ import annotations
 
 import json
@@ -51,11 +52,11 @@ def test_gpt2_residual_stream_and_repeated_blocks_are_visible():
     assert [o["scope"] for o in adds] == [f"transformer.h.{i}" for i in range(3) for _ in (0, 1)]
     first_skip = [e for e in edges_into(rec, adds[0]["id"]) if e["kind"] == "residual"]
     assert first_skip[0]["src"] == "transformer.drop"
-    assert any(e["src"] == adds[1]["id"] and e["dst"] == "transformer.h.1.ln_1"
-               for e in rec["edges"])
+    assert any(
+        e["src"] == adds[1]["id"] and e["dst"] == "transformer.h.1.ln_1" for e in rec["edges"]
+    )
     mods = by_name(rec)
-    assert mods["transformer.h.1"]["repeat"] == {"group": "transformer.h.0", "index": 1,
-                                                 "count": 3}
+    assert mods["transformer.h.1"]["repeat"] == {"group": "transformer.h.0", "index": 1, "count": 3}
     assert any(o["op"] == "scaled_dot_product_attention" for o in rec["ops"])
     # GPT-2 reshapes input_ids (a view op) before the token embedding
     (view,) = [e["src"] for e in edges_into(rec, "transformer.wte")]
@@ -83,8 +84,10 @@ def test_transformer_flops_match_torch_flop_counter():
 
 def test_bert_counts_and_residual_adds():
     model = zoo.make_bert()
-    rec = capture_architecture(model, {"input_ids": zoo.example_ids(),
-                                       "attention_mask": torch.ones(2, 8, dtype=torch.long)})
+    rec = capture_architecture(
+        model,
+        {"input_ids": zoo.example_ids(), "attention_mask": torch.ones(2, 8, dtype=torch.long)},
+    )
     assert_counts_match_torch(model, rec)
     assert [i["path"] for i in rec["inputs"]] == ["input_ids", "attention_mask"]
     scopes = [o["scope"] for o in residual_ops(rec)]
@@ -96,16 +99,26 @@ def test_bert_counts_and_residual_adds():
 
 def test_t5_with_encoder_and_decoder_inputs():
     model = zoo.make_t5()
-    rec = capture_architecture(model, {"input_ids": zoo.example_ids(),
-                                       "decoder_input_ids": zoo.example_ids(length=4)})
+    rec = capture_architecture(
+        model, {"input_ids": zoo.example_ids(), "decoder_input_ids": zoo.example_ids(length=4)}
+    )
     assert_counts_match_torch(model, rec)
-    assert rec["ties"] == [["decoder.embed_tokens.weight", "encoder.embed_tokens.weight",
-                            "lm_head.weight", "shared.weight"]]
+    assert rec["ties"] == [
+        [
+            "decoder.embed_tokens.weight",
+            "encoder.embed_tokens.weight",
+            "lm_head.weight",
+            "shared.weight",
+        ]
+    ]
     assert [i["path"] for i in rec["inputs"]] == ["input_ids", "decoder_input_ids"]
     mods = by_name(rec)
     # transformers 5 ties the weight of three Embedding modules (older versions shared one)
-    calls = {n: mods[n]["calls"] for n in ("shared", "encoder.embed_tokens",
-                                           "decoder.embed_tokens") if n in mods}
+    calls = {
+        n: mods[n]["calls"]
+        for n in ("shared", "encoder.embed_tokens", "decoder.embed_tokens")
+        if n in mods
+    }
     assert sum(calls.values()) == 2
     assert rec["outputs"][0]["path"] == "logits" and rec["outputs"][0]["shape"] == [2, 4, 100]
     assert len(residual_ops(rec)) >= 2 * 2 + 3 * 2  # encoder 2/layer, decoder 3/layer
@@ -122,7 +135,11 @@ def test_llama_rotary_and_grouped_query_attention():
     assert mods["model.norm"]["hparams"]["variance_epsilon"] == pytest.approx(1e-6)
     assert mods["model.rotary_emb"]["flops"] is not None
     assert [o["scope"] for o in residual_ops(rec)] == [
-        "model.layers.0", "model.layers.0", "model.layers.1", "model.layers.1"]
+        "model.layers.0",
+        "model.layers.0",
+        "model.layers.1",
+        "model.layers.1",
+    ]
     assert rec["modules"][0]["flops"] is not None
     assert_unchanged(model, before)
 

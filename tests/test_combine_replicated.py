@@ -1,6 +1,7 @@
 """stats.combine_replicated (tensor parallelism) against the statistics of whole tensors:
 ranks that were given the same batch hold either the same output (counted once) or pieces of
 it (added up); replicas with other batches combine as data-parallel ranks do."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_pieces_add_up_and_copies_count_once():
 def test_ranks_with_other_batches_or_no_input_are_never_merged():
     g = torch.Generator().manual_seed(1)
     x = torch.randn(4, 3, generator=g)
-    same = np.stack([_raw(torch.zeros(4, 3))] * 2)[:, None, :]    # equal rows: dead layer
+    same = np.stack([_raw(torch.zeros(4, 3))] * 2)[:, None, :]  # equal rows: dead layer
     # Different batches (data parallel): equal outputs still count twice.
     inputs = np.stack([_input(x), _input(x + 1)])
     got, _ = S.combine_replicated(same, inputs)

@@ -3,6 +3,7 @@ architecture record, the same attribution as eager, and a capture that stays out
 
 The ``eager`` backend keeps these fast: dynamo traces the model (and our hooks) exactly as for
 inductor, only the code generation is skipped."""
+
 import pytest
 import torch
 import torch._dynamo
@@ -31,11 +32,12 @@ def test_a_compiled_model_is_monitored_like_the_eager_one(tmp_path, sentinel):
     model = torch.compile(net, backend="eager")
     rec_dir = str(tmp_path / "run")
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    rec = ArchVizRecorder(model, logdir=rec_dir, log_every_n_steps=5, snapshots=False,
-                          sentinel=sentinel)
+    rec = ArchVizRecorder(
+        model, logdir=rec_dir, log_every_n_steps=5, snapshots=False, sentinel=sentinel
+    )
     x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
     rec.capture_architecture(x)
-    assert counters["stats"]["unique_graphs"] == 0       # the capture ran eagerly
+    assert counters["stats"]["unique_graphs"] == 0  # the capture ran eagerly
     for step in range(12):
         if step == 7:
             with torch.no_grad():
@@ -47,10 +49,11 @@ def test_a_compiled_model_is_monitored_like_the_eager_one(tmp_path, sentinel):
     # without the sentinel, one with inactive hooks): never one per step.
     assert 1 <= counters["stats"]["unique_graphs"] <= 3
     src = reader.open_logdir(str(tmp_path))
-    (_, arch), = reader.read_architectures(src, "run")["run"]
-    (_, layers), = reader.read_layer_tables(src, "run")["run"]
-    names = [m["name"] for m in arch["modules"]] + layers["rows"]["acts"] + \
-        layers["rows"]["weights"]
+    ((_, arch),) = reader.read_architectures(src, "run")["run"]
+    ((_, layers),) = reader.read_layer_tables(src, "run")["run"]
+    names = (
+        [m["name"] for m in arch["modules"]] + layers["rows"]["acts"] + layers["rows"]["weights"]
+    )
     assert {"0", "2", "0.weight", "2.bias"} <= set(names)
     assert not any("_orig_mod" in n for n in names)
     records = non_finite_records(tmp_path)
@@ -75,6 +78,6 @@ def test_capture_of_a_compiled_submodule_stays_out_of_dynamo():
     assert record["status"] == "ok"
     assert {m["name"] for m in record["modules"]} >= {"net", "net.0", "net.2"}
     assert counters["stats"]["unique_graphs"] == 0
-    assert type(wrap.net).__name__ == "OptimizedModule"   # put back
-    wrap(torch.randn(3, 4))                                # and still compiles afterwards
+    assert type(wrap.net).__name__ == "OptimizedModule"  # put back
+    wrap(torch.randn(3, 4))  # and still compiles afterwards
     assert counters["stats"]["unique_graphs"] == 1

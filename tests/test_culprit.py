@@ -1,6 +1,7 @@
 """The culprit, not only the symptom (real Lightning runs through the reader): a NaN that
 follows a gradient explosion names where the explosion began; a NaN that arrives with the
 input batch between logging steps is also `bad_input`, at its exact step."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,13 +26,14 @@ class Growing(nn.Module):
             return x * float("nan")
         if self.step >= self.start:
             from tests.test_faults import _ScaleGrad
+
             return _ScaleGrad.apply(x, 10.0 ** (self.step - self.start + 1))
         return x
 
 
 def test_nan_after_a_gradient_explosion_names_where_the_explosion_began(tmp_path):
     net = Net()
-    net.fault = Growing(start=K, nan_at=K + 9)       # between fc1/act1 and fc2
+    net.fault = Growing(start=K, nan_at=K + 9)  # between fc1/act1 and fc2
     lit = Lit(net, lr=1e-4)
     recs = fit(tmp_path, lit, steps=K + 12)
     nf = [r for r in recs if r["kind"] == "non_finite"]
@@ -44,19 +46,24 @@ def test_nan_after_a_gradient_explosion_names_where_the_explosion_began(tmp_path
 
 def test_nan_input_between_logging_steps_is_also_bad_input_at_its_step(tmp_path):
     x, y = data()
-    x[(K + 1) * 16 + 2, 3] = float("nan")           # step K + 1: not a logging step
+    x[(K + 1) * 16 + 2, 3] = float("nan")  # step K + 1: not a logging step
     recs = fit(tmp_path, Lit(), loader(x, y), steps=K + 5)
     bad = [r for r in recs if r["kind"] == "bad_input"]
     assert [(r["first_step"], r["last_step"], r["severity"]) for r in bad] == [
-        (K + 1, K + 1, "error")]
+        (K + 1, K + 1, "error")
+    ]
     assert "data" in bad[0]["remedy"]
     nf = [r for r in recs if r["kind"] == "non_finite"]
     assert nf and nf[0]["first_step"] == K + 1 and "culprit" not in nf[0]
 
 
 def test_regrow_rebuilds_the_since_clause_of_either_grammar():
-    rec = {"kind": "non_finite", "first_step": 3, "last_step": 3,
-           "message": "NaN/Inf first appeared in the loss since step 3."}
+    rec = {
+        "kind": "non_finite",
+        "first_step": 3,
+        "last_step": 3,
+        "message": "NaN/Inf first appeared in the loss since step 3.",
+    }
     out = detectors.regrow(rec, 9)
     assert out["last_step"] == 9
     assert out["message"] == "NaN/Inf first appeared in the loss since step 3 (still at step 9)."

@@ -3,6 +3,7 @@
 Random series with NaN, +/-Inf, repeated and skipped steps; every bucket recomputed one value
 at a time. Plus the pyramid-level choice and the plugins' one cache (``plugins/cache.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,9 @@ def test_minmax_planes_of_pyramid_buckets_match_the_reference_and_raw_is_the_sam
         for k in range(len(starts)):
             idx = range(bounds[k], bounds[k + 1])
             for c in range(2):
-                want = reference_minmax([float(lo_in[i, c]) for i in idx],
-                                        [float(hi_in[i, c]) for i in idx])
+                want = reference_minmax(
+                    [float(lo_in[i, c]) for i in idx], [float(hi_in[i, c]) for i in idx]
+                )
                 # a pyramid's max plane may hold NaN only where a value was NaN
                 np.testing.assert_array_equal([lo[k, c], hi[k, c]], np.float32(want))
         same = ds.minmax_planes(lo_in, lo_in, starts)
@@ -119,20 +121,29 @@ def test_minmax_groups_match_the_reference():
         assert lo.shape == (5, len(groups))
         for t in range(5):
             for g, members in enumerate(groups):
-                want = reference_minmax([float(lo_in[t, r]) for r in members],
-                                        [float(hi_in[t, r]) for r in members])
+                want = reference_minmax(
+                    [float(lo_in[t, r]) for r in members], [float(hi_in[t, r]) for r in members]
+                )
                 np.testing.assert_array_equal([lo[t, g], hi[t, g]], np.float32(want))
     empty_lo, empty_hi = ds.minmax_groups(np.zeros((0, 3)), np.zeros((0, 3)), [[0], [1, 2]])
     assert empty_lo.shape == empty_hi.shape == (0, 2)
 
 
 def test_pyramid_levels_coarsest_first_and_the_level_choice():
-    tags = ["archviz/stats/grads", "archviz/stats/grads@10", "archviz/stats/grads@1000",
-            "archviz/stats/grads@100", "archviz/stats/acts@100", "archviz/stats/grads@x",
-            "archviz/stats/grads@1"]
+    tags = [
+        "archviz/stats/grads",
+        "archviz/stats/grads@10",
+        "archviz/stats/grads@1000",
+        "archviz/stats/grads@100",
+        "archviz/stats/acts@100",
+        "archviz/stats/grads@x",
+        "archviz/stats/grads@1",
+    ]
     assert ds.pyramid_levels("archviz/stats/grads", tags) == [
-        (1000, "archviz/stats/grads@1000"), (100, "archviz/stats/grads@100"),
-        (10, "archviz/stats/grads@10")]
+        (1000, "archviz/stats/grads@1000"),
+        (100, "archviz/stats/grads@100"),
+        (10, "archviz/stats/grads@10"),
+    ]
     assert ds.pyramid_levels("archviz/stats/run", tags) == []
     # at most two columns per bucket: 800 columns need 400 buckets
     assert ds.enough_buckets(400, 800) and not ds.enough_buckets(399, 800)
@@ -148,7 +159,7 @@ def test_the_cache_answers_only_for_the_version_it_was_computed_from():
     assert cache.get("a", (5, 1.0)) == 1
     assert cache.get("a", (6, 2.0)) is None  # the data moved on
     cache.put("b", 2)
-    assert cache.get("a", (5, 1.0)) == 1     # "a" now most recently used
+    assert cache.get("a", (5, 1.0)) == 1  # "a" now most recently used
     cache.put("c", 3)
     assert cache.get("b") is None and cache.get("c") == 3 and len(cache) == 2
 
@@ -169,8 +180,16 @@ def test_a_pyramid_table_spans_its_buckets_and_takes_the_newest_raw_value():
 
     tables = [(3, {"rows": {"grads": ["b.w", "a.w"]}, "layer_of": {"b.w": "b", "a.w": "a"}})]
     lo = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
-    pyramid = reader.StatSeries(np.array([12, 22, 32]), lo, ["x", "y"], ["b.w", "a.w"],
-                                lo + 100, ["b", "a"], tables, "grads")
+    pyramid = reader.StatSeries(
+        np.array([12, 22, 32]),
+        lo,
+        ["x", "y"],
+        ["b.w", "a.w"],
+        lo + 100,
+        ["b", "a"],
+        tables,
+        "grads",
+    )
     table = ds.MinMaxTable.from_series(pyramid, ["x", "y"], level=10)
     assert table.first.tolist() == [3, 13, 23] and table.covered == 30
     assert table.hi is not table.lo
@@ -179,8 +198,16 @@ def test_a_pyramid_table_spans_its_buckets_and_takes_the_newest_raw_value():
     np.testing.assert_array_equal(ordered.lo[:, 0], lo[:, 1])
     np.testing.assert_array_equal(ordered.hi[:, 1], lo[:, 0] + 100)
     assert table.in_module_order({}) is table
-    raw = reader.StatSeries(np.array([31, 35]), lo[:2] - 50, ["x", "y"], ["b.w", "a.w"],
-                            None, ["b", "a"], tables, "grads")
+    raw = reader.StatSeries(
+        np.array([31, 35]),
+        lo[:2] - 50,
+        ["x", "y"],
+        ["b.w", "a.w"],
+        None,
+        ["b", "a"],
+        tables,
+        "grads",
+    )
     newest = ds.MinMaxTable.from_series(raw, [])
     assert newest.stats == ["stat0", "stat1"] and newest.hi is newest.lo
     both = table.with_newest(newest)
@@ -189,5 +216,6 @@ def test_a_pyramid_table_spans_its_buckets_and_takes_the_newest_raw_value():
     np.testing.assert_array_equal(both.lo[-1], lo[1] - 50)
     np.testing.assert_array_equal(both.hi[-1], lo[1] - 50)
     stale = ds.MinMaxTable.from_series(
-        reader.StatSeries(np.array([30]), lo[:1], [], ["b.w", "a.w"]), [])
+        reader.StatSeries(np.array([30]), lo[:1], [], ["b.w", "a.w"]), []
+    )
     assert table.with_newest(stale) is table  # not past the last bucket

@@ -3,6 +3,7 @@
 functions, by torch's ``SummaryWriter`` and Lightning's ``TensorBoardLogger`` (scalars,
 tensors, blobs, run graphs, hparams), resumed runs with several files, and damaged files
 (issue 12: ``tb-archviz inspect`` over 10,000 runs)."""
+
 import json
 import os
 import shutil
@@ -20,8 +21,11 @@ from tests import damaged
 from tests import timeline_fixtures as fx
 
 KINDS = ("list_scalars", "list_tensors", "list_blob_sequences")
-READS = {"list_scalars": "read_scalars", "list_tensors": "read_tensors",
-         "list_blob_sequences": "read_blob_sequences"}
+READS = {
+    "list_scalars": "read_scalars",
+    "list_tensors": "read_tensors",
+    "list_blob_sequences": "read_blob_sequences",
+}
 
 
 def _number(x):
@@ -31,16 +35,29 @@ def _number(x):
 def snapshot(provider) -> dict:
     """Everything a provider answers for the kept plugins, in comparable form."""
     ctx = tb_context.RequestContext()
-    out = {"runs": sorted((r.run_name, r.start_time) for r in
-                          provider.list_runs(ctx, experiment_id=""))}
+    out = {
+        "runs": sorted(
+            (r.run_name, r.start_time) for r in provider.list_runs(ctx, experiment_id="")
+        )
+    }
     for plugin in sorted(eventfiles.KEPT_PLUGINS):
         for kind in KINDS:
             listing = getattr(provider, kind)(ctx, experiment_id="", plugin_name=plugin)
-            out[plugin, kind] = {r: {t: (s.max_step, s.max_wall_time, s.plugin_content,
-                                         getattr(s, "max_length", None))
-                                     for t, s in tags.items()} for r, tags in listing.items()}
-            data = getattr(provider, READS[kind])(ctx, experiment_id="", plugin_name=plugin,
-                                                  downsample=10**9)
+            out[plugin, kind] = {
+                r: {
+                    t: (
+                        s.max_step,
+                        s.max_wall_time,
+                        s.plugin_content,
+                        getattr(s, "max_length", None),
+                    )
+                    for t, s in tags.items()
+                }
+                for r, tags in listing.items()
+            }
+            data = getattr(provider, READS[kind])(
+                ctx, experiment_id="", plugin_name=plugin, downsample=10**9
+            )
             got = {}
             for r, tags in data.items():
                 for t, datums in tags.items():
@@ -50,8 +67,10 @@ def snapshot(provider) -> dict:
                         elif kind == "list_tensors":
                             v = (d.numpy.dtype.str, d.numpy.shape, d.numpy.tobytes())
                         else:
-                            v = tuple(bytes(provider.read_blob(ctx, blob_key=ref.blob_key))
-                                      for ref in d.values)
+                            v = tuple(
+                                bytes(provider.read_blob(ctx, blob_key=ref.blob_key))
+                                for ref in d.values
+                            )
                         got.setdefault((r, t), []).append((d.step, d.wall_time, v))
             out[plugin, READS[kind]] = got
     return out
@@ -76,12 +95,22 @@ def tb_summary_run(run_dir: str) -> None:
     w.add_summary(hp.hparams_pb({"lr": 0.1, "layers": 3, "opt": "adam"}), 0, walltime=5.0)
     for step in range(6):
         w.add_summary(scalar_summary.scalar_pb("acc", 0.5 + step / 10), step, walltime=10.0 + step)
-        w.add_summary(summary_pb2.Summary(value=[summary_pb2.Summary.Value(
-            tag="legacy_loss", simple_value=float("nan") if step == 4 else 1.0 / (step + 1))]),
-            step, walltime=10.0 + step)
+        w.add_summary(
+            summary_pb2.Summary(
+                value=[
+                    summary_pb2.Summary.Value(
+                        tag="legacy_loss",
+                        simple_value=float("nan") if step == 4 else 1.0 / (step + 1),
+                    )
+                ]
+            ),
+            step,
+            walltime=10.0 + step,
+        )
         meta = fmt.scalar_metadata("") if step == 0 else None
-        value = summary_pb2.Summary.Value(tag="f64", tensor=fmt.tensor_util.make_tensor_proto(
-            np.float64(step * 0.3)))
+        value = summary_pb2.Summary.Value(
+            tag="f64", tensor=fmt.tensor_util.make_tensor_proto(np.float64(step * 0.3))
+        )
         if meta is not None:
             value.metadata.CopyFrom(meta)
         w.add_summary(summary_pb2.Summary(value=[value]), step, walltime=10.0 + step)
@@ -133,8 +162,9 @@ def test_large_files_are_mapped_and_read_the_same(logdir, monkeypatch):
 def test_inspect_documents_are_the_same_with_both_loaders(logdir):
     fast = cli.inspect_logdir(str(logdir))
     slow = cli.inspect_logdir(str(logdir), loader="multiplexer")
-    assert json.dumps(cli._finite(fast), sort_keys=True) == \
-        json.dumps(cli._finite(slow), sort_keys=True)
+    assert json.dumps(cli._finite(fast), sort_keys=True) == json.dumps(
+        cli._finite(slow), sort_keys=True
+    )
     assert any(r["problems"] for r in fast["runs"])
     assert any(r["anomalies"] for r in fast["runs"])
 
@@ -187,16 +217,17 @@ def test_a_damaged_file_reads_as_tensorboard_reads_it(logdir, tmp_path, damage):
     offsets = _record_offsets(bytes(data))
     at = offsets[len(offsets) // 2]
     if damage == "cut_in_data":
-        data = data[:at + 20]
+        data = data[: at + 20]
     elif damage == "cut_in_header":
-        data = data[:at + 5]
+        data = data[: at + 5]
     else:
         data[at + 8] ^= 0xFF
     open(path, "wb").write(bytes(data))
     got = assert_same(tmp_path)
     assert [r for r, _ in got["runs"]] == ["broken", "plain"]
-    kept = sum(len(v) for (r, _t), v in got[fmt.PLUGIN_HEALTH, "read_tensors"].items()
-               if r == "broken")
+    kept = sum(
+        len(v) for (r, _t), v in got[fmt.PLUGIN_HEALTH, "read_tensors"].items() if r == "broken"
+    )
     assert 0 < kept < 4 * 30
 
 
@@ -208,7 +239,7 @@ def test_damaged_bytes_inside_a_record_cost_at_most_the_rest_of_that_file(logdir
     shutil.copytree(str(logdir / "plain"), str(tmp_path / "plain"))
     data = bytearray(open(path, "rb").read())
     for at in _record_offsets(bytes(data))[3::7]:
-        data[at + 12: at + 20] = b"\xff" * 8
+        data[at + 12 : at + 20] = b"\xff" * 8
     open(path, "wb").write(bytes(data))
     doc = cli.inspect_logdir(str(tmp_path))
     assert [r["run"] for r in doc["runs"]] == ["broken", "plain"]
@@ -218,8 +249,9 @@ def test_damaged_bytes_inside_a_record_cost_at_most_the_rest_of_that_file(logdir
     slow = snapshot(reader.open_logdir(str(tmp_path), loader="multiplexer").provider)
     for key in slow:
         if isinstance(key, tuple):
-            assert {k: v for k, v in fast[key].items() if k[0] == "plain"} == \
-                {k: v for k, v in slow[key].items() if k[0] == "plain"}
+            assert {k: v for k, v in fast[key].items() if k[0] == "plain"} == {
+                k: v for k, v in slow[key].items() if k[0] == "plain"
+            }
 
 
 def test_a_file_of_garbage_is_a_run_without_data(tmp_path):
@@ -232,8 +264,9 @@ def test_a_file_of_garbage_is_a_run_without_data(tmp_path):
 def test_other_plugins_are_an_error_not_silence(logdir):
     provider = reader.open_logdir(str(logdir / "plain")).provider
     with pytest.raises(ValueError, match="keeps only"):
-        provider.list_tensors(tb_context.RequestContext(), experiment_id="",
-                              plugin_name="histograms")
+        provider.list_tensors(
+            tb_context.RequestContext(), experiment_id="", plugin_name="histograms"
+        )
 
 
 def test_torch_and_lightning_written_runs_read_the_same(tmp_path):

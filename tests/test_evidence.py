@@ -2,6 +2,7 @@
 a tiny model against a slow reference: optimizer settings, the gradient norm before and after
 clipping, module modes, the loss and the output it receives, per-feature input statistics,
 the metrics the user logs. Read back from the real event file where it is written."""
+
 import math
 
 import numpy as np
@@ -52,8 +53,9 @@ def _batch(step, n=16):
 def _train(tmp_path, model, opt, loss_fn, steps=5, clip=None, every=2, before=None):
     """The README's plain loop; returns the StepStats of the logging steps and the
     reference values computed by hand at those steps."""
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=every,
-                          snapshots=False)
+    rec = ArchVizRecorder(
+        model, logdir=str(tmp_path / RUN), log_every_n_steps=every, snapshots=False
+    )
     rec.watch_optimizers([opt])
     rec.watch_loss(loss_fn)
     seen, refs = _spy(rec), {}
@@ -90,9 +92,13 @@ def _run_vector(tmp_path, name):
 
 def _tensors(tmp_path, tag):
     src = reader.open_logdir(str(tmp_path))
-    data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
-                                     plugin_name=fmt.PLUGIN_HEALTH, downsample=1000,
-                                     run_tag_filter=reader.run_tag_filter(RUN, tag))
+    data = src.provider.read_tensors(
+        src.ctx,
+        experiment_id=src.experiment_id,
+        plugin_name=fmt.PLUGIN_HEALTH,
+        downsample=1000,
+        run_tag_filter=reader.run_tag_filter(RUN, tag),
+    )
     return {d.step: d.numpy for d in data.get(RUN, {}).get(tag, [])}
 
 
@@ -105,31 +111,49 @@ def _blobs(tmp_path, tag):
 def test_optimizer_settings_and_unoptimized_parameters_match_the_param_groups(tmp_path):
     torch.manual_seed(0)
     model = Net()
-    half = nn.Parameter(torch.zeros(3, dtype=torch.float16))   # no gradient: never stepped
-    opt = torch.optim.AdamW([
-        {"params": [model.fc1.weight, model.fc2.weight, model.head.weight], "lr": 1e-3,
-         "weight_decay": 0.05},
-        {"params": [model.fc1.bias, model.fc2.bias, model.head.bias, half], "lr": 0.0,
-         "weight_decay": 0.0, "eps": 1e-6}])
+    half = nn.Parameter(torch.zeros(3, dtype=torch.float16))  # no gradient: never stepped
+    opt = torch.optim.AdamW(
+        [
+            {
+                "params": [model.fc1.weight, model.fc2.weight, model.head.weight],
+                "lr": 1e-3,
+                "weight_decay": 0.05,
+            },
+            {
+                "params": [model.fc1.bias, model.fc2.bias, model.head.bias, half],
+                "lr": 0.0,
+                "weight_decay": 0.0,
+                "eps": 1e-6,
+            },
+        ]
+    )
     seen, _ = _train(tmp_path, model, opt, nn.CrossEntropyLoss())
     ctx = seen[-1].context
     # Reference: read the param groups by hand.
     want_groups = []
     for g in opt.param_groups:
-        want_groups.append({"lr": g["lr"], "weight_decay": g["weight_decay"], "eps": g["eps"],
-                            "betas": list(g["betas"]), "params": len(g["params"]),
-                            "numel": sum(p.numel() for p in g["params"]),
-                            "low_precision": any(p.dtype == torch.float16 for p in g["params"]),
-                            "bf16": False})
+        want_groups.append(
+            {
+                "lr": g["lr"],
+                "weight_decay": g["weight_decay"],
+                "eps": g["eps"],
+                "betas": list(g["betas"]),
+                "params": len(g["params"]),
+                "numel": sum(p.numel() for p in g["params"]),
+                "low_precision": any(p.dtype == torch.float16 for p in g["params"]),
+                "bf16": False,
+            }
+        )
     got = ctx["optimizers"]
     assert [o["class"] for o in got] == ["AdamW"]
     for g, want in zip(got[0]["groups"], want_groups):
         assert {k: g[k] for k in want} == want
     in_groups = {id(p) for g in opt.param_groups for p in g["params"]}
-    assert ctx["unoptimized"] == [n for n, p in model.named_parameters()
-                                  if id(p) not in in_groups] == ["bn1.weight", "bn1.bias",
-                                                                 "bn2.weight", "bn2.bias",
-                                                                 "spare.weight", "spare.bias"]
+    assert (
+        ctx["unoptimized"]
+        == [n for n, p in model.named_parameters() if id(p) not in in_groups]
+        == ["bn1.weight", "bn1.bias", "bn2.weight", "bn2.bias", "spare.weight", "spare.bias"]
+    )
     # Written once (the settings did not change), without the learning rates (in run/lr_*).
     blobs = _blobs(tmp_path, fmt.TAG_CONTEXT)
     assert len(blobs) == 1
@@ -144,13 +168,13 @@ def test_a_changed_setting_writes_the_context_again_and_learning_rates_do_not(tm
 
     def schedule(step, _model):
         for g in opt.param_groups:
-            g["lr"] = 0.1 / (step + 1)                       # every step: not a new context
-            g["weight_decay"] = 0.0 if step < 4 else 1e-2   # from step 4: a new context
+            g["lr"] = 0.1 / (step + 1)  # every step: not a new context
+            g["weight_decay"] = 0.0 if step < 4 else 1e-2  # from step 4: a new context
 
-    seen, _ = _train(tmp_path, model, opt, nn.CrossEntropyLoss(), steps=7,
-                     before=schedule)
-    assert [s.context["optimizers"][0]["groups"][0]["lr"] for s in seen] == \
-        pytest.approx([0.1, 0.1 / 3, 0.1 / 5, 0.1 / 7])
+    seen, _ = _train(tmp_path, model, opt, nn.CrossEntropyLoss(), steps=7, before=schedule)
+    assert [s.context["optimizers"][0]["groups"][0]["lr"] for s in seen] == pytest.approx(
+        [0.1, 0.1 / 3, 0.1 / 5, 0.1 / 7]
+    )
     blobs = _blobs(tmp_path, fmt.TAG_CONTEXT)
     assert [step for step, _ in blobs] == [0, 4]
     assert blobs[1][1]["optimizers"][0]["groups"][0]["weight_decay"] == 1e-2
@@ -184,8 +208,7 @@ def test_the_amp_loss_scale_and_the_unscaled_clipped_norm_reach_the_rules(tmp_pa
     model = Net()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     scaler = torch.amp.GradScaler("cpu", init_scale=256.0, growth_interval=2)
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=2,
-                          snapshots=False)
+    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=2, snapshots=False)
     rec.watch_optimizers([opt], scaler=scaler, precision="16-mixed")
     seen, scales, clipped = _spy(rec), {}, {}
     for step in range(5):
@@ -202,18 +225,20 @@ def test_the_amp_loss_scale_and_the_unscaled_clipped_norm_reach_the_rules(tmp_pa
         scales[step] = scaler.get_scale()
         rec.end_step(None)
     rec.close()
-    assert [s.context["grad_scale"] for s in seen] == [scales[0], scales[2], scales[4]] == \
-        [256.0, 512.0, 1024.0]
+    assert (
+        [s.context["grad_scale"] for s in seen]
+        == [scales[0], scales[2], scales[4]]
+        == [256.0, 512.0, 1024.0]
+    )
     assert all(s.context["precision"] == "16-mixed" for s in seen)
     for s in seen:
         assert s.run["grad_norm_clipped"] == pytest.approx(clipped[s.step], rel=1e-5)
-    assert "grad_scale" not in _blobs(tmp_path, fmt.TAG_CONTEXT)[0][1]     # it moves alone
+    assert "grad_scale" not in _blobs(tmp_path, fmt.TAG_CONTEXT)[0][1]  # it moves alone
 
 
 def test_without_watched_optimizers_the_clipped_norm_is_not_measured(tmp_path):
     model = Net()
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=1,
-                          snapshots=False)
+    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=1, snapshots=False)
     seen = _spy(rec)
     x, y = _batch(0)
     rec.start_step(0, x)
@@ -237,7 +262,7 @@ def test_eval_mode_normalisation_and_dropout_leaves_are_named(tmp_path):
             m.bn2.eval()
             m.drop.eval()
         if step >= 4:
-            m.eval()                    # the whole model, as after a validation pass
+            m.eval()  # the whole model, as after a validation pass
 
     seen, _ = _train(tmp_path, model, opt, nn.CrossEntropyLoss(), before=modes)
     by_step = {s.step: s for s in seen}
@@ -257,19 +282,25 @@ def test_eval_mode_normalisation_and_dropout_leaves_are_named(tmp_path):
 def _ref_output(out):
     rows = out.double().reshape(-1, out.shape[-1]).tolist()
     flat = [v for r in rows for v in r]
-    return {"output_min": min(flat), "output_max": max(flat),
-            "output_rowsum": sum(sum(r) for r in rows) / len(rows),
-            "output_logsumexp": sum(math.log(sum(math.exp(v) for v in r)) for r in rows)
-            / len(rows)}
+    return {
+        "output_min": min(flat),
+        "output_max": max(flat),
+        "output_rowsum": sum(sum(r) for r in rows) / len(rows),
+        "output_logsumexp": sum(math.log(sum(math.exp(v) for v in r)) for r in rows) / len(rows),
+    }
 
 
-@pytest.mark.parametrize("head,loss_fn,what", [
-    (None, nn.CrossEntropyLoss(), "logits"),
-    (nn.Softmax(dim=-1), nn.CrossEntropyLoss(), "probabilities"),
-    (nn.LogSoftmax(dim=-1), nn.NLLLoss(), "log-probabilities"),
-])
+@pytest.mark.parametrize(
+    "head,loss_fn,what",
+    [
+        (None, nn.CrossEntropyLoss(), "logits"),
+        (nn.Softmax(dim=-1), nn.CrossEntropyLoss(), "probabilities"),
+        (nn.LogSoftmax(dim=-1), nn.NLLLoss(), "log-probabilities"),
+    ],
+)
 def test_the_loss_class_and_the_range_of_its_input_match_a_slow_reference(
-        tmp_path, head, loss_fn, what):
+    tmp_path, head, loss_fn, what
+):
     torch.manual_seed(0)
     model = Net(head)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -295,7 +326,7 @@ def test_a_functional_loss_is_refused_at_setup_with_the_fix(tmp_path):
     rec = ArchVizRecorder(Net(), logdir=str(tmp_path / RUN), snapshots=False)
     with pytest.raises(TypeError, match="nn.Module"):
         rec.watch_loss(nn.functional.cross_entropy)
-    assert rec.health is not None                  # nothing switched off
+    assert rec.health is not None  # nothing switched off
     rec.close()
 
 
@@ -325,7 +356,7 @@ def _ref_features(x):
 def test_per_feature_statistics_match_a_slow_reference(shape):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(*shape, generator=g) * 3 + 0.1
-    x[:, 1] = 0.1                                   # a constant feature: std exactly 0
+    x[:, 1] = 0.1  # a constant feature: std exactly 0
     got = E.finish_features(E.feature_raw((x, torch.zeros(shape[0]))).numpy())
     mean, std = _ref_features(x)
     assert got["mean"].shape == (min(shape[1], E.MAX_FEATURES),)
@@ -338,14 +369,13 @@ def test_features_are_written_at_logging_steps_and_a_feature_gone_constant_shows
     torch.manual_seed(0)
     model = Net()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=1,
-                          snapshots=False)
+    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=1, snapshots=False)
     seen = _spy(rec)
     xs = []
     for step in range(6):
         x, y = _batch(step)
         if step >= 4:
-            x[:, 3] = 2.5                           # a broken feature pipeline
+            x[:, 3] = 2.5  # a broken feature pipeline
         xs.append(x)
         rec.start_step(step, x)
         nn.functional.cross_entropy(model(x), y).backward()
@@ -369,8 +399,7 @@ def test_logged_metrics_reach_the_rules_and_are_written_when_they_change(tmp_pat
     torch.manual_seed(0)
     model = Net()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=2,
-                          snapshots=False)
+    rec = ArchVizRecorder(model, logdir=str(tmp_path / RUN), log_every_n_steps=2, snapshots=False)
     seen = _spy(rec)
     for step in range(6):
         x, y = _batch(step)
@@ -380,7 +409,7 @@ def test_logged_metrics_reach_the_rules_and_are_written_when_they_change(tmp_pat
         opt.step()
         opt.zero_grad()
         rec.end_step(None)
-        if step == 2:                      # a validation pass; a 0-d tensor is read once
+        if step == 2:  # a validation pass; a 0-d tensor is read once
             rec.log_metrics(step, {"val_loss": torch.tensor(0.75), "val_acc": 0.5})
     rec.end_epoch(6)
     rec.log_metrics(6, {"val_loss": 0.5, "val_acc": 0.5})

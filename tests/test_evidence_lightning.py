@@ -1,6 +1,7 @@
 """The callback hands the evidence to the monitor in a real Lightning run: the optimizers (and
 the gradient norm after Lightning's clipping), the LightningModule's loss module, the metrics
 logged with ``self.log``."""
+
 from __future__ import annotations
 
 import warnings
@@ -25,8 +26,9 @@ CLIP = 0.01
 class Lit(pl.LightningModule):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3),
-                                 nn.LogSoftmax(dim=-1))
+        self.net = nn.Sequential(
+            nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3), nn.LogSoftmax(dim=-1)
+        )
         self.criterion = nn.NLLLoss()
 
     def training_step(self, batch, batch_idx):
@@ -40,8 +42,13 @@ class Lit(pl.LightningModule):
         self.log("val_loss", self.criterion(self.net(x), y))
 
     def configure_optimizers(self):
-        return torch.optim.AdamW([{"params": self.net[0].parameters(), "weight_decay": 0.1},
-                                  {"params": self.net[2].parameters()}], lr=0.05)
+        return torch.optim.AdamW(
+            [
+                {"params": self.net[0].parameters(), "weight_decay": 0.1},
+                {"params": self.net[2].parameters()},
+            ],
+            lr=0.05,
+        )
 
 
 def _loader(seed):
@@ -54,22 +61,29 @@ def _loader(seed):
 def test_lightning_run_gives_optimizers_clipped_norm_loss_range_and_logged_metrics(tmp_path):
     pl.seed_everything(0, verbose=False)
     lit = Lit()
-    trainer = pl.Trainer(max_epochs=2, logger=TensorBoardLogger(str(tmp_path), name="lit"),
-                         callbacks=[ArchVizCallback(log_every_n_steps=2, architecture=False,
-                                                    snapshots=False)],
-                         gradient_clip_val=CLIP, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False,
-                         log_every_n_steps=2)
+    trainer = pl.Trainer(
+        max_epochs=2,
+        logger=TensorBoardLogger(str(tmp_path), name="lit"),
+        callbacks=[ArchVizCallback(log_every_n_steps=2, architecture=False, snapshots=False)],
+        gradient_clip_val=CLIP,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=2,
+    )
     trainer.fit(lit, _loader(0), _loader(1))
     src = reader.open_logdir(str(tmp_path))
     run = "lit/version_0"
     ctx = reader.read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_CONTEXT, run)[run]
-    assert len(ctx) == 1                     # nothing changed during the fit: written once
+    assert len(ctx) == 1  # nothing changed during the fit: written once
     context = ctx[0][1]
     opt = trainer.optimizers[0]
     assert context["optimizers"][0]["class"] == "AdamW"
-    assert [g["weight_decay"] for g in context["optimizers"][0]["groups"]] == \
-        [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.01]
+    assert (
+        [g["weight_decay"] for g in context["optimizers"][0]["groups"]]
+        == [g["weight_decay"] for g in opt.param_groups]
+        == [0.1, 0.01]
+    )
     assert context["unoptimized"] == []
     assert context["loss"] == {"class": "NLLLoss"}
     assert context["precision"] == str(trainer.precision)
@@ -89,6 +103,5 @@ def test_lightning_run_gives_optimizers_clipped_norm_loss_range_and_logged_metri
     metrics = reader.read_json_blobs(src, fmt.PLUGIN_HEALTH, fmt.TAG_METRICS, run)[run]
     last = metrics[-1][1]
     assert "val_loss" in last and "train_loss" in last
-    assert last["val_loss"] == pytest.approx(float(trainer.callback_metrics["val_loss"]),
-                                             rel=1e-6)
+    assert last["val_loss"] == pytest.approx(float(trainer.callback_metrics["val_loss"]), rel=1e-6)
     assert not lit.criterion._forward_hooks and not opt._optimizer_step_post_hooks

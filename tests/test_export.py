@@ -1,4 +1,5 @@
 """tb-archviz export: the tab's diagram library run in V8, to every output format."""
+
 import json
 import os
 import re
@@ -7,8 +8,9 @@ import pytest
 
 from tb_archviz import export
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "frontend", "test", "fixtures",
-                       "tiny_resnet.json")
+FIXTURE = os.path.join(
+    os.path.dirname(__file__), "..", "frontend", "test", "fixtures", "tiny_resnet.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +31,10 @@ def test_svg_has_labelled_blocks_residual_adds_and_a_legend(record, tmp_path):
 def test_depth_one_shows_the_model_as_one_block_with_input_and_output(record):
     result = export.layout(record, depth=1)
     assert sorted(n["id"] for n in result["nodes"]) == ["input:0", "net", "output:0"]
-    assert {(e["src"], e["dst"]) for e in result["edges"]} == {("input:0", "net"),
-                                                               ("net", "output:0")}
+    assert {(e["src"], e["dst"]) for e in result["edges"]} == {
+        ("input:0", "net"),
+        ("net", "output:0"),
+    }
 
 
 def test_json_holds_the_folded_graph_and_its_layout(record, tmp_path):

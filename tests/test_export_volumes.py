@@ -1,5 +1,6 @@
 """tb-archviz export --style volumes: the tab's 3-D volumes figure from Python (same layout
 and drawing code, run in V8), and the CLI's --style flag."""
+
 import json
 import os
 import re
@@ -10,8 +11,20 @@ from tb_archviz import cli, export
 
 # SmallVGG (tests/views_fixtures.py) on a 2×3×32×32 batch: input, conv1, pool1, conv2, pool2,
 # the two branch convs, their concat, pool3, global pool, fc1, fc2.
-VGG_DIMS = ["32×32×3", "32×32×8", "16×16×8", "16×16×16", "8×8×16", "8×8×8", "8×8×8",
-            "8×8×16", "4×4×16", "1×1×16", "12", "10"]
+VGG_DIMS = [
+    "32×32×3",
+    "32×32×8",
+    "16×16×8",
+    "16×16×16",
+    "8×8×16",
+    "8×8×8",
+    "8×8×8",
+    "8×8×16",
+    "4×4×16",
+    "1×1×16",
+    "12",
+    "10",
+]
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +76,9 @@ def test_volumes_png_and_pdf_come_from_the_svg(cnn_record, tmp_path, ext, magic)
 
 
 def test_volumes_of_a_model_without_feature_maps_or_as_dot_is_a_clear_error(tmp_path):
-    fixture = os.path.join(os.path.dirname(__file__), "..", "frontend", "test", "fixtures",
-                           "pipeline_devices.json")
+    fixture = os.path.join(
+        os.path.dirname(__file__), "..", "frontend", "test", "fixtures", "pipeline_devices.json"
+    )
     with open(fixture, encoding="utf-8") as f:
         mlp = json.load(f)
     with pytest.raises(ValueError, match="feature maps"):
@@ -78,8 +92,9 @@ def _logdir_with(record, root):
     from tb_archviz.sink import EventWriter, SummarySink
 
     writer = EventWriter(os.path.join(root, "run"))
-    SummarySink(writer).json_blob(fmt.TAG_ARCHITECTURE, 0, record, fmt.PLUGIN_GRAPH,
-                                  content={"encoding": "json+gzip"})
+    SummarySink(writer).json_blob(
+        fmt.TAG_ARCHITECTURE, 0, record, fmt.PLUGIN_GRAPH, content={"encoding": "json+gzip"}
+    )
     writer.close()
     return root
 

@@ -4,6 +4,7 @@ found again through the reader (``reader.open_logdir`` + ``analysis.analyze_run`
 
 The helpers (``Net``, ``Lit``, ``fit``) are shared with ``test_health.py`` and ``test_ddp.py``.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -24,7 +25,7 @@ torch.set_num_threads(1)
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 
-K = 10          # injection step (a logging step with log_every_n_steps=2)
+K = 10  # injection step (a logging step with log_every_n_steps=2)
 
 
 class _ScaleGrad(torch.autograd.Function):
@@ -71,7 +72,7 @@ class Net(nn.Module):
         h = self.fault(self.act1(self.fc1(x)))
         out = self.fc3(self.act2(self.fc2(h)))
         if self.aux is not None:
-            out = out + self.aux(x).detach()    # a detached branch: aux never gets a gradient
+            out = out + self.aux(x).detach()  # a detached branch: aux never gets a gradient
         return out
 
 
@@ -99,8 +100,9 @@ class Lit(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        params = [p for n, p in self.named_parameters()
-                  if not any(n.startswith(e) for e in self.exclude)]
+        params = [
+            p for n, p in self.named_parameters() if not any(n.startswith(e) for e in self.exclude)
+        ]
         if self.adam:
             return torch.optim.AdamW(params, lr=self.lr)
         return torch.optim.SGD(params, lr=self.lr, momentum=0.9)
@@ -114,17 +116,20 @@ def data(n=640, seed=0):
 
 
 def loader(x, y, batch_size=16):
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
-                                       batch_size=batch_size)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
 
 
 def trainer(tmp_path, name="run", steps=40, every=2, callbacks=None, **kw):
-    return pl.Trainer(max_steps=steps, logger=TensorBoardLogger(str(tmp_path), name=name,
-                                                                version=0),
-                      enable_progress_bar=False, enable_checkpointing=False,
-                      enable_model_summary=False, log_every_n_steps=every,
-                      callbacks=callbacks if callbacks is not None
-                      else [ArchVizCallback(architecture=False)], **kw)
+    return pl.Trainer(
+        max_steps=steps,
+        logger=TensorBoardLogger(str(tmp_path), name=name, version=0),
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        log_every_n_steps=every,
+        callbacks=callbacks if callbacks is not None else [ArchVizCallback(architecture=False)],
+        **kw,
+    )
 
 
 def fit(tmp_path, lit, dl=None, name="run", **kw):
@@ -185,12 +190,15 @@ def test_gradient_shrunk_from_step_k_is_vanishing_at_the_layer_below(tmp_path):
 
 def test_nan_emitted_between_logging_steps_is_located_at_its_module_and_step(tmp_path):
     net = Net()
-    net.fault.nan_from = K + 1         # an odd step: not a logging step
+    net.fault.nan_from = K + 1  # an odd step: not a logging step
     recs = fit(tmp_path, Lit(net), steps=K + 8)
     nf = [r for r in recs if r["kind"] == "non_finite"]
     assert len(nf) == 1
-    assert (nf[0]["layer"], nf[0]["first_step"], nf[0]["stat"]) == \
-        ("net.fault", K + 1, "acts/nonfinite")
+    assert (nf[0]["layer"], nf[0]["first_step"], nf[0]["stat"]) == (
+        "net.fault",
+        K + 1,
+        "acts/nonfinite",
+    )
     assert nf[0]["last_step"] == K + 7
 
 
@@ -208,12 +216,13 @@ def test_layer_missing_from_the_optimizer_has_a_low_update_ratio(tmp_path):
 
 def test_constant_and_nan_input_batches_are_bad_input(tmp_path):
     x, y = data()
-    x[K * 16:(K + 1) * 16] = 0.5            # the batch of step K is constant
+    x[K * 16 : (K + 1) * 16] = 0.5  # the batch of step K is constant
     recs = fit(tmp_path, Lit(), loader(x, y), name="constant")
     assert [(r["kind"], r["first_step"], r["last_step"]) for r in loud(recs)] == [
-        ("bad_input", K, K)]
+        ("bad_input", K, K)
+    ]
     x, y = data()
-    x[(K + 2) * 16 + 3, 5] = float("nan")   # one NaN in the batch of step K + 2
+    x[(K + 2) * 16 + 3, 5] = float("nan")  # one NaN in the batch of step K + 2
     recs = fit(tmp_path, Lit(), loader(x, y), name="nan", steps=K + 6)
     assert ("bad_input", None, K + 2) in found(recs)
     nf = next(r for r in recs if r["kind"] == "non_finite")

@@ -1,5 +1,6 @@
 """The shared fixtures of tests/conftest.py start what they say under either data provider and
 leave nothing running."""
+
 from __future__ import annotations
 
 import os
@@ -12,11 +13,19 @@ from tb_archviz.sink import EventWriter, SummarySink
 
 
 def _write_run(root: str) -> None:
-    record = ArchitectureRecord(model_class="Net", totals=Totals(modules=1),
-                                modules=[Module(name="", class_="Net", type="m.Net")])
+    record = ArchitectureRecord(
+        model_class="Net",
+        totals=Totals(modules=1),
+        modules=[Module(name="", class_="Net", type="m.Net")],
+    )
     writer = EventWriter(os.path.join(root, "run"))
-    SummarySink(writer).json_blob(fmt.TAG_ARCHITECTURE, 0, record.to_json(), fmt.PLUGIN_GRAPH,
-                                  content={"encoding": "json+gzip"})
+    SummarySink(writer).json_blob(
+        fmt.TAG_ARCHITECTURE,
+        0,
+        record.to_json(),
+        fmt.PLUGIN_GRAPH,
+        content={"encoding": "json+gzip"},
+    )
     writer.flush()
     writer.close()
 
@@ -27,15 +36,17 @@ def test_start_data_provider_has_read_the_whole_logdir(tmp_path, start_data_prov
 
     _write_run(str(tmp_path))
     provider = start_data_provider(kind, tmp_path)
-    listing = provider.list_blob_sequences(context.RequestContext(), experiment_id="",
-                                           plugin_name=fmt.PLUGIN_GRAPH)
+    listing = provider.list_blob_sequences(
+        context.RequestContext(), experiment_id="", plugin_name=fmt.PLUGIN_GRAPH
+    )
     assert list(listing) == ["run"]
     assert listing["run"][fmt.TAG_ARCHITECTURE].max_step == 0
 
 
 @pytest.mark.parametrize("provider", ["python", "rust"])
 def test_start_tensorboard_serves_the_architecture_tab_under_either_provider(
-        tmp_path, start_tensorboard, provider):
+    tmp_path, start_tensorboard, provider
+):
     from tests.e2e import harness
 
     _write_run(str(tmp_path))

@@ -1,4 +1,5 @@
 """The on-disk format round-trips through both TensorBoard data providers."""
+
 import glob
 import os
 
@@ -11,9 +12,14 @@ from tb_archviz import reader
 from tb_archviz.sink import EventWriter, SummarySink
 from tests.providers import PROVIDERS, provider_source
 
-RECORD = {"schema": 1, "model_class": "Net", "status": "ok",
-          "totals": {"modules": 3, "parameters": 10}, "modules": [], "edges": [{"src": "a",
-                                                                                 "dst": "b"}]}
+RECORD = {
+    "schema": 1,
+    "model_class": "Net",
+    "status": "ok",
+    "totals": {"modules": 3, "parameters": 10},
+    "modules": [],
+    "edges": [{"src": "a", "dst": "b"}],
+}
 
 
 def write_run(path, steps=range(0, 300, 1)):
@@ -21,13 +27,26 @@ def write_run(path, steps=range(0, 300, 1)):
     sink = SummarySink(writer)
     sink.json_blob(fmt.TAG_ARCHITECTURE, 0, RECORD, fmt.PLUGIN_GRAPH)
     for step in steps:
-        sink.tensor(fmt.stats_tag("grads"), step, np.full((3, 2), step, np.float32),
-                    fmt.PLUGIN_HEALTH, content={"kind": "grads", "stats": ["norm", "max_abs"]})
+        sink.tensor(
+            fmt.stats_tag("grads"),
+            step,
+            np.full((3, 2), step, np.float32),
+            fmt.PLUGIN_HEALTH,
+            content={"kind": "grads", "stats": ["norm", "max_abs"]},
+        )
         sink.scalar("train_loss", step, 1.0 / (step + 1))
-    sink.json_blob(fmt.TAG_ANOMALIES, 5, [{"kind": "dead_units", "layer": "a", "tag": None,
-                                           "first_step": 5, "last_step": 5}], fmt.PLUGIN_HEALTH)
-    sink.json_blob(fmt.TAG_ANOMALIES, 9, [{"kind": "dead_units", "layer": "a", "tag": None,
-                                           "first_step": 5, "last_step": 9}], fmt.PLUGIN_HEALTH)
+    sink.json_blob(
+        fmt.TAG_ANOMALIES,
+        5,
+        [{"kind": "dead_units", "layer": "a", "tag": None, "first_step": 5, "last_step": 5}],
+        fmt.PLUGIN_HEALTH,
+    )
+    sink.json_blob(
+        fmt.TAG_ANOMALIES,
+        9,
+        [{"kind": "dead_units", "layer": "a", "tag": None, "first_step": 5, "last_step": 9}],
+        fmt.PLUGIN_HEALTH,
+    )
     writer.close()
 
 

@@ -1,6 +1,7 @@
 """Runs both tabs' JavaScript unit tests (node --test) and the build check (both tabs are
 built from frontend/src by frontend/build.mjs; --check fails when the committed assets in
 tb_archviz/static/ and tb_archviz/js/ differ from a fresh build)."""
+
 import json
 import os
 import shutil
@@ -25,15 +26,21 @@ def test_diagram_library_unit_tests_pass_under_node(tmp_path):
     # The Timeline's sentence tests run over every anomaly kind the registry has now.
     vocab = tmp_path / "vocabulary.json"
     vocab.write_text(json.dumps(vocabulary()), encoding="utf-8")
-    proc = subprocess.run(["node", "--test", "test/"], cwd=FRONTEND, capture_output=True,
-                          text=True, timeout=120,
-                          env=dict(os.environ, ARCHVIZ_VOCABULARY=str(vocab)))
+    proc = subprocess.run(
+        ["node", "--test", "test/"],
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, ARCHVIZ_VOCABULARY=str(vocab)),
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "# fail 0" in proc.stdout
 
 
 def test_committed_assets_match_a_fresh_build_of_the_sources():
     _need(node_modules=True)
-    proc = subprocess.run(["node", "build.mjs", "--check"], cwd=FRONTEND, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        ["node", "build.mjs", "--check"], cwd=FRONTEND, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

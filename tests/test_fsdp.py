@@ -7,6 +7,7 @@ writes plain-torch references next to the event file; the test compares rank 0's
 statistics against them. Layer widths are odd so that shards are uneven, and the last bias
 has one element, so rank 1's shard of it is empty.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,8 @@ pytest.importorskip("torch.distributed.fsdp")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 5
-NAN_STEP = 4           # rank 1 writes a NaN into its own shard of "0.weight" at this step
-LOG_EVERY = 2          # odd steps run the sentinel only (local shards, no statistics)
+NAN_STEP = 4  # rank 1 writes a NaN into its own shard of "0.weight" at this step
+LOG_EVERY = 2  # odd steps run the sentinel only (local shards, no statistics)
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys, warnings
@@ -158,11 +159,18 @@ def fsdp_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("fsdp")
     script = out / "train_fsdp.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    proc = ranks.run(lambda: [sys.executable, str(script), str(out), str(_free_port())],
-                     clean=lambda: ranks.clear(out, keep=[script.name]),
-                     cwd=ROOT, env=env, timeout=240)
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
+    proc = ranks.run(
+        lambda: [sys.executable, str(script), str(out), str(_free_port())],
+        clean=lambda: ranks.clear(out, keep=[script.name]),
+        cwd=ROOT,
+        env=env,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out / "ref_0.json") as f:
         refs = json.load(f)
@@ -214,8 +222,10 @@ def test_sharded_gradient_and_update_statistics_equal_those_of_the_full_tensors(
             assert row[grads.stats.index("present")] == 1.0
             urow = updates.values[t, rows.index(name)]
             _close(urow[updates.stats.index("update_norm")], ref["updates"][name])
-            _close(urow[updates.stats.index("ratio")],
-                   ref["updates"][name] / ref["weights"][name]["norm"])
+            _close(
+                urow[updates.stats.index("ratio")],
+                ref["updates"][name] / ref["weights"][name]["norm"],
+            )
 
 
 def test_a_nan_in_one_ranks_shard_only_is_counted_once_and_reported(fsdp_run):
@@ -223,7 +233,7 @@ def test_a_nan_in_one_ranks_shard_only_is_counted_once_and_reported(fsdp_run):
     series, rows = _table(out, "weights")
     t = series.steps.tolist().index(NAN_STEP)
     row = series.values[t, rows.index("0.weight")]
-    assert row[series.stats.index("nonfinite")] == 1.0     # summed over shards: 0 + 1
+    assert row[series.stats.index("nonfinite")] == 1.0  # summed over shards: 0 + 1
     assert np.isnan(row[series.stats.index("norm")])
     assert refs[NAN_STEP]["weights"]["0.weight"]["nonfinite"] == 1
     clean = series.values[t, rows.index("2.weight")]
@@ -243,7 +253,7 @@ def test_fsdp1_flat_parameter_statistics_are_not_measured_and_warned_about_once(
     acts = reader.read_stats(src, "fsdp1", fmt.stats_tag("acts"))
     assert weights.steps.tolist() == [0, 1]
     assert np.isnan(weights.values[:, :, weights.stats.index("norm")]).all()
-    assert np.isfinite(acts.values[:, :, acts.stats.index("mean")]).any()   # acts still work
+    assert np.isfinite(acts.values[:, :, acts.stats.index("mean")]).any()  # acts still work
 
 
 def test_evidence_of_sharded_training_equals_that_of_the_whole_tensors_and_batches(fsdp_run):
@@ -253,10 +263,13 @@ def test_evidence_of_sharded_training_equals_that_of_the_whole_tensors_and_batch
     src = reader.open_logdir(str(out))
     run = reader.read_stats(src, "run", fmt.TAG_RUN)
     col = {name: run.values[:, 0, i] for i, name in enumerate(run.stats)}
-    data = src.provider.read_tensors(src.ctx, experiment_id=src.experiment_id,
-                                     plugin_name=fmt.PLUGIN_HEALTH, downsample=1000,
-                                     run_tag_filter=reader.run_tag_filter("run",
-                                                                          fmt.TAG_FEATURES))
+    data = src.provider.read_tensors(
+        src.ctx,
+        experiment_id=src.experiment_id,
+        plugin_name=fmt.PLUGIN_HEALTH,
+        downsample=1000,
+        run_tag_filter=reader.run_tag_filter("run", fmt.TAG_FEATURES),
+    )
     features = {d.step: d.numpy for d in data["run"][fmt.TAG_FEATURES]}
     checked = 0
     for t, step in enumerate(run.steps.tolist()):
@@ -265,12 +278,10 @@ def test_evidence_of_sharded_training_equals_that_of_the_whole_tensors_and_batch
         ref = refs[step]
         _close(col["grad_norm_total"][t], ref["grad_norm_total"])
         _close(col["grad_norm_clipped"][t], ref["grad_norm_clipped"])
-        assert ref["grad_norm_clipped"] < ref["grad_norm_total"]      # clipping happened
+        assert ref["grad_norm_clipped"] < ref["grad_norm_total"]  # clipping happened
         _close(col["output_min"][t], ref["output"][0])
         _close(col["output_max"][t], ref["output"][1])
-        np.testing.assert_allclose(features[step][:, 0], ref["features"][0], rtol=2e-5,
-                                   atol=1e-6)
-        np.testing.assert_allclose(features[step][:, 1], ref["features"][1], rtol=2e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(features[step][:, 0], ref["features"][0], rtol=2e-5, atol=1e-6)
+        np.testing.assert_allclose(features[step][:, 1], ref["features"][1], rtol=2e-5, atol=1e-6)
         checked += 1
     assert checked == 2

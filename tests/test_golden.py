@@ -5,6 +5,7 @@ them is a field of the record types.
 After an intended change of the record: ``python -m pytest tests/test_golden.py
 --update-golden`` (also rewrites the front end's record fixtures), then review the diff.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -34,11 +35,20 @@ def test_golden_records_match_a_fresh_capture(records, update_golden):
             want = f.read()
         got = rf.dumps(record)
         if got != want:
-            diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True),
-                                                f"golden/{name}.json", "capture", n=2))
+            diff = "".join(
+                difflib.unified_diff(
+                    want.splitlines(True),
+                    got.splitlines(True),
+                    f"golden/{name}.json",
+                    "capture",
+                    n=2,
+                )
+            )
             stale.append(diff[:3000])
-    assert not stale, "records differ from the golden files (rerun with --update-golden if " \
-                      "intended):\n" + "\n".join(stale)
+    assert not stale, (
+        "records differ from the golden files (rerun with --update-golden if "
+        "intended):\n" + "\n".join(stale)
+    )
 
 
 def test_the_golden_set_covers_partial_records_and_every_optional_part(records):
@@ -66,9 +76,29 @@ def test_front_end_fixtures_built_from_records_are_record_types_too():
 
 
 def test_an_anomaly_record_keeps_its_key_order_and_drops_what_is_absent():
-    a = Anomaly(kind="dead_units", layer="net.act2", first_step=12, last_step=140,
-                severity="error", value=1.0, threshold=0.5, stat="acts/dead_fraction",
-                message="m", remedy="r")
-    assert list(a.to_json()) == ["kind", "layer", "tag", "first_step", "last_step", "severity",
-                                 "value", "threshold", "stat", "message", "remedy"]
+    a = Anomaly(
+        kind="dead_units",
+        layer="net.act2",
+        first_step=12,
+        last_step=140,
+        severity="error",
+        value=1.0,
+        threshold=0.5,
+        stat="acts/dead_fraction",
+        message="m",
+        remedy="r",
+    )
+    assert list(a.to_json()) == [
+        "kind",
+        "layer",
+        "tag",
+        "first_step",
+        "last_step",
+        "severity",
+        "value",
+        "threshold",
+        "stat",
+        "message",
+        "remedy",
+    ]
     assert Anomaly.from_json({**a.to_json(), "pinned": True}).to_json()["pinned"] is True

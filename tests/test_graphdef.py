@@ -4,6 +4,7 @@ Real logdirs: ``torch.utils.tensorboard.SummaryWriter.add_graph`` for a CNN, a r
 a small transformer, and a Lightning ``TensorBoardLogger(log_graph=True)`` run, read back
 through both TensorBoard data providers.
 """
+
 import logging
 import os
 import warnings
@@ -46,12 +47,19 @@ def _lightning_run(root):
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
-    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 4)),
-                                       batch_size=4)
+    data = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.randn(8, 4)), batch_size=4
+    )
     logger = TensorBoardLogger(str(root), name="lightning", version=0, log_graph=True)
-    trainer = L.Trainer(max_steps=1, logger=logger, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        accelerator="cpu", devices=1)
+    trainer = L.Trainer(
+        max_steps=1,
+        logger=logger,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+    )
     model = LitClassifier()
     trainer.fit(model, data)
     return model
@@ -64,9 +72,11 @@ def logdir(tmp_path_factory):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     root = tmp_path_factory.mktemp("graphs")
-    models = {"cnn": (zoo.CNN(), torch.randn(2, 3, 8, 8)),
-              "resnet": (zoo.ResNet(), torch.randn(2, 3, 8, 8)),
-              "transformer": (zoo.TinyTransformer(), torch.randint(0, 50, (2, 5)))}
+    models = {
+        "cnn": (zoo.CNN(), torch.randn(2, 3, 8, 8)),
+        "resnet": (zoo.ResNet(), torch.randn(2, 3, 8, 8)),
+        "transformer": (zoo.TinyTransformer(), torch.randint(0, 50, (2, 5))),
+    }
     truth = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -83,8 +93,9 @@ def logdir(tmp_path_factory):
 def records(request, logdir):
     root, _ = logdir
     with provider_source(request.param, root) as src:
-        yield {run: versions[-1][1]
-               for run, versions in graphdef.read_graph_architectures(src).items()}
+        yield {
+            run: versions[-1][1] for run, versions in graphdef.read_graph_architectures(src).items()
+        }
 
 
 def _by_name(record):
@@ -115,8 +126,19 @@ def test_cnn_module_names_classes_and_parameters_match_the_model(records, logdir
     # Every layer kind here has a formula, so the count is exact.
     assert record["params_unknown"] == []
     assert record["totals"]["parameters"] == _n_params(model)
-    chain = ["input:0", "features.0", "features.1", "features.2", "features.3", "features.4",
-             "features.5", "pool", "flatten", "head", "output:0"]
+    chain = [
+        "input:0",
+        "features.0",
+        "features.1",
+        "features.2",
+        "features.3",
+        "features.4",
+        "features.5",
+        "pool",
+        "flatten",
+        "head",
+        "output:0",
+    ]
     assert set(zip(chain, chain[1:])) <= _edges(record)
 
 
@@ -128,11 +150,13 @@ def test_residual_add_and_concat_edges_are_recovered(records, logdir):
     adds = {o["scope"]: o["id"] for o in ops.values() if o["op"] == "add"}
     assert set(adds) == {"layer1.0", "layer1.1"}
     residual = _edges(record, "residual")
-    assert ("stem", adds["layer1.0"]) in residual           # identity skip
+    assert ("stem", adds["layer1.0"]) in residual  # identity skip
     # The projection ran first and fed only the add, so by FORMAT.md's rule (the skip is an
     # input that branched) it is a plain input, as the training-side capture would record it.
-    assert {("layer1.1.downsample", adds["layer1.1"]),
-            ("layer1.1.bn2", adds["layer1.1"])} <= _edges(record)
+    assert {
+        ("layer1.1.downsample", adds["layer1.1"]),
+        ("layer1.1.bn2", adds["layer1.1"]),
+    } <= _edges(record)
     (cat,) = [o["id"] for o in ops.values() if o["op"] == "cat"]
     assert _edges(record, "concat") == {("layer1.1.relu", cat), ("side", cat)}
     # Stride 2 leaves a kernel size (so the weight count) ambiguous from shapes alone: the
@@ -174,8 +198,12 @@ def test_lightning_log_graph_run_has_the_lightning_module_as_root(records, logdi
     assert {m["name"]: m["class"] for m in record["modules"]} == _truth(model)
     assert record["inputs"][0]["shape"] == [3, 4]
     assert record["totals"]["parameters"] == _n_params(model)
-    assert {("input:0", "net.0"), ("net.0", "net.1"), ("net.1", "net.2"),
-            ("net.2", "output:0")} <= _edges(record)
+    assert {
+        ("input:0", "net.0"),
+        ("net.0", "net.1"),
+        ("net.1", "net.2"),
+        ("net.2", "output:0"),
+    } <= _edges(record)
 
 
 def test_a_graphdef_record_renders_through_the_diagram_export(records, tmp_path):
@@ -238,8 +266,7 @@ def test_junk_graph_gives_no_record_and_one_warning_per_run(kind, tmp_path, capl
         with caplog.at_level(logging.WARNING, logger="tb_archviz.graphdef"):
             assert graphdef.read_graph_architectures(src) == {}
     ours = [r for r in caplog.records if r.name == "tb_archviz.graphdef"]
-    assert sorted(r.getMessage().split(" gives")[0].split()[-1] for r in ours) == \
-        ["empty", "junk"]
+    assert sorted(r.getMessage().split(" gives")[0].split()[-1] for r in ours) == ["empty", "junk"]
 
 
 def test_runs_without_a_graph_are_left_out_and_archviz_reader_is_untouched(tmp_path):
@@ -265,13 +292,16 @@ def test_both_data_providers_give_identical_records(logdir):
 def test_graphdef_records_are_read_where_torch_cannot_be_imported(logdir, tmp_path):
     from tests.test_reader_without_torch import run_without_torch
 
-    proc = run_without_torch(f"""
+    proc = run_without_torch(
+        f"""
         import json
         from tb_archviz import graphdef, reader
         records = graphdef.read_graph_architectures(reader.open_logdir({str(logdir[0])!r}))
         print(json.dumps({{run: [m["name"] for m in v[-1][1]["modules"]]
                           for run, v in records.items()}}))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     import json
 

@@ -1,5 +1,6 @@
 """HealthMonitor in real training: calibration on healthy modern nets, no perturbation of
 training, resume from a checkpoint, hook discipline, stop at the first non-finite loss."""
+
 from __future__ import annotations
 
 import glob
@@ -41,8 +42,9 @@ class Block(nn.Module):
 class ResNet(pl.LightningModule):
     def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
-                                  nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        )
         self.blocks = nn.Sequential(Block(8), Block(8))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(8, 4)
@@ -62,8 +64,9 @@ class Transformer(pl.LightningModule):
         super().__init__()
         self.emb = nn.Embedding(vocab, d)
         self.pos = nn.Parameter(torch.zeros(1, 12, d))
-        layer = nn.TransformerEncoderLayer(d, 4, 64, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d, 4, 64, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+        )
         self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, vocab)
@@ -115,9 +118,11 @@ def _sequences(n=512):
     return loader(x, (x[:, :, 0].sum(1) > 0).long(), 16)
 
 
-@pytest.mark.parametrize("make,dl", [(ResNet, _images), (Transformer, _tokens),
-                                     (LSTMNet, _sequences)], ids=["resnet_bn", "transformer",
-                                                                  "lstm"])
+@pytest.mark.parametrize(
+    "make,dl",
+    [(ResNet, _images), (Transformer, _tokens), (LSTMNet, _sequences)],
+    ids=["resnet_bn", "transformer", "lstm"],
+)
 def test_healthy_modern_training_raises_no_warnings(tmp_path, make, dl):
     pl.seed_everything(0, verbose=False)
     recs = fit(tmp_path, make(), dl(), steps=30)
@@ -137,11 +142,12 @@ def _train(tmp_path, callbacks, name):
 
 def test_callback_leaves_the_loss_trajectory_bit_identical(tmp_path):
     plain_loss, plain_params = _train(tmp_path, [], "plain")
-    loss, params = _train(tmp_path, [ArchVizCallback(architecture=False,
-                                                     log_every_n_steps=1)], "watched")
+    loss, params = _train(
+        tmp_path, [ArchVizCallback(architecture=False, log_every_n_steps=1)], "watched"
+    )
     assert torch.equal(plain_loss, loss)
     assert all(torch.equal(a, b) for a, b in zip(plain_params, params))
-    assert records(tmp_path, "watched")       # it did watch (the dead ReLU was seen)
+    assert records(tmp_path, "watched")  # it did watch (the dead ReLU was seen)
 
 
 # ----------------------------------------------------------------------------- resume
@@ -177,7 +183,7 @@ def test_resume_from_checkpoint_continues_steps_and_anomalies_without_duplicates
     assert last[fmt.stats_tag("acts")] == 38 and (fmt.stats_tag("acts"), 20) in events
 
     dead = [r for r in records(tmp_path) if r["kind"] == "dead_units" and r["layer"] == "net.act1"]
-    assert [r["first_step"] for r in dead] == [4]     # one episode across the resume
+    assert [r["first_step"] for r in dead] == [4]  # one episode across the resume
     assert dead[0]["last_step"] == 38
 
 
@@ -203,8 +209,9 @@ def _plain_loop(recorder, model, steps=6):
 
 def test_without_sentinel_hooks_exist_only_on_logging_steps_and_go_away(tmp_path):
     model = Net()
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / "plain"), log_every_n_steps=3,
-                          sentinel=False)
+    rec = ArchVizRecorder(
+        model, logdir=str(tmp_path / "plain"), log_every_n_steps=3, sentinel=False
+    )
     seen = _plain_loop(rec, model)
     leaves = 6
     assert seen == [leaves, 0, 0, leaves, 0, 0]
@@ -214,7 +221,7 @@ def test_without_sentinel_hooks_exist_only_on_logging_steps_and_go_away(tmp_path
 def test_plain_pytorch_recorder_writes_readable_statistics(tmp_path):
     model = Net()
     rec = ArchVizRecorder(model, logdir=str(tmp_path / "plain"), log_every_n_steps=2)
-    assert _plain_loop(rec, model) == [6] * 6            # the sentinel watches every step
+    assert _plain_loop(rec, model) == [6] * 6  # the sentinel watches every step
     assert all(not m._forward_hooks for m in model.modules())
     from tb_archviz import reader
 
@@ -231,8 +238,9 @@ def test_stop_on_nonfinite_stops_at_the_first_nan_loss(tmp_path):
     net = Net()
     net.fault.nan_from = K + 1
     pl.seed_everything(0, verbose=False)
-    t = trainer(tmp_path, steps=40, callbacks=[ArchVizCallback(architecture=False,
-                                                               stop_on_nonfinite=True)])
+    t = trainer(
+        tmp_path, steps=40, callbacks=[ArchVizCallback(architecture=False, stop_on_nonfinite=True)]
+    )
     t.fit(Lit(net), loader(*data()))
     assert t.global_step == K + 2
     nf = [r for r in records(tmp_path) if r["kind"] == "non_finite"]

@@ -3,6 +3,7 @@ every element is held by two ranks, so the summed squares, sums and counts of th
 are divided by the replicate degree. Rank 0's written weight and gradient statistics must
 equal those of the whole tensors (``full_tensor()``), and the activations and input those of
 all four ranks' batches (each rank its own batch, as HSDP trains)."""
+
 from __future__ import annotations
 
 import json
@@ -88,25 +89,37 @@ def _free_port() -> int:
 def test_hsdp_statistics_equal_those_of_the_whole_tensors(tmp_path):
     script = tmp_path / "train_hsdp.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    proc = ranks.run(lambda: [sys.executable, str(script), str(tmp_path), str(_free_port())],
-                     clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-                     cwd=ROOT, env=env, timeout=300)
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
+    proc = ranks.run(
+        lambda: [sys.executable, str(script), str(tmp_path), str(_free_port())],
+        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     refs = json.load(open(tmp_path / "ref_0.json"))
-    assert "Replicate()" in refs[0]["placements"][0]          # HSDP: replicated and sharded
+    assert "Replicate()" in refs[0]["placements"][0]  # HSDP: replicated and sharded
     names = list(refs[0]["weights"])
     src = reader.open_logdir(str(tmp_path))
-    for family, cols in (("weights", ("norm", "mean", "max_abs", "numel")),
-                         ("grads", ("norm", "max_abs"))):
+    for family, cols in (
+        ("weights", ("norm", "mean", "max_abs", "numel")),
+        ("grads", ("norm", "max_abs")),
+    ):
         series = reader.read_stats(src, "run", fmt.stats_tag(family))
         assert list(series.steps) == list(range(STEPS)) and series.rows == names
         for k in range(STEPS):
             for col in cols:
                 np.testing.assert_allclose(
                     series.values[k, :, series.stats.index(col)],
-                    [refs[k][family][n][col] for n in names], rtol=2e-5, atol=1e-6)
+                    [refs[k][family][n][col] for n in names],
+                    rtol=2e-5,
+                    atol=1e-6,
+                )
     acts = reader.read_stats(src, "run", fmt.stats_tag("acts"))
     numel = acts.values[:, :, acts.stats.index("numel")]
     # every rank's own batch, each element once

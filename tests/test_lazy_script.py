@@ -3,6 +3,7 @@ first forward has materialised them (never touching an uninitialized parameter, 
 materialising them out of the training's order), and TorchScript modules are recorded as a
 tree with parameters and a status saying that TorchScript hides the dataflow. Training is
 bit-identical with and without the callback in both cases."""
+
 from __future__ import annotations
 
 import warnings
@@ -63,8 +64,9 @@ def _fit(tmp_path, name, make_net, shape, callbacks, example=None):
     model = Model(make_net(), example)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        trainer(tmp_path, name, steps=6, callbacks=callbacks,
-                deterministic=True).fit(model, _loader(shape))
+        trainer(tmp_path, name, steps=6, callbacks=callbacks, deterministic=True).fit(
+            model, _loader(shape)
+        )
     said = [str(w.message) for w in caught if "tb_archviz" in str(w.message)]
     return model, torch.stack(model.losses), said
 
@@ -77,23 +79,28 @@ def _architecture(tmp_path, name):
 # ----------------------------------------------------------------------------- lazy modules
 
 
-def test_lazy_modules_are_captured_after_their_first_forward_and_training_is_unchanged(
-        tmp_path):
+def test_lazy_modules_are_captured_after_their_first_forward_and_training_is_unchanged(tmp_path):
     shape = (1, 6, 6)
     _, plain, _ = _fit(tmp_path, "plain", lazy_cnn, shape, [])
-    model, watched, said = _fit(tmp_path, "watched", lazy_cnn, shape,
-                                [ArchVizCallback(log_every_n_steps=1)],
-                                example=torch.zeros(2, *shape))
-    assert torch.equal(plain, watched)          # was: ValueError, uninitialized parameter
+    model, watched, said = _fit(
+        tmp_path,
+        "watched",
+        lazy_cnn,
+        shape,
+        [ArchVizCallback(log_every_n_steps=1)],
+        example=torch.zeros(2, *shape),
+    )
+    assert torch.equal(plain, watched)  # was: ValueError, uninitialized parameter
     assert said == []
     [(step, record)] = _architecture(tmp_path, "watched")
     assert step == 0 and record["status"] == "ok", record["error"]
     assert record["example_input"] == "example_input_array"
     assert record["totals"]["parameters"] == sum(p.numel() for p in model.parameters())
     assert record["edges"] and {m["class"] for m in record["modules"]} >= {"Conv2d", "Linear"}
-    acts = reader.read_stats(reader.open_logdir(str(tmp_path)), "watched/version_0",
-                             fmt.stats_tag("acts"))
-    assert acts.steps.tolist() == list(range(6))   # the sentinel and statistics from step 0
+    acts = reader.read_stats(
+        reader.open_logdir(str(tmp_path)), "watched/version_0", fmt.stats_tag("acts")
+    )
+    assert acts.steps.tolist() == list(range(6))  # the sentinel and statistics from step 0
 
 
 def test_capturing_a_lazy_model_never_materialises_it():
@@ -101,7 +108,7 @@ def test_capturing_a_lazy_model_never_materialises_it():
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         record = capture_architecture(net, torch.zeros(2, 1, 6, 6))
-    assert has_uninitialized(net)               # left as it was
+    assert has_uninitialized(net)  # left as it was
     assert record["status"] == "partial" and "lazy modules" in record["error"]
     assert record["totals"]["parameters"] == 0 and len(record["modules"]) == 5
 
@@ -109,23 +116,29 @@ def test_capturing_a_lazy_model_never_materialises_it():
 # ----------------------------------------------------------------------------- TorchScript
 
 
-def test_a_scripted_model_is_recorded_as_a_tree_saying_torchscript_hides_the_dataflow(
-        tmp_path):
+def test_a_scripted_model_is_recorded_as_a_tree_saying_torchscript_hides_the_dataflow(tmp_path):
     shape = (8,)
     _, plain, _ = _fit(tmp_path, "plain", scripted_mlp, shape, [])
-    model, watched, said = _fit(tmp_path, "watched", scripted_mlp, shape,
-                                [ArchVizCallback(log_every_n_steps=1)])
-    assert torch.equal(plain, watched)          # was: RuntimeError from register_forward_hook
+    model, watched, said = _fit(
+        tmp_path, "watched", scripted_mlp, shape, [ArchVizCallback(log_every_n_steps=1)]
+    )
+    assert torch.equal(plain, watched)  # was: RuntimeError from register_forward_hook
     assert not any("failed in layer" in m for m in said), said
     assert [m for m in said if "TorchScript" in m] == [
         "tb_archviz: per-layer statistics and the non-finite sentinel are off: TorchScript "
-        "modules run no Python hooks (net is one); training goes on"]
+        "modules run no Python hooks (net is one); training goes on"
+    ]
     [(step, record)] = _architecture(tmp_path, "watched")
     assert record["status"] == "partial"
     assert record["error"].startswith("TorchScript hides the dataflow: net is a ScriptModule")
     assert record["totals"]["parameters"] == sum(p.numel() for p in model.parameters())
-    assert [m["class"] for m in record["modules"]] == ["Model", "Sequential", "Linear", "ReLU",
-                                                      "Linear"]
+    assert [m["class"] for m in record["modules"]] == [
+        "Model",
+        "Sequential",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
     assert record["ops"] == [] and record["edges"] == []
 
 

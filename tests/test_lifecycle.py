@@ -3,6 +3,7 @@ still writes what the sentinel saw and leaves no hooks behind; a second ``fit`` 
 or the same callback on another Trainer) re-attaches and appends; an unusable log directory
 or a writer that fails mid-run costs one warning and leaves the loss trajectory bit-identical.
 Real Trainers on a tiny MLP, real event files read back through the reader."""
+
 from __future__ import annotations
 
 import glob
@@ -69,8 +70,8 @@ class RaisesOnNanLoss(Lit):
 
 def test_a_nan_seen_before_the_users_own_exception_is_written_and_no_hooks_remain(tmp_path):
     net = Net()
-    net.fault.grad_scale, net.fault.start = float("nan"), 3   # NaN gradients from step 3,
-    lit = RaisesOnNanLoss(net)                                  # so the loss is NaN at step 4
+    net.fault.grad_scale, net.fault.start = float("nan"), 3  # NaN gradients from step 3,
+    lit = RaisesOnNanLoss(net)  # so the loss is NaN at step 4
     assert _hooks(lit) == 0
     pl.seed_everything(0, verbose=False)
     t = trainer(tmp_path, steps=20, every=50, callbacks=[ArchVizCallback()])
@@ -84,7 +85,8 @@ def test_a_nan_seen_before_the_users_own_exception_is_written_and_no_hooks_remai
 def test_close_is_idempotent_and_reached_at_interpreter_exit(tmp_path):
     """A plain loop that raises without calling close(): the atexit path writes the finding."""
     script = tmp_path / "plain.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import sys, torch
         from tb_archviz.callbacks import ArchVizRecorder
         from tests.test_faults import Net, data
@@ -99,11 +101,21 @@ def test_close_is_idempotent_and_reached_at_interpreter_exit(tmp_path):
             if step == 4:
                 raise SystemExit("the user's loop stops here without rec.close()")
             recorded_step(rec, net, opt, x, y, step)
-    """))
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "run")], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    """)
+    )
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "without rec.close()" in proc.stderr, proc.stderr[-2000:]
     src = reader.open_logdir(str(tmp_path))
     nf = [r for r in reader.read_anomalies(src, "run")["run"] if r["kind"] == "non_finite"]
@@ -144,7 +156,7 @@ def test_a_closed_recorder_reopens_at_its_next_step_and_appends_to_the_run(tmp_p
         recorded_step(rec, net, opt, x, y, step)
     rec.close()
     assert _hooks(net) == 0
-    for step in range(4, 8):                # a plain loop goes on after close()
+    for step in range(4, 8):  # a plain loop goes on after close()
         recorded_step(rec, net, opt, x, y, step)
     rec.close()
     assert len(glob.glob(str(tmp_path / "run" / "events.out.tfevents.*"))) == 2
@@ -156,12 +168,11 @@ def test_a_closed_recorder_reopens_at_its_next_step_and_appends_to_the_run(tmp_p
 def _fit_twice(tmp_path, name, callbacks):
     pl.seed_everything(0, verbose=False)
     lit = Lit()
-    t = trainer(tmp_path, name, steps=-1, max_epochs=1, callbacks=callbacks,
-                deterministic=True)
-    dl = loader(*data(128))                 # 8 steps per epoch
+    t = trainer(tmp_path, name, steps=-1, max_epochs=1, callbacks=callbacks, deterministic=True)
+    dl = loader(*data(128))  # 8 steps per epoch
     t.fit(lit, dl)
     t.fit_loop.max_epochs = 2
-    t.fit(lit, dl)                          # was: OSError: Writer is closed
+    t.fit(lit, dl)  # was: OSError: Writer is closed
     assert t.global_step == 16
     return lit
 
@@ -178,16 +189,20 @@ def test_a_second_fit_on_the_same_trainer_appends_to_the_run(tmp_path):
     assert _hooks(lit) == 0
 
 
-def test_the_same_callback_on_other_trainers_appends_to_its_run_or_records_a_new_one(
-        tmp_path):
+def test_the_same_callback_on_other_trainers_appends_to_its_run_or_records_a_new_one(tmp_path):
     cb = ArchVizCallback()
     lit = Lit()
 
     def fit(version, steps, ckpt_path=None):
-        t = pl.Trainer(max_steps=steps, logger=pl.loggers.TensorBoardLogger(
-            str(tmp_path), name="run", version=version), enable_progress_bar=False,
-            enable_checkpointing=False, enable_model_summary=False, log_every_n_steps=2,
-            callbacks=[cb])
+        t = pl.Trainer(
+            max_steps=steps,
+            logger=pl.loggers.TensorBoardLogger(str(tmp_path), name="run", version=version),
+            enable_progress_bar=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            log_every_n_steps=2,
+            callbacks=[cb],
+        )
         t.fit(lit, loader(*data()), ckpt_path=ckpt_path)
         return t
 
@@ -195,8 +210,8 @@ def test_the_same_callback_on_other_trainers_appends_to_its_run_or_records_a_new
     first = fit(0, 6)
     ckpt = str(tmp_path / "mid.ckpt")
     first.save_checkpoint(ckpt)
-    fit(0, 10, ckpt_path=ckpt)              # the same run, resumed: steps 6..9 appended
-    fit(1, 4)                               # a new run: recorded from its own step 0
+    fit(0, 10, ckpt_path=ckpt)  # the same run, resumed: steps 6..9 appended
+    fit(1, 4)  # a new run: recorded from its own step 0
     events = _events(tmp_path / "run" / "version_0")
     _strictly_increasing(events)
     assert [s for tag, s in events if tag == fmt.stats_tag("acts")] == [0, 2, 4, 6, 8]
@@ -225,10 +240,17 @@ def test_an_unusable_log_directory_warns_once_and_training_goes_on(tmp_path):
     blocker.write_text("not a directory")
 
     def make(callbacks):
-        return pl.Trainer(max_steps=12, logger=False, default_root_dir=str(blocker / "sub"),
-                          enable_progress_bar=False, enable_checkpointing=False,
-                          enable_model_summary=False, log_every_n_steps=2,
-                          deterministic=True, callbacks=callbacks)
+        return pl.Trainer(
+            max_steps=12,
+            logger=False,
+            default_root_dir=str(blocker / "sub"),
+            enable_progress_bar=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            log_every_n_steps=2,
+            deterministic=True,
+            callbacks=callbacks,
+        )
 
     plain, _ = _losses(make, [])
     watched, said = _losses(make, [ArchVizCallback(log_every_n_steps=1)])
@@ -251,17 +273,19 @@ def test_a_writer_that_fails_mid_run_warns_once_and_leaves_the_loss_identical(tm
         lit = ClosesItsLogger()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trainer(tmp_path, name, steps=12, callbacks=callbacks,
-                    deterministic=True).fit(lit, loader(*data()))
+            trainer(tmp_path, name, steps=12, callbacks=callbacks, deterministic=True).fit(
+                lit, loader(*data())
+            )
         return torch.stack(lit.losses), _tb_warnings(caught)
 
     plain, _ = run([], "plain")
     watched, said = run([ArchVizCallback(log_every_n_steps=1)], "watched")
     assert torch.equal(plain, watched)
     assert len([m for m in said if "Writer is closed" in m]) == 1, said
-    steps = [s for tag, s in _events(tmp_path / "watched" / "version_0")
-             if tag == fmt.stats_tag("acts")]
-    assert steps == [0, 1, 2, 3, 4]          # written until the writer closed
+    steps = [
+        s for tag, s in _events(tmp_path / "watched" / "version_0") if tag == fmt.stats_tag("acts")
+    ]
+    assert steps == [0, 1, 2, 3, 4]  # written until the writer closed
 
 
 class StepSizeSGD(torch.optim.Optimizer):
@@ -293,8 +317,9 @@ def test_an_optimizer_without_lr_trains_the_same_under_the_callback(tmp_path):
     def run(callbacks, name):
         pl.seed_everything(0, verbose=False)
         lit = CustomOptimizer()
-        trainer(tmp_path, name, steps=6, callbacks=callbacks,
-                deterministic=True).fit(lit, loader(*data()))    # was: KeyError: 'lr'
+        trainer(tmp_path, name, steps=6, callbacks=callbacks, deterministic=True).fit(
+            lit, loader(*data())
+        )  # was: KeyError: 'lr'
         return torch.stack(lit.losses)
 
     assert torch.equal(run([], "plain"), run([ArchVizCallback()], "watched"))
@@ -315,19 +340,23 @@ def test_an_error_inside_a_hook_is_warned_once_and_switches_off_that_hook_only(t
         lit = Lit()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trainer(tmp_path, name, steps=8, callbacks=callbacks,
-                    deterministic=True).fit(lit, loader(*data()))
+            trainer(tmp_path, name, steps=8, callbacks=callbacks, deterministic=True).fit(
+                lit, loader(*data())
+            )
         return lit, torch.stack(lit.losses), _tb_warnings(caught)
 
     _, plain, _ = run([], "plain")
     lit, watched, said = run([FaultyCapture()], "watched")
     assert torch.equal(plain, watched)
-    assert said == ["tb_archviz: ArchVizCallback.on_train_batch_start failed "
-                    "(ZeroDivisionError: injected); it is switched off, training goes on"]
+    assert said == [
+        "tb_archviz: ArchVizCallback.on_train_batch_start failed "
+        "(ZeroDivisionError: injected); it is switched off, training goes on"
+    ]
     assert _hooks(lit) == 0
     # the other hooks went on: the epoch-end flush still wrote (nothing to report)
-    assert not [tag for tag, _ in _events(tmp_path / "watched" / "version_0")
-                if tag == fmt.TAG_ARCHITECTURE]
+    assert not [
+        tag for tag, _ in _events(tmp_path / "watched" / "version_0") if tag == fmt.TAG_ARCHITECTURE
+    ]
 
 
 DDP_RAISES = textwrap.dedent("""
@@ -358,12 +387,21 @@ def test_an_exception_on_one_ddp_rank_ends_the_run_without_a_hang(tmp_path):
 
     script = tmp_path / "ddp_raises.py"
     script.write_text(DDP_RAISES)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
     # Own session: on a timeout the relaunched rank is killed with the launcher.
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         _, err = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:

@@ -1,4 +1,5 @@
 """A real Trainer from each Lightning namespace, read back through the CLI."""
+
 import importlib
 import json
 import os
@@ -63,9 +64,15 @@ def loader(n: int = 64) -> DataLoader:
 
 def fit(namespace: str, root, logger: bool = True, with_example: bool = True, steps: int = 8):
     pl, model = make_module(namespace, with_example)
-    kwargs = dict(max_steps=steps, callbacks=[ArchVizCallback()], log_every_n_steps=2,
-                  enable_progress_bar=False, enable_model_summary=False,
-                  enable_checkpointing=False, default_root_dir=str(root))
+    kwargs = dict(
+        max_steps=steps,
+        callbacks=[ArchVizCallback()],
+        log_every_n_steps=2,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=str(root),
+    )
     if logger:
         kwargs["logger"] = pl.loggers.TensorBoardLogger(str(root), name="run", version="")
     else:
@@ -103,9 +110,15 @@ def test_first_batch_is_the_example_input_when_none_is_given(namespace, tmp_path
 def test_without_a_tensorboard_logger_it_writes_to_default_root_archviz(tmp_path):
     with pytest.warns(UserWarning, match="no TensorBoardLogger"):
         pl, model = make_module("lightning.pytorch")
-        trainer = pl.Trainer(max_steps=4, callbacks=[ArchVizCallback()], logger=False,
-                             enable_progress_bar=False, enable_model_summary=False,
-                             enable_checkpointing=False, default_root_dir=str(tmp_path))
+        trainer = pl.Trainer(
+            max_steps=4,
+            callbacks=[ArchVizCallback()],
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            default_root_dir=str(tmp_path),
+        )
         trainer.fit(model, loader())
     doc = inspect_logdir(str(tmp_path / "archviz"))
     assert doc["runs"][0]["architecture"]["modules"] == 6
@@ -118,11 +131,16 @@ def test_callback_rejects_bad_arguments_with_a_fix_it_message():
 
 def test_cli_usage_errors_exit_2_and_a_foreign_logdir_has_no_architecture(tmp_path):
     env = dict(os.environ)
-    bad = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect"], capture_output=True,
-                         text=True, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "tb_archviz", "inspect"], capture_output=True, text=True, env=env
+    )
     assert bad.returncode == 2
-    missing = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect",
-                              str(tmp_path / "nope")], capture_output=True, text=True, env=env)
+    missing = subprocess.run(
+        [sys.executable, "-m", "tb_archviz", "inspect", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     # A logdir written by plain torch SummaryWriter: inspected without error.
     from torch.utils.tensorboard import SummaryWriter
@@ -130,12 +148,17 @@ def test_cli_usage_errors_exit_2_and_a_foreign_logdir_has_no_architecture(tmp_pa
     with SummaryWriter(str(tmp_path / "foreign")) as w:
         for step in range(5):
             w.add_scalar("loss", 1.0 / (step + 1), step)
-    ok = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect", str(tmp_path), "--json"],
-                        capture_output=True, text=True, env=env)
+    ok = subprocess.run(
+        [sys.executable, "-m", "tb_archviz", "inspect", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
-    assert doc["runs"] == [{"run": "foreign", "architecture": None, "anomalies": [],
-                            "hparams": {}, "problems": []}]
+    assert doc["runs"] == [
+        {"run": "foreign", "architecture": None, "anomalies": [], "hparams": {}, "problems": []}
+    ]
 
 
 def test_inspect_falls_back_to_an_add_graph_graphdef(tmp_path):
@@ -153,13 +176,30 @@ def test_inspect_json_writes_non_finite_values_in_records_as_null(tmp_path):
     from tb_archviz.sink import EventWriter, SummarySink
 
     writer = EventWriter(str(tmp_path / "run"))
-    SummarySink(writer).json_blob(fmt.TAG_ANOMALIES, 3, [
-        {"kind": "non_finite", "layer": "net.fc1", "tag": None, "first_step": 3,
-         "last_step": 3, "severity": "error", "value": float("nan"),
-         "threshold": float("inf"), "message": "m"}], fmt.PLUGIN_HEALTH)
+    SummarySink(writer).json_blob(
+        fmt.TAG_ANOMALIES,
+        3,
+        [
+            {
+                "kind": "non_finite",
+                "layer": "net.fc1",
+                "tag": None,
+                "first_step": 3,
+                "last_step": 3,
+                "severity": "error",
+                "value": float("nan"),
+                "threshold": float("inf"),
+                "message": "m",
+            }
+        ],
+        fmt.PLUGIN_HEALTH,
+    )
     writer.close()
-    res = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect", str(tmp_path),
-                          "--json"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "tb_archviz", "inspect", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     (anomaly,) = json.loads(res.stdout)["runs"][0]["anomalies"]
     assert anomaly["value"] is None and anomaly["threshold"] is None

@@ -8,6 +8,7 @@ Two and four processes, launched by Lightning's own subprocess launcher, as in
 element (the other ranks' shards of it are empty). Lightning runs this strategy on CPU as it
 is (no subclass). Tensor parallelism (a second mesh dimension) is not tested here.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,19 +90,27 @@ SCRIPT = textwrap.dedent("""
 
 
 def _close(a, b):
-    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
-                               rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=2e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("world", [2, 4])
 def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_path, world):
     script = tmp_path / "train_model_parallel.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    proc = ranks.run(lambda: [sys.executable, str(script), str(tmp_path), str(world)],
-                     clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-                     cwd=ROOT, env=env, timeout=300)
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
+    proc = ranks.run(
+        lambda: [sys.executable, str(script), str(tmp_path), str(world)],
+        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     done = [json.load(open(tmp_path / f"done_{rank}.json")) for rank in range(world)]
     assert [d["steps"] for d in done] == [STEPS] * world
@@ -109,14 +118,18 @@ def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_
     names = list(refs[0]["weights"])
     assert names == [f"net.{i}.{k}" for i in (0, 2, 4) for k in ("weight", "bias")]
     src = reader.open_logdir(str(tmp_path))
-    for family, cols in (("weights", ("norm", "mean", "max_abs", "numel", "ndim")),
-                         ("grads", ("norm", "max_abs"))):
+    for family, cols in (
+        ("weights", ("norm", "mean", "max_abs", "numel", "ndim")),
+        ("grads", ("norm", "max_abs")),
+    ):
         series = reader.read_stats(src, "run/version_0", fmt.stats_tag(family))
         assert list(series.steps) == [0, 2, 4]
         assert series.rows == names
         for k, step in enumerate(series.steps):
             for col in cols:
-                _close(series.values[k, :, series.stats.index(col)],
-                       [refs[int(step)][family][n][col] for n in names])
+                _close(
+                    series.values[k, :, series.stats.index(col)],
+                    [refs[int(step)][family][n][col] for n in names],
+                )
     recs = analysis.analyze_run(src, "run/version_0")
     assert [r for r in recs if r["severity"] in ("warning", "error")] == []

@@ -7,6 +7,7 @@ path on a meta model (the CPU shortcuts are taken only for ``device.type == "cpu
 single host read between logging steps fails these tests; on a logging step the one copy
 (``HealthMonitor._gather``) is counted instead of performed.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -49,8 +50,9 @@ def test_host_reads_happen_only_in_the_one_gather_of_a_logging_step(kind, sentin
     def counted_gather(segments):
         gathers.append(sum(t.numel() for t, _ in segments))
         # What the copy would bring back: no non-finite steps (-1), zero statistics.
-        return [np.full(tuple(t.shape), -1.0 if t.dtype == torch.int64 else 0.0)
-                for t, _ in segments]
+        return [
+            np.full(tuple(t.shape), -1.0 if t.dtype == torch.int64 else 0.0) for t, _ in segments
+        ]
 
     mon._gather = counted_gather
     per_step = []
@@ -64,13 +66,13 @@ def test_host_reads_happen_only_in_the_one_gather_of_a_logging_step(kind, sentin
         opt.step()
         opt.zero_grad()
         ev = mon.evidence
-        if logging:           # the evidence was taken on device, not skipped
+        if logging:  # the evidence was taken on device, not skipped
             assert ev.clip_raw is not None and ev.out_rows
-            assert (ev.feat_raw is not None) == (kind == "cnn")     # token ids: no features
+            assert (ev.feat_raw is not None) == (kind == "cnn")  # token ids: no features
         else:
             assert ev.clip_raw is None and not ev.out_rows and ev.feat_raw is None
         mon.end_step(loss, [0.1], None)
         per_step.append(len(gathers))
         gathers.clear()
     assert per_step == [0, 0, 1, 0, 0, 1]
-    mon.flush(6)          # epoch end: reads the sentinel once (no new copy without it)
+    mon.flush(6)  # epoch end: reads the sentinel once (no new copy without it)

@@ -1,4 +1,5 @@
 """Architecture tab routes, in-process over real event files, under both data providers."""
+
 import contextlib
 import copy
 import gzip
@@ -18,8 +19,9 @@ from tb_archviz.plugins.architecture import ArchitecturePlugin
 from tb_archviz.sink import EventWriter, SummarySink
 from tests import providers
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "frontend", "test", "fixtures",
-                       "tiny_resnet.json")
+FIXTURE = os.path.join(
+    os.path.dirname(__file__), "..", "frontend", "test", "fixtures", "tiny_resnet.json"
+)
 
 
 def _record():
@@ -46,8 +48,9 @@ def logdir(tmp_path_factory):
 
 
 def _python_provider(logdir):
-    mux = pem.EventMultiplexer(size_guidance={"tensors": 0}, tensor_size_guidance={},
-                               purge_orphaned_data=False)
+    mux = pem.EventMultiplexer(
+        size_guidance={"tensors": 0}, tensor_size_guidance={}, purge_orphaned_data=False
+    )
     mux.AddRunsFromDirectory(logdir)
     mux.Reload()
     return dp.MultiplexerDataProvider(mux, logdir), None
@@ -76,7 +79,9 @@ def test_runs_lists_only_runs_with_architectures_and_their_versions(client):
     assert [r["run"] for r in body["runs"]] == ["resnet"]
     versions = body["runs"][0]["versions"]
     assert [(v["index"], v["step"], v["model_class"]) for v in versions] == [
-        (0, 0, "LitResNet"), (1, 7, "LitResNetWider")]
+        (0, 0, "LitResNet"),
+        (1, 7, "LitResNetWider"),
+    ]
     assert versions[0]["modules"] == len(_record()["modules"])
 
 
@@ -92,8 +97,9 @@ def test_architecture_returns_a_chosen_version(client):
     assert body["record"] == _record()
 
 
-@pytest.mark.parametrize("query", ["", "?version=0", "?run=resnet&version=x",
-                                   "?run=resnet&version=-1"])
+@pytest.mark.parametrize(
+    "query", ["", "?version=0", "?run=resnet&version=x", "?run=resnet&version=-1"]
+)
 def test_bad_or_missing_parameters_are_400(client, query):
     assert _get(client, "/architecture" + query).status_code == 400
 
@@ -114,19 +120,29 @@ def test_static_serves_the_tab_module_with_a_javascript_type(client):
 
 def test_static_files_are_the_same_bytes_gzipped_or_not(client):
     from tb_archviz.plugins import common
+
     want = open(os.path.join(common.STATIC_ROOT, "architecture", "index.js"), "rb").read()
-    for _ in range(2):                     # compressed once, then served from memory
-        resp = client.get("/data/plugin/archviz_graph/static/index.js",
-                          headers={"Accept-Encoding": "gzip"})
+    for _ in range(2):  # compressed once, then served from memory
+        resp = client.get(
+            "/data/plugin/archviz_graph/static/index.js", headers={"Accept-Encoding": "gzip"}
+        )
         assert resp.headers["Content-Encoding"] == "gzip"
         assert gzip.decompress(resp.get_data()) == want
     plain = _get(client, "/static/index.js")
     assert "Content-Encoding" not in plain.headers and plain.get_data() == want
 
 
-@pytest.mark.parametrize("path", ["/static/../architecture.py", "/static/..%2f..%2fexport.py",
-                                  "/static/%2e%2e/%2e%2e/format.py", "/static//etc/passwd",
-                                  "/static/ELK-LICENSE.md", "/static/missing.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../architecture.py",
+        "/static/..%2f..%2fexport.py",
+        "/static/%2e%2e/%2e%2e/format.py",
+        "/static//etc/passwd",
+        "/static/ELK-LICENSE.md",
+        "/static/missing.js",
+    ],
+)
 def test_static_refuses_traversal_unknown_types_and_missing_files(client, path):
     assert _get(client, path).status_code == 404
 
@@ -142,8 +158,9 @@ def test_frontend_metadata_names_the_module_and_tab():
 def test_repeated_requests_give_the_same_json_gzipped_or_not(client):
     plain = [_get(client, "/architecture?run=resnet").get_data() for _ in range(2)]
     assert plain[0] == plain[1]
-    resp = client.get("/data/plugin/archviz_graph/architecture?run=resnet",
-                      headers={"Accept-Encoding": "gzip"})
+    resp = client.get(
+        "/data/plugin/archviz_graph/architecture?run=resnet", headers={"Accept-Encoding": "gzip"}
+    )
     assert resp.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(resp.get_data()) == plain[0]
     assert json.loads(plain[0])["record"]["model_class"] == "LitResNetWider"
@@ -153,12 +170,16 @@ def test_a_new_version_written_after_a_request_is_served_not_a_remembered_answer
     w = EventWriter(str(tmp_path / "net"))
     SummarySink(w).json_blob(fmt.TAG_ARCHITECTURE, 0, _record(), fmt.PLUGIN_GRAPH, {"schema": 1})
     w.close()
-    mux = pem.EventMultiplexer(size_guidance={"tensors": 0}, tensor_size_guidance={},
-                               purge_orphaned_data=False)
+    mux = pem.EventMultiplexer(
+        size_guidance={"tensors": 0}, tensor_size_guidance={}, purge_orphaned_data=False
+    )
     mux.AddRunsFromDirectory(str(tmp_path))
     mux.Reload()
-    plugin = ArchitecturePlugin(base_plugin.TBContext(
-        data_provider=dp.MultiplexerDataProvider(mux, str(tmp_path)), logdir=str(tmp_path)))
+    plugin = ArchitecturePlugin(
+        base_plugin.TBContext(
+            data_provider=dp.MultiplexerDataProvider(mux, str(tmp_path)), logdir=str(tmp_path)
+        )
+    )
     client = wtest.Client(application.TensorBoardWSGI([plugin]), wrappers.Response)
     before = json.loads(_get(client, "/architecture?run=net").get_data())
     assert before["versions"] == 1

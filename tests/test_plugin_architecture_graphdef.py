@@ -1,4 +1,5 @@
 """The Architecture tab draws runs that only hold a GraphDef (add_graph / log_graph)."""
+
 import json
 
 import pytest

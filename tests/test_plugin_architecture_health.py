@@ -1,4 +1,5 @@
 """The Architecture tab's /health route over real event files, under both data providers."""
+
 import json
 
 import numpy as np
@@ -17,10 +18,12 @@ from tests.providers import PROVIDERS, data_provider
 GRAD_STATS = list(registry.columns("grads"))
 ACT_STATS = list(registry.columns("acts"))
 PARAMS = ["net.fc1.weight", "net.fc1.bias", "net.fc2.weight", "net.fc2.bias", "net.head.weight"]
-TABLE = {"schema": 1,
-         "rows": {"grads": PARAMS, "acts": ["net.fc1", "net.act", "net.fc2", "net.head"]},
-         "layer_of": {p: p.rpartition(".")[0] for p in PARAMS},
-         "act_family": {"net.act": "relu"}}
+TABLE = {
+    "schema": 1,
+    "rows": {"grads": PARAMS, "acts": ["net.fc1", "net.act", "net.fc2", "net.head"]},
+    "layer_of": {p: p.rpartition(".")[0] for p in PARAMS},
+    "act_family": {"net.act": "relu"},
+}
 
 
 def _grads(norms, present=None):
@@ -38,17 +41,23 @@ def logdir(tmp_path_factory):
     sink = SummarySink(w)
     sink.json_blob(fmt.TAG_LAYERS, 2, TABLE, fmt.PLUGIN_HEALTH, {"schema": 1})
     content = {"kind": "grads", "stats": GRAD_STATS}
-    sink.tensor(fmt.stats_tag("grads"), 2, _grads([1.0, 3.0, 0.5, 0.25, 2.0]),
-                fmt.PLUGIN_HEALTH, content)
+    sink.tensor(
+        fmt.stats_tag("grads"), 2, _grads([1.0, 3.0, 0.5, 0.25, 2.0]), fmt.PLUGIN_HEALTH, content
+    )
     # step 4: fc1's bias has no gradient, fc2's weight went NaN, head's to +inf
-    sink.tensor(fmt.stats_tag("grads"), 4,
-                _grads([1.5, np.nan, np.nan, 0.5, np.inf], present=[1, 0, 1, 1, 1]),
-                fmt.PLUGIN_HEALTH, content)
+    sink.tensor(
+        fmt.stats_tag("grads"),
+        4,
+        _grads([1.5, np.nan, np.nan, 0.5, np.inf], present=[1, 0, 1, 1, 1]),
+        fmt.PLUGIN_HEALTH,
+        content,
+    )
     acts = np.full((4, len(ACT_STATS)), np.nan, np.float32)
     acts[:, ACT_STATS.index("nonfinite")] = 0.0
     acts[1, ACT_STATS.index("dead_fraction")] = 0.75  # only the ReLU has a dead fraction
-    sink.tensor(fmt.stats_tag("acts"), 2, acts, fmt.PLUGIN_HEALTH,
-                {"kind": "acts", "stats": ACT_STATS})
+    sink.tensor(
+        fmt.stats_tag("acts"), 2, acts, fmt.PLUGIN_HEALTH, {"kind": "acts", "stats": ACT_STATS}
+    )
     w.close()
     return str(root)
 
@@ -90,8 +99,16 @@ def test_health_of_activations_leaves_out_modules_without_the_statistic(client):
     assert body["values"] == {"net.act": 0.75}
 
 
-@pytest.mark.parametrize("query,status", [
-    ("kind=grads", 400), ("run=mlp&kind=bogus", 400), ("run=mlp&kind=grads&stat=bogus", 400),
-    ("run=mlp&kind=grads&step=x", 400), ("run=mlp&kind=weights", 404), ("run=nope", 404)])
+@pytest.mark.parametrize(
+    "query,status",
+    [
+        ("kind=grads", 400),
+        ("run=mlp&kind=bogus", 400),
+        ("run=mlp&kind=grads&stat=bogus", 400),
+        ("run=mlp&kind=grads&step=x", 400),
+        ("run=mlp&kind=weights", 404),
+        ("run=nope", 404),
+    ],
+)
 def test_health_rejects_bad_queries(client, query, status):
     assert _health(client, query)[0] == status

@@ -4,6 +4,7 @@ The Python ``MultiplexerDataProvider`` and the Rust data server (spawned here on
 killed by PID) read the same logdir built by ``tests/timeline_fixtures.py``; every route is
 exercised through TensorBoard's own WSGI app, so typed errors become real 400/404 responses.
 """
+
 from __future__ import annotations
 
 import base64
@@ -82,12 +83,17 @@ def test_fewer_steps_than_columns_gives_one_column_per_step():
 
 
 def test_first_nonfinite_record_is_pinned_above_earlier_warnings():
-    records = [{"kind": "loss_plateau", "first_step": 5, "severity": "warning"},
-               {"kind": "non_finite", "layer": "b", "first_step": 90, "severity": "error"},
-               {"kind": "non_finite", "layer": "a", "first_step": 40, "severity": "error"}]
+    records = [
+        {"kind": "loss_plateau", "first_step": 5, "severity": "warning"},
+        {"kind": "non_finite", "layer": "b", "first_step": 90, "severity": "error"},
+        {"kind": "non_finite", "layer": "a", "first_step": 40, "severity": "error"},
+    ]
     ordered = timeline.order_anomalies(records)
     assert [(r["kind"], r.get("layer"), r["pinned"]) for r in ordered] == [
-        ("non_finite", "a", True), ("loss_plateau", None, False), ("non_finite", "b", False)]
+        ("non_finite", "a", True),
+        ("loss_plateau", None, False),
+        ("non_finite", "b", False),
+    ]
 
 
 # ----------------------------------------------------------------------------- routes
@@ -131,8 +137,17 @@ def test_heatmap_downsampled_to_few_columns_keeps_the_nan(client):
 
 
 def test_a_folded_group_is_one_line_whose_maximum_keeps_the_nan_of_its_member(client):
-    data = get_json(client, "/heatmap", run="nan_fc2", kind="acts", stat="std", columns=1000,
-                    lines="folded", fold="net", planes="max")
+    data = get_json(
+        client,
+        "/heatmap",
+        run="nan_fc2",
+        kind="acts",
+        stat="std",
+        columns=1000,
+        lines="folded",
+        fold="net",
+        planes="max",
+    )
     assert data["lines"] == [{"group": "net", "rows": len(fx.MLP)}]
     assert data["folded"] == ["net"] and "min" not in data
     cols = len(data["first_step"])
@@ -143,19 +158,35 @@ def test_a_folded_group_is_one_line_whose_maximum_keeps_the_nan_of_its_member(cl
     rows_hi = f32(full["max"]).reshape(cols, len(full["rows"]))
     finite = ~np.isnan(hi)
     assert np.array_equal(hi[finite], np.nanmax(rows_hi, axis=1)[finite])
-    mins = get_json(client, "/heatmap", run="nan_fc2", kind="acts", stat="std", columns=1000,
-                    lines="folded", fold="net", planes="min")
+    mins = get_json(
+        client,
+        "/heatmap",
+        run="nan_fc2",
+        kind="acts",
+        stat="std",
+        columns=1000,
+        lines="folded",
+        fold="net",
+        planes="min",
+    )
     assert "max" not in mins and mins["lines"] == data["lines"]
     lo = f32(mins["min"])
     assert np.array_equal(lo, np.nanmin(f32(full["min"]).reshape(cols, -1), axis=1))
     # The colour scale is the same whatever is folded.
-    assert (data["finite_min"], data["finite_max"], data["positive_min"]) == \
-        (full["finite_min"], full["finite_max"], full["positive_min"])
+    assert (data["finite_min"], data["finite_max"], data["positive_min"]) == (
+        full["finite_min"],
+        full["finite_max"],
+        full["positive_min"],
+    )
 
 
 def test_auto_lines_fold_the_deepest_groups_of_a_500_layer_model_first():
-    rows = [f"model.blocks.{b}.{m}.{p}" for b in range(125) for m in ("fc1", "fc2")
-            for p in ("weight", "bias")]
+    rows = [
+        f"model.blocks.{b}.{m}.{p}"
+        for b in range(125)
+        for m in ("fc1", "fc2")
+        for p in ("weight", "bias")
+    ]
     tree = timeline.group_tree(rows)
     folded = timeline.auto_fold(tree)
     lines = timeline.fold_lines(tree, folded)
@@ -182,15 +213,18 @@ def test_anomalies_list_the_injected_nan_first_with_its_remedy(client):
 
 
 def test_curves_come_from_scalars_or_from_the_run_vector(client):
-    curves = {c["name"]: c for c in get_json(client, "/curves", run="nan_fc2",
-                                             columns=20)["curves"]}
+    curves = {
+        c["name"]: c for c in get_json(client, "/curves", run="nan_fc2", columns=20)["curves"]
+    }
     assert set(curves) == {"loss", "val_loss", "grad_norm", "lr"}
     assert curves["loss"]["source"] == "train_loss"
     assert curves["grad_norm"]["source"] == "archviz/grad_norm_total"
     assert len(curves["loss"]["step"]) <= 20
     assert "NaN" in curves["loss"]["max"]  # the NaN loss survives downsampling
-    only = {c["name"]: c for c in get_json(client, "/curves", run="scalars_only",
-                                           columns=1000)["curves"]}
+    only = {
+        c["name"]: c
+        for c in get_json(client, "/curves", run="scalars_only", columns=1000)["curves"]
+    }
     assert set(only) == {"loss", "val_loss"}
     assert only["loss"]["step"] == list(range(301))
 
@@ -207,22 +241,25 @@ def test_layer_series_has_every_kind_for_a_parametrised_layer(client):
     assert isinstance(norm[0], float)
 
 
-@pytest.mark.parametrize("route,params,status", [
-    ("/heatmap", {"run": "nope"}, 404),
-    ("/heatmap", {}, 400),
-    ("/heatmap", {"run": "nan_fc2", "kind": "bogus"}, 400),
-    ("/heatmap", {"run": "nan_fc2", "stat": "bogus"}, 400),
-    ("/heatmap", {"run": "nan_fc2", "columns": "0"}, 400),
-    ("/heatmap", {"run": "nan_fc2", "columns": "many"}, 400),
-    ("/heatmap", {"run": "scalars_only"}, 404),
-    ("/heatmap", {"run": "nan_fc2", "lines": "some"}, 400),
-    ("/heatmap", {"run": "nan_fc2", "planes": "mean"}, 400),
-    ("/anomalies", {"run": "nope"}, 404),
-    ("/curves", {"run": "nan_fc2", "columns": "99999"}, 400),
-    ("/layer", {"run": "nan_fc2"}, 400),
-    ("/layer", {"run": "nan_fc2", "layer": "net.nothing"}, 404),
-    ("/static/../timeline.py", {}, 404),
-])
+@pytest.mark.parametrize(
+    "route,params,status",
+    [
+        ("/heatmap", {"run": "nope"}, 404),
+        ("/heatmap", {}, 400),
+        ("/heatmap", {"run": "nan_fc2", "kind": "bogus"}, 400),
+        ("/heatmap", {"run": "nan_fc2", "stat": "bogus"}, 400),
+        ("/heatmap", {"run": "nan_fc2", "columns": "0"}, 400),
+        ("/heatmap", {"run": "nan_fc2", "columns": "many"}, 400),
+        ("/heatmap", {"run": "scalars_only"}, 404),
+        ("/heatmap", {"run": "nan_fc2", "lines": "some"}, 400),
+        ("/heatmap", {"run": "nan_fc2", "planes": "mean"}, 400),
+        ("/anomalies", {"run": "nope"}, 404),
+        ("/curves", {"run": "nan_fc2", "columns": "99999"}, 400),
+        ("/layer", {"run": "nan_fc2"}, 400),
+        ("/layer", {"run": "nan_fc2", "layer": "net.nothing"}, 404),
+        ("/static/../timeline.py", {}, 404),
+    ],
+)
 def test_bad_parameters_are_4xx_and_unknown_things_404(client, route, params, status):
     resp = client.get(PREFIX + route, query_string=params)
     assert resp.status_code == status, resp.get_data(as_text=True)
@@ -247,8 +284,9 @@ def test_a_run_with_only_scalars_still_shows_loss_anomalies(client):
     anomalies = get_json(client, "/anomalies", run="scalars_only")["anomalies"]
     assert anomalies, "the diverging loss of the scalars-only run was not reported"
     assert all(a["layer"] is None for a in anomalies)
-    assert any(a["kind"] == "loss_divergence" and a["tag"] in ("train_loss", "val_loss")
-               for a in anomalies)
+    assert any(
+        a["kind"] == "loss_divergence" and a["tag"] in ("train_loss", "val_loss") for a in anomalies
+    )
     runs = {r["run"]: r for r in get_json(client, "/runs")["runs"]}
     assert sum(runs["scalars_only"]["counts"].values()) == len(anomalies)
     assert runs["healthy"]["counts"] == {"error": 0, "warning": 0, "info": 0}
@@ -256,10 +294,10 @@ def test_a_run_with_only_scalars_still_shows_loss_anomalies(client):
 
 # ----------------------------------------------------------------------------- pyramid
 
-LONG_STEPS = 5_004          # 0..5003: every pyramid level full up to 4999, then 4 raw values
+LONG_STEPS = 5_004  # 0..5003: every pyramid level full up to 4999, then 4 raw values
 LONG_ROWS = 20
-SPIKE = (3_333, 7)          # (step, row) of a one-step gradient-norm spike
-NAN = (1_234, 12)           # (step, row) of a single NaN
+SPIKE = (3_333, 7)  # (step, row) of a one-step gradient-norm spike
+NAN = (1_234, 12)  # (step, row) of a single NaN
 NAN_LOSS_STEP = 2_222
 
 
@@ -272,9 +310,12 @@ def long_client(request, tmp_path_factory):
     writer = EventWriter(os.path.join(root, "long"))
     sink = SummarySink(writer)
     rows = [f"net.l{i}.weight" for i in range(LONG_ROWS)]
-    sink.json_blob(fmt.TAG_LAYERS, 0, {"rows": {"grads": rows},
-                                        "layer_of": {r: r[:-7] for r in rows}},
-                   fmt.PLUGIN_HEALTH)
+    sink.json_blob(
+        fmt.TAG_LAYERS,
+        0,
+        {"rows": {"grads": rows}, "layer_of": {r: r[:-7] for r in rows}},
+        fmt.PLUGIN_HEALTH,
+    )
     grads = {"kind": "grads", "stats": fx.STATS["grads"]}
     run = {"kind": "run", "stats": ["loss", "grad_norm_total"]}
     base = np.ones((LONG_ROWS, len(fx.STATS["grads"])), np.float32)
@@ -286,8 +327,9 @@ def long_client(request, tmp_path_factory):
             table[NAN[1], 0] = np.nan
         sink.tensor(fmt.stats_tag("grads"), step, table, fmt.PLUGIN_HEALTH, content=grads)
         loss = np.nan if step == NAN_LOSS_STEP else 1.0
-        sink.tensor(fmt.TAG_RUN, step, np.array([loss, 2.0], np.float32), fmt.PLUGIN_HEALTH,
-                    content=run)
+        sink.tensor(
+            fmt.TAG_RUN, step, np.array([loss, 2.0], np.float32), fmt.PLUGIN_HEALTH, content=run
+        )
     sink.flush()  # no close: the run is still training, the newest steps are raw only
     writer.close()
     with contextlib.ExitStack() as stack:
@@ -296,21 +338,22 @@ def long_client(request, tmp_path_factory):
         else:
             provider = stack.enter_context(providers.data_provider("rust", root, SCALARS))
         plugin = TimelinePlugin(base_plugin.TBContext(data_provider=provider, logdir=root))
-        yield wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
-                           wrappers.Response)
+        yield wtest.Client(
+            application.TensorBoardWSGI([plugin], data_provider=provider), wrappers.Response
+        )
 
 
 @pytest.mark.parametrize("columns,level", [(8, 1000), (100, 100), (1000, 10), (4000, 1)])
 def test_spike_and_nan_survive_every_pyramid_level_of_a_long_run(long_client, columns, level):
-    data = get_json(long_client, "/heatmap", run="long", kind="grads", stat="norm",
-                    columns=columns)
+    data = get_json(long_client, "/heatmap", run="long", kind="grads", stat="norm", columns=columns)
     assert data["level"] == level and not data["sampled"]
     cols = len(data["first_step"])
     assert cols <= columns
     hi = f32(data["max"]).reshape(cols, LONG_ROWS)
     lo = f32(data["min"]).reshape(cols, LONG_ROWS)
-    spike_col = [c for c in range(cols)
-                 if data["first_step"][c] <= SPIKE[0] <= data["last_step"][c]]
+    spike_col = [
+        c for c in range(cols) if data["first_step"][c] <= SPIKE[0] <= data["last_step"][c]
+    ]
     assert len(spike_col) == 1
     assert hi[spike_col[0], SPIKE[1]] == pytest.approx(1e6)
     assert np.nanmax(np.delete(hi, SPIKE[1], axis=1)) < 2.0
@@ -318,16 +361,17 @@ def test_spike_and_nan_survive_every_pyramid_level_of_a_long_run(long_client, co
     assert len(nan_cols) == 1
     assert data["first_step"][nan_cols[0]] <= NAN[0] <= data["last_step"][nan_cols[0]]
     # The minimum ignores the NaN unless its column holds that one step only.
-    assert np.isnan(lo).sum() == (data["first_step"][nan_cols[0]] ==
-                                  data["last_step"][nan_cols[0]])
+    assert np.isnan(lo).sum() == (data["first_step"][nan_cols[0]] == data["last_step"][nan_cols[0]])
     assert data["first_step"][0] == 0 and data["last_step"][-1] == LONG_STEPS - 1
     assert data["steps_total"] >= 5_000
 
 
 @pytest.mark.parametrize("columns", [8, 100, 1000])
 def test_nan_loss_survives_the_run_vector_pyramid_in_the_curves(long_client, columns):
-    curves = {c["name"]: c for c in get_json(long_client, "/curves", run="long",
-                                             columns=columns)["curves"]}
+    curves = {
+        c["name"]: c
+        for c in get_json(long_client, "/curves", run="long", columns=columns)["curves"]
+    }
     loss = curves["loss"]
     assert loss["source"] == "archviz/stats/run:loss"
     assert len(loss["step"]) <= columns

@@ -1,4 +1,5 @@
 """The extra views' routes over a real Trainer logdir, under both data providers."""
+
 import json
 
 import pytest
@@ -22,8 +23,9 @@ def logdir(tmp_path_factory):
 @pytest.fixture(scope="module", params=PROVIDERS)
 def client(request, logdir):
     with data_provider(request.param, logdir) as provider:
-        plugin = ArchitecturePlugin(base_plugin.TBContext(data_provider=provider,
-                                                          logdir=str(logdir)))
+        plugin = ArchitecturePlugin(
+            base_plugin.TBContext(data_provider=provider, logdir=str(logdir))
+        )
         app = application.TensorBoardWSGI([plugin], data_provider=provider)
         yield wtest.Client(app, wrappers.Response)
 
@@ -53,9 +55,15 @@ def test_playground_returns_every_frame(client):
     assert doc["steps"] == sorted(doc["steps"])
 
 
-@pytest.mark.parametrize("path", ["/views/weights", "/views/weights?run=moons/version_0&step=x",
-                                  "/views/weights?run=moons/version_0&step=-1",
-                                  "/views/playground"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/views/weights",
+        "/views/weights?run=moons/version_0&step=x",
+        "/views/weights?run=moons/version_0&step=-1",
+        "/views/playground",
+    ],
+)
 def test_bad_parameters_are_400(client, path):
     assert get(client, path)[0] == 400
 

@@ -3,6 +3,7 @@ the one gather of a logging step: 2 CPU processes on gloo under DistributedDataP
 DRIFT_STEP rank 1 changes its own copy of one weight outside the optimizer, which DDP never
 re-synchronizes (it averages gradients only). A control run without the drift stays quiet
 with a spread of exactly 0."""
+
 from __future__ import annotations
 
 import os
@@ -74,12 +75,18 @@ def _run(tmp_path, name: str, drift: bool):
     out = tmp_path / name
     script = tmp_path / "train_ddp.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    proc = ranks.run(lambda: [sys.executable, str(script), str(out), str(_free_port()),
-                              "1" if drift else "0"],
-                     clean=lambda: ranks.clear(out) if out.exists() else None,
-                     cwd=ROOT, env=env, timeout=240)
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
+    proc = ranks.run(
+        lambda: [sys.executable, str(script), str(out), str(_free_port()), "1" if drift else "0"],
+        clean=lambda: ranks.clear(out) if out.exists() else None,
+        cwd=ROOT,
+        env=env,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     src = reader.open_logdir(str(tmp_path))
     rows = reader.read_layer_tables(src, name)[name][-1][1]["rows"]["weights"]
@@ -88,8 +95,7 @@ def _run(tmp_path, name: str, drift: bool):
     return rows, spread, records
 
 
-def test_a_replica_changed_on_one_rank_only_is_rank_desync_from_the_next_logging_step(
-        tmp_path):
+def test_a_replica_changed_on_one_rank_only_is_rank_desync_from_the_next_logging_step(tmp_path):
     rows, series, records = _run(tmp_path, "drift", drift=True)
     col = series.stats.index("rank_spread")
     steps = series.steps.tolist()

@@ -6,6 +6,7 @@ table names and one more (that value cannot be named and is skipped with a probl
 the reader returns is checked against a slow reference that looks every name up by hand, under
 both Python loaders and the Rust data server.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,9 +31,16 @@ TOO_MANY = 40  # more rows than TABLE_B names: skipped
 
 
 def table(names: List[str]) -> dict:
-    return {"schema": 1, "rows": {"weights": names, "grads": names, "updates": names,
-                                  "acts": sorted({n.rpartition(".")[0] for n in names})},
-            "layer_of": {n: n.rpartition(".")[0] for n in names}}
+    return {
+        "schema": 1,
+        "rows": {
+            "weights": names,
+            "grads": names,
+            "updates": names,
+            "acts": sorted({n.rpartition(".")[0] for n in names}),
+        },
+        "layer_of": {n: n.rpartition(".")[0] for n in names},
+    }
 
 
 def names_in_force(step: int) -> List[str]:
@@ -67,10 +75,20 @@ def write_changing_run(run_dir: str) -> None:
         for s, names in TABLES:
             if s == step:
                 sink.json_blob(fmt.TAG_LAYERS, step, table(names), fmt.PLUGIN_HEALTH)
-        sink.tensor(fmt.stats_tag("grads"), step, written(step), fmt.PLUGIN_HEALTH,
-                    content={"kind": "grads", "stats": STATS})
-        sink.tensor(fmt.TAG_RUN, step, np.array([step / 10, 1.0], np.float32),
-                    fmt.PLUGIN_HEALTH, content={"kind": "run", "stats": ["loss", "lr"]})
+        sink.tensor(
+            fmt.stats_tag("grads"),
+            step,
+            written(step),
+            fmt.PLUGIN_HEALTH,
+            content={"kind": "grads", "stats": STATS},
+        )
+        sink.tensor(
+            fmt.TAG_RUN,
+            step,
+            np.array([step / 10, 1.0], np.float32),
+            fmt.PLUGIN_HEALTH,
+            content={"kind": "run", "stats": ["loss", "lr"]},
+        )
     sink.close()
     writer.close()
 
@@ -79,8 +97,13 @@ def write_tableless_run(run_dir: str) -> None:
     writer = EventWriter(run_dir)
     sink = SummarySink(writer)
     for step in (0, 5):
-        sink.tensor(fmt.stats_tag("grads"), step, np.full((3, 3), step, np.float32),
-                    fmt.PLUGIN_HEALTH, content={"kind": "grads", "stats": STATS})
+        sink.tensor(
+            fmt.stats_tag("grads"),
+            step,
+            np.full((3, 3), step, np.float32),
+            fmt.PLUGIN_HEALTH,
+            content={"kind": "grads", "stats": STATS},
+        )
     sink.close()
     writer.close()
 
@@ -136,8 +159,10 @@ def test_rows_are_lined_up_with_the_names_of_the_table_in_force_at_each_step(sou
 def test_a_value_with_more_rows_than_its_table_names_is_skipped_with_a_problem(source):
     reader.read_stats(source, "changing", fmt.stats_tag("grads"))
     problems = reader.problems_of(source, "changing")
-    assert any(f"first at step {TOO_MANY}" in p and "5 rows but the layer table names 4" in p
-               for p in problems), problems
+    assert any(
+        f"first at step {TOO_MANY}" in p and "5 rows but the layer table names 4" in p
+        for p in problems
+    ), problems
 
 
 def test_at_a_step_gives_the_rows_the_table_in_force_there_names(source):
@@ -145,8 +170,16 @@ def test_at_a_step_gives_the_rows_the_table_in_force_there_names(source):
     steps = kept_steps()
     # missing steps resolve to the logged step at or before them (the first for earlier
     # ones, the latest for None or later ones); the skipped step 40 resolves to 35
-    for asked, logged in ((None, 65), (-5, 0), (0, 0), (15, 10), (29, 25), (30, 30),
-                          (45, 35), (10**9, 65)):
+    for asked, logged in (
+        (None, 65),
+        (-5, 0),
+        (0, 0),
+        (15, 10),
+        (29, 25),
+        (30, 30),
+        (45, 35),
+        (10**9, 65),
+    ):
         at = series.at(asked)
         assert at is not None and at.step == logged, (asked, at)
         names = names_in_force(logged)
@@ -190,11 +223,11 @@ def test_a_downsampled_read_keeps_the_newest_and_an_unwritten_kind_reads_as_none
     assert len(series.steps) == 2 and series.steps[-1] == 65
     assert series.at(64).step == int(series.steps[0])
     union, expected = reference(kept_steps())
-    np.testing.assert_array_equal(series.values,
-                                  expected[[kept_steps().index(s) for s in series.steps]])
+    np.testing.assert_array_equal(
+        series.values, expected[[kept_steps().index(s) for s in series.steps]]
+    )
     assert reader.read_stats(source, "changing", fmt.stats_tag("acts")) is None
-    empty = reader.StatSeries(np.zeros(0, np.int64), np.zeros((0, 0, 3), np.float32), STATS,
-                              [])
+    empty = reader.StatSeries(np.zeros(0, np.int64), np.zeros((0, 0, 3), np.float32), STATS, [])
     assert empty.at(None) is None and empty.index_at(5) is None
 
 
@@ -202,8 +235,9 @@ def test_run_level_vectors_are_one_row_named_after_their_kind(source):
     series = reader.read_stats(source, "changing", fmt.TAG_RUN)
     assert series.rows == ["run"] and series.layers == ["run"]
     assert series.values.shape == (len(STEPS), 1, 2)
-    np.testing.assert_array_equal(series.values[:, 0, 0],
-                                  np.array([s / 10 for s in sorted(STEPS)], np.float32))
+    np.testing.assert_array_equal(
+        series.values[:, 0, 0], np.array([s / 10 for s in sorted(STEPS)], np.float32)
+    )
     at = series.at(27)
     assert at.step == 25 and at.rows == ["run"] and at.table is None
 
@@ -244,8 +278,7 @@ def test_align_rows_matches_the_slow_reference_on_random_tables():
         np.testing.assert_array_equal(got, want)
 
 
-def test_a_read_sized_to_the_budget_is_flagged_sampled_and_keeps_the_newest(source,
-                                                                          monkeypatch):
+def test_a_read_sized_to_the_budget_is_flagged_sampled_and_keeps_the_newest(source, monkeypatch):
     whole = reader.read_stats(source, "changing", fmt.stats_tag("grads"), downsample=None)
     assert not whole.sampled and list(whole.steps) == kept_steps()
     # 3 values of 4 rows x 3 float32 statistics (the widest table names 4 rows)
@@ -258,7 +291,8 @@ def test_a_read_sized_to_the_budget_is_flagged_sampled_and_keeps_the_newest(sour
 
 
 def test_an_unreadable_tag_reads_as_no_steps_with_the_tables_names():
-    empty = reader.empty_stats(fmt.stats_tag("grads") + "@100", STATS,
-                               [(s, table(n)) for s, n in TABLES])
+    empty = reader.empty_stats(
+        fmt.stats_tag("grads") + "@100", STATS, [(s, table(n)) for s, n in TABLES]
+    )
     assert empty.rows == reference([])[0] and empty.values.shape == (0, 6, len(STATS))
     assert empty.kind == "grads" and empty.at(3) is None

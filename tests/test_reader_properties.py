@@ -11,6 +11,7 @@ CI runs a few hundred payloads; the full run (10,000 payloads) is::
 
     TB_ARCHVIZ_PROPERTY_PAYLOADS=10000 python -m pytest tests/test_reader_properties.py -q
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,16 +47,29 @@ from tests.providers import PROVIDERS, data_provider
 RUNS_PER_EXAMPLE = 10
 PAYLOADS = int(os.environ.get("TB_ARCHVIZ_PROPERTY_PAYLOADS", "300"))
 PARAM_EXAMPLES = int(os.environ.get("TB_ARCHVIZ_PROPERTY_PARAMS", "300"))
-SETTINGS = dict(deadline=None, derandomize=False, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = dict(
+    deadline=None,
+    derandomize=False,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # ----------------------------------------------------------------------------- strategies
 
-scalars = (st.none() | st.booleans() | st.integers(-2**63, 2**63) |
-           st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+)
 json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) |
-    st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def paths(value, prefix=()):
@@ -89,14 +103,27 @@ def mutated(draw, base):
 
 def json_blob_payloads(base):
     return (mutated(base) | json_values).map(
-        lambda v: gzip.compress(json.dumps(v, allow_nan=True).encode(), mtime=0))
+        lambda v: gzip.compress(json.dumps(v, allow_nan=True).encode(), mtime=0)
+    )
 
 
-raw_bytes = st.binary(max_size=64) | st.text(max_size=32).map(str.encode) | \
-    st.binary(max_size=64).map(lambda b: gzip.compress(b, mtime=0))
+raw_bytes = (
+    st.binary(max_size=64)
+    | st.text(max_size=32).map(str.encode)
+    | st.binary(max_size=64).map(lambda b: gzip.compress(b, mtime=0))
+)
 
-DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int64, np.bool_, np.uint8,
-          np.complex64, object]
+DTYPES = [
+    np.float32,
+    np.float64,
+    np.float16,
+    np.int32,
+    np.int64,
+    np.bool_,
+    np.uint8,
+    np.complex64,
+    object,
+]
 
 
 @st.composite
@@ -111,17 +138,26 @@ def arrays(draw):
         return np.full(dims, fill).astype(dtype)
 
 
-STATS_TAGS = [fmt.stats_tag("grads"), fmt.stats_tag("acts"), fmt.TAG_RUN,
-              fmt.stats_tag("grads") + "@10", fmt.TAG_RUN + "@10"]
-contents = (mutated({"kind": "grads", "stats": damaged.GRAD_STATS}) | json_values)
+STATS_TAGS = [
+    fmt.stats_tag("grads"),
+    fmt.stats_tag("acts"),
+    fmt.TAG_RUN,
+    fmt.stats_tag("grads") + "@10",
+    fmt.TAG_RUN + "@10",
+]
+contents = mutated({"kind": "grads", "stats": damaged.GRAD_STATS}) | json_values
 
 payloads = st.one_of(
     st.tuples(st.just("blob"), st.just(fmt.TAG_ARCHITECTURE), json_blob_payloads(damaged.ARCH)),
-    st.tuples(st.just("blob"), st.just(fmt.TAG_ANOMALIES),
-              json_blob_payloads([damaged.GOOD_ANOMALY])),
+    st.tuples(
+        st.just("blob"), st.just(fmt.TAG_ANOMALIES), json_blob_payloads([damaged.GOOD_ANOMALY])
+    ),
     st.tuples(st.just("blob"), st.just(fmt.TAG_LAYERS), json_blob_payloads(damaged.TABLE)),
-    st.tuples(st.just("blob"), st.sampled_from([fmt.TAG_ARCHITECTURE, fmt.TAG_ANOMALIES,
-                                                 fmt.TAG_LAYERS]), raw_bytes),
+    st.tuples(
+        st.just("blob"),
+        st.sampled_from([fmt.TAG_ARCHITECTURE, fmt.TAG_ANOMALIES, fmt.TAG_LAYERS]),
+        raw_bytes,
+    ),
     st.tuples(st.just("tensor"), st.sampled_from(STATS_TAGS), st.tuples(arrays(), contents)),
 )
 
@@ -132,8 +168,9 @@ def write_payload(run_dir: str, payload) -> None:
     what, tag, value = payload
     writer = EventWriter(run_dir)
     if tag != fmt.TAG_LAYERS:
-        damaged.raw_blob(writer, fmt.TAG_LAYERS, 0, damaged.json_payload(damaged.TABLE),
-                         fmt.PLUGIN_HEALTH)
+        damaged.raw_blob(
+            writer, fmt.TAG_LAYERS, 0, damaged.json_payload(damaged.TABLE), fmt.PLUGIN_HEALTH
+        )
     if what == "blob":
         plugin = fmt.PLUGIN_GRAPH if tag == fmt.TAG_ARCHITECTURE else fmt.PLUGIN_HEALTH
         damaged.raw_blob(writer, tag, 1, value, plugin)
@@ -145,9 +182,10 @@ def write_payload(run_dir: str, payload) -> None:
             tensor = tensor_util.make_tensor_proto(np.zeros(array.shape, np.float32))
         meta = summary_pb2.SummaryMetadata(
             plugin_data=summary_pb2.SummaryMetadata.PluginData(
-                plugin_name=fmt.PLUGIN_HEALTH,
-                content=json.dumps(content, allow_nan=True).encode()),
-            data_class=fmt.DATA_CLASS_TENSOR)
+                plugin_name=fmt.PLUGIN_HEALTH, content=json.dumps(content, allow_nan=True).encode()
+            ),
+            data_class=fmt.DATA_CLASS_TENSOR,
+        )
         v = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
         v.metadata.CopyFrom(meta)
         writer.add_summary(summary_pb2.Summary(value=[v]), 1)
@@ -160,8 +198,7 @@ def write_payload(run_dir: str, payload) -> None:
 @pytest.fixture(scope="module")
 def good_template(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("good"))
-    fx.write_health_run(os.path.join(root, "good"), steps=60, nan_layer=fx.NAN_LAYER,
-                        nan_step=30)
+    fx.write_health_run(os.path.join(root, "good"), steps=60, nan_layer=fx.NAN_LAYER, nan_step=30)
     return os.path.join(root, "good")
 
 
@@ -174,9 +211,12 @@ def run_inspect(logdir: str):
 
 def clients_for(provider, logdir):
     ctx = base_plugin.TBContext(data_provider=provider, logdir=logdir)
-    return {p.plugin_name: wtest.Client(application.TensorBoardWSGI([p], data_provider=provider),
-                                        wrappers.Response)
-            for p in (TimelinePlugin(ctx), ArchitecturePlugin(ctx))}
+    return {
+        p.plugin_name: wtest.Client(
+            application.TensorBoardWSGI([p], data_provider=provider), wrappers.Response
+        )
+        for p in (TimelinePlugin(ctx), ArchitecturePlugin(ctx))
+    }
 
 
 def get(clients, plugin, route, **params):
@@ -186,11 +226,13 @@ def get(clients, plugin, route, **params):
 
 
 PER_RUN_ROUTES = [
-    ("archviz_health", "anomalies", {}), ("archviz_health", "curves", {}),
+    ("archviz_health", "anomalies", {}),
+    ("archviz_health", "curves", {}),
     ("archviz_health", "heatmap", {"kind": "grads"}),
     ("archviz_health", "heatmap", {"kind": "acts", "lines": "auto"}),
     ("archviz_health", "layer", {"layer": "net.fc1"}),
-    ("archviz_graph", "architecture", {}), ("archviz_graph", "health", {"kind": "grads"}),
+    ("archviz_graph", "architecture", {}),
+    ("archviz_graph", "health", {"kind": "grads"}),
     ("archviz_graph", "health", {"kind": "acts", "step": "1"}),
 ]
 
@@ -198,13 +240,14 @@ PER_RUN_ROUTES = [
 def good_view(clients) -> dict:
     """What the tabs show of the good run (must not depend on the other runs)."""
     anomalies = get(clients, "archviz_health", "anomalies", run="good").get_json()
-    heat = get(clients, "archviz_health", "heatmap", run="good", kind="acts",
-               stat="std").get_json()
+    heat = get(clients, "archviz_health", "heatmap", run="good", kind="acts", stat="std").get_json()
     arch = get(clients, "archviz_graph", "architecture", run="good").get_json()
-    return {"anomalies": [(a["kind"], a["layer"], a["first_step"])
-                          for a in anomalies["anomalies"]],
-            "problems": anomalies["problems"] + heat["problems"] + arch["problems"],
-            "heat": (heat["rows"], heat["max"]), "modules": len(arch["record"]["modules"])}
+    return {
+        "anomalies": [(a["kind"], a["layer"], a["first_step"]) for a in anomalies["anomalies"]],
+        "problems": anomalies["problems"] + heat["problems"] + arch["problems"],
+        "heat": (heat["rows"], heat["max"]),
+        "modules": len(arch["record"]["modules"]),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -217,8 +260,9 @@ def good_alone(good_template, tmp_path_factory):
 
 @settings(max_examples=max(1, math.ceil(PAYLOADS / RUNS_PER_EXAMPLE)), **SETTINGS)
 @given(batch=st.lists(payloads, min_size=RUNS_PER_EXAMPLE, max_size=RUNS_PER_EXAMPLE))
-def test_no_payload_makes_an_exception_escape_or_touches_the_good_run(batch, good_template,
-                                                                      good_alone):
+def test_no_payload_makes_an_exception_escape_or_touches_the_good_run(
+    batch, good_template, good_alone
+):
     with tempfile.TemporaryDirectory(prefix="archviz_prop_") as root:
         shutil.copytree(good_template, os.path.join(root, "good"))
         names = [f"r{i}" for i in range(len(batch))]
@@ -248,8 +292,12 @@ def test_no_payload_makes_an_exception_escape_or_touches_the_good_run(batch, goo
 
 
 @settings(max_examples=max(1, PAYLOADS), **SETTINGS)
-@given(value=json_values | mutated(damaged.ARCH) | mutated([damaged.GOOD_ANOMALY]) |
-       mutated(damaged.TABLE))
+@given(
+    value=json_values
+    | mutated(damaged.ARCH)
+    | mutated([damaged.GOOD_ANOMALY])
+    | mutated(damaged.TABLE)
+)
 def test_what_the_validators_accept_the_summaries_can_use(value):
     """Only :class:`validate.Invalid` leaves a checker; what passes is safe to summarise."""
     from tb_archviz.plugins import timeline
@@ -287,21 +335,59 @@ def damaged_clients(request, tmp_path_factory):
         yield clients, good_view(clients)
 
 
-ROUTES = [("archviz_health", r) for r in ("runs", "anomalies", "curves", "heatmap", "layer")] + \
-    [("archviz_graph", r) for r in ("runs", "architecture", "health", "views/weights",
-                                    "views/playground")]
-PARAM_NAMES = ["run", "kind", "stat", "columns", "lines", "planes", "fold", "layer", "version",
-               "step"]
-param_values = (st.sampled_from(["good", "grads_rank3", "anomalies_null", "grads", "acts",
-                                 "std", "norm", "auto", "folded", "rows", "max", "min", "net",
-                                 "net.fc1", "0", "1", "-1", "4000", "4001", "99999999999999999999",
-                                 "", "NaN", "1e3", " 7"]) | st.text(max_size=12))
+ROUTES = [("archviz_health", r) for r in ("runs", "anomalies", "curves", "heatmap", "layer")] + [
+    ("archviz_graph", r)
+    for r in ("runs", "architecture", "health", "views/weights", "views/playground")
+]
+PARAM_NAMES = [
+    "run",
+    "kind",
+    "stat",
+    "columns",
+    "lines",
+    "planes",
+    "fold",
+    "layer",
+    "version",
+    "step",
+]
+param_values = st.sampled_from(
+    [
+        "good",
+        "grads_rank3",
+        "anomalies_null",
+        "grads",
+        "acts",
+        "std",
+        "norm",
+        "auto",
+        "folded",
+        "rows",
+        "max",
+        "min",
+        "net",
+        "net.fc1",
+        "0",
+        "1",
+        "-1",
+        "4000",
+        "4001",
+        "99999999999999999999",
+        "",
+        "NaN",
+        "1e3",
+        " 7",
+    ]
+) | st.text(max_size=12)
 
 
 @settings(max_examples=PARAM_EXAMPLES, **SETTINGS)
-@given(route=st.sampled_from(ROUTES),
-       params=st.lists(st.tuples(st.sampled_from(PARAM_NAMES) | st.text(max_size=5),
-                                 param_values), max_size=6))
+@given(
+    route=st.sampled_from(ROUTES),
+    params=st.lists(
+        st.tuples(st.sampled_from(PARAM_NAMES) | st.text(max_size=5), param_values), max_size=6
+    ),
+)
 def test_no_route_parameter_gives_a_5xx_or_changes_the_good_run(damaged_clients, route, params):
     clients, good = damaged_clients
     plugin, name = route

@@ -7,6 +7,7 @@ prints no traceback. Also: a run the Rust data server cannot read (a double quot
 is reported, never shown as all-clear; a directory link loop ends; listings are asked once
 per logdir, not once per run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -117,15 +118,27 @@ def test_runs_of_both_tabs_answer_with_the_problems_of_each_bad_run(clients):
     assert runs["good"]["counts"]["error"] == 1
     assert runs["good"]["first"]["kind"] == "non_finite"
     assert "good" not in data["problems"]
-    for name in ("anomalies_list_of_numbers", "anomaly_layer_is_a_list", "anomalies_null",
-                 "anomalies_string", "anomalies_not_json", "grads_stats_string"):
+    for name in (
+        "anomalies_list_of_numbers",
+        "anomaly_layer_is_a_list",
+        "anomalies_null",
+        "anomalies_string",
+        "anomalies_not_json",
+        "grads_stats_string",
+    ):
         phrase = damaged.DAMAGED[name][1]
         assert any(phrase in p for p in data["problems"][name]), (name, data["problems"])
 
     data = get(clients["archviz_graph"], "archviz_graph", "runs").get_json()
     assert "good" in [r["run"] for r in data["runs"]]
-    for name in ("totals_string", "totals_nan", "architecture_list", "architecture_null",
-                 "module_name_list", "architecture_newer"):
+    for name in (
+        "totals_string",
+        "totals_nan",
+        "architecture_list",
+        "architecture_null",
+        "module_name_list",
+        "architecture_newer",
+    ):
         phrase = damaged.DAMAGED[name][1]
         assert name not in [r["run"] for r in data["runs"]]
         assert any(phrase in p for p in data["problems"][name]), (name, data["problems"])
@@ -134,8 +147,12 @@ def test_runs_of_both_tabs_answer_with_the_problems_of_each_bad_run(clients):
 @pytest.mark.parametrize("name", sorted(damaged.DAMAGED))
 def test_every_route_of_a_damaged_run_answers_4xx_or_200_with_its_problems(clients, name):
     health, graph = clients["archviz_health"], clients["archviz_graph"]
-    for route, params in (("anomalies", {}), ("curves", {}), ("heatmap", {"kind": "grads"}),
-                          ("layer", {"layer": "net.fc1"})):
+    for route, params in (
+        ("anomalies", {}),
+        ("curves", {}),
+        ("heatmap", {"kind": "grads"}),
+        ("layer", {"layer": "net.fc1"}),
+    ):
         resp = get(health, "archviz_health", route, run=name, **params)
         if resp.status_code == 200:
             assert "problems" in resp.get_json()
@@ -143,8 +160,9 @@ def test_every_route_of_a_damaged_run_answers_4xx_or_200_with_its_problems(clien
         resp = get(graph, "archviz_graph", route, run=name, **params)
         if resp.status_code == 200 and name != "good":
             assert resp.get_json()["problems"]
-        elif name.startswith(("grads", "architecture", "totals", "module")) and \
-                route == ("health" if name.startswith("grads") else "architecture"):
+        elif name.startswith(("grads", "architecture", "totals", "module")) and route == (
+            "health" if name.startswith("grads") else "architecture"
+        ):
             assert "skipped" in resp.get_data(as_text=True)
 
 
@@ -162,21 +180,20 @@ def test_the_good_run_reads_the_same_beside_damaged_runs(clients):
 @pytest.fixture(scope="module")
 def quoted_logdir(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("quoted"))
-    fx.write_health_run(os.path.join(root, QUOTED), steps=60, nan_layer=fx.NAN_LAYER,
-                        nan_step=30)
+    fx.write_health_run(os.path.join(root, QUOTED), steps=60, nan_layer=fx.NAN_LAYER, nan_step=30)
     return root
 
 
 @pytest.mark.parametrize("kind", PROVIDERS)
-def test_a_run_whose_records_the_data_server_cannot_read_is_never_an_all_clear(kind,
-                                                                               quoted_logdir):
+def test_a_run_whose_records_the_data_server_cannot_read_is_never_an_all_clear(kind, quoted_logdir):
     """The Rust data server cannot parse the blob keys of a run named with a double quote:
     the run must show a problem naming the fix, not "no problems found"."""
     with data_provider(kind, quoted_logdir) as provider:
         ctx = base_plugin.TBContext(data_provider=provider, logdir=quoted_logdir)
         for plugin in (TimelinePlugin(ctx), ArchitecturePlugin(ctx)):
-            client = wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
-                                  wrappers.Response)
+            client = wtest.Client(
+                application.TensorBoardWSGI([plugin], data_provider=provider), wrappers.Response
+            )
             data = get(client, plugin.plugin_name, "runs").get_json()
             problems = data["problems"].get(QUOTED, [])
             if plugin.plugin_name == "archviz_health":
@@ -204,7 +221,8 @@ def test_a_directory_link_loop_is_entered_once(tmp_path):
 
 
 def test_inspect_asks_the_multiplexer_for_all_metadata_a_constant_number_of_times(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """Each run's lookup used to walk every run (AllSummaryMetadata per call): quadratic."""
     from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
 
@@ -219,6 +237,7 @@ def test_inspect_asks_the_multiplexer_for_all_metadata_a_constant_number_of_time
     def counted(self):
         calls.append(1)
         return original(self)
+
     monkeypatch.setattr(pem.EventMultiplexer, "AllSummaryMetadata", counted)
     # TensorBoard's own loader (the CLI's default reads event files itself, eventfiles.py)
     doc = cli.inspect_logdir(str(tmp_path), loader="multiplexer", jobs=1)
@@ -238,11 +257,13 @@ def test_timeline_runs_reads_many_runs_scalars_in_one_call_of_the_data_server(tm
         def counted(*args, **kwargs):
             calls.append(kwargs.get("run_tag_filter"))
             return original(*args, **kwargs)
+
         provider.read_scalars = counted
         ctx = base_plugin.TBContext(data_provider=provider, logdir=str(tmp_path))
         plugin = TimelinePlugin(ctx)
-        client = wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
-                              wrappers.Response)
+        client = wtest.Client(
+            application.TensorBoardWSGI([plugin], data_provider=provider), wrappers.Response
+        )
         data = get(client, "archviz_health", "runs").get_json()
     assert len(data["runs"]) == 12 and data["problems"] == {}
     assert all(r["scalars"] == ["train_loss"] for r in data["runs"])
@@ -261,15 +282,18 @@ def test_a_weight_snapshot_that_is_not_numeric_is_skipped_not_a_500(kind, tmp_pa
     writer = EventWriter(str(tmp_path / "r"))
     value = summary_pb2.Summary.Value(
         tag=fmt.TAG_WEIGHTS_PREFIX + "net.fc1.weight",
-        tensor=tensor_util.make_tensor_proto(np.array([b"x"], dtype=object)))
-    value.metadata.CopyFrom(fmt.create_metadata(fmt.PLUGIN_GRAPH, fmt.DATA_CLASS_TENSOR,
-                                                {"module": "net.fc1"}))
+        tensor=tensor_util.make_tensor_proto(np.array([b"x"], dtype=object)),
+    )
+    value.metadata.CopyFrom(
+        fmt.create_metadata(fmt.PLUGIN_GRAPH, fmt.DATA_CLASS_TENSOR, {"module": "net.fc1"})
+    )
     writer.add_summary(summary_pb2.Summary(value=[value]), 0)
     writer.close()
     with data_provider(kind, str(tmp_path)) as provider:
         ctx = base_plugin.TBContext(data_provider=provider, logdir=str(tmp_path))
-        client = wtest.Client(application.TensorBoardWSGI([ArchitecturePlugin(ctx)],
-                                                          data_provider=provider),
-                              wrappers.Response)
+        client = wtest.Client(
+            application.TensorBoardWSGI([ArchitecturePlugin(ctx)], data_provider=provider),
+            wrappers.Response,
+        )
         data = get(client, "archviz_graph", "views/weights", run="r").get_json()
     assert data["params"] == {}

@@ -5,6 +5,7 @@ entry-point module takes the whole ``tensorboard`` command down. The child proce
 install an import hook that makes ``torch`` (and Lightning, transformers) unimportable, then
 load the plugin entry points and run the CLI on a logdir written by the training side.
 """
+
 import json
 import subprocess
 import sys
@@ -38,8 +39,13 @@ BLOCK_TORCH = textwrap.dedent("""
 def run_without_torch(code: str, tmp_path) -> subprocess.CompletedProcess:
     script = tmp_path / "child.py"
     script.write_text(BLOCK_TORCH + textwrap.dedent(code))
-    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=180, cwd=str(tmp_path))
+    return subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=str(tmp_path),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +65,8 @@ def logdir(tmp_path_factory):
 
 
 def test_plugin_entry_points_load_without_torch(tmp_path, logdir):
-    result = run_without_torch(f"""
+    result = run_without_torch(
+        f"""
         from importlib.metadata import entry_points
         from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
         from tensorboard.plugins import base_plugin
@@ -78,14 +85,17 @@ def test_plugin_entry_points_load_without_torch(tmp_path, logdir):
         import sys
         assert "torch" not in sys.modules
         print("loaded", names)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "loaded ['archviz_graph', 'archviz_health']" in result.stdout
 
 
 def test_cli_inspects_and_exports_without_torch(tmp_path, logdir):
     out_svg = tmp_path / "diagram.svg"
-    result = run_without_torch(f"""
+    result = run_without_torch(
+        f"""
         import json, sys
         from tb_archviz.cli import main
         code = main(["inspect", {str(logdir)!r}, "--json"])
@@ -93,7 +103,9 @@ def test_cli_inspects_and_exports_without_torch(tmp_path, logdir):
         code = main(["export", {str(logdir)!r}, "--run", "archviz_run", "-o", {str(out_svg)!r}])
         assert code == 0, code
         assert "torch" not in sys.modules
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     doc, _ = json.JSONDecoder().raw_decode(result.stdout)  # "wrote …" follows the JSON
     runs = {r["run"]: r for r in doc["runs"]}

@@ -1,5 +1,6 @@
 """The record types and the structure vocabulary both architecture producers share (no torch
 needed: these run in the oldest-versions job too)."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ def test_repeats_fold_runs_of_equal_consecutive_siblings_only():
     runs = R.repeats(children, hashes)
     assert runs["a"] == R.Repeat(group="a", index=0, count=2)
     assert runs["b"] == R.Repeat(group="a", index=1, count=2)
-    assert "c" not in runs and "d" not in runs          # d equals a but is not next to it
+    assert "c" not in runs and "d" not in runs  # d equals a but is not next to it
     assert runs["a.y"].to_json() == {"group": "a.x", "index": 1, "count": 2}
 
 
@@ -45,8 +46,10 @@ def test_absent_fields_are_left_out_and_none_is_written_as_null():
     op_spec = R.TensorSpec(shape=[2, 3], dtype="float32")
     io_spec = R.TensorSpec(path="0", shape=[2, 3], dtype=None, device=None)
     assert json.dumps(op_spec.to_json()) == '{"shape": [2, 3], "dtype": "float32"}'
-    assert json.dumps(io_spec.to_json()) == \
-        '{"path": "0", "shape": [2, 3], "dtype": null, "device": null}'
+    assert (
+        json.dumps(io_spec.to_json())
+        == '{"path": "0", "shape": [2, 3], "dtype": null, "device": null}'
+    )
     written = R.ArchitectureRecord(model_class="Net").to_json()
     assert "source" not in written and "params_unknown" not in written
     assert written["totals"] is None and written["schema"] == R.SCHEMA
@@ -55,12 +58,23 @@ def test_absent_fields_are_left_out_and_none_is_written_as_null():
 
 def test_a_record_reads_back_into_the_same_types():
     rec = R.ArchitectureRecord(
-        source="graphdef", model_class="Net", totals=R.Totals(modules=2), params_unknown=[],
-        modules=[R.Module(name="", class_="Net"),
-                 R.Module(name="fc", class_="Linear", parent="", leaf=True,
-                          io=[R.Call(inputs=[R.TensorSpec(path="0", shape=[1], device="cpu")])],
-                          repeat=R.Repeat(group="fc", count=1))],
-        edges=[R.Edge(src="input:0", dst="fc", kind=R.EDGE_KINDS[0])])
+        source="graphdef",
+        model_class="Net",
+        totals=R.Totals(modules=2),
+        params_unknown=[],
+        modules=[
+            R.Module(name="", class_="Net"),
+            R.Module(
+                name="fc",
+                class_="Linear",
+                parent="",
+                leaf=True,
+                io=[R.Call(inputs=[R.TensorSpec(path="0", shape=[1], device="cpu")])],
+                repeat=R.Repeat(group="fc", count=1),
+            ),
+        ],
+        edges=[R.Edge(src="input:0", dst="fc", kind=R.EDGE_KINDS[0])],
+    )
     again = R.ArchitectureRecord.from_json(json.loads(json.dumps(rec.to_json())))
     assert again == rec
     assert isinstance(again.modules[1].io[0].inputs[0], R.TensorSpec)

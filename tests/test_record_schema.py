@@ -4,6 +4,7 @@ cases are generated from the dataclasses, so a field added there is tested here 
 
 No torch needed, except for the last test (the training side's rank naming).
 """
+
 from __future__ import annotations
 
 import copy
@@ -53,8 +54,10 @@ def sample(tp: Any) -> Any:
     if origin is dict:
         return {"k": sample(args[1])}
     if _is_record(tp):
-        return {key: meta["choices"][-1] if "choices" in meta else sample(hint)
-                for key, hint, meta in _fields(tp)}
+        return {
+            key: meta["choices"][-1] if "choices" in meta else sample(hint)
+            for key, hint, meta in _fields(tp)
+        }
     # "x": every string is the one module name, so that parent names a module.
     return {str: "x", int: 1, float: 0.5, bool: True, Any: {"any": [None]}}[tp]
 
@@ -80,8 +83,11 @@ def wrongs(tp: Any, path: Path, meta: dict = {}) -> Iterator[Tuple[Path, Any, st
         for key, hint, field_meta in _fields(tp):
             yield from wrongs(hint, path + (key,), field_meta)
     elif tp is not Any:
-        yield path, {str: 5, int: "1", float: "x", bool: 1}[tp], \
-            {str: "a string", int: "an integer", float: "a number", bool: "true or false"}[tp]
+        yield (
+            path,
+            {str: 5, int: "1", float: "x", bool: 1}[tp],
+            {str: "a string", int: "an integer", float: "a number", bool: "true or false"}[tp],
+        )
 
 
 def _text(path: Path) -> str:
@@ -111,7 +117,7 @@ def _check(cls: type, doc: Any) -> None:
 
 
 TOP = [R.ArchitectureRecord, R.Anomaly]
-_PREFIX = {R.ArchitectureRecord: (), R.Anomaly: (0,)}    # anomalies are checked as a list
+_PREFIX = {R.ArchitectureRecord: (), R.Anomaly: (0,)}  # anomalies are checked as a list
 
 
 def _all_record_types(top: List[type] = TOP) -> List[type]:
@@ -126,6 +132,7 @@ def _all_record_types(top: List[type] = TOP) -> List[type]:
             seen.append(tp)
             for _key, hint, _meta in _fields(tp):
                 visit(hint)
+
     for cls in top:
         visit(cls)
     return seen
@@ -135,14 +142,14 @@ def _all_record_types(top: List[type] = TOP) -> List[type]:
 def test_a_record_with_every_declared_field_is_accepted_and_reads_back_whole(cls):
     full = sample(cls)
     _check(cls, full)
-    assert cls.from_json(full).to_json() == full       # every key is a field of the types
-    _check(cls, cls().to_json())                         # and the writers' defaults pass
+    assert cls.from_json(full).to_json() == full  # every key is a field of the types
+    _check(cls, cls().to_json())  # and the writers' defaults pass
 
 
 @pytest.mark.parametrize("cls", TOP, ids=lambda c: c.__name__)
 def test_a_wrong_type_in_any_field_is_rejected_with_the_path_of_that_field(cls):
     full = sample(cls)
-    cases = list(wrongs(cls, ()))[1:]                    # [0]: the record itself
+    cases = list(wrongs(cls, ()))[1:]  # [0]: the record itself
     reached = {[p for p in path if not isinstance(p, int)][-1] for path, _, _ in cases}
     declared = {key for sub in _all_record_types([cls]) for key, _, _ in _fields(sub)}
     assert declared == reached - {"k"}
@@ -155,10 +162,20 @@ def test_a_wrong_type_in_any_field_is_rejected_with_the_path_of_that_field(cls):
 
 def test_every_record_type_is_reached_from_the_two_records_and_each_field_has_a_check():
     names = {c.__name__ for c in _all_record_types()}
-    assert names == {"ArchitectureRecord", "Totals", "Module", "Params", "Call", "TensorSpec",
-                     "Repeat", "Op", "Edge", "Anomaly"}
+    assert names == {
+        "ArchitectureRecord",
+        "Totals",
+        "Module",
+        "Params",
+        "Call",
+        "TensorSpec",
+        "Repeat",
+        "Op",
+        "Edge",
+        "Anomaly",
+    }
     for cls in _all_record_types():
-        validate.record_check(cls)                       # a type with no check raises
+        validate.record_check(cls)  # a type with no check raises
 
 
 def test_nested_record_metadata_names_the_record_type_of_the_annotation():
@@ -229,19 +246,19 @@ def test_unknown_extra_fields_are_accepted_at_every_level():
 
 def test_the_fields_writers_add_to_an_anomaly_are_declared():
     # rules/nonfinite.py (culprit) and callbacks/reduce.py (ranks, nodes).
-    written = R.Anomaly(kind="non_finite", first_step=3, culprit="net.fc1", ranks=[1],
-                        nodes=[0]).to_json()
+    written = R.Anomaly(
+        kind="non_finite", first_step=3, culprit="net.fc1", ranks=[1], nodes=[0]
+    ).to_json()
     assert list(written)[-3:] == ["culprit", "ranks", "nodes"]
     assert validate.check_anomalies([written]) == ([written], [])
     assert "culprit" not in R.Anomaly(kind="non_finite").to_json()
 
 
 def test_amend_changes_named_fields_keeps_other_keys_and_rejects_a_field_that_is_not_one():
-    rec = dict(R.Anomaly(kind="non_finite", first_step=3, message="m").to_json(),
-               _input_last=7)
+    rec = dict(R.Anomaly(kind="non_finite", first_step=3, message="m").to_json(), _input_last=7)
     out = R.Anomaly.amend(rec, culprit="net.fc1", message="n")
     assert out == dict(rec, culprit="net.fc1", message="n")
-    assert list(out)[-2:] == ["culprit", "_input_last"]      # fields first, the rest after
+    assert list(out)[-2:] == ["culprit", "_input_last"]  # fields first, the rest after
     assert "culprit" not in R.Anomaly.amend(out, culprit=R.ABSENT)
     with pytest.raises(TypeError, match="no field 'culprits'"):
         R.Anomaly.amend(rec, culprits="net.fc1")
@@ -251,14 +268,21 @@ def test_a_record_named_on_some_ranks_only_gets_declared_ranks_and_nodes(monkeyp
     pytest.importorskip("torch")
     from tb_archviz.callbacks import reduce
 
-    rec = R.Anomaly(kind="non_finite", layer="net.fc", stat="acts/nonfinite", first_step=7,
-                    last_step=7, message="NaN/Inf first appeared in the output of net.fc at "
-                                         "step 7.").to_json()
+    rec = R.Anomaly(
+        kind="non_finite",
+        layer="net.fc",
+        stat="acts/nonfinite",
+        first_step=7,
+        last_step=7,
+        message="NaN/Inf first appeared in the output of net.fc at step 7.",
+    ).to_json()
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     out = reduce.name_ranks(rec, [None, None, rec, None])
     assert out["ranks"] == [2] and out["nodes"] == [1]
-    assert out["message"] == "NaN/Inf first appeared in the output of net.fc on rank 2 only, " \
-                             "node 1 at step 7."
+    assert (
+        out["message"] == "NaN/Inf first appeared in the output of net.fc on rank 2 only, "
+        "node 1 at step 7."
+    )
     assert validate.check_anomalies([out]) == ([out], [])
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
     one_node = reduce.name_ranks(rec, [None, rec, None, None])

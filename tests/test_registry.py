@@ -1,5 +1,6 @@
 """The registry is the one place statistics and rules are declared; the docs are generated
 from it (these tests fail when README.md or FORMAT.md drift from it)."""
+
 import pathlib
 
 import numpy as np
@@ -11,30 +12,54 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_readme_rule_table_is_the_generated_one():
-    assert R.rules_table() in (ROOT / "README.md").read_text(encoding="utf-8"), \
+    assert R.rules_table() in (ROOT / "README.md").read_text(encoding="utf-8"), (
         "regenerate the table: python -m tb_archviz.registry"
+    )
 
 
 def test_format_column_table_is_the_generated_one():
-    assert R.stats_table() in (ROOT / "tb_archviz" / "FORMAT.md").read_text(encoding="utf-8"), \
+    assert R.stats_table() in (ROOT / "tb_archviz" / "FORMAT.md").read_text(encoding="utf-8"), (
         "regenerate the table: python -m tb_archviz.registry"
+    )
 
 
 def test_every_rule_has_a_function_label_summary_and_remedy():
     rules = R.rules()
-    assert {"non_finite", "exploding_gradients", "vanishing_gradients", "dead_units",
-            "saturated_activations", "update_ratio_high", "update_ratio_low", "no_gradient",
-            "loss_plateau", "loss_divergence", "bad_input"} <= set(R.kinds())
+    assert {
+        "non_finite",
+        "exploding_gradients",
+        "vanishing_gradients",
+        "dead_units",
+        "saturated_activations",
+        "update_ratio_high",
+        "update_ratio_low",
+        "no_gradient",
+        "loss_plateau",
+        "loss_divergence",
+        "bad_input",
+    } <= set(R.kinds())
     for r in rules.values():
         assert callable(r.fn) and r.label and r.summary and r.remedy, r.name
 
 
 def test_declaring_a_threshold_twice_with_two_defaults_is_refused():
     with pytest.raises(ValueError, match="two defaults"):
-        R.rule("x", label="x", summary="x", remedy="x",
-               thresholds=(R.Threshold("patience_x", 1.0, "a"),), name="_t1")(lambda *a: 0)
-        R.rule("x", label="x", summary="x", remedy="x",
-               thresholds=(R.Threshold("patience_x", 2.0, "b"),), name="_t2")(lambda *a: 0)
+        R.rule(
+            "x",
+            label="x",
+            summary="x",
+            remedy="x",
+            thresholds=(R.Threshold("patience_x", 1.0, "a"),),
+            name="_t1",
+        )(lambda *a: 0)
+        R.rule(
+            "x",
+            label="x",
+            summary="x",
+            remedy="x",
+            thresholds=(R.Threshold("patience_x", 2.0, "b"),),
+            name="_t2",
+        )(lambda *a: 0)
     R.RULES.pop("_t1", None)
     R.RULES.pop("_t2", None)
 
@@ -49,8 +74,7 @@ def test_assemble_orders_columns_by_name_and_refuses_unknown_or_missing_ones():
         R.assemble("updates", {"ratio": [1.0], "update_norm": [1.0], "bogus": [1.0]})
     with pytest.raises(KeyError, match="not given"):
         R.assemble("updates", {"ratio": [1.0]})
-    run = R.assemble("run", {**{c: 0.0 for c in R.columns("run")}, "lr_0": 0.1},
-                     extra=["lr_0"])
+    run = R.assemble("run", {**{c: 0.0 for c in R.columns("run")}, "lr_0": 0.1}, extra=["lr_0"])
     assert run.shape == (len(R.columns("run")) + 1,)
 
 
@@ -77,8 +101,9 @@ def test_both_plugins_serve_the_registry_vocabulary(tmp_path):
     provider = reader.open_logdir(str(tmp_path)).provider
     for cls in (TimelinePlugin, ArchitecturePlugin):
         plugin = cls(base_plugin.TBContext(data_provider=provider, logdir=str(tmp_path)))
-        client = wtest.Client(application.TensorBoardWSGI([plugin], data_provider=provider),
-                              wrappers.Response)
+        client = wtest.Client(
+            application.TensorBoardWSGI([plugin], data_provider=provider), wrappers.Response
+        )
         resp = client.get(f"/data/plugin/{plugin.plugin_name}/registry")
         assert resp.status_code == 200
         body = json.loads(resp.get_data())

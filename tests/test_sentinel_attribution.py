@@ -1,5 +1,6 @@
 """The sentinel skips NaN-preserving modules fed by the tensor it just checked; attribution
 must stay exact between logging steps (regression tests for that shortcut)."""
+
 import torch
 from torch import nn
 
@@ -21,7 +22,7 @@ class Net(nn.Module):
     def forward(self, x):
         h = self.fc1(x)
         if self.poison and self.functional_nan:
-            h = h * float("inf") * 0.0          # NaN born in the parent's own code
+            h = h * float("inf") * 0.0  # NaN born in the parent's own code
         return self.fc2(self.act(h))
 
 
@@ -29,8 +30,9 @@ def first_non_finite(tmp_path, functional_nan: bool) -> dict:
     torch.manual_seed(0)
     model = Net(functional_nan)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / "run"), log_every_n_steps=50,
-                          snapshots=False)
+    rec = ArchVizRecorder(
+        model, logdir=str(tmp_path / "run"), log_every_n_steps=50, snapshots=False
+    )
     x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
     rec.capture_architecture(x)
     for step in range(12):

@@ -1,6 +1,7 @@
 """The CPU sentinel sums one output per chain (an output consumed whole by a Linear, a
 normalisation or a stride-1 convolution is covered by that module's sum): attribution between
 logging steps must stay what summing every output gives."""
+
 import pytest
 import torch
 from torch import nn
@@ -40,7 +41,7 @@ class ConvNet(nn.Module):
         h = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(h))
         if self.armed and self.poison == "residual":
-            h = h * float("inf") * 0.0           # NaN born in the block's own code
+            h = h * float("inf") * 0.0  # NaN born in the block's own code
         out += h
         h = self.bn3(self.down(self.relu2(out)))
         h = self.ln(self.fc1(torch.flatten(self.pool(h), 1)))
@@ -51,8 +52,9 @@ def located(tmp_path, poison: str) -> dict:
     torch.manual_seed(0)
     model = ConvNet(poison)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / "run"), log_every_n_steps=50,
-                          snapshots=False)
+    rec = ArchVizRecorder(
+        model, logdir=str(tmp_path / "run"), log_every_n_steps=50, snapshots=False
+    )
     x, y = torch.randn(4, 3, 8, 8), torch.randint(0, 2, (4,))
     rec.capture_architecture(x)
     for step in range(BAD_STEP + 3):
@@ -68,15 +70,18 @@ def located(tmp_path, poison: str) -> dict:
     return record
 
 
-@pytest.mark.parametrize("poison", [
-    "conv1",   # covered by bn1, whose output an in-place ReLU overwrites
-    "bn1",     # summed by the in-place ReLU's pre-hook, before it overwrites it
-    "conv2",   # covered by bn2, whose output the block then changes in place
-    "down",    # a strided convolution covers nothing; its output is covered by bn3
-    "fc1",     # covered by the LayerNorm
-    "fc2",     # first of a chain longer than MAX_COVERED
-    "fc5",
-])
+@pytest.mark.parametrize(
+    "poison",
+    [
+        "conv1",  # covered by bn1, whose output an in-place ReLU overwrites
+        "bn1",  # summed by the in-place ReLU's pre-hook, before it overwrites it
+        "conv2",  # covered by bn2, whose output the block then changes in place
+        "down",  # a strided convolution covers nothing; its output is covered by bn3
+        "fc1",  # covered by the LayerNorm
+        "fc2",  # first of a chain longer than MAX_COVERED
+        "fc5",
+    ],
+)
 def test_a_nan_born_in_a_layer_is_named_at_that_layer(tmp_path, poison):
     record = located(tmp_path, poison)
     assert (record["layer"], record["first_step"]) == (poison, BAD_STEP)
@@ -107,8 +112,22 @@ def test_chains_sum_fewer_outputs_than_there_are_module_calls():
     # The first step sums every output (but the ReLU's, whose input was just summed) and
     # learns which outputs a propagating module consumes whole.
     assert _summed(mon, model, x, 1) == [
-        "conv1", "bn1", "conv2", "bn2", "relu2", "down", "bn3", "pool", "fc1", "ln", "fc2",
-        "fc3", "fc4", "fc5", "fc6"]
+        "conv1",
+        "bn1",
+        "conv2",
+        "bn2",
+        "relu2",
+        "down",
+        "bn3",
+        "pool",
+        "fc1",
+        "ln",
+        "fc2",
+        "fc3",
+        "fc4",
+        "fc5",
+        "fc6",
+    ]
     # Then: conv1 is covered by bn1; relu's input is bn1's output, just summed; conv2 is
     # covered by bn2; bn2's output is changed in place by ``out += h`` after bn2 summed it, so
     # relu2 sums it again; down is strided, so it covers nothing but is covered by bn3; fc1,

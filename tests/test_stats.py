@@ -1,4 +1,5 @@
 """Statistics on device against slow, obvious references (plain Python loops over floats)."""
+
 import math
 
 import numpy as np
@@ -22,8 +23,11 @@ def _ref_weights(t):
     norm = math.sqrt(sq) if not any(math.isnan(v) for v in vals) else float("nan")
     mean = sum(vals) / n
     mx = float("nan") if any(math.isnan(v) for v in vals) else max(abs(v) for v in vals)
-    std = math.sqrt(max(sq / n - mean * mean, 0.0)) if math.isfinite(norm) and \
-        math.isfinite(mean) else float("nan")
+    std = (
+        math.sqrt(max(sq / n - mean * mean, 0.0))
+        if math.isfinite(norm) and math.isfinite(mean)
+        else float("nan")
+    )
     nonfinite = sum(1 for v in vals if not math.isfinite(v))
     return {"norm": norm, "mean": mean, "std": std, "max_abs": mx, "nonfinite": nonfinite}
 
@@ -100,8 +104,16 @@ def _ref_acts(t, family=None, lo=-1.0, hi=1.0):
         sat = sum(1 for v in vals if v < 0.01 or v > 0.99) / n
     elif family == "hardtanh":
         sat = sum(1 for v in vals if v <= lo or v >= hi) / n
-    return {"mean": mean, "std": std, "max_abs": mx, "zero_fraction": zero,
-            "nonfinite": nonfinite, "numel": n, "dead_fraction": dead, "saturated_fraction": sat}
+    return {
+        "mean": mean,
+        "std": std,
+        "max_abs": mx,
+        "zero_fraction": zero,
+        "nonfinite": nonfinite,
+        "numel": n,
+        "dead_fraction": dead,
+        "saturated_fraction": sat,
+    }
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
@@ -109,16 +121,22 @@ def test_activation_statistics_match_a_python_reference(dtype):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(4, 6, 3, 3, generator=g)
     relu = torch.relu(x)
-    relu[:, 2] = 0            # one dead channel (dim 1 of a conv output)
+    relu[:, 2] = 0  # one dead channel (dim 1 of a conv output)
     relu[:, 4] = 0
     seq = torch.relu(torch.randn(2, 5, 7, generator=g))
-    seq[..., 3] = 0           # a dead feature (last dim of [N, T, F])
+    seq[..., 3] = 0  # a dead feature (last dim of [N, T, F])
     bad = x.clone()
     bad[0, 0, 0, 0] = float("nan")
     bad[1, 1, 1, 1] = float("inf")
     rtol = 1e-5 if dtype == torch.float32 else 2e-3
-    for t, fam in ((relu, "relu"), (seq, "relu"), (torch.zeros(3, 4), "relu"),
-                   (torch.tanh(3 * x), "tanh"), (torch.sigmoid(6 * x), "sigmoid"), (bad, None)):
+    for t, fam in (
+        (relu, "relu"),
+        (seq, "relu"),
+        (torch.zeros(3, 4), "relu"),
+        (torch.tanh(3 * x), "tanh"),
+        (torch.sigmoid(6 * x), "sigmoid"),
+        (bad, None),
+    ):
         t = t.to(dtype)
         got = S.finish_acts(S.act_raw(t, fam).numpy()[None])
         _close(got, _ref_acts(t, fam), rtol)
@@ -165,8 +183,9 @@ def test_finished_statistics_are_the_registry_columns():
     from tb_archviz import registry
 
     acts = S.finish_acts(S.act_raw(torch.randn(3, 4)).numpy()[None])
-    weights = S.finish_weights(S.weight_raw([torch.randn(3)]).numpy(), np.array([3.0]),
-                               np.array([1.0]), np.array([1.0]))
+    weights = S.finish_weights(
+        S.weight_raw([torch.randn(3)]).numpy(), np.array([3.0]), np.array([1.0]), np.array([1.0])
+    )
     inp = S.finish_input(S.input_raw(torch.randn(2, 2)).numpy(), True)
     assert tuple(acts) == registry.columns("acts")
     # rank_spread compares ranks: the logging step adds it after the gather (tables.finish)
@@ -181,7 +200,7 @@ def test_families_leave_leaky_relu_and_gelu_alone():
 
 
 def test_host_counts_stay_exact_beyond_the_float32_integer_range():
-    n = (1 << 24) + 7                       # 2**24 + 1 is the first integer float32 misses
+    n = (1 << 24) + 7  # 2**24 + 1 is the first integer float32 misses
     x = torch.ones(n)
     x[::3] = 0.0
     zeros = len(range(0, n, 3))
@@ -189,5 +208,5 @@ def test_host_counts_stay_exact_beyond_the_float32_integer_range():
     assert S._count_nonzero_host(x, scratch) == n - zeros
     assert S._count_above(torch.full((n,), 0.5), scratch, 0.25) == n
     raw = S.act_raw(x, "relu", None, scratch)
-    assert float(raw[3]) == zeros          # float32 holds this count exactly (multiple of 3)
+    assert float(raw[3]) == zeros  # float32 holds this count exactly (multiple of 3)
     assert scratch._buf.numel() == S.CHUNK  # the temporaries never grow with the tensor

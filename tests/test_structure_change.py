@@ -1,5 +1,6 @@
 """A module replaced mid-training is monitored as the new module (regression: the health
 monitor kept the replaced, detached parameters and reported them as never getting a gradient)."""
+
 import numpy as np
 import torch
 from torch import nn
@@ -14,13 +15,12 @@ def test_a_replaced_head_is_monitored_after_the_architecture_is_captured_again(t
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
-    rec = ArchVizRecorder(model, logdir=str(tmp_path / "run"), log_every_n_steps=2,
-                          snapshots=False)
+    rec = ArchVizRecorder(model, logdir=str(tmp_path / "run"), log_every_n_steps=2, snapshots=False)
     rec.capture_architecture(x)
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     for step in range(24):
         if step == 8:
-            model[2] = nn.Linear(8, 3)          # a new head, as in fine-tuning
+            model[2] = nn.Linear(8, 3)  # a new head, as in fine-tuning
             y = torch.randint(0, 3, (32,))
             opt = torch.optim.SGD(model.parameters(), lr=0.05)
             rec.capture_architecture(x, step=step)

@@ -11,6 +11,7 @@ run by each rank on its own batch at the same moment (``on_before_optimizer_step
 recorded by the module itself. Two processes (1 data-parallel x 2 tensor-parallel) and four
 (2 x 2), launched by Lightning's own launcher; Lightning runs this strategy on CPU as it is.
 """
+
 from __future__ import annotations
 
 import json
@@ -126,30 +127,42 @@ SCRIPT = textwrap.dedent("""
 
 
 def _close(a, b):
-    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
-                               rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=2e-5, atol=1e-6
+    )
 
 
 def _combined(groups, what):
     """The reference over the data-parallel replicas' batches (one rank per replica)."""
     tot = {c: sum(g[c] for g in groups) for c in ("sum", "sumsq", "count", "zeros")}
     mean = tot["sum"] / tot["count"]
-    return {"mean": mean, "std": np.sqrt(max(tot["sumsq"] / tot["count"] - mean * mean, 0.0)),
-            "numel": tot["count"], "zero_fraction": tot["zeros"] / tot["count"],
-            "max_abs": max(g["max_abs"] for g in groups),
-            # dead for the whole replica batch; across replicas the minimum (FORMAT.md)
-            "dead_fraction": min(g["dead"] / g["units"] for g in groups)}
+    return {
+        "mean": mean,
+        "std": np.sqrt(max(tot["sumsq"] / tot["count"] - mean * mean, 0.0)),
+        "numel": tot["count"],
+        "zero_fraction": tot["zeros"] / tot["count"],
+        "max_abs": max(g["max_abs"] for g in groups),
+        # dead for the whole replica batch; across replicas the minimum (FORMAT.md)
+        "dead_fraction": min(g["dead"] / g["units"] for g in groups),
+    }
 
 
 @pytest.mark.parametrize("dp,tp", [(1, 2), (2, 2)])
 def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, dp, tp):
     script = tmp_path / "train_tensor_parallel.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
-    proc = ranks.run(lambda: [sys.executable, str(script), str(tmp_path), str(dp), str(tp)],
-                     clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-                     cwd=ROOT, env=env, timeout=300)
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
+    proc = ranks.run(
+        lambda: [sys.executable, str(script), str(tmp_path), str(dp), str(tp)],
+        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     world = dp * tp
     done = [json.load(open(tmp_path / f"done_{rank}.json")) for rank in range(world)]
@@ -161,14 +174,18 @@ def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, d
     run = "run/version_0"
     src = reader.open_logdir(str(tmp_path))
 
-    for family, cols in (("weights", ("norm", "mean", "max_abs", "numel", "ndim")),
-                         ("grads", ("norm", "max_abs"))):
+    for family, cols in (
+        ("weights", ("norm", "mean", "max_abs", "numel", "ndim")),
+        ("grads", ("norm", "max_abs")),
+    ):
         series = reader.read_stats(src, run, fmt.stats_tag(family))
         assert list(series.steps) == [0, 2, 4] and series.rows == names
         for k, step in enumerate(series.steps):
             for col in cols:
-                _close(series.values[k, :, series.stats.index(col)],
-                       [by_step[0][int(step)][family][n][col] for n in names])
+                _close(
+                    series.values[k, :, series.stats.index(col)],
+                    [by_step[0][int(step)][family][n][col] for n in names],
+                )
 
     acts = reader.read_stats(src, run, fmt.stats_tag("acts"))
     assert acts.rows == LEAVES
@@ -176,7 +193,7 @@ def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, d
         for i, leaf in enumerate(LEAVES):
             want = _combined([r[int(step)]["acts"][leaf] for r in replicas], leaf)
             got = {c: acts.values[k, i, acts.stats.index(c)] for c in want}
-            if leaf != "net.1":                  # dead units: the ReLU's only
+            if leaf != "net.1":  # dead units: the ReLU's only
                 del want["dead_fraction"], got["dead_fraction"]
             for c in want:
                 _close(got[c], want[c])

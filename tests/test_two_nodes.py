@@ -3,6 +3,7 @@ launchers (``--nnodes 2 --node_rank 0/1``) on this machine meet at one rendezvou
 and Lightning's Trainer (``num_nodes=2, devices=2``, DDP on gloo) runs under each. A NaN
 that exists on global rank 3 only must be reported with its rank and node ("on rank 3 only,
 node 1"), by the one writer (global rank 0, on node 0)."""
+
 from __future__ import annotations
 
 import glob
@@ -57,11 +58,30 @@ class _Both:
 
 def _launch(script, out, env):
     port = _free_port()
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2",
-           "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port)]
-    procs = [subprocess.Popen(cmd + ["--node_rank", str(node), str(script), str(out)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for node in (0, 1)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "2",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(port),
+    ]
+    procs = [
+        subprocess.Popen(
+            cmd + ["--node_rank", str(node), str(script), str(out)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for node in (0, 1)
+    ]
     done = []
     for p in procs:
         try:
@@ -77,19 +97,25 @@ def _launch(script, out, env):
 def test_a_nan_on_one_rank_of_the_second_node_is_reported_with_rank_and_node(tmp_path):
     script = tmp_path / "train_two_nodes.py"
     script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        OMP_NUM_THREADS="1",
+    )
     both = _launch(script, tmp_path, env)
-    if both.returncode and ranks.killed_by_signal(both):   # gloo's teardown (tests/ranks.py)
+    if both.returncode and ranks.killed_by_signal(both):  # gloo's teardown (tests/ranks.py)
         ranks.clear(tmp_path, keep=[script.name])
         both = _launch(script, tmp_path, env)
     assert both.returncode == 0, both.stderr[-3000:]
 
     run_dir = tmp_path / "run" / "version_0"
-    assert len(glob.glob(str(run_dir / "events.out.tfevents.*"))) == 1   # global rank 0
+    assert len(glob.glob(str(run_dir / "events.out.tfevents.*"))) == 1  # global rank 0
     src = reader.open_logdir(str(tmp_path))
-    [written] = [r for r in reader.read_anomalies(src, "run/version_0")["run/version_0"]
-                 if r["kind"] == "non_finite"]
+    [written] = [
+        r
+        for r in reader.read_anomalies(src, "run/version_0")["run/version_0"]
+        if r["kind"] == "non_finite"
+    ]
     assert written["layer"] == "net.fault" and written["first_step"] == K + 1, written
     assert written["ranks"] == [3] and written["nodes"] == [1], written
     assert " on rank 3 only, node 1" in written["message"], written

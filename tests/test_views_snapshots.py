@@ -1,4 +1,5 @@
 """View snapshots written by the recorder: small layers' weights and the playground planes."""
+
 import base64
 import warnings
 
@@ -18,13 +19,18 @@ torch.set_num_threads(1)
 def _train(logdir, model, steps=20, log_every=2, snapshots=True, weights_every=3, seed=0):
     torch.manual_seed(seed)
     x, y = vf.two_moons(64)
-    rec = ArchVizRecorder(model, logdir=str(logdir), log_every_n_steps=log_every,
-                          snapshots=snapshots, weights_every=weights_every)
+    rec = ArchVizRecorder(
+        model,
+        logdir=str(logdir),
+        log_every_n_steps=log_every,
+        snapshots=snapshots,
+        weights_every=weights_every,
+    )
     rec.capture_architecture(x[:4])
     opt = torch.optim.SGD(model.parameters(), lr=0.3)
     losses = []
     for step in range(steps):
-        xb, yb = x[(step * 16) % 64:][:16], y[(step * 16) % 64:][:16]
+        xb, yb = x[(step * 16) % 64 :][:16], y[(step * 16) % 64 :][:16]
         rec.start_step(step, xb, targets=yb)
         loss = nn.functional.cross_entropy(model(xb), yb)
         loss.backward()
@@ -39,19 +45,33 @@ def _train(logdir, model, steps=20, log_every=2, snapshots=True, weights_every=3
 
 def _weights(logdir):
     src = reader.open_logdir(str(logdir))
-    data = src.provider.read_tensors(src.ctx, experiment_id="", plugin_name=fmt.PLUGIN_GRAPH,
-                                     downsample=1000, run_tag_filter=None)
+    data = src.provider.read_tensors(
+        src.ctx,
+        experiment_id="",
+        plugin_name=fmt.PLUGIN_GRAPH,
+        downsample=1000,
+        run_tag_filter=None,
+    )
     (run,) = data
-    return {tag[len(fmt.TAG_WEIGHTS_PREFIX):]: {int(d.step): d.numpy for d in ds}
-            for tag, ds in data[run].items() if tag.startswith(fmt.TAG_WEIGHTS_PREFIX)}
+    return {
+        tag[len(fmt.TAG_WEIGHTS_PREFIX) :]: {int(d.step): d.numpy for d in ds}
+        for tag, ds in data[run].items()
+        if tag.startswith(fmt.TAG_WEIGHTS_PREFIX)
+    }
 
 
 def test_small_layers_get_weight_snapshots_at_a_low_rate_and_at_the_end(tmp_path):
     model = vf.MoonsMLP()
     _train(tmp_path, model, steps=20, log_every=2, weights_every=3)
     w = _weights(tmp_path)
-    assert sorted(w) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight", "out.bias",
-                         "out.weight"]
+    assert sorted(w) == [
+        "fc1.bias",
+        "fc1.weight",
+        "fc2.bias",
+        "fc2.weight",
+        "out.bias",
+        "out.weight",
+    ]
     # Logging steps 0, 2, ..., 18; every third of them, and the last step at the end.
     assert sorted(w["fc1.weight"]) == [0, 6, 12, 18, 19]
     assert w["fc1.weight"][19].dtype == np.float32
@@ -78,7 +98,7 @@ def test_playground_planes_are_the_hidden_units_over_the_input_plane(tmp_path):
     model = vf.MoonsMLP()
     _train(tmp_path, model, steps=19, log_every=2)
     src = reader.open_logdir(str(tmp_path))
-    (run, planes), = reader.read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_PLAYGROUND).items()
+    ((run, planes),) = reader.read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_PLAYGROUND).items()
     assert [s for s, _ in planes] == list(range(0, 19, 2))
     step, p = planes[-1]
     n = p["grid"]["n"]

@@ -1,6 +1,7 @@
 """Real training runs for the Architecture tab's extra views (tests/test_views_*.py and
 tests/e2e/test_views_browser.py): a small VGG-like CNN with a two-branch block, a 2-D-input MLP
 on two moons, an LSTM classifier and GPT-2 with the small configuration's 12 layers."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -95,24 +96,37 @@ def lit(model: nn.Module, example, lr: float = 0.05, loss: str = "ce"):
 
 
 def loader(x, y, batch_size: int):
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
-                                       batch_size=batch_size, shuffle=False)
+    return torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=batch_size, shuffle=False
+    )
 
 
-def fit(root: str, name: str, module, dl, max_steps: int, log_every: int = 1,
-        callback_kwargs: Optional[dict] = None) -> str:
+def fit(
+    root: str,
+    name: str,
+    module,
+    dl,
+    max_steps: int,
+    log_every: int = 1,
+    callback_kwargs: Optional[dict] = None,
+) -> str:
     import lightning.pytorch as pl
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from tb_archviz.callbacks import ArchVizCallback
 
     logger = TensorBoardLogger(root, name=name)
-    trainer = pl.Trainer(max_steps=max_steps, logger=logger,
-                         callbacks=[ArchVizCallback(log_every_n_steps=log_every,
-                                                    **(callback_kwargs or {}))],
-                         enable_progress_bar=False, enable_model_summary=False,
-                         enable_checkpointing=False, accelerator="cpu",
-                         num_sanity_val_steps=0, limit_val_batches=0)
+    trainer = pl.Trainer(
+        max_steps=max_steps,
+        logger=logger,
+        callbacks=[ArchVizCallback(log_every_n_steps=log_every, **(callback_kwargs or {}))],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
     trainer.fit(module, dl)
     return logger.log_dir
 
@@ -128,8 +142,14 @@ def cnn_run(root: str) -> str:
 def moons_run(root: str, steps: int = 60, log_every: int = 6) -> str:
     torch.manual_seed(0)
     x, y = two_moons()
-    return fit(root, "moons", lit(MoonsMLP(), x[:4], lr=0.3), loader(x, y, 32),
-               max_steps=steps, log_every=log_every)
+    return fit(
+        root,
+        "moons",
+        lit(MoonsMLP(), x[:4], lr=0.3),
+        loader(x, y, 32),
+        max_steps=steps,
+        log_every=log_every,
+    )
 
 
 def lstm_run(root: str) -> str:
@@ -145,5 +165,11 @@ def gpt2_run(root: str) -> str:
 
     torch.manual_seed(0)
     ids = zoo.example_ids(batch=4, length=8)
-    return fit(root, "gpt2", lit(zoo.make_gpt2(n_layer=12, n_embd=32), ids[:2], loss="lm"),
-               loader(ids, ids, 2), max_steps=1, callback_kwargs={"health": False})
+    return fit(
+        root,
+        "gpt2",
+        lit(zoo.make_gpt2(n_layer=12, n_embd=32), ids[:2], loss="lm"),
+        loader(ids, ids, 2),
+        max_steps=1,
+        callback_kwargs={"health": False},
+    )

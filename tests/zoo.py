@@ -4,6 +4,7 @@ keep the names stable — other tests import them.
 
 Every ``make_*`` returns a fresh model; ``example_*`` returns a matching example input.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,8 +40,9 @@ class InceptionBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.branch1 = nn.Conv2d(channels, 4, 1)
-        self.branch3 = nn.Sequential(nn.Conv2d(channels, 4, 1), nn.ReLU(),
-                                     nn.Conv2d(4, 4, 3, padding=1))
+        self.branch3 = nn.Sequential(
+            nn.Conv2d(channels, 4, 1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1)
+        )
         self.pool = nn.MaxPool2d(3, stride=1, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,8 +54,9 @@ class ResidualCNN(nn.Module):
 
     def __init__(self, channels: int = 8, num_classes: int = 10):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU()
+        )
         self.blocks = nn.Sequential(ResidualBlock(channels), ResidualBlock(channels))
         self.inception = InceptionBlock(channels)
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -131,11 +134,11 @@ class MultiIOModel(nn.Module):
         self.meta = nn.Linear(2, 6)
         self.score = nn.Linear(6, 1)
 
-    def forward(self, x: torch.Tensor, extras: Dict[str, torch.Tensor],
-                scale: float = 1.0) -> Dict[str, Any]:
+    def forward(
+        self, x: torch.Tensor, extras: Dict[str, torch.Tensor], scale: float = 1.0
+    ) -> Dict[str, Any]:
         h = self.enc(x) * self.meta(extras["meta"])
-        return {"out": HeadsOutput(score=self.score(h) * scale, features=h),
-                "aux": [h.sum(dim=-1)]}
+        return {"out": HeadsOutput(score=self.score(h) * scale, features=h), "aux": [h.sum(dim=-1)]}
 
 
 def make_multi_io_model() -> nn.Module:
@@ -189,8 +192,13 @@ class CNN(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.head = nn.Linear(8, 5)
@@ -207,8 +215,9 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU()
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = (nn.Conv2d(cin, cout, 1, stride=stride, bias=False)
-                           if stride != 1 else None)
+        self.downsample = (
+            nn.Conv2d(cin, cout, 1, stride=stride, bias=False) if stride != 1 else None
+        )
 
     def forward(self, x):
         skip = x if self.downsample is None else self.downsample(x)
@@ -275,40 +284,75 @@ class TinyTransformer(nn.Module):
 
 
 # -- transformers (small configs, no weights, no downloads) ------------------------------------
-def make_gpt2(n_layer: int = 2, n_embd: int = 32, n_head: int = 2, vocab_size: int = 100,
-              n_positions: int = 32):
+def make_gpt2(
+    n_layer: int = 2,
+    n_embd: int = 32,
+    n_head: int = 2,
+    vocab_size: int = 100,
+    n_positions: int = 32,
+):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    return GPT2LMHeadModel(GPT2Config(n_layer=n_layer, n_embd=n_embd, n_head=n_head,
-                                      vocab_size=vocab_size, n_positions=n_positions))
+    return GPT2LMHeadModel(
+        GPT2Config(
+            n_layer=n_layer,
+            n_embd=n_embd,
+            n_head=n_head,
+            vocab_size=vocab_size,
+            n_positions=n_positions,
+        )
+    )
 
 
 def make_bert():
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
-    return BertModel(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-                                num_attention_heads=2, intermediate_size=64,
-                                max_position_embeddings=32))
+    return BertModel(
+        BertConfig(
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=32,
+        )
+    )
 
 
 def make_t5():
     from transformers import T5Config, T5ForConditionalGeneration
 
     torch.manual_seed(0)
-    return T5ForConditionalGeneration(T5Config(vocab_size=100, d_model=32, d_kv=8, d_ff=64,
-                                               num_layers=2, num_heads=4,
-                                               decoder_start_token_id=0))
+    return T5ForConditionalGeneration(
+        T5Config(
+            vocab_size=100,
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_heads=4,
+            decoder_start_token_id=0,
+        )
+    )
 
 
 def make_llama():
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    return LlamaForCausalLM(LlamaConfig(vocab_size=100, hidden_size=32, intermediate_size=64,
-                                        num_hidden_layers=2, num_attention_heads=4,
-                                        num_key_value_heads=2, max_position_embeddings=64))
+    return LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=100,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=64,
+        )
+    )
 
 
 def example_ids(batch: int = 2, length: int = 8, vocab: int = 100) -> torch.Tensor:
@@ -316,8 +360,12 @@ def example_ids(batch: int = 2, length: int = 8, vocab: int = 100) -> torch.Tens
 
 
 # -- Lightning ---------------------------------------------------------------------------------
-def make_lit_model(namespace: str = "lightning.pytorch", model_factory=make_residual_cnn,
-                   example_input: Any = "default", lr: float = 0.05):
+def make_lit_model(
+    namespace: str = "lightning.pytorch",
+    model_factory=make_residual_cnn,
+    example_input: Any = "default",
+    lr: float = 0.05,
+):
     """A tiny LightningModule from ``namespace`` (``"lightning.pytorch"`` or
     ``"pytorch_lightning"``) holding ``model_factory()`` as ``self.net``: classification on
     random 8x8 images, SGD, ``example_input_array`` set (pass ``example_input=None`` to leave
@@ -329,8 +377,9 @@ def make_lit_model(namespace: str = "lightning.pytorch", model_factory=make_resi
             super().__init__()
             self.net = model_factory()
             if example_input is not None:
-                self.example_input_array = (example_image() if isinstance(example_input, str)
-                                            else example_input)
+                self.example_input_array = (
+                    example_image() if isinstance(example_input, str) else example_input
+                )
 
         def forward(self, x):
             return self.net(x)
@@ -352,10 +401,10 @@ def make_lit_model(namespace: str = "lightning.pytorch", model_factory=make_resi
     return LitModel()
 
 
-def make_image_loader(n: int = 16, batch_size: int = 4, size: int = 8, classes: int = 10,
-                      seed: int = 0) -> torch.utils.data.DataLoader:
+def make_image_loader(
+    n: int = 16, batch_size: int = 4, size: int = 8, classes: int = 10, seed: int = 0
+) -> torch.utils.data.DataLoader:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 3, size, size, generator=g)
     y = torch.randint(0, classes, (n,), generator=g)
-    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
-                                       batch_size=batch_size)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)

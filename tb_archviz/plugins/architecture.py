@@ -3,6 +3,7 @@
 Reads only through ``context.data_provider`` (Rust data server or Python loader) with the
 shared reader functions; the tab lays the record out itself (``static/architecture``).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -24,9 +25,14 @@ from tb_archviz.plugins import cache, common, views
 def version_summary(index: int, step: int, record: dict) -> Dict[str, Any]:
     # The counts as the CLI reports them (finite numbers only; the record is validated).
     counts = reader.summarize_architecture(record)
-    return {"index": index, "step": step, "model_class": record.get("model_class"),
-            "status": record.get("status", "ok"),
-            "modules": counts["modules"], "parameters": counts["parameters"]}
+    return {
+        "index": index,
+        "step": step,
+        "model_class": record.get("model_class"),
+        "status": record.get("status", "ok"),
+        "modules": counts["modules"],
+        "parameters": counts["parameters"],
+    }
 
 
 def data_fingerprint(src: reader.Source, run: Optional[str]) -> tuple:
@@ -38,19 +44,25 @@ def data_fingerprint(src: reader.Source, run: Optional[str]) -> tuple:
     for plugin, tag in ((fmt.PLUGIN_GRAPH, fmt.TAG_ARCHITECTURE), (GRAPH_PLUGIN, RUN_GRAPH_TAG)):
         flt = reader.run_tag_filter(run, tag)
         listing = src.provider.list_blob_sequences(
-            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, run_tag_filter=flt)
+            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin, run_tag_filter=flt
+        )
         if not any(tag in tags for tags in listing.values()):
             continue
         data = src.provider.read_blob_sequences(
-            src.ctx, experiment_id=src.experiment_id, plugin_name=plugin,
-            downsample=reader.ALL, run_tag_filter=flt)
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name=plugin,
+            downsample=reader.ALL,
+            run_tag_filter=flt,
+        )
         for r in sorted(listing):
             series = listing[r].get(tag)
             if series is None:
                 continue
-            datums = tuple((int(d.step), float(d.wall_time),
-                            tuple(str(v.blob_key) for v in d.values))
-                           for d in data.get(r, {}).get(tag, []))
+            datums = tuple(
+                (int(d.step), float(d.wall_time), tuple(str(v.blob_key) for v in d.values))
+                for d in data.get(r, {}).get(tag, [])
+            )
             parts.append((plugin, r, bytes(series.plugin_content or b""), datums))
     return (src.experiment_id, run, tuple(parts))
 
@@ -75,8 +87,9 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         self._cache.put(key, body)
         return body
 
-    def _respond_cached(self, request: wrappers.Request, key, compute: Callable[[], Any]
-                        ) -> wrappers.Response:
+    def _respond_cached(
+        self, request: wrappers.Request, key, compute: Callable[[], Any]
+    ) -> wrappers.Response:
         """The JSON of ``compute()``, from the cache when ``key`` was answered before.
         ``key`` holds the data fingerprint taken before reading: data that changes while it
         is read is read again by the next request (its fingerprint differs)."""
@@ -108,8 +121,9 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         return False
 
     def frontend_metadata(self):
-        return base_plugin.FrontendMetadata(es_module_path="/static/index.js",
-                                            tab_name="Architecture")
+        return base_plugin.FrontendMetadata(
+            es_module_path="/static/index.js", tab_name="Architecture"
+        )
 
     # -- routes ---------------------------------------------------------------------------
     @wrappers.Request.application
@@ -117,8 +131,9 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         # Listings asked once for all runs (reader.indexed): linear in the number of runs.
         src = reader.indexed(common.source(self._provider, request.environ))
         fingerprint = data_fingerprint(src, None)
-        return self._respond_cached(request, ("runs", fingerprint),
-                                    lambda: self._runs_and_first(src, fingerprint))
+        return self._respond_cached(
+            request, ("runs", fingerprint), lambda: self._runs_and_first(src, fingerprint)
+        )
 
     def _runs_and_first(self, src: reader.Source, fingerprint: tuple) -> Dict[str, List[dict]]:
         """The run list; the records are decoded for it anyway, so the answer to the tab's
@@ -130,50 +145,75 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         if first is not None and archs.get(first[0]):
             key = ("architecture", None, first[1])
             if self._cache.get(key) is None:
-                self._store(key, self.architecture_payload(first[0], archs[first[0]], None,
-                                                           reader.problems_of(src, first[0])))
+                self._store(
+                    key,
+                    self.architecture_payload(
+                        first[0], archs[first[0]], None, reader.problems_of(src, first[0])
+                    ),
+                )
         return self.runs_payload(archs, reader.all_problems(src))
 
     @staticmethod
-    def runs_payload(archs: Dict[str, List[tuple]],
-                     problems: Optional[Dict[str, List[str]]] = None) -> Dict[str, Any]:
+    def runs_payload(
+        archs: Dict[str, List[tuple]], problems: Optional[Dict[str, List[str]]] = None
+    ) -> Dict[str, Any]:
         """The run list; ``problems``: {run: [message]} for records that could not be read
         or did not match the schema (left out of ``versions``; a run whose every record was
         left out is listed there only)."""
-        return {"runs": [{"run": run,
-                          "versions": [version_summary(i, step, rec)
-                                       for i, (step, rec) in enumerate(archs[run])]}
-                         for run in sorted(archs)],
-                "problems": dict(problems or {})}
+        return {
+            "runs": [
+                {
+                    "run": run,
+                    "versions": [
+                        version_summary(i, step, rec) for i, (step, rec) in enumerate(archs[run])
+                    ],
+                }
+                for run in sorted(archs)
+            ],
+            "problems": dict(problems or {}),
+        }
 
     @wrappers.Request.application
     def architecture_route(self, request: wrappers.Request) -> wrappers.Response:
         run = common.require(request, "run")
         version = common.int_arg(request, "version", default=None, lo=0)
         src = common.source(self._provider, request.environ)
-        return self._respond_cached(request, ("architecture", version, data_fingerprint(src, run)),
-                                    lambda: self.architecture_impl(src, run, version))
+        return self._respond_cached(
+            request,
+            ("architecture", version, data_fingerprint(src, run)),
+            lambda: self.architecture_impl(src, run, version),
+        )
 
     def architecture_impl(self, src: reader.Source, run: str, version) -> Dict[str, Any]:
         versions = reader.read_any_architectures(src, run=run).get(run)
         problems = reader.problems_of(src, run)
         if not versions and problems:
-            raise errors.NotFoundError(f"run {run!r} has no readable architecture record "
-                                       f"(skipped: {'; '.join(problems)})"[:2000])
+            raise errors.NotFoundError(
+                f"run {run!r} has no readable architecture record (skipped: {'; '.join(problems)})"[
+                    :2000
+                ]
+            )
         return self.architecture_payload(run, versions, version, problems)
 
     @staticmethod
-    def architecture_payload(run: str, versions, version: Optional[int],
-                             problems: Sequence[str] = ()) -> Dict[str, Any]:
+    def architecture_payload(
+        run: str, versions, version: Optional[int], problems: Sequence[str] = ()
+    ) -> Dict[str, Any]:
         if not versions:
             raise errors.NotFoundError(f"run {run!r} has no architecture record")
         index = len(versions) - 1 if version is None else version
         if index >= len(versions):
-            raise errors.NotFoundError(f"run {run!r} has {len(versions)} architecture "
-                                       f"version(s); no version {index}")
+            raise errors.NotFoundError(
+                f"run {run!r} has {len(versions)} architecture version(s); no version {index}"
+            )
         step, record = versions[index]
-        return {"run": run, "version": version_summary(index, step, record),
-                "versions": len(versions), "record": record, "problems": list(problems)}
+        return {
+            "run": run,
+            "version": version_summary(index, step, record),
+            "versions": len(versions),
+            "record": record,
+            "problems": list(problems),
+        }
 
     @wrappers.Request.application
     def health_route(self, request: wrappers.Request) -> wrappers.Response:
@@ -184,8 +224,9 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         src = common.source(self._provider, request.environ)
         return common.respond_json(request, self.health_impl(src, run, kind, stat, step))
 
-    def health_impl(self, src: reader.Source, run: str, kind: str, stat: Optional[str],
-                    step: Optional[int]) -> Dict[str, Any]:
+    def health_impl(
+        self, src: reader.Source, run: str, kind: str, stat: Optional[str], step: Optional[int]
+    ) -> Dict[str, Any]:
         """One statistic per module at the logged step nearest at or before ``step``.
 
         Parameter kinds (weights, grads, updates) are reduced to modules through the layer
@@ -196,15 +237,25 @@ class ArchitecturePlugin(base_plugin.TBPlugin):
         series = reader.read_stats(src, run, fmt.stats_tag(kind))
         if series is None:
             problems = reader.problems_of(src, run)
-            raise errors.NotFoundError(f"run {run!r} has no {kind} statistics" + (
-                f" (skipped: {'; '.join(problems)})"[:2000] if problems else ""))
+            raise errors.NotFoundError(
+                f"run {run!r} has no {kind} statistics"
+                + (f" (skipped: {'; '.join(problems)})"[:2000] if problems else "")
+            )
         stat = stat or (series.stats[0] if series.stats else None)
         if stat not in series.stats:
-            raise errors.InvalidArgumentError(f"statistic {stat!r} is not one of "
-                                              f"{series.stats} for {kind}")
-        out = {"run": run, "kind": kind, "stat": stat, "stats": list(series.stats),
-               "steps": [int(x) for x in series.steps], "step": None, "values": {},
-               "problems": reader.problems_of(src, run)}
+            raise errors.InvalidArgumentError(
+                f"statistic {stat!r} is not one of {series.stats} for {kind}"
+            )
+        out = {
+            "run": run,
+            "kind": kind,
+            "stat": stat,
+            "stats": list(series.stats),
+            "steps": [int(x) for x in series.steps],
+            "step": None,
+            "values": {},
+            "problems": reader.problems_of(src, run),
+        }
         at = series.at(step)
         if at is None:
             return out

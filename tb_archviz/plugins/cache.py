@@ -5,6 +5,7 @@ data gives the same answer; a key's version (the listing's ``max_step`` and wall
 fingerprint of the blobs read) tells when the data moved on. Least recently used entries are
 dropped beyond a number of entries or of bytes. One instance per plugin, never module-global.
 """
+
 from __future__ import annotations
 
 import collections
@@ -17,13 +18,18 @@ class LRUCache:
     or ``max_bytes`` (each value's size as ``size(value)`` says), the least recently used go.
     Thread-safe: TensorBoard serves requests from several threads."""
 
-    def __init__(self, max_entries: int, max_bytes: Optional[int] = None,
-                 size: Callable[[Any], int] = lambda value: 0):
+    def __init__(
+        self,
+        max_entries: int,
+        max_bytes: Optional[int] = None,
+        size: Callable[[Any], int] = lambda value: 0,
+    ):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._size = size
-        self._items: "collections.OrderedDict[Hashable, Tuple[Any, Any, int]]" = \
+        self._items: "collections.OrderedDict[Hashable, Tuple[Any, Any, int]]" = (
             collections.OrderedDict()
+        )
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -46,8 +52,10 @@ class LRUCache:
                 self._bytes -= old[2]
             self._items[key] = (version, value, nbytes)
             self._bytes += nbytes
-            while self._items and (len(self._items) > self.max_entries or (
-                    self.max_bytes is not None and self._bytes > self.max_bytes)):
+            while self._items and (
+                len(self._items) > self.max_entries
+                or (self.max_bytes is not None and self._bytes > self.max_bytes)
+            ):
                 _, dropped = self._items.popitem(last=False)
                 self._bytes -= dropped[2]
 

@@ -4,6 +4,7 @@ Routes stay thin (parse in ``*_route``, compute in ``*_impl``) and raise TensorB
 errors, which its WSGI app turns into 400 (``InvalidArgumentError``) and 404
 (``NotFoundError``) responses with the message as the body.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -75,8 +76,10 @@ def _static_body(path: str, mime: str) -> Tuple[bytes, Optional[str]]:
         return gz, "gzip"
     with open(path, "rb") as f:
         body = f.read()
-    if not (mime.startswith("text/") or mime in ("application/javascript",
-                                                  "application/json", "image/svg+xml")):
+    if not (
+        mime.startswith("text/")
+        or mime in ("application/javascript", "application/json", "image/svg+xml")
+    ):
         return body, None
     gz = gzip.compress(body, compresslevel=6, mtime=0)
     for old in [k for k in _STATIC_GZ if k[0] == path]:
@@ -87,8 +90,9 @@ def _static_body(path: str, mime: str) -> Tuple[bytes, Optional[str]]:
 
 def source(context_or_provider: Any, environ: Dict[str, Any]) -> reader.Source:
     """The reader's view of this request: data provider, request context, experiment id."""
-    return reader.Source(context_or_provider, plugin_util.context(environ),
-                         plugin_util.experiment_id(environ))
+    return reader.Source(
+        context_or_provider, plugin_util.context(environ), plugin_util.experiment_id(environ)
+    )
 
 
 def respond_json(request: wrappers.Request, payload: Any) -> wrappers.Response:
@@ -119,28 +123,37 @@ def require(request: wrappers.Request, name: str) -> str:
     return value
 
 
-def int_arg(request: wrappers.Request, name: str, default: Optional[int] = None,
-            lo: Optional[int] = None, hi: Optional[int] = None) -> Optional[int]:
+def int_arg(
+    request: wrappers.Request,
+    name: str,
+    default: Optional[int] = None,
+    lo: Optional[int] = None,
+    hi: Optional[int] = None,
+) -> Optional[int]:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise errors.InvalidArgumentError(f"query parameter {name!r} must be an integer, "
-                                          f"got {raw!r}") from None
+        raise errors.InvalidArgumentError(
+            f"query parameter {name!r} must be an integer, got {raw!r}"
+        ) from None
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise errors.InvalidArgumentError(f"query parameter {name!r} must be in "
-                                          f"[{lo}, {hi}], got {value}")
+        raise errors.InvalidArgumentError(
+            f"query parameter {name!r} must be in [{lo}, {hi}], got {value}"
+        )
     return value
 
 
-def choice_arg(request: wrappers.Request, name: str, allowed, default: Optional[str] = None
-               ) -> Optional[str]:
+def choice_arg(
+    request: wrappers.Request, name: str, allowed, default: Optional[str] = None
+) -> Optional[str]:
     value = request.args.get(name, default)
     if value is not None and value not in allowed:
-        raise errors.InvalidArgumentError(f"query parameter {name!r} must be one of "
-                                          f"{sorted(allowed)}, got {value!r}")
+        raise errors.InvalidArgumentError(
+            f"query parameter {name!r} must be one of {sorted(allowed)}, got {value!r}"
+        )
     return value
 
 
@@ -149,8 +162,10 @@ def vocabulary() -> Dict[str, Any]:
     from the registry: what the tabs show instead of names typed in JavaScript."""
     from tb_archviz import registry
 
-    return {"stats": registry.describe(),
-            "kinds": {r.kind: {"label": r.label} for r in registry.rules().values()}}
+    return {
+        "stats": registry.describe(),
+        "kinds": {r.kind: {"label": r.label} for r in registry.rules().values()},
+    }
 
 
 @wrappers.Request.application

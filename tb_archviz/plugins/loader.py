@@ -4,6 +4,7 @@ TensorBoard loads entry points unguarded, so an ImportError here takes the whole
 ``tensorboard`` command down. This module imports only ``base_plugin``; the plugins
 themselves are imported lazily in ``load()``, where failures are caught and logged.
 """
+
 from tensorboard.plugins import base_plugin
 
 # Summary plugin names, repeated here (not imported) to keep this module import-light;

@@ -14,6 +14,7 @@ FORMAT.md): the coarsest level that still gives about one bucket per two screen 
 plus the newest raw value, so a 100k-step run costs a few hundred small tensors and no step
 is ever sampled away. Runs without a pyramid (older runs, small runs) are read raw.
 """
+
 from __future__ import annotations
 
 import base64
@@ -51,12 +52,25 @@ ANOMALY_CACHE_ENTRIES = 100_000
 # Where each run-level curve comes from, in order of preference: ordinary scalar tags (what
 # Lightning and most scripts log), then a stat name of archviz/stats/run or run_val.
 CURVES = (
-    ("loss", ("train_loss", "train/loss", "loss", "train_loss_step", "Loss/train",
-              "training_loss", "archviz/loss"), (fmt.TAG_RUN, ("loss",))),
-    ("val_loss", ("val_loss", "val/loss", "valid_loss", "validation_loss", "Loss/val",
-                  "val_loss_epoch"), (fmt.TAG_RUN_VAL, ("loss",))),
-    ("grad_norm", ("archviz/grad_norm_total",), (fmt.TAG_RUN, ("grad_norm_total",
-                                                               "grad_norm"))),
+    (
+        "loss",
+        (
+            "train_loss",
+            "train/loss",
+            "loss",
+            "train_loss_step",
+            "Loss/train",
+            "training_loss",
+            "archviz/loss",
+        ),
+        (fmt.TAG_RUN, ("loss",)),
+    ),
+    (
+        "val_loss",
+        ("val_loss", "val/loss", "valid_loss", "validation_loss", "Loss/val", "val_loss_epoch"),
+        (fmt.TAG_RUN_VAL, ("loss",)),
+    ),
+    ("grad_norm", ("archviz/grad_norm_total",), (fmt.TAG_RUN, ("grad_norm_total", "grad_norm"))),
     ("lr", ("archviz/lr", "lr", "learning_rate"), (fmt.TAG_RUN, ("lr", "lr_0", "lr/0"))),
 )
 
@@ -68,8 +82,9 @@ def earliest_problem(anomalies: List[dict]) -> Optional[dict]:
     """The warning or error that began first (ties: errors first), or None. The list's head
     is the pinned first NaN, which is often a consequence of something earlier."""
     rank = {"error": 0, "warning": 1}
-    candidates = [a for a in anomalies if a.get("severity") in rank
-                  and isinstance(a.get("first_step"), int)]
+    candidates = [
+        a for a in anomalies if a.get("severity") in rank and isinstance(a.get("first_step"), int)
+    ]
     if not candidates:
         return None
     return min(candidates, key=lambda a: (a["first_step"], rank[a["severity"]]))
@@ -104,7 +119,7 @@ class _Group:
 
     def __init__(self, path: str):
         self.path = path
-        self.children: list = []   # _Group or int (a row index)
+        self.children: list = []  # _Group or int (a row index)
         self.rows: List[int] = []  # every row under the group, in tree order
 
 
@@ -140,6 +155,7 @@ def group_tree(rows: Sequence[str]) -> _Group:
             kids.append(c)
         node.children = kids
         return node.rows
+
     finish(root)
     return root
 
@@ -157,6 +173,7 @@ def fold_lines(root: _Group, folded: set) -> List[Tuple[str, Any, List[int]]]:
                     walk(c)
             else:
                 out.append(("row", c, [c]))
+
     walk(root)
     return out
 
@@ -173,6 +190,7 @@ def auto_fold(root: _Group, max_lines: int = MAX_LINES) -> set:
                     levels.append([])
                 levels[depth].append(c.path)
                 walk(c, depth + 1)
+
     walk(root, 0)
     folded: set = set()
     for d in range(len(levels) - 1, 0, -1):
@@ -226,8 +244,9 @@ class TimelinePlugin(base_plugin.TBPlugin):
         return (fmt.PLUGIN_HEALTH,)
 
     def frontend_metadata(self):
-        return base_plugin.FrontendMetadata(es_module_path="/static/index.js",
-                                            tab_name="Anomaly Timeline")
+        return base_plugin.FrontendMetadata(
+            es_module_path="/static/index.js", tab_name="Anomaly Timeline"
+        )
 
     # -- cache -----------------------------------------------------------------------------
     def _cached(self, key: tuple, version: tuple, compute, src: reader.Source):
@@ -252,8 +271,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
         flt = reader.run_tag_filter(run, None)
         out: Dict[str, dict] = {}
         for lister in (src.provider.list_tensors, src.provider.list_blob_sequences):
-            listing = lister(src.ctx, experiment_id=src.experiment_id,
-                             plugin_name=fmt.PLUGIN_HEALTH, run_tag_filter=flt)
+            listing = lister(
+                src.ctx,
+                experiment_id=src.experiment_id,
+                plugin_name=fmt.PLUGIN_HEALTH,
+                run_tag_filter=flt,
+            )
             for r, tags in listing.items():
                 out.setdefault(r, {}).update(tags)
         return out
@@ -266,14 +289,21 @@ class TimelinePlugin(base_plugin.TBPlugin):
         series = listing.get(fmt.TAG_LAYERS)
         if series is None:
             return []
-        return self._cached(("layers", run), self._version(series),
-                            lambda: reader.read_layer_tables(src, run).get(run, []), src)
+        return self._cached(
+            ("layers", run),
+            self._version(series),
+            lambda: reader.read_layer_tables(src, run).get(run, []),
+            src,
+        )
 
     def _forward_order(self, src, run) -> Dict[str, int]:
         """{module: forward position} from the run's latest architecture record, if any."""
         listing = src.provider.list_blob_sequences(
-            src.ctx, experiment_id=src.experiment_id, plugin_name=fmt.PLUGIN_GRAPH,
-            run_tag_filter=reader.run_tag_filter(run, fmt.TAG_ARCHITECTURE))
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name=fmt.PLUGIN_GRAPH,
+            run_tag_filter=reader.run_tag_filter(run, fmt.TAG_ARCHITECTURE),
+        )
         series = listing.get(run, {}).get(fmt.TAG_ARCHITECTURE)
         if series is None:
             return {}
@@ -281,10 +311,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
         def compute():
             versions = reader.read_architectures(src, run).get(run, [])
             return reader.module_order(versions[-1][1]) if versions else {}
+
         return self._cached(("order", run), self._version(series), compute, src)
 
-    def _table(self, src, run: str, tag: str, listing: dict,
-               columns: int = DEFAULT_COLUMNS) -> Optional[ds.MinMaxTable]:
+    def _table(
+        self, src, run: str, tag: str, listing: dict, columns: int = DEFAULT_COLUMNS
+    ) -> Optional[ds.MinMaxTable]:
         """The table to draw ``columns`` columns from: the coarsest pyramid level with
         enough buckets (:func:`tb_archviz.downsample.enough_buckets`) plus the newest raw
         value, else the raw tag."""
@@ -302,38 +334,50 @@ class TimelinePlugin(base_plugin.TBPlugin):
             if reader.stats_content(src, run, ptag, pseries) is None:
                 continue
             coarse = self._cached(
-                ("table", run, ptag), self._version(pseries),
+                ("table", run, ptag),
+                self._version(pseries),
                 lambda: self._read_table(src, run, ptag, kind, stats, tables, level=level),
-                src)
+                src,
+            )
             if ds.enough_buckets(len(coarse.steps), columns):
                 return self._cached(
-                    ("tail", run, tag, level), (self._version(series), self._version(pseries)),
+                    ("tail", run, tag, level),
+                    (self._version(series), self._version(pseries)),
                     lambda: self._with_newest(src, run, tag, kind, stats, tables, coarse),
-                    src)
+                    src,
+                )
 
         def compute():
             return self._read_table(src, run, tag, kind, stats, tables)
+
         return self._cached(("table", run, tag), self._version(series), compute, src)
 
-    def _with_newest(self, src, run, tag, kind, stats, tables, coarse: ds.MinMaxTable
-                     ) -> ds.MinMaxTable:
+    def _with_newest(
+        self, src, run, tag, kind, stats, tables, coarse: ds.MinMaxTable
+    ) -> ds.MinMaxTable:
         """A pyramid table followed by the newest raw value past its last bucket."""
-        return coarse.with_newest(self._read_table(src, run, tag, kind, stats, tables,
-                                                   downsample=1))
+        return coarse.with_newest(
+            self._read_table(src, run, tag, kind, stats, tables, downsample=1)
+        )
 
-    def _read_table(self, src, run, tag, kind, stats, tables, level: int = 1,
-                    downsample: Optional[int] = None) -> ds.MinMaxTable:
+    def _read_table(
+        self, src, run, tag, kind, stats, tables, level: int = 1, downsample: Optional[int] = None
+    ) -> ds.MinMaxTable:
         """One stats tag (raw or pyramid ``level``) in forward order, in one read."""
-        series = reader.read_stats(src, run, tag, downsample=downsample, tables=tables) \
-            or reader.empty_stats(tag, stats, tables)
+        series = reader.read_stats(
+            src, run, tag, downsample=downsample, tables=tables
+        ) or reader.empty_stats(tag, stats, tables)
         table = ds.MinMaxTable.from_series(series, stats, level)
         return table.in_module_order(self._forward_order(src, run))
 
     # -- anomalies -------------------------------------------------------------------------
     def _anomalies(self, src, run: str, listing: dict, scalar_version: tuple) -> List[dict]:
         series = listing.get(fmt.TAG_ANOMALIES)
-        version = (self._version(series) if series is not None else None, scalar_version,
-                   tuple(sorted((t, self._version(s)) for t, s in listing.items())))
+        version = (
+            self._version(series) if series is not None else None,
+            scalar_version,
+            tuple(sorted((t, self._version(s)) for t, s in listing.items())),
+        )
 
         def compute():
             try:
@@ -342,12 +386,16 @@ class TimelinePlugin(base_plugin.TBPlugin):
             except Exception as exc:  # a detector bug must not hide the stored records
                 reader.note(src, run, f"offline detectors failed: {type(exc).__name__}: {exc}")
             return order_anomalies(reader.read_anomalies(src, run).get(run, []))
+
         return self._cached(("anomalies", run), version, compute, src)
 
     def _scalar_version(self, src, run) -> tuple:
-        listing = src.provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
-                                              plugin_name="scalars",
-                                              run_tag_filter=reader.run_tag_filter(run, None))
+        listing = src.provider.list_scalars(
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name="scalars",
+            run_tag_filter=reader.run_tag_filter(run, None),
+        )
         return tuple(sorted((t, self._version(s)) for t, s in listing.get(run, {}).items()))
 
     # -- routes ------------------------------------------------------------------------------
@@ -361,9 +409,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
         {run: [message]} for what could not be read. One run's data never fails another's
         entry, and the listings are asked once (``reader.indexed``): linear in runs."""
         health = self._health_listing(src)
-        scalars = src.provider.list_scalars(src.ctx, experiment_id=src.experiment_id,
-                                            plugin_name="scalars",
-                                            run_tag_filter=reader.run_tag_filter(None, None))
+        scalars = src.provider.list_scalars(
+            src.ctx,
+            experiment_id=src.experiment_id,
+            plugin_name="scalars",
+            run_tag_filter=reader.run_tag_filter(None, None),
+        )
         runs = [r for r in reader.list_runs(src) if health.get(r) or scalars.get(r)]
 
         def entry_of(run):
@@ -372,11 +423,21 @@ class TimelinePlugin(base_plugin.TBPlugin):
             except Exception as exc:  # a bug on one run's data must not blank the tab
                 log.warning("tb_archviz: run %s could not be summarised", run, exc_info=True)
                 reader.note(src, run, f"could not be summarised: {type(exc).__name__}: {exc}")
-                return {"run": run, "health": False, "kinds": {}, "run_stats": {},
-                        "scalars": sorted(scalars.get(run, {})), "max_step": None,
-                        "counts": {"error": 0, "warning": 0, "info": 0}, "first": None,
-                        "earliest": None, "hparams": {}, "by_kind": {},
-                        "loss": {"train": None, "val": None}}
+                return {
+                    "run": run,
+                    "health": False,
+                    "kinds": {},
+                    "run_stats": {},
+                    "scalars": sorted(scalars.get(run, {})),
+                    "max_step": None,
+                    "counts": {"error": 0, "warning": 0, "info": 0},
+                    "first": None,
+                    "earliest": None,
+                    "hparams": {},
+                    "by_kind": {},
+                    "loss": {"train": None, "val": None},
+                }
+
         # Each run's anomaly records are a few blob reads (cached until they change); runs
         # are independent, so a logdir of many runs is read in parallel.
         if len(runs) > 1:
@@ -389,10 +450,17 @@ class TimelinePlugin(base_plugin.TBPlugin):
     def _last_losses(self, src, run: str, run_scalars: dict) -> dict:
         """The last value of the run's first training-loss and first validation-loss scalar
         tags (``train_loss`` / ``val_loss``...), None where not logged; one point each."""
-        val = sorted(t for t in run_scalars if detectors.is_loss_tag(t) and
-                     re.search(r"val", t, re.I))
-        train = sorted((t for t in run_scalars if detectors.is_loss_tag(t) and
-                        not re.search(r"val|test", t, re.I)), key=lambda t: ("epoch" in t, t))
+        val = sorted(
+            t for t in run_scalars if detectors.is_loss_tag(t) and re.search(r"val", t, re.I)
+        )
+        train = sorted(
+            (
+                t
+                for t in run_scalars
+                if detectors.is_loss_tag(t) and not re.search(r"val|test", t, re.I)
+            ),
+            key=lambda t: ("epoch" in t, t),
+        )
         wanted = tuple(train[:1] + val[:1])
         if not wanted:
             return {"train": None, "val": None}
@@ -400,27 +468,35 @@ class TimelinePlugin(base_plugin.TBPlugin):
 
         def compute():
             data = src.provider.read_scalars(
-                src.ctx, experiment_id=src.experiment_id, plugin_name="scalars",
-                downsample=1, run_tag_filter=provider.RunTagFilter(runs=[run], tags=wanted))
+                src.ctx,
+                experiment_id=src.experiment_id,
+                plugin_name="scalars",
+                downsample=1,
+                run_tag_filter=provider.RunTagFilter(runs=[run], tags=wanted),
+            )
             got = data.get(run, {})
 
             def last(tags):
                 points = got.get(tags[0]) if tags else None
                 return _finite_or_none(points[-1].value) if points else None
+
             return {"train": last(train), "val": last(val)}
+
         return self._cached(("losses", run), version, compute, src)
 
     def _run_entry(self, src, run: str, tags: dict, run_scalars: dict) -> dict:
         anomalies = self._anomalies(src, run, tags, self._scalar_version(src, run))
         kinds = {}
         for tag, series in tags.items():
-            if tag.startswith(fmt.TAG_STATS_PREFIX) and \
-                    sink_mod.split_pyramid_tag(tag)[1] is None:
+            if tag.startswith(fmt.TAG_STATS_PREFIX) and sink_mod.split_pyramid_tag(tag)[1] is None:
                 got = reader.stats_content(src, run, tag, series)
                 if got is not None:
-                    kinds[tag[len(fmt.TAG_STATS_PREFIX):]] = got[1]
-        steps = [int(s.max_step) for s in list(tags.values()) + list(run_scalars.values())
-                 if getattr(s, "max_step", None) is not None]
+                    kinds[tag[len(fmt.TAG_STATS_PREFIX) :]] = got[1]
+        steps = [
+            int(s.max_step)
+            for s in list(tags.values()) + list(run_scalars.values())
+            if getattr(s, "max_step", None) is not None
+        ]
         counts = collections.Counter(a.get("severity", "info") for a in anomalies)
         return {
             "run": run,
@@ -433,12 +509,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
             "first": anomalies[0] if anomalies else None,
             "earliest": earliest_problem(anomalies),
             "hparams": sweeps.plugin_hparams(src, run),
-            "by_kind": dict(sorted(collections.Counter(a.get("kind", "?")
-                                                       for a in anomalies).items())),
+            "by_kind": dict(
+                sorted(collections.Counter(a.get("kind", "?") for a in anomalies).items())
+            ),
             "loss": self._last_losses(src, run, run_scalars),
             # for run_splits only (dropped before the answer goes out)
-            "_marks": [{"kind": a.get("kind"), "severity": a.get("severity")}
-                       for a in anomalies],
+            "_marks": [{"kind": a.get("kind"), "severity": a.get("severity")} for a in anomalies],
         }
 
     def _run_arg(self, request, src) -> Tuple[str, dict]:
@@ -457,20 +533,25 @@ class TimelinePlugin(base_plugin.TBPlugin):
         lines = common.choice_arg(request, "lines", ("rows", "auto", "folded"), default="rows")
         planes = common.choice_arg(request, "planes", ("both", "max", "min"), default="both")
         fold = [f for f in request.args.getlist("fold") if f]
-        return _respond(request, src, run, self._heatmap_impl(src, run, listing, kind, stat,
-                                                             columns, lines, fold, planes))
+        return _respond(
+            request,
+            src,
+            run,
+            self._heatmap_impl(src, run, listing, kind, stat, columns, lines, fold, planes),
+        )
 
-    def _heatmap_impl(self, src, run, listing, kind, stat, columns, lines="rows",
-                      fold=(), planes="both") -> dict:
+    def _heatmap_impl(
+        self, src, run, listing, kind, stat, columns, lines="rows", fold=(), planes="both"
+    ) -> dict:
         table = self._table(src, run, fmt.stats_tag(kind), listing, columns)
         if table is None or not len(table.steps):
-            raise errors.NotFoundError(f"run {run!r} has no {kind} statistics"
-                                       + _skipped(src, run))
+            raise errors.NotFoundError(f"run {run!r} has no {kind} statistics" + _skipped(src, run))
         if stat is None:
             stat = table.stats[0] if table.stats else None
         if stat not in table.stats:
             raise errors.InvalidArgumentError(
-                f"query parameter 'stat' must be one of {table.stats}, got {stat!r}")
+                f"query parameter 'stat' must be one of {table.stats}, got {stat!r}"
+            )
         starts = bucket_starts(table.steps, columns)
         lo, hi = minmax_planes(*table.stat_planes(table.stats.index(stat)), starts)
         ends = np.r_[starts[1:], len(table.steps)] - 1
@@ -478,11 +559,19 @@ class TimelinePlugin(base_plugin.TBPlugin):
         pos_min, fin_max = _finite_range(lo, hi)
         finite_lo = [float(a[np.isfinite(a)].min()) for a in (lo, hi) if np.isfinite(a).any()]
         out = {
-            "run": run, "kind": kind, "stat": stat, "stats": table.stats,
-            "rows": table.rows, "layers": table.layers,
-            "steps_total": int(table.covered), "sampled": table.sampled, "level": table.level,
-            "first_step": table.first[starts].tolist(), "last_step": table.steps[ends].tolist(),
-            "positive_min": pos_min, "finite_max": fin_max,
+            "run": run,
+            "kind": kind,
+            "stat": stat,
+            "stats": table.stats,
+            "rows": table.rows,
+            "layers": table.layers,
+            "steps_total": int(table.covered),
+            "sampled": table.sampled,
+            "level": table.level,
+            "first_step": table.first[starts].tolist(),
+            "last_step": table.steps[ends].tolist(),
+            "positive_min": pos_min,
+            "finite_max": fin_max,
             "finite_min": min(finite_lo) if finite_lo else None,
             "encoding": "float32-base64,column-major[columns][lines]",
         }
@@ -494,8 +583,10 @@ class TimelinePlugin(base_plugin.TBPlugin):
             folded = auto_fold(tree) if lines == "auto" else set(fold)
             visible = fold_lines(tree, folded)
             lo, hi = line_planes(lo, hi, visible)
-            out["lines"] = [{"row": key} if what == "row" else {"group": key, "rows": len(rows)}
-                            for what, key, rows in visible]
+            out["lines"] = [
+                {"row": key} if what == "row" else {"group": key, "rows": len(rows)}
+                for what, key, rows in visible
+            ]
             shown = {key for what, key, _ in visible if what == "group"}
             out["folded"] = sorted(folded & shown)
         if planes in ("both", "min"):
@@ -519,8 +610,12 @@ class TimelinePlugin(base_plugin.TBPlugin):
         return _respond(request, src, run, self._curves_impl(src, run, listing, columns))
 
     def _curves_impl(self, src, run, listing, columns) -> dict:
-        scalars = self._cached(("scalars", run), self._scalar_version(src, run),
-                               lambda: reader.read_scalar_series(src, run).get(run, {}), src)
+        scalars = self._cached(
+            ("scalars", run),
+            self._scalar_version(src, run),
+            lambda: reader.read_scalar_series(src, run).get(run, {}),
+            src,
+        )
         curves = []
         for name, tags, (tag, stat_names) in CURVES:
             steps = lo = hi = None
@@ -547,12 +642,22 @@ class TimelinePlugin(base_plugin.TBPlugin):
                 continue
             order = np.argsort(steps, kind="stable")
             steps = steps[order]
-            lo, hi = (np.asarray(lo, np.float64)[order],) * 2 if hi is lo else \
-                (np.asarray(lo, np.float64)[order], np.asarray(hi, np.float64)[order])
+            lo, hi = (
+                (np.asarray(lo, np.float64)[order],) * 2
+                if hi is lo
+                else (np.asarray(lo, np.float64)[order], np.asarray(hi, np.float64)[order])
+            )
             starts = bucket_starts(steps, columns)
             lo, hi = minmax_planes(lo, hi, starts)
-            curves.append({"name": name, "source": source, "step": steps[starts].tolist(),
-                           "min": _jsonable(lo), "max": _jsonable(hi)})
+            curves.append(
+                {
+                    "name": name,
+                    "source": source,
+                    "step": steps[starts].tolist(),
+                    "min": _jsonable(lo),
+                    "max": _jsonable(hi),
+                }
+            )
         return {"run": run, "curves": curves}
 
     @wrappers.Request.application
@@ -569,20 +674,27 @@ class TimelinePlugin(base_plugin.TBPlugin):
             table = self._table(src, run, fmt.stats_tag(kind), listing, columns)
             if table is None:
                 continue
-            idx = [i for i, (row, lay) in enumerate(zip(table.rows, table.layers))
-                   if lay == layer or row == layer or row.startswith(layer + ".")][:16]
+            idx = [
+                i
+                for i, (row, lay) in enumerate(zip(table.rows, table.layers))
+                if lay == layer or row == layer or row.startswith(layer + ".")
+            ][:16]
             if not idx:
                 continue
             starts = bucket_starts(table.steps, columns)
             lo, hi = minmax_planes(*table.select(idx), starts)
-            kinds[kind] = {"rows": [table.rows[i] for i in idx], "stats": table.stats,
-                           "step": table.steps[starts].tolist(),
-                           # [row][stat][column]
-                           "min": _jsonable(np.transpose(lo, (1, 2, 0))),
-                           "max": _jsonable(np.transpose(hi, (1, 2, 0)))}
+            kinds[kind] = {
+                "rows": [table.rows[i] for i in idx],
+                "stats": table.stats,
+                "step": table.steps[starts].tolist(),
+                # [row][stat][column]
+                "min": _jsonable(np.transpose(lo, (1, 2, 0))),
+                "max": _jsonable(np.transpose(hi, (1, 2, 0))),
+            }
         if not kinds:
-            raise errors.NotFoundError(f"run {run!r} has no statistics for layer {layer!r}"
-                                       + _skipped(src, run))
+            raise errors.NotFoundError(
+                f"run {run!r} has no statistics for layer {layer!r}" + _skipped(src, run)
+            )
         return {"run": run, "layer": layer, "kinds": kinds}
 
 
@@ -609,8 +721,7 @@ def run_splits(entries: List[dict]) -> List[dict]:
     """``/runs`` ``splits``: for every hyperparameter and every anomaly kind (and ``kind``
     None: any warning or error), the :func:`tb_archviz.sweeps.find_split` sentence where a
     split is clear; pairs without one are absent. Pops each entry's private ``_marks``."""
-    runs = [{"hparams": e.get("hparams") or {}, "anomalies": e.pop("_marks", [])}
-            for e in entries]
+    runs = [{"hparams": e.get("hparams") or {}, "anomalies": e.pop("_marks", [])} for e in entries]
     names = sorted({k for r in runs for k in r["hparams"]})
     kinds = sorted({a["kind"] for r in runs for a in r["anomalies"] if a.get("kind")})
     out = []
@@ -631,9 +742,15 @@ def order_anomalies(records: Sequence[dict]) -> List[dict]:
         step = rec.get("first_step")
         return step if isinstance(step, (int, float)) else float("inf")
 
-    out = sorted((dict(r) for r in records),
-                 key=lambda r: (first(r), rank.get(r.get("severity"), 3), str(r.get("kind")),
-                                str(r.get("layer"))))
+    out = sorted(
+        (dict(r) for r in records),
+        key=lambda r: (
+            first(r),
+            rank.get(r.get("severity"), 3),
+            str(r.get("kind")),
+            str(r.get("layer")),
+        ),
+    )
     nonfinite = [i for i, r in enumerate(out) if r.get("kind") == "non_finite"]
     for r in out:
         r["pinned"] = False

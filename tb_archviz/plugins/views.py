@@ -2,6 +2,7 @@
 and the 2-D input planes (playground). Mounted by ``ArchitecturePlugin.get_plugin_apps``;
 reads only through the data provider. Tags and payloads: FORMAT.md "View snapshots".
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional
@@ -21,18 +22,29 @@ def weights_impl(src: reader.Source, run: str, step: Optional[int] = None) -> Di
     """Every snapshotted parameter of ``run`` at the latest snapshot at or before ``step``
     (the latest when None): ``{"steps", "step", "params": {name: {module, param, class,
     kind, shape, values}}}``."""
-    listing = src.provider.list_tensors(src.ctx, experiment_id=src.experiment_id,
-                                        plugin_name=fmt.PLUGIN_GRAPH,
-                                        run_tag_filter=reader.run_tag_filter(run, None))
-    tags = {tag: series for tag, series in listing.get(run, {}).items()
-            if tag.startswith(fmt.TAG_WEIGHTS_PREFIX)}
+    listing = src.provider.list_tensors(
+        src.ctx,
+        experiment_id=src.experiment_id,
+        plugin_name=fmt.PLUGIN_GRAPH,
+        run_tag_filter=reader.run_tag_filter(run, None),
+    )
+    tags = {
+        tag: series
+        for tag, series in listing.get(run, {}).items()
+        if tag.startswith(fmt.TAG_WEIGHTS_PREFIX)
+    }
     if not tags:
-        raise errors.NotFoundError(f"run {run!r} has no weight snapshots (only layers small "
-                                   "enough to draw as neurons are snapshotted)")
+        raise errors.NotFoundError(
+            f"run {run!r} has no weight snapshots (only layers small "
+            "enough to draw as neurons are snapshotted)"
+        )
     data = src.provider.read_tensors(
-        src.ctx, experiment_id=src.experiment_id, plugin_name=fmt.PLUGIN_GRAPH,
+        src.ctx,
+        experiment_id=src.experiment_id,
+        plugin_name=fmt.PLUGIN_GRAPH,
         downsample=MAX_SAMPLES,
-        run_tag_filter=reader.run_tag_filter(run, None)).get(run, {})
+        run_tag_filter=reader.run_tag_filter(run, None),
+    ).get(run, {})
     steps = sorted({int(d.step) for tag in tags for d in data.get(tag, [])})
     if not steps:
         raise errors.NotFoundError(f"run {run!r} has no weight snapshots")
@@ -53,11 +65,15 @@ def weights_impl(src: reader.Source, run: str, step: Optional[int] = None) -> Di
         except (TypeError, ValueError) as exc:  # not a numeric tensor: skip it (issue 12)
             reader.note(src, run, f"{tag} at step {datum.step} skipped: {exc}")
             continue
-        params[tag[len(fmt.TAG_WEIGHTS_PREFIX):]] = {
-            "module": content.get("module"), "param": content.get("param"),
-            "class": content.get("class"), "kind": content.get("kind"),
-            "shape": list(arr.shape), "step": int(datum.step),
-            "values": [float(v) for v in arr.reshape(-1)]}
+        params[tag[len(fmt.TAG_WEIGHTS_PREFIX) :]] = {
+            "module": content.get("module"),
+            "param": content.get("param"),
+            "class": content.get("class"),
+            "kind": content.get("kind"),
+            "shape": list(arr.shape),
+            "step": int(datum.step),
+            "values": [float(v) for v in arr.reshape(-1)],
+        }
     return {"run": run, "steps": steps, "step": chosen, "params": params}
 
 
@@ -65,8 +81,10 @@ def playground_impl(src: reader.Source, run: str) -> Dict[str, Any]:
     """Every playground frame of ``run``: ``{"steps": [...], "frames": [payload, ...]}``."""
     frames = reader.read_json_blobs(src, fmt.PLUGIN_GRAPH, fmt.TAG_PLAYGROUND, run).get(run)
     if not frames:
-        raise errors.NotFoundError(f"run {run!r} has no playground frames (the model's "
-                                   "example input must be a float [N, 2] batch)")
+        raise errors.NotFoundError(
+            f"run {run!r} has no playground frames (the model's "
+            "example input must be a float [N, 2] batch)"
+        )
     frames = sorted(frames, key=lambda f: f[0])
     return {"run": run, "steps": [s for s, _ in frames], "frames": [p for _, p in frames]}
 

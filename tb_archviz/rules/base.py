@@ -1,6 +1,7 @@
 """What every rule shares: the evidence of one logging step (:class:`StepStats`), a symptom
 (:class:`Flag`), the rules' streaming state (:class:`State`), number formatting and the
 anomaly record (FORMAT.md "Anomaly record"). No torch."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -68,11 +69,11 @@ class Flag:
     threshold: float
     stat: str
     severity: str
-    what: str            # "what happened, where" (the tracker adds "since when")
-    score: float = 0.0   # which of several rows of one layer is the worst
-    channel: str = ""    # keeps apart episodes that share (kind, layer, tag): train/val input
-    remedy: Optional[str] = None   # advice built from the evidence; None: the rule's default
-    acute: Optional[bool] = None   # set from the rule by the Detector
+    what: str  # "what happened, where" (the tracker adds "since when")
+    score: float = 0.0  # which of several rows of one layer is the worst
+    channel: str = ""  # keeps apart episodes that share (kind, layer, tag): train/val input
+    remedy: Optional[str] = None  # advice built from the evidence; None: the rule's default
+    acute: Optional[bool] = None  # set from the rule by the Detector
 
     @property
     def key(self) -> tuple:
@@ -103,7 +104,7 @@ def _num(d: Dict[str, Any], key: str) -> float:
 
 
 def _median(xs: Sequence[float]) -> float:
-    return float(statistics.median(xs)) if xs else math.nan   # short lists: no numpy
+    return float(statistics.median(xs)) if xs else math.nan  # short lists: no numpy
 
 
 @dataclasses.dataclass
@@ -115,14 +116,14 @@ class State:
     update_baseline: List[float] = dataclasses.field(default_factory=list)
     loss: Dict[str, Any] = dataclasses.field(default_factory=dict)
     last_train_input: Dict[str, float] = dataclasses.field(default_factory=dict)
-    input_ref: List[List[float]] = dataclasses.field(default_factory=list)   # [mean, std]
+    input_ref: List[List[float]] = dataclasses.field(default_factory=list)  # [mean, std]
     feature_ref: List[List[List[float]]] = dataclasses.field(default_factory=list)
     lr_max: List[float] = dataclasses.field(default_factory=list)
     metrics: Dict[str, List[List[float]]] = dataclasses.field(default_factory=dict)
     points: int = 0
-    same_input: int = 0          # logging points in a row with an identical input batch
+    same_input: int = 0  # logging points in a row with an identical input batch
     last_input: List[float] = dataclasses.field(default_factory=list)
-    weight_norm0: float = float("nan")   # median weight-matrix norm at the first point
+    weight_norm0: float = float("nan")  # median weight-matrix norm at the first point
     grad_totals: List[List[float]] = dataclasses.field(default_factory=list)  # step, norm, loss
     grad_total_early: List[float] = dataclasses.field(default_factory=list)
     loss0: float = float("nan")
@@ -134,15 +135,18 @@ class State:
             if math.isfinite(v):
                 h = self.grad_history.setdefault(name, [])
                 h.append([float(step), float(v)])
-                del h[:-self.HISTORY]
+                del h[: -self.HISTORY]
 
 
 def _groups(s: StepStats) -> List[dict]:
     out = []
     for opt in s.context.get("optimizers") or []:
         if isinstance(opt, dict):
-            out += [dict(g, _class=opt.get("class")) for g in opt.get("groups") or []
-                    if isinstance(g, dict)]
+            out += [
+                dict(g, _class=opt.get("class"))
+                for g in opt.get("groups") or []
+                if isinstance(g, dict)
+            ]
     return out
 
 
@@ -152,9 +156,12 @@ def _update_columns(s: StepStats) -> Tuple[List[str], np.ndarray, np.ndarray, np
     names = s.rows["updates"]
     n = len(names)
     w = s.tables.get("weights", {})
-    return (names, _col(s.tables["updates"], "ratio", n),
-            _col(w, "ndim", n) if w else np.full(n, 2.0),
-            _col(w, "norm", n) if w else np.ones(n))
+    return (
+        names,
+        _col(s.tables["updates"], "ratio", n),
+        _col(w, "ndim", n) if w else np.full(n, 2.0),
+        _col(w, "norm", n) if w else np.ones(n),
+    )
 
 
 def _median_update(s: StepStats) -> float:
@@ -169,16 +176,23 @@ def _median_update(s: StepStats) -> float:
 def _since(first: int, last: int) -> str:
     # One grammar with the Timeline tab (frontend/src/timeline/sentences.js, issue 16): "at
     # step N" for one step, "since step A (still at step B)" while it lasts.
-    return f" at step {first}" if first == last else f" since step {first} (still at " \
-        f"step {last})"
+    return f" at step {first}" if first == last else f" since step {first} (still at step {last})"
 
 
 def make_record(f: Flag, first_step: int, last_step: int) -> dict:
-    return Anomaly(kind=f.kind, layer=f.layer, tag=f.tag, first_step=int(first_step),
-                   last_step=int(last_step), severity=f.severity,
-                   value=_json_float(f.value), threshold=_json_float(f.threshold),
-                   stat=f.stat, message=f.what + _since(first_step, last_step) + ".",
-                   remedy=f.remedy or remedy_of(f.kind)).to_json()
+    return Anomaly(
+        kind=f.kind,
+        layer=f.layer,
+        tag=f.tag,
+        first_step=int(first_step),
+        last_step=int(last_step),
+        severity=f.severity,
+        value=_json_float(f.value),
+        threshold=_json_float(f.threshold),
+        stat=f.stat,
+        message=f.what + _since(first_step, last_step) + ".",
+        remedy=f.remedy or remedy_of(f.kind),
+    ).to_json()
 
 
 def _json_float(x: float) -> Optional[float]:

@@ -5,6 +5,7 @@ loop habits bugs hide in: where ``zero_grad`` sits, clipping, train/eval mode, a
 hook that changes batches mid-run). :func:`train` runs it as a plain PyTorch loop, optionally
 under :class:`tb_archviz.callbacks.ArchVizRecorder`, and returns what the sanity check needs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-Batch = Any   # a tensor, or a tuple of tensors passed as positional arguments
+Batch = Any  # a tensor, or a tuple of tensors passed as positional arguments
 
 
 # ----------------------------------------------------------------------------- data
@@ -23,6 +24,7 @@ Batch = Any   # a tensor, or a tuple of tensors passed as positional arguments
 class Data:
     """Training and validation sets. ``task``: ``classify`` (integer classes, argmax),
     ``binary`` (float 0/1 targets), ``regress`` (float targets, scored by R²)."""
+
     x: Batch
     y: torch.Tensor
     x_val: Batch
@@ -38,20 +40,29 @@ def size(x: Batch) -> int:
     return len(x[0]) if isinstance(x, tuple) else len(x)
 
 
-def _teacher_labels(x: torch.Tensor, classes: int, g: torch.Generator, hidden: int = 32
-                    ) -> torch.Tensor:
+def _teacher_labels(
+    x: torch.Tensor, classes: int, g: torch.Generator, hidden: int = 32
+) -> torch.Tensor:
     """A linear rule plus a smaller random two-layer one, each logit centred and scaled so
     that the classes come out roughly balanced."""
+
     def unit(z: torch.Tensor) -> torch.Tensor:
         return (z - z.mean(0)) / z.std(0)
+
     w1 = torch.randn(x.shape[1], hidden, generator=g)
     w2 = torch.randn(hidden, classes, generator=g)
     wl = torch.randn(x.shape[1], classes, generator=g)
     return (unit(torch.relu(x @ w1) @ w2) + 3.0 * unit(x @ wl)).argmax(1)
 
 
-def tabular(n: int = 1024, d: int = 16, classes: int = 4, seed: int = 0, n_val: int = 256,
-            label_noise: float = 0.0) -> Data:
+def tabular(
+    n: int = 1024,
+    d: int = 16,
+    classes: int = 4,
+    seed: int = 0,
+    n_val: int = 256,
+    label_noise: float = 0.0,
+) -> Data:
     """Gaussian inputs labelled by a random teacher: learnable by a small MLP in a few
     hundred steps (about 85 % validation accuracy), and large enough (1024) that 200 steps
     of batch 32 do not overfit it. ``label_noise`` relabels that fraction
@@ -68,8 +79,9 @@ def tabular(n: int = 1024, d: int = 16, classes: int = 4, seed: int = 0, n_val: 
 
 def binary(n: int = 256, d: int = 16, seed: int = 0) -> Data:
     data = tabular(n, d, 2, seed)
-    return Data(data.x, data.y.float()[:, None], data.x_val, data.y_val.float()[:, None],
-                task="binary")
+    return Data(
+        data.x, data.y.float()[:, None], data.x_val, data.y_val.float()[:, None], task="binary"
+    )
 
 
 def regression(n: int = 256, d: int = 8, seed: int = 0, scale: float = 1.0) -> Data:
@@ -82,21 +94,24 @@ def regression(n: int = 256, d: int = 8, seed: int = 0, scale: float = 1.0) -> D
     return Data(x[:n], y[:n], x[n:], y[n:], task="regress")
 
 
-def images(n: int = 256, classes: int = 4, size_: int = 8, channels: int = 3, seed: int = 0
-           ) -> Data:
+def images(
+    n: int = 256, classes: int = 4, size_: int = 8, channels: int = 3, seed: int = 0
+) -> Data:
     """Stripes of a class-specific frequency and orientation plus noise, [N, C, H, W]."""
     g = torch.Generator().manual_seed(3000 + seed)
     y = torch.randint(0, classes, (2 * n,), generator=g)
     xs = torch.linspace(0, 1, size_)
     grids = [xs[None, :].expand(size_, size_), xs[:, None].expand(size_, size_)]
     base = torch.stack([torch.sin((c // 2 + 1) * math.pi * grids[c % 2]) for c in range(classes)])
-    x = base[y][:, None].repeat(1, channels, 1, 1) + \
-        0.5 * torch.randn(2 * n, channels, size_, size_, generator=g)
+    x = base[y][:, None].repeat(1, channels, 1, 1) + 0.5 * torch.randn(
+        2 * n, channels, size_, size_, generator=g
+    )
     return Data(x[:n], y[:n], x[n:], y[n:])
 
 
-def sequences(n: int = 256, length: int = 12, vocab: int = 16, classes: int = 4, seed: int = 0
-              ) -> Data:
+def sequences(
+    n: int = 256, length: int = 12, vocab: int = 16, classes: int = 4, seed: int = 0
+) -> Data:
     """Token sequences classified by their most frequent token bucket."""
     g = torch.Generator().manual_seed(4000 + seed)
     tokens = torch.randint(0, vocab, (2 * n, length), generator=g)
@@ -119,13 +134,20 @@ class MLP(nn.Module):
     """``fc1, act1, fc2, act2, ..., fcN`` (+ ``bnK``/``dropK`` after each hidden linear,
     + ``out_act`` after the last), with readable qualified names for the culprit check."""
 
-    def __init__(self, d_in: int, hidden: Sequence[int], d_out: int,
-                 act: Callable[[], nn.Module] = nn.ReLU, out_act: Optional[nn.Module] = None,
-                 norm: Optional[Callable[[int], nn.Module]] = None, dropout: float = 0.0,
-                 detach_after: Optional[str] = None):
+    def __init__(
+        self,
+        d_in: int,
+        hidden: Sequence[int],
+        d_out: int,
+        act: Callable[[], nn.Module] = nn.ReLU,
+        out_act: Optional[nn.Module] = None,
+        norm: Optional[Callable[[int], nn.Module]] = None,
+        dropout: float = 0.0,
+        detach_after: Optional[str] = None,
+    ):
         super().__init__()
         self.order: List[str] = []
-        self.detach_after = detach_after   # a `.detach()` written into forward (a bug)
+        self.detach_after = detach_after  # a `.detach()` written into forward (a bug)
         sizes = [d_in, *hidden]
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
             self._add(f"fc{i}", nn.Linear(a, b))
@@ -162,6 +184,7 @@ class Scenario:
     best name; kinds outside DESIGN.md §3 are proposals), ``layer`` the acceptable culprits
     (qualified module names; ``None`` in the tuple = a run-level record is right), ``advice``
     keywords (any one, case-insensitive, in message + remedy)."""
+
     name: str
     source: str
     description: str
@@ -169,17 +192,18 @@ class Scenario:
     expected: Tuple[str, ...]
     layer: Tuple[Optional[str], ...]
     advice: Tuple[str, ...]
-    margin: float = 0.1        # the fixed run's metric must beat the buggy run's by this
-    evidence: str = ""         # what the bug leaves in today's statistics (for the report)
+    margin: float = 0.1  # the fixed run's metric must beat the buggy run's by this
+    evidence: str = ""  # what the bug leaves in today's statistics (for the report)
 
 
 @dataclasses.dataclass
 class Healthy:
     """A healthy modern setup that must raise nothing at warning level or above."""
+
     name: str
     description: str
     build: Callable[[], "Setup"]
-    min_metric: float          # it must train: final validation metric at least this
+    min_metric: float  # it must train: final validation metric at least this
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -191,30 +215,31 @@ class Setup:
     data: Data
     steps: int = 200
     batch: int = 32
-    sched: Any = None                 # stepped once per optimizer step
-    zero_grad: str = "before"         # "before" | "never" | "after_backward" (wipes the grads)
-    clip: Optional[float] = None      # clip_grad_norm_ max norm
-    train_mode: bool = True           # False: the model stays in eval mode while it trains
-    accumulate: int = 1               # micro-batches per optimizer step
-    batch_hook: Optional[Callable[[int, torch.Tensor, torch.Tensor],
-                                  Tuple[torch.Tensor, torch.Tensor]]] = None
+    sched: Any = None  # stepped once per optimizer step
+    zero_grad: str = "before"  # "before" | "never" | "after_backward" (wipes the grads)
+    clip: Optional[float] = None  # clip_grad_norm_ max norm
+    train_mode: bool = True  # False: the model stays in eval mode while it trains
+    accumulate: int = 1  # micro-batches per optimizer step
+    batch_hook: Optional[
+        Callable[[int, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor]]
+    ] = None
     predict: Optional[Callable[[torch.Tensor], torch.Tensor]] = None  # output -> prediction
-    input_dtype: Optional[torch.dtype] = None   # cast float inputs (a half model)
+    input_dtype: Optional[torch.dtype] = None  # cast float inputs (a half model)
     val_every: int = 20
-    sequence_output: bool = False     # outputs [B, T, V] against targets [B, T]
+    sequence_output: bool = False  # outputs [B, T, V] against targets [B, T]
 
 
 @dataclasses.dataclass
 class Result:
-    losses: List[float]                   # training loss per optimizer step
-    val: List[Tuple[int, float, float]]   # (step, validation loss, validation metric)
-    metric: float                         # final validation metric (accuracy or R²)
-    train_metric: float                   # final training-set metric
-    nonfinite: bool                       # a non-finite loss or weight appeared
+    losses: List[float]  # training loss per optimizer step
+    val: List[Tuple[int, float, float]]  # (step, validation loss, validation metric)
+    metric: float  # final validation metric (accuracy or R²)
+    train_metric: float  # final training-set metric
+    nonfinite: bool  # a non-finite loss or weight appeared
     seconds: float
 
     def final_loss(self, frac: float = 0.1) -> float:
-        tail = self.losses[-max(1, int(len(self.losses) * frac)):]
+        tail = self.losses[-max(1, int(len(self.losses) * frac)) :]
         return float(sum(tail) / len(tail))
 
 
@@ -272,8 +297,12 @@ def _nonfinite_weights(model: nn.Module) -> bool:
     return any(not bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
-def train(s: Setup, recorder: Any = None, seed: int = 0,
-          on_validation: Optional[Callable[[int, float, float], None]] = None) -> Result:
+def train(
+    s: Setup,
+    recorder: Any = None,
+    seed: int = 0,
+    on_validation: Optional[Callable[[int, float, float], None]] = None,
+) -> Result:
     """Train ``s`` with a plain PyTorch loop; with ``recorder`` (an ``ArchVizRecorder``) the
     README's calls are made at their places. Validation every ``val_every`` steps."""
     t0 = time.perf_counter()
@@ -310,21 +339,29 @@ def train(s: Setup, recorder: Any = None, seed: int = 0,
         losses.append(step_loss)
         nonfinite = nonfinite or not math.isfinite(step_loss)
         if recorder is not None:
-            recorder.end_step(loss.detach() if s.accumulate == 1 else torch.tensor(step_loss),
-                              lrs=[grp["lr"] for grp in s.opt.param_groups])
+            recorder.end_step(
+                loss.detach() if s.accumulate == 1 else torch.tensor(step_loss),
+                lrs=[grp["lr"] for grp in s.opt.param_groups],
+            )
         last = step == s.steps - 1
         if (step + 1) % s.val_every == 0 or last:
-            v_loss, v_metric = evaluate(s, s.data.x_val, s.data.y_val)   # modes restored
+            v_loss, v_metric = evaluate(s, s.data.x_val, s.data.y_val)  # modes restored
             val.append((step, v_loss, v_metric))
             if on_validation is not None:
                 on_validation(step, v_loss, v_metric)
             if recorder is not None:
                 recorder.validation_batch(step, _cast(s.data.x_val, s.input_dtype))
-                if hasattr(recorder, "log_metrics"):     # planned API (issue 11, item 3)
+                if hasattr(recorder, "log_metrics"):  # planned API (issue 11, item 3)
                     metric = "val_r2" if s.data.task == "regress" else "val_acc"
                     recorder.log_metrics(step, {"val_loss": v_loss, metric: v_metric})
                 recorder.end_epoch(step)
     nonfinite = nonfinite or _nonfinite_weights(s.model)
     _, train_metric = evaluate(s, s.data.x, s.data.y)
-    return Result(losses, val, val[-1][2] if val else float("nan"), train_metric, nonfinite,
-                  time.perf_counter() - t0)
+    return Result(
+        losses,
+        val,
+        val[-1][2] if val else float("nan"),
+        train_metric,
+        nonfinite,
+        time.perf_counter() - t0,
+    )

@@ -12,6 +12,7 @@ issue 11 (item 3) are made when the recorder has them: ``watch_optimizers([opt])
 ``watch_optimizer(opt)``), ``watch_loss(loss_fn)`` and ``log_metrics(step, {"val_loss": ...,
 "val_acc": ...})`` (``val_r2`` for regression).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,9 +30,9 @@ import torch
 
 from tests.bugs.core import Healthy, Result, Scenario, Setup, _cast, take, train
 
-LOG_EVERY = 5                  # tiny runs (100-300 steps) need enough logging points
+LOG_EVERY = 5  # tiny runs (100-300 steps) need enough logging points
 ALARM = ("warning", "error")
-TRAINS = {"classify": 0.6, "binary": 0.75, "regress": 0.3}   # the fixed run must reach this
+TRAINS = {"classify": 0.6, "binary": 0.75, "regress": 0.3}  # the fixed run must reach this
 
 
 # ----------------------------------------------------------------------------- monitored run
@@ -44,8 +45,7 @@ def record(setup: Setup, logdir: str, seed: int = 0, trainer: str = "plain") -> 
         return train_lightning(setup, logdir, LOG_EVERY, seed)
     from tb_archviz.callbacks import ArchVizRecorder
 
-    rec = ArchVizRecorder(setup.model, logdir=logdir, log_every_n_steps=LOG_EVERY,
-                          snapshots=False)
+    rec = ArchVizRecorder(setup.model, logdir=logdir, log_every_n_steps=LOG_EVERY, snapshots=False)
     # Planned API (issue 11, item 3): guarded so the harness runs on today's recorder.
     if hasattr(rec, "watch_optimizers"):
         rec.watch_optimizers([setup.opt])
@@ -64,9 +64,13 @@ def findings(logdir: str) -> List[dict]:
     """Every anomaly record of every run in ``logdir``, as ``inspect --json`` prints them."""
     try:
         from tb_archviz.cli import inspect_logdir
-    except ImportError:     # the in-process function moved: use the command itself
-        out = subprocess.run([sys.executable, "-m", "tb_archviz", "inspect", logdir, "--json"],
-                             check=True, capture_output=True, text=True).stdout
+    except ImportError:  # the in-process function moved: use the command itself
+        out = subprocess.run(
+            [sys.executable, "-m", "tb_archviz", "inspect", logdir, "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         doc = json.loads(out)
     else:
         doc = inspect_logdir(logdir)
@@ -96,13 +100,13 @@ def describe(records: List[dict], limit: int = 6) -> str:
 class BugScore:
     name: str
     expected: List[str]
-    shows: bool                 # the bug really shows (a miss is then the monitor's)
-    sanity: str                 # how it shows: "val acc 0.86 → 0.20", "non-finite at step 3"
+    shows: bool  # the bug really shows (a miss is then the monitor's)
+    sanity: str  # how it shows: "val acc 0.86 → 0.20", "non-finite at step 3"
     detected: bool
     right_layer: bool
     right_advice: bool
-    reported: str               # warnings/errors of the buggy run
-    fixed_reported: str         # warnings/errors of the fixed run (should be quiet)
+    reported: str  # warnings/errors of the buggy run
+    fixed_reported: str  # warnings/errors of the fixed run (should be quiet)
     records: List[dict]
     seconds: float
 
@@ -112,7 +116,7 @@ class HealthyScore:
     name: str
     trains: bool
     metric: float
-    alarms: List[str]           # kind@layer of every warning/error
+    alarms: List[str]  # kind@layer of every warning/error
     reported: str
     records: List[dict]
     seconds: float
@@ -140,13 +144,19 @@ def score_records(sc: Scenario, records: List[dict], prefix: str = "") -> tuple:
     monitored root (``model.`` inside a LightningModule)."""
     matched = [a for a in alarms(records) if a["kind"] in sc.expected]
     names = [None if n is None else prefix + n for n in sc.layer]
-    layer = any(a.get("layer") in names or
-                (a.get("layer") is not None and
-                 any(n is not None and a["layer"].startswith(n + ".") for n in names))
-                for a in matched)
-    advice = any(k.lower() in (str(a.get("message", "")) + " " +
-                               str(a.get("remedy", ""))).lower()
-                 for a in matched for k in sc.advice)
+    layer = any(
+        a.get("layer") in names
+        or (
+            a.get("layer") is not None
+            and any(n is not None and a["layer"].startswith(n + ".") for n in names)
+        )
+        for a in matched
+    )
+    advice = any(
+        k.lower() in (str(a.get("message", "")) + " " + str(a.get("remedy", ""))).lower()
+        for a in matched
+        for k in sc.advice
+    )
     return bool(matched), layer, advice
 
 
@@ -161,8 +171,10 @@ def _logdir(keep: Optional[str], name: str, variant: str) -> str:
 
 def run_scenario(sc: Scenario, keep: Optional[str] = None, trainer: str = "plain") -> BugScore:
     t0 = time.perf_counter()
-    dirs = {v: _logdir(keep, sc.name, f"{v}-{trainer}" if trainer != "plain" else v)
-            for v in ("fixed", "buggy")}
+    dirs = {
+        v: _logdir(keep, sc.name, f"{v}-{trainer}" if trainer != "plain" else v)
+        for v in ("fixed", "buggy")
+    }
     try:
         fixed_setup, buggy_setup = sc.build(False), None
         task = fixed_setup.data.task
@@ -177,13 +189,22 @@ def run_scenario(sc: Scenario, keep: Optional[str] = None, trainer: str = "plain
             for d in dirs.values():
                 shutil.rmtree(d, ignore_errors=True)
     detected, layer, advice = score_records(sc, records, _prefix(trainer))
-    return BugScore(sc.name, list(sc.expected), shows, text, detected, layer, advice,
-                    describe(records), describe(fixed_records), records,
-                    time.perf_counter() - t0)
+    return BugScore(
+        sc.name,
+        list(sc.expected),
+        shows,
+        text,
+        detected,
+        layer,
+        advice,
+        describe(records),
+        describe(fixed_records),
+        records,
+        time.perf_counter() - t0,
+    )
 
 
-def run_healthy(h: Healthy, keep: Optional[str] = None, trainer: str = "plain"
-                ) -> HealthyScore:
+def run_healthy(h: Healthy, keep: Optional[str] = None, trainer: str = "plain") -> HealthyScore:
     t0 = time.perf_counter()
     logdir = _logdir(keep, h.name, "healthy" + (f"-{trainer}" if trainer != "plain" else ""))
     try:
@@ -194,9 +215,15 @@ def run_healthy(h: Healthy, keep: Optional[str] = None, trainer: str = "plain"
         if not keep:
             shutil.rmtree(logdir, ignore_errors=True)
     loud = sorted({f"{a['kind']}@{a.get('layer') or 'run'}" for a in alarms(records)})
-    return HealthyScore(h.name, not result.nonfinite and result.metric >= h.min_metric,
-                        result.metric, loud, describe(records), records,
-                        time.perf_counter() - t0)
+    return HealthyScore(
+        h.name,
+        not result.nonfinite and result.metric >= h.min_metric,
+        result.metric,
+        loud,
+        describe(records),
+        records,
+        time.perf_counter() - t0,
+    )
 
 
 def run_named(name: str, keep: Optional[str] = None, trainer: str = "plain") -> Any:

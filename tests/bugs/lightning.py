@@ -9,6 +9,7 @@ it wrong in Lightning), and "eval mode during training" is a hook that calls ``.
 (``on_train_batch_start``). The model is held in ``self.model``, so culprits are
 ``model.<name>``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,7 @@ PREFIX = "model."
 def _pl():
     try:
         import lightning.pytorch as pl
-    except ImportError:   # the older package name
+    except ImportError:  # the older package name
         import pytorch_lightning as pl
     return pl
 
@@ -48,7 +49,7 @@ def train_lightning(s: Setup, logdir: str, log_every: int, seed: int = 0) -> Res
     from lightning.pytorch.loggers import TensorBoardLogger
 
     for name in ("lightning.pytorch", "pytorch_lightning", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)    # no banner per tiny run
+        logging.getLogger(name).setLevel(logging.WARNING)  # no banner per tiny run
 
     from tb_archviz.callbacks import ArchVizCallback
 
@@ -69,7 +70,7 @@ def train_lightning(s: Setup, logdir: str, log_every: int, seed: int = 0) -> Res
 
         def on_train_batch_start(self, batch, batch_idx):
             if not s.train_mode:
-                self.model.eval()      # the bug: a hook that switches the model to eval
+                self.model.eval()  # the bug: a hook that switches the model to eval
 
         def on_after_batch_transfer(self, batch, dataloader_idx):
             # The data bugs live in the pipeline: the batch arrives already changed, before
@@ -91,7 +92,7 @@ def train_lightning(s: Setup, logdir: str, log_every: int, seed: int = 0) -> Res
             self.manual_backward(loss)
             if s.zero_grad == "after_backward":
                 opt.zero_grad()
-            opt.step()                                  # "never": no zero_grad at all
+            opt.step()  # "never": no zero_grad at all
             sched = self.lr_schedulers()
             if sched is not None:
                 sched.step()
@@ -108,29 +109,43 @@ def train_lightning(s: Setup, logdir: str, log_every: int, seed: int = 0) -> Res
         def configure_optimizers(self):
             if s.sched is None:
                 return s.opt
-            return {"optimizer": s.opt,
-                    "lr_scheduler": {"scheduler": s.sched, "interval": "step"}}
+            return {"optimizer": s.opt, "lr_scheduler": {"scheduler": s.sched, "interval": "step"}}
 
     g = torch.Generator().manual_seed(seed)
     train_ds = TensorDataset(*_tensors(s.data.x), s.data.y)
     batches = s.steps * s.accumulate
-    train_dl = DataLoader(train_ds, batch_size=s.batch,
-                          sampler=RandomSampler(train_ds, replacement=True,
-                                                num_samples=batches * s.batch, generator=g))
+    train_dl = DataLoader(
+        train_ds,
+        batch_size=s.batch,
+        sampler=RandomSampler(
+            train_ds, replacement=True, num_samples=batches * s.batch, generator=g
+        ),
+    )
     val_ds = TensorDataset(*_tensors(s.data.x_val), s.data.y_val)
     val_dl = DataLoader(val_ds, batch_size=len(val_ds))
     trainer = pl.Trainer(
-        max_steps=s.steps, max_epochs=1, val_check_interval=s.val_every * s.accumulate,
-        check_val_every_n_epoch=None, num_sanity_val_steps=0, log_every_n_steps=log_every,
-        gradient_clip_val=None if manual else s.clip, accumulate_grad_batches=s.accumulate,
+        max_steps=s.steps,
+        max_epochs=1,
+        val_check_interval=s.val_every * s.accumulate,
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+        log_every_n_steps=log_every,
+        gradient_clip_val=None if manual else s.clip,
+        accumulate_grad_batches=s.accumulate,
         logger=TensorBoardLogger(logdir, name="", version=""),
-        callbacks=[ArchVizCallback(snapshots=False)], accelerator="cpu", devices=1,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        callbacks=[ArchVizCallback(snapshots=False)],
+        accelerator="cpu",
+        devices=1,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(LitSetup(), train_dl, val_dl)
     nonfinite = any(not math.isfinite(v) for v in losses) or _nonfinite_weights(s.model)
     metric = evaluate(s, s.data.x_val, s.data.y_val)[1]
-    return Result(losses, val, metric, evaluate(s, s.data.x, s.data.y)[1], nonfinite,
-                  time.perf_counter() - t0)
+    return Result(
+        losses, val, metric, evaluate(s, s.data.x, s.data.y)[1], nonfinite, time.perf_counter() - t0
+    )

@@ -16,6 +16,7 @@ the run list's request included), then that click
 once more with the tab's layout prefetching turned off ("expand ms, no prefetch").
 Prints a table and the JSON of everything measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ def write_record(logdir: str, record: dict) -> None:
 
     os.makedirs(logdir, exist_ok=True)
     sink = SummarySink(EventWriter(logdir))
-    sink.json_blob(fmt.TAG_ARCHITECTURE, 0, record, fmt.PLUGIN_GRAPH,
-                   content={"encoding": "json+gzip"})
+    sink.json_blob(
+        fmt.TAG_ARCHITECTURE, 0, record, fmt.PLUGIN_GRAPH, content={"encoding": "json+gzip"}
+    )
     sink.close()
 
 
@@ -48,8 +50,9 @@ def gpt2_record() -> dict:
     from tb_archviz.callbacks import capture_architecture
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(n_layer=48, n_embd=64, n_head=4, vocab_size=100,
-                                       n_positions=64))
+    model = GPT2LMHeadModel(
+        GPT2Config(n_layer=48, n_embd=64, n_head=4, vocab_size=100, n_positions=64)
+    )
     model.eval()
     return capture_architecture(model, torch.zeros(1, 16, dtype=torch.long))
 
@@ -77,15 +80,17 @@ def densenet_record() -> dict:
 
     class Transition(nn.Sequential):
         def __init__(self, cin: int, cout: int):
-            super().__init__(nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, cout, 1, bias=False),
-                             nn.AvgPool2d(2))
+            super().__init__(
+                nn.BatchNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, cout, 1, bias=False), nn.AvgPool2d(2)
+            )
 
     class DenseNet(nn.Module):
         def __init__(self, growth: int = 8, blocks=(12, 12, 12, 12), classes: int = 10):
             super().__init__()
             c = 2 * growth
-            self.stem = nn.Sequential(nn.Conv2d(3, c, 3, padding=1, bias=False),
-                                      nn.BatchNorm2d(c), nn.ReLU())
+            self.stem = nn.Sequential(
+                nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU()
+            )
             stages = []
             for i, n in enumerate(blocks):
                 layers = []
@@ -103,8 +108,9 @@ def densenet_record() -> dict:
             self.fc = nn.Linear(c, classes)
 
         def forward(self, x):
-            return self.fc(self.flatten(self.pool(torch.relu(self.norm(self.features(
-                self.stem(x)))))))
+            return self.fc(
+                self.flatten(self.pool(torch.relu(self.norm(self.features(self.stem(x))))))
+            )
 
     torch.manual_seed(0)
     model = DenseNet().eval()
@@ -125,69 +131,172 @@ def synthetic_record(stages: int = 20, blocks: int = 50) -> dict:
     def act(c, hw=8):
         return [{"path": "0", "shape": [1, c, hw, hw], "dtype": "float32", "device": "cpu"}]
 
-    def mod(name, cls, parent, leaf, hparams=None, params=0, c=64, called=True, repeat=None,
-            h="h"):
-        modules.append({"name": name, "class": cls, "type": f"synthetic.{cls}", "parent": parent,
-                        "leaf": leaf, "aliases": [], "hparams": hparams or {},
-                        "extra_repr": "", "params": {"own": params if leaf else 0,
-                                                     "total": params, "trainable": params,
-                                                     "frozen": 0},
-                        "calls": 1 if called else 0,
-                        "io": [{"inputs": act(c), "outputs": act(c)}] if called else [],
-                        "devices": ["cpu"], "flops": None, "macs": None,
-                        "order": nxt() if called else None, "struct_hash": h, "repeat": repeat})
+    def mod(name, cls, parent, leaf, hparams=None, params=0, c=64, called=True, repeat=None, h="h"):
+        modules.append(
+            {
+                "name": name,
+                "class": cls,
+                "type": f"synthetic.{cls}",
+                "parent": parent,
+                "leaf": leaf,
+                "aliases": [],
+                "hparams": hparams or {},
+                "extra_repr": "",
+                "params": {
+                    "own": params if leaf else 0,
+                    "total": params,
+                    "trainable": params,
+                    "frozen": 0,
+                },
+                "calls": 1 if called else 0,
+                "io": [{"inputs": act(c), "outputs": act(c)}] if called else [],
+                "devices": ["cpu"],
+                "flops": None,
+                "macs": None,
+                "order": nxt() if called else None,
+                "struct_hash": h,
+                "repeat": repeat,
+            }
+        )
 
     shape = [1, 64, 8, 8]
     mod("", "Synthetic10k", None, False, params=0)
-    mod("stem", "Conv2d", "", True, {"in_channels": 3, "out_channels": 64, "kernel_size": [3, 3]},
-        1728, h="stem")
+    mod(
+        "stem",
+        "Conv2d",
+        "",
+        True,
+        {"in_channels": 3, "out_channels": 64, "kernel_size": [3, 3]},
+        1728,
+        h="stem",
+    )
     mod("stages", "Sequential", "", False, called=True, h="stages")
-    edges.append({"src": "input:0", "dst": "stem", "shape": [1, 3, 8, 8], "dtype": "float32",
-                  "kind": "data", "count": 1})
+    edges.append(
+        {
+            "src": "input:0",
+            "dst": "stem",
+            "shape": [1, 3, 8, 8],
+            "dtype": "float32",
+            "kind": "data",
+            "count": 1,
+        }
+    )
     prev = "stem"
     for s in range(stages):
         sname = f"stages.{s}"
-        mod(sname, "Sequential", "stages", False, h=f"stage{s}",
-            repeat={"group": "stage", "index": s, "count": stages})
+        mod(
+            sname,
+            "Sequential",
+            "stages",
+            False,
+            h=f"stage{s}",
+            repeat={"group": "stage", "index": s, "count": stages},
+        )
         for b in range(blocks):
             bname = f"{sname}.{b}"
-            mod(bname, "Bottleneck", sname, False, h="bottleneck",
-                repeat={"group": "block", "index": b, "count": blocks})
+            mod(
+                bname,
+                "Bottleneck",
+                sname,
+                False,
+                h="bottleneck",
+                repeat={"group": "block", "index": b, "count": blocks},
+            )
             block_in = prev
             chain = []
             for i, k in enumerate((1, 3, 1)):
                 conv, bn = f"{bname}.conv{i + 1}", f"{bname}.bn{i + 1}"
                 relu = f"{bname}.relu{i + 1}"
-                mod(conv, "Conv2d", bname, True, {"in_channels": 64, "out_channels": 64,
-                                                  "kernel_size": [k, k], "stride": [1, 1]},
-                    64 * 64 * k * k, h=f"conv{k}")
+                mod(
+                    conv,
+                    "Conv2d",
+                    bname,
+                    True,
+                    {
+                        "in_channels": 64,
+                        "out_channels": 64,
+                        "kernel_size": [k, k],
+                        "stride": [1, 1],
+                    },
+                    64 * 64 * k * k,
+                    h=f"conv{k}",
+                )
                 mod(bn, "BatchNorm2d", bname, True, {"num_features": 64}, 128, h="bn")
                 chain += [conv, bn]
                 if i < 2:
                     mod(relu, "ReLU", bname, True, {}, 0, h="relu")
                     chain.append(relu)
             for a, z in zip([block_in] + chain[:-1], chain):
-                edges.append({"src": a, "dst": z, "shape": shape, "dtype": "float32",
-                              "kind": "data", "count": 1})
+                edges.append(
+                    {
+                        "src": a,
+                        "dst": z,
+                        "shape": shape,
+                        "dtype": "float32",
+                        "kind": "data",
+                        "count": 1,
+                    }
+                )
             op = f"op:{len(ops)}"
-            ops.append({"id": op, "op": "add", "scope": bname, "order": nxt(),
-                        "inputs": [{"shape": shape, "dtype": "float32"}] * 2,
-                        "outputs": [{"shape": shape, "dtype": "float32"}], "flops": 4096,
-                        "macs": 0})
-            edges.append({"src": chain[-1], "dst": op, "shape": shape, "dtype": "float32",
-                          "kind": "data", "count": 1})
-            edges.append({"src": block_in, "dst": op, "shape": shape, "dtype": "float32",
-                          "kind": "residual", "count": 1})
+            ops.append(
+                {
+                    "id": op,
+                    "op": "add",
+                    "scope": bname,
+                    "order": nxt(),
+                    "inputs": [{"shape": shape, "dtype": "float32"}] * 2,
+                    "outputs": [{"shape": shape, "dtype": "float32"}],
+                    "flops": 4096,
+                    "macs": 0,
+                }
+            )
+            edges.append(
+                {
+                    "src": chain[-1],
+                    "dst": op,
+                    "shape": shape,
+                    "dtype": "float32",
+                    "kind": "data",
+                    "count": 1,
+                }
+            )
+            edges.append(
+                {
+                    "src": block_in,
+                    "dst": op,
+                    "shape": shape,
+                    "dtype": "float32",
+                    "kind": "residual",
+                    "count": 1,
+                }
+            )
             relu3 = f"{bname}.relu3"
             mod(relu3, "ReLU", bname, True, {}, 0, h="relu")
-            edges.append({"src": op, "dst": relu3, "shape": shape, "dtype": "float32",
-                          "kind": "data", "count": 1})
+            edges.append(
+                {
+                    "src": op,
+                    "dst": relu3,
+                    "shape": shape,
+                    "dtype": "float32",
+                    "kind": "data",
+                    "count": 1,
+                }
+            )
             prev = relu3
     mod("head", "Linear", "", True, {"in_features": 64, "out_features": 10}, 650, c=64, h="head")
-    edges.append({"src": prev, "dst": "head", "shape": shape, "dtype": "float32", "kind": "data",
-                  "count": 1})
-    edges.append({"src": "head", "dst": "output:0", "shape": [1, 10], "dtype": "float32",
-                  "kind": "data", "count": 1})
+    edges.append(
+        {"src": prev, "dst": "head", "shape": shape, "dtype": "float32", "kind": "data", "count": 1}
+    )
+    edges.append(
+        {
+            "src": "head",
+            "dst": "output:0",
+            "shape": [1, 10],
+            "dtype": "float32",
+            "kind": "data",
+            "count": 1,
+        }
+    )
     by_name = {m["name"]: m for m in modules}
     for m in modules:  # containers' totals: the sum of the leaves below
         if m["leaf"] and m["params"]["own"]:
@@ -198,13 +307,29 @@ def synthetic_record(stages: int = 20, blocks: int = 50) -> dict:
                 up["params"]["trainable"] += m["params"]["own"]
                 p = up["parent"]
     total = modules[0]["params"]["total"]
-    return {"schema": 1, "model_class": "Synthetic10k", "status": "ok", "error": None,
-            "example_input": "example_input_array", "capture_seconds": 0.0, "devices": ["cpu"],
-            "totals": {"modules": len(modules), "parameters": total, "trainable": total,
-                       "frozen": 0, "buffers": 0},
-            "modules": modules, "ops": ops, "ops_truncated": False, "edges": edges, "ties": [],
-            "inputs": act(3), "outputs": [{"path": "0", "shape": [1, 10], "dtype": "float32",
-                                           "device": "cpu"}]}
+    return {
+        "schema": 1,
+        "model_class": "Synthetic10k",
+        "status": "ok",
+        "error": None,
+        "example_input": "example_input_array",
+        "capture_seconds": 0.0,
+        "devices": ["cpu"],
+        "totals": {
+            "modules": len(modules),
+            "parameters": total,
+            "trainable": total,
+            "frozen": 0,
+            "buffers": 0,
+        },
+        "modules": modules,
+        "ops": ops,
+        "ops_truncated": False,
+        "edges": edges,
+        "ties": [],
+        "inputs": act(3),
+        "outputs": [{"path": "0", "shape": [1, 10], "dtype": "float32", "device": "cpu"}],
+    }
 
 
 def build(root: str, names) -> dict:
@@ -215,9 +340,13 @@ def build(root: str, names) -> dict:
         record = makers[name]()
         capture = time.perf_counter() - t
         write_record(os.path.join(root, name, name), record)
-        info[name] = {"modules": len(record["modules"]), "ops": len(record["ops"]),
-                      "edges": len(record["edges"]), "build_s": round(capture, 2),
-                      "json_bytes": len(json.dumps(record, separators=(",", ":")))}
+        info[name] = {
+            "modules": len(record["modules"]),
+            "ops": len(record["ops"]),
+            "edges": len(record["edges"]),
+            "build_s": round(capture, 2),
+            "json_bytes": len(json.dumps(record, separators=(",", ":"))),
+        }
     return info
 
 
@@ -251,9 +380,11 @@ def measure(logdir: str, name: str, browser: bool) -> dict:
             harness.wait_for_plugin(tb.url, "archviz_graph", timeout=600)
             outdir = harness.artifacts("architecture_scale")
             out["browser"] = harness.run_node_script(
-                "architecture_scale.mjs", tb.url, outdir, name, timeout=600)
+                "architecture_scale.mjs", tb.url, outdir, name, timeout=600
+            )
             out["browser_no_prefetch"] = harness.run_node_script(
-                "architecture_scale.mjs", tb.url, outdir, name, "no-prefetch", timeout=600)
+                "architecture_scale.mjs", tb.url, outdir, name, "no-prefetch", timeout=600
+            )
     return out
 
 
@@ -263,17 +394,23 @@ def main() -> None:
     ap.add_argument("--build", action="store_true")
     ap.add_argument("--only", action="append", choices=RUNS)
     ap.add_argument("--no-browser", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="measure each model N times; the table shows medians (the machine "
-                         "is shared and single timings vary by 2x)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each model N times; the table shows medians (the machine "
+        "is shared and single timings vary by 2x)",
+    )
     args = ap.parse_args()
     names = args.only or list(RUNS)
     report = {}
     if args.build:
         report["built"] = build(args.logdir, names)
     for name in names:
-        report[name] = [measure(os.path.join(args.logdir, name), name, not args.no_browser)
-                        for _ in range(max(1, args.repeat))]
+        report[name] = [
+            measure(os.path.join(args.logdir, name), name, not args.no_browser)
+            for _ in range(max(1, args.repeat))
+        ]
     print(json.dumps(report, indent=1))
     print(table(report, names))
 
@@ -288,10 +425,19 @@ def _median(values):
 
 def table(report: dict, names) -> str:
     """One row per model; with repeats, each timing is the median over them."""
-    head = ["model", "modules", "TB ready s", "/runs cold/warm ms", "/architecture cold/warm ms",
-            "gzip KB", "first paint ms (from start)", "blocks", "expand ms",
-            "expand layout (fold/elk/render/dom)",
-            "expand ms, no prefetch"]
+    head = [
+        "model",
+        "modules",
+        "TB ready s",
+        "/runs cold/warm ms",
+        "/architecture cold/warm ms",
+        "gzip KB",
+        "first paint ms (from start)",
+        "blocks",
+        "expand ms",
+        "expand layout (fold/elk/render/dom)",
+        "expand ms, no prefetch",
+    ]
     rows = [head, ["---"] * len(head)]
     for name in names:
         runs = report[name]
@@ -307,20 +453,29 @@ def table(report: dict, names) -> str:
                     return get(x)
                 except (KeyError, TypeError):
                     return None
+
             return str(_median([safe(x) for x in runs]))
 
-        rows.append([
-            name, str(b.get("modules") or built.get("modules", "?")), str(r["tensorboard_ready_s"]),
-            med(lambda x: x["cold /runs"]["ms"]) + "/" + med(lambda x: x["warm /runs"]["ms"]),
-            med(lambda x: x["cold /architecture"]["ms"]) + "/"
-            + med(lambda x: x["warm /architecture"]["ms"]),
-            str(round(r["warm /architecture"]["gzip_bytes"] / 1024)),
-            med(lambda x: x["browser"]["first_paint_ms"]) + " ("
-            + med(lambda x: x["browser"]["first_paint_from_start_ms"]) + ")",
-            str(b.get("blocks", "-")),
-            med(lambda x: x["browser"]["expand"]["ms"]),
-            "/".join(str(red.get(k, "-")) for k in ("foldMs", "elkMs", "renderMs", "domMs")),
-            med(lambda x: x["browser_no_prefetch"]["expand"]["ms"])])
+        rows.append(
+            [
+                name,
+                str(b.get("modules") or built.get("modules", "?")),
+                str(r["tensorboard_ready_s"]),
+                med(lambda x: x["cold /runs"]["ms"]) + "/" + med(lambda x: x["warm /runs"]["ms"]),
+                med(lambda x: x["cold /architecture"]["ms"])
+                + "/"
+                + med(lambda x: x["warm /architecture"]["ms"]),
+                str(round(r["warm /architecture"]["gzip_bytes"] / 1024)),
+                med(lambda x: x["browser"]["first_paint_ms"])
+                + " ("
+                + med(lambda x: x["browser"]["first_paint_from_start_ms"])
+                + ")",
+                str(b.get("blocks", "-")),
+                med(lambda x: x["browser"]["expand"]["ms"]),
+                "/".join(str(red.get(k, "-")) for k in ("foldMs", "elkMs", "renderMs", "domMs")),
+                med(lambda x: x["browser_no_prefetch"]["expand"]["ms"]),
+            ]
+        )
     note = f"(median of {len(report[names[0]])} runs each)" if names else ""
     return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n" + note
 

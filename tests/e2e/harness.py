@@ -16,6 +16,7 @@ process group also ends the Rust data server it spawned. Node scripts live next 
 and import ``./browser.mjs``, which resolves ``playwright-core`` from ``frontend/node_modules``
 (ES module resolution ignores NODE_PATH) and launches the system Chromium.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -73,7 +74,7 @@ def artifacts(name: str) -> str:
 
 @dataclasses.dataclass
 class TensorBoardProcess:
-    url: str          # "http://127.0.0.1:PORT/"
+    url: str  # "http://127.0.0.1:PORT/"
     port: int
     proc: subprocess.Popen
     output: List[str]  # stderr/stdout lines seen so far (for failure messages)
@@ -83,15 +84,32 @@ class TensorBoardProcess:
 
 
 @contextlib.contextmanager
-def tensorboard(logdir: str, extra_args: Sequence[str] = (), timeout: float = 90.0
-                ) -> Iterator[TensorBoardProcess]:
+def tensorboard(
+    logdir: str, extra_args: Sequence[str] = (), timeout: float = 90.0
+) -> Iterator[TensorBoardProcess]:
     """Run ``tensorboard --logdir LOGDIR --host 127.0.0.1 --port 0``; kill it (by group) after."""
-    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
-           "--host", "127.0.0.1", "--port", "0", *extra_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(logdir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        *extra_args,
+    ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=env, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+        start_new_session=True,
+    )
     lines: List[str] = []
     found = threading.Event()
     match: dict = {}
@@ -111,8 +129,10 @@ def tensorboard(logdir: str, extra_args: Sequence[str] = (), timeout: float = 90
     reader.start()
     try:
         if not found.wait(timeout) or "url" not in match:
-            raise RuntimeError(f"tensorboard did not report its URL within {timeout:.0f}s "
-                               f"(exit code {proc.poll()}); output:\n{''.join(lines[-40:])}")
+            raise RuntimeError(
+                f"tensorboard did not report its URL within {timeout:.0f}s "
+                f"(exit code {proc.poll()}); output:\n{''.join(lines[-40:])}"
+            )
         yield TensorBoardProcess(match["url"], match["port"], proc, lines)
     finally:
         _kill_group(proc)
@@ -164,11 +184,19 @@ def run_node_script(script: str, url: str, outdir: str, *args: str, timeout: flo
     """
     path = script if os.path.isabs(script) else os.path.join(HERE, script)
     env = dict(os.environ, ARCHVIZ_CHROMIUM=CHROMIUM, NODE_PATH=NODE_MODULES)
-    proc = subprocess.run(["node", path, url, outdir, *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=REPO)
+    proc = subprocess.run(
+        ["node", path, url, outdir, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
     if proc.returncode != 0:
-        raise AssertionError(f"{script} exited with {proc.returncode}\n--- stdout\n"
-                             f"{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{script} exited with {proc.returncode}\n--- stdout\n"
+            f"{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+        )
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     if not lines:
         raise AssertionError(f"{script} printed nothing; stderr:\n{proc.stderr[-4000:]}")

@@ -1,5 +1,6 @@
 """The Architecture tab end to end: a real Trainer run with ArchVizCallback, a real
 ``tensorboard`` process, headless Chromium clicking through the tab."""
+
 import json
 import os
 import re
@@ -21,11 +22,17 @@ def logdir(tmp_path_factory):
     from tests import zoo
 
     root = tmp_path_factory.mktemp("arch_e2e")
-    trainer = pl.Trainer(max_steps=4, logger=TensorBoardLogger(str(root), name="resnet"),
-                         callbacks=[ArchVizCallback(log_every_n_steps=2)],
-                         enable_progress_bar=False, enable_model_summary=False,
-                         enable_checkpointing=False, accelerator="cpu",
-                         num_sanity_val_steps=0, limit_val_batches=0)
+    trainer = pl.Trainer(
+        max_steps=4,
+        logger=TensorBoardLogger(str(root), name="resnet"),
+        callbacks=[ArchVizCallback(log_every_n_steps=2)],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
     trainer.fit(zoo.make_lit_model(), zoo.make_image_loader(n=8))
     return str(root)
 
@@ -63,8 +70,9 @@ def test_tab_draws_the_residual_cnn_collapses_expands_exports_and_follows_deep_l
     # Health colours: gradient norms at logged steps, the slider shares the step.
     h = r["health"]
     assert len(h["latest"]["steps"]) >= 2 and h["latest"]["step"] == h["latest"]["steps"][-1]
-    assert h["latest"]["values"] and all(isinstance(v, (int, float))
-                                         for v in h["latest"]["values"].values())
+    assert h["latest"]["values"] and all(
+        isinstance(v, (int, float)) for v in h["latest"]["values"].values()
+    )
     coloured = [f for f in h["latest"]["fills"].values() if f.startswith("rgb(")]
     assert len(coloured) >= 5, h["latest"]["fills"]
     assert "gradient norm" in h["latest"]["legend"] and "not measured" in h["latest"]["legend"]

@@ -1,4 +1,5 @@
 """The end-to-end harness itself: a real tensorboard starts, answers, and is gone afterwards."""
+
 import os
 
 from tests.e2e import harness

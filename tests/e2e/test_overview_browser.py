@@ -3,6 +3,7 @@ on a logdir made by a real Lightning sweep: 12 tiny runs, learning rate × activ
 high learning rates broken. The overview is the landing view, lists the broken runs first,
 names the learning rate in its "which settings break training" sentence, sorts, filters,
 groups, and opens a run's timeline. Screenshots land in ``test-artifacts/overview/``."""
+
 from __future__ import annotations
 
 import json
@@ -38,14 +39,17 @@ def test_overview_lists_broken_runs_first_and_names_the_learning_rate(tmp_path):
     assert {"hp:lr", "hp:act", "train", "val", "step", "first"} <= set(seen["headers"]), report
     lr_col = seen["headers"].index("hp:lr")
     assert {r["run"]: r["cells"][lr_col] for r in rows}["relu_lr20/version_0"] == "20", report
-    assert seen["splits"] and any(s.startswith("All 6 runs with lr \u2265 20") for s in
-                                  seen["splits"]), report
+    assert seen["splits"] and any(
+        s.startswith("All 6 runs with lr \u2265 20") for s in seen["splits"]
+    ), report
     lr_chart = next(c for c in seen["charts"] if c["hparam"] == "lr")
     assert "log scale" in lr_chart["title"] and lr_chart["red"] == 6 and lr_chart["green"] == 6
     order = sorted(names, key=lambda n: (float(n.split("_lr")[1].split("/")[0]), n))
     assert seen["byLr"] == order, report
-    assert seen["byLrDown"][:2] == [n for n in order[::-1][:2]] or \
-        {seen["byLrDown"][0], seen["byLrDown"][1]} == set(order[-2:]), report
+    assert seen["byLrDown"][:2] == [n for n in order[::-1][:2]] or {
+        seen["byLrDown"][0],
+        seen["byLrDown"][1],
+    } == set(order[-2:]), report
     assert sorted(seen["tanh"]) == sorted(n for n in names if n.startswith("tanh")), report
     assert [g.split(":")[0] for g in seen["groups"]] == ["act = relu", "act = tanh"], report
     assert seen["overviewHiddenAfter"] and seen["heatmapShownAfter"], report

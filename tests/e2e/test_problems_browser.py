@@ -5,6 +5,7 @@ statistics are damaged: the Timeline's summary names each damaged run with its p
 a plain "no problems found"), the Architecture tab shows a visible line per damaged record,
 and the good run still shows its error. Screenshots land in ``test-artifacts/problems/``.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ from tests.e2e import harness
 
 def test_both_tabs_show_which_records_could_not_be_read(tmp_path):
     harness.require_browser()
-    fx.write_health_run(os.path.join(tmp_path, "good"), steps=60, nan_layer=fx.NAN_LAYER,
-                        nan_step=30)
+    fx.write_health_run(
+        os.path.join(tmp_path, "good"), steps=60, nan_layer=fx.NAN_LAYER, nan_step=30
+    )
     for name in ("anomalies_list_of_numbers", "totals_string"):
         damaged.write_run(os.path.join(tmp_path, name), **damaged.DAMAGED[name][0])
     outdir = harness.artifacts("problems")
@@ -29,8 +31,10 @@ def test_both_tabs_show_which_records_could_not_be_read(tmp_path):
     lines = {item["text"].split(":")[0]: item for item in seen["timeline"]}
     bad = lines["anomalies_list_of_numbers"]
     assert bad["visible"] and "Not everything could be read" in bad["text"], report
-    assert "expected an object, got int" in bad["text"] and \
-        "no problems found in what could be read" in bad["text"], report
+    assert (
+        "expected an object, got int" in bad["text"]
+        and "no problems found in what could be read" in bad["text"]
+    ), report
     assert "1 error" in lines["good"]["text"], report
     (arch,) = [p for p in seen["architecture"] if p["text"].startswith("totals_string")]
     assert arch["visible"] and "totals: expected an object, got str" in arch["text"], report

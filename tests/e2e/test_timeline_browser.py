@@ -5,6 +5,7 @@ at the top, list the anomaly, draw a heatmap that is not blank, open the layer v
 anomaly is clicked and hand the layer to the Architecture tab. Screenshots land in
 ``test-artifacts/timeline/``.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,18 @@ def test_timeline_tab_shows_the_injected_nan_and_opens_its_layer(tmp_path):
     outdir = harness.artifacts("timeline")
     with harness.tensorboard(str(tmp_path)) as tb:
         harness.wait_for_plugin(tb.url, "archviz_health")
-        seen = harness.run_node_script("timeline_check.mjs", tb.url, outdir, "nan_fc2",
-                                       fx.NAN_LAYER)
+        seen = harness.run_node_script(
+            "timeline_check.mjs", tb.url, outdir, "nan_fc2", fx.NAN_LAYER
+        )
     report = json.dumps(seen, indent=1)[:3000]
     assert seen["ready"] == "true", report
     top = seen["summary"][0]
-    assert top.startswith("nan_fc2") and "1 error" in top and f"step {fx.NAN_STEP}" in top \
-        and fx.NAN_LAYER in top, report
+    assert (
+        top.startswith("nan_fc2")
+        and "1 error" in top
+        and f"step {fx.NAN_STEP}" in top
+        and fx.NAN_LAYER in top
+    ), report
     first = seen["anomalies"][0]
     assert first["kind"] == "non_finite" and first["layer"] == fx.NAN_LAYER and first["pinned"]
     assert seen["heatmap"]["height"] > 50 and seen["heatmap"]["colours"] > 20, report
@@ -57,20 +63,34 @@ def test_comparison_shows_the_second_run_and_live_update_keeps_the_selection(tmp
         (tmp_path / marker).unlink(missing_ok=True)
     with harness.tensorboard(str(logdir), extra_args=["--reload_interval", "1"]) as tb:
         harness.wait_for_plugin(tb.url, "archviz_health")
-        env = dict(os.environ, ARCHVIZ_CHROMIUM=harness.CHROMIUM,
-                   NODE_PATH=harness.NODE_MODULES)
-        proc = subprocess.Popen(["node", os.path.join(harness.HERE, "timeline_live.mjs"),
-                                 tb.url, str(tmp_path), "healthy", "nan_fc2", "net.fc1"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, cwd=harness.REPO)
+        env = dict(os.environ, ARCHVIZ_CHROMIUM=harness.CHROMIUM, NODE_PATH=harness.NODE_MODULES)
+        proc = subprocess.Popen(
+            [
+                "node",
+                os.path.join(harness.HERE, "timeline_live.mjs"),
+                tb.url,
+                str(tmp_path),
+                "healthy",
+                "nan_fc2",
+                "net.fc1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=harness.REPO,
+        )
         try:
             deadline = time.monotonic() + 120
-            while not (tmp_path / "ready").exists() and proc.poll() is None \
-                    and time.monotonic() < deadline:
+            while (
+                not (tmp_path / "ready").exists()
+                and proc.poll() is None
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.2)
             # Training goes on: steps 310..600 in a second event file of the same run.
             fx.write_health_run(runs["healthy"], start=310, steps=600, seed=5)
-            (tmp_path / "written").write_text("600")   # the last step now on disk
+            (tmp_path / "written").write_text("600")  # the last step now on disk
             stdout, stderr = proc.communicate(timeout=150)
         finally:
             if proc.poll() is None:
@@ -83,8 +103,7 @@ def test_comparison_shows_the_second_run_and_live_update_keeps_the_selection(tmp
     seen = json.loads([ln for ln in stdout.splitlines() if ln.strip()][-1])
     report = json.dumps(seen, indent=1)[:3000]
     assert seen["dashedBefore"] == 0 and seen["dashedAfter"] >= 2, report
-    assert "non_finite" in seen["compareKinds"] and set(seen["compareChips"]) == {"nan_fc2"}, \
-        report
+    assert "non_finite" in seen["compareKinds"] and set(seen["compareChips"]) == {"nan_fc2"}, report
     assert seen["lastStepBefore"] == 300 and seen["lastStepAfter"] == 600, report
     assert seen["layerStepsAfter"] == 600, report
     assert seen["runAfter"] == "healthy" and seen["layerAfter"] == "net.fc1", report

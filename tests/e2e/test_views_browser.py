@@ -1,6 +1,7 @@
 """The Architecture tab's extra views end to end: real Trainer runs with ArchVizCallback (a
 small CNN, a 2-D-input MLP on two moons, an LSTM, GPT-2 with 12 layers), a real
 ``tensorboard`` process, headless Chromium picking each view and reading what it drew."""
+
 import json
 
 import pytest
@@ -19,39 +20,76 @@ def views(tmp_path_factory):
     for make in (vf.cnn_run, vf.moons_run, vf.lstm_run, vf.gpt2_run):
         make(root)
     specs = [
-        {"run": "cnn/version_0", "view": "volumes", "shot": "volumes", "wait": "g.volume",
-         "counts": {"volumes": "g.volume", "edges": "path.edge"},
-         "texts": {"dims": "g.volume text.dims"},
-         "attrs": {"ids": ["g.volume", "data-id"]}},
-        {"run": "gpt2/version_0", "view": "overview", "shot": "overview", "wait": "rect.cell",
-         "counts": {"cells": "rect.cell", "ops": "rect.cell.op", "rows": "g.row"},
-         "attrs": {"blocks": ["g.row", "data-block"], "same": ["g.row", "data-same"]},
-         "click": "rect.cell.module"},
-        {"run": "cnn/version_0", "view": "neurons", "shot": "neurons", "wait": "svg.neuron-panel",
-         "counts": {"panels": "svg.neuron-panel",
-                    "fc1_edges": "[data-module='net.fc1'] path.synapse",
-                    "fc1_nodes": "[data-module='net.fc1'] circle.neuron",
-                    "conv1_edges": "[data-module='net.conv1'] path.synapse",
-                    "conv1_nodes": "[data-module='net.conv1'] circle.neuron",
-                    "negative": "path.synapse.negative", "positive": "path.synapse.positive"},
-         "attrs": {"modules": ["svg.neuron-panel", "data-module"],
-                   "conv1_taps": ["[data-module='net.conv1'] path.synapse", "data-weight-index"],
-                   "conv1_w": ["[data-module='net.conv1'] path.synapse", "data-w"],
-                   "colors": ["path.synapse", "stroke"], "signs": ["path.synapse", "class"]}},
-        {"run": "lstm/version_0", "view": "neurons", "shot": "neurons-lstm",
-         "wait": "svg.neuron-panel.recurrent",
-         "counts": {"loops": "svg.recurrent path.synapse.loop",
-                    "input_edges": "svg.recurrent path.synapse:not(.loop)",
-                    "hidden": "svg.recurrent circle.neuron.hidden"}},
-        {"run": "moons/version_0", "view": "playground", "shot": "playground",
-         "wait": "svg.unit-tile",
-         "slider": "input.pg-slider",
-         "counts": {"tiles": "svg.unit-tile", "points": "circle.point", "layers": "div.pg-layer",
-                    "images": "svg.unit-tile image"},
-         "texts": {"step": "span.pg-step"},
-         "attrs": {"layers": ["div.pg-layer", "data-layer"],
-                   "labels": ["circle.point", "data-label"],
-                   "frame": ["div.pg-frame", "data-step"]}},
+        {
+            "run": "cnn/version_0",
+            "view": "volumes",
+            "shot": "volumes",
+            "wait": "g.volume",
+            "counts": {"volumes": "g.volume", "edges": "path.edge"},
+            "texts": {"dims": "g.volume text.dims"},
+            "attrs": {"ids": ["g.volume", "data-id"]},
+        },
+        {
+            "run": "gpt2/version_0",
+            "view": "overview",
+            "shot": "overview",
+            "wait": "rect.cell",
+            "counts": {"cells": "rect.cell", "ops": "rect.cell.op", "rows": "g.row"},
+            "attrs": {"blocks": ["g.row", "data-block"], "same": ["g.row", "data-same"]},
+            "click": "rect.cell.module",
+        },
+        {
+            "run": "cnn/version_0",
+            "view": "neurons",
+            "shot": "neurons",
+            "wait": "svg.neuron-panel",
+            "counts": {
+                "panels": "svg.neuron-panel",
+                "fc1_edges": "[data-module='net.fc1'] path.synapse",
+                "fc1_nodes": "[data-module='net.fc1'] circle.neuron",
+                "conv1_edges": "[data-module='net.conv1'] path.synapse",
+                "conv1_nodes": "[data-module='net.conv1'] circle.neuron",
+                "negative": "path.synapse.negative",
+                "positive": "path.synapse.positive",
+            },
+            "attrs": {
+                "modules": ["svg.neuron-panel", "data-module"],
+                "conv1_taps": ["[data-module='net.conv1'] path.synapse", "data-weight-index"],
+                "conv1_w": ["[data-module='net.conv1'] path.synapse", "data-w"],
+                "colors": ["path.synapse", "stroke"],
+                "signs": ["path.synapse", "class"],
+            },
+        },
+        {
+            "run": "lstm/version_0",
+            "view": "neurons",
+            "shot": "neurons-lstm",
+            "wait": "svg.neuron-panel.recurrent",
+            "counts": {
+                "loops": "svg.recurrent path.synapse.loop",
+                "input_edges": "svg.recurrent path.synapse:not(.loop)",
+                "hidden": "svg.recurrent circle.neuron.hidden",
+            },
+        },
+        {
+            "run": "moons/version_0",
+            "view": "playground",
+            "shot": "playground",
+            "wait": "svg.unit-tile",
+            "slider": "input.pg-slider",
+            "counts": {
+                "tiles": "svg.unit-tile",
+                "points": "circle.point",
+                "layers": "div.pg-layer",
+                "images": "svg.unit-tile image",
+            },
+            "texts": {"step": "span.pg-step"},
+            "attrs": {
+                "layers": ["div.pg-layer", "data-layer"],
+                "labels": ["circle.point", "data-label"],
+                "frame": ["div.pg-frame", "data-step"],
+            },
+        },
     ]
     out = harness.artifacts("views")
     with harness.tensorboard(root) as tb:
@@ -71,8 +109,20 @@ def test_volumes_view_draws_each_feature_map_as_a_box_labelled_h_w_c(views):
     assert v["hostHidden"] is False and "volumes" in v["options"]
     # Input, conv1, pool1, conv2, pool2, two branch convs, their concat, pool3, global pool,
     # fc1, fc2: spatial size halves while channels grow; the two branches are separate boxes.
-    assert v["texts"]["dims"] == ["32×32×3", "32×32×8", "16×16×8", "16×16×16", "8×8×16",
-                                  "8×8×8", "8×8×8", "8×8×16", "4×4×16", "1×1×16", "12", "10"]
+    assert v["texts"]["dims"] == [
+        "32×32×3",
+        "32×32×8",
+        "16×16×8",
+        "16×16×16",
+        "8×8×16",
+        "8×8×8",
+        "8×8×8",
+        "8×8×16",
+        "4×4×16",
+        "1×1×16",
+        "12",
+        "10",
+    ]
     assert "net.branch1" in v["attrs"]["ids"] and "net.branch3" in v["attrs"]["ids"]
     assert v["counts"]["volumes"] == 12 and v["counts"]["edges"] >= 12
 
@@ -98,8 +148,14 @@ def test_neuron_view_shows_linear_all_to_all_beside_conv_local_shared_weights(vi
     v = result["views"]["neurons"]
     assert result["errors"] == []
     # Panels side by side in forward order: the four small convs, then the two Linear layers.
-    assert v["attrs"]["modules"] == ["net.conv1", "net.conv2", "net.branch1", "net.branch3",
-                                     "net.fc1", "net.fc2"]
+    assert v["attrs"]["modules"] == [
+        "net.conv1",
+        "net.conv2",
+        "net.branch1",
+        "net.branch3",
+        "net.fc1",
+        "net.fc2",
+    ]
     # Linear 16->12: every input to every output.
     assert v["counts"]["fc1_nodes"] == 16 + 12 and v["counts"]["fc1_edges"] == 16 * 12
     # Conv 3x3 (centre row, 2 channels each way, 8 positions, padding 1): each output sees 3
@@ -126,7 +182,8 @@ def test_neuron_view_draws_lstm_recurrent_connections_as_loops(views):
 
 
 def test_playground_shows_each_hidden_unit_over_the_plane_with_points_stepped_through_training(
-        views):
+    views,
+):
     result, _ = views
     v = result["views"]["playground"]
     assert result["errors"] == []

@@ -9,6 +9,7 @@ and ``cuda:1`` (input and head on ``cuda:0``), and a two-stage pipeline MLP (``s
 own ``SummarySink`` + ``EventWriter``, served by a real ``tensorboard`` and drawn by headless
 Chromium, which reads the lanes, the blocks and the highlighted cross-device edges.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,14 @@ def two_tower_cnn():
             super().__init__()
 
             def tower():
-                return nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                                     nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+                return nn.Sequential(
+                    nn.Conv2d(3, 8, 5, padding=2),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2),
+                    nn.Conv2d(8, 16, 3, padding=1),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2),
+                )
 
             self.tower0 = tower()
             self.tower1 = tower()
@@ -101,8 +108,10 @@ def captured_records() -> Dict[str, dict]:
     torch.set_num_threads(1)
     towers, x = two_tower_cnn()
     pipe, y = pipeline_mlp()
-    return {"towers": with_devices(capture_architecture(towers, x), tower_device),
-            "pipeline": with_devices(capture_architecture(pipe, y), stage_device)}
+    return {
+        "towers": with_devices(capture_architecture(towers, x), tower_device),
+        "pipeline": with_devices(capture_architecture(pipe, y), stage_device),
+    }
 
 
 def write_logdir(root: str, records: Dict[str, dict]) -> None:
@@ -112,8 +121,9 @@ def write_logdir(root: str, records: Dict[str, dict]) -> None:
     for run, rec in records.items():
         writer = EventWriter(os.path.join(root, run))
         sink = SummarySink(writer)
-        sink.json_blob(fmt.TAG_ARCHITECTURE, 0, rec, fmt.PLUGIN_GRAPH,
-                       content={"encoding": "json+gzip"})
+        sink.json_blob(
+            fmt.TAG_ARCHITECTURE, 0, rec, fmt.PLUGIN_GRAPH, content={"encoding": "json+gzip"}
+        )
         writer.flush()
         writer.close()
 
@@ -128,15 +138,19 @@ def lanes(tmp_path_factory):
     out = harness.artifacts("views_devices")
     with harness.tensorboard(root) as tb:
         harness.wait_for_plugin(tb.url, "archviz_graph")
-        result = harness.run_node_script("views_devices_check.mjs", tb.url, out,
-                                         json.dumps(["towers", "pipeline"]))
+        result = harness.run_node_script(
+            "views_devices_check.mjs", tb.url, out, json.dumps(["towers", "pipeline"])
+        )
     return result, records, out
 
 
 def _inside(box: dict, lane: dict) -> bool:
-    return (box["x"] >= lane["x"] - 0.5 and box["y"] >= lane["y"] - 0.5 and
-            box["x"] + box["width"] <= lane["x"] + lane["width"] + 0.5 and
-            box["y"] + box["height"] <= lane["y"] + lane["height"] + 0.5)
+    return (
+        box["x"] >= lane["x"] - 0.5
+        and box["y"] >= lane["y"] - 0.5
+        and box["x"] + box["width"] <= lane["x"] + lane["width"] + 0.5
+        and box["y"] + box["height"] <= lane["y"] + lane["height"] + 0.5
+    )
 
 
 def _leaf_devices(rec: dict) -> Dict[str, str]:

@@ -2,6 +2,7 @@
 open TensorBoard, read the Timeline, click the first anomaly, follow the deep link, expand a
 block, export. Each defect the issue lists is checked where a user meets it. Screenshots:
 ``test-artifacts/walkthrough/``."""
+
 import re
 
 import pytest

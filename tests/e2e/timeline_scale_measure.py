@@ -9,6 +9,7 @@ cached, then each route cold (first request of that URL) and warm, then the firs
 with the plugin's caches warm. Prints one JSON document; the screenshots go to
 ``test-artifacts/timeline_scale/``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def main() -> None:
         t = time.perf_counter()
         fx.build_scale_logdir(args.logdir, layers=args.layers, steps=args.steps)
         out["build_s"] = round(time.perf_counter() - t, 1)
-    out["logdir_bytes"] = sum(os.path.getsize(os.path.join(d, f))
-                              for d, _, fs in os.walk(args.logdir) for f in fs)
+    out["logdir_bytes"] = sum(
+        os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(args.logdir) for f in fs
+    )
     with harness.tensorboard(args.logdir) as tb:
         base = tb.url + "data/plugin/archviz_health/"
         t0 = time.perf_counter()
@@ -58,28 +60,39 @@ def main() -> None:
         out["tensorboard_load_s"] = round(time.perf_counter() - t0, 1)
         if args.browser:
             out["browser_cold"] = harness.run_node_script(
-                "timeline_firstpaint.mjs", tb.url, harness.artifacts("timeline_scale"),
-                "scale_cold", timeout=600)
-        routes = ["runs", "anomalies?run=scale", "curves?run=scale&columns=1300",
-                  # what the tab asks for first (folded lines, maximum plane only)
-                  "heatmap?run=scale&kind=grads&stat=norm&columns=1300&lines=auto&planes=max",
-                  "heatmap?run=scale&kind=grads&stat=norm&columns=1300",
-                  "heatmap?run=scale&kind=acts&stat=std&columns=1300",
-                  "heatmap?run=scale&kind=grads&stat=max_abs&columns=1300",
-                  "layer?run=scale&layer=model.blocks.7.fc1&columns=400"]
+                "timeline_firstpaint.mjs",
+                tb.url,
+                harness.artifacts("timeline_scale"),
+                "scale_cold",
+                timeout=600,
+            )
+        routes = [
+            "runs",
+            "anomalies?run=scale",
+            "curves?run=scale&columns=1300",
+            # what the tab asks for first (folded lines, maximum plane only)
+            "heatmap?run=scale&kind=grads&stat=norm&columns=1300&lines=auto&planes=max",
+            "heatmap?run=scale&kind=grads&stat=norm&columns=1300",
+            "heatmap?run=scale&kind=acts&stat=std&columns=1300",
+            "heatmap?run=scale&kind=grads&stat=max_abs&columns=1300",
+            "layer?run=scale&layer=model.blocks.7.fc1&columns=400",
+        ]
         for label in ("cold", "warm"):
             for r in routes:
                 dt, body = timed_get(base + r)
                 out[f"{label} {r}"] = {"s": round(dt, 3), "bytes": len(body)}
-        hm = json.loads(timed_get(base + "heatmap?run=scale&kind=grads&stat=norm"
-                                  "&columns=1300")[1])
+        hm = json.loads(timed_get(base + "heatmap?run=scale&kind=grads&stat=norm&columns=1300")[1])
         out["heatmap_rows"] = len(hm["rows"])
         out["heatmap_steps_read"] = hm["steps_total"]
         out["heatmap_sampled"] = hm["sampled"]
         if args.browser:
             out["browser_warm"] = harness.run_node_script(
-                "timeline_firstpaint.mjs", tb.url, harness.artifacts("timeline_scale"),
-                "scale", timeout=600)
+                "timeline_firstpaint.mjs",
+                tb.url,
+                harness.artifacts("timeline_scale"),
+                "scale",
+                timeout=600,
+            )
     print(json.dumps(out, indent=1))
 
 

@@ -6,6 +6,7 @@ make the README's screenshots from a full demo logdir so that they stay true::
 
     python -m tests.e2e.walkthrough archviz_demo docs/     # scripts/screenshots.sh
 """
+
 from __future__ import annotations
 
 import os
@@ -22,21 +23,27 @@ CI_RUNS = ("broken_exploding", "broken_dying_relu", "healthy_moons")
 CI_STEPS = 100
 
 # Walkthrough screenshot -> README image.
-DOCS = {"walkthrough-2-timeline-landing.png": "timeline-tab.png",
-        "walkthrough-3-timeline-layer.png": "timeline-layer.png",
-        "walkthrough-4-architecture-deeplink.png": "architecture-deeplink.png",
-        "walkthrough-9-architecture-showcase.png": "architecture-tab.png"}
+DOCS = {
+    "walkthrough-2-timeline-landing.png": "timeline-tab.png",
+    "walkthrough-3-timeline-layer.png": "timeline-layer.png",
+    "walkthrough-4-architecture-deeplink.png": "architecture-deeplink.png",
+    "walkthrough-9-architecture-showcase.png": "architecture-tab.png",
+}
 SHOWCASE = "healthy_resnet"  # the README's Architecture screenshot, when the logdir has it
 
 
-def make_demo_logdir(logdir: str, runs: Optional[Sequence[str]] = CI_RUNS,
-                     steps: Optional[int] = CI_STEPS) -> str:
+def make_demo_logdir(
+    logdir: str, runs: Optional[Sequence[str]] = CI_RUNS, steps: Optional[int] = CI_STEPS
+) -> str:
     """Train the demo's runs (``tb_archviz.callbacks.demo``, the code behind
     ``tb-archviz demo``) into ``logdir`` in a subprocess; returns its output."""
-    code = ("import sys\nfrom tb_archviz.callbacks.demo import run_demo\n"
-            f"run_demo({logdir!r}, steps={steps!r}, only={list(runs) if runs else None!r})\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=1800, cwd=harness.REPO)
+    code = (
+        "import sys\nfrom tb_archviz.callbacks.demo import run_demo\n"
+        f"run_demo({logdir!r}, steps={steps!r}, only={list(runs) if runs else None!r})\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=1800, cwd=harness.REPO
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"demo failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc.stdout
