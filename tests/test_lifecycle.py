@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -33,10 +34,20 @@ def _hooks(model: torch.nn.Module) -> int:
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
+def _created(path: str) -> tuple:
+    """An event file's place in creation order: its name holds the second it was created and
+    the writing process's running count of writers (``...<time>.<host>.<pid>.<count>``), a
+    number that sorts wrongly as text once it reaches 10 within one second."""
+    name = os.path.basename(path)
+    pid, count = re.search(r"\.(\d+)\.(\d+)$", name).groups()
+    return int(name.split(".")[3]), int(pid), int(count)
+
+
 def _events(run_dir) -> list:
     """(tag, step) of every archviz summary, file by file in write order."""
     out = []
-    for path in sorted(glob.glob(os.path.join(str(run_dir), "events.out.tfevents.*"))):
+    paths = glob.glob(os.path.join(str(run_dir), "events.out.tfevents.*"))
+    for path in sorted(paths, key=_created):
         for event in EventFileLoader(path).Load():
             for value in event.summary.value:
                 if value.tag.startswith("archviz/"):
