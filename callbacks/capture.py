@@ -136,7 +136,8 @@ def split_example_input(example: Any) -> Tuple[tuple, dict]:
 @contextmanager
 def preserved_state(model: nn.Module) -> Iterator[None]:
     """Restore every module's train/eval flag, buffers (object and values), ``.grad``
-    references and the RNG states (Python, CPU, CUDA) after whatever runs inside."""
+    references, FSDP2's sharded parameters and the RNG states (Python, CPU, CUDA) after
+    whatever runs inside."""
     modes = [(m, m.training) for m in model.modules()]
     buffers = []
     for m in model.modules():
@@ -159,6 +160,7 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
                     setattr(m, name, original)
                 if original.shape == saved.shape:
                     original.copy_(saved)
+        _reshard_fsdp2(model)
         for p, g in grads:
             if p.grad is not g:
                 p.grad = g
@@ -166,6 +168,17 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
         torch.set_rng_state(cpu_state)
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)
+
+
+def _reshard_fsdp2(model: nn.Module) -> None:
+    """A forward outside training leaves FSDP2's root unit unsharded (it reshards after the
+    backward that never comes): its modules would then hold the full parameters, and
+    whoever read them before resharding (the health rows) a freed tensor. Reshard them."""
+    for m in model.modules():
+        if any(b.__name__ == "FSDPModule" for b in type(m).__mro__):
+            reshard = getattr(m, "reshard", None)
+            if callable(reshard):
+                reshard()
 
 
 # -- the static part: tree, hyperparameters, parameters ----------------------------------------

@@ -228,6 +228,7 @@ class HealthMonitor:
         present, grads = self.watched.local_grads()  # FSDP: the rank's own pieces
         norms = None
         if self._logging:
+            grads = self.watched.reduce_partial(present, grads)  # sequence parallel norms
             norms = self.collector.gradients(present, grads)
         elif grads:
             with torch.no_grad():

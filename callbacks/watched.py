@@ -4,7 +4,7 @@ and which parameters are sharded (FSDP2), found again when the model's structure
 from __future__ import annotations
 
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -285,6 +285,38 @@ class Watched:
                 present.append(i)
                 grads.append(S.local(g) if self.any_dtensor else g)
         return present, grads
+
+    def reduce_partial(self, present: List[int], grads: List[torch.Tensor]) -> List[torch.Tensor]:
+        """``grads`` (the local gradients of the parameters ``present``) with those that hold
+        partial sums (a ``Partial`` DTensor placement: a replicated parameter applied to
+        sharded activations, such as a norm under sequence parallelism) summed over their
+        mesh dimension, as the optimizer will before it applies them. Logging steps only: one
+        all-reduce per (mesh dimension, reduce op, dtype) among the ranks of that dimension,
+        which share the batch and so the same gradients; nothing without such gradients."""
+        if not self.any_dtensor:
+            return grads
+        groups: Dict[tuple, Tuple[Any, int, str, List[int]]] = {}
+        for k, i in enumerate(present):
+            g = self.params[i][1].grad
+            for dim, placement in enumerate(getattr(g, "placements", ()) or ()):
+                if placement.is_partial():
+                    op = str(getattr(placement, "reduce_op", "sum"))
+                    key = (id(g.device_mesh), dim, op, grads[k].dtype)
+                    groups.setdefault(key, (g.device_mesh, dim, op, []))[3].append(k)
+        if not groups:
+            return grads
+        out = list(grads)
+        for mesh, dim, op, ks in groups.values():
+            if op not in ("sum", "avg"):  # max/min partials: left as they are
+                continue
+            flat = torch.cat([out[k].reshape(-1) for k in ks])
+            group = mesh.get_group(dim)
+            torch.distributed.all_reduce(flat, group=group)
+            if op == "avg":
+                flat = flat / torch.distributed.get_world_size(group)
+            for k, part in zip(ks, flat.split([out[k].numel() for k in ks])):
+                out[k] = part.view_as(out[k])
+        return out
 
     def weight_raw(self) -> torch.Tensor:
         if not self.sharded_set:

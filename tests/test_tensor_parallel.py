@@ -10,6 +10,12 @@ from ``DTensor.full_tensor()``, activations and the input from an unsharded copy
 run by each rank on its own batch at the same moment (``on_before_optimizer_step``), all
 recorded by the module itself. Two processes (1 data-parallel x 2 tensor-parallel) and four
 (2 x 2), launched by Lightning's own launcher; Lightning runs this strategy on CPU as it is.
+
+With sequence parallelism a LayerNorm over 2-token sequences comes first, its output sharded
+on the sequence dimension. Without ``fully_shard`` (1 x 2) the norm's gradients are partial
+sums on each rank (a ``Partial`` placement) until the optimizer reduces them; with it (2 x 2)
+the norm's parameters belong to the root FSDP2 unit, which the architecture capture's forward
+leaves unsharded unless it reshards it (it did not: a freed tensor, a segfault).
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from tests import ranks
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 6
 BATCH = 16
-LEAVES = ["net.0", "net.1", "net.2", "net.3", "net.4"]
+CLASSES = ["Linear", "ReLU", "Linear", "Tanh", "Linear"]
+WIDTHS = [12, 12, 7, 7, 1]
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys, warnings
@@ -59,9 +66,12 @@ SCRIPT = textwrap.dedent("""
                 "max_abs": float(y.abs().max()), "zeros": int((y == 0).sum()),
                 "dead": int((~alive).sum()), "units": int(alive.numel())}
 
+    SP = sys.argv[4] == "sp"
+
     def build():
-        return nn.Sequential(nn.Linear(8, 12), nn.ReLU(), nn.Linear(12, 7), nn.Tanh(),
-                             nn.Linear(7, 1))
+        layers = [nn.Linear(8, 12), nn.ReLU(), nn.Linear(12, 7), nn.Tanh(), nn.Linear(7, 1)]
+        # sequence parallel: a norm over tokens sharded on the sequence dimension first
+        return nn.Sequential(*([nn.LayerNorm(8)] if SP else []), *layers)
 
     class TensorParallel(pl.LightningModule):
         def __init__(self):
@@ -74,30 +84,46 @@ SCRIPT = textwrap.dedent("""
             from torch.distributed.fsdp import fully_shard
             from torch.distributed.tensor.parallel import (ColwiseParallel, RowwiseParallel,
                                                            parallelize_module)
-            parallelize_module(self.net, self.device_mesh["tensor_parallel"],
-                               {"0": ColwiseParallel(use_local_output=False),
-                                "2": RowwiseParallel()})
+            from torch.distributed.tensor import Shard
+            from torch.distributed.tensor.parallel import SequenceParallel
+            plan = {"0": ColwiseParallel(use_local_output=False), "2": RowwiseParallel()}
+            if SP:
+                plan = {"0": SequenceParallel(),
+                        "1": ColwiseParallel(input_layouts=Shard(1), use_local_output=False),
+                        "3": RowwiseParallel()}
+            parallelize_module(self.net, self.device_mesh["tensor_parallel"], plan)
             dp = self.device_mesh["data_parallel"]
+            if SP and dp.size() == 1:
+                return  # tensor parallel alone: the norm's gradients stay partial sums
             for layer in self.net:
                 if isinstance(layer, nn.Linear):
                     fully_shard(layer, mesh=dp)
             fully_shard(self.net, mesh=dp)
 
+        def tokens(self, x):
+            # sequence parallel: batches of 2-token sequences, replicated over the TP ranks
+            return x.view(-1, 2, x.shape[-1]) if SP else x
+
         def forward(self, x):
+            if SP:
+                from torch.distributed.tensor import DTensor, Replicate
+                x = DTensor.from_local(self.tokens(x), self.device_mesh["tensor_parallel"],
+                                       [Replicate()], run_check=False)
             return self.net(x)
 
         def training_step(self, batch, batch_idx):
             x, y = batch
             self._x = x
-            return F.mse_loss(self(x).squeeze(-1), y.float())
+            return F.mse_loss(self(x).squeeze(-1), y.float().view(-1, 2) if SP else y.float())
 
         def on_before_optimizer_step(self, optimizer):
             # full_tensor() gathers: every rank joins; each keeps its own references.
             named = list(self.net.named_parameters())
-            full = {n: p.full_tensor() for n, p in named}
-            grads = {n: p.grad.full_tensor() for n, p in named}
+            whole = lambda t: t.full_tensor() if hasattr(t, "full_tensor") else t
+            full = {n: whole(p) for n, p in named}
+            grads = {n: whole(p.grad) for n, p in named}
             plain = self._plain[0]
-            acts, h = {}, self._x
+            acts, h = {}, self.tokens(self._x)
             with torch.no_grad():
                 for n, p in plain.named_parameters():
                     p.copy_(full[n])
@@ -147,8 +173,14 @@ def _combined(groups, what):
     }
 
 
-@pytest.mark.parametrize("dp,tp", [(1, 2), (2, 2)])
-def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, dp, tp):
+@pytest.mark.parametrize("dp,tp,sp", [(1, 2, False), (2, 2, False), (1, 2, True), (2, 2, True)])
+def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, dp, tp, sp):
+    """``sp``: sequence parallelism in front: a LayerNorm over tokens sharded on the
+    sequence dimension (its output in pieces; its gradients partial sums on each rank)."""
+    classes_want = (["LayerNorm"] if sp else []) + CLASSES
+    widths = ([8] if sp else []) + WIDTHS
+    leaves = [f"net.{i}" for i in range(len(widths))]
+    relu = leaves[classes_want.index("ReLU")]
     script = tmp_path / "train_tensor_parallel.py"
     script.write_text(SCRIPT)
     env = dict(
@@ -157,7 +189,7 @@ def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, d
         OMP_NUM_THREADS="1",
     )
     proc = ranks.run(
-        lambda: [sys.executable, str(script), str(tmp_path), str(dp), str(tp)],
+        lambda: [sys.executable, str(script), str(tmp_path), str(dp), str(tp), "sp" if sp else "-"],
         clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
         cwd=ROOT,
         env=env,
@@ -188,19 +220,19 @@ def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, d
                 )
 
     acts = reader.read_stats(src, run, fmt.stats_tag("acts"))
-    assert acts.rows == LEAVES
+    assert acts.rows == leaves
     for k, step in enumerate(acts.steps):
-        for i, leaf in enumerate(LEAVES):
+        for i, leaf in enumerate(leaves):
             want = _combined([r[int(step)]["acts"][leaf] for r in replicas], leaf)
             got = {c: acts.values[k, i, acts.stats.index(c)] for c in want}
-            if leaf != "net.1":  # dead units: the ReLU's only
+            if leaf != relu:  # dead units: the ReLU's only
                 del want["dead_fraction"], got["dead_fraction"]
             for c in want:
                 _close(got[c], want[c])
         # Every element counted once: the row-parallel output is on both tensor-parallel
-        # ranks, the column-parallel one in pieces.
+        # ranks, the column-parallel one (and the sequence-parallel norm's) in pieces.
         numel = acts.values[k, :, acts.stats.index("numel")]
-        assert list(numel) == [dp * BATCH * n for n in (12, 12, 7, 7, 1)]
+        assert list(numel) == [dp * BATCH * n for n in widths]
 
     runs = reader.read_stats(src, run, fmt.TAG_RUN)
     for k, step in enumerate(runs.steps):
@@ -214,8 +246,9 @@ def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, d
     [(_, record)] = reader.read_architectures(src, run)[run]
     assert record["status"] == "ok", record.get("error")
     classes = {m["name"]: m["class"] for m in record["modules"]}
-    assert [classes[n] for n in LEAVES] == ["Linear", "ReLU", "Linear", "Tanh", "Linear"]
-    out0 = next(m for m in record["modules"] if m["name"] == "net.0")["io"][0]["outputs"][0]
-    assert out0["shape"] == [BATCH, 12]
+    assert [classes[n] for n in leaves] == classes_want
+    colwise = leaves[classes_want.index("Linear")]
+    out = next(m for m in record["modules"] if m["name"] == colwise)["io"][0]["outputs"][0]
+    assert out["shape"] == ([BATCH // 2, 2, 12] if sp else [BATCH, 12])
     recs = analysis.analyze_run(src, run)
     assert [r for r in recs if r["severity"] in ("warning", "error")] == []
