@@ -594,17 +594,20 @@ def plain_local(t: torch.Tensor) -> torch.Tensor:
     """A module output as a plain tensor: a DTensor's local piece, and a row-parallel
     output still in flight (an ``AsyncCollectiveTensor``) waited for - the next op would
     wait for it anyway, and reducing the wrapper goes through its dispatch op by op."""
-    to_local = getattr(t, "to_local", None)
-    if to_local is not None:
-        t = to_local()
+    t = local(t)
     trigger_wait = getattr(t, "trigger_wait", None)
     return trigger_wait() if trigger_wait is not None else t
 
 
 def local(t: torch.Tensor) -> torch.Tensor:
-    """The rank's own data: the local shard of a DTensor (no collective), else ``t``."""
+    """The rank's own data: the local shard of a DTensor (no collective), else ``t``. Read
+    without autograd: ``to_local()`` under grad mode builds a graph node and costs about
+    50 times more (6.6 us against 0.13 us per tensor)."""
     to_local = getattr(t, "to_local", None)
-    return to_local() if to_local is not None else t
+    if to_local is None:
+        return t
+    with torch.no_grad():
+        return to_local()
 
 
 @torch.no_grad()
