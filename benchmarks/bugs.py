@@ -1,4 +1,4 @@
-"""The benchmark of realistic training bugs (issue 11, item 8), by one command.
+"""The benchmark of realistic training bugs, by one command.
 
     python benchmarks/bugs.py [--only NAME[,NAME...]] [--trainer plain,lightning]
                               [--out FILE.md] [--json FILE] [--jobs 1|2] [--keep DIR]
@@ -67,7 +67,7 @@ DESIGN_KINDS = (
 
 
 def known_kinds() -> set:
-    """The kinds the current code declares (its registry), else DESIGN.md §3's."""
+    """The kinds the current code declares (its registry), else the README table's."""
     try:
         from tb_archviz import registry
 

@@ -1,5 +1,5 @@
 """Thousands of runs: ``tb-archviz inspect`` and both tabs' ``/runs`` against TensorBoard's own
-run listing on the same logdir (issue 12).
+run listing on the same logdir.
 
     python benchmarks/runs_scale.py /tmp/runs10k --runs 10000 --archviz-every 100
 
@@ -109,8 +109,8 @@ def build(logdir: str, runs: int, every: int) -> float:
     return time.perf_counter() - t0
 
 
-# ``inspect --json`` with TensorBoard's EventMultiplexer as the loader (before issue 12's fast
-# loader; the CLI has no flag for it).
+# ``inspect --json`` with TensorBoard's EventMultiplexer as the loader (before the fast
+# loader, tb_archviz/eventfiles.py; the CLI has no flag for it).
 _MULTIPLEXER_INSPECT = (
     "import json, sys; from tb_archviz import cli; "
     "doc = cli.inspect_logdir(sys.argv[1], loader='multiplexer'); "
@@ -203,7 +203,7 @@ def main(argv=None) -> int:
         "--multiplexer",
         action="store_true",
         help="also time inspect with TensorBoard's EventMultiplexer as the loader "
-        "(the loader before issue 12's tb_archviz/eventfiles.py) and check "
+        "(the loader before tb_archviz/eventfiles.py) and check "
         "that both documents are the same",
     )
     args = p.parse_args(argv)

@@ -1,4 +1,4 @@
-"""A sweep of thousands of runs in the Anomaly Timeline's runs overview (issue 13).
+"""A sweep of thousands of runs in the Anomaly Timeline's runs overview.
 
     python benchmarks/sweep_scale.py /tmp/sweep1k --runs 1000
     python benchmarks/sweep_scale.py /tmp/sweep10k --runs 10000 [--no-python]

@@ -61,7 +61,7 @@ def _classes(module_suffix: str, name: str) -> Tuple[Type, ...]:
 def is_fsdp_strategy(strategy: Any) -> bool:
     """Lightning's ``FSDPStrategy`` (FSDP1), or a subclass of it: it wraps the model after the
     callbacks' ``setup``, and a forward through the wrapped model outside FSDP's own order
-    breaks FSDP's lazy initialisation (issue 14)."""
+    breaks FSDP's lazy initialisation."""
     classes = _classes(".strategies", "FSDPStrategy")
     return bool(classes) and strategy is not None and isinstance(strategy, classes)
 

@@ -82,9 +82,10 @@ def _learning_rates(trainer) -> list:
 
 
 def _guarded(switch_off: bool = True) -> Callable:
-    """Catch every ``Exception`` of a hook body at the hook boundary (DESIGN.md §6): warn once
-    with the reason and, if ``switch_off``, skip that hook from then on. The closing hooks
-    (``switch_off=False``) are always tried: each call is a chance to remove the hooks."""
+    """Catch every ``Exception`` of a hook body at the hook boundary (README: "It never stops
+    training"): warn once with the reason and, if ``switch_off``, skip that hook from then
+    on. The closing hooks (``switch_off=False``) are always tried: each call is a chance to
+    remove the hooks."""
 
     def wrap(fn: Callable) -> Callable:
         name = fn.__name__
@@ -132,7 +133,7 @@ class ArchVizCallback(*callback_bases()):
 
     Under Lightning's ``FSDPStrategy`` the architecture is captured in ``setup``, from the
     module before it is wrapped (a forward through the wrapped model outside FSDP's own order
-    breaks FSDP, issue 14), so it needs ``example_input_array`` (else the record has the module
+    breaks FSDP), so it needs ``example_input_array`` (else the record has the module
     tree only) and is not captured again when the structure changes.
     """
 

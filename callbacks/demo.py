@@ -380,7 +380,7 @@ class _Progress:
     """Progress of one demo run on the terminal: which run, step of total, seconds so far.
 
     On a terminal one line is rewritten in place; elsewhere (a log, CI) a line is printed at
-    every quarter, so that a slow machine never looks hung (issue 16).
+    every quarter, so that a slow machine never looks hung.
     """
 
     def __init__(self, pl, label: str, total: int, t0: float):

@@ -10,7 +10,7 @@ A thin facade over one object per seam, the data flowing one way::
     ──▶ HealthWriter (health_writer.py)
 
 The rows (leaves, parameters, forward order, sharded parameters) live in
-:class:`watched.Watched`. Costs (DESIGN.md §5):
+:class:`watched.Watched`. Costs (README "Performance"):
 
 * between logging steps, with the sentinel off, no hooks are registered at all; with the
   sentinel on (default), each leaf module's forward hook adds one float32 sum of its output to

@@ -47,7 +47,8 @@ class HealthWriter:
         else:
             return
         self.pending.append(self.nf_record)
-        # A non-finite input batch is also bad_input (DESIGN.md §3), at the same steps.
+        # A non-finite input batch is also bad_input (README "What it detects"), at the same
+        # steps.
         twin = det.input_record(self.nf_record, input_last)
         if twin is not None:
             self.pending.append(twin)

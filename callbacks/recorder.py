@@ -40,11 +40,12 @@ class ArchVizRecorder:
     """Architecture capture, health statistics and the non-finite sentinel of one model,
     written into one run.
 
-    Lifecycle (DESIGN.md §6): every way a run ends reaches :meth:`close` (the callback's
-    ``on_fit_end``, ``on_exception`` and ``teardown``; interpreter exit through ``atexit`` for
-    a plain loop that never called it). ``close`` reads the sentinel, writes every pending
-    finding, flushes and removes every hook, and is idempotent; :meth:`reattach` (or the next
-    :meth:`start_step`) opens the run again and appends to it with strictly increasing steps.
+    Lifecycle (README "Use it with Lightning"): every way a run ends reaches :meth:`close`
+    (the callback's ``on_fit_end``, ``on_exception`` and ``teardown``; interpreter exit
+    through ``atexit`` for a plain loop that never called it). ``close`` reads the sentinel,
+    writes every pending finding, flushes and removes every hook, and is idempotent;
+    :meth:`reattach` (or the next :meth:`start_step`) opens the run again and appends to it
+    with strictly increasing steps.
 
     Nothing here stops training: an error inside a part (``architecture``, ``health``,
     ``snapshots``, the writer) is warned about once with its reason and switches off that
@@ -142,7 +143,7 @@ class ArchVizRecorder:
     def _guard(self, part: str) -> Iterator[None]:
         try:
             yield
-        except Exception as exc:  # noqa: BLE001 - DESIGN.md §6: never raise into training
+        except Exception as exc:  # noqa: BLE001 - never raise into training
             self._fail(part, exc)
 
     def _open_writer(self, writer: Any, start_steps: Dict[str, int]) -> None:
@@ -155,7 +156,7 @@ class ArchVizRecorder:
 
     def _make_parts(self) -> None:
         """The health monitor at once, the snapshots once the model can be looked at: a lazy
-        module's parameters have no size until its first forward (issue 12). The health
+        module's parameters have no size until its first forward. The health
         monitor never reads a parameter before the first backward, so it sees step 0."""
         from tb_archviz.callbacks.capture import has_uninitialized, script_modules
 

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 
 def _find_callbacks_in_source_tree() -> None:
-    """Let a source checkout import ``tb_archviz.callbacks`` (issue 16).
+    """Let a source checkout import ``tb_archviz.callbacks``.
 
     ``setup.py`` installs the folder ``callbacks/`` as ``tb_archviz.callbacks``. Run Python
     from the repository root with a regular (non-editable) install, and this source folder

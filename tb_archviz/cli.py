@@ -118,7 +118,7 @@ def _analyze(src, run: str) -> list:
 
 
 def inspect_logdir(logdir: str, loader: str = "fast", jobs: Optional[int] = None) -> dict:
-    """The ``inspect --json`` document for ``logdir`` (DESIGN.md §3).
+    """The ``inspect --json`` document for ``logdir`` (README "Command line").
 
     Each run carries ``problems``: one line per record that could not be read or did not
     match the schema (FORMAT.md "Validation"); such records are left out of the rest.
@@ -297,7 +297,7 @@ def cmd_inspect(args) -> int:
         if worst >= SEVERITY_RANK[args.fail_on]:
             return 1
         # Records that could not be read may hold exactly the finding asked about: not an
-        # all-clear (issue 12).
+        # all-clear.
         unreadable = [r["run"] or "." for r in doc["runs"] if r.get("problems")]
         if unreadable:
             print(

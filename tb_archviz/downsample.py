@@ -1,8 +1,8 @@
 """Min/max downsampling of statistics series for a screen of a given width (no torch).
 
 A series is cut into step buckets, one per screen column at most, and each bucket keeps its
-minimum and maximum, so that a spike or a NaN in a single step never disappears (DESIGN.md
-§5: JSON sized for the screen, never randomly sampled). Long runs are read from the
+minimum and maximum, so that a spike or a NaN in a single step never disappears (http_api.md:
+answers sized for the screen, never randomly sampled). Long runs are read from the
 statistics pyramid the writer keeps (``<tag>@10/@100/@1000``, FORMAT.md "Statistics
 pyramid"): :func:`pyramid_levels` lists a tag's levels coarsest first,
 :func:`enough_buckets` says whether a level still gives about one bucket per two columns, and

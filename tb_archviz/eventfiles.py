@@ -3,7 +3,7 @@
 TensorBoard's Python loader (``EventMultiplexer``) reads every record through a pure-Python
 TFRecord reader that computes CRC-32C byte by byte, turns every ``simple_value`` into a
 ``TensorProto`` and runs every value through two compatibility layers. Over 10,000 small runs
-that took 17.8 s, where TensorBoard's Rust data server lists the same runs in 1.0 s (issue 12).
+that took 17.8 s, where TensorBoard's Rust data server lists the same runs in 1.0 s.
 
 This module reads the same files into the same answers, faster:
 

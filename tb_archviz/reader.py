@@ -9,7 +9,7 @@ show.
 Every decoded payload is checked against the schema (:mod:`tb_archviz.validate`) before it is
 returned. What cannot be read or does not match is skipped, and a one-line message is kept per
 run in ``Source.problems`` (:func:`problems_of`), so that a bad record costs that record only
-and is never dropped without a word (issue 12).
+and is never dropped without a word.
 """
 
 from __future__ import annotations
@@ -1055,7 +1055,7 @@ def check_run(src: Source, run: str) -> None:
 
 
 def summarize_architecture(record: Optional[dict]) -> Optional[dict]:
-    """The CLI's ``architecture`` summary: modules, parameters, edges (DESIGN.md §3)."""
+    """The CLI's ``architecture`` summary: modules, parameters, edges (README "Command line")."""
     if record is None:
         return None
     totals = record.get("totals") or {}

@@ -335,8 +335,8 @@ class Threshold:
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """One anomaly rule: ``kind`` is the record's kind (DESIGN.md §3 vocabulary and its
-    additions), ``fn`` the detector function, ``summary`` the README's one-line rule,
+    """One anomaly rule: ``kind`` is the record's kind (the vocabulary of FORMAT.md
+    "Anomaly record"), ``fn`` the detector function, ``summary`` the README's one-line rule,
     ``remedy`` the advice when the evidence suggests nothing more specific."""
 
     name: str

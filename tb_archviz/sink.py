@@ -122,7 +122,7 @@ class SummarySink:
         self._pyramids: Dict[str, Pyramid] = {}
         self._pyramid_content: Dict[str, tuple] = {}
         # Set when the writer raised (a closed or unwritable file): every later write is
-        # skipped, so a failing disk never stops training (issue 12).
+        # skipped, so a failing disk never stops training.
         self.broken: Optional[str] = None
 
     # -- state for resume ----------------------------------------------------------------

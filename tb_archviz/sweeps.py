@@ -283,7 +283,7 @@ def find_split(name: str, runs: Sequence[dict], kind: Optional[str] = None) -> O
 
 
 def by_document(name: str, runs: Sequence[dict], kind: Optional[str] = None) -> dict:
-    """The ``"by"`` object of ``inspect --by NAME [--kind KIND] --json`` (DESIGN.md §3)."""
+    """The ``"by"`` object of ``inspect --by NAME [--kind KIND] --json`` (README "Command line")."""
     return {"hparam": name, "kind": kind, "split": find_split(name, runs, kind)}
 
 

@@ -2,7 +2,7 @@
 
 Each function writes one run the way some other program (or a bug, or a newer writer) might:
 a valid envelope (the right plugin, tag and data class) around a payload that does not match
-FORMAT.md. The reader must skip exactly that payload and say so (issue 12).
+FORMAT.md. The reader must skip exactly that payload and say so.
 """
 
 from __future__ import annotations

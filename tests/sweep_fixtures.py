@@ -1,4 +1,4 @@
-"""A real Lightning sweep for the runs overview (issue 13): tiny MLPs, SGD with momentum,
+"""A real Lightning sweep for the runs overview: tiny MLPs, SGD with momentum,
 learning rate low (trains) or high (gradients explode) crossed with two activations, each run
 logged by ``TensorBoardLogger`` (hparams plugin data and hparams.yaml) with ArchVizCallback,
 ``train_loss`` and ``val_loss``."""

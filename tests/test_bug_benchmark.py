@@ -1,4 +1,4 @@
-"""The bug benchmark (``tests/bugs``, issue 11 item 8): a fast subset in CI, everything with
+"""The bug benchmark (``tests/bugs``): a fast subset in CI, everything with
 ``ARCHVIZ_BUG_BENCH=1``.
 
 In CI: every scenario the detectors catch (``EXPECTED_DETECTED``) shows its bug and is caught

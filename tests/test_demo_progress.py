@@ -1,4 +1,4 @@
-"""The demo never sits silent (issue 16): a line per run as it starts, progress lines with the
+"""The demo never sits silent: a line per run as it starts, progress lines with the
 step of total and seconds while it trains, and a one-line summary at the end."""
 
 import re

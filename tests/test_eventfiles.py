@@ -2,7 +2,7 @@
 ``EventMultiplexer`` does, on real event files: written by our sink, by TensorBoard's summary
 functions, by torch's ``SummaryWriter`` and Lightning's ``TensorBoardLogger`` (scalars,
 tensors, blobs, run graphs, hparams), resumed runs with several files, and damaged files
-(issue 12: ``tb-archviz inspect`` over 10,000 runs)."""
+(``tb-archviz inspect`` over 10,000 runs)."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""The evidence the rules read besides per-layer statistics (issue 11 item 3), each checked on
+"""The evidence the rules read besides per-layer statistics, each checked on
 a tiny model against a slow reference: optimizer settings, the gradient norm before and after
 clipping, module modes, the loss and the output it receives, per-feature input statistics,
 the metrics the user logs. Read back from the real event file where it is written."""

@@ -1,4 +1,4 @@
-"""tb-archviz export, the first five minutes (issue 16): a missing optional dependency is one
+"""tb-archviz export, the first five minutes: a missing optional dependency is one
 line naming the install command with an exit code of its own, an unknown run is said to not
 exist, and PNG/PDF draw every symbol the SVG shows."""
 

@@ -1,5 +1,5 @@
 """Lightning's ``FSDPStrategy`` (FSDP1, ``use_orig_params=True`` by default) under the callback
-at its defaults (issue 14, first bullet): training completes and the architecture record is
+at its defaults: training completes and the architecture record is
 written. The capture used to run a forward through the wrapped model before FSDP's root unit
 had run, so a child unit set itself up as root (``AssertionError: Non-root FSDP instance's
 _is_root should not have been set yet``) at the first step; it now runs at ``setup``, on the

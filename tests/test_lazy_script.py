@@ -1,4 +1,4 @@
-"""Models the capture cannot run as usual (issue 12): lazy modules are captured only after the
+"""Models the capture cannot run as usual: lazy modules are captured only after the
 first forward has materialised them (never touching an uninitialized parameter, never
 materialising them out of the training's order), and TorchScript modules are recorded as a
 tree with parameters and a status saying that TorchScript hides the dataflow. Training is

@@ -1,4 +1,4 @@
-"""One exit path and nothing that stops training (issue 12, training side): a run that raises
+"""One exit path and nothing that stops training (training side): a run that raises
 still writes what the sentinel saw and leaves no hooks behind; a second ``fit`` (same Trainer,
 or the same callback on another Trainer) re-attaches and appends; an unusable log directory
 or a writer that fails mid-run costs one warning and leaves the loss trajectory bit-identical.

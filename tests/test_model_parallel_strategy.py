@@ -1,5 +1,5 @@
 """Lightning's ``ModelParallelStrategy`` with FSDP2 (``fully_shard`` in ``configure_model``)
-under the callback on CPU/gloo (issue 14): training runs and rank 0's written weight and
+under the callback on CPU/gloo: training runs and rank 0's written weight and
 gradient statistics equal those of the whole tensors, which the module gathers itself with
 ``DTensor.full_tensor()`` at the same moment (``on_before_optimizer_step``).
 

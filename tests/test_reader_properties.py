@@ -1,4 +1,4 @@
-"""Property-based: no payload and no route parameter makes an exception escape (issue 12).
+"""Property-based: no payload and no route parameter makes an exception escape.
 
 Generated payloads of every type the reader decodes (architecture record, anomaly list, layer
 table, raw blob bytes, statistics tensors of any dtype and shape, their plugin content) are

@@ -1,4 +1,4 @@
-"""Damaged data costs the damaged record only, and is never dropped without a word (issue 12).
+"""Damaged data costs the damaged record only, and is never dropped without a word.
 
 Over real event files (tests/damaged.py) read by both data providers: every bad payload type
 is skipped with a per-run problem that ``inspect --json`` lists and both tabs' ``/runs``

@@ -1,6 +1,5 @@
 """Python run from the repository root with a regular (non-editable) install: the source
-folder tb_archviz/ shadows the installed package and must still find tb_archviz.callbacks
-(issue 16)."""
+folder tb_archviz/ shadows the installed package and must still find tb_archviz.callbacks."""
 
 import os
 import subprocess

@@ -1,5 +1,5 @@
-"""Sweeps (issue 13): each run's ``"hparams"`` in ``inspect --json`` and ``inspect --by NAME
-[--kind KIND]`` (DESIGN.md §3), over a real Lightning learning-rate sweep logged with
+"""Sweeps: each run's ``"hparams"`` in ``inspect --json`` and ``inspect --by NAME
+[--kind KIND]`` (README "Command line"), over a real Lightning learning-rate sweep logged with
 ``TensorBoardLogger`` (``log_hyperparams`` writes the hparams plugin data and hparams.yaml),
 runs with hparams.yaml only, runs with plugin data only and runs with no hyperparameters."""
 

@@ -1,5 +1,5 @@
 """Tensor parallelism and FSDP2 together under Lightning's ``ModelParallelStrategy`` on
-CPU/gloo (issue 14): a column-parallel linear layer (its output a DTensor, so the hooks see
+CPU/gloo: a column-parallel linear layer (its output a DTensor, so the hooks see
 DTensors), a ReLU on the sharded features, a row-parallel layer (its output all-reduced: the
 same tensor on both tensor-parallel ranks) and a plain layer, every linear layer also
 ``fully_shard``-ed over the data-parallel mesh dimension (FSDP2 then shards the

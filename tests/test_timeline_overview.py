@@ -1,4 +1,4 @@
-"""The Timeline's ``/runs`` for the runs overview (issue 13), under both data providers, over
+"""The Timeline's ``/runs`` for the runs overview, under both data providers, over
 a real Lightning sweep (tests/sweep_fixtures.py: 12 tiny runs, learning rate × activation):
 ``by_kind``, ``loss`` (last train / val loss) and ``splits`` (tb_archviz/sweeps.find_split
 over every hyperparameter and kind)."""

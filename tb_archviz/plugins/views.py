@@ -62,7 +62,7 @@ def weights_impl(src: reader.Source, run: str, step: Optional[int] = None) -> Di
             continue
         try:
             arr = np.asarray(datum.numpy, dtype=np.float32)
-        except (TypeError, ValueError) as exc:  # not a numeric tensor: skip it (issue 12)
+        except (TypeError, ValueError) as exc:  # not a numeric tensor: skip it
             reader.note(src, run, f"{tag} at step {datum.step} skipped: {exc}")
             continue
         params[tag[len(fmt.TAG_WEIGHTS_PREFIX) :]] = {

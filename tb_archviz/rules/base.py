@@ -174,7 +174,7 @@ def _median_update(s: StepStats) -> float:
 
 
 def _since(first: int, last: int) -> str:
-    # One grammar with the Timeline tab (frontend/src/timeline/sentences.js, issue 16): "at
+    # One grammar with the Timeline tab (frontend/src/timeline/sentences.js): "at
     # step N" for one step, "since step A (still at step B)" while it lasts.
     return f" at step {first}" if first == last else f" since step {first} (still at step {last})"
 

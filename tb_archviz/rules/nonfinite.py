@@ -118,7 +118,7 @@ def explain_non_finite(record: dict, state: State, layer_of: Dict[str, str]) -> 
     name, ostep, growth = origin
     culprit = layer_of.get(name, name)
     # "NaN" keeps its capitals after the semicolon ("naN/Inf first appeared" was a typo
-    # users saw; issue 16).
+    # users saw).
     message = f"Gradients of {culprit} grew {_fmt(growth)}x from step {ostep}; " + record["message"]
     return Anomaly.amend(
         record,
@@ -145,8 +145,8 @@ def regrow(record: dict, last_step: int) -> dict:
 
 
 def input_record(nf: dict, input_last: Optional[int] = None) -> Optional[dict]:
-    """A non_finite record located in the input batch is also ``bad_input`` (DESIGN.md §3:
-    non-finite input batches), from its first step to the input's own last bad step."""
+    """A non_finite record located in the input batch is also ``bad_input`` (README "What it
+    detects": non-finite input batches), from its first step to the input's own last bad step."""
     if nf.get("stat") != "input/nonfinite":
         return None
     last = nf["last_step"] if input_last is None else max(int(input_last), nf["first_step"])

@@ -1,4 +1,4 @@
-"""A benchmark of realistic training bugs (issue 11, item 8).
+"""A benchmark of realistic training bugs.
 
 Each scenario is a tiny model on synthetic data with a ``buggy`` and a ``fixed`` variant that
 differ only by one bug drawn from the published collections of real faults (Humbatova et al.'s

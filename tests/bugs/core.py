@@ -181,7 +181,7 @@ def seeded(seed: int = 0) -> None:
 class Scenario:
     """One realistic bug. ``build(buggy)`` returns a fresh :class:`Setup`; the two variants
     differ only by the bug. Scoring: ``expected`` kinds (any one counts, the first is the
-    best name; kinds outside DESIGN.md §3 are proposals), ``layer`` the acceptable culprits
+    best name; kinds the registry does not declare are proposals), ``layer`` the acceptable culprits
     (qualified module names; ``None`` in the tuple = a run-level record is right), ``advice``
     keywords (any one, case-insensitive, in message + remedy)."""
 
@@ -351,7 +351,7 @@ def train(
                 on_validation(step, v_loss, v_metric)
             if recorder is not None:
                 recorder.validation_batch(step, _cast(s.data.x_val, s.input_dtype))
-                if hasattr(recorder, "log_metrics"):  # planned API (issue 11, item 3)
+                if hasattr(recorder, "log_metrics"):  # an optional API: guarded
                     metric = "val_r2" if s.data.task == "regress" else "val_acc"
                     recorder.log_metrics(step, {"val_loss": v_loss, metric: v_metric})
                 recorder.end_epoch(step)

@@ -7,8 +7,8 @@ metric is ``margin`` below the fixed run's, which itself trains), read the findi
 or error), right layer, right advice (a keyword in message + remedy).
 
 Only the public API is called: ``ArchVizRecorder`` as in the README's plain-PyTorch loop, and
-``tb_archviz.cli.inspect_logdir`` (the ``inspect --json`` document). Three planned calls of
-issue 11 (item 3) are made when the recorder has them: ``watch_optimizers([opt])`` (or
+``tb_archviz.cli.inspect_logdir`` (the ``inspect --json`` document). Three optional calls
+are made when the recorder has them: ``watch_optimizers([opt])`` (or
 ``watch_optimizer(opt)``), ``watch_loss(loss_fn)`` and ``log_metrics(step, {"val_loss": ...,
 "val_acc": ...})`` (``val_r2`` for regression).
 """
@@ -46,7 +46,7 @@ def record(setup: Setup, logdir: str, seed: int = 0, trainer: str = "plain") -> 
     from tb_archviz.callbacks import ArchVizRecorder
 
     rec = ArchVizRecorder(setup.model, logdir=logdir, log_every_n_steps=LOG_EVERY, snapshots=False)
-    # Planned API (issue 11, item 3): guarded so the harness runs on today's recorder.
+    # Optional API: guarded so the harness runs on today's recorder.
     if hasattr(rec, "watch_optimizers"):
         rec.watch_optimizers([setup.opt])
     elif hasattr(rec, "watch_optimizer"):

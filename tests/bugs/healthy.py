@@ -34,7 +34,7 @@ class ConvNet(nn.Module):
 
         def block(cin: int, cout: int) -> nn.Sequential:
             # Conv2d keeps its default bias although a norm layer follows: that bias gets an
-            # exactly-zero gradient under BatchNorm, by construction (issue 11).
+            # exactly-zero gradient under BatchNorm, by construction.
             nrm = nn.BatchNorm2d(cout) if norm == "batch" else nn.GroupNorm(4, cout)
             return nn.Sequential(
                 nn.Conv2d(cin, cout, 3, padding=1), nrm, nn.ReLU() if norm == "batch" else nn.SiLU()

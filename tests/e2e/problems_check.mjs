@@ -1,5 +1,5 @@
 // node problems_check.mjs URL OUTDIR: both tabs over a logdir with damaged runs; prints one JSON
-// line with the problem lines each tab shows (issue 12: never hidden, never an all-clear).
+// line with the problem lines each tab shows (never hidden, never an all-clear).
 import { launch, collectErrors, painted, pluginFrame } from './browser.mjs';
 
 const [url, outdir] = process.argv.slice(2);

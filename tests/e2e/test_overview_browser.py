@@ -1,4 +1,4 @@
-"""The Timeline's runs overview (issue 13) in a real TensorBoard, driven by headless Chromium,
+"""The Timeline's runs overview in a real TensorBoard, driven by headless Chromium,
 on a logdir made by a real Lightning sweep: 12 tiny runs, learning rate × activation, the
 high learning rates broken. The overview is the landing view, lists the broken runs first,
 names the learning rate in its "which settings break training" sentence, sorts, filters,

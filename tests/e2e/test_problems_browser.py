@@ -1,4 +1,4 @@
-"""Both tabs in a real TensorBoard show the records that could not be read (issue 12).
+"""Both tabs in a real TensorBoard show the records that could not be read.
 
 A good run with a NaN error beside runs whose anomaly list, architecture record or
 statistics are damaged: the Timeline's summary names each damaged run with its problem (never

@@ -1,4 +1,4 @@
-"""A new user's first five minutes in headless Chromium on the demo's own runs (issue 16):
+"""A new user's first five minutes in headless Chromium on the demo's own runs:
 open TensorBoard, read the Timeline, click the first anomaly, follow the deep link, expand a
 block, export. Each defect the issue lists is checked where a user meets it. Screenshots:
 ``test-artifacts/walkthrough/``."""

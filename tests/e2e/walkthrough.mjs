@@ -1,5 +1,5 @@
 // node walkthrough.mjs URL OUTDIR: a new user's first five minutes on the demo logdir, in
-// headless Chromium against a real TensorBoard (issue 16). Opens the Architecture tab (it must
+// headless Chromium against a real TensorBoard. Opens the Architecture tab (it must
 // land on the Timeline's worst run, readable), reads the Timeline, picks another broken run,
 // clicks its first anomaly, follows the deep link into the (already open) Architecture tab,
 // expands a block, presses Fit, exports; then reloads URLs that remember the choices.

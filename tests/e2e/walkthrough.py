@@ -1,4 +1,4 @@
-"""The first five minutes, end to end (issue 16): the demo's own runs, a real ``tensorboard``
+"""The first five minutes, end to end: the demo's own runs, a real ``tensorboard``
 and headless Chromium driving ``walkthrough.mjs``.
 
 Used by ``test_walkthrough.py`` (CI, a few demo runs with fewer steps) and, as a script, to

@@ -255,7 +255,7 @@ async function applyFocus(f) {
   if (key === appliedFocus) return;
   if (f.run && f.run !== app.run && app.runs.some((r) => r.run === f.run)) {
     // Not marked applied yet: loadRun applies it once the run is drawn. (Marking it first
-    // made a tab opened earlier switch the run and select nothing: issue 16.)
+    // made a tab opened earlier switch the run and select nothing.)
     await loadRun(f.run, null);
     return;
   }
