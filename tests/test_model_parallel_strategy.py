@@ -6,7 +6,10 @@ gradient statistics equal those of the whole tensors, which the module gathers i
 Two and four processes, launched by Lightning's own subprocess launcher, as in
 ``test_ddp.py``; layer widths are odd so that shards are uneven, and the last bias has one
 element (the other ranks' shards of it are empty). Lightning runs this strategy on CPU as it
-is (no subclass). Tensor parallelism (a second mesh dimension) is not tested here.
+is (no subclass). The callback runs at its defaults: the architecture is captured from the
+first batch, after sharding, and the last layer's parameters belong to the root FSDP2 unit,
+which that forward leaves unsharded unless the capture reshards it (it did not: the health
+rows read freed parameters, a segfault). Tensor parallelism: ``test_tensor_parallel.py``.
 """
 
 from __future__ import annotations
@@ -56,14 +59,17 @@ SCRIPT = textwrap.dedent("""
         def configure_model(self):
             from torch.distributed.fsdp import fully_shard
             mesh = self.device_mesh["data_parallel"]
-            for layer in self.net:
+            for layer in list(self.net)[:-1]:   # the last layer's parameters: the root unit's
                 if isinstance(layer, nn.Linear):
                     fully_shard(layer, mesh=mesh)
             fully_shard(self.net, mesh=mesh)
 
+        def forward(self, x):
+            return self.net(x)
+
         def training_step(self, batch, batch_idx):
             x, y = batch
-            return F.mse_loss(self.net(x).squeeze(-1), y.float())
+            return F.mse_loss(self(x).squeeze(-1), y.float())
 
         def on_before_optimizer_step(self, optimizer):
             # full_tensor() all-gathers: every rank joins; rank 0 keeps the references.
@@ -78,7 +84,7 @@ SCRIPT = textwrap.dedent("""
     if __name__ == "__main__":
         out, world = sys.argv[1], int(sys.argv[2])
         t = trainer(out, steps=%(steps)d, accelerator="cpu", devices=world,
-                    callbacks=[ArchVizCallback(architecture=False)],
+                    callbacks=[ArchVizCallback()],
                     strategy=ModelParallelStrategy(data_parallel_size=world,
                                                    tensor_parallel_size=1))
         pl.seed_everything(0, verbose=False)
@@ -131,5 +137,8 @@ def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_
                     series.values[k, :, series.stats.index(col)],
                     [refs[int(step)][family][n][col] for n in names],
                 )
+    [(_, record)] = reader.read_architectures(src, "run/version_0")["run/version_0"]
+    assert record["status"] == "ok", record.get("error")
+    assert [m["class"] for m in record["modules"]][1:3] == ["Sequential", "Linear"]
     recs = analysis.analyze_run(src, "run/version_0")
     assert [r for r in recs if r["severity"] in ("warning", "error")] == []
