@@ -170,15 +170,19 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
             torch.cuda.set_rng_state_all(cuda_states)
 
 
+def _is_fsdp2(m: nn.Module) -> bool:
+    """``fully_shard`` made ``m`` an FSDPModule (matched by name: the class has moved
+    between torch versions)."""
+    return any(b.__name__ == "FSDPModule" for b in type(m).__mro__)
+
+
 def _reshard_fsdp2(model: nn.Module) -> None:
     """A forward outside training leaves FSDP2's root unit unsharded (it reshards after the
     backward that never comes): its modules would then hold the full parameters, and
     whoever read them before resharding (the health rows) a freed tensor. Reshard them."""
     for m in model.modules():
-        if any(b.__name__ == "FSDPModule" for b in type(m).__mro__):
-            reshard = getattr(m, "reshard", None)
-            if callable(reshard):
-                reshard()
+        if _is_fsdp2(m):
+            m.reshard()
 
 
 # -- the static part: tree, hyperparameters, parameters ----------------------------------------
@@ -186,11 +190,8 @@ def _user_class(m: nn.Module) -> type:
     """The module's class as the user wrote it: FSDP2's ``fully_shard`` swaps in a subclass
     named ``FSDP<Class>`` (bases: FSDPModule and the class), which is not the architecture."""
     cls = type(m)
-    if any(b.__name__ == "FSDPModule" for b in cls.__bases__):
-        rest = [b for b in cls.__bases__ if b.__name__ != "FSDPModule"]
-        if rest:
-            return rest[0]
-    return cls
+    rest = [b for b in cls.__bases__ if b.__name__ != "FSDPModule"] if _is_fsdp2(m) else []
+    return rest[0] if rest else cls
 
 
 def _type_name(m: nn.Module) -> str:
