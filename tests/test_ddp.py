@@ -5,8 +5,6 @@ strategy relaunches the script for rank 1), so it takes ~20 s; it runs in CI as 
 from __future__ import annotations
 
 import glob
-import os
-import sys
 import textwrap
 
 import pytest
@@ -17,8 +15,6 @@ from tb_archviz import format as fmt  # noqa: E402
 from tb_archviz import reader  # noqa: E402
 from tests import ranks
 from tests.test_faults import K, records  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = textwrap.dedent("""
     import sys, warnings
@@ -39,19 +35,8 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_ddp_reduces_statistics_across_ranks_and_reports_a_nan_on_rank_one(tmp_path):
-    script = tmp_path / "train_ddp.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(tmp_path)],
-        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-        cwd=ROOT,
-        env=env,
-        timeout=240,
+    proc = ranks.run_script(
+        tmp_path / "train_ddp.py", SCRIPT, lambda: [str(tmp_path)], out=tmp_path, timeout=240
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
 

@@ -11,9 +11,6 @@ has one element, so rank 1's shard of it is empty.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import sys
 import textwrap
 
 import numpy as np
@@ -26,7 +23,6 @@ from tests import ranks
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed.fsdp")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 5
 NAN_STEP = 4  # rank 1 writes a NaN into its own shard of "0.weight" at this step
 LOG_EVERY = 2  # odd steps run the sentinel only (local shards, no statistics)
@@ -148,27 +144,14 @@ SCRIPT = textwrap.dedent("""
 """) % {"steps": STEPS, "nan_step": NAN_STEP, "log_every": LOG_EVERY}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def fsdp_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("fsdp")
-    script = out / "train_fsdp.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(out), str(_free_port())],
-        clean=lambda: ranks.clear(out, keep=[script.name]),
-        cwd=ROOT,
-        env=env,
+    proc = ranks.run_script(
+        out / "train_fsdp.py",
+        SCRIPT,
+        lambda: [str(out), str(ranks.free_port())],
+        out=out,
         timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
-import sys
 import textwrap
 
 import pytest
@@ -34,7 +32,6 @@ from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz import format as fmt  # noqa: E402
 from tests import ranks
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 6
 
 SCRIPT = textwrap.dedent("""
@@ -55,10 +52,7 @@ SCRIPT = textwrap.dedent("""
             return FullyShardedDataParallel(model, device_id=torch.device("cpu"),
                                             **self.kwargs)
 
-    def ref(t):
-        t = t.detach().double()
-        return {"norm": float(t.norm()), "mean": float(t.mean()),
-                "max_abs": float(t.abs().max()), "numel": t.numel(), "ndim": t.dim()}
+    from tests.ranks import whole_stats as ref
 
     class WithExample(Lit):
         def __init__(self, **kw):
@@ -99,18 +93,11 @@ SCRIPT = textwrap.dedent("""
 
 
 def _train(out, callback: str, variant: str = "") -> list:
-    script = out / "train_fsdp_strategy.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(out), callback] + ([variant] if variant else []),
-        clean=lambda: ranks.clear(out, keep=[script.name]),
-        cwd=ROOT,
-        env=env,
+    proc = ranks.run_script(
+        out / "train_fsdp_strategy.py",
+        SCRIPT,
+        lambda: [str(out), callback] + ([variant] if variant else []),
+        out=out,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -7,9 +7,6 @@ all four ranks' batches (each rank its own batch, as HSDP trains)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import sys
 import textwrap
 
 import numpy as np
@@ -21,7 +18,6 @@ from tests import ranks
 
 pytest.importorskip("torch.distributed.fsdp")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORLD, STEPS, BATCH = 4, 3, 8
 
 SCRIPT = textwrap.dedent("""
@@ -32,10 +28,7 @@ SCRIPT = textwrap.dedent("""
     from torch import nn
     warnings.filterwarnings("ignore")
 
-    def ref(t):
-        t = t.detach().double()
-        return {"norm": float(t.norm()), "mean": float(t.mean()),
-                "max_abs": float(t.abs().max()), "numel": t.numel()}
+    from tests.ranks import whole_stats as ref
 
     def main(rank, world, out, port):
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
@@ -80,25 +73,12 @@ SCRIPT = textwrap.dedent("""
 """) % {"steps": STEPS, "batch": BATCH, "world": WORLD}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_hsdp_statistics_equal_those_of_the_whole_tensors(tmp_path):
-    script = tmp_path / "train_hsdp.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(tmp_path), str(_free_port())],
-        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-        cwd=ROOT,
-        env=env,
+    proc = ranks.run_script(
+        tmp_path / "train_hsdp.py",
+        SCRIPT,
+        lambda: [str(tmp_path), str(ranks.free_port())],
+        out=tmp_path,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -15,8 +15,6 @@ rows read freed parameters, a segfault). Tensor parallelism: ``test_tensor_paral
 from __future__ import annotations
 
 import json
-import os
-import sys
 import textwrap
 
 import numpy as np
@@ -29,7 +27,6 @@ from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz import format as fmt  # noqa: E402
 from tests import ranks
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 6
 
 SCRIPT = textwrap.dedent("""
@@ -44,10 +41,7 @@ SCRIPT = textwrap.dedent("""
     from tests.test_faults import data, loader, trainer
     from tb_archviz.callbacks import ArchVizCallback
 
-    def ref(t):
-        t = t.detach().double()
-        return {"norm": float(t.norm()), "mean": float(t.mean()),
-                "max_abs": float(t.abs().max()), "numel": t.numel(), "ndim": t.dim()}
+    from tests.ranks import whole_stats as ref
 
     class Sharded(pl.LightningModule):
         def __init__(self):
@@ -103,18 +97,11 @@ def _close(a, b):
 
 @pytest.mark.parametrize("world", [2, 4])
 def test_model_parallel_strategy_statistics_equal_those_of_the_full_tensors(tmp_path, world):
-    script = tmp_path / "train_model_parallel.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(tmp_path), str(world)],
-        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-        cwd=ROOT,
-        env=env,
+    proc = ranks.run_script(
+        tmp_path / "train_model_parallel.py",
+        SCRIPT,
+        lambda: [str(tmp_path), str(world)],
+        out=tmp_path,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -6,9 +6,6 @@ with a spread of exactly 0."""
 
 from __future__ import annotations
 
-import os
-import socket
-import sys
 import textwrap
 
 import numpy as np
@@ -20,7 +17,6 @@ from tests import ranks
 
 torch = pytest.importorskip("torch")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS, DRIFT_STEP, LOG_EVERY = 8, 3, 2
 
 SCRIPT = textwrap.dedent("""
@@ -65,26 +61,13 @@ SCRIPT = textwrap.dedent("""
 """) % {"steps": STEPS, "drift": DRIFT_STEP, "log_every": LOG_EVERY}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(tmp_path, name: str, drift: bool):
     out = tmp_path / name
-    script = tmp_path / "train_ddp.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(out), str(_free_port()), "1" if drift else "0"],
-        clean=lambda: ranks.clear(out) if out.exists() else None,
-        cwd=ROOT,
-        env=env,
+    proc = ranks.run_script(
+        tmp_path / "train_ddp.py",
+        SCRIPT,
+        lambda: [str(out), str(ranks.free_port()), "1" if drift else "0"],
+        out=out,
         timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -21,8 +21,6 @@ leaves unsharded unless it reshards it (it did not: a freed tensor, a segfault).
 from __future__ import annotations
 
 import json
-import os
-import sys
 import textwrap
 
 import numpy as np
@@ -35,7 +33,6 @@ from tb_archviz import analysis, reader  # noqa: E402
 from tb_archviz import format as fmt  # noqa: E402
 from tests import ranks
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 6
 BATCH = 16
 CLASSES = ["Linear", "ReLU", "Linear", "Tanh", "Linear"]
@@ -53,10 +50,7 @@ SCRIPT = textwrap.dedent("""
     from tests.test_faults import data, loader, trainer
     from tb_archviz.callbacks import ArchVizCallback
 
-    def ref(t):
-        t = t.detach().double()
-        return {"norm": float(t.norm()), "mean": float(t.mean()),
-                "max_abs": float(t.abs().max()), "numel": t.numel(), "ndim": t.dim()}
+    from tests.ranks import whole_stats as ref
 
     def act_ref(y):
         # The whole tensor's accumulators; units are the last dimension.
@@ -181,18 +175,11 @@ def test_tensor_parallel_statistics_equal_those_of_the_whole_tensors(tmp_path, d
     widths = ([8] if sp else []) + WIDTHS
     leaves = [f"net.{i}" for i in range(len(widths))]
     relu = leaves[classes_want.index("ReLU")]
-    script = tmp_path / "train_tensor_parallel.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(tmp_path), str(dp), str(tp), "sp" if sp else "-"],
-        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-        cwd=ROOT,
-        env=env,
+    proc = ranks.run_script(
+        tmp_path / "train_tensor_parallel.py",
+        SCRIPT,
+        lambda: [str(tmp_path), str(dp), str(tp), "sp" if sp else "-"],
+        out=tmp_path,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -9,9 +9,6 @@ captured from the sharded model without an error."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import sys
 import textwrap
 
 import numpy as np
@@ -24,7 +21,6 @@ from tb_archviz import format as fmt  # noqa: E402
 from tb_archviz import reader  # noqa: E402
 from tests import ranks  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, SEQ, HIDDEN, KV = 4, 16, 32, 16  # KV: 2 key/value heads of 8
 
 SCRIPT = textwrap.dedent("""
@@ -85,25 +81,12 @@ SCRIPT = textwrap.dedent("""
 """) % {"batch": BATCH, "seq": SEQ}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_tensor_parallel_llama_is_measured_as_its_whole_tensors(tmp_path):
-    script = tmp_path / "train_llama_tp.py"
-    script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
-    )
-    proc = ranks.run(
-        lambda: [sys.executable, str(script), str(tmp_path), str(_free_port())],
-        clean=lambda: ranks.clear(tmp_path, keep=[script.name]),
-        cwd=ROOT,
-        env=env,
+    proc = ranks.run_script(
+        tmp_path / "train_llama_tp.py",
+        SCRIPT,
+        lambda: [str(tmp_path), str(ranks.free_port())],
+        out=tmp_path,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

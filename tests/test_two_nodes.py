@@ -7,8 +7,6 @@ node 1"), by the one writer (global rank 0, on node 0)."""
 from __future__ import annotations
 
 import glob
-import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,8 +18,6 @@ pytest.importorskip("lightning.pytorch")
 from tb_archviz import reader  # noqa: E402
 from tests import ranks
 from tests.test_faults import K  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = textwrap.dedent("""
     import sys, warnings
@@ -42,12 +38,6 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Both:
     """The two launchers' outcome as one result (returncode, stderr), as ranks.py reads it."""
 
@@ -56,8 +46,8 @@ class _Both:
         self.stderr = "\n".join(p.stderr or "" for p in procs)
 
 
-def _launch(script, out, env):
-    port = _free_port()
+def _launch(script, out):
+    port = ranks.free_port()
     cmd = [
         sys.executable,
         "-m",
@@ -74,8 +64,8 @@ def _launch(script, out, env):
     procs = [
         subprocess.Popen(
             cmd + ["--node_rank", str(node), str(script), str(out)],
-            cwd=ROOT,
-            env=env,
+            cwd=ranks.ROOT,
+            env=ranks.env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -97,15 +87,9 @@ def _launch(script, out, env):
 def test_a_nan_on_one_rank_of_the_second_node_is_reported_with_rank_and_node(tmp_path):
     script = tmp_path / "train_two_nodes.py"
     script.write_text(SCRIPT)
-    env = dict(
-        os.environ,
-        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        OMP_NUM_THREADS="1",
+    both = ranks.retry(
+        lambda: _launch(script, tmp_path), clean=lambda: ranks.clear(tmp_path, keep=[script.name])
     )
-    both = _launch(script, tmp_path, env)
-    if both.returncode and ranks.killed_by_signal(both):  # gloo's teardown (tests/ranks.py)
-        ranks.clear(tmp_path, keep=[script.name])
-        both = _launch(script, tmp_path, env)
     assert both.returncode == 0, both.stderr[-3000:]
 
     run_dir = tmp_path / "run" / "version_0"
