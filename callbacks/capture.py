@@ -160,7 +160,6 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
                     setattr(m, name, original)
                 if original.shape == saved.shape:
                     original.copy_(saved)
-        _reshard_fsdp2(model)
         for p, g in grads:
             if p.grad is not g:
                 p.grad = g
@@ -168,6 +167,7 @@ def preserved_state(model: nn.Module) -> Iterator[None]:
         torch.set_rng_state(cpu_state)
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)
+        _reshard_fsdp2(model)  # last: whatever it raises, the rest is restored
 
 
 def _is_fsdp2(m: nn.Module) -> bool:
